@@ -1,0 +1,66 @@
+// EventQueue implementation: a binary heap of callbacks and one re-armed sc_event.
+#include "vnic/hw/event_queue.hpp"
+
+#include <algorithm>
+
+namespace vnic::hw {
+
+void init_time() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  // SystemC's default resolution is already 1 ps; make it explicit so from_value() is ps.
+  if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS)) {
+    sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
+  }
+}
+
+EventQueue::EventQueue(sc_core::sc_module_name name) : sc_core::sc_module(name) {
+  init_time();
+  SC_METHOD(fire);
+  sensitive << ev_;
+  dont_initialize();
+}
+
+void EventQueue::at(const sc_core::sc_time& t, Fn fn, void* ctx, uint64_t arg) {
+  const uint64_t now = to_ps(sc_core::sc_time_stamp());
+  const uint64_t when = std::max(to_ps(t), now);
+  heap_.push_back(Item{when, seq_++, fn, ctx, arg});
+  std::push_heap(heap_.begin(), heap_.end(), later);
+  if (!in_fire_ && when < armed_ps_) arm();
+}
+
+void EventQueue::arm() {
+  if (heap_.empty()) {
+    armed_ps_ = UINT64_MAX;
+    ev_.cancel();
+    return;
+  }
+  const uint64_t when = heap_.front().t_ps;
+  const uint64_t now = to_ps(sc_core::sc_time_stamp());
+  armed_ps_ = when;
+  ev_.cancel();
+  if (when <= now) {
+    ev_.notify(sc_core::SC_ZERO_TIME);  // delta: same time, after the current process
+  } else {
+    ev_.notify(from_ps(when - now));
+  }
+}
+
+void EventQueue::fire() {
+  const uint64_t now = to_ps(sc_core::sc_time_stamp());
+  armed_ps_ = UINT64_MAX;
+  in_fire_ = true;
+  // Run everything due now, including callbacks that due callbacks schedule for now.
+  while (!heap_.empty() && heap_.front().t_ps <= now) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    const Item it = heap_.back();
+    heap_.pop_back();
+    ++fired_;
+    it.fn(it.ctx, it.arg);
+  }
+  in_fire_ = false;
+  arm();
+}
+
+}  // namespace vnic::hw

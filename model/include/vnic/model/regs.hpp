@@ -1,0 +1,312 @@
+// The register map (BAR0): one constexpr table that the device, the driver and docs/regmap.md all read.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace vnic::model::regs {
+
+// RO: read-only (writes ignored and counted). RW: read/write. W1C: write 1 to clear.
+// RC: cleared by a read. WO: write-only (reads return 0).
+enum class Access : uint8_t { RO, RW, W1C, RC, WO };
+std::string_view to_string(Access a);
+
+// Where a register's reset value comes from: the table, or the instance's permanent MAC address.
+enum class ResetSrc : uint8_t { Table, PermMacLo, PermMacHi };
+
+struct Field {
+  std::string_view name;
+  uint8_t lsb;
+  uint8_t width;
+  std::string_view doc;
+  constexpr uint32_t mask() const {
+    return width >= 32 ? 0xFFFF'FFFFu : (((1u << width) - 1u) << lsb);
+  }
+  constexpr uint32_t get(uint32_t reg) const { return (reg & mask()) >> lsb; }
+  constexpr uint32_t put(uint32_t reg, uint32_t v) const {
+    return (reg & ~mask()) | ((v << lsb) & mask());
+  }
+};
+
+struct Reg {
+  std::string_view name;
+  uint32_t offset;  // of element 0
+  Access access;
+  uint32_t reset;
+  std::span<const Field> fields;
+  std::string_view doc;
+  uint16_t count = 1;   // > 1: a register array (per queue pair, per vector, per counter)
+  uint32_t stride = 0;  // bytes between elements of an array
+  ResetSrc reset_src = ResetSrc::Table;
+
+  constexpr uint32_t offset_of(unsigned i) const { return offset + i * stride; }
+  // Bits a write can change (RW/W1C/WO): the union of the fields; other bits are reserved, read 0.
+  constexpr uint32_t writable_mask() const {
+    uint32_t m = 0;
+    for (const Field& f : fields) m |= f.mask();
+    return m;
+  }
+};
+
+// ---------------------------------------------------------------- sizing
+inline constexpr unsigned kMaxQueuePairs = 8;               // ICR has 8 RX + 8 TX bits
+inline constexpr unsigned kMaxVectors = kMaxQueuePairs + 1; // one per queue pair + misc (link, errors)
+inline constexpr uint32_t kMinRingSize = 8;
+inline constexpr uint32_t kMaxRingSize = 4096;
+inline constexpr uint32_t kBar0Size = 0x8000;
+inline constexpr uint32_t kDeviceId = 0x564E4943;  // "VNIC"
+inline constexpr uint32_t kVersion = 0x0001'0000;  // 1.0
+inline constexpr uint32_t kMinFrame = 64;          // incl. FCS
+inline constexpr uint32_t kMaxFrameLimit = 9022;   // jumbo 9000 MTU + 14 + 4 VLAN + 4 FCS
+inline constexpr uint32_t kDefaultMaxFrame = 1518;
+inline constexpr uint32_t kDefaultRxBufSize = 2048;
+
+// ---------------------------------------------------------------- fields
+inline constexpr Field kIdFields[] = {{"ID", 0, 32, "0x564E4943 (\"VNIC\")."}};
+inline constexpr Field kVersionFields[] = {
+    {"MINOR", 0, 16, "Minor version."}, {"MAJOR", 16, 16, "Major version."}};
+inline constexpr Field kCtrlFields[] = {
+    {"EN", 0, 1, "Device enable: queues may run only while set."},
+    {"RST", 1, 1, "Write 1: soft reset. Every register returns to its reset value (MAC_LO/HI to the "
+                  "permanent address), queues stop, in-flight DMA is abandoned. Reads 0."},
+};
+inline constexpr Field kStatusFields[] = {
+    {"LINK_UP", 0, 1, "Link is up."},
+    {"SPEED", 1, 3, "Link speed: 0 none, 1 1G, 2 10G, 3 25G, 4 40G, 5 100G."},
+    {"RESET_DONE", 4, 1, "Set when the last soft reset (or power-on) has completed."},
+};
+inline constexpr Field kCapFields[] = {
+    {"NUM_QP", 0, 8, "Number of queue pairs this instance has."},
+    {"MIN_RING_LOG2", 8, 4, "log2 of the smallest ring size (8)."},
+    {"MAX_RING_LOG2", 12, 4, "log2 of the largest ring size (4096)."},
+    {"NUM_VEC", 16, 8, "Interrupt vectors: one per queue pair, then one for link and errors."},
+};
+inline constexpr Field kIcrFields[] = {
+    {"RXQ", 0, 8, "Bit i: RX completions of queue pair i."},
+    {"TXQ", 8, 8, "Bit i: TX completions of queue pair i."},
+    {"LINK", 30, 1, "Link state changed."},
+    {"ERR", 31, 1, "An error was latched in ERR_CAUSE."},
+};
+inline constexpr Field kImaskFields[] = {
+    {"VEC", 0, kMaxVectors, "Bit v: vector v is masked (vector NUM_QP is link/errors)."}};
+inline constexpr Field kErrCauseFields[] = {
+    {"RX_DMA", 0, 1, "An RX DMA access failed (address outside host memory or refused)."},
+    {"TX_DMA", 1, 1, "A TX DMA access failed."},
+    {"RING_CFG", 2, 1, "A queue was enabled with a bad ring size or base alignment."},
+    {"TAIL", 3, 1, "A tail was written beyond the ring size."},
+    {"TX_DESC", 4, 1, "A TX descriptor was malformed (zero length, frame too long, no EOP)."},
+    {"MMIO", 5, 1, "An MMIO access was unaligned, not 4 bytes, or to no register."},
+};
+inline constexpr Field kAddrLoFields[] = {{"ADDR_LO", 0, 32, "Bits 31:0 of the address."}};
+inline constexpr Field kAddrHiFields[] = {{"ADDR_HI", 0, 32, "Bits 63:32 of the address."}};
+inline constexpr Field kMacLoFields[] = {
+    {"MAC0", 0, 8, "First octet on the wire."}, {"MAC1", 8, 8, "Second octet."},
+    {"MAC2", 16, 8, "Third octet."}, {"MAC3", 24, 8, "Fourth octet."}};
+inline constexpr Field kMacHiFields[] = {{"MAC4", 0, 8, "Fifth octet."}, {"MAC5", 8, 8, "Sixth octet."}};
+inline constexpr Field kRxCtrlFields[] = {
+    {"PROMISC", 0, 1, "Accept every frame whatever its destination."},
+    {"ALLMULTI", 1, 1, "Accept every multicast frame."},
+    {"BCAST", 2, 1, "Accept broadcast frames."},
+    {"RX_FCS", 3, 1, "Keep the 4-byte FCS at the end of received data (ethtool rx-fcs)."},
+    {"RX_ALL", 4, 1, "Deliver frames with a bad FCS or length, flagged in the descriptor (ethtool rx-all)."},
+};
+inline constexpr Field kMaxFrameFields[] = {
+    {"SIZE", 0, 14, "Largest frame accepted or sent, in bytes including the FCS (64..9022)."}};
+inline constexpr Field kHashLoFields[] = {{"HASH", 0, 32, "Multicast hash filter bits 31:0."}};
+inline constexpr Field kHashHiFields[] = {{"HASH", 0, 32, "Multicast hash filter bits 63:32."}};
+inline constexpr Field kRingBaseLoFields[] = {
+    {"BASE_LO", 0, 32, "Ring base bits 31:0; must be 16-byte aligned."}};
+inline constexpr Field kRingBaseHiFields[] = {{"BASE_HI", 0, 32, "Ring base bits 63:32."}};
+inline constexpr Field kRingSizeFields[] = {
+    {"SIZE", 0, 13, "Ring size in descriptors: a power of two, 8..4096."}};
+inline constexpr Field kHeadFields[] = {
+    {"HEAD", 0, 12, "Next descriptor the device will use (device-owned)."}};
+inline constexpr Field kTailFields[] = {
+    {"TAIL", 0, 13, "One past the last descriptor handed to the device (doorbell)."}};
+inline constexpr Field kBufSizeFields[] = {
+    {"SIZE", 0, 16, "RX buffer size in bytes (64..16384); a longer frame is a length error."}};
+inline constexpr Field kQCtrlFields[] = {
+    {"ENABLE", 0, 1, "Start the queue (ring registers are checked here); clear to stop it."}};
+inline constexpr Field kQStatusFields[] = {
+    {"RUNNING", 0, 1, "The queue is enabled and has no error."},
+    {"ERROR", 1, 1, "The queue stopped on an error; only a soft reset restarts it."},
+    {"ERR_CODE", 8, 8, "Why: 1 DMA, 2 ring config, 3 tail, 4 TX descriptor."},
+};
+inline constexpr Field kUsecsFields[] = {
+    {"USECS", 0, 16, "Interrupt moderation time in microseconds after the first completion (0: off)."}};
+inline constexpr Field kFramesFields[] = {
+    {"FRAMES", 0, 16, "Interrupt after this many completions (0: off; 1: every completion)."}};
+inline constexpr Field kVecCountFields[] = {
+    {"COUNT", 0, 32, "Interrupts raised on this vector since reset (wraps)."}};
+inline constexpr Field kStatFields[] = {{"VALUE", 0, 32, "Counter half (see the counter table)."}};
+
+// ---------------------------------------------------------------- queue error codes
+enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2, Tail = 3, TxDesc = 4 };
+
+// ---------------------------------------------------------------- statistics counters
+// 64-bit, not cleared on read, cleared by soft reset. Names are ethtool -S names.
+#define VNIC_STAT_COUNTERS(X)                                                                     \
+  X(rx_packets, "Frames delivered to host memory.")                                               \
+  X(rx_bytes, "Bytes delivered to host memory (without FCS unless RX_FCS).")                      \
+  X(tx_packets, "Frames sent on the wire.")                                                       \
+  X(tx_bytes, "Bytes sent on the wire (frame without preamble, with FCS).")                       \
+  X(rx_broadcast, "Broadcast frames delivered.")                                                  \
+  X(rx_multicast, "Multicast frames delivered.")                                                  \
+  X(rx_crc_errors, "Frames dropped for a bad FCS.")                                               \
+  X(rx_length_errors, "Frames dropped as runt, oversize, or larger than the RX buffer.")          \
+  X(rx_filtered, "Frames dropped by the MAC address filter.")                                     \
+  X(rx_missed_errors, "Frames dropped: no free RX descriptor.")                                   \
+  X(rx_dma_errors, "Frames dropped: RX DMA failed (queue stopped).")                              \
+  X(rx_dropped_disabled, "Frames dropped: device or RX queue not running, or link down.")         \
+  X(tx_desc_errors, "Frames dropped: malformed TX descriptor chain.")                             \
+  X(tx_dma_errors, "Frames dropped: TX DMA failed (queue stopped).")                              \
+  X(tx_dropped_link_down, "Frames dropped: link down at transmit.")                               \
+  X(tail_errors, "Tail writes beyond the ring size (ignored).")                                   \
+  X(ring_cfg_errors, "Queue enables refused for a bad ring size or base.")                        \
+  X(mmio_errors, "MMIO accesses refused: not 4 bytes, unaligned, or no register.")                \
+  X(mmio_ro_writes, "Writes to read-only registers (ignored).")                                   \
+  X(irq_rx, "RX completion interrupts raised.")                                                   \
+  X(irq_tx, "TX completion interrupts raised.")                                                   \
+  X(irq_misc, "Link/error interrupts raised.")                                                    \
+  X(dma_rd_tlps, "DMA read requests issued.")                                                     \
+  X(dma_rd_bytes, "DMA bytes read.")                                                              \
+  X(dma_wr_tlps, "DMA write requests (posted) issued.")                                           \
+  X(dma_wr_bytes, "DMA bytes written.")
+
+enum class Stat : uint16_t {
+#define X(name, doc) name,
+  VNIC_STAT_COUNTERS(X)
+#undef X
+      kCount
+};
+inline constexpr unsigned kNumStats = static_cast<unsigned>(Stat::kCount);
+
+struct StatInfo {
+  std::string_view name;
+  std::string_view doc;
+};
+inline constexpr StatInfo kStatInfo[] = {
+#define X(name, doc) {#name, doc},
+    VNIC_STAT_COUNTERS(X)
+#undef X
+};
+
+// ---------------------------------------------------------------- the registers
+inline constexpr uint32_t kQpBase = 0x1000;
+inline constexpr uint32_t kQpStride = 0x100;
+inline constexpr uint32_t kVecBase = 0x0100;
+inline constexpr uint32_t kStatBase = 0x4000;
+inline constexpr uint16_t kQp = kMaxQueuePairs;
+
+inline constexpr Reg kId{"ID", 0x0000, Access::RO, kDeviceId, kIdFields, "Device identifier."};
+inline constexpr Reg kVersionReg{"VERSION", 0x0004, Access::RO, kVersion, kVersionFields,
+                                 "Register map version."};
+inline constexpr Reg kCtrl{"CTRL", 0x0008, Access::RW, 0, kCtrlFields, "Device control."};
+inline constexpr Reg kStatus{"STATUS", 0x000C, Access::RO, 0x10, kStatusFields,
+                             "Device status (RESET_DONE is set after power-on)."};
+inline constexpr Reg kCap{"CAP", 0x0010, Access::RO, 0, kCapFields,
+                          "Capabilities; the reset value depends on the instance (NUM_QP, NUM_VEC)."};
+inline constexpr Reg kIcr{"ICR", 0x0020, Access::W1C, 0, kIcrFields,
+                          "Interrupt cause; write 1 to clear a bit."};
+inline constexpr Reg kImask{"IMASK", 0x0024, Access::RO, 0, kImaskFields,
+                            "Vector mask (1 = masked). Pending work is kept while masked and fires on unmask."};
+inline constexpr Reg kImaskSet{"IMASK_SET", 0x0028, Access::WO, 0, kImaskFields,
+                               "Write 1 to mask vector v."};
+inline constexpr Reg kImaskClr{"IMASK_CLR", 0x002C, Access::WO, 0, kImaskFields,
+                               "Write 1 to unmask vector v; pending completions then fire."};
+inline constexpr Reg kErrCause{"ERR_CAUSE", 0x0030, Access::W1C, 0, kErrCauseFields,
+                               "Latched error causes; write 1 to clear."};
+inline constexpr Reg kErrAddrLo{"ERR_ADDR_LO", 0x0034, Access::RO, 0, kAddrLoFields,
+                                "Host address of the first failed DMA since the last reset."};
+inline constexpr Reg kErrAddrHi{"ERR_ADDR_HI", 0x0038, Access::RO, 0, kAddrHiFields,
+                                "High half of ERR_ADDR."};
+inline constexpr Reg kMacLo{"MAC_LO", 0x0040, Access::RW, 0, kMacLoFields,
+                            "Station MAC address, octets 0-3.",
+                            1, 0, ResetSrc::PermMacLo};
+inline constexpr Reg kMacHi{"MAC_HI", 0x0044, Access::RW, 0, kMacHiFields,
+                            "Station MAC address, octets 4-5.",
+                            1, 0, ResetSrc::PermMacHi};
+inline constexpr Reg kRxCtrl{"RX_CTRL", 0x0048, Access::RW, 0x4, kRxCtrlFields,
+                             "Receive filter and FCS handling."};
+inline constexpr Reg kMaxFrame{"MAX_FRAME", 0x004C, Access::RW, kDefaultMaxFrame, kMaxFrameFields,
+                               "Maximum frame size; a write outside 64..9022 is ignored and counted."};
+inline constexpr Reg kMcHashLo{"MC_HASH_LO", 0x0050, Access::RW, 0, kHashLoFields,
+                               "Multicast hash filter, bits 31:0 (see mc_hash_index)."};
+inline constexpr Reg kMcHashHi{"MC_HASH_HI", 0x0054, Access::RW, 0, kHashHiFields,
+                               "Multicast hash filter, bits 63:32."};
+inline constexpr Reg kVecCount{"VEC_COUNT", kVecBase, Access::RO, 0, kVecCountFields,
+                               "Per-vector interrupt count.", kMaxVectors, 4};
+
+inline constexpr Reg kRxqBaseLo{"RXQ_BASE_LO", kQpBase + 0x00, Access::RW, 0, kRingBaseLoFields,
+                                "RX ring base, low half.", kQp, kQpStride};
+inline constexpr Reg kRxqBaseHi{"RXQ_BASE_HI", kQpBase + 0x04, Access::RW, 0, kRingBaseHiFields,
+                                "RX ring base, high half.", kQp, kQpStride};
+inline constexpr Reg kRxqSize{"RXQ_SIZE", kQpBase + 0x08, Access::RW, 0, kRingSizeFields,
+                              "RX ring size in descriptors.", kQp, kQpStride};
+inline constexpr Reg kRxqHead{"RXQ_HEAD", kQpBase + 0x0C, Access::RO, 0, kHeadFields,
+                              "RX head: next descriptor the device fills.", kQp, kQpStride};
+inline constexpr Reg kRxqTail{"RXQ_TAIL", kQpBase + 0x10, Access::RW, 0, kTailFields,
+                              "RX tail doorbell: descriptors up to tail-1 are free buffers.", kQp, kQpStride};
+inline constexpr Reg kRxqBufSize{"RXQ_BUF_SIZE", kQpBase + 0x14, Access::RW, kDefaultRxBufSize,
+                                 kBufSizeFields, "RX buffer size.", kQp, kQpStride};
+inline constexpr Reg kRxqCtrl{"RXQ_CTRL", kQpBase + 0x18, Access::RW, 0, kQCtrlFields,
+                              "RX queue control.", kQp, kQpStride};
+inline constexpr Reg kRxqStatus{"RXQ_STATUS", kQpBase + 0x1C, Access::RO, 0, kQStatusFields,
+                                "RX queue status.", kQp, kQpStride};
+inline constexpr Reg kRxUsecs{"RX_USECS", kQpBase + 0x20, Access::RW, 0, kUsecsFields,
+                              "ethtool rx-usecs.", kQp, kQpStride};
+inline constexpr Reg kRxFrames{"RX_FRAMES", kQpBase + 0x24, Access::RW, 0, kFramesFields,
+                               "ethtool rx-frames.", kQp, kQpStride};
+inline constexpr Reg kTxqBaseLo{"TXQ_BASE_LO", kQpBase + 0x40, Access::RW, 0, kRingBaseLoFields,
+                                "TX ring base, low half.", kQp, kQpStride};
+inline constexpr Reg kTxqBaseHi{"TXQ_BASE_HI", kQpBase + 0x44, Access::RW, 0, kRingBaseHiFields,
+                                "TX ring base, high half.", kQp, kQpStride};
+inline constexpr Reg kTxqSize{"TXQ_SIZE", kQpBase + 0x48, Access::RW, 0, kRingSizeFields,
+                              "TX ring size in descriptors.", kQp, kQpStride};
+inline constexpr Reg kTxqHead{"TXQ_HEAD", kQpBase + 0x4C, Access::RO, 0, kHeadFields,
+                              "TX head: next descriptor the device reads.", kQp, kQpStride};
+inline constexpr Reg kTxqTail{"TXQ_TAIL", kQpBase + 0x50, Access::RW, 0, kTailFields,
+                              "TX tail doorbell: descriptors up to tail-1 are ready to send.", kQp, kQpStride};
+inline constexpr Reg kTxqCtrl{"TXQ_CTRL", kQpBase + 0x58, Access::RW, 0, kQCtrlFields,
+                              "TX queue control.", kQp, kQpStride};
+inline constexpr Reg kTxqStatus{"TXQ_STATUS", kQpBase + 0x5C, Access::RO, 0, kQStatusFields,
+                                "TX queue status.", kQp, kQpStride};
+inline constexpr Reg kTxUsecs{"TX_USECS", kQpBase + 0x60, Access::RW, 0, kUsecsFields,
+                              "ethtool tx-usecs.", kQp, kQpStride};
+inline constexpr Reg kTxFrames{"TX_FRAMES", kQpBase + 0x64, Access::RW, 0, kFramesFields,
+                               "ethtool tx-frames.", kQp, kQpStride};
+
+inline constexpr Reg kStatLo{"STAT_LO", kStatBase + 0x0, Access::RO, 0, kStatFields,
+                             "Counter i, bits 31:0; reading it latches bits 63:32 into STAT_HI[i].",
+                             kNumStats, 8};
+inline constexpr Reg kStatHi{"STAT_HI", kStatBase + 0x4, Access::RO, 0, kStatFields,
+                             "Counter i, bits 63:32, as latched by the last read of STAT_LO[i].",
+                             kNumStats, 8};
+
+inline constexpr const Reg* kAll[] = {
+    &kId,       &kVersionReg, &kCtrl,      &kStatus,    &kCap,       &kIcr,       &kImask,
+    &kImaskSet, &kImaskClr,   &kErrCause,  &kErrAddrLo, &kErrAddrHi, &kMacLo,     &kMacHi,
+    &kRxCtrl,   &kMaxFrame,   &kMcHashLo,  &kMcHashHi,  &kVecCount,  &kRxqBaseLo, &kRxqBaseHi,
+    &kRxqSize,  &kRxqHead,    &kRxqTail,   &kRxqBufSize, &kRxqCtrl,  &kRxqStatus, &kRxUsecs,
+    &kRxFrames, &kTxqBaseLo,  &kTxqBaseHi, &kTxqSize,   &kTxqHead,   &kTxqTail,   &kTxqCtrl,
+    &kTxqStatus, &kTxUsecs,   &kTxFrames,  &kStatLo,    &kStatHi,
+};
+
+// A decoded MMIO address: which register, which element of an array.
+struct Hit {
+  const Reg* reg;
+  unsigned index;
+};
+// Finds the register at a byte offset in BAR0; nullopt if no register starts there.
+std::optional<Hit> find(uint32_t offset);
+
+// Vector and ICR helpers.
+constexpr uint32_t icr_rx_bit(unsigned qp) { return 1u << qp; }
+constexpr uint32_t icr_tx_bit(unsigned qp) { return 1u << (8 + qp); }
+inline constexpr uint32_t kIcrLink = 1u << 30;
+inline constexpr uint32_t kIcrErr = 1u << 31;
+
+}  // namespace vnic::model::regs
