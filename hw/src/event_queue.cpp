@@ -6,12 +6,9 @@
 namespace vnic::hw {
 
 void init_time() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  // SystemC's default resolution is already 1 ps; make it explicit so from_value() is ps.
+  // to_ps()/from_ps() use raw sc_time values, which are picoseconds only at this resolution.
   if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS)) {
-    sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
+    SC_REPORT_FATAL("vnic", "vnic needs SystemC's time resolution at its default, 1 ps");
   }
 }
 

@@ -13,6 +13,7 @@ class EventQueue : public sc_core::sc_module {
  public:
   using Fn = void (*)(void* ctx, uint64_t arg);
 
+  SC_HAS_PROCESS(EventQueue);
   explicit EventQueue(sc_core::sc_module_name name);
 
   // Runs fn(ctx, arg) at absolute time t (clamped to now). Same-time callbacks run in the
@@ -60,10 +61,10 @@ class EventQueue : public sc_core::sc_module {
   sc_core::sc_event ev_;
 };
 
-// sc_time <-> picoseconds, with the kernel's resolution fixed at 1 ps by hw::init_time().
+// sc_time <-> picoseconds; SystemC's default time resolution, 1 ps, is checked by init_time().
 inline uint64_t to_ps(const sc_core::sc_time& t) { return t.value(); }
 inline sc_core::sc_time from_ps(uint64_t ps) { return sc_core::sc_time::from_value(ps); }
-// Sets the SystemC time resolution to 1 ps (call before any sc_time is made; idempotent).
+// Stops with a clear message if the kernel's time resolution is not 1 ps.
 void init_time();
 
 }  // namespace vnic::hw
