@@ -11,7 +11,9 @@ inline constexpr std::size_t kDescSize = 16;
 using DescBytes = std::span<uint8_t, kDescSize>;
 using ConstDescBytes = std::span<const uint8_t, kDescSize>;
 
-// TX descriptor, written by the driver, written back by the device with DD set.
+// TX descriptor, written by the driver. After the frame has left the wire (or was dropped), the
+// device writes back the frame's last (EOP) descriptor with DD set if that descriptor has RS;
+// RS on other descriptors is ignored. The device's TXQ_HEAD also tells how far it got.
 //   bytes 0..7   buf_addr  host address of the data
 //   bytes 8..9   length    bytes in this buffer (1..16383)
 //   byte  10     cmd       bit 0 EOP (last buffer of the frame), bit 1 RS (report status)

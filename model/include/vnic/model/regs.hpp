@@ -95,10 +95,10 @@ inline constexpr Field kImaskFields[] = {
 inline constexpr Field kErrCauseFields[] = {
     {"RX_DMA", 0, 1, "An RX DMA access failed (address outside host memory or refused)."},
     {"TX_DMA", 1, 1, "A TX DMA access failed."},
-    {"RING_CFG", 2, 1, "A queue was enabled with a bad ring size or base alignment."},
-    {"TAIL", 3, 1, "A tail was written beyond the ring size."},
+    {"RING_CFG", 2, 1, "A queue was enabled with a bad ring size, base alignment or buffer size."},
+    {"TAIL", 3, 1, "A tail was written beyond the ring size (the write was ignored)."},
     {"TX_DESC", 4, 1, "A TX descriptor was malformed (zero length, frame too long, no EOP)."},
-    {"MMIO", 5, 1, "An MMIO access was unaligned, not 4 bytes, or to no register."},
+    {"MMIO", 5, 1, "An MMIO access was unaligned, not 4 bytes, to no register, or an out-of-range value."},
 };
 inline constexpr Field kAddrLoFields[] = {{"ADDR_LO", 0, 32, "Bits 31:0 of the address."}};
 inline constexpr Field kAddrHiFields[] = {{"ADDR_HI", 0, 32, "Bits 63:32 of the address."}};
@@ -133,7 +133,7 @@ inline constexpr Field kQCtrlFields[] = {
 inline constexpr Field kQStatusFields[] = {
     {"RUNNING", 0, 1, "The queue is enabled and has no error."},
     {"ERROR", 1, 1, "The queue stopped on an error; only a soft reset restarts it."},
-    {"ERR_CODE", 8, 8, "Why: 1 DMA, 2 ring config, 3 tail, 4 TX descriptor."},
+    {"ERR_CODE", 8, 8, "Why: 1 DMA refused, 2 bad ring configuration."},
 };
 inline constexpr Field kUsecsFields[] = {
     {"USECS", 0, 16, "Interrupt moderation time in microseconds after the first completion (0: off)."}};
@@ -144,7 +144,7 @@ inline constexpr Field kVecCountFields[] = {
 inline constexpr Field kStatFields[] = {{"VALUE", 0, 32, "Counter half (see the counter table)."}};
 
 // ---------------------------------------------------------------- queue error codes
-enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2, Tail = 3, TxDesc = 4 };
+enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
 
 // ---------------------------------------------------------------- statistics counters
 // 64-bit, not cleared on read, cleared by soft reset. Names are ethtool -S names.
@@ -159,14 +159,15 @@ enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2, Tail = 3, TxDesc
   X(rx_length_errors, "Frames dropped as runt, oversize, or larger than the RX buffer.")          \
   X(rx_filtered, "Frames dropped by the MAC address filter.")                                     \
   X(rx_missed_errors, "Frames dropped: no free RX descriptor.")                                   \
-  X(rx_dma_errors, "Frames dropped: RX DMA failed (queue stopped).")                              \
+  X(rx_dma_errors, "Frames dropped: their RX data or write-back DMA was refused (queue stopped).") \
   X(rx_dropped_disabled, "Frames dropped: device or RX queue not running, or link down.")         \
   X(tx_desc_errors, "Frames dropped: malformed TX descriptor chain.")                             \
-  X(tx_dma_errors, "Frames dropped: TX DMA failed (queue stopped).")                              \
+  X(tx_dma_errors, "Frames dropped: their TX data fetch was refused (queue stopped).")           \
+  X(desc_dma_errors, "Descriptor fetches or write-backs refused by host memory (queue stopped).") \
   X(tx_dropped_link_down, "Frames dropped: link down at transmit.")                               \
   X(tail_errors, "Tail writes beyond the ring size (ignored).")                                   \
   X(ring_cfg_errors, "Queue enables refused for a bad ring size or base.")                        \
-  X(mmio_errors, "MMIO accesses refused: not 4 bytes, unaligned, or no register.")                \
+  X(mmio_errors, "MMIO accesses refused (not 4 bytes, unaligned, no register) or bad values.")    \
   X(mmio_ro_writes, "Writes to read-only registers (ignored).")                                   \
   X(irq_rx, "RX completion interrupts raised.")                                                   \
   X(irq_tx, "TX completion interrupts raised.")                                                   \

@@ -1,0 +1,116 @@
+// DmaEngine: the NIC's PCIe bus-master port. Splits reads by MRRS and writes by MPS, charges
+// TLP overhead, lane bandwidth and read round trips, limits outstanding reads, and moves the
+// bytes through a TLM-2.0 initiator socket (DMI when the target grants it).
+#pragma once
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "vnic/model/units.hpp"
+
+namespace vnic::hw {
+
+class EventQueue;
+
+// PCIe link parameters (defaults: Gen3 x8, MPS 256, MRRS 512, 500 ns read round trip).
+struct PcieConfig {
+  unsigned lanes = 8;
+  uint32_t mts = 8000;            // mega-transfers per second per lane (Gen3: 8 GT/s)
+  uint32_t enc_payload = 128;     // line coding: 128b/130b (Gen3+); 8b/10b is 8/10
+  uint32_t enc_total = 130;
+  uint32_t mps = 256;             // Max Payload Size: largest write / completion TLP payload
+  uint32_t mrrs = 512;            // Max Read Request Size
+  uint32_t tlp_overhead = 24;     // framing + sequence + header + LCRC bytes per TLP
+  model::Duration read_rtt = model::Duration::ns(500);  // request sent -> first completion byte
+  unsigned max_outstanding_reads = 32;  // read tags; 32 x 512 B covers 7.9 GB/s x 500 ns
+
+  // Time to move `bytes` over the link in one direction, rounded up to a picosecond.
+  uint64_t ser_ps(uint64_t bytes) const {
+    const uint64_t num = bytes * 8u * enc_total * 1000'000u;  // ps * MT/s
+    const uint64_t den = uint64_t{enc_payload} * lanes * mts;
+    return (num + den - 1) / den;
+  }
+};
+
+// Where DMA failed, and when a transfer is complete.
+struct DmaResult {
+  bool ok = true;
+  uint64_t done_ps = 0;      // reads: last byte at the device; writes: last byte in host memory
+  uint64_t fault_addr = 0;   // first address the target refused
+};
+
+struct DmaStats {
+  uint64_t rd_tlps = 0, rd_bytes = 0, wr_tlps = 0, wr_bytes = 0, errors = 0;
+};
+
+class DmaEngine : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<DmaEngine> socket;
+
+  // Called when a posted write is refused by host memory as it lands (tag as given to write()).
+  using WriteErrorFn = void (*)(void* ctx, uint64_t tag, uint64_t addr);
+
+  DmaEngine(sc_core::sc_module_name name, EventQueue& q, const PcieConfig& cfg);
+  void set_write_error_handler(WriteErrorFn fn, void* ctx) {
+    on_write_error_ = fn;
+    write_error_ctx_ = ctx;
+  }
+
+  // Reads host memory [addr, addr+dst.size()) into dst. The device owns what it reads, so the
+  // bytes are sampled now; done_ps is when they would all have arrived for a request leaving
+  // at start_ps. ok=false when host memory refused an address (dst is then partly garbage).
+  DmaResult read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_ps);
+  // Posted write: the timing is reserved now, the bytes are copied and land in host memory at
+  // done_ps (in issue order), so the host never sees them early. A refusal is reported then
+  // through the write-error handler with `tag`.
+  DmaResult write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag);
+  // Device reset: forgets link occupancy and read tags, and abandons writes not yet landed.
+  void reset();
+  std::size_t pending_writes() const { return pending_.size(); }
+
+  const PcieConfig& config() const { return cfg_; }
+  const DmaStats& stats() const { return stats_; }
+  void clear_stats() { stats_ = {}; }
+
+  // Number of TLPs a transfer is split into (requests for reads, writes for writes).
+  static uint32_t split_count(uint64_t addr, uint64_t len, uint32_t boundary);
+
+ private:
+  bool access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len, uint64_t* extra_ps);
+  void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
+  void commit_writes(uint64_t epoch);
+  bool probe(uint64_t addr, uint64_t len);
+  void ensure_dmi(uint64_t addr);
+
+  struct PendingWrite {
+    uint64_t addr;
+    uint64_t land_ps;
+    uint64_t tag;
+    std::vector<uint8_t> bytes;
+  };
+
+  EventQueue& q_;
+  PcieConfig cfg_;
+  std::deque<PendingWrite> pending_;
+  std::vector<std::vector<uint8_t>> spare_;  // reused byte buffers: no allocation in steady state
+  uint64_t epoch_ = 0;
+  WriteErrorFn on_write_error_ = nullptr;
+  void* write_error_ctx_ = nullptr;
+  DmaStats stats_;
+  uint64_t up_free_ps_ = 0;    // device -> host direction busy until
+  uint64_t down_free_ps_ = 0;  // host -> device direction busy until
+  std::vector<uint64_t> tag_done_ps_;  // completion time of each read tag (ring)
+  std::size_t next_tag_ = 0;
+  tlm::tlm_dmi dmi_;
+  bool dmi_valid_ = false;
+  bool dmi_tried_ = false;
+  tlm::tlm_generic_payload gp_;
+};
+
+}  // namespace vnic::hw

@@ -1,0 +1,210 @@
+// Nic: the cycle-approximate SystemC/TLM-2.0 network interface card (BAR0 MMIO target, DMA
+// initiator, MSI-X-style interrupt vectors, one Ethernet port). docs/hw.md describes it.
+#pragma once
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vnic/hw/desc_cache.hpp"
+#include "vnic/hw/dma_engine.hpp"
+#include "vnic/hw/eth_port.hpp"
+#include "vnic/hw/event_queue.hpp"
+#include "vnic/model/descriptor.hpp"
+#include "vnic/model/frame.hpp"
+#include "vnic/model/host_ring.hpp"
+#include "vnic/model/mac_addr.hpp"
+#include "vnic/model/regs.hpp"
+
+namespace vnic::hw {
+
+// Cost of each pipeline stage in core-clock cycles (docs/hw.md has the table).
+struct StageCycles {
+  uint32_t mmio = 4;          // register decode and access
+  uint32_t doorbell = 2;      // tail write to descriptor-fetch request
+  uint32_t desc_fetch = 4;    // per fetch: request build
+  uint32_t desc_decode = 1;   // per descriptor: decode and push to the FIFO
+  uint32_t tx_frame = 8;      // per TX frame: FIFO pop, chain check, data-fetch requests
+  uint32_t tx_mac = 6;        // data ready -> first preamble bit (pad, FCS pipeline fill)
+  uint32_t rx_mac = 6;        // last bit in -> FCS/length/filter verdict
+  uint32_t rx_dma = 4;        // verdict -> data write request
+  uint32_t writeback = 2;     // completion -> write-back request
+  uint32_t irq = 2;           // moderation verdict -> MSI-X message
+};
+
+struct NicConfig {
+  model::MacAddr perm_mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+  unsigned num_qp = 1;
+  uint32_t core_mhz = 250;
+  StageCycles cycles{};
+  PcieConfig pcie{};
+  uint32_t desc_cache_depth = 64;  // on-chip descriptor FIFO per queue (power of two)
+  uint32_t fetch_batch = 16;       // descriptors per fetch at most (256 B, half an MRRS)
+  uint32_t tx_buffer_bytes = 32768;  // on-chip TX packet buffer (frames fetched, not yet sent)
+  uint32_t max_tx_desc_per_frame = 16;
+  DescCacheFactory desc_cache_factory = &make_model_desc_cache;
+};
+
+// Where the NIC sends its interrupt messages (the platform's MSI-X controller).
+class IrqSink {
+ public:
+  virtual ~IrqSink() = default;
+  virtual void nic_irq(unsigned vector) = 0;
+};
+
+class Nic : public sc_core::sc_module, public EthEndpoint {
+ public:
+  tlm_utils::simple_target_socket<Nic> mmio;  // BAR0
+
+  Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg);
+  ~Nic() override;
+
+  DmaEngine& dma() { return dma_; }
+  void attach(EthMedium* medium, unsigned side);
+  void set_irq_sink(IrqSink* s) { irq_sink_ = s; }
+  model::FramePool& frame_pool() { return pool_; }
+
+  const NicConfig& config() const { return cfg_; }
+  uint64_t stat(model::regs::Stat s) const { return stats_[static_cast<unsigned>(s)]; }
+  std::string name_str() const { return name(); }
+  unsigned misc_vector() const { return cfg_.num_qp; }
+  // Direct register read/write without timing, for reports and tests (same side effects as MMIO).
+  uint32_t reg_read(uint32_t offset);
+  void reg_write(uint32_t offset, uint32_t value);
+
+  // EthEndpoint
+  void eth_receive(model::Frame&& frame) override;
+  void eth_link_changed(bool up, model::BitRate rate) override;
+
+ private:
+  struct Moderator {
+    uint32_t usecs = 0;
+    uint32_t frames = 0;
+    uint32_t pending = 0;     // completions since the last interrupt
+    uint64_t timer_gen = 0;   // bumps to cancel a scheduled timer
+    bool timer_armed = false;
+    bool fire_scheduled = false;
+    bool fire_pending = false;  // fired while the vector was masked
+  };
+  struct TxChainDesc {
+    uint32_t index;
+    model::TxDesc d;
+  };
+  struct TxInflight {
+    model::Frame frame;       // padded, with FCS; empty for a dropped (malformed) frame
+    uint32_t first_desc = 0;
+    uint32_t ndesc = 0;
+    model::TxDesc last{};     // the EOP descriptor, written back with DD
+    uint32_t last_index = 0;
+    uint32_t buffer_bytes = 0;  // TX buffer space held
+    uint8_t wb_errors = 0;      // non-zero: a dropped frame, written back with these error bits
+    uint64_t ready_ps = 0;      // data fetched and through the MAC pipeline
+  };
+  struct Queue {
+    uint64_t base = 0;
+    model::RingIndex ring;
+    uint32_t head = 0;     // next descriptor to complete (visible in *_HEAD)
+    uint32_t tail = 0;     // doorbell
+    uint32_t fetch = 0;    // next descriptor to fetch
+    bool running = false;
+    bool fetch_in_flight = false;
+    model::regs::QueueErr err = model::regs::QueueErr::None;
+    std::unique_ptr<DescCache> cache;
+    std::vector<uint8_t> fetch_buf;  // bytes of the fetch in flight
+    uint32_t fetch_count = 0;
+    uint32_t fetch_first = 0;
+    Moderator mod;
+  };
+  struct TxState : Queue {
+    std::vector<TxChainDesc> chain;  // descriptors of the frame being assembled
+    std::deque<TxInflight> to_wire;  // data fetched, waiting for the MAC
+    std::deque<TxInflight> on_wire;  // sent or being sent, waiting for write-back
+    uint32_t buffer_used = 0;
+    uint64_t last_end_ps = 0;  // completions stay in ring order
+  };
+  struct RxState : Queue {
+    uint32_t buf_size = model::regs::kDefaultRxBufSize;
+  };
+
+  // MMIO
+  void b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
+  unsigned transport_dbg(tlm::tlm_generic_payload& p);
+  uint32_t read_reg(const model::regs::Hit& h);
+  void write_reg(const model::regs::Hit& h, uint32_t v);
+  uint32_t& word(const model::regs::Reg& r, unsigned i) { return regs_[r.offset_of(i) / 4]; }
+  uint32_t word(const model::regs::Reg& r, unsigned i) const { return regs_[r.offset_of(i) / 4]; }
+
+  // Lifecycle
+  void soft_reset();
+  void enable_queue(bool tx, unsigned qp);
+  void stop_queue(bool tx, unsigned qp, model::regs::QueueErr err);
+  void latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr);
+  bool device_enabled() const;
+
+  // TX pipeline
+  void tx_kick(unsigned qp);
+  void tx_fetch_done(uint64_t arg);
+  void tx_assemble(unsigned qp);
+  bool tx_launch(unsigned qp);
+  void schedule_wire_start(unsigned qp);
+  void tx_wire_start(uint64_t arg);
+  void tx_wire_end(uint64_t arg);
+
+  // RX pipeline
+  void rx_kick(unsigned qp);
+  void rx_fetch_done(uint64_t arg);
+  bool rx_filter(const model::Frame& f) const;
+
+  // Shared
+  void start_fetch(bool tx, unsigned qp);
+  void on_dma_write_error(uint64_t tag, uint64_t addr);
+  static void dma_write_error_thunk(void* ctx, uint64_t tag, uint64_t addr);
+
+  // Interrupts
+  void mod_complete(unsigned qp, bool tx, uint32_t n, uint64_t at_ps);
+  void mod_fire_event(uint64_t arg);
+  void mod_timer_event(uint64_t arg);
+  void mod_fire(unsigned qp, bool tx);
+  void raise_vector(unsigned vec, uint32_t icr_bits);
+  void raise_misc(uint32_t icr_bits);
+  void unmask(uint32_t vec_bits);
+
+  uint64_t now_ps() const { return to_ps(sc_core::sc_time_stamp()); }
+  uint64_t cycles_ps(uint32_t n) const { return uint64_t{n} * cycle_ps_; }
+  // Event argument: reset epoch (24 bits) | generation (24) | extra (8) | queue pair (8).
+  uint64_t arg(unsigned qp, unsigned extra = 0, uint64_t gen = 0) const {
+    return ((epoch_ & 0xFFFFFF) << 40) | ((gen & 0xFFFFFF) << 16) | (uint64_t{extra & 0xFF} << 8) | qp;
+  }
+  bool stale(uint64_t a) const { return (a >> 40) != (epoch_ & 0xFFFFFF); }
+  void bump(model::regs::Stat s, uint64_t n = 1) { stats_[static_cast<unsigned>(s)] += n; }
+
+  EventQueue& q_;
+  NicConfig cfg_;
+  uint64_t cycle_ps_;
+  DmaEngine dma_;
+  model::FramePool pool_;
+  EthMedium* medium_ = nullptr;
+  unsigned side_ = 0;
+  IrqSink* irq_sink_ = nullptr;
+  bool link_up_ = false;
+  model::BitRate link_rate_{};
+
+  std::vector<uint32_t> regs_;  // raw register words, indexed by offset / 4
+  std::array<uint64_t, model::regs::kNumStats> stats_{};
+  std::array<uint32_t, model::regs::kNumStats> stat_hi_latch_{};
+  std::vector<TxState> txq_;
+  std::vector<RxState> rxq_;
+  uint64_t epoch_ = 0;          // bumps on soft reset; stale events are ignored
+  uint64_t mac_free_ps_ = 0;    // the TX wire is busy until (incl. IFG)
+  bool err_addr_latched_ = false;
+  bool misc_pending_ = false;   // a link/error interrupt held back by the mask
+};
+
+}  // namespace vnic::hw

@@ -1,0 +1,207 @@
+// DmaEngine: PCIe timing arithmetic and the functional copy through DMI or b_transport.
+#include "vnic/hw/dma_engine.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "vnic/hw/event_queue.hpp"
+
+namespace vnic::hw {
+
+DmaEngine::DmaEngine(sc_core::sc_module_name name, EventQueue& q, const PcieConfig& cfg)
+    : sc_core::sc_module(name), socket("socket"), q_(q), cfg_(cfg),
+      tag_done_ps_(std::max(1u, cfg.max_outstanding_reads), 0) {
+  socket.register_invalidate_direct_mem_ptr(this, &DmaEngine::invalidate_dmi);
+}
+
+uint32_t DmaEngine::split_count(uint64_t addr, uint64_t len, uint32_t boundary) {
+  if (len == 0) return 0;
+  const uint64_t first = addr / boundary;
+  const uint64_t last = (addr + len - 1) / boundary;
+  return static_cast<uint32_t>(last - first + 1);
+}
+
+void DmaEngine::reset() {
+  up_free_ps_ = down_free_ps_ = 0;
+  std::fill(tag_done_ps_.begin(), tag_done_ps_.end(), 0);
+  next_tag_ = 0;
+  ++epoch_;
+  while (!pending_.empty()) {
+    spare_.push_back(std::move(pending_.front().bytes));
+    pending_.pop_front();
+  }
+}
+
+void DmaEngine::invalidate_dmi(sc_dt::uint64, sc_dt::uint64) {
+  dmi_valid_ = false;
+  dmi_tried_ = false;
+}
+
+bool DmaEngine::access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len,
+                       uint64_t* extra_ps) {
+  if (len == 0) return true;
+  if (addr + len < addr) return false;  // wraps the 64-bit space
+  ensure_dmi(addr);
+  const bool want_write = cmd == tlm::TLM_WRITE_COMMAND;
+  if (dmi_valid_ && addr >= dmi_.get_start_address() && addr + len - 1 <= dmi_.get_end_address() &&
+      (want_write ? dmi_.is_write_allowed() : dmi_.is_read_allowed())) {
+    uint8_t* p = dmi_.get_dmi_ptr() + (addr - dmi_.get_start_address());
+    if (want_write) {
+      std::memcpy(p, data, len);
+    } else {
+      std::memcpy(data, p, len);
+    }
+    return true;
+  }
+  // Slow path: one transaction; the target's annotated delay is kept and charged.
+  gp_.set_command(cmd);
+  gp_.set_address(addr);
+  gp_.set_data_ptr(data);
+  gp_.set_data_length(len);
+  gp_.set_streaming_width(len);
+  gp_.set_byte_enable_ptr(nullptr);
+  gp_.set_dmi_allowed(false);
+  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  socket->b_transport(gp_, delay);
+  *extra_ps += to_ps(delay);
+  if (gp_.is_dmi_allowed() && !dmi_valid_) dmi_tried_ = false;  // ask again next time
+  return gp_.is_response_ok();
+}
+
+void DmaEngine::ensure_dmi(uint64_t addr) {
+  if (dmi_tried_) return;
+  dmi_tried_ = true;
+  tlm::tlm_generic_payload p;
+  p.set_command(tlm::TLM_READ_COMMAND);
+  p.set_address(addr);
+  dmi_valid_ = socket->get_direct_mem_ptr(p, dmi_);
+}
+
+bool DmaEngine::probe(uint64_t addr, uint64_t len) {
+  if (len == 0) return true;
+  if (addr + len < addr) return false;
+  ensure_dmi(addr);
+  if (dmi_valid_ && addr >= dmi_.get_start_address() && addr + len - 1 <= dmi_.get_end_address() &&
+      dmi_.is_write_allowed()) {
+    return true;
+  }
+  // Ask the target without moving data: TLM_IGNORE_COMMAND checks the address only.
+  std::array<uint8_t, 1> dummy{};
+  gp_.set_command(tlm::TLM_IGNORE_COMMAND);
+  gp_.set_address(addr);
+  gp_.set_data_ptr(dummy.data());
+  gp_.set_data_length(static_cast<unsigned>(len));
+  gp_.set_streaming_width(static_cast<unsigned>(len));
+  gp_.set_byte_enable_ptr(nullptr);
+  gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  socket->b_transport(gp_, delay);
+  return gp_.is_response_ok();
+}
+
+DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_ps) {
+  DmaResult r;
+  uint64_t extra_ps = 0;
+  uint64_t off = 0;
+  uint64_t done = start_ps;
+  const uint64_t req_ps = cfg_.ser_ps(cfg_.tlp_overhead);
+  while (off < dst.size()) {
+    const uint64_t a = addr + off;
+    const uint64_t chunk = std::min<uint64_t>(dst.size() - off, cfg_.mrrs - (a % cfg_.mrrs));
+    // Timing: wait for a free tag and the upstream link, send the request, then the
+    // completions (split by MPS) arrive after the round trip on the downstream link.
+    uint64_t& tag = tag_done_ps_[next_tag_];
+    next_tag_ = (next_tag_ + 1) % tag_done_ps_.size();
+    const uint64_t issue = std::max({start_ps, up_free_ps_, tag});
+    up_free_ps_ = issue + req_ps;
+    const uint64_t cpl_tlps = split_count(a, chunk, cfg_.mps);
+    const uint64_t arrive = std::max(issue + static_cast<uint64_t>(cfg_.read_rtt.ps()), down_free_ps_);
+    const uint64_t cpl_done = arrive + cfg_.ser_ps(chunk + cpl_tlps * cfg_.tlp_overhead);
+    down_free_ps_ = cpl_done;
+    tag = cpl_done;
+    done = std::max(done, cpl_done);
+    ++stats_.rd_tlps;
+    stats_.rd_bytes += chunk;
+    if (r.ok && !access(tlm::TLM_READ_COMMAND, a, dst.data() + off, static_cast<uint32_t>(chunk), &extra_ps)) {
+      r.ok = false;
+      r.fault_addr = a;
+      ++stats_.errors;
+    }
+    off += chunk;
+  }
+  r.done_ps = done + extra_ps;
+  return r;
+}
+
+DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps,
+                           uint64_t tag) {
+  DmaResult r;
+  // A device learns of a bad address when it issues the write (the IOMMU/host bridge refuses
+  // it): probe every chunk first, so a refused write reserves nothing and lands nowhere.
+  for (uint64_t off = 0; off < src.size();) {
+    const uint64_t a = addr + off;
+    const uint64_t chunk = std::min<uint64_t>(src.size() - off, cfg_.mps - (a % cfg_.mps));
+    if (!probe(a, chunk)) {
+      r.ok = false;
+      r.fault_addr = a;
+      ++stats_.errors;
+      return r;
+    }
+    off += chunk;
+  }
+  uint64_t off = 0;
+  uint64_t last = start_ps;
+  while (off < src.size()) {
+    const uint64_t a = addr + off;
+    const uint64_t chunk = std::min<uint64_t>(src.size() - off, cfg_.mps - (a % cfg_.mps));
+    const uint64_t begin = std::max(start_ps, up_free_ps_);
+    up_free_ps_ = begin + cfg_.ser_ps(chunk + cfg_.tlp_overhead);
+    last = up_free_ps_;
+    ++stats_.wr_tlps;
+    stats_.wr_bytes += chunk;
+    off += chunk;
+  }
+  // Posted: the data lands half a round trip after it leaves the device, never before an
+  // earlier write (PCIe keeps posted writes in order).
+  uint64_t land = last + static_cast<uint64_t>(cfg_.read_rtt.ps()) / 2;
+  if (!pending_.empty()) land = std::max(land, pending_.back().land_ps);
+  r.done_ps = land;
+  std::vector<uint8_t> buf;
+  if (!spare_.empty()) {
+    buf = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  buf.assign(src.begin(), src.end());
+  const bool was_empty = pending_.empty();
+  pending_.push_back(PendingWrite{addr, land, tag, std::move(buf)});
+  if (was_empty) q_.at<&DmaEngine::commit_writes>(from_ps(land), this, epoch_);
+  return r;
+}
+
+void DmaEngine::commit_writes(uint64_t epoch) {
+  if (epoch != epoch_) return;  // abandoned by a reset
+  const uint64_t now = to_ps(sc_core::sc_time_stamp());
+  while (!pending_.empty() && pending_.front().land_ps <= now) {
+    PendingWrite w = std::move(pending_.front());
+    pending_.pop_front();
+    uint64_t extra_ps = 0;  // a posted write's target delay does not hold up the device
+    uint64_t off = 0;
+    while (off < w.bytes.size()) {
+      const uint64_t a = w.addr + off;
+      const uint64_t chunk = std::min<uint64_t>(w.bytes.size() - off, cfg_.mps - (a % cfg_.mps));
+      if (!access(tlm::TLM_WRITE_COMMAND, a, w.bytes.data() + off, static_cast<uint32_t>(chunk), &extra_ps)) {
+        ++stats_.errors;
+        if (on_write_error_) on_write_error_(write_error_ctx_, w.tag, a);
+        break;
+      }
+      off += chunk;
+    }
+    spare_.push_back(std::move(w.bytes));
+    if (epoch != epoch_) return;  // the error handler reset the device
+  }
+  if (!pending_.empty()) q_.at<&DmaEngine::commit_writes>(from_ps(pending_.front().land_ps), this, epoch_);
+}
+
+}  // namespace vnic::hw

@@ -1,0 +1,752 @@
+// Nic: register file, TX/RX pipelines, MAC (FCS, length, filter), interrupt moderation.
+#include "vnic/hw/nic.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "vnic/model/bytes.hpp"
+#include "vnic/model/crc32.hpp"
+
+namespace vnic::hw {
+
+namespace regs = model::regs;
+using model::regs::Stat;
+
+namespace {
+constexpr uint32_t kEntryWidth = 128;   // descriptor FIFO entry: a whole descriptor's fields
+constexpr uint32_t kMinRxBuf = 64;
+constexpr uint32_t kMaxRxBuf = 16384;
+constexpr uint64_t kTagRx = 0;
+constexpr uint64_t kTagTx = 1;
+constexpr uint64_t kTagDesc = 2;  // write-back (vs. data)
+
+uint32_t speed_code(model::BitRate r) {
+  switch (r.bps() / 1000'000'000u) {
+    case 1: return 1;
+    case 10: return 2;
+    case 25: return 3;
+    case 40: return 4;
+    case 100: return 5;
+    default: return 0;
+  }
+}
+}  // namespace
+
+Nic::Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg)
+    : sc_core::sc_module(name),
+      mmio("mmio"),
+      q_(q),
+      cfg_(cfg),
+      cycle_ps_(1000'000u / std::max<uint32_t>(1, cfg.core_mhz)),
+      dma_("dma", q, cfg.pcie),
+      regs_(regs::kBar0Size / 4, 0) {
+  if (cfg_.num_qp < 1 || cfg_.num_qp > regs::kMaxQueuePairs) {
+    throw std::invalid_argument("NicConfig: num_qp must be 1..8");
+  }
+  if (cfg_.desc_cache_depth < 2 || (cfg_.desc_cache_depth & (cfg_.desc_cache_depth - 1)) != 0) {
+    throw std::invalid_argument("NicConfig: desc_cache_depth must be a power of two >= 2");
+  }
+  cfg_.fetch_batch = std::clamp<uint32_t>(cfg_.fetch_batch, 1, cfg_.desc_cache_depth);
+  mmio.register_b_transport(this, &Nic::b_transport);
+  mmio.register_transport_dbg(this, &Nic::transport_dbg);
+  dma_.set_write_error_handler(&Nic::dma_write_error_thunk, this);
+  txq_.resize(cfg_.num_qp);
+  rxq_.resize(cfg_.num_qp);
+  for (auto& t : txq_) t.cache = cfg_.desc_cache_factory(cfg_.desc_cache_depth, kEntryWidth);
+  for (auto& r : rxq_) r.cache = cfg_.desc_cache_factory(cfg_.desc_cache_depth, kEntryWidth);
+  soft_reset();
+}
+
+Nic::~Nic() = default;
+
+void Nic::attach(EthMedium* medium, unsigned side) {
+  medium_ = medium;
+  side_ = side;
+  medium_->attach(side, this);
+  link_up_ = medium_->up();
+  link_rate_ = medium_->rate();
+}
+
+bool Nic::device_enabled() const { return (word(regs::kCtrl, 0) & 1u) != 0; }
+
+// ---------------------------------------------------------------------------------- reset
+
+void Nic::soft_reset() {
+  ++epoch_;
+  dma_.reset();
+  for (const regs::Reg* r : regs::kAll) {
+    for (unsigned i = 0; i < r->count; ++i) {
+      uint32_t v = r->reset;
+      if (r->reset_src == regs::ResetSrc::PermMacLo) v = cfg_.perm_mac.lo_word();
+      if (r->reset_src == regs::ResetSrc::PermMacHi) v = cfg_.perm_mac.hi_word();
+      word(*r, i) = v;
+    }
+  }
+  word(regs::kCap, 0) = regs::kCapFields[0].put(0, cfg_.num_qp) | regs::kCapFields[1].put(0, 3) |
+                        regs::kCapFields[2].put(0, 12) | regs::kCapFields[3].put(0, cfg_.num_qp + 1);
+  stats_.fill(0);
+  stat_hi_latch_.fill(0);
+  auto reset_queue = [](Queue& qq) {
+    qq.base = 0;
+    qq.ring = model::RingIndex{};
+    qq.head = qq.tail = qq.fetch = 0;
+    qq.running = false;
+    qq.fetch_in_flight = false;
+    qq.err = regs::QueueErr::None;
+    qq.cache->reset();
+    qq.fetch_count = qq.fetch_first = 0;
+    qq.mod = Moderator{};
+  };
+  for (auto& t : txq_) {
+    reset_queue(t);
+    t.chain.clear();
+    t.to_wire.clear();
+    t.on_wire.clear();
+    t.buffer_used = 0;
+    t.last_end_ps = 0;
+  }
+  for (auto& r : rxq_) {
+    reset_queue(r);
+    r.buf_size = regs::kDefaultRxBufSize;
+  }
+  misc_pending_ = false;
+  err_addr_latched_ = false;
+  // A frame already on the wire finishes; the MAC stays busy until then (mac_free_ps_ kept).
+}
+
+// ---------------------------------------------------------------------------------- MMIO
+
+void Nic::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
+  delay += from_ps(cycles_ps(cfg_.cycles.mmio));  // add, never overwrite
+  const uint64_t addr = p.get_address();
+  const bool bad_shape = p.get_data_length() != 4 || (addr & 3u) != 0 || p.get_byte_enable_ptr() != nullptr ||
+                         p.get_streaming_width() < 4 || addr >= regs::kBar0Size ||
+                         p.get_command() == tlm::TLM_IGNORE_COMMAND;
+  const auto hit = bad_shape ? std::nullopt : regs::find(static_cast<uint32_t>(addr));
+  if (!hit) {
+    bump(Stat::mmio_errors);
+    latch_error(regs::kErrCauseFields[5].mask(), 0, false);
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  uint8_t* data = p.get_data_ptr();
+  std::span<uint8_t> bytes{data, 4};
+  if (p.is_read()) {
+    model::store_le<uint32_t>(bytes, 0, read_reg(*hit));
+  } else {
+    write_reg(*hit, model::load_le<uint32_t>(bytes, 0));
+  }
+  p.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+unsigned Nic::transport_dbg(tlm::tlm_generic_payload& p) {
+  // Debug reads see the stored register words without side effects; debug writes are refused.
+  const uint64_t addr = p.get_address();
+  if (!p.is_read() || addr >= regs::kBar0Size) return 0;
+  const unsigned n = static_cast<unsigned>(std::min<uint64_t>(p.get_data_length(), regs::kBar0Size - addr));
+  std::memcpy(p.get_data_ptr(), reinterpret_cast<const uint8_t*>(regs_.data()) + addr, n);
+  return n;
+}
+
+uint32_t Nic::reg_read(uint32_t offset) {
+  const auto hit = regs::find(offset);
+  return hit ? read_reg(*hit) : 0;
+}
+
+void Nic::reg_write(uint32_t offset, uint32_t value) {
+  const auto hit = regs::find(offset);
+  if (hit) write_reg(*hit, value);
+}
+
+uint32_t Nic::read_reg(const regs::Hit& h) {
+  const regs::Reg& r = *h.reg;
+  const unsigned i = h.index;
+  if (r.access == regs::Access::WO) return 0;
+  if (&r == &regs::kStatus) {
+    return regs::kStatusFields[0].put(0, link_up_ ? 1 : 0) |
+           regs::kStatusFields[1].put(0, link_up_ ? speed_code(link_rate_) : 0) |
+           regs::kStatusFields[2].put(0, 1);
+  }
+  if (&r == &regs::kStatLo) {
+    const uint64_t v = stats_[i];
+    stat_hi_latch_[i] = static_cast<uint32_t>(v >> 32);
+    return static_cast<uint32_t>(v);
+  }
+  if (&r == &regs::kStatHi) return stat_hi_latch_[i];
+  if (i < cfg_.num_qp) {
+    if (&r == &regs::kRxqHead) return rxq_[i].head;
+    if (&r == &regs::kTxqHead) return txq_[i].head;
+    if (&r == &regs::kRxqStatus || &r == &regs::kTxqStatus) {
+      const Queue& qq = (&r == &regs::kRxqStatus) ? static_cast<const Queue&>(rxq_[i]) : txq_[i];
+      const uint32_t err = static_cast<uint32_t>(qq.err);
+      return regs::kQStatusFields[0].put(0, qq.running ? 1 : 0) |
+             regs::kQStatusFields[1].put(0, err != 0 ? 1 : 0) | regs::kQStatusFields[2].put(0, err);
+    }
+  }
+  uint32_t v = word(r, i);
+  if (r.access == regs::Access::RC) word(r, i) = 0;
+  return v;
+}
+
+void Nic::write_reg(const regs::Hit& h, uint32_t v) {
+  const regs::Reg& r = *h.reg;
+  const unsigned i = h.index;
+  if (r.access == regs::Access::RO || r.access == regs::Access::RC) {
+    bump(Stat::mmio_ro_writes);
+    return;
+  }
+  const uint32_t wv = v & r.writable_mask();
+  if (r.access == regs::Access::W1C) {
+    word(r, i) &= ~wv;
+    return;
+  }
+  if (&r == &regs::kCtrl) {
+    if (regs::kCtrlFields[1].get(wv) != 0) {
+      soft_reset();  // RST self-clears; EN returns to 0 with everything else
+      return;
+    }
+    const bool was = device_enabled();
+    word(r, i) = wv;
+    if (!was && device_enabled()) {
+      for (unsigned qp = 0; qp < cfg_.num_qp; ++qp) {
+        tx_kick(qp);
+        rx_kick(qp);
+      }
+    }
+    return;
+  }
+  if (&r == &regs::kImaskSet) {
+    word(regs::kImask, 0) |= wv;
+    return;
+  }
+  if (&r == &regs::kImaskClr) {
+    word(regs::kImask, 0) &= ~wv;
+    unmask(wv);
+    return;
+  }
+  if (&r == &regs::kMaxFrame) {
+    if (wv < regs::kMinFrame || wv > regs::kMaxFrameLimit) {
+      bump(Stat::mmio_errors);
+      latch_error(regs::kErrCauseFields[5].mask(), 0, false);
+      return;
+    }
+    word(r, i) = wv;
+    return;
+  }
+  // Per-queue registers of queue pairs this instance does not have: storage only.
+  const bool qreg = r.offset >= regs::kQpBase && r.offset < regs::kQpBase + regs::kQpStride;
+  if (qreg && i >= cfg_.num_qp) {
+    word(r, i) = wv;
+    return;
+  }
+  if (&r == &regs::kRxqTail || &r == &regs::kTxqTail) {
+    const bool tx = &r == &regs::kTxqTail;
+    Queue& qq = tx ? static_cast<Queue&>(txq_[i]) : rxq_[i];
+    const uint32_t size = qq.running ? qq.ring.size() : word(tx ? regs::kTxqSize : regs::kRxqSize, i);
+    if (wv >= size) {
+      bump(Stat::tail_errors);
+      latch_error(regs::kErrCauseFields[3].mask(), 0, false);
+      return;
+    }
+    word(r, i) = wv;
+    qq.tail = wv;
+    if (tx) {
+      tx_kick(i);
+    } else {
+      rx_kick(i);
+    }
+    return;
+  }
+  if (&r == &regs::kRxqCtrl || &r == &regs::kTxqCtrl) {
+    const bool tx = &r == &regs::kTxqCtrl;
+    const bool was = (word(r, i) & 1u) != 0;
+    word(r, i) = wv;
+    const bool now_on = (wv & 1u) != 0;
+    if (!was && now_on) enable_queue(tx, i);
+    if (was && !now_on) stop_queue(tx, i, regs::QueueErr::None);
+    return;
+  }
+  word(r, i) = wv;
+  if (&r == &regs::kRxUsecs) rxq_[i].mod.usecs = wv;
+  if (&r == &regs::kRxFrames) rxq_[i].mod.frames = wv;
+  if (&r == &regs::kTxUsecs) txq_[i].mod.usecs = wv;
+  if (&r == &regs::kTxFrames) txq_[i].mod.frames = wv;
+}
+
+// ---------------------------------------------------------------------------------- queues
+
+void Nic::enable_queue(bool tx, unsigned qp) {
+  Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
+  const uint32_t size = word(tx ? regs::kTxqSize : regs::kRxqSize, qp);
+  const uint64_t base = (uint64_t{word(tx ? regs::kTxqBaseHi : regs::kRxqBaseHi, qp)} << 32) |
+                        word(tx ? regs::kTxqBaseLo : regs::kRxqBaseLo, qp);
+  bool ok = model::RingIndex::is_valid_size(size, regs::kMinRingSize, regs::kMaxRingSize) && (base % 16) == 0;
+  uint32_t buf = 0;
+  if (!tx) {
+    buf = word(regs::kRxqBufSize, qp);
+    ok = ok && buf >= kMinRxBuf && buf <= kMaxRxBuf;
+  }
+  if (!ok) {
+    bump(Stat::ring_cfg_errors);
+    qq.running = false;
+    qq.err = regs::QueueErr::RingCfg;
+    latch_error(regs::kErrCauseFields[2].mask(), 0, false);
+    return;
+  }
+  qq.base = base;
+  qq.ring = model::RingIndex(size);
+  qq.head = qq.fetch = 0;
+  const uint32_t tail = word(tx ? regs::kTxqTail : regs::kRxqTail, qp);
+  qq.tail = tail < size ? tail : 0;
+  qq.fetch_in_flight = false;
+  qq.cache->reset();
+  qq.err = regs::QueueErr::None;
+  qq.running = true;
+  if (tx) {
+    txq_[qp].chain.clear();
+    tx_kick(qp);
+  } else {
+    rxq_[qp].buf_size = buf;
+    rx_kick(qp);
+  }
+}
+
+void Nic::stop_queue(bool tx, unsigned qp, regs::QueueErr err) {
+  Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
+  qq.running = false;
+  if (err != regs::QueueErr::None) qq.err = err;
+  // Frames already fetched into the TX buffer still go out; nothing new is fetched.
+}
+
+void Nic::latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr) {
+  word(regs::kErrCause, 0) |= cause_bit;
+  if (has_addr && !err_addr_latched_) {
+    err_addr_latched_ = true;
+    word(regs::kErrAddrLo, 0) = static_cast<uint32_t>(addr);
+    word(regs::kErrAddrHi, 0) = static_cast<uint32_t>(addr >> 32);
+  }
+  raise_misc(regs::kIcrErr);
+}
+
+void Nic::start_fetch(bool tx, unsigned qp) {
+  Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
+  if (!qq.running || qq.fetch_in_flight || !device_enabled()) return;
+  const uint32_t avail = qq.ring.used(qq.fetch, qq.tail);
+  if (avail == 0) return;
+  const uint32_t space = qq.cache->space();
+  const uint32_t want = std::min(avail, cfg_.fetch_batch);
+  // Batch: wait for room for a whole batch unless the FIFO is running dry.
+  if (space == 0 || (space < want && qq.cache->count() > cfg_.fetch_batch / 2)) return;
+  const uint32_t n = std::min({want, space, qq.ring.size() - qq.fetch});
+  qq.fetch_buf.resize(std::size_t{n} * model::kDescSize);
+  const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.doorbell + cfg_.cycles.desc_fetch);
+  const DmaResult r = dma_.read(qq.base + uint64_t{qq.fetch} * model::kDescSize, qq.fetch_buf, start);
+  if (!r.ok) {
+    bump(Stat::desc_dma_errors);
+    stop_queue(tx, qp, regs::QueueErr::Dma);
+    latch_error(regs::kErrCauseFields[tx ? 1 : 0].mask(), r.fault_addr, true);
+    return;
+  }
+  qq.fetch_in_flight = true;
+  qq.fetch_first = qq.fetch;
+  qq.fetch_count = n;
+  const uint64_t done = r.done_ps + cycles_ps(cfg_.cycles.desc_decode * n);
+  if (tx) {
+    q_.at<&Nic::tx_fetch_done>(from_ps(done), this, arg(qp));
+  } else {
+    q_.at<&Nic::rx_fetch_done>(from_ps(done), this, arg(qp));
+  }
+}
+
+// ---------------------------------------------------------------------------------- TX
+
+void Nic::tx_kick(unsigned qp) {
+  if (!device_enabled()) return;
+  start_fetch(true, qp);
+  tx_assemble(qp);
+}
+
+void Nic::tx_fetch_done(uint64_t a) {
+  if (stale(a)) return;
+  TxState& t = txq_[a & 0xFF];
+  t.fetch_in_flight = false;
+  if (!t.running) return;
+  for (uint32_t k = 0; k < t.fetch_count; ++k) {
+    const model::TxDesc d = model::decode_tx(
+        std::span<const uint8_t, model::kDescSize>(t.fetch_buf.data() + k * model::kDescSize, model::kDescSize));
+    const uint32_t idx = t.ring.add(t.fetch_first, k);
+    model::FifoWord w{d.buf_addr, uint64_t{d.length} | (uint64_t{d.cmd} << 16) | (uint64_t{idx} << 32)};
+    t.cache->push(w);  // room was reserved when the fetch was issued
+  }
+  t.fetch = t.ring.add(t.fetch_first, t.fetch_count);
+  tx_kick(static_cast<unsigned>(a & 0xFF));
+}
+
+void Nic::tx_assemble(unsigned qp) {
+  TxState& t = txq_[qp];
+  while (t.running) {
+    const bool complete = !t.chain.empty() && (t.chain.back().d.eop() ||
+                                               t.chain.size() >= cfg_.max_tx_desc_per_frame);
+    if (!complete) {
+      model::FifoWord w;
+      if (!t.cache->pop(&w)) break;
+      TxChainDesc c;
+      c.d.buf_addr = w.lo;
+      c.d.length = static_cast<uint16_t>(w.hi);
+      c.d.cmd = static_cast<uint8_t>(w.hi >> 16);
+      c.index = static_cast<uint32_t>(w.hi >> 32);
+      t.chain.push_back(c);
+      continue;
+    }
+    if (!tx_launch(qp)) break;
+    start_fetch(true, qp);  // the FIFO has room again
+  }
+}
+
+bool Nic::tx_launch(unsigned qp) {
+  TxState& t = txq_[qp];
+  const uint32_t max_frame = word(regs::kMaxFrame, 0);
+  uint32_t total = 0;
+  bool bad = !t.chain.back().d.eop();  // too many descriptors without EOP
+  for (const TxChainDesc& c : t.chain) {
+    if (c.d.length == 0) bad = true;
+    total += c.d.length;
+  }
+  if (total + model::kFcsLen > max_frame) bad = true;
+
+  TxInflight e;
+  e.first_desc = t.chain.front().index;
+  e.ndesc = static_cast<uint32_t>(t.chain.size());
+  e.last = t.chain.back().d;
+  e.last_index = t.chain.back().index;
+  e.buffer_bytes = 0;
+  e.wb_errors = 0;
+  const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.tx_frame);
+  if (bad) {
+    bump(Stat::tx_desc_errors);
+    latch_error(regs::kErrCauseFields[4].mask(), 0, false);
+    e.wb_errors = model::TxDesc::kErrDesc;
+    e.ready_ps = start;
+  } else {
+    const uint32_t padded = std::max<uint32_t>(total, 60);
+    const uint32_t wire_len = padded + static_cast<uint32_t>(model::kFcsLen);
+    if (t.buffer_used + wire_len > cfg_.tx_buffer_bytes && t.buffer_used != 0) return false;  // wait
+    e.frame = pool_.alloc(wire_len);
+    uint64_t ready = start;
+    uint32_t off = 0;
+    for (const TxChainDesc& c : t.chain) {
+      const DmaResult r = dma_.read(c.d.buf_addr, std::span<uint8_t>(e.frame.data() + off, c.d.length), start);
+      if (!r.ok) {
+        bump(Stat::tx_dma_errors);
+        stop_queue(true, qp, regs::QueueErr::Dma);
+        latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
+        t.chain.clear();
+        return false;
+      }
+      ready = std::max(ready, r.done_ps);
+      off += c.d.length;
+    }
+    std::memset(e.frame.data() + total, 0, padded - total);  // pad short frames to 60 B
+    model::write_fcs(e.frame.bytes());
+    e.buffer_bytes = wire_len;
+    t.buffer_used += wire_len;
+    e.ready_ps = ready + cycles_ps(cfg_.cycles.tx_mac);
+  }
+  t.chain.clear();
+  const bool was_empty = t.to_wire.empty();
+  t.to_wire.push_back(std::move(e));
+  if (was_empty) schedule_wire_start(qp);
+  return true;
+}
+
+void Nic::schedule_wire_start(unsigned qp) {
+  TxState& t = txq_[qp];
+  const TxInflight& e = t.to_wire.front();
+  uint64_t at = e.ready_ps;
+  if (!e.frame) {
+    at = std::max(at, t.last_end_ps);  // a dropped frame completes in order, without the wire
+  } else {
+    at = std::max(at, mac_free_ps_);
+    const model::BitRate rate = link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10);
+    mac_free_ps_ = at + static_cast<uint64_t>(wire_time(rate, e.frame.size()).ps());
+  }
+  q_.at<&Nic::tx_wire_start>(from_ps(at), this, arg(qp));
+}
+
+void Nic::tx_wire_start(uint64_t a) {
+  if (stale(a)) return;
+  const unsigned qp = static_cast<unsigned>(a & 0xFF);
+  TxState& t = txq_[qp];
+  TxInflight e = std::move(t.to_wire.front());
+  t.to_wire.pop_front();
+  uint64_t end = now_ps();
+  if (e.frame) {
+    const std::size_t bytes = e.frame.size();
+    const model::BitRate rate = link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10);
+    end += static_cast<uint64_t>(rate.time_for_bytes(kPreambleBytes + kSfdBytes + bytes).ps());
+    if (medium_ != nullptr && link_up_ && medium_->transmit(side_, std::move(e.frame))) {
+      bump(Stat::tx_packets);
+      bump(Stat::tx_bytes, bytes);
+    } else {
+      e.frame.release();
+      bump(Stat::tx_dropped_link_down);
+    }
+  }
+  end = std::max(end, t.last_end_ps);
+  t.last_end_ps = end;
+  t.on_wire.push_back(std::move(e));
+  q_.at<&Nic::tx_wire_end>(from_ps(end), this, arg(qp));
+  if (!t.to_wire.empty()) schedule_wire_start(qp);
+}
+
+void Nic::tx_wire_end(uint64_t a) {
+  if (stale(a)) return;
+  const unsigned qp = static_cast<unsigned>(a & 0xFF);
+  TxState& t = txq_[qp];
+  TxInflight e = std::move(t.on_wire.front());
+  t.on_wire.pop_front();
+  t.buffer_used -= e.buffer_bytes;
+  t.head = t.ring.add(e.first_desc, e.ndesc);
+  if (e.last.rs() || e.wb_errors != 0) {
+    model::TxDesc wb = e.last;
+    wb.status = model::TxDesc::kStaDd;
+    wb.errors = e.wb_errors;
+    std::array<uint8_t, model::kDescSize> bytes{};
+    model::encode(wb, bytes);
+    const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.writeback);
+    const DmaResult r = dma_.write(t.base + uint64_t{e.last_index} * model::kDescSize, bytes, start,
+                                   (kTagDesc << 12) | (kTagTx << 8) | qp);
+    if (!r.ok) {
+      bump(Stat::desc_dma_errors);
+      stop_queue(true, qp, regs::QueueErr::Dma);
+      latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
+    } else {
+      mod_complete(qp, true, 1, r.done_ps);
+    }
+  }
+  tx_kick(qp);
+}
+
+// ---------------------------------------------------------------------------------- RX
+
+void Nic::rx_kick(unsigned qp) {
+  if (!device_enabled()) return;
+  start_fetch(false, qp);
+}
+
+void Nic::rx_fetch_done(uint64_t a) {
+  if (stale(a)) return;
+  const unsigned qp = static_cast<unsigned>(a & 0xFF);
+  RxState& r = rxq_[qp];
+  r.fetch_in_flight = false;
+  if (!r.running) return;
+  for (uint32_t k = 0; k < r.fetch_count; ++k) {
+    const uint64_t addr = model::load_le<uint64_t>(r.fetch_buf, std::size_t{k} * model::kDescSize);
+    r.cache->push(model::FifoWord{addr, r.ring.add(r.fetch_first, k)});
+  }
+  r.fetch = r.ring.add(r.fetch_first, r.fetch_count);
+  rx_kick(qp);
+}
+
+bool Nic::rx_filter(const model::Frame& f) const {
+  const uint32_t ctrl = word(regs::kRxCtrl, 0);
+  if (regs::kRxCtrlFields[0].get(ctrl) != 0) return true;  // promiscuous
+  model::MacAddr dst;
+  std::memcpy(dst.b.data(), f.data(), 6);
+  if (dst.is_broadcast()) return regs::kRxCtrlFields[2].get(ctrl) != 0;
+  if (dst.is_multicast()) {
+    if (regs::kRxCtrlFields[1].get(ctrl) != 0) return true;  // all-multicast
+    const unsigned idx = model::mc_hash_index(dst);
+    const uint32_t w = idx < 32 ? word(regs::kMcHashLo, 0) : word(regs::kMcHashHi, 0);
+    return ((w >> (idx & 31)) & 1u) != 0;
+  }
+  return dst == model::MacAddr::from_words(word(regs::kMacLo, 0), word(regs::kMacHi, 0));
+}
+
+void Nic::eth_receive(model::Frame&& frame) {
+  const unsigned qp = 0;  // one queue pair receives everything (no RSS yet)
+  RxState& r = rxq_[qp];
+  if (!device_enabled() || !r.running) {
+    bump(Stat::rx_dropped_disabled);
+    return;
+  }
+  const uint32_t ctrl = word(regs::kRxCtrl, 0);
+  const bool rx_all = regs::kRxCtrlFields[4].get(ctrl) != 0;
+  const bool keep_fcs = regs::kRxCtrlFields[3].get(ctrl) != 0;
+  const std::size_t len = frame.size();
+  uint16_t errors = 0;
+  if (!model::fcs_ok(frame.bytes())) {
+    if (!rx_all) {
+      bump(Stat::rx_crc_errors);
+      return;
+    }
+    errors |= model::RxDesc::kErrFcs;
+  }
+  if (len < regs::kMinFrame || len > word(regs::kMaxFrame, 0)) {
+    if (!rx_all || len < 14 + model::kFcsLen) {  // without a whole header even rx-all drops it
+      bump(Stat::rx_length_errors);
+      return;
+    }
+    errors |= model::RxDesc::kErrLength;
+  }
+  if (!rx_filter(frame)) {
+    bump(Stat::rx_filtered);
+    return;
+  }
+  const std::size_t data_len = keep_fcs ? len : len - model::kFcsLen;
+  if (data_len > r.buf_size) {
+    bump(Stat::rx_length_errors);
+    return;
+  }
+  model::FifoWord w;
+  if (!r.cache->pop(&w)) {
+    bump(Stat::rx_missed_errors);
+    return;
+  }
+  const uint64_t buf_addr = w.lo;
+  const uint32_t idx = static_cast<uint32_t>(w.hi);
+  const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.rx_mac + cfg_.cycles.rx_dma);
+  const DmaResult d = dma_.write(buf_addr, frame.bytes().first(data_len), start, (kTagRx << 8) | qp);
+  model::MacAddr dst;
+  std::memcpy(dst.b.data(), frame.data(), 6);
+  model::RxDesc wb;
+  wb.buf_addr = buf_addr;
+  wb.length = static_cast<uint16_t>(data_len);
+  wb.status = model::RxDesc::kStaDd | model::RxDesc::kStaEop;
+  if (dst.is_broadcast()) wb.status |= model::RxDesc::kStaBcast;
+  else if (dst.is_multicast()) wb.status |= model::RxDesc::kStaMcast;
+  if (keep_fcs) wb.status |= model::RxDesc::kStaFcs;
+  wb.errors = errors;
+  DmaResult b{};
+  if (d.ok) {
+    std::array<uint8_t, model::kDescSize> bytes{};
+    model::encode(wb, bytes);
+    b = dma_.write(r.base + uint64_t{idx} * model::kDescSize, bytes, start + cycles_ps(cfg_.cycles.writeback),
+                   (kTagDesc << 12) | (kTagRx << 8) | qp);
+  }
+  if (!d.ok || !b.ok) {
+    bump(Stat::rx_dma_errors);
+    stop_queue(false, qp, regs::QueueErr::Dma);
+    latch_error(regs::kErrCauseFields[0].mask(), d.ok ? b.fault_addr : d.fault_addr, true);
+    return;
+  }
+  r.head = r.ring.next(idx);
+  bump(Stat::rx_packets);
+  bump(Stat::rx_bytes, data_len);
+  if (dst.is_broadcast()) bump(Stat::rx_broadcast);
+  else if (dst.is_multicast()) bump(Stat::rx_multicast);
+  mod_complete(qp, false, 1, b.done_ps);
+  rx_kick(qp);
+}
+
+void Nic::eth_link_changed(bool up, model::BitRate rate) {
+  link_up_ = up;
+  if (up) link_rate_ = rate;
+  raise_misc(regs::kIcrLink);
+}
+
+void Nic::dma_write_error_thunk(void* ctx, uint64_t tag, uint64_t addr) {
+  static_cast<Nic*>(ctx)->on_dma_write_error(tag, addr);
+}
+
+void Nic::on_dma_write_error(uint64_t tag, uint64_t addr) {
+  // A posted write was refused as it landed (its address was valid when it was issued).
+  const unsigned qp = static_cast<unsigned>(tag & 0xFF);
+  const bool tx = ((tag >> 8) & 0xF) == kTagTx;
+  bump(Stat::desc_dma_errors);
+  stop_queue(tx, qp, regs::QueueErr::Dma);
+  latch_error(regs::kErrCauseFields[tx ? 1 : 0].mask(), addr, true);
+}
+
+// ---------------------------------------------------------------------------------- interrupts
+
+void Nic::mod_complete(unsigned qp, bool tx, uint32_t n, uint64_t at_ps) {
+  Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
+  m.pending += n;
+  const bool every = m.frames == 1 || (m.frames == 0 && m.usecs == 0);
+  if (every || (m.frames > 1 && m.pending >= m.frames)) {
+    if (!m.fire_scheduled) {
+      m.fire_scheduled = true;
+      q_.at<&Nic::mod_fire_event>(from_ps(at_ps + cycles_ps(cfg_.cycles.irq)), this, arg(qp, tx ? 1 : 0));
+    }
+    return;
+  }
+  if (m.usecs > 0 && !m.timer_armed) {
+    m.timer_armed = true;
+    ++m.timer_gen;
+    q_.at<&Nic::mod_timer_event>(from_ps(at_ps + uint64_t{m.usecs} * 1000'000u), this,
+                                 arg(qp, tx ? 1 : 0, m.timer_gen));
+  }
+}
+
+void Nic::mod_fire_event(uint64_t a) {
+  if (stale(a)) return;
+  const unsigned qp = static_cast<unsigned>(a & 0xFF);
+  const bool tx = ((a >> 8) & 0xFF) != 0;
+  Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
+  m.fire_scheduled = false;
+  if (m.pending > 0) mod_fire(qp, tx);
+}
+
+void Nic::mod_timer_event(uint64_t a) {
+  if (stale(a)) return;
+  const unsigned qp = static_cast<unsigned>(a & 0xFF);
+  const bool tx = ((a >> 8) & 0xFF) != 0;
+  Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
+  if (!m.timer_armed || ((a >> 16) & 0xFFFFFF) != (m.timer_gen & 0xFFFFFF)) return;  // cancelled
+  m.timer_armed = false;
+  if (m.pending > 0) mod_fire(qp, tx);
+}
+
+void Nic::mod_fire(unsigned qp, bool tx) {
+  Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
+  if ((word(regs::kImask, 0) >> qp) & 1u) {
+    m.fire_pending = true;  // masked: keep the work, fire on unmask
+    return;
+  }
+  m.pending = 0;
+  m.fire_pending = false;
+  m.timer_armed = false;
+  ++m.timer_gen;
+  bump(tx ? Stat::irq_tx : Stat::irq_rx);
+  raise_vector(qp, tx ? regs::icr_tx_bit(qp) : regs::icr_rx_bit(qp));
+}
+
+void Nic::raise_vector(unsigned vec, uint32_t icr_bits) {
+  word(regs::kIcr, 0) |= icr_bits;
+  ++word(regs::kVecCount, vec);
+  if (irq_sink_ != nullptr) irq_sink_->nic_irq(vec);
+}
+
+void Nic::raise_misc(uint32_t icr_bits) {
+  word(regs::kIcr, 0) |= icr_bits;
+  if ((word(regs::kImask, 0) >> misc_vector()) & 1u) {
+    misc_pending_ = true;
+    return;
+  }
+  bump(Stat::irq_misc);
+  raise_vector(misc_vector(), 0);
+}
+
+void Nic::unmask(uint32_t vec_bits) {
+  for (unsigned qp = 0; qp < cfg_.num_qp; ++qp) {
+    if (((vec_bits >> qp) & 1u) == 0) continue;
+    for (bool tx : {false, true}) {
+      Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
+      if (m.fire_pending) {
+        mod_fire(qp, tx);
+      } else if (m.pending > 0) {
+        // The timer restarts from the unmask; a count threshold already met fires now.
+        mod_complete(qp, tx, 0, now_ps());
+      }
+    }
+  }
+  if (((vec_bits >> misc_vector()) & 1u) != 0 && misc_pending_) {
+    misc_pending_ = false;
+    bump(Stat::irq_misc);
+    raise_vector(misc_vector(), 0);
+  }
+}
+
+}  // namespace vnic::hw
