@@ -1,0 +1,76 @@
+// HostMemory implementation.
+#include "vnic/tb/host_memory.hpp"
+
+#include <cstring>
+
+namespace vnic::tb {
+
+HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size)
+    : sc_core::sc_module(name), socket("socket"), base_(base), next_(base), bytes_(size, 0) {
+  socket.register_b_transport(this, &HostMemory::b_transport);
+  socket.register_get_direct_mem_ptr(this, &HostMemory::get_direct_mem_ptr);
+  socket.register_transport_dbg(this, &HostMemory::transport_dbg);
+}
+
+std::span<uint8_t> HostMemory::view(uint64_t addr, uint64_t len) {
+  if (!contains(addr, len)) return {};
+  return {bytes_.data() + (addr - base_), static_cast<std::size_t>(len)};
+}
+
+uint64_t HostMemory::alloc(uint64_t len, uint64_t align) {
+  const uint64_t a = (next_ + align - 1) / align * align;
+  if (!contains(a, len)) return 0;
+  next_ = a + len;
+  return a;
+}
+
+void HostMemory::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time&) {
+  const uint64_t addr = p.get_address();
+  const uint64_t len = p.get_data_length();
+  if (!contains(addr, len) || p.get_byte_enable_ptr() != nullptr || p.get_streaming_width() < len) {
+    ++stats_.refused;
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  uint8_t* mem = bytes_.data() + (addr - base_);
+  switch (p.get_command()) {
+    case tlm::TLM_READ_COMMAND:
+      std::memcpy(p.get_data_ptr(), mem, len);
+      ++stats_.reads;
+      break;
+    case tlm::TLM_WRITE_COMMAND:
+      std::memcpy(mem, p.get_data_ptr(), len);
+      ++stats_.writes;
+      break;
+    case tlm::TLM_IGNORE_COMMAND:
+      break;  // address check only
+  }
+  p.set_dmi_allowed(true);
+  p.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+bool HostMemory::get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi) {
+  (void)p;
+  dmi.allow_read_write();
+  dmi.set_dmi_ptr(bytes_.data());
+  dmi.set_start_address(base_);
+  dmi.set_end_address(base_ + bytes_.size() - 1);
+  dmi.set_read_latency(sc_core::SC_ZERO_TIME);
+  dmi.set_write_latency(sc_core::SC_ZERO_TIME);
+  return true;
+}
+
+unsigned HostMemory::transport_dbg(tlm::tlm_generic_payload& p) {
+  const uint64_t addr = p.get_address();
+  const uint64_t len = p.get_data_length();
+  if (!contains(addr, len)) return 0;
+  uint8_t* mem = bytes_.data() + (addr - base_);
+  if (p.is_read()) {
+    std::memcpy(p.get_data_ptr(), mem, len);
+  } else {
+    std::memcpy(mem, p.get_data_ptr(), len);
+  }
+  return static_cast<unsigned>(len);
+}
+
+}  // namespace vnic::tb
