@@ -226,7 +226,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
     return;
   }
   if (&r == &regs::kMaxFrame) {
-    if (wv < regs::kMinFrame || wv > regs::kMaxFrameLimit) {
+    if (v < regs::kMinFrame || v > regs::kMaxFrameLimit) {  // judged before reserved bits are dropped
       bump(Stat::mmio_errors);
       latch_error(regs::kErrCauseFields[5].mask(), 0, false);
       return;

@@ -2,60 +2,92 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <array>
+#include <chrono>
 #include <cstdio>
-#include <string_view>
+#include <optional>
+#include <string>
 
-#include "vnic/model/crc32.hpp"
 #include "vnic/model/regmap_doc.hpp"
-#include "vnic/model/regs.hpp"
+#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/scenario.hpp"
 
 namespace {
 
-namespace regs = vnic::model::regs;
+struct RunOptions {
+  std::string scenario_path;
+  std::optional<uint64_t> seed;
+  std::optional<uint64_t> frames;
+  std::optional<std::string> pcap;
+  bool quiet_timing = false;
+};
 
-int crc_selfcheck() {
-  constexpr std::string_view kCheck = "123456789";
-  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(kCheck.data()), kCheck.size()};
-  const uint32_t isal = vnic::model::crc32_ieee(bytes);
-  const uint32_t zlib = vnic::model::crc32_zlib(bytes);
-  std::array<uint8_t, 64> frame{};
-  for (std::size_t i = 0; i < frame.size() - 4; ++i) frame[i] = static_cast<uint8_t>(i * 7 + 1);
-  vnic::model::write_fcs(frame);
-  const uint32_t residue = vnic::model::crc32_ieee(frame);
-  const bool ok = isal == vnic::model::kCrcCheck && zlib == vnic::model::kCrcCheck &&
-                  residue == vnic::model::kCrcResidue;
-  fmt::print("CRC-32 self-check: isa-l 0x{:08X}, zlib 0x{:08X} (want 0x{:08X}); residue 0x{:08X} "
-             "(want 0x{:08X}): {}\n",
-             isal, zlib, vnic::model::kCrcCheck, residue, vnic::model::kCrcResidue, ok ? "ok" : "FAIL");
-  return ok ? 0 : 1;
-}
-
-void print_regmap_summary() {
-  fmt::print("{:<12} {:<34} {:<4} {}\n", "offset", "register", "acc", "reset");
-  for (const regs::Reg* r : regs::kAll) {
-    const std::string off = r->count == 1 ? fmt::format("0x{:04X}", r->offset)
-                                          : fmt::format("0x{:04X}[{}]", r->offset, r->count);
-    fmt::print("{:<12} {:<34} {:<4} 0x{:08X}\n", off, r->name, regs::to_string(r->access), r->reset);
+int run(const RunOptions& o) {
+  std::string err;
+  std::optional<vnic::tb::Scenario> s =
+      o.scenario_path.empty()
+          ? vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err, "default scenario")
+          : vnic::tb::load_scenario(o.scenario_path, &err);
+  if (!s) {
+    fmt::print(stderr, "vnic: {}\n", err);
+    return 2;
+  }
+  if (o.seed) {
+    s->seed = *o.seed;
+    s->faults.seed = *o.seed;
+  }
+  if (o.frames) s->a.host.count = s->b.host.count = *o.frames;
+  if (o.pcap) s->pcap = *o.pcap;
+  try {
+    vnic::tb::BackToBack p(*s);
+    const auto t0 = std::chrono::steady_clock::now();
+    p.run();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fputs(p.report().c_str(), stdout);
+    const double sim = static_cast<double>(vnic::hw::to_ps(sc_core::sc_time_stamp())) / 1e12;
+    const uint64_t frames = p.host(0).stats().rx_frames + p.host(1).stats().rx_frames;
+    if (!o.quiet_timing) {
+      fmt::print(stderr, "wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall second\n",
+                 wall, sim, wall > 0 ? sim / wall : 0.0, wall > 0 ? static_cast<double>(frames) / wall : 0.0);
+    }
+    bool ok = true;
+    for (int i = 0; i < 2; ++i) {
+      const auto& hs = p.host(i).stats();
+      ok = ok && p.unaccounted(i) == 0 && hs.rx_bad_bytes == 0 && hs.rx_out_of_order == 0;
+    }
+    if (!ok) fmt::print(stderr, "vnic: a check failed (see conservation / rx_bad_bytes / rx_out_of_order)\n");
+    return ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "vnic: {}\n", e.what());
+    return 2;
   }
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"vnic: a virtual NIC model (SystemC/TLM-2.0) with driver, stack and testbench"};
+int sc_main(int argc, char* argv[]) {
+  CLI::App app{"vnic: a virtual NIC model (SystemC/TLM-2.0) with its test platform"};
   app.require_subcommand(1);
-  auto* run = app.add_subcommand("run", "Run a scenario (the embedded default when no file is given)");
+  RunOptions o;
+  auto* run_cmd = app.add_subcommand("run", "Run a scenario (the embedded default when no file is given)");
+  run_cmd->add_option("-s,--scenario", o.scenario_path, "Scenario TOML file")->check(CLI::ExistingFile);
+  run_cmd->add_option("--seed", o.seed, "Override the scenario's seed");
+  run_cmd->add_option("--frames", o.frames, "Override the frame count of both hosts")->check(CLI::Range(0, 1 << 30));
+  run_cmd->add_option("--pcap", o.pcap, "Write a wire capture (pcap, ns timestamps, with FCS)");
+  run_cmd->add_flag("--no-timing", o.quiet_timing, "Do not print wall-clock figures to stderr");
+  auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");
-  CLI11_PARSE(app, argc, argv);
-
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   if (*regmap) {
-    std::fputs(regs::regmap_markdown().c_str(), stdout);
+    std::fputs(vnic::model::regs::regmap_markdown().c_str(), stdout);
     return 0;
   }
-  if (*run) {
-    print_regmap_summary();
-    return crc_selfcheck();
+  if (*scen) {
+    std::fputs(std::string(vnic::tb::default_scenario_toml()).c_str(), stdout);
+    return 0;
   }
-  return 0;
+  return run(o);
 }

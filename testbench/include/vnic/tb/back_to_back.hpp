@@ -1,0 +1,54 @@
+// BackToBack: the test platform of two hosts, each with its memory and NIC, whose ports are
+// joined by one Ethernet link. The `vnic run` command and the system tests build it.
+#pragma once
+
+#include <systemc>
+
+#include <memory>
+#include <string>
+
+#include "vnic/hw/event_queue.hpp"
+#include "vnic/hw/nic.hpp"
+#include "vnic/tb/eth_link.hpp"
+#include "vnic/tb/host_memory.hpp"
+#include "vnic/tb/scenario.hpp"
+#include "vnic/tb/test_host.hpp"
+
+namespace vnic::tb {
+
+class BackToBack {
+ public:
+  // Elaborates the platform (call once per process: SystemC elaborates once).
+  explicit BackToBack(const Scenario& s);
+  ~BackToBack();
+
+  // Brings both hosts up and runs until the traffic is done and the wire is quiet (or until
+  // the scenario's stop_after).
+  void run();
+
+  hw::Nic& nic(int i) { return i == 0 ? *nic_a_ : *nic_b_; }
+  TestHost& host(int i) { return i == 0 ? *host_a_ : *host_b_; }
+  HostMemory& memory(int i) { return i == 0 ? *mem_a_ : *mem_b_; }
+  EthLink& link() { return *link_; }
+  hw::EventQueue& queue() { return *q_; }
+  const Scenario& scenario() const { return s_; }
+
+  // Frames host i sent that are neither delivered to the peer nor counted in a drop counter
+  // (0 when conservation holds); `detail` explains the sum.
+  int64_t unaccounted(int i, std::string* detail = nullptr);
+  // The report `vnic run` prints: ethtool -S style counters for both NICs, the link, the hosts.
+  std::string report();
+
+ private:
+  Scenario s_;
+  std::unique_ptr<hw::EventQueue> q_;
+  std::unique_ptr<HostMemory> mem_a_, mem_b_;
+  std::unique_ptr<hw::Nic> nic_a_, nic_b_;
+  std::unique_ptr<TestHost> host_a_, host_b_;
+  std::unique_ptr<EthLink> link_;
+};
+
+// ethtool -S style block for one NIC ("NIC statistics:" then "     name: value").
+std::string ethtool_stats(hw::Nic& nic);
+
+}  // namespace vnic::tb

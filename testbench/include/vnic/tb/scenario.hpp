@@ -1,0 +1,42 @@
+// Scenario: everything a run needs (link, PCIe, NIC and the two test hosts), read from TOML
+// with clear errors; the CLI's default scenario is embedded in the binary.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vnic/hw/nic.hpp"
+#include "vnic/tb/fault_injector.hpp"
+#include "vnic/tb/test_host.hpp"
+
+namespace vnic::tb {
+
+struct HostSide {
+  TestHostConfig host{};
+  model::MacAddr mac{};
+};
+
+struct Scenario {
+  std::string name = "default";
+  uint64_t seed = 1;
+  model::Duration stop_after{};  // 0: run until the traffic is done and the wire is quiet
+  model::BitRate link_rate = model::BitRate::gbps(10);
+  model::Duration propagation = model::Duration::ns(5);
+  FaultConfig faults{};
+  std::string pcap;  // empty: no capture
+  hw::NicConfig nic{};
+  HostSide a{};
+  HostSide b{};
+};
+
+// The scenario `vnic run` uses when no file is given.
+std::string_view default_scenario_toml();
+
+// Parses TOML text; on failure returns nullopt and sets *error to a message naming the key.
+std::optional<Scenario> parse_scenario(std::string_view toml_text, std::string* error,
+                                       std::string_view source_name = "scenario");
+std::optional<Scenario> load_scenario(const std::string& path, std::string* error);
+
+}  // namespace vnic::tb

@@ -1,0 +1,318 @@
+// Bad guest input: every row of docs/hw.md's table, each with its counter and the device's answer.
+// None may abort, hang, or write outside the buffers the host gave.
+#include <gtest/gtest.h>
+
+#include <systemc>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "vnic/hw/nic.hpp"
+#include "vnic/model/crc32.hpp"
+#include "vnic/model/descriptor.hpp"
+#include "vnic/model/regs.hpp"
+#include "vnic/tb/host_memory.hpp"
+#include "vnic/tb/test_host.hpp"
+
+namespace {
+
+namespace regs = vnic::model::regs;
+using regs::Stat;
+using vnic::model::Duration;
+using vnic::model::Frame;
+using vnic::model::MacAddr;
+using vnic::model::RxDesc;
+using vnic::model::TxDesc;
+
+constexpr uint64_t kBase = 0x1'0000'0000ull;
+
+// A medium that sends every frame straight back to the station after its wire time.
+class Loopback : public vnic::hw::EthMedium {
+ public:
+  explicit Loopback(vnic::hw::EventQueue& q) : q_(q) {}
+  void attach(unsigned, vnic::hw::EthEndpoint* ep) override { ep_ = ep; }
+  bool transmit(unsigned, Frame&& f) override {
+    ++sent;
+    in_flight_.push_back(std::move(f));
+    const auto t = rate().time_for_bytes(8 + in_flight_.back().size());
+    q_.after<&Loopback::deliver>(vnic::hw::from_ps(static_cast<uint64_t>(t.ps())), this);
+    return true;
+  }
+  bool up() const override { return true; }
+  vnic::model::BitRate rate() const override { return vnic::model::BitRate::gbps(10); }
+  uint64_t sent = 0;
+
+ private:
+  void deliver(uint64_t) {
+    Frame f = std::move(in_flight_.front());
+    in_flight_.erase(in_flight_.begin());
+    ep_->eth_receive(std::move(f));
+  }
+  vnic::hw::EventQueue& q_;
+  vnic::hw::EthEndpoint* ep_ = nullptr;
+  std::vector<Frame> in_flight_;
+};
+
+struct Rig {
+  vnic::hw::EventQueue q{"q"};
+  vnic::tb::HostMemory mem{"mem", kBase, 8u << 20};
+  vnic::hw::Nic nic;
+  Loopback wire{q};
+  std::unique_ptr<vnic::tb::TestHost> host;
+  static vnic::hw::NicConfig cfg() {
+    vnic::hw::NicConfig c;
+    c.perm_mac = MacAddr{{0x02, 0, 0, 0, 0, 0x11}};
+    return c;
+  }
+  explicit Rig(vnic::tb::TestHostConfig hc = small()) : nic("nic", q, cfg()) {
+    nic.dma().socket.bind(mem.socket);
+    nic.attach(&wire, 0);
+    hc.pattern.src = hc.pattern.dst = cfg().perm_mac;
+    host = std::make_unique<vnic::tb::TestHost>("host", q, mem, hc);
+    host->connect(nic);
+    host->expect(hc.pattern);
+  }
+  static vnic::tb::TestHostConfig small() {
+    vnic::tb::TestHostConfig h;
+    h.tx_ring = 64;
+    h.rx_ring = 64;
+    return h;
+  }
+  uint64_t stat(Stat s) const { return nic.stat(s); }
+  uint32_t rd(const regs::Reg& r, unsigned i = 0) { return host->read32(r.offset_of(i)); }
+  void wr(const regs::Reg& r, uint32_t v, unsigned i = 0) { host->write32(r.offset_of(i), v); }
+  void run_for(Duration d) { sc_core::sc_start(vnic::hw::from_ps(static_cast<uint64_t>(d.ps()))); }
+  // Writes TX descriptor `slot` of the host's ring.
+  void put_tx(uint32_t slot, uint64_t addr, uint16_t len, uint8_t cmd) {
+    TxDesc d;
+    d.buf_addr = addr;
+    d.length = len;
+    d.cmd = cmd;
+    vnic::model::encode(d, mem.view(host->tx_ring_addr() + slot * 16ull, 16).first<16>());
+  }
+  uint64_t buf(uint32_t len) {
+    const uint64_t a = mem.alloc(len, 64);
+    auto v = mem.view(a, len);
+    for (uint32_t i = 0; i < len; ++i) v[i] = static_cast<uint8_t>(i);
+    std::copy(cfg().perm_mac.b.begin(), cfg().perm_mac.b.end(), v.begin());  // to ourselves
+    return a;
+  }
+  uint32_t err_cause() { return rd(regs::kErrCause); }
+};
+
+TEST(BadInput, TxRingOutsideHostMemoryStopsTheQueueUntilReset) {
+  Rig r;
+  r.host->bring_up();
+  r.wr(regs::kTxqCtrl, 0);
+  r.wr(regs::kTxqBaseLo, 0x1000);  // below host memory
+  r.wr(regs::kTxqBaseHi, 0);
+  r.wr(regs::kTxqCtrl, 1);
+  r.wr(regs::kTxqTail, 3);
+  r.run_for(Duration::us(5));
+  EXPECT_EQ(r.stat(Stat::desc_dma_errors), 1u);
+  const uint32_t st = r.rd(regs::kTxqStatus);
+  EXPECT_EQ(regs::kQStatusFields[0].get(st), 0u);  // not running
+  EXPECT_EQ(regs::kQStatusFields[1].get(st), 1u);  // error
+  EXPECT_EQ(regs::kQStatusFields[2].get(st), static_cast<uint32_t>(regs::QueueErr::Dma));
+  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[1].mask(), 0u);
+  EXPECT_EQ(r.rd(regs::kErrAddrLo), 0x1000u);
+  EXPECT_EQ(r.host->stats().irqs_per_vector.back(), r.stat(Stat::irq_misc));
+  EXPECT_GE(r.stat(Stat::irq_misc), 1u);
+  // Further doorbells do nothing until reset.
+  r.wr(regs::kTxqTail, 5);
+  r.run_for(Duration::us(5));
+  EXPECT_EQ(r.stat(Stat::desc_dma_errors), 1u);
+  // Reset recovers the device: everything back to reset values, traffic works again.
+  r.wr(regs::kCtrl, 2);
+  EXPECT_EQ(r.rd(regs::kTxqStatus), 0u);
+  EXPECT_EQ(r.err_cause(), 0u);
+  EXPECT_EQ(r.stat(Stat::desc_dma_errors), 0u);
+}
+
+TEST(BadInput, RxBufferOutsideHostMemoryDropsTheFrameAndStopsRx) {
+  Rig r;
+  r.host->bring_up();
+  // Point RX descriptor 0 at an address past the end of host memory.
+  RxDesc d;
+  d.buf_addr = kBase + (8u << 20) - 16;
+  vnic::model::encode(d, r.mem.view(r.host->rx_ring_addr(), 16).first<16>());
+  r.wr(regs::kRxqCtrl, 0);
+  r.wr(regs::kRxqCtrl, 1);
+  r.put_tx(0, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
+  EXPECT_EQ(r.stat(Stat::rx_dma_errors), 1u);
+  EXPECT_EQ(r.stat(Stat::rx_packets), 0u);
+  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[0].mask(), 0u);
+  EXPECT_EQ(regs::kQStatusFields[1].get(r.rd(regs::kRxqStatus)), 1u);
+  // The RX ring was not written back (no DD anywhere).
+  for (uint32_t i = 0; i < 64; ++i) {
+    EXPECT_FALSE(vnic::model::decode_rx(r.mem.view(r.host->rx_ring_addr() + i * 16ull, 16).first<16>()).done());
+  }
+  // The next frame is dropped as "queue not running", counted once.
+  r.put_tx(1, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 2);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::rx_dropped_disabled), 1u);
+}
+
+TEST(BadInput, TxBufferOutsideHostMemoryDropsTheFrame) {
+  Rig r;
+  r.host->bring_up();
+  r.put_tx(0, 0xDEAD'0000'0000ull, 200, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::us(10));
+  EXPECT_EQ(r.stat(Stat::tx_dma_errors), 1u);
+  EXPECT_EQ(r.stat(Stat::tx_packets), 0u);
+  EXPECT_EQ(r.wire.sent, 0u);
+  EXPECT_EQ(r.rd(regs::kErrAddrHi), 0xDEADu);
+  EXPECT_EQ(regs::kQStatusFields[2].get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
+}
+
+TEST(BadInput, BadRingSizesAndAlignmentAreRefusedAtEnable) {
+  Rig r;
+  r.host->bring_up();
+  const uint32_t sizes[] = {0, 4, 1000, 8192};
+  uint64_t n = 0;
+  for (uint32_t size : sizes) {
+    r.wr(regs::kTxqCtrl, 0);
+    r.wr(regs::kTxqSize, size);
+    r.wr(regs::kTxqCtrl, 1);
+    ++n;
+    EXPECT_EQ(r.stat(Stat::ring_cfg_errors), n) << "size " << size;
+    EXPECT_EQ(regs::kQStatusFields[2].get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::RingCfg));
+  }
+  r.wr(regs::kTxqCtrl, 0);
+  r.wr(regs::kTxqSize, 64);
+  r.wr(regs::kTxqBaseLo, static_cast<uint32_t>(r.host->tx_ring_addr() + 8));  // not 16-byte aligned
+  r.wr(regs::kTxqCtrl, 1);
+  EXPECT_EQ(r.stat(Stat::ring_cfg_errors), n + 1);
+  r.wr(regs::kRxqCtrl, 0);
+  r.wr(regs::kRxqBufSize, 32);  // below 64
+  r.wr(regs::kRxqCtrl, 1);
+  EXPECT_EQ(r.stat(Stat::ring_cfg_errors), n + 2);
+  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[2].mask(), 0u);
+  // A good configuration then runs.
+  r.wr(regs::kTxqCtrl, 0);
+  r.wr(regs::kTxqBaseLo, static_cast<uint32_t>(r.host->tx_ring_addr()));
+  r.wr(regs::kTxqCtrl, 1);
+  EXPECT_EQ(regs::kQStatusFields[0].get(r.rd(regs::kTxqStatus)), 1u);
+}
+
+TEST(BadInput, TailBeyondTheRingIsIgnoredAndCounted) {
+  Rig r;
+  r.host->bring_up();
+  r.wr(regs::kTxqTail, 64);
+  r.wr(regs::kTxqTail, 0xFFFF);
+  EXPECT_EQ(r.stat(Stat::tail_errors), 2u);
+  EXPECT_EQ(r.rd(regs::kTxqTail), 0u);
+  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[3].mask(), 0u);
+  EXPECT_EQ(regs::kQStatusFields[0].get(r.rd(regs::kTxqStatus)), 1u);  // still running
+}
+
+TEST(BadInput, ZeroLengthDescriptorDropsOnlyThatFrame) {
+  Rig r;
+  r.host->bring_up();
+  r.put_tx(0, r.buf(100), 0, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.put_tx(1, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 2);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::tx_desc_errors), 1u);
+  EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
+  const TxDesc wb = vnic::model::decode_tx(r.mem.view(r.host->tx_ring_addr(), 16).first<16>());
+  EXPECT_TRUE(wb.done());
+  EXPECT_EQ(wb.errors, TxDesc::kErrDesc);
+  EXPECT_EQ(r.rd(regs::kTxqHead), 2u);
+}
+
+TEST(BadInput, FrameOverMaxFrameSizeIsDropped) {
+  Rig r;
+  r.host->bring_up();
+  r.put_tx(0, r.buf(1000), 1000, 0);
+  r.put_tx(1, r.buf(1000), 1000, TxDesc::kCmdEop | TxDesc::kCmdRs);  // 2000 B > 1518
+  r.put_tx(2, r.buf(1514), 1514, TxDesc::kCmdEop | TxDesc::kCmdRs);  // exactly the maximum
+  r.wr(regs::kTxqTail, 3);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::tx_desc_errors), 1u);
+  EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
+  EXPECT_EQ(r.stat(Stat::tx_bytes), 1518u);
+}
+
+TEST(BadInput, ChainWithoutEndOfPacketIsDropped) {
+  Rig r;
+  r.host->bring_up();
+  const uint32_t n = r.nic.config().max_tx_desc_per_frame;
+  for (uint32_t i = 0; i < n; ++i) r.put_tx(i, r.buf(64), 64, 0);  // no EOP anywhere
+  r.put_tx(n, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, n + 1);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::tx_desc_errors), 1u);
+  EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
+  EXPECT_EQ(r.rd(regs::kTxqHead), n + 1);
+}
+
+TEST(BadInput, UnalignedUnknownAndOddSizedMmioGetAnAddressError) {
+  Rig r;
+  std::array<uint8_t, 8> b{};
+  EXPECT_EQ(r.host->raw_access(false, 0x2, b.data(), 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(r.host->raw_access(false, regs::kCtrl.offset, b.data(), 2), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(r.host->raw_access(true, regs::kCtrl.offset, b.data(), 8), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(r.host->raw_access(false, 0x0FFC, b.data(), 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // a gap
+  EXPECT_EQ(r.host->raw_access(false, 0x10'0000, b.data(), 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // past BAR0
+  EXPECT_EQ(r.stat(Stat::mmio_errors), 5u);
+  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[5].mask(), 0u);
+  EXPECT_EQ(r.host->raw_access(false, regs::kId.offset, b.data(), 4), tlm::TLM_OK_RESPONSE);
+}
+
+TEST(BadInput, WritesToReadOnlyRegistersAreIgnored) {
+  Rig r;
+  r.wr(regs::kId, 0);
+  r.wr(regs::kCap, 0xFFFFFFFF);
+  r.wr(regs::kStatLo, 0x1234, 3);
+  EXPECT_EQ(r.rd(regs::kId), regs::kDeviceId);
+  EXPECT_EQ(regs::kCapFields[0].get(r.rd(regs::kCap)), 1u);
+  EXPECT_EQ(r.stat(Stat::mmio_ro_writes), 3u);
+}
+
+TEST(BadInput, MaxFrameOutOfRangeIsRefused) {
+  Rig r;
+  r.wr(regs::kMaxFrame, 10);
+  r.wr(regs::kMaxFrame, 20000);
+  EXPECT_EQ(r.rd(regs::kMaxFrame), regs::kDefaultMaxFrame);
+  EXPECT_EQ(r.stat(Stat::mmio_errors), 2u);
+}
+
+TEST(BadInput, ResetWhileDmaIsInFlightAbandonsItCleanly) {
+  vnic::tb::TestHostConfig hc = Rig::small();
+  hc.count = 1000;
+  Rig r(hc);
+  r.host->bring_up();
+  r.run_for(Duration::us(3));  // traffic is flowing: fetches, data reads, write-backs in flight
+  ASSERT_GT(r.nic.dma().stats().rd_tlps, 0u);
+  r.wr(regs::kCtrl, 2);  // reset now
+  const auto snap = [&] {
+    auto v = r.mem.view(kBase, r.mem.size());
+    return std::vector<uint8_t>(v.begin(), v.end());
+  };
+  const std::vector<uint8_t> at_reset = snap();
+  r.run_for(Duration::us(50));
+  // Nothing landed in host memory after the reset, and the device is idle and reset.
+  EXPECT_TRUE(at_reset == snap());
+  EXPECT_EQ(r.nic.dma().pending_writes(), 0u);
+  EXPECT_EQ(r.rd(regs::kCtrl), 0u);
+  EXPECT_EQ(r.stat(Stat::tx_packets), 0u);
+  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 1u);
+  // And it comes back up.
+  r.host->bring_up();
+  r.run_for(Duration::us(100));
+  EXPECT_GT(r.stat(Stat::rx_packets), 0u);
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
