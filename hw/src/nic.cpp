@@ -68,6 +68,18 @@ void Nic::attach(EthMedium* medium, unsigned side) {
   link_rate_ = medium_->rate();
 }
 
+uint64_t Nic::stat(Stat s) const {
+  // The DMA engine keeps its own counts; the rest live in the counter block.
+  const DmaStats& d = dma_.stats();
+  switch (s) {
+    case Stat::dma_rd_tlps: return d.rd_tlps;
+    case Stat::dma_rd_bytes: return d.rd_bytes;
+    case Stat::dma_wr_tlps: return d.wr_tlps;
+    case Stat::dma_wr_bytes: return d.wr_bytes;
+    default: return stats_[static_cast<unsigned>(s)];
+  }
+}
+
 bool Nic::device_enabled() const { return (word(regs::kCtrl, 0) & 1u) != 0; }
 
 // ---------------------------------------------------------------------------------- reset
@@ -75,6 +87,7 @@ bool Nic::device_enabled() const { return (word(regs::kCtrl, 0) & 1u) != 0; }
 void Nic::soft_reset() {
   ++epoch_;
   dma_.reset();
+  dma_.clear_stats();
   for (const regs::Reg* r : regs::kAll) {
     for (unsigned i = 0; i < r->count; ++i) {
       uint32_t v = r->reset;
@@ -169,7 +182,7 @@ uint32_t Nic::read_reg(const regs::Hit& h) {
            regs::kStatusFields[2].put(0, 1);
   }
   if (&r == &regs::kStatLo) {
-    const uint64_t v = stats_[i];
+    const uint64_t v = stat(static_cast<Stat>(i));
     stat_hi_latch_[i] = static_cast<uint32_t>(v >> 32);
     return static_cast<uint32_t>(v);
   }

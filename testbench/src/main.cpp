@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -12,6 +13,10 @@
 #include "vnic/tb/scenario.hpp"
 
 namespace {
+
+// libsystemc's main() prints its banner before sc_main runs; a static initializer of the
+// executable runs earlier still, so the banner can be switched off here.
+const int kNoBanner = ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
 
 struct RunOptions {
   std::string scenario_path;

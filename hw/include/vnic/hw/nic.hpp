@@ -72,7 +72,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   model::FramePool& frame_pool() { return pool_; }
 
   const NicConfig& config() const { return cfg_; }
-  uint64_t stat(model::regs::Stat s) const { return stats_[static_cast<unsigned>(s)]; }
+  uint64_t stat(model::regs::Stat s) const;
   std::string name_str() const { return name(); }
   unsigned misc_vector() const { return cfg_.num_qp; }
   // Direct register read/write without timing, for reports and tests (same side effects as MMIO).

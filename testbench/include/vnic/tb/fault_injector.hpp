@@ -1,0 +1,55 @@
+// FaultInjector: seeded, deterministic wire faults (bit errors at a rate, frame drops) for one
+// direction of a link. Plain C++ with its own PRNG, so every platform draws the same faults.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace vnic::tb {
+
+struct FaultConfig {
+  double bit_error_rate = 0.0;    // probability that any one bit of a frame is flipped
+  double drop_probability = 0.0;  // probability that a frame is lost on the wire
+  uint64_t drop_every = 0;        // > 0: also drop every Nth frame (deterministic tests)
+  uint64_t corrupt_every = 0;     // > 0: also flip one bit of every Nth frame
+  uint64_t seed = 1;
+};
+
+struct FaultStats {
+  uint64_t frames_seen = 0, frames_dropped = 0, frames_corrupted = 0, bits_flipped = 0;
+};
+
+enum class FaultVerdict : uint8_t { Pass, Corrupted, Drop };
+
+// xoshiro256**, seeded through splitmix64.
+class Xoshiro256 {
+ public:
+  explicit Xoshiro256(uint64_t seed);
+  uint64_t next();
+  double uniform();  // in [0, 1)
+  uint64_t below(uint64_t n);
+
+ private:
+  uint64_t s_[4];
+};
+
+class FaultInjector {
+ public:
+  // `stream` separates the two directions of one link under one seed.
+  FaultInjector(const FaultConfig& cfg, uint64_t stream);
+  // Decides the fate of one frame and flips its bits in place when corrupted.
+  FaultVerdict apply(std::span<uint8_t> frame);
+  const FaultStats& stats() const { return stats_; }
+  bool active() const { return cfg_.bit_error_rate > 0 || cfg_.drop_probability > 0 || cfg_.drop_every || cfg_.corrupt_every; }
+
+ private:
+  uint64_t geometric();  // bits up to and excluding the next error (a Bernoulli bit stream)
+
+  FaultConfig cfg_;
+  Xoshiro256 rng_;
+  double log1m_ber_ = 0.0;
+  uint64_t bits_to_next_error_ = 0;
+  FaultStats stats_;
+};
+
+}  // namespace vnic::tb

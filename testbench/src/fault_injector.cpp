@@ -1,0 +1,85 @@
+// FaultInjector: geometric skips between bit errors, so tiny error rates cost nothing.
+#include "vnic/tb/fault_injector.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace vnic::tb {
+
+namespace {
+uint64_t splitmix(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+Xoshiro256::Xoshiro256(uint64_t seed) {
+  for (auto& w : s_) w = splitmix(seed);
+}
+
+uint64_t Xoshiro256::next() {
+  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+double Xoshiro256::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+uint64_t Xoshiro256::below(uint64_t n) { return n == 0 ? 0 : next() % n; }
+
+FaultInjector::FaultInjector(const FaultConfig& cfg, uint64_t stream)
+    : cfg_(cfg), rng_(cfg.seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1) {
+  if (cfg_.bit_error_rate > 0) {
+    log1m_ber_ = std::log1p(-std::min(cfg_.bit_error_rate, 0.5));
+    bits_to_next_error_ = geometric();
+  }
+}
+
+uint64_t FaultInjector::geometric() {
+  // P(k good bits before an error) = (1-p)^k p: k = floor(ln U / ln(1-p)), U in (0, 1].
+  const double u = 1.0 - rng_.uniform();
+  const double k = std::floor(std::log(u) / log1m_ber_);
+  if (!(k < 1.8e19)) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(k);
+}
+
+FaultVerdict FaultInjector::apply(std::span<uint8_t> frame) {
+  ++stats_.frames_seen;
+  const bool drop_nth = cfg_.drop_every != 0 && stats_.frames_seen % cfg_.drop_every == 0;
+  if (drop_nth || (cfg_.drop_probability > 0 && rng_.uniform() < cfg_.drop_probability)) {
+    ++stats_.frames_dropped;
+    return FaultVerdict::Drop;
+  }
+  uint64_t flipped = 0;
+  const uint64_t nbits = uint64_t{frame.size()} * 8;
+  if (cfg_.bit_error_rate > 0) {
+    uint64_t pos = bits_to_next_error_;
+    while (pos < nbits) {
+      frame[pos / 8] ^= static_cast<uint8_t>(1u << (pos % 8));
+      ++flipped;
+      const uint64_t gap = geometric();
+      pos = gap > std::numeric_limits<uint64_t>::max() - pos - 1 ? std::numeric_limits<uint64_t>::max() : pos + 1 + gap;
+    }
+    bits_to_next_error_ = pos == std::numeric_limits<uint64_t>::max() ? pos : pos - nbits;
+  }
+  if (cfg_.corrupt_every != 0 && stats_.frames_seen % cfg_.corrupt_every == 0 && nbits > 0) {
+    const uint64_t bit = rng_.below(nbits);
+    frame[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    ++flipped;
+  }
+  if (flipped == 0) return FaultVerdict::Pass;
+  stats_.bits_flipped += flipped;
+  ++stats_.frames_corrupted;
+  return FaultVerdict::Corrupted;
+}
+
+}  // namespace vnic::tb

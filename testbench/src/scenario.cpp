@@ -1,0 +1,283 @@
+// Scenario parsing (toml++) with errors that name the file, key and reason.
+#include "vnic/tb/scenario.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace vnic::tb {
+
+std::string_view default_scenario_toml() {
+  return R"(# vnic default scenario: two NICs back to back over 10 Gb/s, traffic both ways.
+[scenario]
+name = "default"
+seed = 1
+
+[link]
+speed = "10G"          # 1G, 10G, 25G, 40G, 100G
+propagation_ns = 5     # about 1 m of cable
+ber = 0.0              # bit error rate (per bit)
+drop_rate = 0.0        # probability a frame is lost on the wire
+pcap = ""              # wire capture (both directions, with FCS); empty: none
+
+[pcie]                 # Gen3 x8
+lanes = 8
+mts = 8000
+mps = 256
+mrrs = 512
+read_rtt_ns = 500
+tlp_overhead = 24
+max_outstanding_reads = 32
+
+[nic]
+num_qp = 1
+core_mhz = 250
+
+[host.a]
+mac = "02:00:00:00:00:0a"
+tx = 1024
+rx = 1024
+rx_buf = 2048
+rx-usecs = 8
+rx-frames = 64
+tx-usecs = 16
+tx-frames = 128
+frames = 20000
+min_len = 60
+max_len = 1514
+interval_ns = 0        # 0: keep the TX ring full (line rate)
+
+[host.b]
+mac = "02:00:00:00:00:0b"
+tx = 1024
+rx = 1024
+rx_buf = 2048
+rx-usecs = 8
+rx-frames = 64
+tx-usecs = 16
+tx-frames = 128
+frames = 20000
+min_len = 60
+max_len = 1514
+interval_ns = 0
+)";
+}
+
+namespace {
+
+struct Ctx {
+  std::string_view source;
+  std::string* error;
+  bool ok = true;
+  void fail(const std::string& key, const std::string& why) {
+    if (ok && error) *error = fmt::format("{}: {}: {}", source, key, why);
+    ok = false;
+  }
+};
+
+// Reads an integer key within [lo, hi]; missing keys keep the default.
+template <typename T>
+void get_int(Ctx& c, const toml::table& t, std::string_view table, std::string_view key, T& out, int64_t lo,
+             int64_t hi) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  const auto v = n->value<int64_t>();
+  const std::string full = fmt::format("{}.{}", table, key);
+  if (!v || !n->is_integer()) return c.fail(full, "expected an integer");
+  if (*v < lo || *v > hi) return c.fail(full, fmt::format("{} is outside {}..{}", *v, lo, hi));
+  out = static_cast<T>(*v);
+}
+
+void get_double(Ctx& c, const toml::table& t, std::string_view table, std::string_view key, double& out,
+                double lo, double hi) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  const auto v = n->value<double>();
+  const std::string full = fmt::format("{}.{}", table, key);
+  if (!v) return c.fail(full, "expected a number");
+  if (!(*v >= lo && *v <= hi)) return c.fail(full, fmt::format("{} is outside {}..{}", *v, lo, hi));
+  out = *v;
+}
+
+void get_bool(Ctx& c, const toml::table& t, std::string_view table, std::string_view key, bool& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  if (!n->is_boolean()) return c.fail(fmt::format("{}.{}", table, key), "expected true or false");
+  out = *n->value<bool>();
+}
+
+void get_string(Ctx& c, const toml::table& t, std::string_view table, std::string_view key, std::string& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  if (!n->is_string()) return c.fail(fmt::format("{}.{}", table, key), "expected a string");
+  out = *n->value<std::string>();
+}
+
+void check_keys(Ctx& c, const toml::table& t, std::string_view table, const std::set<std::string_view>& allowed) {
+  for (const auto& [k, v] : t) {
+    (void)v;
+    if (!allowed.contains(k.str())) c.fail(fmt::format("{}.{}", table, k.str()), "unknown key");
+  }
+}
+
+const toml::table* sub(Ctx& c, const toml::table& root, std::string_view name) {
+  const toml::node* n = root.get(name);
+  if (!n) return nullptr;
+  if (!n->is_table()) {
+    c.fail(std::string(name), "expected a table");
+    return nullptr;
+  }
+  return n->as_table();
+}
+
+void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h) {
+  check_keys(c, t, name,
+             {"mac", "tx", "rx", "rx_buf", "rx-usecs", "rx-frames", "tx-usecs", "tx-frames", "frames", "min_len",
+              "max_len", "interval_ns", "refill", "promisc", "rx-fcs", "rx-all", "start_ns"});
+  std::string mac;
+  get_string(c, t, name, "mac", mac);
+  if (!mac.empty()) {
+    const auto m = model::MacAddr::parse(mac);
+    if (!m) {
+      c.fail(fmt::format("{}.mac", name), fmt::format("'{}' is not a MAC address like 02:00:00:00:00:01", mac));
+    } else if (m->is_multicast()) {
+      c.fail(fmt::format("{}.mac", name), "a station address must be unicast");
+    } else {
+      h.mac = *m;
+    }
+  }
+  auto& hc = h.host;
+  get_int(c, t, name, "tx", hc.tx_ring, 8, 4096);
+  get_int(c, t, name, "rx", hc.rx_ring, 8, 4096);
+  for (auto [key, v] : {std::pair{"tx", hc.tx_ring}, std::pair{"rx", hc.rx_ring}}) {
+    if ((v & (v - 1)) != 0) c.fail(fmt::format("{}.{}", name, key), fmt::format("{} is not a power of two", v));
+  }
+  get_int(c, t, name, "rx_buf", hc.rx_buf, 64, 16384);
+  get_int(c, t, name, "rx-usecs", hc.coalesce.rx_usecs, 0, 65535);
+  get_int(c, t, name, "rx-frames", hc.coalesce.rx_frames, 0, 65535);
+  get_int(c, t, name, "tx-usecs", hc.coalesce.tx_usecs, 0, 65535);
+  get_int(c, t, name, "tx-frames", hc.coalesce.tx_frames, 0, 65535);
+  get_int(c, t, name, "frames", hc.count, 0, int64_t{1} << 40);
+  get_int(c, t, name, "min_len", hc.pattern.min_len, 60, 9014);
+  get_int(c, t, name, "max_len", hc.pattern.max_len, 60, 9014);
+  if (hc.pattern.max_len < hc.pattern.min_len) c.fail(fmt::format("{}.max_len", name), "is below min_len");
+  if (hc.pattern.max_len > hc.rx_buf) {
+    // Not an error: the receiver counts oversize frames; but say so early for the common slip.
+  }
+  int64_t interval_ns = 0;
+  get_int(c, t, name, "interval_ns", interval_ns, 0, int64_t{1} << 40);
+  hc.interval = model::Duration::ns(interval_ns);
+  int64_t start_ns = 1000;
+  get_int(c, t, name, "start_ns", start_ns, 0, int64_t{1} << 40);
+  hc.start = model::Duration::ns(start_ns);
+  get_bool(c, t, name, "refill", hc.refill_rx);
+  bool promisc = false, rx_fcs = false, rx_all = false;
+  get_bool(c, t, name, "promisc", promisc);
+  get_bool(c, t, name, "rx-fcs", rx_fcs);
+  get_bool(c, t, name, "rx-all", rx_all);
+  hc.rx_ctrl = 0x4u | (promisc ? 0x1u : 0u) | (rx_fcs ? 0x8u : 0u) | (rx_all ? 0x10u : 0u);
+}
+
+}  // namespace
+
+std::optional<Scenario> parse_scenario(std::string_view text, std::string* error, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    if (error) {
+      *error = fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description());
+    }
+    return std::nullopt;
+  }
+  Ctx c{source, error};
+  Scenario s;
+  s.a.mac = *model::MacAddr::parse("02:00:00:00:00:0a");
+  s.b.mac = *model::MacAddr::parse("02:00:00:00:00:0b");
+  check_keys(c, root, "", {"scenario", "link", "pcie", "nic", "host"});
+  if (const auto* t = sub(c, root, "scenario")) {
+    check_keys(c, *t, "scenario", {"name", "seed", "stop_after_us"});
+    get_string(c, *t, "scenario", "name", s.name);
+    get_int(c, *t, "scenario", "seed", s.seed, 0, INT64_MAX);
+    int64_t stop = 0;
+    get_int(c, *t, "scenario", "stop_after_us", stop, 0, int64_t{1} << 40);
+    s.stop_after = model::Duration::us(stop);
+  }
+  if (const auto* t = sub(c, root, "link")) {
+    check_keys(c, *t, "link", {"speed", "propagation_ns", "ber", "drop_rate", "pcap"});
+    std::string speed = "10G";
+    get_string(c, *t, "link", "speed", speed);
+    static const std::pair<std::string_view, uint64_t> kSpeeds[] = {
+        {"1G", 1}, {"10G", 10}, {"25G", 25}, {"40G", 40}, {"100G", 100}};
+    bool found = false;
+    for (auto [n, g] : kSpeeds) {
+      if (speed == n) {
+        s.link_rate = model::BitRate::gbps(g);
+        found = true;
+      }
+    }
+    if (!found) c.fail("link.speed", fmt::format("'{}' is not one of 1G, 10G, 25G, 40G, 100G", speed));
+    int64_t prop = 5;
+    get_int(c, *t, "link", "propagation_ns", prop, 0, 1000'000'000);
+    s.propagation = model::Duration::ns(prop);
+    get_double(c, *t, "link", "ber", s.faults.bit_error_rate, 0.0, 0.5);
+    get_double(c, *t, "link", "drop_rate", s.faults.drop_probability, 0.0, 1.0);
+    get_string(c, *t, "link", "pcap", s.pcap);
+  }
+  if (const auto* t = sub(c, root, "pcie")) {
+    check_keys(c, *t, "pcie",
+               {"lanes", "mts", "mps", "mrrs", "read_rtt_ns", "tlp_overhead", "max_outstanding_reads"});
+    auto& p = s.nic.pcie;
+    get_int(c, *t, "pcie", "lanes", p.lanes, 1, 32);
+    get_int(c, *t, "pcie", "mts", p.mts, 2500, 64000);
+    if (p.mts <= 5000) {  // Gen1/Gen2 use 8b/10b
+      p.enc_payload = 8;
+      p.enc_total = 10;
+    }
+    get_int(c, *t, "pcie", "mps", p.mps, 128, 4096);
+    get_int(c, *t, "pcie", "mrrs", p.mrrs, 128, 4096);
+    for (auto [key, v] : {std::pair{"mps", p.mps}, std::pair{"mrrs", p.mrrs}}) {
+      if ((v & (v - 1)) != 0) c.fail(fmt::format("pcie.{}", key), fmt::format("{} is not a power of two", v));
+    }
+    int64_t rtt = 500;
+    get_int(c, *t, "pcie", "read_rtt_ns", rtt, 0, 100'000);
+    p.read_rtt = model::Duration::ns(rtt);
+    get_int(c, *t, "pcie", "tlp_overhead", p.tlp_overhead, 0, 64);
+    get_int(c, *t, "pcie", "max_outstanding_reads", p.max_outstanding_reads, 1, 1024);
+  }
+  if (const auto* t = sub(c, root, "nic")) {
+    check_keys(c, *t, "nic", {"num_qp", "core_mhz", "desc_cache_depth", "tx_buffer_bytes"});
+    get_int(c, *t, "nic", "num_qp", s.nic.num_qp, 1, 8);
+    get_int(c, *t, "nic", "core_mhz", s.nic.core_mhz, 1, 4000);
+    get_int(c, *t, "nic", "desc_cache_depth", s.nic.desc_cache_depth, 2, 4096);
+    if ((s.nic.desc_cache_depth & (s.nic.desc_cache_depth - 1)) != 0) {
+      c.fail("nic.desc_cache_depth", "must be a power of two");
+    }
+    get_int(c, *t, "nic", "tx_buffer_bytes", s.nic.tx_buffer_bytes, 2048, 1 << 24);
+  }
+  if (const auto* t = sub(c, root, "host")) {
+    check_keys(c, *t, "host", {"a", "b"});
+    if (const auto* h = sub(c, *t, "a")) parse_host(c, *h, "host.a", s.a);
+    if (const auto* h = sub(c, *t, "b")) parse_host(c, *h, "host.b", s.b);
+  }
+  if (s.a.mac == s.b.mac) c.fail("host.b.mac", "must differ from host.a.mac");
+  if (!c.ok) return std::nullopt;
+  s.faults.seed = s.seed;
+  return s;
+}
+
+std::optional<Scenario> load_scenario(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    if (error) *error = fmt::format("{}: cannot open the scenario file", path);
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_scenario(ss.str(), error, path);
+}
+
+}  // namespace vnic::tb

@@ -1,0 +1,104 @@
+// End-to-end tests of the vnic binary: determinism, scenario errors and flag errors.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out;
+};
+
+// Runs `vnic <args>` (stdout captured, stderr to the given file or discarded).
+Result vnic(const std::string& args, const std::string& err_file = "/dev/null") {
+  const std::string cmd = std::string(VNIC_BINARY) + " " + args + " 2>" + err_file;
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  r.status = ::pclose(p);
+  return r;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string tmp(const std::string& stem) {
+  return std::string(::testing::TempDir()) + stem + std::to_string(::getpid());
+}
+
+TEST(Cli, SameScenarioAndSeedGiveByteIdenticalOutputAndPcap) {
+  const std::string p1 = tmp("vnic_det1_") + ".pcap", p2 = tmp("vnic_det2_") + ".pcap";
+  const Result a = vnic("run --frames 3000 --seed 5 --pcap " + p1);
+  const Result b = vnic("run --frames 3000 --seed 5 --pcap " + p2);
+  ASSERT_EQ(a.status, 0) << a.out;
+  ASSERT_EQ(b.status, 0);
+  EXPECT_EQ(a.out, b.out);
+  const std::string c1 = slurp(p1), c2 = slurp(p2);
+  EXPECT_GT(c1.size(), 3000u * 60);
+  EXPECT_TRUE(c1 == c2);
+  // Another seed gives other traffic (other frame sizes), so other bytes on the wire.
+  const std::string p3 = tmp("vnic_det3_") + ".pcap";
+  ASSERT_EQ(vnic("run --frames 3000 --seed 6 --pcap " + p3).status, 0);
+  EXPECT_FALSE(slurp(p3) == c1);
+  for (const auto& p : {p1, p2, p3}) std::remove(p.c_str());
+}
+
+TEST(Cli, DefaultRunPrintsEthtoolStatsForBothNics) {
+  const Result r = vnic("run --frames 500");
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("$ ethtool -S eth_a"), std::string::npos);
+  EXPECT_NE(r.out.find("$ ethtool -S eth_b"), std::string::npos);
+  EXPECT_NE(r.out.find("     rx_packets: 500\n"), std::string::npos);
+  EXPECT_NE(r.out.find("[ok]"), std::string::npos);
+  EXPECT_EQ(r.out.find("MISMATCH"), std::string::npos);
+}
+
+TEST(Cli, BadScenarioFilesGetAClearErrorAndExitCode2) {
+  const std::string path = tmp("vnic_bad_") + ".toml";
+  const std::pair<const char*, const char*> cases[] = {
+      {"[link]\nspeed = \"7G\"\n", "link.speed"},
+      {"[host.a]\ntx = 1000\n", "host.a.tx"},
+      {"[host.a]\nmac = \"zz:00\"\n", "host.a.mac"},
+      {"[host.a]\nbogus = 1\n", "host.a.bogus"},
+      {"[pcie]\nmps = 300\n", "pcie.mps"},
+      {"[link]\nber = -1.0\n", "link.ber"},
+      {"this is not toml", "1:"},
+  };
+  for (const auto& [text, key] : cases) {
+    std::ofstream(path) << text;
+    const std::string errf = tmp("vnic_err_");
+    const Result r = vnic("run -s " + path, errf);
+    EXPECT_EQ(r.status >> 8, 2) << text;
+    EXPECT_NE(slurp(errf).find(key), std::string::npos) << slurp(errf);
+    std::remove(errf.c_str());
+  }
+  std::remove(path.c_str());
+}
+
+TEST(Cli, BadFlagsAreRefused) {
+  EXPECT_NE(vnic("run --frames -3").status, 0);
+  EXPECT_NE(vnic("run --no-such-flag").status, 0);
+  EXPECT_NE(vnic("run -s /nonexistent/file.toml").status, 0);
+  EXPECT_NE(vnic("").status, 0);
+}
+
+TEST(Cli, RegmapOutputIsTheCommittedDoc) {
+  const Result r = vnic("regmap");
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, slurp(std::string(VNIC_SOURCE_DIR) + "/docs/regmap.md"));
+}
+
+}  // namespace

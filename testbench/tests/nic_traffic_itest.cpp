@@ -1,0 +1,206 @@
+// System tests of the NIC pair: integrity and order, wire timing, interrupt moderation,
+// FCS errors, missed frames and conservation, through the BackToBack platform.
+#include <gtest/gtest.h>
+
+#include <systemc>
+
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "vnic/model/crc32.hpp"
+#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/pcap.hpp"
+
+namespace {
+
+using vnic::model::Duration;
+using vnic::model::regs::Stat;
+using vnic::tb::BackToBack;
+using vnic::tb::Scenario;
+
+// Sits between the link and a NIC and records when each frame's last bit arrives.
+class ArrivalTap : public vnic::hw::EthEndpoint {
+ public:
+  explicit ArrivalTap(vnic::hw::EthEndpoint& inner) : inner_(inner) {}
+  void eth_receive(vnic::model::Frame&& f) override {
+    times.push_back(vnic::hw::to_ps(sc_core::sc_time_stamp()));
+    inner_.eth_receive(std::move(f));
+  }
+  void eth_link_changed(bool up, vnic::model::BitRate r) override { inner_.eth_link_changed(up, r); }
+  std::vector<uint64_t> times;
+
+ private:
+  vnic::hw::EthEndpoint& inner_;
+};
+
+Scenario one_way(uint64_t frames, uint32_t min_len, uint32_t max_len) {
+  std::string err;
+  auto s = vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err);
+  EXPECT_TRUE(s) << err;
+  s->a.host.count = frames;
+  s->a.host.pattern.min_len = min_len;
+  s->a.host.pattern.max_len = max_len;
+  s->b.host.count = 0;
+  return *s;
+}
+
+void expect_conservation(BackToBack& p) {
+  for (int i = 0; i < 2; ++i) {
+    std::string detail;
+    EXPECT_EQ(p.unaccounted(i, &detail), 0) << detail;
+  }
+}
+
+std::string temp_path(const char* stem) {
+  return std::string(::testing::TempDir()) + stem + std::to_string(::getpid()) + ".pcap";
+}
+
+TEST(NicTraffic, HundredThousandRandomFramesArriveInOrderAndIntact) {
+  Scenario s = one_way(100'000, 60, 1514);
+  s.pcap = temp_path("vnic_wire_");
+  {
+    BackToBack p(s);
+    p.run();
+    const auto& rx = p.host(1).stats();
+    EXPECT_EQ(rx.rx_ok, 100'000u);
+    EXPECT_EQ(rx.rx_bad_bytes, 0u);
+    EXPECT_EQ(rx.rx_out_of_order, 0u);
+    EXPECT_EQ(p.host(0).stats().tx_completed, 100'000u);
+    EXPECT_EQ(p.nic(0).stat(Stat::tx_packets), 100'000u);
+    EXPECT_EQ(p.nic(1).stat(Stat::rx_packets), 100'000u);
+    // Bytes: the sender counts frames with FCS, the receiver strips it.
+    EXPECT_EQ(p.nic(0).stat(Stat::tx_bytes), p.nic(1).stat(Stat::rx_bytes) + 4 * 100'000u);
+    expect_conservation(p);
+    p.link().close_capture();
+  }
+  std::string err;
+  const auto frames = vnic::tb::read_pcap(s.pcap, &err);
+  ASSERT_TRUE(frames) << err;
+  ASSERT_EQ(frames->size(), 100'000u);
+  std::size_t bad = 0;
+  for (const auto& f : *frames) bad += vnic::model::fcs_ok(f.bytes) ? 0 : 1;
+  EXPECT_EQ(bad, 0u);
+  std::remove(s.pcap.c_str());
+}
+
+void check_wire_spacing(uint32_t len, uint64_t want_ps) {
+  Scenario s = one_way(100'000, len, len);
+  BackToBack p(s);
+  ArrivalTap tap(p.nic(1));
+  p.link().attach(1, &tap);
+  p.run();
+  ASSERT_EQ(tap.times.size(), 100'000u);
+  std::size_t off = 0;
+  uint64_t min_gap = UINT64_MAX, max_gap = 0;
+  for (std::size_t i = 1; i < tap.times.size(); ++i) {
+    const uint64_t gap = tap.times[i] - tap.times[i - 1];
+    min_gap = std::min(min_gap, gap);
+    max_gap = std::max(max_gap, gap);
+    if (gap != want_ps) ++off;
+  }
+  EXPECT_EQ(off, 0u) << "gaps ranged " << min_gap << ".." << max_gap << " ps";
+  EXPECT_EQ(p.host(1).stats().rx_ok, 100'000u);
+  expect_conservation(p);
+}
+
+TEST(NicTraffic, WireTiming1500BytePayloadIs1230_4ns) { check_wire_spacing(1514, 1'230'400); }
+TEST(NicTraffic, WireTiming64ByteFramesIs67_2ns) { check_wire_spacing(60, 67'200); }
+
+// Interrupts at B for `frames` frames at 1 Mpps with the given RX coalescing.
+uint64_t rx_irqs_at_1mpps(uint32_t usecs, uint32_t frames, uint64_t n) {
+  Scenario s = one_way(n, 60, 60);
+  s.a.host.interval = Duration::ns(1000);
+  s.b.host.coalesce.rx_usecs = usecs;
+  s.b.host.coalesce.rx_frames = frames;
+  BackToBack p(s);
+  p.run();
+  EXPECT_EQ(p.host(1).stats().rx_ok, n);
+  expect_conservation(p);
+  return p.nic(1).stat(Stat::irq_rx);
+}
+
+TEST(NicTraffic, ModerationRxUsecs50GivesOneInterruptPer51us) {
+  const uint64_t n = 51'000;  // 51 ms at 1 Mpps: 1000 interrupts
+  const uint64_t irqs = rx_irqs_at_1mpps(50, 0, n);
+  EXPECT_NEAR(static_cast<double>(irqs), 1000.0, 30.0);
+}
+
+TEST(NicTraffic, ModerationRxFrames32Gives31250PerSecond) {
+  const uint64_t n = 32'000;  // 32 ms: 31,250/s -> 1000 interrupts
+  EXPECT_NEAR(static_cast<double>(rx_irqs_at_1mpps(0, 32, n)), 1000.0, 30.0);
+}
+
+TEST(NicTraffic, ModerationRxFrames1GivesOnePerFrame) {
+  EXPECT_EQ(rx_irqs_at_1mpps(0, 1, 5000), 5000u);
+}
+
+TEST(NicTraffic, BitErrorsAreAllCaughtByTheFcs) {
+  Scenario s = one_way(20'000, 60, 1514);
+  s.faults.bit_error_rate = 2e-6;
+  BackToBack p(s);
+  p.run();
+  const auto& ls = p.link().stats(0);
+  EXPECT_GT(ls.corrupted, 100u);
+  EXPECT_EQ(p.nic(1).stat(Stat::rx_crc_errors), ls.corrupted);
+  EXPECT_EQ(p.host(1).stats().rx_bad_bytes, 0u);
+  EXPECT_EQ(p.host(1).stats().rx_ok + ls.corrupted, 20'000u);
+  expect_conservation(p);
+}
+
+TEST(NicTraffic, BitErrorsWithRxAllAreDeliveredFlagged) {
+  Scenario s = one_way(20'000, 60, 1514);
+  s.faults.bit_error_rate = 2e-6;
+  s.b.host.rx_ctrl |= 0x10 | 0x1;  // RX_ALL, and promiscuous so a flipped address still arrives
+  BackToBack p(s);
+  p.run();
+  const auto& ls = p.link().stats(0);
+  EXPECT_GT(ls.corrupted, 100u);
+  EXPECT_EQ(p.nic(1).stat(Stat::rx_crc_errors), 0u);
+  EXPECT_EQ(p.host(1).stats().rx_err_flagged, ls.corrupted);
+  EXPECT_EQ(p.host(1).stats().rx_ok, 20'000u - ls.corrupted);
+  expect_conservation(p);
+}
+
+TEST(NicTraffic, ReceiverThatNeverRefillsDropsExactlyTheExcess) {
+  Scenario s = one_way(5000, 60, 1514);
+  s.b.host.rx_ring = 256;
+  s.b.host.refill_rx = false;
+  BackToBack p(s);
+  p.run();
+  EXPECT_EQ(p.host(1).stats().rx_ok, 255u);  // one slot stays empty
+  EXPECT_EQ(p.nic(1).stat(Stat::rx_missed_errors), 5000u - 255u);
+  expect_conservation(p);
+}
+
+TEST(NicTraffic, BothWaysAtLineRateConserveEveryFrame) {
+  std::string err;
+  auto s = vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err);
+  ASSERT_TRUE(s) << err;
+  BackToBack p(*s);
+  p.run();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(p.host(i).stats().rx_ok, s->a.host.count);
+    EXPECT_EQ(p.host(i).stats().rx_out_of_order, 0u);
+  }
+  expect_conservation(p);
+}
+
+TEST(NicTraffic, FrameDropsOnTheWireAreCountedByTheLink) {
+  Scenario s = one_way(20'000, 60, 1514);
+  s.faults.drop_probability = 0.01;
+  BackToBack p(s);
+  p.run();
+  const auto& ls = p.link().stats(0);
+  EXPECT_GT(ls.dropped_fault, 100u);
+  EXPECT_EQ(p.host(1).stats().rx_ok + ls.dropped_fault, 20'000u);
+  expect_conservation(p);
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
