@@ -176,13 +176,13 @@ DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t
   buf.assign(src.begin(), src.end());
   const bool was_empty = pending_.empty();
   pending_.push_back(PendingWrite{addr, land, tag, std::move(buf)});
-  if (was_empty) q_.at<&DmaEngine::commit_writes>(from_ps(land), this, epoch_);
+  if (was_empty) q_.at_ps<&DmaEngine::commit_writes>(land, this, epoch_);
   return r;
 }
 
 void DmaEngine::commit_writes(uint64_t epoch) {
   if (epoch != epoch_) return;  // abandoned by a reset
-  const uint64_t now = to_ps(sc_core::sc_time_stamp());
+  const uint64_t now = q_.now_ps();
   while (!pending_.empty() && pending_.front().land_ps <= now) {
     PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
@@ -201,7 +201,7 @@ void DmaEngine::commit_writes(uint64_t epoch) {
     spare_.push_back(std::move(w.bytes));
     if (epoch != epoch_) return;  // the error handler reset the device
   }
-  if (!pending_.empty()) q_.at<&DmaEngine::commit_writes>(from_ps(pending_.front().land_ps), this, epoch_);
+  if (!pending_.empty()) q_.at_ps<&DmaEngine::commit_writes>(pending_.front().land_ps, this, epoch_);
 }
 
 }  // namespace vnic::hw

@@ -19,9 +19,10 @@ EventQueue::EventQueue(sc_core::sc_module_name name) : sc_core::sc_module(name) 
   dont_initialize();
 }
 
-void EventQueue::at(const sc_core::sc_time& t, Fn fn, void* ctx, uint64_t arg) {
-  const uint64_t now = to_ps(sc_core::sc_time_stamp());
-  const uint64_t when = std::max(to_ps(t), now);
+uint64_t EventQueue::now_ps() const { return std::max(cur_ps_, to_ps(sc_core::sc_time_stamp())); }
+
+void EventQueue::at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg) {
+  const uint64_t when = std::max(t_ps, now_ps());
   heap_.push_back(Item{when, seq_++, fn, ctx, arg});
   std::push_heap(heap_.begin(), heap_.end(), later);
   if (!in_fire_ && when < armed_ps_) arm();
@@ -34,25 +35,26 @@ void EventQueue::arm() {
     return;
   }
   const uint64_t when = heap_.front().t_ps;
-  const uint64_t now = to_ps(sc_core::sc_time_stamp());
+  const uint64_t sc_now = to_ps(sc_core::sc_time_stamp());
   armed_ps_ = when;
   ev_.cancel();
-  if (when <= now) {
+  if (when <= sc_now) {
     ev_.notify(sc_core::SC_ZERO_TIME);  // delta: same time, after the current process
   } else {
-    ev_.notify(from_ps(when - now));
+    ev_.notify(from_ps(when - sc_now));
   }
 }
 
 void EventQueue::fire() {
-  const uint64_t now = to_ps(sc_core::sc_time_stamp());
+  const uint64_t horizon = to_ps(sc_core::sc_time_stamp()) + quantum_ps_;
   armed_ps_ = UINT64_MAX;
   in_fire_ = true;
-  // Run everything due now, including callbacks that due callbacks schedule for now.
-  while (!heap_.empty() && heap_.front().t_ps <= now) {
+  // Run everything due by the horizon, in time order, including what callbacks schedule.
+  while (!heap_.empty() && heap_.front().t_ps <= horizon) {
     std::pop_heap(heap_.begin(), heap_.end(), later);
     const Item it = heap_.back();
     heap_.pop_back();
+    cur_ps_ = std::max(cur_ps_, it.t_ps);
     ++fired_;
     it.fn(it.ctx, it.arg);
   }

@@ -366,9 +366,9 @@ void Nic::start_fetch(bool tx, unsigned qp) {
   qq.fetch_count = n;
   const uint64_t done = r.done_ps + cycles_ps(cfg_.cycles.desc_decode * n);
   if (tx) {
-    q_.at<&Nic::tx_fetch_done>(from_ps(done), this, arg(qp));
+    q_.at_ps<&Nic::tx_fetch_done>((done), this, arg(qp));
   } else {
-    q_.at<&Nic::rx_fetch_done>(from_ps(done), this, arg(qp));
+    q_.at_ps<&Nic::rx_fetch_done>((done), this, arg(qp));
   }
 }
 
@@ -484,7 +484,7 @@ void Nic::schedule_wire_start(unsigned qp) {
     const model::BitRate rate = link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10);
     mac_free_ps_ = at + static_cast<uint64_t>(wire_time(rate, e.frame.size()).ps());
   }
-  q_.at<&Nic::tx_wire_start>(from_ps(at), this, arg(qp));
+  q_.at_ps<&Nic::tx_wire_start>((at), this, arg(qp));
 }
 
 void Nic::tx_wire_start(uint64_t a) {
@@ -509,7 +509,7 @@ void Nic::tx_wire_start(uint64_t a) {
   end = std::max(end, t.last_end_ps);
   t.last_end_ps = end;
   t.on_wire.push_back(std::move(e));
-  q_.at<&Nic::tx_wire_end>(from_ps(end), this, arg(qp));
+  q_.at_ps<&Nic::tx_wire_end>((end), this, arg(qp));
   if (!t.to_wire.empty()) schedule_wire_start(qp);
 }
 
@@ -681,14 +681,14 @@ void Nic::mod_complete(unsigned qp, bool tx, uint32_t n, uint64_t at_ps) {
   if (every || (m.frames > 1 && m.pending >= m.frames)) {
     if (!m.fire_scheduled) {
       m.fire_scheduled = true;
-      q_.at<&Nic::mod_fire_event>(from_ps(at_ps + cycles_ps(cfg_.cycles.irq)), this, arg(qp, tx ? 1 : 0));
+      q_.at_ps<&Nic::mod_fire_event>((at_ps + cycles_ps(cfg_.cycles.irq)), this, arg(qp, tx ? 1 : 0));
     }
     return;
   }
   if (m.usecs > 0 && !m.timer_armed) {
     m.timer_armed = true;
     ++m.timer_gen;
-    q_.at<&Nic::mod_timer_event>(from_ps(at_ps + uint64_t{m.usecs} * 1000'000u), this,
+    q_.at_ps<&Nic::mod_timer_event>((at_ps + uint64_t{m.usecs} * 1000'000u), this,
                                  arg(qp, tx ? 1 : 0, m.timer_gen));
   }
 }

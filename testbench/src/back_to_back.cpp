@@ -19,6 +19,7 @@ uint64_t mem_size_for(const TestHostConfig& h) {
 BackToBack::BackToBack(const Scenario& s) : s_(s) {
   hw::init_time();
   q_ = std::make_unique<hw::EventQueue>("events");
+  q_->set_quantum(static_cast<uint64_t>(s_.quantum.ps()));
   mem_a_ = std::make_unique<HostMemory>("mem_a", kMemBase, mem_size_for(s_.a.host));
   mem_b_ = std::make_unique<HostMemory>("mem_b", kMemBase, mem_size_for(s_.b.host));
   hw::NicConfig ca = s_.nic;
@@ -103,7 +104,7 @@ std::string ethtool_stats(hw::Nic& nic) {
 
 std::string BackToBack::report() {
   std::string s;
-  const double sim_s = static_cast<double>(hw::to_ps(sc_core::sc_time_stamp())) / 1e12;
+  const double sim_s = static_cast<double>(q_->now_ps()) / 1e12;
   s += fmt::format("scenario: {}  seed: {}  link: {} Gb/s  simulated time: {:.6f} s\n\n", s_.name, s_.seed,
                    s_.link_rate.gbps_f(), sim_s);
   for (int i = 0; i < 2; ++i) {

@@ -25,7 +25,7 @@ bool EthLink::transmit(unsigned side, model::Frame&& frame) {
   const unsigned dir = side & 1;
   if (!up_) return false;  // the sender counts it
   LinkDirStats& st = stats_[dir];
-  const uint64_t now = hw::to_ps(sc_core::sc_time_stamp());
+  const uint64_t now = q_.now_ps();
   const std::size_t n = frame.size();
   if (now < free_at_ps_[dir]) ++st.tx_overlap_errors;  // started inside the previous frame or IFG
   free_at_ps_[dir] = now + static_cast<uint64_t>(hw::wire_time(cfg_.rate, n).ps());
@@ -48,9 +48,9 @@ bool EthLink::transmit(unsigned side, model::Frame&& frame) {
                           static_cast<uint64_t>(cfg_.propagation.ps());
   flight_[dir].push_back(InFlight{std::move(frame), arrive});
   if (dir == 0) {
-    q_.at<&EthLink::deliver0>(hw::from_ps(arrive), this, epoch_);
+    q_.at_ps<&EthLink::deliver0>((arrive), this, epoch_);
   } else {
-    q_.at<&EthLink::deliver1>(hw::from_ps(arrive), this, epoch_);
+    q_.at_ps<&EthLink::deliver1>((arrive), this, epoch_);
   }
   return true;
 }

@@ -23,6 +23,7 @@ struct RunOptions {
   std::optional<uint64_t> seed;
   std::optional<uint64_t> frames;
   std::optional<std::string> pcap;
+  std::optional<uint64_t> quantum_ns;
   bool quiet_timing = false;
 };
 
@@ -42,13 +43,14 @@ int run(const RunOptions& o) {
   }
   if (o.frames) s->a.host.count = s->b.host.count = *o.frames;
   if (o.pcap) s->pcap = *o.pcap;
+  if (o.quantum_ns) s->quantum = vnic::model::Duration::ns(static_cast<int64_t>(*o.quantum_ns));
   try {
     vnic::tb::BackToBack p(*s);
     const auto t0 = std::chrono::steady_clock::now();
     p.run();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fputs(p.report().c_str(), stdout);
-    const double sim = static_cast<double>(vnic::hw::to_ps(sc_core::sc_time_stamp())) / 1e12;
+    const double sim = static_cast<double>(p.queue().now_ps()) / 1e12;
     const uint64_t frames = p.host(0).stats().rx_frames + p.host(1).stats().rx_frames;
     if (!o.quiet_timing) {
       fmt::print(stderr, "wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall second\n",
@@ -78,6 +80,8 @@ int sc_main(int argc, char* argv[]) {
   run_cmd->add_option("--seed", o.seed, "Override the scenario's seed");
   run_cmd->add_option("--frames", o.frames, "Override the frame count of both hosts")->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("--pcap", o.pcap, "Write a wire capture (pcap, ns timestamps, with FCS)");
+  run_cmd->add_option("--quantum-ns", o.quantum_ns, "Event-queue look-ahead (results do not depend on it)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1000'000'000}));
   run_cmd->add_flag("--no-timing", o.quiet_timing, "Do not print wall-clock figures to stderr");
   auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");

@@ -15,6 +15,7 @@ std::string_view default_scenario_toml() {
 [scenario]
 name = "default"
 seed = 1
+quantum_ns = 10000     # how far the event queue may run ahead of SystemC time (no effect on results)
 
 [link]
 speed = "10G"          # 1G, 10G, 25G, 40G, 100G
@@ -199,7 +200,10 @@ std::optional<Scenario> parse_scenario(std::string_view text, std::string* error
   s.b.mac = *model::MacAddr::parse("02:00:00:00:00:0b");
   check_keys(c, root, "", {"scenario", "link", "pcie", "nic", "host"});
   if (const auto* t = sub(c, root, "scenario")) {
-    check_keys(c, *t, "scenario", {"name", "seed", "stop_after_us"});
+    check_keys(c, *t, "scenario", {"name", "seed", "stop_after_us", "quantum_ns"});
+    int64_t quantum = s.quantum.ps() / 1000;
+    get_int(c, *t, "scenario", "quantum_ns", quantum, 0, 1000'000'000);
+    s.quantum = model::Duration::ns(quantum);
     get_string(c, *t, "scenario", "name", s.name);
     get_int(c, *t, "scenario", "seed", s.seed, 0, INT64_MAX);
     int64_t stop = 0;

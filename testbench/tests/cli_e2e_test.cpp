@@ -56,6 +56,13 @@ TEST(Cli, SameScenarioAndSeedGiveByteIdenticalOutputAndPcap) {
   for (const auto& p : {p1, p2, p3}) std::remove(p.c_str());
 }
 
+TEST(Cli, TheEventQueueQuantumDoesNotChangeResults) {
+  const Result a = vnic("run --frames 3000 --quantum-ns 0 --no-timing");
+  const Result b = vnic("run --frames 3000 --quantum-ns 50000 --no-timing");
+  ASSERT_EQ(a.status, 0);
+  EXPECT_EQ(a.out, b.out);
+}
+
 TEST(Cli, DefaultRunPrintsEthtoolStatsForBothNics) {
   const Result r = vnic("run --frames 500");
   ASSERT_EQ(r.status, 0);

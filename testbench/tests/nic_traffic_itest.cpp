@@ -23,15 +23,16 @@ using vnic::tb::Scenario;
 // Sits between the link and a NIC and records when each frame's last bit arrives.
 class ArrivalTap : public vnic::hw::EthEndpoint {
  public:
-  explicit ArrivalTap(vnic::hw::EthEndpoint& inner) : inner_(inner) {}
+  ArrivalTap(vnic::hw::EventQueue& q, vnic::hw::EthEndpoint& inner) : q_(q), inner_(inner) {}
   void eth_receive(vnic::model::Frame&& f) override {
-    times.push_back(vnic::hw::to_ps(sc_core::sc_time_stamp()));
+    times.push_back(q_.now_ps());
     inner_.eth_receive(std::move(f));
   }
   void eth_link_changed(bool up, vnic::model::BitRate r) override { inner_.eth_link_changed(up, r); }
   std::vector<uint64_t> times;
 
  private:
+  vnic::hw::EventQueue& q_;
   vnic::hw::EthEndpoint& inner_;
 };
 
@@ -88,7 +89,7 @@ TEST(NicTraffic, HundredThousandRandomFramesArriveInOrderAndIntact) {
 void check_wire_spacing(uint32_t len, uint64_t want_ps) {
   Scenario s = one_way(100'000, len, len);
   BackToBack p(s);
-  ArrivalTap tap(p.nic(1));
+  ArrivalTap tap(p.queue(), p.nic(1));
   p.link().attach(1, &tap);
   p.run();
   ASSERT_EQ(tap.times.size(), 100'000u);

@@ -1,5 +1,7 @@
 // EventQueue: timed plain callbacks driven by one SC_METHOD, so hot paths need no SC_THREAD,
-// no std::function and no sc_event per packet.
+// no std::function and no sc_event per packet. It keeps its own clock (now_ps()), which every
+// vnic component reads, so it may run callbacks up to a quantum ahead of SystemC's time
+// without changing any result of the model (temporal decoupling, as a TLM quantum keeper).
 #pragma once
 
 #include <systemc>
@@ -9,6 +11,9 @@
 
 namespace vnic::hw {
 
+inline uint64_t to_ps(const sc_core::sc_time& t) { return t.value(); }
+inline sc_core::sc_time from_ps(uint64_t ps) { return sc_core::sc_time::from_value(ps); }
+
 class EventQueue : public sc_core::sc_module {
  public:
   using Fn = void (*)(void* ctx, uint64_t arg);
@@ -16,20 +21,31 @@ class EventQueue : public sc_core::sc_module {
   SC_HAS_PROCESS(EventQueue);
   explicit EventQueue(sc_core::sc_module_name name);
 
-  // Runs fn(ctx, arg) at absolute time t (clamped to now). Same-time callbacks run in the
+  // The model's time: the time of the callback running now, or SystemC's time if later.
+  uint64_t now_ps() const;
+  // How far ahead of SystemC's time callbacks may run in one activation (0: never ahead).
+  // Only other SystemC processes can tell the difference; vnic's results are the same.
+  void set_quantum(uint64_t ps) { quantum_ps_ = ps; }
+
+  // Runs fn(ctx, arg) at absolute time t_ps (clamped to now). Same-time callbacks run in the
   // order they were scheduled, so runs are deterministic.
-  void at(const sc_core::sc_time& t, Fn fn, void* ctx, uint64_t arg = 0);
+  void at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg = 0);
+  void at(const sc_core::sc_time& t, Fn fn, void* ctx, uint64_t arg = 0) { at_ps(to_ps(t), fn, ctx, arg); }
   void after(const sc_core::sc_time& d, Fn fn, void* ctx, uint64_t arg = 0) {
-    at(sc_core::sc_time_stamp() + d, fn, ctx, arg);
+    at_ps(now_ps() + to_ps(d), fn, ctx, arg);
   }
   // Member-function form: q.at<&Nic::on_tx_done>(t, this, arg).
   template <auto MemFn, class T>
   void at(const sc_core::sc_time& t, T* obj, uint64_t arg = 0) {
-    at(t, &thunk<MemFn, T>, obj, arg);
+    at_ps(to_ps(t), &thunk<MemFn, T>, obj, arg);
+  }
+  template <auto MemFn, class T>
+  void at_ps(uint64_t t_ps, T* obj, uint64_t arg = 0) {
+    at_ps(t_ps, &thunk<MemFn, T>, obj, arg);
   }
   template <auto MemFn, class T>
   void after(const sc_core::sc_time& d, T* obj, uint64_t arg = 0) {
-    after(d, &thunk<MemFn, T>, obj, arg);
+    at_ps(now_ps() + to_ps(d), &thunk<MemFn, T>, obj, arg);
   }
 
   std::size_t pending() const { return heap_.size(); }
@@ -56,14 +72,13 @@ class EventQueue : public sc_core::sc_module {
   std::vector<Item> heap_;
   uint64_t seq_ = 0;
   uint64_t fired_ = 0;
+  uint64_t cur_ps_ = 0;  // time of the last callback run
+  uint64_t quantum_ps_ = 0;
   uint64_t armed_ps_ = UINT64_MAX;
   bool in_fire_ = false;
   sc_core::sc_event ev_;
 };
 
-// sc_time <-> picoseconds; SystemC's default time resolution, 1 ps, is checked by init_time().
-inline uint64_t to_ps(const sc_core::sc_time& t) { return t.value(); }
-inline sc_core::sc_time from_ps(uint64_t ps) { return sc_core::sc_time::from_value(ps); }
 // Stops with a clear message if the kernel's time resolution is not 1 ps.
 void init_time();
 

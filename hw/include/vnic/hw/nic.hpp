@@ -176,7 +176,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void raise_misc(uint32_t icr_bits);
   void unmask(uint32_t vec_bits);
 
-  uint64_t now_ps() const { return to_ps(sc_core::sc_time_stamp()); }
+  uint64_t now_ps() const { return q_.now_ps(); }
   uint64_t cycles_ps(uint32_t n) const { return uint64_t{n} * cycle_ps_; }
   // Event argument: reset epoch (24 bits) | generation (24) | extra (8) | queue pair (8).
   uint64_t arg(unsigned qp, unsigned extra = 0, uint64_t gen = 0) const {

@@ -21,7 +21,8 @@ struct HostSide {
 struct Scenario {
   std::string name = "default";
   uint64_t seed = 1;
-  model::Duration stop_after{};  // 0: run until the traffic is done and the wire is quiet
+  model::Duration stop_after{};
+  model::Duration quantum = model::Duration::us(10);  // EventQueue look-ahead; results do not depend on it  // 0: run until the traffic is done and the wire is quiet
   model::BitRate link_rate = model::BitRate::gbps(10);
   model::Duration propagation = model::Duration::ns(5);
   FaultConfig faults{};
