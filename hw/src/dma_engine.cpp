@@ -27,6 +27,7 @@ void DmaEngine::reset() {
   std::fill(tag_done_ps_.begin(), tag_done_ps_.end(), 0);
   next_tag_ = 0;
   ++epoch_;
+  commit_armed_ = false;
   while (!pending_.empty()) {
     spare_.push_back(std::move(pending_.front().bytes));
     pending_.pop_front();
@@ -136,7 +137,7 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
 }
 
 DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps,
-                           uint64_t tag) {
+                           uint64_t tag, bool more) {
   DmaResult r;
   // A device learns of a bad address when it issues the write (the IOMMU/host bridge refuses
   // it): probe every chunk first, so a refused write reserves nothing and lands nowhere.
@@ -174,16 +175,24 @@ DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t
     spare_.pop_back();
   }
   buf.assign(src.begin(), src.end());
-  const bool was_empty = pending_.empty();
-  pending_.push_back(PendingWrite{addr, land, tag, std::move(buf)});
-  if (was_empty) q_.at_ps<&DmaEngine::commit_writes>(land, this, epoch_);
+  pending_.push_back(PendingWrite{addr, land, tag, more, std::move(buf)});
+  if (!more && !commit_armed_) {
+    commit_armed_ = true;
+    q_.at_ps<&DmaEngine::commit_writes>(land, this, epoch_);
+  }
   return r;
 }
 
 void DmaEngine::commit_writes(uint64_t epoch) {
   if (epoch != epoch_) return;  // abandoned by a reset
+  commit_armed_ = false;
   const uint64_t now = q_.now_ps();
-  while (!pending_.empty() && pending_.front().land_ps <= now) {
+  // Commit in order up to the last write that is due and not followed by another.
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < pending_.size() && pending_[i].land_ps <= now; ++i) {
+    if (!pending_[i].more) n = i + 1;
+  }
+  while (n-- > 0) {
     PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
     uint64_t extra_ps = 0;  // a posted write's target delay does not hold up the device
@@ -201,7 +210,14 @@ void DmaEngine::commit_writes(uint64_t epoch) {
     spare_.push_back(std::move(w.bytes));
     if (epoch != epoch_) return;  // the error handler reset the device
   }
-  if (!pending_.empty()) q_.at_ps<&DmaEngine::commit_writes>(pending_.front().land_ps, this, epoch_);
+  // The next event is due when the next write that was not followed by another lands.
+  for (const PendingWrite& w : pending_) {
+    if (!w.more) {
+      commit_armed_ = true;
+      q_.at_ps<&DmaEngine::commit_writes>(w.land_ps, this, epoch_);
+      break;
+    }
+  }
 }
 
 }  // namespace vnic::hw

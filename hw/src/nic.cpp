@@ -620,7 +620,7 @@ void Nic::eth_receive(model::Frame&& frame) {
   const uint64_t buf_addr = w.lo;
   const uint32_t idx = static_cast<uint32_t>(w.hi);
   const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.rx_mac + cfg_.cycles.rx_dma);
-  const DmaResult d = dma_.write(buf_addr, frame.bytes().first(data_len), start, (kTagRx << 8) | qp);
+  const DmaResult d = dma_.write(buf_addr, frame.bytes().first(data_len), start, (kTagRx << 8) | qp, true);
   model::MacAddr dst;
   std::memcpy(dst.b.data(), frame.data(), 6);
   model::RxDesc wb;

@@ -41,7 +41,10 @@ int run(const RunOptions& o) {
     s->seed = *o.seed;
     s->faults.seed = *o.seed;
   }
-  if (o.frames) s->a.host.count = s->b.host.count = *o.frames;
+  if (o.frames) {  // hosts that send keep sending, with the new count
+    if (s->a.host.count > 0) s->a.host.count = *o.frames;
+    if (s->b.host.count > 0) s->b.host.count = *o.frames;
+  }
   if (o.pcap) s->pcap = *o.pcap;
   if (o.quantum_ns) s->quantum = vnic::model::Duration::ns(static_cast<int64_t>(*o.quantum_ns));
   try {
@@ -78,7 +81,7 @@ int sc_main(int argc, char* argv[]) {
   auto* run_cmd = app.add_subcommand("run", "Run a scenario (the embedded default when no file is given)");
   run_cmd->add_option("-s,--scenario", o.scenario_path, "Scenario TOML file")->check(CLI::ExistingFile);
   run_cmd->add_option("--seed", o.seed, "Override the scenario's seed");
-  run_cmd->add_option("--frames", o.frames, "Override the frame count of both hosts")->check(CLI::Range(0, 1 << 30));
+  run_cmd->add_option("--frames", o.frames, "Override the frame count of every host that sends")->check(CLI::Range(0, 1 << 30));
   run_cmd->add_option("--pcap", o.pcap, "Write a wire capture (pcap, ns timestamps, with FCS)");
   run_cmd->add_option("--quantum-ns", o.quantum_ns, "Event-queue look-ahead (results do not depend on it)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1000'000'000}));

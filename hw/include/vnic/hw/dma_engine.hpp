@@ -68,8 +68,12 @@ class DmaEngine : public sc_core::sc_module {
   DmaResult read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_ps);
   // Posted write: the timing is reserved now, the bytes are copied and land in host memory at
   // done_ps (in issue order), so the host never sees them early. A refusal is reported then
-  // through the write-error handler with `tag`.
-  DmaResult write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag);
+  // through the write-error handler with `tag`. `more` = true says another write follows at
+  // once (RX data before its descriptor): this one is then made visible together with the next,
+  // one event instead of two. Only a host that reads the data before the descriptor's DD bit
+  // could tell, and a driver never does.
+  DmaResult write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
+                  bool more = false);
   // Device reset: forgets link occupancy and read tags, and abandons writes not yet landed.
   void reset();
   std::size_t pending_writes() const { return pending_.size(); }
@@ -92,6 +96,7 @@ class DmaEngine : public sc_core::sc_module {
     uint64_t addr;
     uint64_t land_ps;
     uint64_t tag;
+    bool more;
     std::vector<uint8_t> bytes;
   };
 
@@ -100,6 +105,7 @@ class DmaEngine : public sc_core::sc_module {
   std::deque<PendingWrite> pending_;
   std::vector<std::vector<uint8_t>> spare_;  // reused byte buffers: no allocation in steady state
   uint64_t epoch_ = 0;
+  bool commit_armed_ = false;
   WriteErrorFn on_write_error_ = nullptr;
   void* write_error_ctx_ = nullptr;
   DmaStats stats_;
