@@ -136,14 +136,15 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
   return r;
 }
 
-DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps,
-                           uint64_t tag, bool more) {
+DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps) {
   DmaResult r;
   // A device learns of a bad address when it issues the write (the IOMMU/host bridge refuses
   // it): probe every chunk first, so a refused write reserves nothing and lands nowhere.
-  for (uint64_t off = 0; off < src.size();) {
+  const bool in_dmi = dmi_valid_ && dmi_.is_write_allowed() && len > 0 && addr + len > addr &&
+                      addr >= dmi_.get_start_address() && addr + len - 1 <= dmi_.get_end_address();
+  for (uint64_t off = 0; !in_dmi && off < len;) {
     const uint64_t a = addr + off;
-    const uint64_t chunk = std::min<uint64_t>(src.size() - off, cfg_.mps - (a % cfg_.mps));
+    const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a % cfg_.mps));
     if (!probe(a, chunk)) {
       r.ok = false;
       r.fault_addr = a;
@@ -154,9 +155,9 @@ DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t
   }
   uint64_t off = 0;
   uint64_t last = start_ps;
-  while (off < src.size()) {
+  while (off < len) {
     const uint64_t a = addr + off;
-    const uint64_t chunk = std::min<uint64_t>(src.size() - off, cfg_.mps - (a % cfg_.mps));
+    const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a % cfg_.mps));
     const uint64_t begin = std::max(start_ps, up_free_ps_);
     up_free_ps_ = begin + cfg_.ser_ps(chunk + cfg_.tlp_overhead);
     last = up_free_ps_;
@@ -169,17 +170,42 @@ DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t
   uint64_t land = last + static_cast<uint64_t>(cfg_.read_rtt.ps()) / 2;
   if (!pending_.empty()) land = std::max(land, pending_.back().land_ps);
   r.done_ps = land;
+  return r;
+}
+
+void DmaEngine::enqueue(PendingWrite&& w) {
+  const bool arm = !w.more && !commit_armed_;
+  const uint64_t land = w.land_ps;
+  pending_.push_back(std::move(w));
+  if (arm) {
+    commit_armed_ = true;
+    q_.at_ps<&DmaEngine::commit_writes>(land, this, epoch_);
+  }
+}
+
+DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
+                           bool more) {
+  const DmaResult r = reserve_write(addr, src.size(), start_ps);
+  if (!r.ok) return r;
   std::vector<uint8_t> buf;
   if (!spare_.empty()) {
     buf = std::move(spare_.back());
     spare_.pop_back();
   }
   buf.assign(src.begin(), src.end());
-  pending_.push_back(PendingWrite{addr, land, tag, more, std::move(buf)});
-  if (!more && !commit_armed_) {
-    commit_armed_ = true;
-    q_.at_ps<&DmaEngine::commit_writes>(land, this, epoch_);
+  enqueue(PendingWrite{addr, r.done_ps, tag, more, std::move(buf), model::Frame{}, src.size()});
+  return r;
+}
+
+DmaResult DmaEngine::write_frame(uint64_t addr, model::Frame&& frame, std::size_t len, uint64_t start_ps,
+                                 uint64_t tag, bool more) {
+  len = std::min(len, frame.size());
+  const DmaResult r = reserve_write(addr, len, start_ps);
+  if (!r.ok) {
+    frame.release();
+    return r;
   }
+  enqueue(PendingWrite{addr, r.done_ps, tag, more, {}, std::move(frame), len});
   return r;
 }
 
@@ -196,18 +222,19 @@ void DmaEngine::commit_writes(uint64_t epoch) {
     PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
     uint64_t extra_ps = 0;  // a posted write's target delay does not hold up the device
+    uint8_t* data = w.frame ? w.frame.data() : w.bytes.data();
     uint64_t off = 0;
-    while (off < w.bytes.size()) {
+    while (off < w.len) {
       const uint64_t a = w.addr + off;
-      const uint64_t chunk = std::min<uint64_t>(w.bytes.size() - off, cfg_.mps - (a % cfg_.mps));
-      if (!access(tlm::TLM_WRITE_COMMAND, a, w.bytes.data() + off, static_cast<uint32_t>(chunk), &extra_ps)) {
+      const uint64_t chunk = std::min<uint64_t>(w.len - off, cfg_.mps - (a % cfg_.mps));
+      if (!access(tlm::TLM_WRITE_COMMAND, a, data + off, static_cast<uint32_t>(chunk), &extra_ps)) {
         ++stats_.errors;
         if (on_write_error_) on_write_error_(write_error_ctx_, w.tag, a);
         break;
       }
       off += chunk;
     }
-    spare_.push_back(std::move(w.bytes));
+    if (!w.frame) spare_.push_back(std::move(w.bytes));
     if (epoch != epoch_) return;  // the error handler reset the device
   }
   // The next event is due when the next write that was not followed by another lands.

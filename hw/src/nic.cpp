@@ -39,6 +39,7 @@ Nic::Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg)
       q_(q),
       cfg_(cfg),
       cycle_ps_(1000'000u / std::max<uint32_t>(1, cfg.core_mhz)),
+      pool_(),
       dma_("dma", q, cfg.pcie),
       regs_(regs::kBar0Size / 4, 0) {
   if (cfg_.num_qp < 1 || cfg_.num_qp > regs::kMaxQueuePairs) {
@@ -620,9 +621,10 @@ void Nic::eth_receive(model::Frame&& frame) {
   const uint64_t buf_addr = w.lo;
   const uint32_t idx = static_cast<uint32_t>(w.hi);
   const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.rx_mac + cfg_.cycles.rx_dma);
-  const DmaResult d = dma_.write(buf_addr, frame.bytes().first(data_len), start, (kTagRx << 8) | qp, true);
   model::MacAddr dst;
   std::memcpy(dst.b.data(), frame.data(), 6);
+  // The frame itself is held until its bytes land: no copy.
+  const DmaResult d = dma_.write_frame(buf_addr, std::move(frame), data_len, start, (kTagRx << 8) | qp, true);
   model::RxDesc wb;
   wb.buf_addr = buf_addr;
   wb.length = static_cast<uint16_t>(data_len);

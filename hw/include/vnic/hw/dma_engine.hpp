@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "vnic/model/frame.hpp"
 #include "vnic/model/units.hpp"
 
 namespace vnic::hw {
@@ -74,6 +75,10 @@ class DmaEngine : public sc_core::sc_module {
   // could tell, and a driver never does.
   DmaResult write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
                   bool more = false);
+  // The same for the first `len` bytes of a frame, without copying them: the frame is held
+  // until they land (or given back at once if the write is refused).
+  DmaResult write_frame(uint64_t addr, model::Frame&& frame, std::size_t len, uint64_t start_ps, uint64_t tag,
+                        bool more = false);
   // Device reset: forgets link occupancy and read tags, and abandons writes not yet landed.
   void reset();
   std::size_t pending_writes() const { return pending_.size(); }
@@ -97,8 +102,12 @@ class DmaEngine : public sc_core::sc_module {
     uint64_t land_ps;
     uint64_t tag;
     bool more;
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> bytes;  // a copy of the data, or
+    model::Frame frame;          // the frame that holds it
+    std::size_t len;
   };
+  DmaResult reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps);
+  void enqueue(PendingWrite&& w);
 
   EventQueue& q_;
   PcieConfig cfg_;

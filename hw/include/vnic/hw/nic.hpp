@@ -188,8 +188,8 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   EventQueue& q_;
   NicConfig cfg_;
   uint64_t cycle_ps_;
+  model::FramePool pool_;  // before dma_: frames held by pending DMA writes return to it
   DmaEngine dma_;
-  model::FramePool pool_;
   EthMedium* medium_ = nullptr;
   unsigned side_ = 0;
   IrqSink* irq_sink_ = nullptr;
