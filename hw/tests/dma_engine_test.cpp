@@ -162,7 +162,3 @@ TEST(DmaEngine, ResetAbandonsWritesNotYetLanded) {
 
 }  // namespace
 
-int sc_main(int argc, char* argv[]) {
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

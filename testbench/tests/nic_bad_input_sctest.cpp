@@ -312,7 +312,3 @@ TEST(BadInput, ResetWhileDmaIsInFlightAbandonsItCleanly) {
 
 }  // namespace
 
-int sc_main(int argc, char* argv[]) {
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

@@ -201,7 +201,3 @@ TEST(NicTraffic, FrameDropsOnTheWireAreCountedByTheLink) {
 
 }  // namespace
 
-int sc_main(int argc, char* argv[]) {
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
