@@ -95,7 +95,8 @@ struct Rig {
     const uint64_t a = mem.alloc(len, 64);
     auto v = mem.view(a, len);
     for (uint32_t i = 0; i < len; ++i) v[i] = static_cast<uint8_t>(i);
-    std::copy(cfg().perm_mac.b.begin(), cfg().perm_mac.b.end(), v.begin());  // to ourselves
+    const MacAddr self = cfg().perm_mac;
+    std::copy(self.b.begin(), self.b.end(), v.begin());  // to ourselves
     return a;
   }
   uint32_t err_cause() { return rd(regs::kErrCause); }
@@ -312,3 +313,102 @@ TEST(BadInput, ResetWhileDmaIsInFlightAbandonsItCleanly) {
 
 }  // namespace
 
+
+namespace {
+
+TEST(NicIrq, MaskedVectorKeepsPendingWorkAndFiresOnUnmask) {
+  Rig r;
+  r.host->bring_up();
+  r.wr(regs::kImaskSet, 1);  // mask vector 0 (queue pair 0)
+  for (uint32_t i = 0; i < 5; ++i) r.put_tx(i, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 5);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::rx_packets), 5u);
+  EXPECT_EQ(r.host->stats().irqs_per_vector[0], 0u);
+  EXPECT_EQ(r.stat(Stat::irq_rx), 0u);
+  EXPECT_EQ(r.rd(regs::kImask), 1u);
+  r.wr(regs::kImaskClr, 1);  // pending RX and TX completions fire now
+  r.run_for(Duration::us(1));
+  EXPECT_EQ(r.stat(Stat::irq_rx), 1u);
+  EXPECT_EQ(r.stat(Stat::irq_tx), 1u);
+  EXPECT_EQ(r.host->stats().irqs_per_vector[0], 2u);
+  const uint32_t icr = r.rd(regs::kIcr);
+  EXPECT_EQ(icr & (regs::icr_rx_bit(0) | regs::icr_tx_bit(0)), regs::icr_rx_bit(0) | regs::icr_tx_bit(0));
+  r.wr(regs::kIcr, icr);  // W1C
+  EXPECT_EQ(r.rd(regs::kIcr), 0u);
+  EXPECT_EQ(r.rd(regs::kVecCount, 0), 2u);
+}
+
+TEST(NicRegs, CountersReadAsLatchedHalvesAndResetRestoresEverything) {
+  Rig r;
+  r.host->bring_up();
+  r.put_tx(0, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::us(20));
+  const unsigned i = static_cast<unsigned>(Stat::tx_bytes);
+  EXPECT_EQ(r.rd(regs::kStatLo, i), 104u);
+  EXPECT_EQ(r.rd(regs::kStatHi, i), 0u);
+  EXPECT_EQ(r.rd(regs::kStatLo, i), 104u);  // not cleared by reading
+  // The station address, filters and every other register return to reset values.
+  r.wr(regs::kMacLo, 0x12345678);
+  r.wr(regs::kRxCtrl, 0x1F);
+  r.wr(regs::kCtrl, 2);
+  EXPECT_EQ(r.rd(regs::kMacLo), Rig::cfg().perm_mac.lo_word());
+  EXPECT_EQ(r.rd(regs::kMacHi), Rig::cfg().perm_mac.hi_word());
+  EXPECT_EQ(r.rd(regs::kRxCtrl), regs::kRxCtrl.reset);
+  EXPECT_EQ(r.rd(regs::kStatLo, i), 0u);
+  EXPECT_EQ(r.rd(regs::kRxqBufSize), regs::kDefaultRxBufSize);
+  const uint32_t st = r.rd(regs::kStatus);
+  EXPECT_EQ(regs::kStatusFields[0].get(st), 1u);  // link up
+  EXPECT_EQ(regs::kStatusFields[1].get(st), 2u);  // 10G
+}
+
+TEST(NicFilter, UnicastBroadcastMulticastHashAndPromiscuous) {
+  Rig r;
+  r.host->bring_up();
+  auto send_to = [&](const MacAddr& dst, uint32_t slot) {
+    const uint64_t a = r.buf(100);
+    auto v = r.mem.view(a, 100);
+    std::copy(dst.b.begin(), dst.b.end(), v.begin());
+    r.put_tx(slot, a, 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+    r.wr(regs::kTxqTail, slot + 1);
+    r.run_for(Duration::us(10));
+  };
+  const MacAddr other{{0x02, 0, 0, 0, 0, 0x99}};
+  const MacAddr mc{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x07}};
+  send_to(other, 0);
+  EXPECT_EQ(r.stat(Stat::rx_filtered), 1u);
+  send_to(MacAddr::broadcast(), 1);
+  EXPECT_EQ(r.stat(Stat::rx_broadcast), 1u);
+  send_to(mc, 2);
+  EXPECT_EQ(r.stat(Stat::rx_filtered), 2u);  // hash bit not set
+  const unsigned idx = vnic::model::mc_hash_index(mc);
+  r.wr(idx < 32 ? regs::kMcHashLo : regs::kMcHashHi, 1u << (idx % 32));
+  send_to(mc, 3);
+  EXPECT_EQ(r.stat(Stat::rx_multicast), 1u);
+  r.wr(regs::kRxCtrl, 0x4 | 0x1);  // promiscuous
+  send_to(other, 4);
+  EXPECT_EQ(r.stat(Stat::rx_filtered), 2u);
+  EXPECT_EQ(r.stat(Stat::rx_packets), 3u);
+  r.wr(regs::kRxCtrl, 0x0);  // broadcast off
+  send_to(MacAddr::broadcast(), 5);
+  EXPECT_EQ(r.stat(Stat::rx_filtered), 3u);
+}
+
+TEST(NicRx, RxFcsKeepsTheFcsAndShortFramesArePadded) {
+  Rig r;
+  r.host->bring_up();
+  r.wr(regs::kRxCtrl, 0x4 | 0x8);  // keep FCS
+  r.wr(regs::kImaskSet, 1);         // no interrupt: the host leaves the ring alone
+  r.put_tx(0, r.buf(30), 30, TxDesc::kCmdEop | TxDesc::kCmdRs);  // padded to 60 + FCS
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::us(10));
+  const RxDesc d = vnic::model::decode_rx(r.mem.view(r.host->rx_ring_addr(), 16).first<16>());
+  ASSERT_TRUE(d.done());
+  EXPECT_EQ(d.length, 64u);
+  EXPECT_TRUE(d.status & RxDesc::kStaFcs);
+  EXPECT_TRUE(vnic::model::fcs_ok(r.mem.view(d.buf_addr, 64)));
+  EXPECT_EQ(r.mem.view(d.buf_addr, 64)[40], 0u);  // padding is zeros
+}
+
+}  // namespace
