@@ -116,9 +116,9 @@ std::string BackToBack::report() {
     s += fmt::format("$ ethtool -S {}\n", i == 0 ? "eth_a" : "eth_b");
     s += ethtool_stats(n);
     s += fmt::format("host: tx_posted {} tx_completed {} rx_frames {} rx_ok {} rx_bad_bytes {} "
-                     "rx_out_of_order {} rx_err_flagged {} irqs {}\n",
+                     "rx_out_of_order {} rx_gap_frames {} rx_err_flagged {} irqs {}\n",
                      hs.tx_posted, hs.tx_completed, hs.rx_frames, hs.rx_ok, hs.rx_bad_bytes, hs.rx_out_of_order,
-                     hs.rx_err_flagged, hs.irqs);
+                     hs.rx_gap_frames, hs.rx_err_flagged, hs.irqs);
     std::string detail;
     const int64_t left = unaccounted(i, &detail);
     s += fmt::format("conservation {}->{}: {} [{}]\n\n", i == 0 ? 'a' : 'b', i == 0 ? 'b' : 'a', detail,

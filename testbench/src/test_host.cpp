@@ -173,7 +173,10 @@ void TestHost::poll_rx() {
       if (!seq) {
         ++stats_.rx_bad_bytes;
       } else {
-        if (*seq != stats_.next_rx_seq) ++stats_.rx_out_of_order;
+        // Earlier than expected: reordered or duplicated. Later: frames lost in between
+        // (each loss is in some drop counter; conservation checks that).
+        if (*seq < stats_.next_rx_seq) ++stats_.rx_out_of_order;
+        if (*seq > stats_.next_rx_seq) stats_.rx_gap_frames += *seq - stats_.next_rx_seq;
         stats_.next_rx_seq = *seq + 1;
         ++stats_.rx_ok;
       }

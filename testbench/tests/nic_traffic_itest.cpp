@@ -147,6 +147,9 @@ TEST(NicTraffic, BitErrorsAreAllCaughtByTheFcs) {
   EXPECT_EQ(p.nic(1).stat(Stat::rx_crc_errors), ls.corrupted);
   EXPECT_EQ(p.host(1).stats().rx_bad_bytes, 0u);
   EXPECT_EQ(p.host(1).stats().rx_ok + ls.corrupted, 20'000u);
+  EXPECT_EQ(p.host(1).stats().rx_out_of_order, 0u);
+  // Every lost frame is a gap in the sequence, or lies after the last one received.
+  EXPECT_EQ(p.host(1).stats().rx_gap_frames + (20'000u - p.host(1).stats().next_rx_seq), ls.corrupted);
   expect_conservation(p);
 }
 
@@ -184,6 +187,24 @@ TEST(NicTraffic, BothWaysAtLineRateConserveEveryFrame) {
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(p.host(i).stats().rx_ok, s->a.host.count);
     EXPECT_EQ(p.host(i).stats().rx_out_of_order, 0u);
+  }
+  expect_conservation(p);
+}
+
+TEST(NicTraffic, LinkDownMidTrafficLosesOnlyCountedFrames) {
+  std::string err;
+  auto s = vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err);
+  ASSERT_TRUE(s) << err;
+  s->a.host.count = s->b.host.count = 5000;
+  BackToBack p(*s);
+  p.link().schedule_link_change(sc_core::sc_time(1, sc_core::SC_MS), false);
+  p.link().schedule_link_change(sc_core::sc_time(2, sc_core::SC_MS), true);
+  p.run();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_GT(p.nic(i).stat(Stat::tx_dropped_link_down), 0u);
+    EXPECT_GE(p.nic(i).stat(Stat::irq_misc), 2u);  // down and up
+    EXPECT_EQ(p.host(i).stats().rx_bad_bytes, 0u);
+    EXPECT_LT(p.host(i).stats().rx_ok, 5000u);
   }
   expect_conservation(p);
 }

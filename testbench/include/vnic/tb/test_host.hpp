@@ -38,7 +38,7 @@ struct TestHostConfig {
 
 struct TestHostStats {
   uint64_t tx_posted = 0, tx_completed = 0, tx_ring_full = 0, tx_desc_errors = 0;
-  uint64_t rx_frames = 0, rx_ok = 0, rx_bad_bytes = 0, rx_out_of_order = 0, rx_err_flagged = 0;
+  uint64_t rx_frames = 0, rx_ok = 0, rx_bad_bytes = 0, rx_out_of_order = 0, rx_gap_frames = 0, rx_err_flagged = 0;
   uint64_t irqs = 0, mmio_writes = 0, mmio_reads = 0, mmio_errors = 0;
   uint64_t next_rx_seq = 0;
   std::vector<uint64_t> irqs_per_vector;
