@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "vnic/rtl/rtl_desc_cache.hpp"
+
 namespace vnic::tb {
 
 using model::regs::Stat;
@@ -22,6 +24,8 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
   q_->set_quantum(static_cast<uint64_t>(s_.quantum.ps()));
   mem_a_ = std::make_unique<HostMemory>("mem_a", kMemBase, mem_size_for(s_.a.host));
   mem_b_ = std::make_unique<HostMemory>("mem_b", kMemBase, mem_size_for(s_.b.host));
+  if (s_.ring == "rtl") s_.nic.desc_cache_factory = &rtl::make_rtl_desc_cache;
+  if (s_.ring == "rtl-broken") s_.nic.desc_cache_factory = &rtl::make_broken_rtl_desc_cache;
   hw::NicConfig ca = s_.nic;
   ca.perm_mac = s_.a.mac;
   hw::NicConfig cb = s_.nic;

@@ -24,6 +24,7 @@ struct RunOptions {
   std::optional<uint64_t> frames;
   std::optional<std::string> pcap;
   std::optional<uint64_t> quantum_ns;
+  std::optional<std::string> ring;
   bool quiet_timing = false;
 };
 
@@ -46,6 +47,7 @@ int run(const RunOptions& o) {
     if (s->b.host.count > 0) s->b.host.count = *o.frames;
   }
   if (o.pcap) s->pcap = *o.pcap;
+  if (o.ring) s->ring = *o.ring;
   if (o.quantum_ns) s->quantum = vnic::model::Duration::ns(static_cast<int64_t>(*o.quantum_ns));
   try {
     vnic::tb::BackToBack p(*s);
@@ -56,8 +58,8 @@ int run(const RunOptions& o) {
     const double sim = static_cast<double>(p.queue().now_ps()) / 1e12;
     const uint64_t frames = p.host(0).stats().rx_frames + p.host(1).stats().rx_frames;
     if (!o.quiet_timing) {
-      fmt::print(stderr, "wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall second\n",
-                 wall, sim, wall > 0 ? sim / wall : 0.0, wall > 0 ? static_cast<double>(frames) / wall : 0.0);
+      fmt::print(stderr, "ring {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall second\n",
+                 s->ring, wall, sim, wall > 0 ? sim / wall : 0.0, wall > 0 ? static_cast<double>(frames) / wall : 0.0);
     }
     bool ok = true;
     for (int i = 0; i < 2; ++i) {
@@ -85,6 +87,8 @@ int sc_main(int argc, char* argv[]) {
   run_cmd->add_option("--pcap", o.pcap, "Write a wire capture (pcap, ns timestamps, with FCS)");
   run_cmd->add_option("--quantum-ns", o.quantum_ns, "Event-queue look-ahead (results do not depend on it)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1000'000'000}));
+  run_cmd->add_option("--ring", o.ring, "Descriptor FIFO: model (C++) or rtl (Verilated); rtl-broken for tests")
+      ->check(CLI::IsMember({"model", "rtl", "rtl-broken"}));
   run_cmd->add_flag("--no-timing", o.quiet_timing, "Do not print wall-clock figures to stderr");
   auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");

@@ -36,6 +36,7 @@ max_outstanding_reads = 32
 [nic]
 num_qp = 1
 core_mhz = 250
+ring = "model"         # descriptor FIFO: "model" (C++ reference) or "rtl" (the Verilated Verilog)
 
 [host.a]
 mac = "02:00:00:00:00:0a"
@@ -253,7 +254,11 @@ std::optional<Scenario> parse_scenario(std::string_view text, std::string* error
     get_int(c, *t, "pcie", "max_outstanding_reads", p.max_outstanding_reads, 1, 1024);
   }
   if (const auto* t = sub(c, root, "nic")) {
-    check_keys(c, *t, "nic", {"num_qp", "core_mhz", "desc_cache_depth", "tx_buffer_bytes"});
+    check_keys(c, *t, "nic", {"num_qp", "core_mhz", "desc_cache_depth", "tx_buffer_bytes", "ring"});
+    get_string(c, *t, "nic", "ring", s.ring);
+    if (s.ring != "model" && s.ring != "rtl" && s.ring != "rtl-broken") {
+      c.fail("nic.ring", fmt::format("'{}' is not one of model, rtl", s.ring));
+    }
     get_int(c, *t, "nic", "num_qp", s.nic.num_qp, 1, 8);
     get_int(c, *t, "nic", "core_mhz", s.nic.core_mhz, 1, 4000);
     get_int(c, *t, "nic", "desc_cache_depth", s.nic.desc_cache_depth, 2, 4096);

@@ -63,6 +63,34 @@ TEST(Cli, TheEventQueueQuantumDoesNotChangeResults) {
   EXPECT_EQ(a.out, b.out);
 }
 
+TEST(Cli, RtlRingDeliversIdenticalBytesAndCounters) {
+  const std::string p1 = tmp("vnic_ring_model_") + ".pcap", p2 = tmp("vnic_ring_rtl_") + ".pcap";
+  const Result a = vnic("run --frames 20000 --no-timing --pcap " + p1);
+  const Result b = vnic("run --frames 20000 --no-timing --ring rtl --pcap " + p2);
+  ASSERT_EQ(a.status, 0) << a.out;
+  ASSERT_EQ(b.status, 0) << b.out;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_TRUE(slurp(p1) == slurp(p2));
+  EXPECT_GT(slurp(p1).size(), 20000u * 60);
+  for (const auto& p : {p1, p2}) std::remove(p.c_str());
+}
+
+TEST(Cli, BrokenRtlRingFailsTheTrafficCheck) {
+  const Result r = vnic("run --frames 20000 --no-timing --ring rtl-broken");
+  EXPECT_EQ(r.status >> 8, 1) << r.out;
+}
+
+TEST(Cli, RtlRingAtAnotherDepthIsRefusedClearly) {
+  const std::string path = tmp("vnic_rtl_depth_") + ".toml";
+  std::ofstream(path) << "[nic]\nring = \"rtl\"\ndesc_cache_depth = 32\n";
+  const std::string errf = tmp("vnic_rtl_err_");
+  const Result r = vnic("run -s " + path, errf);
+  EXPECT_EQ(r.status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("depth 64"), std::string::npos) << slurp(errf);
+  std::remove(path.c_str());
+  std::remove(errf.c_str());
+}
+
 TEST(Cli, DefaultRunPrintsEthtoolStatsForBothNics) {
   const Result r = vnic("run --frames 500");
   ASSERT_EQ(r.status, 0);

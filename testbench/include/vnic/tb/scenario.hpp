@@ -28,6 +28,7 @@ struct Scenario {
   FaultConfig faults{};
   std::string pcap;  // empty: no capture
   hw::NicConfig nic{};
+  std::string ring = "model";  // the NIC's descriptor FIFO: "model" (C++), "rtl" (Verilated), "rtl-broken"
   HostSide a{};
   HostSide b{};
 };
