@@ -80,7 +80,7 @@ void DmaEngine::ensure_dmi(uint64_t addr) {
   dmi_valid_ = socket->get_direct_mem_ptr(p, dmi_);
 }
 
-bool DmaEngine::probe(uint64_t addr, uint64_t len) {
+bool DmaEngine::probe(uint64_t addr, uint64_t len, uint64_t* extra_ps) {
   if (len == 0) return true;
   if (addr + len < addr) return false;
   ensure_dmi(addr);
@@ -99,6 +99,7 @@ bool DmaEngine::probe(uint64_t addr, uint64_t len) {
   gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   socket->b_transport(gp_, delay);
+  *extra_ps += to_ps(delay);  // the target's delay is charged to the write, never dropped
   return gp_.is_response_ok();
 }
 
@@ -138,6 +139,7 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
 
 DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps) {
   DmaResult r;
+  uint64_t extra_ps = 0;
   // A device learns of a bad address when it issues the write (the IOMMU/host bridge refuses
   // it): probe every chunk first, so a refused write reserves nothing and lands nowhere.
   const bool in_dmi = dmi_valid_ && dmi_.is_write_allowed() && len > 0 && addr + len > addr &&
@@ -145,7 +147,7 @@ DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t star
   for (uint64_t off = 0; !in_dmi && off < len;) {
     const uint64_t a = addr + off;
     const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a % cfg_.mps));
-    if (!probe(a, chunk)) {
+    if (!probe(a, chunk, &extra_ps)) {
       r.ok = false;
       r.fault_addr = a;
       ++stats_.errors;
@@ -167,7 +169,7 @@ DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t star
   }
   // Posted: the data lands half a round trip after it leaves the device, never before an
   // earlier write (PCIe keeps posted writes in order).
-  uint64_t land = last + static_cast<uint64_t>(cfg_.read_rtt.ps()) / 2;
+  uint64_t land = last + static_cast<uint64_t>(cfg_.read_rtt.ps()) / 2 + extra_ps;
   if (!pending_.empty()) land = std::max(land, pending_.back().land_ps);
   r.done_ps = land;
   return r;
@@ -221,7 +223,7 @@ void DmaEngine::commit_writes(uint64_t epoch) {
   while (n-- > 0) {
     PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
-    uint64_t extra_ps = 0;  // a posted write's target delay does not hold up the device
+    uint64_t extra_ps = 0;  // charged when the write was probed at issue
     uint8_t* data = w.frame ? w.frame.data() : w.bytes.data();
     uint64_t off = 0;
     while (off < w.len) {

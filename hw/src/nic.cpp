@@ -367,9 +367,9 @@ void Nic::start_fetch(bool tx, unsigned qp) {
   qq.fetch_count = n;
   const uint64_t done = r.done_ps + cycles_ps(cfg_.cycles.desc_decode * n);
   if (tx) {
-    q_.at_ps<&Nic::tx_fetch_done>((done), this, arg(qp));
+    q_.at_ps<&Nic::tx_fetch_done>(done, this, arg(qp));
   } else {
-    q_.at_ps<&Nic::rx_fetch_done>((done), this, arg(qp));
+    q_.at_ps<&Nic::rx_fetch_done>(done, this, arg(qp));
   }
 }
 
@@ -482,10 +482,10 @@ void Nic::schedule_wire_start(unsigned qp) {
     at = std::max(at, t.last_end_ps);  // a dropped frame completes in order, without the wire
   } else {
     at = std::max(at, mac_free_ps_);
-    const model::BitRate rate = link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10);
+    const model::BitRate rate = tx_rate();
     mac_free_ps_ = at + static_cast<uint64_t>(wire_time(rate, e.frame.size()).ps());
   }
-  q_.at_ps<&Nic::tx_wire_start>((at), this, arg(qp));
+  q_.at_ps<&Nic::tx_wire_start>(at, this, arg(qp));
 }
 
 void Nic::tx_wire_start(uint64_t a) {
@@ -497,7 +497,7 @@ void Nic::tx_wire_start(uint64_t a) {
   uint64_t end = now_ps();
   if (e.frame) {
     const std::size_t bytes = e.frame.size();
-    const model::BitRate rate = link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10);
+    const model::BitRate rate = tx_rate();
     end += static_cast<uint64_t>(rate.time_for_bytes(kPreambleBytes + kSfdBytes + bytes).ps());
     if (medium_ != nullptr && link_up_ && medium_->transmit(side_, std::move(e.frame))) {
       bump(Stat::tx_packets);
@@ -510,7 +510,7 @@ void Nic::tx_wire_start(uint64_t a) {
   end = std::max(end, t.last_end_ps);
   t.last_end_ps = end;
   t.on_wire.push_back(std::move(e));
-  q_.at_ps<&Nic::tx_wire_end>((end), this, arg(qp));
+  q_.at_ps<&Nic::tx_wire_end>(end, this, arg(qp));
   if (!t.to_wire.empty()) schedule_wire_start(qp);
 }
 
@@ -683,14 +683,14 @@ void Nic::mod_complete(unsigned qp, bool tx, uint32_t n, uint64_t at_ps) {
   if (every || (m.frames > 1 && m.pending >= m.frames)) {
     if (!m.fire_scheduled) {
       m.fire_scheduled = true;
-      q_.at_ps<&Nic::mod_fire_event>((at_ps + cycles_ps(cfg_.cycles.irq)), this, arg(qp, tx ? 1 : 0));
+      q_.at_ps<&Nic::mod_fire_event>(at_ps + cycles_ps(cfg_.cycles.irq), this, arg(qp, tx ? 1 : 0));
     }
     return;
   }
   if (m.usecs > 0 && !m.timer_armed) {
     m.timer_armed = true;
     ++m.timer_gen;
-    q_.at_ps<&Nic::mod_timer_event>((at_ps + uint64_t{m.usecs} * 1000'000u), this,
+    q_.at_ps<&Nic::mod_timer_event>(at_ps + uint64_t{m.usecs} * 1000'000u, this,
                                  arg(qp, tx ? 1 : 0, m.timer_gen));
   }
 }

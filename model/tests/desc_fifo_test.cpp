@@ -135,3 +135,30 @@ TEST(DescFifo, RejectsBadParameters) {
   EXPECT_THROW(DescFifo(8, 129), std::invalid_argument);
 }
 }  // namespace
+
+namespace {
+// The timing table in docs/rtl.md, edge by edge.
+TEST(DescFifo, DocsTimingTable) {
+  using vnic::model::DescFifo;
+  using vnic::model::FifoIn;
+  using vnic::model::FifoWord;
+  DescFifo f(2, 64);
+  const FifoWord A{0xA, 0}, B{0xB, 0}, C{0xC, 0};
+  const FifoIn ins[] = {{false, true, false, A}, {false, true, false, B}, {false, true, false, C},
+                        {false, false, true, {}}, {false, false, true, {}}, {false, false, true, {}}};
+  const uint32_t count[] = {1, 2, 2, 1, 0, 0};
+  const bool full[] = {0, 1, 1, 0, 0, 0};
+  const uint64_t dout[] = {0xA, 0xA, 0xA, 0xB, 0, 0};
+  const bool ovf[] = {0, 0, 1, 1, 1, 1};
+  const bool unf[] = {0, 0, 0, 0, 0, 1};
+  for (int e = 0; e < 6; ++e) {
+    const auto o = f.step(ins[e]);
+    EXPECT_EQ(o.count, count[e]) << "edge " << e + 1;
+    EXPECT_EQ(o.full, full[e]) << "edge " << e + 1;
+    EXPECT_EQ(o.empty, count[e] == 0) << "edge " << e + 1;
+    EXPECT_EQ(o.dout.lo, dout[e]) << "edge " << e + 1;
+    EXPECT_EQ(o.overflow, ovf[e]) << "edge " << e + 1;
+    EXPECT_EQ(o.underflow, unf[e]) << "edge " << e + 1;
+  }
+}
+}  // namespace

@@ -48,9 +48,9 @@ bool EthLink::transmit(unsigned side, model::Frame&& frame) {
                           static_cast<uint64_t>(cfg_.propagation.ps());
   flight_[dir].push_back(InFlight{std::move(frame), arrive});
   if (dir == 0) {
-    q_.at_ps<&EthLink::deliver0>((arrive), this, epoch_);
+    q_.at_ps<&EthLink::deliver0>(arrive, this, epoch_);
   } else {
-    q_.at_ps<&EthLink::deliver1>((arrive), this, epoch_);
+    q_.at_ps<&EthLink::deliver1>(arrive, this, epoch_);
   }
   return true;
 }

@@ -94,7 +94,7 @@ class DmaEngine : public sc_core::sc_module {
   bool access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len, uint64_t* extra_ps);
   void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
   void commit_writes(uint64_t epoch);
-  bool probe(uint64_t addr, uint64_t len);
+  bool probe(uint64_t addr, uint64_t len, uint64_t* extra_ps);
   void ensure_dmi(uint64_t addr);
 
   struct PendingWrite {

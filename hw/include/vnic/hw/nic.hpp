@@ -177,6 +177,8 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void unmask(uint32_t vec_bits);
 
   uint64_t now_ps() const { return q_.now_ps(); }
+  // The rate frames are timed at: the link's, or 10 Gb/s before any link was seen.
+  model::BitRate tx_rate() const { return link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10); }
   uint64_t cycles_ps(uint32_t n) const { return uint64_t{n} * cycle_ps_; }
   // Event argument: reset epoch (24 bits) | generation (24) | extra (8) | queue pair (8).
   uint64_t arg(unsigned qp, unsigned extra = 0, uint64_t gen = 0) const {
