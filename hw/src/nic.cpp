@@ -116,7 +116,6 @@ void Nic::soft_reset() {
     reset_queue(t);
     t.chain.clear();
     t.to_wire.clear();
-    t.on_wire.clear();
     t.buffer_used = 0;
     t.last_end_ps = 0;
   }
@@ -470,36 +469,39 @@ bool Nic::tx_launch(unsigned qp) {
   t.chain.clear();
   const bool was_empty = t.to_wire.empty();
   t.to_wire.push_back(std::move(e));
-  if (was_empty) schedule_wire_start(qp);
+  if (was_empty) schedule_wire(qp);
   return true;
 }
 
-void Nic::schedule_wire_start(unsigned qp) {
+void Nic::schedule_wire(unsigned qp) {
   TxState& t = txq_[qp];
-  const TxInflight& e = t.to_wire.front();
-  uint64_t at = e.ready_ps;
+  TxInflight& e = t.to_wire.front();
+  uint64_t start = e.ready_ps;
+  uint64_t end;
   if (!e.frame) {
-    at = std::max(at, t.last_end_ps);  // a dropped frame completes in order, without the wire
+    start = end = std::max(start, t.last_end_ps);  // a dropped frame completes in order, off the wire
   } else {
-    at = std::max(at, mac_free_ps_);
+    start = std::max(start, mac_free_ps_);
     const model::BitRate rate = tx_rate();
-    mac_free_ps_ = at + static_cast<uint64_t>(wire_time(rate, e.frame.size()).ps());
+    mac_free_ps_ = start + static_cast<uint64_t>(wire_time(rate, e.frame.size()).ps());
+    end = start + static_cast<uint64_t>(rate.time_for_bytes(kPreambleBytes + kSfdBytes + e.frame.size()).ps());
   }
-  q_.at_ps<&Nic::tx_wire_start>(at, this, arg(qp));
+  e.start_ps = start;
+  t.last_end_ps = std::max(end, t.last_end_ps);
+  q_.at_ps<&Nic::tx_wire_end>(t.last_end_ps, this, arg(qp));
 }
 
-void Nic::tx_wire_start(uint64_t a) {
+void Nic::tx_wire_end(uint64_t a) {
   if (stale(a)) return;
   const unsigned qp = static_cast<unsigned>(a & 0xFF);
   TxState& t = txq_[qp];
   TxInflight e = std::move(t.to_wire.front());
   t.to_wire.pop_front();
-  uint64_t end = now_ps();
+  if (!t.to_wire.empty()) schedule_wire(qp);
+  // The last bit has left: hand the frame to the medium, which times it from its start.
   if (e.frame) {
     const std::size_t bytes = e.frame.size();
-    const model::BitRate rate = tx_rate();
-    end += static_cast<uint64_t>(rate.time_for_bytes(kPreambleBytes + kSfdBytes + bytes).ps());
-    if (medium_ != nullptr && link_up_ && medium_->transmit(side_, std::move(e.frame))) {
+    if (medium_ != nullptr && link_up_ && medium_->transmit(side_, std::move(e.frame), e.start_ps)) {
       bump(Stat::tx_packets);
       bump(Stat::tx_bytes, bytes);
     } else {
@@ -507,19 +509,6 @@ void Nic::tx_wire_start(uint64_t a) {
       bump(Stat::tx_dropped_link_down);
     }
   }
-  end = std::max(end, t.last_end_ps);
-  t.last_end_ps = end;
-  t.on_wire.push_back(std::move(e));
-  q_.at_ps<&Nic::tx_wire_end>(end, this, arg(qp));
-  if (!t.to_wire.empty()) schedule_wire_start(qp);
-}
-
-void Nic::tx_wire_end(uint64_t a) {
-  if (stale(a)) return;
-  const unsigned qp = static_cast<unsigned>(a & 0xFF);
-  TxState& t = txq_[qp];
-  TxInflight e = std::move(t.on_wire.front());
-  t.on_wire.pop_front();
   t.buffer_used -= e.buffer_bytes;
   t.head = t.ring.add(e.first_desc, e.ndesc);
   if (e.last.rs() || e.wb_errors != 0) {

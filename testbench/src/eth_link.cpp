@@ -1,6 +1,7 @@
 // EthLink implementation.
 #include "vnic/tb/eth_link.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace vnic::tb {
@@ -21,11 +22,11 @@ void EthLink::capture_to(const std::string& path) {
   if (!pcap_.open(path, &err)) throw std::runtime_error(err);
 }
 
-bool EthLink::transmit(unsigned side, model::Frame&& frame) {
+bool EthLink::transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) {
   const unsigned dir = side & 1;
   if (!up_) return false;  // the sender counts it
   LinkDirStats& st = stats_[dir];
-  const uint64_t now = q_.now_ps();
+  const uint64_t now = std::min(start_ps, q_.now_ps());
   const std::size_t n = frame.size();
   if (now < free_at_ps_[dir]) ++st.tx_overlap_errors;  // started inside the previous frame or IFG
   free_at_ps_[dir] = now + static_cast<uint64_t>(hw::wire_time(cfg_.rate, n).ps());

@@ -42,9 +42,20 @@ struct Sender {
   uint64_t gap_ps;
   int left;
   int refused = 0;
+  std::vector<std::pair<Frame, uint64_t>> pending{};
   void send(uint64_t) {
-    if (!link.transmit(0, pool.alloc(len))) ++refused;
+    // Hand the frame over when its last bit has left, as the NIC does.
+    const uint64_t start = q.now_ps();
+    Frame f = pool.alloc(len);
+    const uint64_t end = start + static_cast<uint64_t>(link.rate().time_for_bytes(8 + len).ps());
+    pending.push_back({std::move(f), start});
+    q.at_ps<&Sender::hand_over>(end, this);
     if (--left > 0) q.at_ps<&Sender::send>(q.now_ps() + gap_ps, this);
+  }
+  void hand_over(uint64_t) {
+    auto [f, start] = std::move(pending.front());
+    pending.erase(pending.begin());
+    if (!link.transmit(0, std::move(f), start)) ++refused;
   }
 };
 
@@ -100,17 +111,22 @@ TEST(EthLink, StartingInsideTheInterFrameGapIsCountedAsOverlap) {
 }
 
 TEST(EthLink, LinkDownDropsFramesInFlightAndRefusesNewOnes) {
-  Rig r;
+  EthLinkConfig c;
+  c.propagation = vnic::model::Duration::us(2);  // a long cable, so frames are in flight
+  Rig r(c);
   Sender s{r.q, r.link, FramePool{}, 1518, 1'230'400, 10};
   r.q.at_ps<&Sender::send>(0, &s);
   r.link.schedule_link_change(sc_core::sc_time(3000, sc_core::SC_NS), false);
   r.link.schedule_link_change(sc_core::sc_time(8000, sc_core::SC_NS), true);
   sc_core::sc_start();
   const auto& st = r.link.stats(0);
-  // Frames sent at 0..2.46 us arrive by 3.7 us: the third is in flight at 3 us and is lost.
+  // Frame k starts at k x 1.2304 us and is handed over 1.2208 us later. Frames 0 and 1 are
+  // on the cable (arriving at 3.22 and 4.46 us) when the link drops at 3 us: lost. Frames
+  // 2..5 are handed over while it is down: refused. Frames 6..9 arrive.
   EXPECT_EQ(r.b.at.size() + st.dropped_link_down + static_cast<std::size_t>(s.refused), 10u);
-  EXPECT_EQ(st.dropped_link_down, 1u);
-  EXPECT_EQ(s.refused, 4);  // sent at 3.69, 4.92, 6.15, 7.38 us while down
+  EXPECT_EQ(st.dropped_link_down, 2u);
+  EXPECT_EQ(s.refused, 4);
+  EXPECT_EQ(r.b.at.size(), 4u);
   EXPECT_EQ(st.frames, st.delivered + st.dropped_link_down);
   EXPECT_EQ(r.a.link_events, 2);
   EXPECT_EQ(r.b.link_events, 2);

@@ -29,10 +29,12 @@ class EthMedium {
  public:
   virtual ~EthMedium() = default;
   virtual void attach(unsigned side, EthEndpoint* ep) = 0;
-  // The station starts sending `frame` (with its FCS) now: its preamble begins now and the
-  // frame occupies the wire for (preamble + SFD + frame + IFG) bytes at rate().
-  // Returns false if the link is down (the frame is gone; the caller counts it).
-  virtual bool transmit(unsigned side, model::Frame&& frame) = 0;
+  // The station sent `frame` (with its FCS): its preamble began at start_ps (<= now) and its
+  // last bit leaves now; it occupies the wire for (preamble + SFD + frame + IFG) bytes at
+  // rate(). A station hands a frame over when it is all on the wire, so one event per frame
+  // does; the medium times the arrival from start_ps. Returns false if the link is down (the
+  // frame is gone; the caller counts it).
+  virtual bool transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) = 0;
   virtual bool up() const = 0;
   virtual model::BitRate rate() const = 0;
 };

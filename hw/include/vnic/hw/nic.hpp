@@ -106,6 +106,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
     uint32_t buffer_bytes = 0;  // TX buffer space held
     uint8_t wb_errors = 0;      // non-zero: a dropped frame, written back with these error bits
     uint64_t ready_ps = 0;      // data fetched and through the MAC pipeline
+    uint64_t start_ps = 0;      // first preamble bit on the wire
   };
   struct Queue {
     uint64_t base = 0;
@@ -124,8 +125,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   };
   struct TxState : Queue {
     std::vector<TxChainDesc> chain;  // descriptors of the frame being assembled
-    std::deque<TxInflight> to_wire;  // data fetched, waiting for the MAC
-    std::deque<TxInflight> on_wire;  // sent or being sent, waiting for write-back
+    std::deque<TxInflight> to_wire;  // data fetched; the head is on (or next onto) the wire
     uint32_t buffer_used = 0;
     uint64_t last_end_ps = 0;  // completions stay in ring order
   };
@@ -153,8 +153,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void tx_fetch_done(uint64_t arg);
   void tx_assemble(unsigned qp);
   bool tx_launch(unsigned qp);
-  void schedule_wire_start(unsigned qp);
-  void tx_wire_start(uint64_t arg);
+  void schedule_wire(unsigned qp);
   void tx_wire_end(uint64_t arg);
 
   // RX pipeline

@@ -39,7 +39,7 @@ class EthLink : public sc_core::sc_module, public hw::EthMedium {
 
   // hw::EthMedium
   void attach(unsigned side, hw::EthEndpoint* ep) override;
-  bool transmit(unsigned side, model::Frame&& frame) override;
+  bool transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) override;
   bool up() const override { return up_; }
   model::BitRate rate() const override { return cfg_.rate; }
 
