@@ -291,6 +291,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
 
 void Nic::enable_queue(bool tx, unsigned qp) {
   Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
+  if (qq.err == regs::QueueErr::Dma) return;  // latched until a soft reset
   const uint32_t size = word(tx ? regs::kTxqSize : regs::kRxqSize, qp);
   const uint64_t base = (uint64_t{word(tx ? regs::kTxqBaseHi : regs::kRxqBaseHi, qp)} << 32) |
                         word(tx ? regs::kTxqBaseLo : regs::kRxqBaseLo, qp);

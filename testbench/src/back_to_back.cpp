@@ -13,7 +13,7 @@ namespace {
 constexpr uint64_t kMemBase = 0x1'0000'0000ull;  // host DRAM above 4 GiB: 64-bit DMA addresses
 
 uint64_t mem_size_for(const TestHostConfig& h) {
-  return (uint64_t{h.tx_ring} * 2048 + uint64_t{h.rx_ring} * h.rx_buf +
+  return (uint64_t{h.tx_ring} * tx_buf_size(h) + uint64_t{h.rx_ring} * h.rx_buf +
           uint64_t{h.tx_ring + h.rx_ring} * 16) + (1u << 20);
 }
 }  // namespace

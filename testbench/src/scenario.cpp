@@ -166,9 +166,6 @@ void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h
   get_int(c, t, name, "min_len", hc.pattern.min_len, 60, 9014);
   get_int(c, t, name, "max_len", hc.pattern.max_len, 60, 9014);
   if (hc.pattern.max_len < hc.pattern.min_len) c.fail(fmt::format("{}.max_len", name), "is below min_len");
-  if (hc.pattern.max_len > hc.rx_buf) {
-    // Not an error: the receiver counts oversize frames; but say so early for the common slip.
-  }
   int64_t interval_ns = 0;
   get_int(c, t, name, "interval_ns", interval_ns, 0, int64_t{1} << 40);
   hc.interval = model::Duration::ns(interval_ns);

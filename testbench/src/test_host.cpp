@@ -16,7 +16,7 @@ TestHost::TestHost(sc_core::sc_module_name name, hw::EventQueue& q, HostMemory& 
     : sc_core::sc_module(name), mmio("mmio"), q_(q), mem_(mem), cfg_(cfg) {
   tx_ring_ = mem_.alloc(uint64_t{cfg_.tx_ring} * model::kDescSize, 4096);
   rx_ring_ = mem_.alloc(uint64_t{cfg_.rx_ring} * model::kDescSize, 4096);
-  for (uint32_t i = 0; i < cfg_.tx_ring; ++i) tx_bufs_.push_back(mem_.alloc(2048, 64));
+  for (uint32_t i = 0; i < cfg_.tx_ring; ++i) tx_bufs_.push_back(mem_.alloc(tx_buf_size(cfg_), 64));
   for (uint32_t i = 0; i < cfg_.rx_ring; ++i) rx_bufs_.push_back(mem_.alloc(cfg_.rx_buf, 64));
 }
 

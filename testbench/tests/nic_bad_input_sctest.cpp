@@ -119,10 +119,13 @@ TEST(BadInput, TxRingOutsideHostMemoryStopsTheQueueUntilReset) {
   EXPECT_EQ(r.rd(regs::kErrAddrLo), 0x1000u);
   EXPECT_EQ(r.host->stats().irqs_per_vector.back(), r.stat(Stat::irq_misc));
   EXPECT_GE(r.stat(Stat::irq_misc), 1u);
-  // Further doorbells do nothing until reset.
+  // Further doorbells, and toggling ENABLE, do nothing until reset.
   r.wr(regs::kTxqTail, 5);
+  r.wr(regs::kTxqCtrl, 0);
+  r.wr(regs::kTxqCtrl, 1);
   r.run_for(Duration::us(5));
   EXPECT_EQ(r.stat(Stat::desc_dma_errors), 1u);
+  EXPECT_EQ(regs::kQStatusFields[1].get(r.rd(regs::kTxqStatus)), 1u);
   // Reset recovers the device: everything back to reset values, traffic works again.
   r.wr(regs::kCtrl, 2);
   EXPECT_EQ(r.rd(regs::kTxqStatus), 0u);

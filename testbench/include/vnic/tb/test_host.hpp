@@ -36,6 +36,9 @@ struct TestHostConfig {
   model::Duration start = model::Duration::us(1);
 };
 
+// Bytes of each TX buffer: room for the largest frame of the pattern.
+inline uint32_t tx_buf_size(const TestHostConfig& c) { return c.pattern.max_len > 2048 ? c.pattern.max_len : 2048; }
+
 struct TestHostStats {
   uint64_t tx_posted = 0, tx_completed = 0, tx_ring_full = 0, tx_desc_errors = 0;
   uint64_t rx_frames = 0, rx_ok = 0, rx_bad_bytes = 0, rx_out_of_order = 0, rx_gap_frames = 0, rx_err_flagged = 0;
