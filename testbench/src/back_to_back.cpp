@@ -34,6 +34,8 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
   nic_b_ = std::make_unique<hw::Nic>("nic_b", *q_, cb);
   nic_a_->dma().socket.bind(mem_a_->socket);
   nic_b_->dma().socket.bind(mem_b_->socket);
+  mem_a_->set_iommu(s_.a.iommu);
+  mem_b_->set_iommu(s_.b.iommu);
 
   TestHostConfig ha = s_.a.host;
   ha.pattern.seed = s_.seed * 2 + 0;

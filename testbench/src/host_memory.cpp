@@ -24,11 +24,51 @@ uint64_t HostMemory::alloc(uint64_t len, uint64_t align) {
   return a;
 }
 
+void HostMemory::set_iommu(bool on) {
+  iommu_ = on;
+  socket->invalidate_direct_mem_ptr(0, ~uint64_t{0});  // DMI only while the IOMMU is off
+}
+
+void HostMemory::map(uint64_t addr, uint64_t len, DmaDir dir) {
+  maps_[addr] = Mapping{len, dir};
+  ++stats_.maps;
+}
+
+bool HostMemory::unmap(uint64_t addr) {
+  if (maps_.erase(addr) == 0) {
+    ++stats_.bad_unmaps;
+    return false;
+  }
+  ++stats_.unmaps;
+  return true;
+}
+
+bool HostMemory::device_may(uint64_t addr, uint64_t len, tlm::tlm_command cmd) const {
+  if (!iommu_) return true;
+  auto it = maps_.upper_bound(addr);
+  if (it == maps_.begin()) return false;
+  --it;
+  const uint64_t start = it->first;
+  const Mapping& m = it->second;
+  if (addr - start > m.len || len > m.len - (addr - start)) return false;
+  const auto need = cmd == tlm::TLM_WRITE_COMMAND ? DmaDir::FromDevice
+                    : cmd == tlm::TLM_READ_COMMAND ? DmaDir::ToDevice
+                                                   : DmaDir{0};
+  return (static_cast<uint8_t>(m.dir) & static_cast<uint8_t>(need)) == static_cast<uint8_t>(need);
+}
+
 void HostMemory::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time&) {
   const uint64_t addr = p.get_address();
   const uint64_t len = p.get_data_length();
   if (!contains(addr, len) || p.get_byte_enable_ptr() != nullptr || p.get_streaming_width() < len) {
     ++stats_.refused;
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  if (!device_may(addr, len, p.get_command())) {
+    ++stats_.refused;
+    ++stats_.iommu_faults;
+    stats_.iommu_last_fault = addr;
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }
@@ -45,12 +85,13 @@ void HostMemory::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time&) {
     case tlm::TLM_IGNORE_COMMAND:
       break;  // address check only
   }
-  p.set_dmi_allowed(true);
+  p.set_dmi_allowed(!iommu_);
   p.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
 bool HostMemory::get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi) {
   (void)p;
+  if (iommu_) return false;  // every access must pass the mapping check
   dmi.allow_read_write();
   dmi.set_dmi_ptr(bytes_.data());
   dmi.set_start_address(base_);

@@ -138,7 +138,8 @@ const toml::table* sub(Ctx& c, const toml::table& root, std::string_view name) {
 void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h) {
   check_keys(c, t, name,
              {"mac", "tx", "rx", "rx_buf", "rx-usecs", "rx-frames", "tx-usecs", "tx-frames", "frames", "min_len",
-              "max_len", "interval_ns", "refill", "promisc", "rx-fcs", "rx-all", "start_ns"});
+              "max_len", "interval_ns", "refill", "promisc", "rx-fcs", "rx-all", "start_ns", "iommu"});
+  get_bool(c, t, name, "iommu", h.iommu);
   std::string mac;
   get_string(c, t, name, "mac", mac);
   if (!mac.empty()) {

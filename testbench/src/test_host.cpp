@@ -18,6 +18,12 @@ TestHost::TestHost(sc_core::sc_module_name name, hw::EventQueue& q, HostMemory& 
   rx_ring_ = mem_.alloc(uint64_t{cfg_.rx_ring} * model::kDescSize, 4096);
   for (uint32_t i = 0; i < cfg_.tx_ring; ++i) tx_bufs_.push_back(mem_.alloc(tx_buf_size(cfg_), 64));
   for (uint32_t i = 0; i < cfg_.rx_ring; ++i) rx_bufs_.push_back(mem_.alloc(cfg_.rx_buf, 64));
+  // Map everything the device may touch, for the IOMMU-like check (a no-op while it is off):
+  // rings both ways (coherent), TX buffers to the device, RX buffers from it.
+  mem_.map(tx_ring_, uint64_t{cfg_.tx_ring} * model::kDescSize, DmaDir::Bidirectional);
+  mem_.map(rx_ring_, uint64_t{cfg_.rx_ring} * model::kDescSize, DmaDir::Bidirectional);
+  for (uint64_t b : tx_bufs_) mem_.map(b, tx_buf_size(cfg_), DmaDir::ToDevice);
+  for (uint64_t b : rx_bufs_) mem_.map(b, cfg_.rx_buf, DmaDir::FromDevice);
 }
 
 void TestHost::connect(hw::Nic& nic) {

@@ -7,6 +7,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <vector>
 
@@ -14,7 +15,13 @@ namespace vnic::tb {
 
 struct HostMemoryStats {
   uint64_t reads = 0, writes = 0, refused = 0;
+  uint64_t iommu_faults = 0;        // device accesses outside every live mapping (refused)
+  uint64_t iommu_last_fault = 0;    // address of the last one
+  uint64_t maps = 0, unmaps = 0, bad_unmaps = 0;
 };
+
+// Which way a mapping lets the device move data (as Linux's DMA_TO_DEVICE/FROM_DEVICE).
+enum class DmaDir : uint8_t { ToDevice = 1, FromDevice = 2, Bidirectional = 3 };
 
 class HostMemory : public sc_core::sc_module {
  public:
@@ -32,6 +39,17 @@ class HostMemory : public sc_core::sc_module {
   std::span<uint8_t> view(uint64_t addr, uint64_t len);
   // Bump allocator for DMA buffers; returns 0 when memory is exhausted.
   uint64_t alloc(uint64_t len, uint64_t align = 64);
+
+  // IOMMU-like check. Off (the default): the device reaches all of memory, with DMI. On: a
+  // device access must lie inside one live mapping that allows its direction, or it is
+  // refused (TLM address error) and counted; DMI is withdrawn so every access is checked.
+  // Mappings are identity (bus address == host address), one per map() call.
+  void set_iommu(bool on);
+  bool iommu() const { return iommu_; }
+  void map(uint64_t addr, uint64_t len, DmaDir dir);
+  // Removes the mapping that starts at addr; false (and counted) if there is none.
+  bool unmap(uint64_t addr);
+  std::size_t live_mappings() const { return maps_.size(); }
   uint64_t allocated() const { return next_ - base_; }
   const HostMemoryStats& stats() const { return stats_; }
 
@@ -40,6 +58,14 @@ class HostMemory : public sc_core::sc_module {
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi);
   unsigned transport_dbg(tlm::tlm_generic_payload& p);
 
+  bool device_may(uint64_t addr, uint64_t len, tlm::tlm_command cmd) const;
+
+  struct Mapping {
+    uint64_t len;
+    DmaDir dir;
+  };
+  bool iommu_ = false;
+  std::map<uint64_t, Mapping> maps_;  // by start address
   uint64_t base_;
   uint64_t next_;
   std::vector<uint8_t> bytes_;

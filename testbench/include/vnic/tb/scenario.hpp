@@ -16,6 +16,7 @@ namespace vnic::tb {
 struct HostSide {
   TestHostConfig host{};
   model::MacAddr mac{};
+  bool iommu = false;  // the host's IOMMU-like check on device accesses
 };
 
 struct Scenario {
