@@ -105,6 +105,10 @@ bool DmaEngine::probe(uint64_t addr, uint64_t len, uint64_t* extra_ps) {
 
 DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_ps) {
   DmaResult r;
+  if (!bus_master_) {
+    ++stats_.no_bme;
+    return DmaResult{false, start_ps, addr};
+  }
   uint64_t extra_ps = 0;
   uint64_t off = 0;
   uint64_t done = start_ps;
@@ -139,6 +143,10 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
 
 DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps) {
   DmaResult r;
+  if (!bus_master_) {
+    ++stats_.no_bme;
+    return DmaResult{false, start_ps, addr};
+  }
   uint64_t extra_ps = 0;
   // A device learns of a bad address when it issues the write (the IOMMU/host bridge refuses
   // it): probe every chunk first, so a refused write reserves nothing and lands nowhere.

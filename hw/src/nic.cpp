@@ -7,6 +7,7 @@
 
 #include "vnic/model/bytes.hpp"
 #include "vnic/model/crc32.hpp"
+#include "vnic/model/pci.hpp"
 
 namespace vnic::hw {
 
@@ -51,6 +52,7 @@ Nic::Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg)
   cfg_.fetch_batch = std::clamp<uint32_t>(cfg_.fetch_batch, 1, cfg_.desc_cache_depth);
   mmio.register_b_transport(this, &Nic::b_transport);
   mmio.register_transport_dbg(this, &Nic::transport_dbg);
+  dma_.set_bus_master(false);  // PCI power-on: command register 0
   dma_.set_write_error_handler(&Nic::dma_write_error_thunk, this);
   txq_.resize(cfg_.num_qp);
   rxq_.resize(cfg_.num_qp);
@@ -77,6 +79,7 @@ uint64_t Nic::stat(Stat s) const {
     case Stat::dma_rd_bytes: return d.rd_bytes;
     case Stat::dma_wr_tlps: return d.wr_tlps;
     case Stat::dma_wr_bytes: return d.wr_bytes;
+    case Stat::dma_no_bme: return d.no_bme + stats_[static_cast<unsigned>(s)];
     default: return stats_[static_cast<unsigned>(s)];
   }
 }
@@ -136,6 +139,11 @@ void Nic::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   const bool bad_shape = p.get_data_length() != 4 || (addr & 3u) != 0 || p.get_byte_enable_ptr() != nullptr ||
                          p.get_streaming_width() < 4 || addr >= regs::kBar0Size ||
                          p.get_command() == tlm::TLM_IGNORE_COMMAND;
+  if ((pci_command_ & model::pci::kCmdMemorySpace) == 0) {
+    bump(Stat::mmio_disabled);  // BAR0 does not decode while Memory Space Enable is off
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
   const auto hit = bad_shape ? std::nullopt : regs::find(static_cast<uint32_t>(addr));
   if (!hit) {
     bump(Stat::mmio_errors);
@@ -160,16 +168,6 @@ unsigned Nic::transport_dbg(tlm::tlm_generic_payload& p) {
   const unsigned n = static_cast<unsigned>(std::min<uint64_t>(p.get_data_length(), regs::kBar0Size - addr));
   std::memcpy(p.get_data_ptr(), reinterpret_cast<const uint8_t*>(regs_.data()) + addr, n);
   return n;
-}
-
-uint32_t Nic::reg_read(uint32_t offset) {
-  const auto hit = regs::find(offset);
-  return hit ? read_reg(*hit) : 0;
-}
-
-void Nic::reg_write(uint32_t offset, uint32_t value) {
-  const auto hit = regs::find(offset);
-  if (hit) write_reg(*hit, value);
 }
 
 uint32_t Nic::read_reg(const regs::Hit& h) {
@@ -285,6 +283,41 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
   if (&r == &regs::kRxFrames) rxq_[i].mod.frames = wv;
   if (&r == &regs::kTxUsecs) txq_[i].mod.usecs = wv;
   if (&r == &regs::kTxFrames) txq_[i].mod.frames = wv;
+}
+
+// ---------------------------------------------------------------------------------- PCI config
+
+uint32_t Nic::cfg_read32(uint32_t off) const {
+  namespace pci = model::pci;
+  switch (off) {
+    case pci::kVendorDevice: return uint32_t{pci::kVendorId} | uint32_t{pci::kDeviceId} << 16;
+    case pci::kCommandStatus: return pci_command_;  // status: no capabilities yet
+    case pci::kClassRevision: return pci::kClassCode << 8 | pci::kRevision;
+    case pci::kHeaderType: return 0;  // type 0, single function
+    case pci::kBar0Lo: return static_cast<uint32_t>(bar0_) | pci::kBar0Flags;
+    case pci::kBar0Hi: return static_cast<uint32_t>(bar0_ >> 32);
+    case pci::kSubsystem: return uint32_t{pci::kVendorId} | uint32_t{pci::kDeviceId} << 16;
+    case pci::kInterrupt: return 0;  // no INTx pin
+    default: return 0;
+  }
+}
+
+void Nic::cfg_write32(uint32_t off, uint32_t v) {
+  namespace pci = model::pci;
+  switch (off) {
+    case pci::kCommandStatus:
+      pci_command_ = static_cast<uint16_t>(v & pci::kCmdWritable);
+      dma_.set_bus_master((pci_command_ & pci::kCmdBusMaster) != 0);
+      break;
+    case pci::kBar0Lo:  // the low bits below the BAR's size read as zero: that is how it is sized
+      bar0_ = (bar0_ & ~uint64_t{0xFFFF'FFFF}) | (v & ~(regs::kBar0Size - 1));
+      break;
+    case pci::kBar0Hi:
+      bar0_ = (bar0_ & 0xFFFF'FFFFu) | uint64_t{v} << 32;
+      break;
+    default:
+      break;  // read-only or reserved
+  }
 }
 
 // ---------------------------------------------------------------------------------- queues
@@ -720,6 +753,10 @@ void Nic::mod_fire(unsigned qp, bool tx) {
 
 void Nic::raise_vector(unsigned vec, uint32_t icr_bits) {
   word(regs::kIcr, 0) |= icr_bits;
+  if (!dma_.bus_master()) {  // an interrupt message is a memory write: refused without BME
+    bump(Stat::dma_no_bme);
+    return;
+  }
   ++word(regs::kVecCount, vec);
   if (irq_sink_ != nullptr) irq_sink_->nic_irq(vec);
 }

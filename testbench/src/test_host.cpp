@@ -2,6 +2,9 @@
 #include "vnic/tb/test_host.hpp"
 
 #include <cstring>
+#include <stdexcept>
+
+#include "vnic/tb/pci_enum.hpp"
 
 #include "vnic/model/bytes.hpp"
 #include "vnic/model/descriptor.hpp"
@@ -29,6 +32,8 @@ TestHost::TestHost(sc_core::sc_module_name name, hw::EventQueue& q, HostMemory& 
 void TestHost::connect(hw::Nic& nic) {
   nic_ = &nic;
   mmio.bind(nic.mmio);
+  std::string why;
+  if (!enumerate(nic, kBar0Base, &pci_, &why)) throw std::runtime_error("PCI enumeration failed: " + why);
   nic.set_irq_sink(this);
   stats_.irqs_per_vector.assign(nic.config().num_qp + 1, 0);
 }

@@ -11,6 +11,7 @@
 #include "vnic/hw/nic.hpp"
 #include "vnic/model/crc32.hpp"
 #include "vnic/model/descriptor.hpp"
+#include "vnic/model/pci.hpp"
 #include "vnic/model/regs.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/test_host.hpp"
@@ -462,6 +463,61 @@ TEST(Iommu, WrongDirectionAndUnmappedRxBufferAreRefused) {
   EXPECT_EQ(r.mem.stats().iommu_faults, 1u);
   EXPECT_FALSE(r.mem.unmap(0x1234));  // not a mapping: counted, nothing else
   EXPECT_EQ(r.mem.stats().bad_unmaps, 1u);
+}
+
+}  // namespace
+
+namespace {
+namespace pci = vnic::model::pci;
+
+TEST(Pci, EnumerationReadsIdsSizesAndAssignsBar0) {
+  Rig r;  // the test host enumerated the function when it connected
+  const auto& f = r.host->pci();
+  EXPECT_EQ(f.vendor, pci::kVendorId);
+  EXPECT_EQ(f.device, pci::kDeviceId);
+  EXPECT_EQ(f.class_code, 0x020000u);
+  EXPECT_EQ(f.bar0_size, regs::kBar0Size);
+  EXPECT_EQ(r.nic.bar0(), vnic::tb::TestHost::kBar0Base);
+  EXPECT_EQ(r.nic.cfg_read32(pci::kBar0Lo) & 0xF, pci::kBar0Flags);  // 64-bit memory BAR
+  const uint32_t cmd = r.nic.cfg_read32(pci::kCommandStatus);
+  EXPECT_TRUE(cmd & pci::kCmdMemorySpace);
+  EXPECT_TRUE(cmd & pci::kCmdBusMaster);
+  // Configuration space survives a soft reset (CTRL.RST is not a function-level reset).
+  r.wr(regs::kCtrl, 2);
+  EXPECT_EQ(r.nic.cfg_read32(pci::kCommandStatus), cmd);
+}
+
+TEST(Pci, MmioWithMemorySpaceOffIsRefusedAndCounted) {
+  Rig r;
+  r.nic.cfg_write32(pci::kCommandStatus, pci::kCmdBusMaster);
+  std::array<uint8_t, 4> b{};
+  EXPECT_EQ(r.host->raw_access(false, regs::kId.offset, b.data(), 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(r.nic.stat(Stat::mmio_disabled), 1u);
+  r.nic.cfg_write32(pci::kCommandStatus, pci::kCmdBusMaster | pci::kCmdMemorySpace);
+  EXPECT_EQ(r.rd(regs::kId), regs::kDeviceId);
+}
+
+TEST(Pci, DmaWithBusMasteringOffIsRefusedCountedAndRecoverable) {
+  Rig r;
+  r.host->bring_up();
+  r.nic.cfg_write32(pci::kCommandStatus, pci::kCmdMemorySpace);  // BME off
+  r.put_tx(0, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::us(10));
+  EXPECT_EQ(r.stat(Stat::tx_packets), 0u);
+  EXPECT_GE(r.stat(Stat::dma_no_bme), 2u);  // the descriptor fetch, and the error interrupt message
+  // The TX fetch, and the RX queue's next prefetch batch, are both refused.
+  EXPECT_GE(r.stat(Stat::desc_dma_errors), 1u);
+  EXPECT_EQ(r.host->stats().irqs, 0u);  // no interrupt message without bus mastering
+  EXPECT_EQ(regs::kQStatusFields[2].get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
+  // Bus mastering back on, a reset and a bring-up: the device works again.
+  r.nic.cfg_write32(pci::kCommandStatus, pci::kCmdMemorySpace | pci::kCmdBusMaster);
+  r.host->bring_up();
+  r.put_tx(0, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::us(10));
+  EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
+  EXPECT_EQ(r.stat(Stat::rx_packets), 1u);
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ struct DmaResult {
 
 struct DmaStats {
   uint64_t rd_tlps = 0, rd_bytes = 0, wr_tlps = 0, wr_bytes = 0, errors = 0;
+  uint64_t no_bme = 0;  // transfers refused because bus mastering is off
 };
 
 class DmaEngine : public sc_core::sc_module {
@@ -81,6 +82,9 @@ class DmaEngine : public sc_core::sc_module {
                         bool more = false);
   // Device reset: forgets link occupancy and read tags, and abandons writes not yet landed.
   void reset();
+  // PCI command register's Bus Master Enable: while off, every transfer is refused (counted).
+  void set_bus_master(bool on) { bus_master_ = on; }
+  bool bus_master() const { return bus_master_; }
   std::size_t pending_writes() const { return pending_.size(); }
 
   const PcieConfig& config() const { return cfg_; }
@@ -115,6 +119,7 @@ class DmaEngine : public sc_core::sc_module {
   std::vector<std::vector<uint8_t>> spare_;  // reused byte buffers: no allocation in steady state
   uint64_t epoch_ = 0;
   bool commit_armed_ = false;
+  bool bus_master_ = true;
   WriteErrorFn on_write_error_ = nullptr;
   void* write_error_ctx_ = nullptr;
   DmaStats stats_;

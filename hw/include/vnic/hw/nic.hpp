@@ -61,7 +61,7 @@ class IrqSink {
 
 class Nic : public sc_core::sc_module, public EthEndpoint {
  public:
-  tlm_utils::simple_target_socket<Nic> mmio;  // BAR0
+  tlm_utils::simple_target_socket<Nic> mmio;  // BAR0 (offsets within the BAR)
 
   Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg);
   ~Nic() override;
@@ -75,9 +75,11 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   uint64_t stat(model::regs::Stat s) const;
   std::string name_str() const { return name(); }
   unsigned misc_vector() const { return cfg_.num_qp; }
-  // Direct register read/write without timing, for reports and tests (same side effects as MMIO).
-  uint32_t reg_read(uint32_t offset);
-  void reg_write(uint32_t offset, uint32_t value);
+  // PCI configuration space (model/include/vnic/model/pci.hpp), reached by the platform's
+  // configuration cycles; aligned 32-bit accesses. It survives CTRL.RST.
+  uint32_t cfg_read32(uint32_t offset) const;
+  void cfg_write32(uint32_t offset, uint32_t value);
+  uint64_t bar0() const { return bar0_; }
 
   // EthEndpoint
   void eth_receive(model::Frame&& frame) override;
@@ -206,6 +208,8 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   uint64_t mac_free_ps_ = 0;    // the TX wire is busy until (incl. IFG)
   bool err_addr_latched_ = false;
   bool misc_pending_ = false;   // a link/error interrupt held back by the mask
+  uint16_t pci_command_ = 0;    // PCI command register (MSE, BME, INTx disable)
+  uint64_t bar0_ = 0;           // BAR0 base as assigned by enumeration
 };
 
 }  // namespace vnic::hw

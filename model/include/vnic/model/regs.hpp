@@ -169,6 +169,8 @@ enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
   X(ring_cfg_errors, "Queue enables refused for a bad ring size or base.")                        \
   X(mmio_errors, "MMIO accesses refused (not 4 bytes, unaligned, no register) or bad values.")    \
   X(mmio_ro_writes, "Writes to read-only registers (ignored).")                                   \
+  X(mmio_disabled, "MMIO accesses refused: Memory Space Enable is off in the command register.")  \
+  X(dma_no_bme, "DMA transfers and interrupt messages refused: Bus Master Enable is off.")        \
   X(irq_rx, "RX completion interrupts raised.")                                                   \
   X(irq_tx, "TX completion interrupts raised.")                                                   \
   X(irq_misc, "Link/error interrupts raised.")                                                    \

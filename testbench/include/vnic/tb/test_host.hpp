@@ -13,6 +13,7 @@
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/nic.hpp"
 #include "vnic/tb/host_memory.hpp"
+#include "vnic/tb/pci_enum.hpp"
 #include "vnic/tb/traffic.hpp"
 
 namespace vnic::tb {
@@ -53,8 +54,11 @@ class TestHost : public sc_core::sc_module, public hw::IrqSink {
 
   TestHost(sc_core::sc_module_name name, hw::EventQueue& q, HostMemory& mem, const TestHostConfig& cfg);
 
-  // Binds the MMIO socket and the interrupt line, and programs the device at `at`.
+  // Where the platform places BAR0 in the host's MMIO space.
+  static constexpr uint64_t kBar0Base = 0xF000'0000;
+  // Enumerates the function (BAR0, memory decoding, bus mastering) and binds MMIO and interrupts.
   void connect(hw::Nic& nic);
+  const PciFunction& pci() const { return pci_; }
   void bring_up();
   // The peer's receive pattern (what this host expects to receive).
   void expect(const TrafficPattern& p) { rx_pattern_ = p; }
@@ -87,6 +91,7 @@ class TestHost : public sc_core::sc_module, public hw::IrqSink {
   HostMemory& mem_;
   TestHostConfig cfg_;
   hw::Nic* nic_ = nullptr;
+  PciFunction pci_{};
   TrafficPattern rx_pattern_{};
   uint64_t tx_ring_ = 0, rx_ring_ = 0;
   std::vector<uint64_t> tx_bufs_, rx_bufs_;
