@@ -5,6 +5,7 @@
 #include <systemc>
 
 #include <algorithm>
+#include <random>
 #include <memory>
 #include <vector>
 
@@ -518,6 +519,89 @@ TEST(Pci, DmaWithBusMasteringOffIsRefusedCountedAndRecoverable) {
   r.run_for(Duration::us(10));
   EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
   EXPECT_EQ(r.stat(Stat::rx_packets), 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// A hostile guest: random register writes (the whole BAR0, any width and alignment), random
+// descriptor bytes, resets and enables, interleaved with simulated time. The device must not
+// abort or hang, and with the IOMMU-like check on, memory outside the host's mappings must be
+// untouched.
+TEST(GuestStorm, RandomRegisterAndDescriptorChaosNeverCrashesOrWritesOutsideMappings) {
+  Rig r;
+  r.mem.set_iommu(true);
+  // A scratch area that is never mapped: it must stay as it is.
+  const uint64_t scratch = r.mem.alloc(64 * 1024, 4096);
+  auto scratch_view = r.mem.view(scratch, 64 * 1024);
+  for (std::size_t i = 0; i < scratch_view.size(); ++i) scratch_view[i] = static_cast<uint8_t>(i * 7);
+  const std::vector<uint8_t> before(scratch_view.begin(), scratch_view.end());
+  std::mt19937_64 rng(2026);
+  auto random_addr = [&]() -> uint64_t {
+    switch (rng() % 5) {
+      case 0: return scratch + rng() % (64 * 1024);               // unmapped host memory
+      case 1: return kBase + rng() % r.mem.size();                 // anywhere in host memory
+      case 2: return rng();                                        // anywhere at all
+      case 3: return r.host->rx_ring_addr() + 16 * (rng() % 64);   // a ring
+      default: return kBase + 0x10000 + 64 * (rng() % 2048);       // among the host's buffers
+    }
+  };
+  uint64_t dma_reads = 0, frames = 0;
+  for (int round = 0; round < 200; ++round) {
+    dma_reads += r.nic.dma().stats().rd_tlps;
+    frames += r.stat(Stat::tx_packets) + r.stat(Stat::tx_desc_errors) + r.stat(Stat::tx_dma_errors);
+    r.host->bring_up();  // a clean start each round, then chaos
+    for (int step = 0; step < 200; ++step) {
+      const uint32_t kind = static_cast<uint32_t>(rng() % 100);
+      if (kind < 20) {  // a register write, usually to a real register
+        const regs::Reg* reg = regs::kAll[rng() % std::size(regs::kAll)];
+        const uint32_t off = reg->offset_of(static_cast<unsigned>(rng() % reg->count));
+        uint32_t v = static_cast<uint32_t>(rng());
+        if (reg == &regs::kCtrl) v = (rng() % 20 == 0) ? 2u : 1u;  // resets now and then
+        if (reg == &regs::kTxqBaseLo || reg == &regs::kRxqBaseLo) v = static_cast<uint32_t>(random_addr()) & ~15u;
+        if (reg == &regs::kTxqBaseHi || reg == &regs::kRxqBaseHi) v = static_cast<uint32_t>(random_addr() >> 32);
+        if (reg == &regs::kTxqSize || reg == &regs::kRxqSize) v = 1u << (rng() % 14);
+        if (reg == &regs::kImaskSet) v &= 0x1u;
+        r.host->write32(off, v);
+      } else if (kind < 30) {  // an access of any shape anywhere
+        std::array<uint8_t, 8> b{};
+        const unsigned len = 1u + static_cast<unsigned>(rng() % 8);
+        r.host->raw_access(rng() % 2 == 0, rng() % (2 * regs::kBar0Size), b.data(), len);
+      } else if (kind < 55) {  // a TX descriptor with random fields, and a doorbell
+        const uint32_t slot = static_cast<uint32_t>(rng() % 64);
+        auto d = r.mem.view(r.host->tx_ring_addr() + slot * 16ull, 16);
+        TxDesc t;
+        t.buf_addr = random_addr();
+        t.length = static_cast<uint16_t>(rng() % 3000);
+        t.cmd = static_cast<uint8_t>(rng() % 4);
+        vnic::model::encode(t, d.first<16>());
+        if (rng() % 8 == 0) {
+          for (auto& x : d) x = static_cast<uint8_t>(rng());
+        }
+        r.host->write32(regs::kTxqTail.offset_of(0), static_cast<uint32_t>(rng() % 70));
+      } else if (kind < 70) {  // an RX descriptor pointing anywhere
+        const uint32_t slot = static_cast<uint32_t>(rng() % 64);
+        RxDesc x;
+        x.buf_addr = random_addr();
+        vnic::model::encode(x, r.mem.view(r.host->rx_ring_addr() + slot * 16ull, 16).first<16>());
+        r.host->write32(regs::kRxqTail.offset_of(0), static_cast<uint32_t>(rng() % 70));
+      } else {
+        r.run_for(Duration::ns(static_cast<int64_t>(rng() % 5000)));
+      }
+    }
+    r.run_for(Duration::us(20));
+  }
+  dma_reads += r.nic.dma().stats().rd_tlps;
+  frames += r.stat(Stat::tx_packets) + r.stat(Stat::tx_desc_errors) + r.stat(Stat::tx_dma_errors);
+  EXPECT_TRUE(before == std::vector<uint8_t>(scratch_view.begin(), scratch_view.end()))
+      << "the device wrote outside the host's mappings";
+  EXPECT_GT(r.mem.stats().iommu_faults, 0u);  // it did try
+  EXPECT_GT(dma_reads, 500u);                  // the device really worked on the chaos
+  EXPECT_GT(frames, 50u);
+  std::printf("storm: %llu DMA reads, %llu TX frames handled, %llu IOMMU faults\n",
+              static_cast<unsigned long long>(dma_reads), static_cast<unsigned long long>(frames),
+              static_cast<unsigned long long>(r.mem.stats().iommu_faults));
 }
 
 }  // namespace
