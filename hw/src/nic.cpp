@@ -21,6 +21,7 @@ constexpr uint32_t kMaxRxBuf = 16384;
 constexpr uint64_t kTagRx = 0;
 constexpr uint64_t kTagTx = 1;
 constexpr uint64_t kTagDesc = 2;  // write-back (vs. data)
+constexpr uint64_t kTagMsi = 3;   // an interrupt message
 
 uint32_t speed_code(model::BitRate r) {
   switch (r.bps() / 1000'000'000u) {
@@ -93,6 +94,7 @@ void Nic::soft_reset() {
   dma_.reset();
   dma_.clear_stats();
   for (const regs::Reg* r : regs::kAll) {
+    if (r->reset_src == regs::ResetSrc::Keep && powered_on_) continue;  // the PCI function's
     for (unsigned i = 0; i < r->count; ++i) {
       uint32_t v = r->reset;
       if (r->reset_src == regs::ResetSrc::PermMacLo) v = cfg_.perm_mac.lo_word();
@@ -128,6 +130,7 @@ void Nic::soft_reset() {
   }
   misc_pending_ = false;
   err_addr_latched_ = false;
+  powered_on_ = true;
   // A frame already on the wire finishes; the MAC stays busy until then (mac_free_ps_ kept).
 }
 
@@ -279,6 +282,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
     return;
   }
   word(r, i) = wv;
+  if (&r == &regs::kMsixVctrl && (wv & 1u) == 0) msix_release_pending();
   if (&r == &regs::kRxUsecs) rxq_[i].mod.usecs = wv;
   if (&r == &regs::kRxFrames) rxq_[i].mod.frames = wv;
   if (&r == &regs::kTxUsecs) txq_[i].mod.usecs = wv;
@@ -291,7 +295,12 @@ uint32_t Nic::cfg_read32(uint32_t off) const {
   namespace pci = model::pci;
   switch (off) {
     case pci::kVendorDevice: return uint32_t{pci::kVendorId} | uint32_t{pci::kDeviceId} << 16;
-    case pci::kCommandStatus: return pci_command_;  // status: no capabilities yet
+    case pci::kCommandStatus: return pci_command_ | pci::kStatusCapList;
+    case pci::kCapPtr: return pci::kCapMsix;
+    case pci::kCapMsix:
+      return pci::kCapIdMsix | (uint32_t{cfg_.num_qp} << 16) /* table size - 1 = vectors - 1 */ | msix_control_;
+    case pci::kMsixTable: return regs::kMsixTableBase;  // BIR 0
+    case pci::kMsixPba: return regs::kMsixPbaBase;      // BIR 0
     case pci::kClassRevision: return pci::kClassCode << 8 | pci::kRevision;
     case pci::kHeaderType: return 0;  // type 0, single function
     case pci::kBar0Lo: return static_cast<uint32_t>(bar0_) | pci::kBar0Flags;
@@ -315,6 +324,12 @@ void Nic::cfg_write32(uint32_t off, uint32_t v) {
     case pci::kBar0Hi:
       bar0_ = (bar0_ & 0xFFFF'FFFFu) | uint64_t{v} << 32;
       break;
+    case pci::kCapMsix: {
+      const bool was_masked = (msix_control_ & pci::kMsixFunctionMask) != 0;
+      msix_control_ = v & (pci::kMsixEnable | pci::kMsixFunctionMask);
+      if (was_masked && (msix_control_ & pci::kMsixFunctionMask) == 0) msix_release_pending();
+      break;
+    }
     default:
       break;  // read-only or reserved
   }
@@ -690,6 +705,10 @@ void Nic::dma_write_error_thunk(void* ctx, uint64_t tag, uint64_t addr) {
 
 void Nic::on_dma_write_error(uint64_t tag, uint64_t addr) {
   // A posted write was refused as it landed (its address was valid when it was issued).
+  if (((tag >> 12) & 0xF) == kTagMsi) {
+    bump(Stat::irq_msg_errors);
+    return;
+  }
   const unsigned qp = static_cast<unsigned>(tag & 0xFF);
   const bool tx = ((tag >> 8) & 0xF) == kTagTx;
   bump(Stat::desc_dma_errors);
@@ -753,12 +772,44 @@ void Nic::mod_fire(unsigned qp, bool tx) {
 
 void Nic::raise_vector(unsigned vec, uint32_t icr_bits) {
   word(regs::kIcr, 0) |= icr_bits;
-  if (!dma_.bus_master()) {  // an interrupt message is a memory write: refused without BME
+  if ((msix_control_ & model::pci::kMsixEnable) == 0) {
+    bump(Stat::irq_no_msix);  // no INTx either: the interrupt is lost, as on a real function
+    return;
+  }
+  if ((msix_control_ & model::pci::kMsixFunctionMask) != 0 || (word(regs::kMsixVctrl, vec) & 1u) != 0) {
+    word(regs::kMsixPba, 0) |= 1u << vec;  // held back; sent when unmasked
+    return;
+  }
+  send_msi(vec);
+}
+
+void Nic::msix_release_pending() {
+  if ((msix_control_ & model::pci::kMsixEnable) == 0 || (msix_control_ & model::pci::kMsixFunctionMask) != 0) return;
+  uint32_t& pba = word(regs::kMsixPba, 0);
+  for (unsigned vec = 0; vec <= misc_vector(); ++vec) {
+    if (((pba >> vec) & 1u) != 0 && (word(regs::kMsixVctrl, vec) & 1u) == 0) {
+      pba &= ~(1u << vec);
+      send_msi(vec);
+    }
+  }
+}
+
+void Nic::send_msi(unsigned vec) {
+  // The message is a posted memory write of the vector's data to its address: ordered after
+  // every write-back before it, and refused like any DMA when bus mastering is off.
+  if (!dma_.bus_master()) {
     bump(Stat::dma_no_bme);
     return;
   }
+  const uint64_t addr = (uint64_t{word(regs::kMsixAddrHi, vec)} << 32) | word(regs::kMsixAddrLo, vec);
+  std::array<uint8_t, 4> data{};
+  model::store_le<uint32_t>(data, 0, word(regs::kMsixData, vec));
+  const DmaResult r = dma_.write(addr, data, now_ps(), (kTagMsi << 12) | vec);
+  if (!r.ok) {
+    bump(Stat::irq_msg_errors);
+    return;
+  }
   ++word(regs::kVecCount, vec);
-  if (irq_sink_ != nullptr) irq_sink_->nic_irq(vec);
 }
 
 void Nic::raise_misc(uint32_t icr_bits) {

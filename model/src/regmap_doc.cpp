@@ -12,6 +12,7 @@ std::string reset_text(const Reg& r) {
   switch (r.reset_src) {
     case ResetSrc::PermMacLo: return "perm. MAC octets 0-3";
     case ResetSrc::PermMacHi: return "perm. MAC octets 4-5";
+    case ResetSrc::Keep: return fmt::format("0x{:08X}; kept by CTRL.RST", r.reset);
     case ResetSrc::Table: break;
   }
   if (&r == &kCap) return "per instance";

@@ -32,10 +32,6 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
   cb.perm_mac = s_.b.mac;
   nic_a_ = std::make_unique<hw::Nic>("nic_a", *q_, ca);
   nic_b_ = std::make_unique<hw::Nic>("nic_b", *q_, cb);
-  nic_a_->dma().socket.bind(mem_a_->socket);
-  nic_b_->dma().socket.bind(mem_b_->socket);
-  mem_a_->set_iommu(s_.a.iommu);
-  mem_b_->set_iommu(s_.b.iommu);
 
   TestHostConfig ha = s_.a.host;
   ha.pattern.seed = s_.seed * 2 + 0;
@@ -51,6 +47,8 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
   host_b_->expect(ha.pattern);
   host_a_->connect(*nic_a_);
   host_b_->connect(*nic_b_);
+  mem_a_->set_iommu(s_.a.iommu);  // after binding: it withdraws DMI through the sockets
+  mem_b_->set_iommu(s_.b.iommu);
 
   EthLinkConfig lc;
   lc.rate = s_.link_rate;

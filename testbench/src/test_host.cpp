@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "vnic/model/pci.hpp"
 #include "vnic/tb/pci_enum.hpp"
 
 #include "vnic/model/bytes.hpp"
@@ -32,11 +33,23 @@ TestHost::TestHost(sc_core::sc_module_name name, hw::EventQueue& q, HostMemory& 
 void TestHost::connect(hw::Nic& nic) {
   nic_ = &nic;
   mmio.bind(nic.mmio);
+  nic.dma().socket.bind(rc_.from_device);
+  rc_.to_memory.bind(mem_.socket);
+  rc_.set_msi_handler(&TestHost::on_msi, this);
   std::string why;
   if (!enumerate(nic, kBar0Base, &pci_, &why)) throw std::runtime_error("PCI enumeration failed: " + why);
-  nic.set_irq_sink(this);
-  stats_.irqs_per_vector.assign(nic.config().num_qp + 1, 0);
+  const unsigned vectors = nic.config().num_qp + 1;
+  for (unsigned v = 0; v < vectors; ++v) {
+    write32(regs::kMsixAddrLo.offset_of(v), static_cast<uint32_t>(kMsiWindowBase));
+    write32(regs::kMsixAddrHi.offset_of(v), 0);
+    write32(regs::kMsixData.offset_of(v), v);
+    write32(regs::kMsixVctrl.offset_of(v), 0);
+  }
+  nic.cfg_write32(model::pci::kCapMsix, model::pci::kMsixEnable);
+  stats_.irqs_per_vector.assign(vectors, 0);
 }
+
+void TestHost::on_msi(void* ctx, uint64_t, uint32_t data) { static_cast<TestHost*>(ctx)->nic_irq(data); }
 
 tlm::tlm_response_status TestHost::raw_access(bool write, uint64_t off, uint8_t* data, unsigned len) {
   tlm::tlm_generic_payload p;

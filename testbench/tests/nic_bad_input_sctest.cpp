@@ -67,7 +67,6 @@ struct Rig {
     return c;
   }
   explicit Rig(vnic::tb::TestHostConfig hc = small()) : nic("nic", q, cfg()) {
-    nic.dma().socket.bind(mem.socket);
     nic.attach(&wire, 0);
     hc.pattern.src = hc.pattern.dst = cfg().perm_mac;
     host = std::make_unique<vnic::tb::TestHost>("host", q, mem, hc);
@@ -602,6 +601,80 @@ TEST(GuestStorm, RandomRegisterAndDescriptorChaosNeverCrashesOrWritesOutsideMapp
   std::printf("storm: %llu DMA reads, %llu TX frames handled, %llu IOMMU faults\n",
               static_cast<unsigned long long>(dma_reads), static_cast<unsigned long long>(frames),
               static_cast<unsigned long long>(r.mem.stats().iommu_faults));
+}
+
+}  // namespace
+
+namespace {
+
+// Sends one frame to itself through the loopback and lets it complete.
+void one_frame(Rig& r, uint32_t slot) {
+  r.put_tx(slot, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, slot + 1);
+  r.run_for(Duration::us(10));
+}
+
+TEST(MsiX, CapabilityDescribesTheTableAndSurvivesSoftReset) {
+  Rig r;
+  EXPECT_EQ(r.nic.cfg_read32(pci::kCapPtr), pci::kCapMsix);
+  EXPECT_NE(r.nic.cfg_read32(pci::kCommandStatus) & pci::kStatusCapList, 0u);
+  const uint32_t cap = r.nic.cfg_read32(pci::kCapMsix);
+  EXPECT_EQ(cap & 0xFF, pci::kCapIdMsix);
+  EXPECT_EQ((cap >> 16) & 0x7FF, 1u);  // table size - 1: two vectors (queue pair 0, misc)
+  EXPECT_NE(cap & pci::kMsixEnable, 0u);  // the test host enabled it
+  EXPECT_EQ(r.nic.cfg_read32(pci::kMsixTable), regs::kMsixTableBase);
+  EXPECT_EQ(r.nic.cfg_read32(pci::kMsixPba), regs::kMsixPbaBase);
+  r.wr(regs::kCtrl, 2);
+  EXPECT_EQ(r.rd(regs::kMsixAddrLo, 1), static_cast<uint32_t>(vnic::tb::kMsiWindowBase));
+  EXPECT_EQ(r.rd(regs::kMsixData, 1), 1u);
+  EXPECT_EQ(r.rd(regs::kMsixVctrl, 1), 0u);
+}
+
+TEST(MsiX, MaskedVectorSetsThePendingBitAndSendsOnUnmask) {
+  Rig r;
+  r.host->bring_up();
+  r.wr(regs::kMsixVctrl, 1, 0);  // mask vector 0 in the MSI-X table
+  one_frame(r, 0);
+  EXPECT_EQ(r.stat(Stat::rx_packets), 1u);
+  EXPECT_EQ(r.host->stats().irqs_per_vector[0], 0u);
+  EXPECT_EQ(r.rd(regs::kMsixPba) & 1u, 1u);
+  r.wr(regs::kMsixVctrl, 0, 0);  // unmask: the pending message goes out
+  r.run_for(Duration::us(2));
+  EXPECT_EQ(r.rd(regs::kMsixPba) & 1u, 0u);
+  EXPECT_EQ(r.host->stats().irqs_per_vector[0], 1u);
+  EXPECT_EQ(r.host->root_complex().stats().msi_messages, r.host->stats().irqs);
+}
+
+TEST(MsiX, FunctionMaskHoldsEveryVector) {
+  Rig r;
+  r.host->bring_up();
+  r.nic.cfg_write32(pci::kCapMsix, pci::kMsixEnable | pci::kMsixFunctionMask);
+  one_frame(r, 0);
+  EXPECT_EQ(r.host->stats().irqs, 0u);
+  EXPECT_NE(r.rd(regs::kMsixPba), 0u);
+  r.nic.cfg_write32(pci::kCapMsix, pci::kMsixEnable);
+  r.run_for(Duration::us(2));
+  EXPECT_GE(r.host->stats().irqs, 1u);
+  EXPECT_EQ(r.rd(regs::kMsixPba), 0u);
+}
+
+TEST(MsiX, DisabledMeansNoInterruptAndACounter) {
+  Rig r;
+  r.host->bring_up();
+  r.nic.cfg_write32(pci::kCapMsix, 0);
+  one_frame(r, 0);
+  EXPECT_EQ(r.stat(Stat::rx_packets), 1u);
+  EXPECT_EQ(r.host->stats().irqs, 0u);
+  EXPECT_GE(r.stat(Stat::irq_no_msix), 2u);  // the RX and the TX completion
+}
+
+TEST(MsiX, AMessageAddressNobodyAnswersIsCounted) {
+  Rig r;
+  r.host->bring_up();
+  r.wr(regs::kMsixAddrLo, 0x1000, 0);  // not memory, not the MSI window
+  one_frame(r, 0);
+  EXPECT_EQ(r.host->stats().irqs_per_vector[0], 0u);
+  EXPECT_GE(r.stat(Stat::irq_msg_errors), 1u);
 }
 
 }  // namespace

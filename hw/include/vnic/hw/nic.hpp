@@ -52,13 +52,6 @@ struct NicConfig {
   DescCacheFactory desc_cache_factory = &make_model_desc_cache;
 };
 
-// Where the NIC sends its interrupt messages (the platform's MSI-X controller).
-class IrqSink {
- public:
-  virtual ~IrqSink() = default;
-  virtual void nic_irq(unsigned vector) = 0;
-};
-
 class Nic : public sc_core::sc_module, public EthEndpoint {
  public:
   tlm_utils::simple_target_socket<Nic> mmio;  // BAR0 (offsets within the BAR)
@@ -68,7 +61,6 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
 
   DmaEngine& dma() { return dma_; }
   void attach(EthMedium* medium, unsigned side);
-  void set_irq_sink(IrqSink* s) { irq_sink_ = s; }
   model::FramePool& frame_pool() { return pool_; }
 
   const NicConfig& config() const { return cfg_; }
@@ -175,6 +167,8 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void mod_fire(unsigned qp, bool tx);
   void raise_vector(unsigned vec, uint32_t icr_bits);
   void raise_misc(uint32_t icr_bits);
+  void send_msi(unsigned vec);
+  void msix_release_pending();
   void unmask(uint32_t vec_bits);
 
   uint64_t now_ps() const { return q_.now_ps(); }
@@ -195,7 +189,6 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   DmaEngine dma_;
   EthMedium* medium_ = nullptr;
   unsigned side_ = 0;
-  IrqSink* irq_sink_ = nullptr;
   bool link_up_ = false;
   model::BitRate link_rate_{};
 
@@ -209,6 +202,8 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   bool err_addr_latched_ = false;
   bool misc_pending_ = false;   // a link/error interrupt held back by the mask
   uint16_t pci_command_ = 0;    // PCI command register (MSE, BME, INTx disable)
+  uint32_t msix_control_ = 0;   // MSI-X capability: Enable and Function Mask bits
+  bool powered_on_ = false;     // registers that CTRL.RST keeps are set once, at power-on
   uint64_t bar0_ = 0;           // BAR0 base as assigned by enumeration
 };
 

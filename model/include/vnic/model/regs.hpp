@@ -15,7 +15,9 @@ enum class Access : uint8_t { RO, RW, W1C, RC, WO };
 std::string_view to_string(Access a);
 
 // Where a register's reset value comes from: the table, or the instance's permanent MAC address.
-enum class ResetSrc : uint8_t { Table, PermMacLo, PermMacHi };
+// Keep: the register is not touched by CTRL.RST (the MSI-X table, as on real NICs, belongs to
+// the PCI function and keeps its value; it takes the table's value at power-on).
+enum class ResetSrc : uint8_t { Table, PermMacLo, PermMacHi, Keep };
 
 struct Field {
   std::string_view name;
@@ -142,6 +144,12 @@ inline constexpr Field kFramesFields[] = {
 inline constexpr Field kVecCountFields[] = {
     {"COUNT", 0, 32, "Interrupts raised on this vector since reset (wraps)."}};
 inline constexpr Field kStatFields[] = {{"VALUE", 0, 32, "Counter half (see the counter table)."}};
+inline constexpr Field kMsixAddrLoFields[] = {{"ADDR_LO", 2, 30, "Message address bits 31:2 (bits 1:0 read 0)."}};
+inline constexpr Field kMsixAddrHiFields[] = {{"ADDR_HI", 0, 32, "Message address bits 63:32."}};
+inline constexpr Field kMsixDataFields[] = {{"DATA", 0, 32, "Message data, written as 4 bytes."}};
+inline constexpr Field kMsixVctrlFields[] = {{"MASK", 0, 1, "Vector masked: a message waits in the PBA."}};
+inline constexpr Field kMsixPbaFields[] = {
+    {"PENDING", 0, kMaxVectors, "Bit v: vector v has a message held back by a mask."}};
 
 // ---------------------------------------------------------------- queue error codes
 enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
@@ -171,6 +179,8 @@ enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
   X(mmio_ro_writes, "Writes to read-only registers (ignored).")                                   \
   X(mmio_disabled, "MMIO accesses refused: Memory Space Enable is off in the command register.")  \
   X(dma_no_bme, "DMA transfers and interrupt messages refused: Bus Master Enable is off.")        \
+  X(irq_no_msix, "Interrupts not sent: MSI-X is disabled in its capability.")                    \
+  X(irq_msg_errors, "Interrupt messages refused by the host (bad message address).")             \
   X(irq_rx, "RX completion interrupts raised.")                                                   \
   X(irq_tx, "TX completion interrupts raised.")                                                   \
   X(irq_misc, "Link/error interrupts raised.")                                                    \
@@ -202,6 +212,8 @@ inline constexpr uint32_t kQpBase = 0x1000;
 inline constexpr uint32_t kQpStride = 0x100;
 inline constexpr uint32_t kVecBase = 0x0100;
 inline constexpr uint32_t kStatBase = 0x4000;
+inline constexpr uint32_t kMsixTableBase = 0x6000;  // 16 bytes a vector (PCI MSI-X table layout)
+inline constexpr uint32_t kMsixPbaBase = 0x7000;
 inline constexpr uint16_t kQp = kMaxQueuePairs;
 
 inline constexpr Reg kId{"ID", 0x0000, Access::RO, kDeviceId, kIdFields, "Device identifier."};
@@ -289,13 +301,26 @@ inline constexpr Reg kStatHi{"STAT_HI", kStatBase + 0x4, Access::RO, 0, kStatFie
                              "Counter i, bits 63:32, as latched by the last read of STAT_LO[i].",
                              kNumStats, 8};
 
+inline constexpr Reg kMsixAddrLo{"MSIX_ADDR_LO", kMsixTableBase + 0x0, Access::RW, 0, kMsixAddrLoFields,
+                                 "MSI-X table: message address, low half.", kMaxVectors, 16, ResetSrc::Keep};
+inline constexpr Reg kMsixAddrHi{"MSIX_ADDR_HI", kMsixTableBase + 0x4, Access::RW, 0, kMsixAddrHiFields,
+                                 "MSI-X table: message address, high half.", kMaxVectors, 16, ResetSrc::Keep};
+inline constexpr Reg kMsixData{"MSIX_DATA", kMsixTableBase + 0x8, Access::RW, 0, kMsixDataFields,
+                               "MSI-X table: message data.", kMaxVectors, 16, ResetSrc::Keep};
+inline constexpr Reg kMsixVctrl{"MSIX_VCTRL", kMsixTableBase + 0xC, Access::RW, 1, kMsixVctrlFields,
+                                "MSI-X table: vector control (masked at power-on).", kMaxVectors, 16,
+                                ResetSrc::Keep};
+inline constexpr Reg kMsixPba{"MSIX_PBA", kMsixPbaBase, Access::RO, 0, kMsixPbaFields,
+                              "MSI-X pending bit array.", 1, 0, ResetSrc::Keep};
+
 inline constexpr const Reg* kAll[] = {
     &kId,       &kVersionReg, &kCtrl,      &kStatus,    &kCap,       &kIcr,       &kImask,
     &kImaskSet, &kImaskClr,   &kErrCause,  &kErrAddrLo, &kErrAddrHi, &kMacLo,     &kMacHi,
     &kRxCtrl,   &kMaxFrame,   &kMcHashLo,  &kMcHashHi,  &kVecCount,  &kRxqBaseLo, &kRxqBaseHi,
     &kRxqSize,  &kRxqHead,    &kRxqTail,   &kRxqBufSize, &kRxqCtrl,  &kRxqStatus, &kRxUsecs,
     &kRxFrames, &kTxqBaseLo,  &kTxqBaseHi, &kTxqSize,   &kTxqHead,   &kTxqTail,   &kTxqCtrl,
-    &kTxqStatus, &kTxUsecs,   &kTxFrames,  &kStatLo,    &kStatHi,
+    &kTxqStatus, &kTxUsecs,   &kTxFrames,  &kStatLo,    &kStatHi,    &kMsixAddrLo, &kMsixAddrHi,
+    &kMsixData, &kMsixVctrl,  &kMsixPba,
 };
 
 // A decoded MMIO address: which register, which element of an array.

@@ -43,7 +43,8 @@ class HostMemory : public sc_core::sc_module {
   // IOMMU-like check. Off (the default): the device reaches all of memory, with DMI. On: a
   // device access must lie inside one live mapping that allows its direction, or it is
   // refused (TLM address error) and counted; DMI is withdrawn so every access is checked.
-  // Mappings are identity (bus address == host address), one per map() call.
+  // Mappings are identity (bus address == host address), one per map() call. Call it after the
+  // socket is bound.
   void set_iommu(bool on);
   bool iommu() const { return iommu_; }
   void map(uint64_t addr, uint64_t len, DmaDir dir);

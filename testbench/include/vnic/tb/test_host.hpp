@@ -14,6 +14,7 @@
 #include "vnic/hw/nic.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/pci_enum.hpp"
+#include "vnic/tb/root_complex.hpp"
 #include "vnic/tb/traffic.hpp"
 
 namespace vnic::tb {
@@ -48,7 +49,7 @@ struct TestHostStats {
   std::vector<uint64_t> irqs_per_vector;
 };
 
-class TestHost : public sc_core::sc_module, public hw::IrqSink {
+class TestHost : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<TestHost> mmio;
 
@@ -56,8 +57,11 @@ class TestHost : public sc_core::sc_module, public hw::IrqSink {
 
   // Where the platform places BAR0 in the host's MMIO space.
   static constexpr uint64_t kBar0Base = 0xF000'0000;
-  // Enumerates the function (BAR0, memory decoding, bus mastering) and binds MMIO and interrupts.
+  // Enumerates the function (BAR0, memory decoding, bus mastering), binds its MMIO and its DMA
+  // (through this host's root complex to its memory), and sets up MSI-X: vector v sends data v
+  // to the MSI window, every vector unmasked, MSI-X enabled.
   void connect(hw::Nic& nic);
+  RootComplex& root_complex() { return rc_; }
   const PciFunction& pci() const { return pci_; }
   void bring_up();
   // The peer's receive pattern (what this host expects to receive).
@@ -77,8 +81,8 @@ class TestHost : public sc_core::sc_module, public hw::IrqSink {
   // Service rings now (as an interrupt would).
   void service();
 
-  // nic_irq comes from the device at the message's arrival time.
-  void nic_irq(unsigned vector) override;
+  // An interrupt message for `vector` has landed (called by the root complex).
+  void nic_irq(unsigned vector);
 
  private:
   void service_event(uint64_t);
@@ -90,6 +94,9 @@ class TestHost : public sc_core::sc_module, public hw::IrqSink {
   hw::EventQueue& q_;
   HostMemory& mem_;
   TestHostConfig cfg_;
+  static void on_msi(void* ctx, uint64_t addr, uint32_t data);
+
+  RootComplex rc_{"rc"};
   hw::Nic* nic_ = nullptr;
   PciFunction pci_{};
   TrafficPattern rx_pattern_{};
