@@ -383,6 +383,7 @@ void Nic::stop_queue(bool tx, unsigned qp, regs::QueueErr err) {
 
 void Nic::latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr) {
   word(regs::kErrCause, 0) |= cause_bit;
+  if (has_addr) emit(TraceKind::DmaError, 0, now_ps(), now_ps(), cause_bit, addr, 0);
   if (has_addr && !err_addr_latched_) {
     err_addr_latched_ = true;
     word(regs::kErrAddrLo, 0) = static_cast<uint32_t>(addr);
@@ -487,6 +488,8 @@ bool Nic::tx_launch(unsigned qp) {
   const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.tx_frame);
   if (bad) {
     bump(Stat::tx_desc_errors);
+    emit(TraceKind::TxDropped, static_cast<uint8_t>(qp), now_ps(), now_ps(), e.ndesc,
+         static_cast<uint64_t>(Stat::tx_desc_errors), 0);
     latch_error(regs::kErrCauseFields[4].mask(), 0, false);
     e.wb_errors = model::TxDesc::kErrDesc;
     e.ready_ps = start;
@@ -514,6 +517,8 @@ bool Nic::tx_launch(unsigned qp) {
     e.buffer_bytes = wire_len;
     t.buffer_used += wire_len;
     e.ready_ps = ready + cycles_ps(cfg_.cycles.tx_mac);
+    e.frame.id = tx_id_base_ + ++tx_seq_;
+    emit(TraceKind::TxLaunch, static_cast<uint8_t>(qp), now_ps(), e.ready_ps, wire_len, 0, e.frame.id);
   }
   t.chain.clear();
   const bool was_empty = t.to_wire.empty();
@@ -546,10 +551,13 @@ void Nic::tx_wire_end(uint64_t a) {
   TxState& t = txq_[qp];
   TxInflight e = std::move(t.to_wire.front());
   t.to_wire.pop_front();
+  e.frame_id = e.frame.id;
   if (!t.to_wire.empty()) schedule_wire(qp);
   // The last bit has left: hand the frame to the medium, which times it from its start.
   if (e.frame) {
     const std::size_t bytes = e.frame.size();
+    emit(TraceKind::TxWire, static_cast<uint8_t>(qp), e.start_ps, now_ps(), static_cast<uint32_t>(bytes), 0,
+         e.frame.id);
     if (medium_ != nullptr && link_up_ && medium_->transmit(side_, std::move(e.frame), e.start_ps)) {
       bump(Stat::tx_packets);
       bump(Stat::tx_bytes, bytes);
@@ -574,6 +582,7 @@ void Nic::tx_wire_end(uint64_t a) {
       stop_queue(true, qp, regs::QueueErr::Dma);
       latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
     } else {
+      emit(TraceKind::TxDone, static_cast<uint8_t>(qp), r.done_ps, r.done_ps, e.ndesc, 0, e.frame_id);
       mod_complete(qp, true, 1, r.done_ps);
     }
   }
@@ -619,8 +628,14 @@ bool Nic::rx_filter(const model::Frame& f) const {
 void Nic::eth_receive(model::Frame&& frame) {
   const unsigned qp = 0;  // one queue pair receives everything (no RSS yet)
   RxState& r = rxq_[qp];
+  const uint64_t fid = frame.id;
+  emit(TraceKind::RxArrive, qp, now_ps(), now_ps(), static_cast<uint32_t>(frame.size()), 0, fid);
+  auto drop = [&](Stat s) {
+    bump(s);
+    emit(TraceKind::RxDrop, qp, now_ps(), now_ps(), static_cast<uint32_t>(frame.size()), static_cast<uint64_t>(s), fid);
+  };
   if (!device_enabled() || !r.running) {
-    bump(Stat::rx_dropped_disabled);
+    drop(Stat::rx_dropped_disabled);
     return;
   }
   const uint32_t ctrl = word(regs::kRxCtrl, 0);
@@ -630,30 +645,30 @@ void Nic::eth_receive(model::Frame&& frame) {
   uint16_t errors = 0;
   if (!model::fcs_ok(frame.bytes())) {
     if (!rx_all) {
-      bump(Stat::rx_crc_errors);
+      drop(Stat::rx_crc_errors);
       return;
     }
     errors |= model::RxDesc::kErrFcs;
   }
   if (len < regs::kMinFrame || len > word(regs::kMaxFrame, 0)) {
     if (!rx_all || len < 14 + model::kFcsLen) {  // without a whole header even rx-all drops it
-      bump(Stat::rx_length_errors);
+      drop(Stat::rx_length_errors);
       return;
     }
     errors |= model::RxDesc::kErrLength;
   }
   if (!rx_filter(frame)) {
-    bump(Stat::rx_filtered);
+    drop(Stat::rx_filtered);
     return;
   }
   const std::size_t data_len = keep_fcs ? len : len - model::kFcsLen;
   if (data_len > r.buf_size) {
-    bump(Stat::rx_length_errors);
+    drop(Stat::rx_length_errors);
     return;
   }
   model::FifoWord w;
   if (!r.cache->pop(&w)) {
-    bump(Stat::rx_missed_errors);
+    drop(Stat::rx_missed_errors);
     return;
   }
   const uint64_t buf_addr = w.lo;
@@ -680,6 +695,8 @@ void Nic::eth_receive(model::Frame&& frame) {
   }
   if (!d.ok || !b.ok) {
     bump(Stat::rx_dma_errors);
+    emit(TraceKind::RxDrop, qp, now_ps(), now_ps(), static_cast<uint32_t>(data_len),
+         static_cast<uint64_t>(Stat::rx_dma_errors), fid);
     stop_queue(false, qp, regs::QueueErr::Dma);
     latch_error(regs::kErrCauseFields[0].mask(), d.ok ? b.fault_addr : d.fault_addr, true);
     return;
@@ -689,6 +706,7 @@ void Nic::eth_receive(model::Frame&& frame) {
   bump(Stat::rx_bytes, data_len);
   if (dst.is_broadcast()) bump(Stat::rx_broadcast);
   else if (dst.is_multicast()) bump(Stat::rx_multicast);
+  emit(TraceKind::RxDeliver, qp, now_ps(), b.done_ps, static_cast<uint32_t>(data_len), idx, fid);
   mod_complete(qp, false, 1, b.done_ps);
   rx_kick(qp);
 }
@@ -810,6 +828,7 @@ void Nic::send_msi(unsigned vec) {
     return;
   }
   ++word(regs::kVecCount, vec);
+  emit(TraceKind::Irq, static_cast<uint8_t>(vec), r.done_ps, r.done_ps, vec, addr, 0);
 }
 
 void Nic::raise_misc(uint32_t icr_bits) {

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 #include "vnic/rtl/rtl_desc_cache.hpp"
 
 namespace vnic::tb {
@@ -57,6 +59,12 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
   lc.seed = s_.seed;
   link_ = std::make_unique<EthLink>("link", *q_, lc);
   if (!s_.pcap.empty()) link_->capture_to(s_.pcap);
+  if (!s_.trace.empty()) {
+    std::string err;
+    if (!trace_.open(s_.trace, s_.trace_limit, &err)) throw std::runtime_error(err);
+    nic_a_->set_trace(&trace_, 0);
+    nic_b_->set_trace(&trace_, uint64_t{1} << 32);  // frame ids tell the sender apart
+  }
   nic_a_->attach(link_.get(), 0);
   nic_b_->attach(link_.get(), 1);
 }
@@ -74,6 +82,7 @@ void BackToBack::run() {
   // Whatever the NIC completed after the last interrupt is still collected.
   host_a_->service();
   host_b_->service();
+  trace_.close();
 }
 
 int64_t BackToBack::unaccounted(int i, std::string* detail) {

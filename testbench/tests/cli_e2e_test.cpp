@@ -91,6 +91,29 @@ TEST(Cli, RtlRingAtAnotherDepthIsRefusedClearly) {
   std::remove(errf.c_str());
 }
 
+TEST(Cli, TraceFollowsAFrameAcrossTheWireAndIsDeterministic) {
+  const std::string j1 = tmp("vnic_trace1_") + ".json", j2 = tmp("vnic_trace2_") + ".json";
+  const std::string txt = tmp("vnic_trace_") + ".txt";
+  ASSERT_EQ(vnic("run --frames 200 --no-timing --trace " + j1).status, 0);
+  ASSERT_EQ(vnic("run --frames 200 --no-timing --trace " + j2).status, 0);
+  ASSERT_EQ(vnic("run --frames 200 --no-timing --trace " + txt).status, 0);
+  const std::string a = slurp(j1);
+  EXPECT_EQ(a, slurp(j2));
+  EXPECT_EQ(a.rfind("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", 0), 0u);
+  EXPECT_NE(a.find("\"dropped_over_limit\":0}}"), std::string::npos);
+  // Frame 1 of nic_a: launched, on the wire, arrived at nic_b, delivered.
+  for (const char* kind : {"tx.launch", "tx.wire", "rx.arrive", "rx.deliver", "tx.done", "irq"}) {
+    EXPECT_NE(a.find(std::string("\"name\":\"") + kind + "\""), std::string::npos) << kind;
+  }
+  EXPECT_NE(a.find("\"name\":\"rx.arrive\",\"ph\":\"i\",\"s\":\"t\",\"ts\":"), std::string::npos);
+  const std::string t = slurp(txt);
+  EXPECT_NE(t.find("nic_b    qp0 rx.arrive  \"frame\":1,"), std::string::npos) << t.substr(0, 400);
+  // A limit caps the file and says how many events it left out.
+  ASSERT_EQ(vnic("run --frames 200 --no-timing --trace-limit 10 --trace " + j1).status, 0);
+  EXPECT_EQ(slurp(j1).find("\"dropped_over_limit\":0}"), std::string::npos);
+  for (const auto& p : {j1, j2, txt}) std::remove(p.c_str());
+}
+
 TEST(Cli, DefaultRunPrintsEthtoolStatsForBothNics) {
   const Result r = vnic("run --frames 500");
   ASSERT_EQ(r.status, 0);

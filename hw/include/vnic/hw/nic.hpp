@@ -17,6 +17,7 @@
 #include "vnic/hw/dma_engine.hpp"
 #include "vnic/hw/eth_port.hpp"
 #include "vnic/hw/event_queue.hpp"
+#include "vnic/hw/trace.hpp"
 #include "vnic/model/descriptor.hpp"
 #include "vnic/model/frame.hpp"
 #include "vnic/model/host_ring.hpp"
@@ -61,6 +62,11 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
 
   DmaEngine& dma() { return dma_; }
   void attach(EthMedium* medium, unsigned side);
+  // Trace events go to `sink` (nullptr: off). Frame ids are (tx_id_base + a sequence number).
+  void set_trace(TraceSink* sink, uint64_t tx_id_base = 0) {
+    trace_ = sink;
+    tx_id_base_ = tx_id_base;
+  }
   model::FramePool& frame_pool() { return pool_; }
 
   const NicConfig& config() const { return cfg_; }
@@ -101,6 +107,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
     uint8_t wb_errors = 0;      // non-zero: a dropped frame, written back with these error bits
     uint64_t ready_ps = 0;      // data fetched and through the MAC pipeline
     uint64_t start_ps = 0;      // first preamble bit on the wire
+    uint64_t frame_id = 0;      // kept for the trace after the frame has gone to the medium
   };
   struct Queue {
     uint64_t base = 0;
@@ -172,6 +179,10 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void unmask(uint32_t vec_bits);
 
   uint64_t now_ps() const { return q_.now_ps(); }
+  void emit(TraceKind k, uint8_t qp, uint64_t t, uint64_t t_end, uint32_t a, uint64_t b, uint64_t frame_id) {
+    if (trace_ == nullptr) [[likely]] return;
+    trace_->trace(name(), TraceEvent{t, t_end, k, qp, a, b, frame_id});
+  }
   // The rate frames are timed at: the link's, or 10 Gb/s before any link was seen.
   model::BitRate tx_rate() const { return link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10); }
   uint64_t cycles_ps(uint32_t n) const { return uint64_t{n} * cycle_ps_; }
@@ -203,6 +214,9 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   bool misc_pending_ = false;   // a link/error interrupt held back by the mask
   uint16_t pci_command_ = 0;    // PCI command register (MSE, BME, INTx disable)
   uint32_t msix_control_ = 0;   // MSI-X capability: Enable and Function Mask bits
+  TraceSink* trace_ = nullptr;
+  uint64_t tx_id_base_ = 0;
+  uint64_t tx_seq_ = 0;         // frames launched (their ids, with tx_id_base_)
   bool powered_on_ = false;     // registers that CTRL.RST keeps are set once, at power-on
   uint64_t bar0_ = 0;           // BAR0 base as assigned by enumeration
 };

@@ -13,6 +13,7 @@
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/scenario.hpp"
 #include "vnic/tb/test_host.hpp"
+#include "vnic/tb/trace_writer.hpp"
 
 namespace vnic::tb {
 
@@ -30,6 +31,7 @@ class BackToBack {
   TestHost& host(int i) { return i == 0 ? *host_a_ : *host_b_; }
   HostMemory& memory(int i) { return i == 0 ? *mem_a_ : *mem_b_; }
   EthLink& link() { return *link_; }
+  TraceWriter& trace() { return trace_; }
   hw::EventQueue& queue() { return *q_; }
   const Scenario& scenario() const { return s_; }
 
@@ -46,6 +48,7 @@ class BackToBack {
   std::unique_ptr<hw::Nic> nic_a_, nic_b_;
   std::unique_ptr<TestHost> host_a_, host_b_;
   std::unique_ptr<EthLink> link_;
+  TraceWriter trace_;
 };
 
 // ethtool -S style block for one NIC ("NIC statistics:" then "     name: value").

@@ -28,6 +28,8 @@ struct Scenario {
   model::Duration propagation = model::Duration::ns(5);
   FaultConfig faults{};
   std::string pcap;  // empty: no capture
+  std::string trace;  // empty: no trace; ".json": Chrome/Perfetto JSON; otherwise text
+  uint64_t trace_limit = 1'000'000;
   hw::NicConfig nic{};
   std::string ring = "model";  // the NIC's descriptor FIFO: "model" (C++), "rtl" (Verilated), "rtl-broken"
   HostSide a{};
