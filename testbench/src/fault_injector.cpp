@@ -4,20 +4,16 @@
 #include <cmath>
 #include <limits>
 
+#include "vnic/tb/splitmix.hpp"
+
 namespace vnic::tb {
 
 namespace {
-uint64_t splitmix(uint64_t& x) {
-  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
 Xoshiro256::Xoshiro256(uint64_t seed) {
-  for (auto& w : s_) w = splitmix(seed);
+  for (auto& w : s_) w = splitmix64(seed);
 }
 
 uint64_t Xoshiro256::next() {

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "vnic/model/mac_addr.hpp"
+#include "vnic/tb/splitmix.hpp"
 
 namespace vnic::tb {
 
@@ -20,14 +21,6 @@ struct TrafficPattern {
   model::MacAddr dst{};
   model::MacAddr src{};
 };
-
-// splitmix64: small, fast, and the same on every platform.
-constexpr uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // Length (without FCS) of frame `seq`.
 uint32_t frame_len(const TrafficPattern& p, uint64_t seq);

@@ -1,0 +1,16 @@
+// splitmix64: a small, fast generator that gives the same numbers on every platform; it seeds
+// the fault injector's xoshiro and makes the traffic patterns.
+#pragma once
+
+#include <cstdint>
+
+namespace vnic::tb {
+
+constexpr uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace vnic::tb
