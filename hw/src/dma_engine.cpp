@@ -2,6 +2,8 @@
 #include "vnic/hw/dma_engine.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <stdexcept>
 #include <array>
 #include <cstring>
 
@@ -12,13 +14,22 @@ namespace vnic::hw {
 DmaEngine::DmaEngine(sc_core::sc_module_name name, EventQueue& q, const PcieConfig& cfg)
     : sc_core::sc_module(name), socket("socket"), q_(q), cfg_(cfg),
       tag_done_ps_(std::max(1u, cfg.max_outstanding_reads), 0) {
+  if (!std::has_single_bit(cfg_.mps) || !std::has_single_bit(cfg_.mrrs)) {
+    throw std::invalid_argument("PcieConfig: MPS and MRRS must be powers of two");
+  }
+  // Serialisation times of every TLP size the engine can produce, so the hot path divides
+  // nothing: the largest is a read's completions, MRRS bytes in MRRS/MPS + 1 TLPs.
+  const uint64_t most = uint64_t{cfg_.mrrs} + (cfg_.mrrs / cfg_.mps + 2) * cfg_.tlp_overhead;
+  ser_table_.resize(most + 1);
+  for (uint64_t b = 0; b <= most; ++b) ser_table_[b] = cfg_.ser_ps(b);
   socket.register_invalidate_direct_mem_ptr(this, &DmaEngine::invalidate_dmi);
 }
 
 uint32_t DmaEngine::split_count(uint64_t addr, uint64_t len, uint32_t boundary) {
   if (len == 0) return 0;
-  const uint64_t first = addr / boundary;
-  const uint64_t last = (addr + len - 1) / boundary;
+  const int shift = std::countr_zero(boundary);  // boundaries are powers of two
+  const uint64_t first = addr >> shift;
+  const uint64_t last = (addr + len - 1) >> shift;
   return static_cast<uint32_t>(last - first + 1);
 }
 
@@ -112,10 +123,10 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
   uint64_t extra_ps = 0;
   uint64_t off = 0;
   uint64_t done = start_ps;
-  const uint64_t req_ps = cfg_.ser_ps(cfg_.tlp_overhead);
+  const uint64_t req_ps = ser(cfg_.tlp_overhead);
   while (off < dst.size()) {
     const uint64_t a = addr + off;
-    const uint64_t chunk = std::min<uint64_t>(dst.size() - off, cfg_.mrrs - (a % cfg_.mrrs));
+    const uint64_t chunk = std::min<uint64_t>(dst.size() - off, cfg_.mrrs - (a & (cfg_.mrrs - 1)));
     // Timing: wait for a free tag and the upstream link, send the request, then the
     // completions (split by MPS) arrive after the round trip on the downstream link.
     uint64_t& tag = tag_done_ps_[next_tag_];
@@ -124,7 +135,7 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
     up_free_ps_ = issue + req_ps;
     const uint64_t cpl_tlps = split_count(a, chunk, cfg_.mps);
     const uint64_t arrive = std::max(issue + static_cast<uint64_t>(cfg_.read_rtt.ps()), down_free_ps_);
-    const uint64_t cpl_done = arrive + cfg_.ser_ps(chunk + cpl_tlps * cfg_.tlp_overhead);
+    const uint64_t cpl_done = arrive + ser(chunk + cpl_tlps * cfg_.tlp_overhead);
     down_free_ps_ = cpl_done;
     tag = cpl_done;
     done = std::max(done, cpl_done);
@@ -154,7 +165,7 @@ DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t star
                       addr >= dmi_.get_start_address() && addr + len - 1 <= dmi_.get_end_address();
   for (uint64_t off = 0; !in_dmi && off < len;) {
     const uint64_t a = addr + off;
-    const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a % cfg_.mps));
+    const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a & (cfg_.mps - 1)));
     if (!probe(a, chunk, &extra_ps)) {
       r.ok = false;
       r.fault_addr = a;
@@ -167,9 +178,9 @@ DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t star
   uint64_t last = start_ps;
   while (off < len) {
     const uint64_t a = addr + off;
-    const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a % cfg_.mps));
+    const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a & (cfg_.mps - 1)));
     const uint64_t begin = std::max(start_ps, up_free_ps_);
-    up_free_ps_ = begin + cfg_.ser_ps(chunk + cfg_.tlp_overhead);
+    up_free_ps_ = begin + ser(chunk + cfg_.tlp_overhead);
     last = up_free_ps_;
     ++stats_.wr_tlps;
     stats_.wr_bytes += chunk;
@@ -236,7 +247,7 @@ void DmaEngine::commit_writes(uint64_t epoch) {
     uint64_t off = 0;
     while (off < w.len) {
       const uint64_t a = w.addr + off;
-      const uint64_t chunk = std::min<uint64_t>(w.len - off, cfg_.mps - (a % cfg_.mps));
+      const uint64_t chunk = std::min<uint64_t>(w.len - off, cfg_.mps - (a & (cfg_.mps - 1)));
       if (!access(tlm::TLM_WRITE_COMMAND, a, data + off, static_cast<uint32_t>(chunk), &extra_ps)) {
         ++stats_.errors;
         if (on_write_error_) on_write_error_(write_error_ctx_, w.tag, a);

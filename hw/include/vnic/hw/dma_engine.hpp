@@ -113,8 +113,11 @@ class DmaEngine : public sc_core::sc_module {
   DmaResult reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps);
   void enqueue(PendingWrite&& w);
 
+  uint64_t ser(uint64_t bytes) const { return bytes < ser_table_.size() ? ser_table_[bytes] : cfg_.ser_ps(bytes); }
+
   EventQueue& q_;
   PcieConfig cfg_;
+  std::vector<uint64_t> ser_table_;  // ser_ps() for every TLP size up to the largest
   std::deque<PendingWrite> pending_;
   std::vector<std::vector<uint8_t>> spare_;  // reused byte buffers: no allocation in steady state
   uint64_t epoch_ = 0;
