@@ -5,16 +5,6 @@
 
 namespace vnic::model {
 
-struct Frame::Buf {
-  explicit Buf(std::size_t n) : bytes(new uint8_t[n]), cap(n) {}
-  std::unique_ptr<uint8_t[]> bytes;
-  std::size_t cap;
-};
-
-std::size_t Frame::capacity() const { return buf_ ? buf_->cap : 0; }
-uint8_t* Frame::data() { return buf_ ? buf_->bytes.get() : nullptr; }
-const uint8_t* Frame::data() const { return buf_ ? buf_->bytes.get() : nullptr; }
-
 bool Frame::resize(std::size_t n) {
   if (n > capacity()) return false;
   len_ = n;
@@ -29,8 +19,8 @@ bool Frame::append(std::span<const uint8_t> b) {
   return true;
 }
 
-void Frame::release() {
-  if (buf_ != nullptr && pool_ != nullptr) pool_->give_back(buf_);
+void Frame::give_back() {
+  if (pool_ != nullptr) pool_->give_back(buf_);
   buf_ = nullptr;
   pool_ = nullptr;
   len_ = 0;

@@ -11,6 +11,13 @@ namespace vnic::model {
 
 class FramePool;
 
+// The pooled storage behind a Frame.
+struct FrameBuf {
+  explicit FrameBuf(std::size_t n) : bytes(new uint8_t[n]), cap(n) {}
+  std::unique_ptr<uint8_t[]> bytes;
+  std::size_t cap;
+};
+
 class Frame {
  public:
   Frame() = default;
@@ -28,9 +35,9 @@ class Frame {
 
   explicit operator bool() const { return buf_ != nullptr; }
   std::size_t size() const { return len_; }
-  std::size_t capacity() const;
-  uint8_t* data();
-  const uint8_t* data() const;
+  std::size_t capacity() const { return buf_ ? buf_->cap : 0; }
+  uint8_t* data() { return buf_ ? buf_->bytes.get() : nullptr; }
+  const uint8_t* data() const { return buf_ ? buf_->bytes.get() : nullptr; }
   std::span<uint8_t> bytes() { return {data(), len_}; }
   std::span<const uint8_t> bytes() const { return {data(), len_}; }
   // Changes the length within the capacity; returns false (unchanged) if n is too large.
@@ -40,12 +47,15 @@ class Frame {
 
   uint64_t id = 0;  // a sequence number for traces and pcap
   // Returns the storage to its pool now (the destructor does the same).
-  void release();
+  void release() {
+    if (buf_ != nullptr) give_back();
+  }
 
  private:
   friend class FramePool;
-  struct Buf;
+  using Buf = FrameBuf;
   Frame(FramePool* pool, Buf* buf) : pool_(pool), buf_(buf) {}
+  void give_back();
   void swap(Frame& o) noexcept {
     std::swap(pool_, o.pool_);
     std::swap(buf_, o.buf_);
