@@ -19,11 +19,6 @@ EventQueue::EventQueue(sc_core::sc_module_name name) : sc_core::sc_module(name) 
   dont_initialize();
 }
 
-uint64_t EventQueue::now_ps() const {
-  if (in_fire_) return cur_ps_;  // a callback runs at its own time, never behind SystemC's
-  return std::max(cur_ps_, to_ps(sc_core::sc_time_stamp()));
-}
-
 void EventQueue::at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg) {
   const uint64_t when = std::max(t_ps, now_ps());
   heap_.push_back(Item{when, seq_++, fn, ctx, arg});

@@ -22,7 +22,11 @@ class EventQueue : public sc_core::sc_module {
   explicit EventQueue(sc_core::sc_module_name name);
 
   // The model's time: the time of the callback running now, or SystemC's time if later.
-  uint64_t now_ps() const;
+  uint64_t now_ps() const {
+    if (in_fire_) return cur_ps_;  // a callback runs at its own time, never behind SystemC's
+    const uint64_t sc_now = to_ps(sc_core::sc_time_stamp());
+    return cur_ps_ > sc_now ? cur_ps_ : sc_now;
+  }
   // How far ahead of SystemC's time callbacks may run in one activation (0: never ahead).
   // Only other SystemC processes can tell the difference; vnic's results are the same.
   void set_quantum(uint64_t ps) { quantum_ps_ = ps; }
