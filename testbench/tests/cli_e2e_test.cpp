@@ -146,6 +146,15 @@ TEST(Cli, BadScenarioFilesGetAClearErrorAndExitCode2) {
   std::remove(path.c_str());
 }
 
+TEST(Cli, UnwritableOutputFilesAreAClearError) {
+  const std::string errf = tmp("vnic_out_err_");
+  EXPECT_EQ(vnic("run --frames 10 --pcap /nonexistent-dir/x.pcap", errf).status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("/nonexistent-dir/x.pcap"), std::string::npos) << slurp(errf);
+  EXPECT_EQ(vnic("run --frames 10 --trace /nonexistent-dir/t.json", errf).status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("/nonexistent-dir/t.json"), std::string::npos) << slurp(errf);
+  std::remove(errf.c_str());
+}
+
 TEST(Cli, BadFlagsAreRefused) {
   EXPECT_NE(vnic("run --frames -3").status, 0);
   EXPECT_NE(vnic("run --no-such-flag").status, 0);
