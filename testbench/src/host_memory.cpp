@@ -2,11 +2,13 @@
 #include "vnic/tb/host_memory.hpp"
 
 #include <cstring>
+#include <iterator>
 
 namespace vnic::tb {
 
 HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size)
-    : sc_core::sc_module(name), socket("socket"), base_(base), next_(base), bytes_(size, 0) {
+    : sc_core::sc_module(name), socket("socket"), base_(base), bytes_(size, 0) {
+  if (size > 0) free_.emplace(base, size);
   socket.register_b_transport(this, &HostMemory::b_transport);
   socket.register_get_direct_mem_ptr(this, &HostMemory::get_direct_mem_ptr);
   socket.register_transport_dbg(this, &HostMemory::transport_dbg);
@@ -18,10 +20,67 @@ std::span<uint8_t> HostMemory::view(uint64_t addr, uint64_t len) {
 }
 
 uint64_t HostMemory::alloc(uint64_t len, uint64_t align) {
-  const uint64_t a = (next_ + align - 1) / align * align;
-  if (!contains(a, len)) return 0;
-  next_ = a + len;
+  if (len == 0 || align == 0 || (align & (align - 1)) != 0) {
+    ++stats_.failed_allocs;
+    return 0;
+  }
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    const uint64_t start = it->first, n = it->second;
+    const uint64_t a = (start + align - 1) & ~(align - 1);
+    if (a < start || a - start > n || len > n - (a - start)) continue;  // does not fit here
+    free_.erase(it);
+    if (a > start) free_.emplace(start, a - start);                      // the head stays free
+    if (a + len < start + n) free_.emplace(a + len, start + n - (a + len));  // and the tail
+    live_.emplace(a, len);
+    allocated_ += len;
+    ++stats_.allocs;
+    return a;
+  }
+  ++stats_.failed_allocs;
+  return 0;
+}
+
+bool HostMemory::free(uint64_t addr) {
+  const auto it = live_.find(addr);
+  if (it == live_.end()) {
+    ++stats_.bad_frees;
+    return false;
+  }
+  uint64_t start = addr, n = it->second;
+  live_.erase(it);
+  allocated_ -= n;
+  ++stats_.frees;
+  // Coalesce with the free neighbours on both sides.
+  auto next = free_.lower_bound(start);
+  if (next != free_.end() && next->first == start + n) {
+    n += next->second;
+    next = free_.erase(next);
+  }
+  if (next != free_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == start) {
+      start = prev->first;
+      n += prev->second;
+      free_.erase(prev);
+    }
+  }
+  free_.emplace(start, n);
+  return true;
+}
+
+uint64_t HostMemory::dma_alloc_coherent(uint64_t len, uint64_t align) {
+  const uint64_t a = alloc(len, align);
+  if (a != 0) map(a, len, DmaDir::Bidirectional);
   return a;
+}
+
+bool HostMemory::dma_free_coherent(uint64_t addr) {
+  if (live_.find(addr) == live_.end()) {
+    ++stats_.bad_frees;
+    return false;
+  }
+  unmap(addr);
+  return free(addr);
 }
 
 void HostMemory::set_iommu(bool on) {

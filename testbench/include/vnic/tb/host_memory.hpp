@@ -18,6 +18,7 @@ struct HostMemoryStats {
   uint64_t iommu_faults = 0;        // device accesses outside every live mapping (refused)
   uint64_t iommu_last_fault = 0;    // address of the last one
   uint64_t maps = 0, unmaps = 0, bad_unmaps = 0;
+  uint64_t allocs = 0, frees = 0, bad_frees = 0, failed_allocs = 0;
 };
 
 // Which way a mapping lets the device move data (as Linux's DMA_TO_DEVICE/FROM_DEVICE).
@@ -37,8 +38,15 @@ class HostMemory : public sc_core::sc_module {
   }
   // Host-side (CPU) view of memory: a span over [addr, addr+len); empty if out of range.
   std::span<uint8_t> view(uint64_t addr, uint64_t len);
-  // Bump allocator for DMA buffers; returns 0 when memory is exhausted.
+  // DMA memory allocator (first fit, freed blocks coalesce): returns 0 when no aligned block
+  // of len bytes is free. align must be a power of two.
   uint64_t alloc(uint64_t len, uint64_t align = 64);
+  // Frees a block alloc() returned; false (and counted in bad_frees) for anything else.
+  bool free(uint64_t addr);
+  // Linux-style helpers: a coherent block mapped both ways, and its release.
+  uint64_t dma_alloc_coherent(uint64_t len, uint64_t align = 64);
+  bool dma_free_coherent(uint64_t addr);
+  std::size_t live_allocations() const { return live_.size(); }
 
   // IOMMU-like check. Off (the default): the device reaches all of memory, with DMI. On: a
   // device access must lie inside one live mapping that allows its direction, or it is
@@ -51,7 +59,7 @@ class HostMemory : public sc_core::sc_module {
   // Removes the mapping that starts at addr; false (and counted) if there is none.
   bool unmap(uint64_t addr);
   std::size_t live_mappings() const { return maps_.size(); }
-  uint64_t allocated() const { return next_ - base_; }
+  uint64_t allocated() const { return allocated_; }
   const HostMemoryStats& stats() const { return stats_; }
 
  private:
@@ -68,7 +76,9 @@ class HostMemory : public sc_core::sc_module {
   bool iommu_ = false;
   std::map<uint64_t, Mapping> maps_;  // by start address
   uint64_t base_;
-  uint64_t next_;
+  std::map<uint64_t, uint64_t> free_;  // free blocks: start -> length
+  std::map<uint64_t, uint64_t> live_;  // allocated blocks: start -> length
+  uint64_t allocated_ = 0;
   std::vector<uint8_t> bytes_;
   HostMemoryStats stats_;
 };
