@@ -449,8 +449,10 @@ void Nic::tx_fetch_done(uint64_t a) {
 void Nic::tx_assemble(unsigned qp) {
   TxState& t = txq_[qp];
   while (t.running) {
-    const bool complete = !t.chain.empty() && (t.chain.back().d.eop() ||
-                                               t.chain.size() >= cfg_.max_tx_desc_per_frame);
+    // A chain ends at EOP, or is malformed once it is longer than a frame may be or fills the
+    // whole ring (the driver could never add its EOP: the queue would hang).
+    const std::size_t longest = std::min<std::size_t>(cfg_.max_tx_desc_per_frame, t.ring.capacity());
+    const bool complete = !t.chain.empty() && (t.chain.back().d.eop() || t.chain.size() >= longest);
     if (!complete) {
       model::FifoWord w;
       if (!t.cache->pop(&w)) break;

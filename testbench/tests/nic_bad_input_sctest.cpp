@@ -678,3 +678,23 @@ TEST(MsiX, AMessageAddressNobodyAnswersIsCounted) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(BadInput, AWholeRingWithoutEndOfPacketIsDroppedNotHung) {
+  vnic::tb::TestHostConfig hc = Rig::small();
+  hc.tx_ring = 8;  // holds 7 descriptors: fewer than the 16 a frame may use
+  Rig r(hc);
+  r.host->bring_up();
+  for (uint32_t i = 0; i < 7; ++i) r.put_tx(i, r.buf(64), 64, 0);  // no EOP, ring full
+  r.wr(regs::kTxqTail, 7);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::tx_desc_errors), 1u);
+  EXPECT_EQ(r.rd(regs::kTxqHead), 7u);  // the device moved on: the ring is usable again
+  r.put_tx(7, r.buf(100), 100, TxDesc::kCmdEop | TxDesc::kCmdRs);
+  r.wr(regs::kTxqTail, 0);
+  r.run_for(Duration::us(20));
+  EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
+}
+
+}  // namespace
