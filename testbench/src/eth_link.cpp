@@ -1,4 +1,4 @@
-// EthLink implementation.
+// EthLink implementation: one queue callback per frame, frames moved through a ring per direction.
 #include "vnic/tb/eth_link.hpp"
 
 #include <algorithm>
@@ -6,11 +6,18 @@
 
 namespace vnic::tb {
 
+namespace {
+FaultConfig with_seed(FaultConfig f, uint64_t seed) {
+  f.seed = seed;
+  return f;
+}
+}  // namespace
+
 EthLink::EthLink(sc_core::sc_module_name name, hw::EventQueue& q, const EthLinkConfig& cfg)
     : sc_core::sc_module(name),
       q_(q),
       cfg_(cfg),
-      faults_{FaultInjector(cfg.faults, 0), FaultInjector(cfg.faults, 1)},
+      faults_{FaultInjector(with_seed(cfg.faults, cfg.seed), 0), FaultInjector(with_seed(cfg.faults, cfg.seed), 1)},
       up_(cfg.start_up) {}
 
 EthLink::~EthLink() = default;
@@ -24,19 +31,24 @@ void EthLink::capture_to(const std::string& path) {
 
 bool EthLink::transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) {
   const unsigned dir = side & 1;
-  if (!up_) return false;  // the sender counts it
+  if (!up_) {
+    frame.release();  // gone; the sender counts it
+    return false;
+  }
   LinkDirStats& st = stats_[dir];
-  const uint64_t now = std::min(start_ps, q_.now_ps());
+  const uint64_t now = q_.now_ps();
+  const uint64_t start = std::min(start_ps, now);
   const std::size_t n = frame.size();
-  if (now < free_at_ps_[dir]) ++st.tx_overlap_errors;  // started inside the previous frame or IFG
-  free_at_ps_[dir] = now + static_cast<uint64_t>(hw::wire_time(cfg_.rate, n).ps());
+  if (start < free_at_ps_[dir]) ++st.tx_overlap_errors;  // started inside the previous frame or its IFG
+  free_at_ps_[dir] = std::max(free_at_ps_[dir], start + static_cast<uint64_t>(hw::wire_time(cfg_.rate, n).ps()));
   ++st.frames;
   st.bytes += n;
   if (faults_[dir].active()) {
     switch (faults_[dir].apply(frame.bytes())) {
       case FaultVerdict::Drop:
         ++st.dropped_fault;
-        return true;  // gone on the wire; the sender saw it leave
+        frame.release();
+        return true;  // lost on the wire; the sender saw it leave
       case FaultVerdict::Corrupted:
         ++st.corrupted;
         break;
@@ -44,22 +56,27 @@ bool EthLink::transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) {
         break;
     }
   }
-  // The last bit arrives after preamble + SFD + frame, plus the propagation delay.
-  const uint64_t arrive = now + static_cast<uint64_t>(cfg_.rate.time_for_bytes(hw::kPreambleBytes + hw::kSfdBytes + n).ps()) +
-                          static_cast<uint64_t>(cfg_.propagation.ps());
+  // The last bit arrives after preamble + SFD + frame, plus the propagation delay. A station
+  // that reports a start too early still cannot be heard in the past or overtake its own
+  // previous frame.
+  uint64_t arrive = start +
+                    static_cast<uint64_t>(cfg_.rate.time_for_bytes(hw::kPreambleBytes + hw::kSfdBytes + n).ps()) +
+                    static_cast<uint64_t>(cfg_.propagation.ps());
+  arrive = std::max({arrive, now, last_arrive_ps_[dir]});
+  last_arrive_ps_[dir] = arrive;
   flight_[dir].push_back(InFlight{std::move(frame), arrive});
   if (dir == 0) {
-    q_.at_ps<&EthLink::deliver0>(arrive, this, epoch_);
+    q_.at_ps<&EthLink::deliver_dir0>(arrive, this, epoch_);
   } else {
-    q_.at_ps<&EthLink::deliver1>(arrive, this, epoch_);
+    q_.at_ps<&EthLink::deliver_dir1>(arrive, this, epoch_);
   }
   return true;
 }
 
 void EthLink::deliver(unsigned dir, uint64_t epoch) {
+  // Callbacks run in arrival order (same-time ones in scheduling order), so the front is ours.
   if (epoch != epoch_ || flight_[dir].empty()) return;  // lost when the link went down
-  InFlight f = std::move(flight_[dir].front());
-  flight_[dir].pop_front();
+  InFlight f = flight_[dir].take_front();
   ++stats_[dir].delivered;
   if (pcap_.is_open()) pcap_.write(f.arrive_ps, f.frame.bytes());
   hw::EthEndpoint* rx = ep_[dir ^ 1];
@@ -73,16 +90,16 @@ void EthLink::set_up(bool up) {
     ++epoch_;
     for (unsigned d = 0; d < 2; ++d) {
       stats_[d].dropped_link_down += flight_[d].size();
-      flight_[d].clear();
+      flight_[d].clear();  // the buffers go back to the senders' pools now
       free_at_ps_[d] = 0;
     }
   }
-  q_.after<&EthLink::notify_change>(sc_core::SC_ZERO_TIME, this);
+  q_.after<&EthLink::notify_change>(sc_core::SC_ZERO_TIME, this, up ? 1 : 0);
 }
 
-void EthLink::notify_change(uint64_t) {
+void EthLink::notify_change(uint64_t up) {
   for (hw::EthEndpoint* ep : ep_) {
-    if (ep != nullptr) ep->eth_link_changed(up_, cfg_.rate);
+    if (ep != nullptr) ep->eth_link_changed(up != 0, cfg_.rate);
   }
 }
 

@@ -1,6 +1,7 @@
 // FaultInjector: geometric skips between bit errors, so tiny error rates cost nothing.
 #include "vnic/tb/fault_injector.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -30,12 +31,16 @@ uint64_t Xoshiro256::next() {
 
 double Xoshiro256::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
-uint64_t Xoshiro256::below(uint64_t n) { return n == 0 ? 0 : next() % n; }
+uint64_t Xoshiro256::below(uint64_t n) {
+  __extension__ using U128 = unsigned __int128;
+  return static_cast<uint64_t>((static_cast<U128>(next()) * n) >> 64);
+}
 
 FaultInjector::FaultInjector(const FaultConfig& cfg, uint64_t stream)
     : cfg_(cfg), rng_(cfg.seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1) {
   if (cfg_.bit_error_rate > 0) {
-    log1m_ber_ = std::log1p(-std::min(cfg_.bit_error_rate, 0.5));
+    // ln(1 - p); p = 1 gives -inf, so every gap is 0 and every bit flips.
+    log1m_ber_ = std::log1p(-std::min(cfg_.bit_error_rate, 1.0));
     bits_to_next_error_ = geometric();
   }
 }
@@ -67,7 +72,8 @@ FaultVerdict FaultInjector::apply(std::span<uint8_t> frame) {
     }
     bits_to_next_error_ = pos == std::numeric_limits<uint64_t>::max() ? pos : pos - nbits;
   }
-  if (cfg_.corrupt_every != 0 && stats_.frames_seen % cfg_.corrupt_every == 0 && nbits > 0) {
+  if (cfg_.corrupt_every != 0 && stats_.frames_seen % cfg_.corrupt_every == 0 && nbits > 0 && flipped == 0) {
+    // (When bit errors hit the frame already it is corrupted; another flip could undo one.)
     const uint64_t bit = rng_.below(nbits);
     frame[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     ++flipped;

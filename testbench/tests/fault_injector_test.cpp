@@ -1,6 +1,8 @@
 // FaultInjector: deterministic per seed, bit-error statistics, exact every-Nth modes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <vector>
 
@@ -10,6 +12,7 @@ namespace {
 using vnic::tb::FaultConfig;
 using vnic::tb::FaultInjector;
 using vnic::tb::FaultVerdict;
+using vnic::tb::Xoshiro256;
 
 std::vector<uint8_t> run(const FaultConfig& c, int frames, std::size_t len, uint64_t stream = 0) {
   FaultInjector f(c, stream);
@@ -85,5 +88,117 @@ TEST(FaultInjector, ZeroRatesNeverTouchAFrame) {
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(f.apply(frame), FaultVerdict::Pass);
   EXPECT_EQ(frame, std::vector<uint8_t>(1500, 0xAB));
   EXPECT_EQ(f.stats().bits_flipped, 0u);
+}
+
+TEST(FaultInjector, GeneratorIsXoshiro256StarStarSeededBySplitmix64) {
+  // Reference values from an independent implementation of the published algorithms, so the
+  // faults of a seed are the same with every compiler and standard library.
+  Xoshiro256 a(0);
+  EXPECT_EQ(a.next(), 0x99ec5f36cb75f2b4ull);
+  EXPECT_EQ(a.next(), 0xbf6e1f784956452aull);
+  EXPECT_EQ(a.next(), 0x1a5f849d4933e6e0ull);
+  EXPECT_EQ(a.next(), 0x6aa594f1262d2d2cull);
+  Xoshiro256 b(12345);
+  EXPECT_EQ(b.next(), 0xbe6a36374160d49bull);
+  EXPECT_EQ(b.next(), 0x214aaa0637a688c6ull);
+  Xoshiro256 c(1);
+  for (int i = 0; i < 10000; ++i) {
+    const double u = c.uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    ASSERT_LT(c.below(7), 7u);
+  }
+  EXPECT_EQ(c.below(0), 0u);
+}
+
+TEST(FaultInjector, FlippedBitCountsAreExactAndFramesMayTakeSeveral) {
+  FaultConfig c;
+  c.bit_error_rate = 1e-4;
+  c.seed = 5;
+  FaultInjector f(c, 0);
+  std::vector<uint8_t> frame(1000);
+  const int n = 20000;
+  uint64_t bits = 0, hit = 0, multi = 0, fcs_hit = 0;
+  for (int i = 0; i < n; ++i) {
+    std::fill(frame.begin(), frame.end(), uint8_t{0});
+    const FaultVerdict v = f.apply(frame);
+    uint64_t d = 0;
+    for (uint8_t b : frame) d += static_cast<uint64_t>(std::popcount(b));
+    EXPECT_EQ(v == FaultVerdict::Corrupted, d > 0) << i;
+    bits += d;
+    hit += d > 0 ? 1 : 0;
+    multi += d > 1 ? 1 : 0;
+    fcs_hit += std::any_of(frame.end() - 4, frame.end(), [](uint8_t b) { return b != 0; }) ? 1 : 0;
+  }
+  EXPECT_EQ(f.stats().bits_flipped, bits);
+  EXPECT_EQ(f.stats().frames_corrupted, hit);
+  // P(frame hit) = 1 - (1 - p)^8000 = 0.5507; the flips per frame are Binomial(8000, p).
+  const double p_hit = 1.0 - std::pow(1.0 - c.bit_error_rate, 8000.0);
+  EXPECT_NEAR(static_cast<double>(hit), n * p_hit, 5 * std::sqrt(n * p_hit * (1 - p_hit)));
+  EXPECT_NEAR(static_cast<double>(bits), n * 0.8, 5 * std::sqrt(n * 0.8));
+  EXPECT_GT(multi, 2000u);  // P(>= 2 flips) = 19 %: not capped at one flip a frame
+  EXPECT_GT(fcs_hit, 0u);   // the FCS is on the wire too
+}
+
+TEST(FaultInjector, TinyRateStillMatchesOverManyFrames) {
+  FaultConfig c;
+  c.bit_error_rate = 1e-9;
+  c.seed = 9;
+  FaultInjector f(c, 0);
+  std::vector<uint8_t> frame(1518);
+  for (int i = 0; i < 2'000'000; ++i) f.apply(frame);  // one draw per flip: fast
+  const double expect = 2e6 * 1518 * 8 * 1e-9;      // 24.3
+  EXPECT_NEAR(static_cast<double>(f.stats().bits_flipped), expect, 5 * std::sqrt(expect));
+  EXPECT_GT(f.stats().bits_flipped, 0u);
+}
+
+TEST(FaultInjector, RateOneFlipsEveryBit) {
+  FaultConfig c;
+  c.bit_error_rate = 1.0;
+  FaultInjector f(c, 0);
+  std::vector<uint8_t> frame(64, 0x00);
+  EXPECT_EQ(f.apply(frame), FaultVerdict::Corrupted);
+  EXPECT_EQ(frame, std::vector<uint8_t>(64, 0xFF));
+  EXPECT_EQ(f.stats().bits_flipped, 512u);
+}
+
+TEST(FaultInjector, DropProbabilityMatchesAndDroppedFramesAreLeftAlone) {
+  FaultConfig c;
+  c.drop_probability = 0.25;
+  c.bit_error_rate = 1e-3;
+  c.seed = 17;
+  FaultInjector f(c, 0);
+  std::vector<uint8_t> frame(100);
+  uint64_t drops = 0;
+  for (int i = 0; i < 40000; ++i) {
+    std::fill(frame.begin(), frame.end(), uint8_t{0});
+    if (f.apply(frame) == FaultVerdict::Drop) {
+      ++drops;
+      ASSERT_TRUE(std::all_of(frame.begin(), frame.end(), [](uint8_t b) { return b == 0; })) << i;
+    }
+  }
+  EXPECT_EQ(f.stats().frames_dropped, drops);
+  EXPECT_NEAR(static_cast<double>(drops), 10000.0, 5 * std::sqrt(40000 * 0.25 * 0.75));
+  EXPECT_EQ(f.stats().frames_seen, 40000u);
+}
+
+TEST(FaultInjector, CorruptEveryNthDoesNotUndoABitError) {
+  // One-byte frames at a 10 % bit error rate: a lone error is common, and a second flip of a
+  // random bit would land on it an eighth of the time and leave the frame intact.
+  FaultConfig c;
+  c.bit_error_rate = 0.1;
+  c.corrupt_every = 1;
+  c.seed = 2;
+  FaultInjector f(c, 0);
+  std::vector<uint8_t> frame(1);
+  uint64_t bits = 0;
+  for (int i = 0; i < 2000; ++i) {
+    frame[0] = 0;
+    ASSERT_EQ(f.apply(frame), FaultVerdict::Corrupted) << i;
+    ASSERT_NE(frame[0], 0) << i;
+    bits += static_cast<uint64_t>(std::popcount(frame[0]));
+  }
+  EXPECT_EQ(f.stats().frames_corrupted, 2000u);
+  EXPECT_EQ(f.stats().bits_flipped, bits);
 }
 }  // namespace

@@ -6,30 +6,36 @@
 #include <systemc>
 
 #include <array>
-#include <deque>
-#include <memory>
+#include <cstdint>
 #include <string>
 
 #include "vnic/hw/eth_port.hpp"
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/tb/fault_injector.hpp"
 #include "vnic/tb/pcap.hpp"
+#include "vnic/tb/ring_queue.hpp"
 
 namespace vnic::tb {
 
 struct EthLinkConfig {
   model::BitRate rate = model::BitRate::gbps(10);
   model::Duration propagation = model::Duration::ns(5);  // ~1 m of cable
-  FaultConfig faults{};
-  uint64_t seed = 1;
-  bool start_up = true;
+  FaultConfig faults{};  // the same faults in both directions; faults.seed is not used here
+  uint64_t seed = 1;     // seeds both directions' injectors (each its own stream)
+  bool start_up = true;  // the link is up from time 0 (no notification is sent for it)
 };
 
-// Per direction (index = the sending side). frames == delivered + dropped_fault +
-// dropped_link_down + in flight.
+// Counters of one direction (index = the sending side). Each frame handed to transmit() while
+// the link is up is counted in `frames` and ends in exactly one of delivered, dropped_fault,
+// dropped_link_down, or is still in flight:
+//   frames == delivered + dropped_fault + dropped_link_down + in_flight(dir).
+// Frames refused while the link is down (transmit() returned false) are the sender's to count.
 struct LinkDirStats {
   uint64_t frames = 0, bytes = 0, delivered = 0;
-  uint64_t dropped_fault = 0, dropped_link_down = 0, corrupted = 0, tx_overlap_errors = 0;
+  uint64_t dropped_fault = 0;      // lost on the wire by the fault injector
+  uint64_t dropped_link_down = 0;  // in flight when the link went down
+  uint64_t corrupted = 0;          // delivered with flipped bits (the receiver's FCS check fails)
+  uint64_t tx_overlap_errors = 0;  // started before the previous frame + IFG had passed; delivered
 };
 
 class EthLink : public sc_core::sc_module, public hw::EthMedium {
@@ -37,20 +43,29 @@ class EthLink : public sc_core::sc_module, public hw::EthMedium {
   EthLink(sc_core::sc_module_name name, hw::EventQueue& q, const EthLinkConfig& cfg);
   ~EthLink() override;
 
-  // hw::EthMedium
+  // hw::EthMedium. The frame's last bit reaches the other side at
+  //   start_ps + rate.time_for_bytes(preamble + SFD + frame) + propagation
+  // (never earlier than now, and never before the previous frame of that direction: arrivals
+  // keep their order). The link keeps no frame it does not deliver: a dropped or refused
+  // frame's buffer goes back to its pool at once.
   void attach(unsigned side, hw::EthEndpoint* ep) override;
   bool transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) override;
   bool up() const override { return up_; }
   model::BitRate rate() const override { return cfg_.rate; }
 
-  // Link state: changes now (frames in flight are lost) and tells both stations.
+  // Link state: changes now (frames in flight are lost and counted) and tells both stations
+  // through the queue, at the current time, with the state this call set. No-op if unchanged.
   void set_up(bool up);
   void schedule_link_change(const sc_core::sc_time& at, bool up);
 
-  // Capture both directions into one pcap file (timestamps = arrival of the last bit).
-  // Throws std::runtime_error with the path when the file cannot be opened.
+  // Capture: ONE pcap file for both directions (DLT_EN10MB, ns timestamps), one record per
+  // frame as its receiver sees it (after corruption, with its FCS; dropped frames are not
+  // written), stamped with the arrival of its last bit (truncated to the ns). Records are in
+  // arrival order; the MAC addresses tell the directions apart.
+  // Throws std::runtime_error naming the path when the file cannot be opened.
   void capture_to(const std::string& path);
   void close_capture() { pcap_.close(); }
+  uint64_t captured() const { return pcap_.records(); }
 
   const LinkDirStats& stats(unsigned dir) const { return stats_[dir & 1]; }
   const FaultStats& fault_stats(unsigned dir) const { return faults_[dir & 1].stats(); }
@@ -59,23 +74,25 @@ class EthLink : public sc_core::sc_module, public hw::EthMedium {
  private:
   struct InFlight {
     model::Frame frame;
-    uint64_t arrive_ps;
+    uint64_t arrive_ps = 0;
   };
-  void deliver0(uint64_t epoch) { deliver(0, epoch); }
-  void deliver1(uint64_t epoch) { deliver(1, epoch); }
+  // One queue callback per frame; `epoch` voids those scheduled before the link went down.
+  void deliver_dir0(uint64_t epoch) { deliver(0, epoch); }
+  void deliver_dir1(uint64_t epoch) { deliver(1, epoch); }
   void deliver(unsigned dir, uint64_t epoch);
-  void notify_change(uint64_t);
+  void notify_change(uint64_t up);
   void change_event(uint64_t up);
 
   hw::EventQueue& q_;
   EthLinkConfig cfg_;
   std::array<hw::EthEndpoint*, 2> ep_{};
   std::array<FaultInjector, 2> faults_;
-  std::array<std::deque<InFlight>, 2> flight_;
-  std::array<uint64_t, 2> free_at_ps_{};  // a sender may start again at (end of IFG)
+  std::array<RingQueue<InFlight>, 2> flight_;
+  std::array<uint64_t, 2> free_at_ps_{};      // the sender may start again at (end of IFG)
+  std::array<uint64_t, 2> last_arrive_ps_{};  // arrival of the last frame sent that way
   std::array<LinkDirStats, 2> stats_{};
   bool up_;
-  uint64_t epoch_ = 0;  // bumps when the link goes down: scheduled deliveries are void
+  uint64_t epoch_ = 0;  // bumps when the link goes down
   PcapWriter pcap_;
 };
 

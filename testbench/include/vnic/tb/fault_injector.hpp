@@ -8,11 +8,12 @@
 namespace vnic::tb {
 
 struct FaultConfig {
-  double bit_error_rate = 0.0;    // probability that any one bit of a frame is flipped
+  double bit_error_rate = 0.0;    // probability that any one bit of a frame is flipped ([0, 1])
   double drop_probability = 0.0;  // probability that a frame is lost on the wire
   uint64_t drop_every = 0;        // > 0: also drop every Nth frame (deterministic tests)
-  uint64_t corrupt_every = 0;     // > 0: also flip one bit of every Nth frame
-  uint64_t seed = 1;
+  uint64_t corrupt_every = 0;     // > 0: every Nth frame not dropped is corrupted (one bit
+                                  //      flipped, unless bit errors already hit it)
+  uint64_t seed = 1;              // a standalone injector's seed; tb::EthLink uses its own
 };
 
 struct FaultStats {
@@ -21,23 +22,30 @@ struct FaultStats {
 
 enum class FaultVerdict : uint8_t { Pass, Corrupted, Drop };
 
-// xoshiro256**, seeded through splitmix64.
+// xoshiro256**, seeded through splitmix64: the same numbers with every compiler and library
+// (std:: distributions are not specified bit for bit).
 class Xoshiro256 {
  public:
   explicit Xoshiro256(uint64_t seed);
   uint64_t next();
-  double uniform();  // in [0, 1)
-  uint64_t below(uint64_t n);
+  double uniform();            // in [0, 1), 53 random bits
+  uint64_t below(uint64_t n);  // in [0, n) (multiply-high, no modulo); 0 when n == 0
 
  private:
   uint64_t s_[4];
 };
 
+// Bit errors form one Bernoulli(bit_error_rate) stream over all the bits of all frames that are
+// not dropped: the gap to the next flipped bit is drawn from the geometric distribution, so
+// the number of flips per frame is exact (any number, anywhere, FCS included) and a tiny rate
+// costs one draw per flipped bit, not one per bit or per frame. Drops are decided first; a
+// dropped frame consumes no bits of the stream.
 class FaultInjector {
  public:
   // `stream` separates the two directions of one link under one seed.
   FaultInjector(const FaultConfig& cfg, uint64_t stream);
-  // Decides the fate of one frame and flips its bits in place when corrupted.
+  // Decides the fate of one frame and flips its bits in place when corrupted (bit i of the
+  // frame is bit i % 8 of byte i / 8). Drop leaves the bytes alone; the caller discards them.
   FaultVerdict apply(std::span<uint8_t> frame);
   const FaultStats& stats() const { return stats_; }
   bool active() const { return cfg_.bit_error_rate > 0 || cfg_.drop_probability > 0 || cfg_.drop_every || cfg_.corrupt_every; }
