@@ -1,0 +1,64 @@
+// The host CPU as kernel code sees it: a local clock that runs while code charges its cost, softirqs
+// and deferred work. The platform (testbench/) implements it; stack/ and driver/ only call it.
+#pragma once
+
+#include <cstdint>
+
+#include "vnic/model/units.hpp"
+
+namespace vnic::stack {
+
+using model::Duration;
+using model::Instant;
+
+// Debian 12's kernel is built with HZ=250: one jiffy is 4 ms.
+inline constexpr int64_t kHz = 250;
+inline constexpr Duration kJiffy = Duration::us(1000'000 / kHz);
+inline constexpr uint64_t jiffies(Instant t) { return static_cast<uint64_t>(t.ps() / kJiffy.ps()); }
+// usecs_to_jiffies(): rounds up, as the kernel does.
+inline constexpr uint64_t usecs_to_jiffies(uint64_t us) {
+  return (us + static_cast<uint64_t>(kJiffy.ps() / 1000'000) - 1) / static_cast<uint64_t>(kJiffy.ps() / 1000'000);
+}
+
+// What each operation costs the CPU that runs it (docs/host.md has the table and the sources).
+// The defaults are round figures for a ~3 GHz server core; every one is a scenario key.
+struct CpuCosts {
+  Duration hardirq = Duration::ns(600);        // MSI-X entry, handler prologue/epilogue, EOI, exit
+  Duration softirq = Duration::ns(100);        // __do_softirq entry and the net_rx_action set-up
+  Duration napi_poll = Duration::ns(150);      // one ->poll() call: locks, ring state, GRO flush
+  Duration rx_packet = Duration::ns(120);      // driver: read the descriptor, sync, build the skb
+  Duration skb_alloc = Duration::ns(60);       // napi_alloc_skb / alloc_skb
+  Duration skb_free = Duration::ns(40);        // kfree_skb / napi_consume_skb
+  Duration copy_per_kib = Duration::ns(80);    // memcpy of packet data (~12 GB/s)
+  Duration rx_refill = Duration::ns(40);       // one RX descriptor written back to the device
+  Duration netif_receive = Duration::ns(250);  // __netif_receive_skb to the protocol hand-off
+  Duration tx_xmit = Duration::ns(200);        // ndo_start_xmit: descriptors, queue checks
+  Duration dma_map = Duration::ns(50);         // dma_map_single / dma_unmap_single, each
+  Duration tx_clean = Duration::ns(60);        // one TX completion cleaned
+  Duration mmio_write = Duration::ns(100);     // a posted UC store; the CPU goes on
+  Duration mmio_read = Duration::ns(1000);     // non-posted: the CPU stalls for the round trip
+  Duration pktgen = Duration::ns(150);         // pktgen: build one packet (beyond skb_alloc)
+};
+
+enum class Softirq : uint8_t { NetTx = 2, NetRx = 3 };  // Linux's numbers (HI 0, TIMER 1, ...)
+
+class Cpu {
+ public:
+  using Fn = void (*)(void* ctx, uint64_t arg);
+  virtual ~Cpu() = default;
+
+  virtual unsigned id() const = 0;
+  // The CPU's local time: the time of the code running now, including what it has charged.
+  virtual Instant now() const = 0;
+  // Time spent by the code running now (advances now()).
+  virtual void charge(Duration d) = 0;
+  virtual const CpuCosts& costs() const = 0;
+  // Softirqs: a handler per number; raise runs it after the current hard IRQ or task.
+  virtual void open_softirq(Softirq nr, Fn fn, void* ctx) = 0;
+  virtual void raise_softirq(Softirq nr) = 0;
+  // Runs fn(ctx, arg) in process context on this CPU at `when` or as soon after as the CPU is free
+  // (timers, work items, resuming a sleeping task).
+  virtual void call_at(Instant when, Fn fn, void* ctx, uint64_t arg = 0) = 0;
+};
+
+}  // namespace vnic::stack

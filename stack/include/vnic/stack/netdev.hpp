@@ -1,0 +1,132 @@
+// net_device and napi_struct as the stack sees a driver: transmit entry, TX queue state,
+// statistics, and the ethtool operations; NAPI contexts the softnet loop polls.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vnic/model/mac_addr.hpp"
+#include "vnic/stack/co.hpp"
+#include "vnic/stack/skb.hpp"
+
+namespace vnic::stack {
+
+class Softnet;
+
+// napi_struct. The owner's poll(napi, budget) returns the work done (<= budget); when it did less
+// than the budget it calls Softnet::napi_complete_done() and may re-enable its interrupt.
+struct Napi {
+  using PollFn = int (*)(Napi* n, int budget);
+  PollFn poll = nullptr;
+  void* owner = nullptr;
+  int weight = 64;          // NAPI_POLL_WEIGHT, the driver's own
+  // State bits (NAPI_STATE_*).
+  bool sched = false;       // on a poll list or being polled
+  bool missed = false;      // scheduled again while being polled
+  bool disable = false;     // napi_disable() pending
+  bool on_list = false;
+  Napi* next = nullptr;     // poll list link
+  Softnet* softnet = nullptr;
+  // Statistics.
+  uint64_t polls = 0, work = 0, full_polls = 0;
+};
+
+// NETDEV_TX_OK / NETDEV_TX_BUSY.
+enum class NetdevTx : uint8_t { Ok, Busy };
+
+// rtnl_link_stats64 (the fields this model fills).
+struct LinkStats64 {
+  uint64_t rx_packets = 0, tx_packets = 0, rx_bytes = 0, tx_bytes = 0;
+  uint64_t rx_errors = 0, tx_errors = 0, rx_dropped = 0, tx_dropped = 0, multicast = 0;
+  uint64_t rx_length_errors = 0, rx_crc_errors = 0, rx_missed_errors = 0, rx_fifo_errors = 0;
+  uint64_t tx_aborted_errors = 0, tx_carrier_errors = 0;
+};
+
+// struct ethtool_coalesce (the fields a moderation-capable NIC supports).
+struct EthtoolCoalesce {
+  uint32_t rx_coalesce_usecs = 0, rx_max_coalesced_frames = 1;
+  uint32_t tx_coalesce_usecs = 0, tx_max_coalesced_frames = 1;
+};
+struct EthtoolRingparam {
+  uint32_t rx_max_pending = 0, tx_max_pending = 0, rx_pending = 0, tx_pending = 0;
+};
+struct EthtoolLinkSettings {
+  uint32_t speed_mbps = 0;  // SPEED_UNKNOWN is reported as 0 here
+  bool full_duplex = true;
+  bool autoneg = false;
+  bool link = false;
+  std::string port = "FIBRE";
+};
+struct EthtoolDrvinfo {
+  std::string driver, version, bus_info;
+  uint32_t n_stats = 0;
+};
+using EthtoolStat = std::pair<std::string, uint64_t>;
+
+// Errors returned as negative errno values, as the kernel does.
+inline constexpr int kEINVAL = 22, kENOMEM = 12, kEBUSY = 16, kENODEV = 19, kETIMEDOUT = 110, kEIO = 5,
+                     kEOPNOTSUPP = 95;
+
+class NetDevice {
+ public:
+  virtual ~NetDevice() = default;
+
+  std::string name = "eth0";
+  model::MacAddr dev_addr{};
+  uint32_t mtu = 1500;
+  bool up = false;          // IFF_UP: open succeeded
+  bool carrier = false;     // netif_carrier_on/off
+
+  // ndo_open / ndo_stop: sleepable, return 0 or -errno.
+  virtual Co<int> open() = 0;
+  virtual Co<int> stop() = 0;
+  // ndo_start_xmit. xmit_more: more packets follow at once, the doorbell may wait (netdev_xmit_more).
+  virtual NetdevTx start_xmit(SkBuff* skb, bool xmit_more) = 0;
+  virtual LinkStats64 get_stats64() const = 0;
+  // ethtool_ops.
+  virtual EthtoolDrvinfo get_drvinfo() const = 0;
+  virtual EthtoolCoalesce get_coalesce() const = 0;
+  virtual Co<int> set_coalesce(const EthtoolCoalesce& c) = 0;
+  virtual EthtoolRingparam get_ringparam() const = 0;
+  virtual EthtoolLinkSettings get_link_ksettings() const = 0;
+  // ethtool -S: names and values (get_strings + get_ethtool_stats).
+  virtual std::vector<EthtoolStat> get_ethtool_stats() const = 0;
+
+  // TX queue state (netdev_queue), one queue here. wake() calls the waker (the qdisc or pktgen
+  // that stopped feeding), as netif_tx_wake_queue schedules the qdisc.
+  using Waker = void (*)(void* ctx);
+  bool tx_queue_stopped() const { return tx_stopped_; }
+  void netif_tx_stop_queue() {
+    if (!tx_stopped_) ++tx_stops_;
+    tx_stopped_ = true;
+  }
+  void netif_tx_wake_queue() {
+    const bool was = tx_stopped_;
+    tx_stopped_ = false;
+    if (was) {
+      ++tx_wakes_;
+      if (waker_) waker_(waker_ctx_);
+    }
+  }
+  void netif_tx_start_queue() { tx_stopped_ = false; }
+  void set_tx_waker(Waker w, void* ctx) {
+    waker_ = w;
+    waker_ctx_ = ctx;
+  }
+  uint64_t tx_stops() const { return tx_stops_; }
+  uint64_t tx_wakes() const { return tx_wakes_; }
+
+ private:
+  bool tx_stopped_ = true;  // until open starts it
+  uint64_t tx_stops_ = 0, tx_wakes_ = 0;
+  Waker waker_ = nullptr;
+  void* waker_ctx_ = nullptr;
+};
+
+// eth_type_trans: pulls the Ethernet header, sets protocol and pkt_type. false (nothing changed)
+// for a frame shorter than an Ethernet header.
+bool eth_type_trans(SkBuff& skb, NetDevice& dev);
+
+}  // namespace vnic::stack
