@@ -59,7 +59,7 @@ Nic::Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg)
   rxq_.resize(cfg_.num_qp);
   for (auto& t : txq_) t.cache = cfg_.desc_cache_factory(cfg_.desc_cache_depth, kEntryWidth);
   for (auto& r : rxq_) r.cache = cfg_.desc_cache_factory(cfg_.desc_cache_depth, kEntryWidth);
-  soft_reset();
+  soft_reset(true);
 }
 
 Nic::~Nic() = default;
@@ -89,8 +89,13 @@ bool Nic::device_enabled() const { return (word(regs::kCtrl, 0) & 1u) != 0; }
 
 // ---------------------------------------------------------------------------------- reset
 
-void Nic::soft_reset() {
+void Nic::soft_reset(bool power_on) {
   ++epoch_;
+  if (power_on) {
+    reset_done_ps_ = 0;
+  } else {
+    reset_done_ps_ = cfg_.reset_hangs ? UINT64_MAX : now_ps() + uint64_t{cfg_.reset_ns} * 1000;
+  }
   dma_.reset();
   dma_.clear_stats();
   for (const regs::Reg* r : regs::kAll) {
@@ -180,7 +185,7 @@ uint32_t Nic::read_reg(const regs::Hit& h) {
   if (&r == &regs::kStatus) {
     return regs::kStatusFields[0].put(0, link_up_ ? 1 : 0) |
            regs::kStatusFields[1].put(0, link_up_ ? speed_code(link_rate_) : 0) |
-           regs::kStatusFields[2].put(0, 1);
+           regs::kStatusFields[2].put(0, in_reset() ? 0 : 1);
   }
   if (&r == &regs::kStatLo) {
     const uint64_t v = stat(static_cast<Stat>(i));
@@ -211,6 +216,12 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
     return;
   }
   const uint32_t wv = v & r.writable_mask();
+  // While a soft reset runs only another reset is heard; the MSI-X table belongs to the PCI
+  // function and is always writable.
+  if (in_reset() && r.reset_src != regs::ResetSrc::Keep && !(&r == &regs::kCtrl && regs::kCtrlFields[1].get(wv) != 0)) {
+    bump(Stat::mmio_in_reset);
+    return;
+  }
   if (r.access == regs::Access::W1C) {
     word(r, i) &= ~wv;
     return;

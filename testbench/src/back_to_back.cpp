@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "vnic/rtl/rtl_desc_cache.hpp"
@@ -18,20 +19,59 @@ uint64_t mem_size_for(const TestHostConfig& h) {
   return (uint64_t{h.tx_ring} * tx_buf_size(h) + uint64_t{h.rx_ring} * h.rx_buf +
           uint64_t{h.tx_ring + h.rx_ring} * 16) + (1u << 20);
 }
+
+// Driver hosts: rings, RX buffers (2 KiB at the default MTU) and the skb pool's buffers, which are
+// taken as needed: at most one per TX descriptor and pktgen burst beyond what is in flight.
+uint64_t mem_size_for_driver(const TestHostConfig& h, const DriverSide& d) {
+  const uint64_t skb_buf = 2048 + stack::SkbPool::kHeadroom + 64;
+  const uint64_t skbs = std::min<uint64_t>(d.skb_pool, uint64_t{h.tx_ring} + h.rx_ring + 2 * d.pktgen_burst + 1024);
+  return uint64_t{h.rx_ring} * (2048 + 64) + uint64_t{h.tx_ring + h.rx_ring} * 16 + skbs * skb_buf + (2u << 20);
+}
+
+DriverHostConfig driver_config(const Scenario& s, const HostSide& side, const char* ifname) {
+  const TestHostConfig& h = side.host;
+  if (!h.refill_rx || h.rx_ctrl != 0x4u) {
+    throw std::runtime_error(fmt::format(
+        "{}: refill = false, promisc, rx-fcs and rx-all need scenario.hosts = \"direct\" (the driver's rx-mode "
+        "and features are not built yet)", ifname));
+  }
+  DriverHostConfig c;
+  c.drv.ifname = ifname;
+  c.drv.rx_ring = h.rx_ring;
+  c.drv.tx_ring = h.tx_ring;
+  c.drv.coalesce = stack::EthtoolCoalesce{h.coalesce.rx_usecs, h.coalesce.rx_frames, h.coalesce.tx_usecs,
+                                          h.coalesce.tx_frames};
+  c.drv.napi_weight = s.driver.napi_weight;
+  c.drv.rx_handoff = s.driver.rx_handoff == "netif_rx" ? driver::RxHandoff::NetifRx : driver::RxHandoff::ReceiveSkb;
+  c.costs = s.driver.costs;
+  c.sysctl = s.driver.sysctl;
+  c.skb_pool = s.driver.skb_pool;
+  c.cpus = s.driver.cpus;
+  c.gen.pattern = h.pattern;
+  c.gen.count = h.count;
+  c.gen.burst = s.driver.pktgen_burst;
+  c.gen.interval = h.interval;
+  c.gen.start = h.start;
+  return c;
+}
 }  // namespace
 
 BackToBack::BackToBack(const Scenario& s) : s_(s) {
   hw::init_time();
   q_ = std::make_unique<hw::EventQueue>("events");
   q_->set_quantum(static_cast<uint64_t>(s_.quantum.ps()));
-  mem_a_ = std::make_unique<HostMemory>("mem_a", kMemBase, mem_size_for(s_.a.host));
-  mem_b_ = std::make_unique<HostMemory>("mem_b", kMemBase, mem_size_for(s_.b.host));
+  const bool drv = driver_hosts();
+  mem_a_ = std::make_unique<HostMemory>("mem_a", kMemBase,
+                                        drv ? mem_size_for_driver(s_.a.host, s_.driver) : mem_size_for(s_.a.host));
+  mem_b_ = std::make_unique<HostMemory>("mem_b", kMemBase,
+                                        drv ? mem_size_for_driver(s_.b.host, s_.driver) : mem_size_for(s_.b.host));
   if (s_.ring == "rtl") s_.nic.desc_cache_factory = &rtl::make_rtl_desc_cache;
   if (s_.ring == "rtl-broken") s_.nic.desc_cache_factory = &rtl::make_broken_rtl_desc_cache;
   hw::NicConfig ca = s_.nic;
   ca.perm_mac = s_.a.mac;
   hw::NicConfig cb = s_.nic;
   cb.perm_mac = s_.b.mac;
+  if (!drv) ca.reset_ns = cb.reset_ns = 0;  // the test host does not wait for RESET_DONE
   nic_a_ = std::make_unique<hw::Nic>("nic_a", *q_, ca);
   nic_b_ = std::make_unique<hw::Nic>("nic_b", *q_, cb);
 
@@ -43,12 +83,24 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
   hb.pattern.seed = s_.seed * 2 + 1;
   hb.pattern.src = s_.b.mac;
   hb.pattern.dst = s_.a.mac;
-  host_a_ = std::make_unique<TestHost>("host_a", *q_, *mem_a_, ha);
-  host_b_ = std::make_unique<TestHost>("host_b", *q_, *mem_b_, hb);
-  host_a_->expect(hb.pattern);
-  host_b_->expect(ha.pattern);
-  host_a_->connect(*nic_a_);
-  host_b_->connect(*nic_b_);
+  if (drv) {
+    HostSide sa = s_.a, sb = s_.b;
+    sa.host = ha;
+    sb.host = hb;
+    dh_a_ = std::make_unique<DriverHost>("host_a", *q_, *mem_a_, driver_config(s_, sa, "eth0"), "0000:01:00.0");
+    dh_b_ = std::make_unique<DriverHost>("host_b", *q_, *mem_b_, driver_config(s_, sb, "eth0"), "0000:01:00.0");
+    dh_a_->expect(hb.pattern);
+    dh_b_->expect(ha.pattern);
+    dh_a_->connect(*nic_a_, TestHost::kBar0Base);
+    dh_b_->connect(*nic_b_, TestHost::kBar0Base);
+  } else {
+    host_a_ = std::make_unique<TestHost>("host_a", *q_, *mem_a_, ha);
+    host_b_ = std::make_unique<TestHost>("host_b", *q_, *mem_b_, hb);
+    host_a_->expect(hb.pattern);
+    host_b_->expect(ha.pattern);
+    host_a_->connect(*nic_a_);
+    host_b_->connect(*nic_b_);
+  }
   mem_a_->set_iommu(s_.a.iommu);  // after binding: it withdraws DMI through the sockets
   mem_b_->set_iommu(s_.b.iommu);
 
@@ -72,20 +124,82 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
 BackToBack::~BackToBack() = default;
 
 void BackToBack::run() {
-  host_a_->bring_up();
-  host_b_->bring_up();
+  if (driver_hosts()) {
+    dh_a_->bring_up();
+    dh_b_->bring_up();
+  } else {
+    host_a_->bring_up();
+    host_b_->bring_up();
+  }
   if (s_.stop_after.ps() > 0) {
     sc_core::sc_start(hw::from_ps(static_cast<uint64_t>(s_.stop_after.ps())));
   } else {
     sc_core::sc_start();
   }
-  // Whatever the NIC completed after the last interrupt is still collected.
-  host_a_->service();
-  host_b_->service();
+  end_ps_ = q_->now_ps();
+  if (driver_hosts()) {
+    // ethtool -S reads the device's counters through MMIO: let those reads run.
+    dh_a_->refresh_stats();
+    dh_b_->refresh_stats();
+    sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_MS));
+  } else {
+    // Whatever the NIC completed after the last interrupt is still collected.
+    host_a_->service();
+    host_b_->service();
+  }
   trace_.close();
 }
 
+uint64_t BackToBack::delivered(int i) {
+  return driver_hosts() ? dhost(i).checker().stats().frames : host(i).stats().rx_frames;
+}
+
+bool BackToBack::rx_clean(int i) {
+  if (driver_hosts()) {
+    const auto& c = dhost(i).checker().stats();
+    return c.bad_bytes == 0 && c.out_of_order == 0;
+  }
+  const auto& h = host(i).stats();
+  return h.rx_bad_bytes == 0 && h.rx_out_of_order == 0;
+}
+
 int64_t BackToBack::unaccounted(int i, std::string* detail) {
+  return driver_hosts() ? unaccounted_driver(i, detail) : unaccounted_direct(i, detail);
+}
+
+int64_t BackToBack::unaccounted_driver(int i, std::string* detail) {
+  DriverHost& tx = dhost(i);
+  DriverHost& rx = dhost(1 - i);
+  hw::Nic& txn = nic(i);
+  hw::Nic& rxn = nic(1 - i);
+  using D = driver::DrvStat;
+  const auto& ls = link_->stats(static_cast<unsigned>(i));
+  const int64_t sent = static_cast<int64_t>(tx.pktgen().stats().sent);
+  const int64_t drv_tx_drops = static_cast<int64_t>(tx.driver().stat(D::tx_queue_0_map_errors) +
+                                                    tx.driver().stat(D::tx_queue_0_flushed));
+  const int64_t tx_drops = static_cast<int64_t>(txn.stat(Stat::tx_desc_errors) + txn.stat(Stat::tx_dma_errors) +
+                                                txn.stat(Stat::tx_dropped_link_down));
+  const int64_t link_drops = static_cast<int64_t>(ls.dropped_fault + ls.dropped_link_down);
+  const int64_t rx_drops = static_cast<int64_t>(
+      rxn.stat(Stat::rx_crc_errors) + rxn.stat(Stat::rx_length_errors) + rxn.stat(Stat::rx_filtered) +
+      rxn.stat(Stat::rx_missed_errors) + rxn.stat(Stat::rx_dma_errors) + rxn.stat(Stat::rx_dropped_disabled));
+  const auto& d = rx.driver();
+  const int64_t drv_rx_drops = static_cast<int64_t>(d.stat(D::rx_queue_0_errors) + d.stat(D::rx_queue_0_alloc_failed) +
+                                                    d.stat(D::rx_queue_0_flushed));
+  const auto sn = rx.softnet_total();
+  const int64_t stack_drops = static_cast<int64_t>(sn.dropped + sn.rx_nohandler);
+  const int64_t delivered = static_cast<int64_t>(rx.checker().stats().frames);
+  const int64_t left = sent - drv_tx_drops - tx_drops - link_drops - rx_drops - drv_rx_drops - stack_drops - delivered;
+  if (detail) {
+    *detail = fmt::format(
+        "sent {} = delivered {} + driver tx drops {} + nic tx drops {} + link drops {} + nic rx drops {} + "
+        "driver rx drops {} + softnet drops {} (+ {} unaccounted)",
+        sent, delivered, drv_tx_drops, tx_drops, link_drops, rx_drops, drv_rx_drops, stack_drops, left);
+  }
+  return left;
+}
+
+int64_t BackToBack::unaccounted_direct(int i, std::string* detail) {
   TestHost& tx = host(i);
   TestHost& rx = host(1 - i);
   hw::Nic& txn = nic(i);
@@ -115,7 +229,45 @@ std::string ethtool_stats(hw::Nic& nic) {
   return s;
 }
 
+std::string BackToBack::report_driver() {
+  std::string s;
+  const double sim_s = static_cast<double>(end_ps_) / 1e12;
+  s += fmt::format("scenario: {}  seed: {}  link: {} Gb/s  hosts: driver  simulated time: {:.6f} s\n\n", s_.name,
+                   s_.seed, s_.link_rate.gbps_f(), sim_s);
+  for (int i = 0; i < 2; ++i) {
+    DriverHost& h = dhost(i);
+    const char c = i == 0 ? 'a' : 'b';
+    s += fmt::format("== host {} ({} at {}, {} {}) ==\n", c, nic(i).name(), h.bus().bus_info(), h.driver().name,
+                     h.driver().dev_addr.str());
+    s += fmt::format("[host {}]$ ethtool -S {}\n", c, h.driver().name);
+    s += h.ethtool_s();
+    s += fmt::format("[host {}]$ cat /proc/net/softnet_stat\n", c);
+    s += h.softnet_stat();
+    s += h.cpu_usage(end_ps_);
+    const auto& g = h.pktgen().stats();
+    const auto& k = h.checker().stats();
+    s += fmt::format("pktgen: sent {} busy {} queue_waits {} alloc_waits {}\n", g.sent, g.busy, g.queue_waits,
+                     g.alloc_waits);
+    s += fmt::format("rx checker: frames {} ok {} bad_bytes {} out_of_order {} gap_frames {}\n", k.frames, k.ok,
+                     k.bad_bytes, k.out_of_order, k.gap_frames);
+    s += fmt::format("[host {}]$ dmesg\n", c);
+    for (const auto& line : h.driver().log()) s += line + "\n";
+    std::string detail;
+    const int64_t left = unaccounted(i, &detail);
+    s += fmt::format("conservation {}->{}: {} [{}]\n\n", c, i == 0 ? 'b' : 'a', detail, left == 0 ? "ok" : "MISMATCH");
+  }
+  for (unsigned d = 0; d < 2; ++d) {
+    const auto& ls = link_->stats(d);
+    s += fmt::format("link {}: frames {} bytes {} dropped_fault {} dropped_link_down {} corrupted {} "
+                     "tx_overlap_errors {}\n",
+                     d == 0 ? "a->b" : "b->a", ls.frames, ls.bytes, ls.dropped_fault, ls.dropped_link_down,
+                     ls.corrupted, ls.tx_overlap_errors);
+  }
+  return s;
+}
+
 std::string BackToBack::report() {
+  if (driver_hosts()) return report_driver();
   std::string s;
   const double sim_s = static_cast<double>(q_->now_ps()) / 1e12;
   s += fmt::format("scenario: {}  seed: {}  link: {} Gb/s  simulated time: {:.6f} s\n\n", s_.name, s_.seed,

@@ -59,17 +59,14 @@ int run(const RunOptions& o) {
     p.run();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fputs(p.report().c_str(), stdout);
-    const double sim = static_cast<double>(p.queue().now_ps()) / 1e12;
-    const uint64_t frames = p.host(0).stats().rx_frames + p.host(1).stats().rx_frames;
+    const double sim = static_cast<double>(p.end_ps()) / 1e12;
+    const uint64_t frames = p.delivered(0) + p.delivered(1);
     if (!o.quiet_timing) {
       fmt::print(stderr, "ring {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall second\n",
                  s->ring, wall, sim, wall > 0 ? sim / wall : 0.0, wall > 0 ? static_cast<double>(frames) / wall : 0.0);
     }
     bool ok = true;
-    for (int i = 0; i < 2; ++i) {
-      const auto& hs = p.host(i).stats();
-      ok = ok && p.unaccounted(i) == 0 && hs.rx_bad_bytes == 0 && hs.rx_out_of_order == 0;
-    }
+    for (int i = 0; i < 2; ++i) ok = ok && p.unaccounted(i) == 0 && p.rx_clean(i);
     if (!ok) fmt::print(stderr, "vnic: a check failed (see conservation / rx_bad_bytes / rx_out_of_order)\n");
     return ok ? 0 : 1;
   } catch (const std::exception& e) {

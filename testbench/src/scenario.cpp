@@ -16,6 +16,7 @@ std::string_view default_scenario_toml() {
 name = "default"
 seed = 1
 quantum_ns = 10000     # how far the event queue may run ahead of SystemC time (no effect on results)
+hosts = "driver"       # "driver": driver model + softnet + pktgen on a simulated CPU; "direct": test host
 
 [link]
 speed = "10G"          # 1G, 10G, 25G, 40G, 100G
@@ -38,15 +39,45 @@ num_qp = 1
 core_mhz = 250
 ring = "model"         # descriptor FIFO: "model" (C++ reference) or "rtl" (the Verilated Verilog)
 
+[cpu]                  # what each operation costs the host CPU, in ns (docs/host.md)
+cpus = 2               # cores per host: cpu0 takes the NIC's interrupts, pktgen runs on the last
+hardirq_ns = 600
+softirq_ns = 100
+napi_poll_ns = 150
+rx_packet_ns = 80
+skb_alloc_ns = 50
+skb_free_ns = 30
+copy_per_kib_ns = 60
+rx_refill_ns = 20
+netif_receive_ns = 150
+tx_xmit_ns = 200
+dma_map_ns = 40
+tx_clean_ns = 50
+mmio_write_ns = 100
+mmio_read_ns = 1000
+pktgen_ns = 150
+
+[sysctl]               # net.core, Linux 6.1 defaults (HZ=250)
+netdev_budget = 300
+netdev_budget_usecs = 8000
+dev_weight = 64
+netdev_max_backlog = 1000
+
+[driver]
+napi_weight = 64                 # NAPI_POLL_WEIGHT
+rx_handoff = "netif_receive_skb" # or "netif_rx" (through the per-CPU backlog)
+pktgen_burst = 32                # packets per xmit_more batch
+skb_pool = 16384                 # skbs that may exist at once per host
+
 [host.a]
 mac = "02:00:00:00:00:0a"
-tx = 1024
-rx = 1024
-rx_buf = 2048
-rx-usecs = 8
-rx-frames = 64
+tx = 1024              # ethtool -G tx
+rx = 1024              # ethtool -G rx
+rx_buf = 2048          # direct hosts only; the driver sizes buffers from the MTU
+rx-usecs = 8           # ethtool -C
+rx-frames = 32
 tx-usecs = 16
-tx-frames = 128
+tx-frames = 32
 frames = 20000
 min_len = 60
 max_len = 1514
@@ -58,9 +89,9 @@ tx = 1024
 rx = 1024
 rx_buf = 2048
 rx-usecs = 8
-rx-frames = 64
+rx-frames = 32
 tx-usecs = 16
-tx-frames = 128
+tx-frames = 32
 frames = 20000
 min_len = 60
 max_len = 1514
@@ -197,9 +228,13 @@ std::optional<Scenario> parse_scenario(std::string_view text, std::string* error
   Scenario s;
   s.a.mac = *model::MacAddr::parse("02:00:00:00:00:0a");
   s.b.mac = *model::MacAddr::parse("02:00:00:00:00:0b");
-  check_keys(c, root, "", {"scenario", "link", "pcie", "nic", "host"});
+  check_keys(c, root, "", {"scenario", "link", "pcie", "nic", "host", "cpu", "sysctl", "driver"});
   if (const auto* t = sub(c, root, "scenario")) {
-    check_keys(c, *t, "scenario", {"name", "seed", "stop_after_us", "quantum_ns"});
+    check_keys(c, *t, "scenario", {"name", "seed", "stop_after_us", "quantum_ns", "hosts"});
+    get_string(c, *t, "scenario", "hosts", s.hosts);
+    if (s.hosts != "driver" && s.hosts != "direct") {
+      c.fail("scenario.hosts", fmt::format("'{}' is not one of driver, direct", s.hosts));
+    }
     int64_t quantum = s.quantum.ps() / 1000;
     get_int(c, *t, "scenario", "quantum_ns", quantum, 0, 1000'000'000);
     s.quantum = model::Duration::ns(quantum);
@@ -264,6 +299,43 @@ std::optional<Scenario> parse_scenario(std::string_view text, std::string* error
       c.fail("nic.desc_cache_depth", "must be a power of two");
     }
     get_int(c, *t, "nic", "tx_buffer_bytes", s.nic.tx_buffer_bytes, 2048, 1 << 24);
+  }
+  if (const auto* t = sub(c, root, "cpu")) {
+    auto& k = s.driver.costs;
+    const std::pair<std::string_view, model::Duration*> keys[] = {
+        {"hardirq_ns", &k.hardirq},         {"softirq_ns", &k.softirq},       {"napi_poll_ns", &k.napi_poll},
+        {"rx_packet_ns", &k.rx_packet},     {"skb_alloc_ns", &k.skb_alloc},   {"skb_free_ns", &k.skb_free},
+        {"copy_per_kib_ns", &k.copy_per_kib}, {"rx_refill_ns", &k.rx_refill}, {"netif_receive_ns", &k.netif_receive},
+        {"tx_xmit_ns", &k.tx_xmit},         {"dma_map_ns", &k.dma_map},       {"tx_clean_ns", &k.tx_clean},
+        {"mmio_write_ns", &k.mmio_write},   {"mmio_read_ns", &k.mmio_read},   {"pktgen_ns", &k.pktgen}};
+    std::set<std::string_view> allowed{"cpus"};
+    get_int(c, *t, "cpu", "cpus", s.driver.cpus, 1, 64);
+    for (const auto& [name, d] : keys) {
+      allowed.insert(name);
+      int64_t ns = d->ps() / 1000;
+      get_int(c, *t, "cpu", name, ns, 0, 1000'000'000);
+      *d = model::Duration::ns(ns);
+    }
+    check_keys(c, *t, "cpu", allowed);
+  }
+  if (const auto* t = sub(c, root, "sysctl")) {
+    check_keys(c, *t, "sysctl", {"netdev_budget", "netdev_budget_usecs", "dev_weight", "netdev_max_backlog"});
+    auto& y = s.driver.sysctl;
+    get_int(c, *t, "sysctl", "netdev_budget", y.netdev_budget, 1, 1'000'000);
+    get_int(c, *t, "sysctl", "netdev_budget_usecs", y.netdev_budget_usecs, 1, 100'000'000);
+    get_int(c, *t, "sysctl", "dev_weight", y.dev_weight, 1, 1'000'000);
+    get_int(c, *t, "sysctl", "netdev_max_backlog", y.netdev_max_backlog, 1, 10'000'000);
+  }
+  if (const auto* t = sub(c, root, "driver")) {
+    check_keys(c, *t, "driver", {"napi_weight", "rx_handoff", "pktgen_burst", "skb_pool"});
+    auto& d = s.driver;
+    get_int(c, *t, "driver", "napi_weight", d.napi_weight, 1, 4096);
+    get_string(c, *t, "driver", "rx_handoff", d.rx_handoff);
+    if (d.rx_handoff != "netif_receive_skb" && d.rx_handoff != "netif_rx") {
+      c.fail("driver.rx_handoff", fmt::format("'{}' is not one of netif_receive_skb, netif_rx", d.rx_handoff));
+    }
+    get_int(c, *t, "driver", "pktgen_burst", d.pktgen_burst, 1, 4096);
+    get_int(c, *t, "driver", "skb_pool", d.skb_pool, 64, 1 << 22);
   }
   if (const auto* t = sub(c, root, "host")) {
     check_keys(c, *t, "host", {"a", "b"});

@@ -117,9 +117,12 @@ TEST(Cli, TraceFollowsAFrameAcrossTheWireAndIsDeterministic) {
 TEST(Cli, DefaultRunPrintsEthtoolStatsForBothNics) {
   const Result r = vnic("run --frames 500");
   ASSERT_EQ(r.status, 0);
-  EXPECT_NE(r.out.find("$ ethtool -S eth_a"), std::string::npos);
-  EXPECT_NE(r.out.find("$ ethtool -S eth_b"), std::string::npos);
+  EXPECT_NE(r.out.find("[host a]$ ethtool -S eth0"), std::string::npos);
+  EXPECT_NE(r.out.find("[host b]$ ethtool -S eth0"), std::string::npos);
+  EXPECT_NE(r.out.find("     rx_queue_0_packets: 500\n"), std::string::npos);
   EXPECT_NE(r.out.find("     rx_packets: 500\n"), std::string::npos);
+  EXPECT_NE(r.out.find("[host a]$ cat /proc/net/softnet_stat\n000001f4 00000000 00000000 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Link is Up - 10000Mbps/Full"), std::string::npos);
   EXPECT_NE(r.out.find("[ok]"), std::string::npos);
   EXPECT_EQ(r.out.find("MISMATCH"), std::string::npos);
 }

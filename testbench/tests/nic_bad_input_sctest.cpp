@@ -64,6 +64,7 @@ struct Rig {
   static vnic::hw::NicConfig cfg() {
     vnic::hw::NicConfig c;
     c.perm_mac = MacAddr{{0x02, 0, 0, 0, 0, 0x11}};
+    c.reset_ns = 0;  // the test host does not wait for RESET_DONE (the reset test sets its own)
     return c;
   }
   explicit Rig(vnic::tb::TestHostConfig hc = small()) : nic("nic", q, cfg()) {

@@ -17,10 +17,55 @@ TEST(Scenario, DefaultParsesWithItsDocumentedValues) {
   ASSERT_TRUE(s) << err;
   EXPECT_EQ(s->link_rate.bps(), 10'000'000'000u);
   EXPECT_EQ(s->a.host.coalesce.rx_usecs, 8u);
-  EXPECT_EQ(s->a.host.coalesce.rx_frames, 64u);
+  EXPECT_EQ(s->a.host.coalesce.rx_frames, 32u);
+  EXPECT_EQ(s->hosts, "driver");
+  EXPECT_EQ(s->driver.cpus, 2u);
+  EXPECT_EQ(s->driver.sysctl.netdev_budget, 300);
+  EXPECT_EQ(s->driver.sysctl.netdev_budget_usecs, 8000u);
+  EXPECT_EQ(s->driver.sysctl.dev_weight, 64);
+  EXPECT_EQ(s->driver.sysctl.netdev_max_backlog, 1000u);
+  EXPECT_EQ(s->driver.napi_weight, 64);
+  // The embedded TOML states the compiled-in defaults, key by key.
+  const vnic::stack::CpuCosts d{};
+  EXPECT_EQ(s->driver.costs.hardirq, d.hardirq);
+  EXPECT_EQ(s->driver.costs.netif_receive, d.netif_receive);
+  EXPECT_EQ(s->driver.costs.mmio_read, d.mmio_read);
+  EXPECT_EQ(s->driver.costs.pktgen, d.pktgen);
+  EXPECT_EQ(s->driver.costs.copy_per_kib, d.copy_per_kib);
   EXPECT_EQ(s->nic.pcie.mps, 256u);
   EXPECT_EQ(s->ring, "model");
   EXPECT_EQ(s->a.mac.str(), "02:00:00:00:00:0a");
+}
+
+TEST(Scenario, DriverKeysAreAppliedAndChecked) {
+  std::string err;
+  const auto s = parse_scenario(
+      "[scenario]\nhosts = \"direct\"\n[cpu]\ncpus = 4\nhardirq_ns = 1500\n[sysctl]\nnetdev_budget = 50\n"
+      "netdev_max_backlog = 10\n[driver]\nrx_handoff = \"netif_rx\"\nnapi_weight = 16\n",
+      &err);
+  ASSERT_TRUE(s) << err;
+  EXPECT_EQ(s->hosts, "direct");
+  EXPECT_EQ(s->driver.cpus, 4u);
+  EXPECT_EQ(s->driver.costs.hardirq, vnic::model::Duration::ns(1500));
+  EXPECT_EQ(s->driver.sysctl.netdev_budget, 50);
+  EXPECT_EQ(s->driver.sysctl.netdev_max_backlog, 10u);
+  EXPECT_EQ(s->driver.rx_handoff, "netif_rx");
+  EXPECT_EQ(s->driver.napi_weight, 16);
+  const std::pair<const char*, const char*> bad[] = {
+      {"[scenario]\nhosts = \"kernel\"\n", "scenario.hosts"},
+      {"[cpu]\nhardirq_ns = -1\n", "cpu.hardirq_ns"},
+      {"[cpu]\nturbo = true\n", "cpu.turbo"},
+      {"[cpu]\ncpus = 0\n", "cpu.cpus"},
+      {"[sysctl]\nnetdev_budget = 0\n", "sysctl.netdev_budget"},
+      {"[sysctl]\nsomaxconn = 5\n", "sysctl.somaxconn"},
+      {"[driver]\nrx_handoff = \"gro\"\n", "driver.rx_handoff"},
+      {"[driver]\nnapi_weight = 0\n", "driver.napi_weight"},
+  };
+  for (const auto& [text, key] : bad) {
+    err.clear();
+    EXPECT_FALSE(parse_scenario(text, &err)) << text;
+    EXPECT_NE(err.find(key), std::string::npos) << err;
+  }
 }
 
 TEST(Scenario, KeysAreApplied) {

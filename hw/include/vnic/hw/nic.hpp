@@ -51,6 +51,10 @@ struct NicConfig {
   uint32_t tx_buffer_bytes = 32768;  // on-chip TX packet buffer (frames fetched, not yet sent)
   uint32_t max_tx_desc_per_frame = 16;
   DescCacheFactory desc_cache_factory = &make_model_desc_cache;
+  // A soft reset (CTRL.RST) takes this long: STATUS.RESET_DONE reads 0 and register writes are
+  // ignored (counted in mmio_in_reset) until it is over. Power-on reset is instant.
+  uint32_t reset_ns = 10'000;
+  bool reset_hangs = false;  // fault injection: a soft reset never completes
 };
 
 class Nic : public sc_core::sc_module, public EthEndpoint {
@@ -143,7 +147,8 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   uint32_t word(const model::regs::Reg& r, unsigned i) const { return regs_[r.offset_of(i) / 4]; }
 
   // Lifecycle
-  void soft_reset();
+  void soft_reset(bool power_on = false);
+  bool in_reset() const { return now_ps() < reset_done_ps_; }
   void enable_queue(bool tx, unsigned qp);
   void stop_queue(bool tx, unsigned qp, model::regs::QueueErr err);
   void latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr);
@@ -219,6 +224,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   uint64_t tx_seq_ = 0;         // frames launched (their ids, with tx_id_base_)
   bool powered_on_ = false;     // registers that CTRL.RST keeps are set once, at power-on
   uint64_t bar0_ = 0;           // BAR0 base as assigned by enumeration
+  uint64_t reset_done_ps_ = 0;  // a soft reset is in progress until then
 };
 
 }  // namespace vnic::hw

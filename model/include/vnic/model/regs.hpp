@@ -78,7 +78,7 @@ inline constexpr Field kCtrlFields[] = {
 inline constexpr Field kStatusFields[] = {
     {"LINK_UP", 0, 1, "Link is up."},
     {"SPEED", 1, 3, "Link speed: 0 none, 1 1G, 2 10G, 3 25G, 4 40G, 5 100G."},
-    {"RESET_DONE", 4, 1, "Set when the last soft reset (or power-on) has completed."},
+    {"RESET_DONE", 4, 1, "Set when the last soft reset (or power-on) has completed; 0 while a soft reset runs (NicConfig::reset_ns, 10 us by default)."},
 };
 inline constexpr Field kCapFields[] = {
     {"NUM_QP", 0, 8, "Number of queue pairs this instance has."},
@@ -178,6 +178,7 @@ enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
   X(mmio_errors, "MMIO accesses refused (not 4 bytes, unaligned, no register) or bad values.")    \
   X(mmio_ro_writes, "Writes to read-only registers (ignored).")                                   \
   X(mmio_disabled, "MMIO accesses refused: Memory Space Enable is off in the command register.")  \
+  X(mmio_in_reset, "Register writes ignored: a soft reset was still in progress (RESET_DONE 0).")  \
   X(dma_no_bme, "DMA transfers and interrupt messages refused: Bus Master Enable is off.")        \
   X(irq_no_msix, "Interrupts not sent: MSI-X is disabled in its capability.")                    \
   X(irq_msg_errors, "Interrupt messages refused by the host (bad message address).")             \

@@ -1,5 +1,6 @@
 // BackToBack: the test platform of two hosts, each with its memory and NIC, whose ports are
-// joined by one Ethernet link. The `vnic run` command and the system tests build it.
+// joined by one Ethernet link. The hosts run the driver model (DriverHost, the default) or program
+// the NIC directly (TestHost, scenario.hosts = "direct"). `vnic run` and the system tests build it.
 #pragma once
 
 #include <systemc>
@@ -9,6 +10,7 @@
 
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/nic.hpp"
+#include "vnic/tb/driver_host.hpp"
 #include "vnic/tb/eth_link.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/scenario.hpp"
@@ -28,11 +30,19 @@ class BackToBack {
   void run();
 
   hw::Nic& nic(int i) { return i == 0 ? *nic_a_ : *nic_b_; }
+  bool driver_hosts() const { return s_.hosts == "driver"; }
+  // The direct test hosts (hosts = "direct") or the driver hosts (hosts = "driver").
   TestHost& host(int i) { return i == 0 ? *host_a_ : *host_b_; }
+  DriverHost& dhost(int i) { return i == 0 ? *dh_a_ : *dh_b_; }
+  // Frames host i's receiver handed to its consumer, and whether all of them were intact and in order.
+  uint64_t delivered(int i);
+  bool rx_clean(int i);
   HostMemory& memory(int i) { return i == 0 ? *mem_a_ : *mem_b_; }
   EthLink& link() { return *link_; }
   TraceWriter& trace() { return trace_; }
   hw::EventQueue& queue() { return *q_; }
+  // Simulated time at the end of the run (before the statistics read-out).
+  uint64_t end_ps() const { return end_ps_; }
   const Scenario& scenario() const { return s_; }
 
   // Frames host i sent that are neither delivered to the peer nor counted in a drop counter
@@ -47,8 +57,13 @@ class BackToBack {
   std::unique_ptr<HostMemory> mem_a_, mem_b_;
   std::unique_ptr<hw::Nic> nic_a_, nic_b_;
   std::unique_ptr<TestHost> host_a_, host_b_;
+  std::unique_ptr<DriverHost> dh_a_, dh_b_;
+  int64_t unaccounted_direct(int i, std::string* detail);
+  int64_t unaccounted_driver(int i, std::string* detail);
+  std::string report_driver();
   std::unique_ptr<EthLink> link_;
   TraceWriter trace_;
+  uint64_t end_ps_ = 0;  // when the traffic run ended (before the statistics read-out)
 };
 
 // ethtool -S style block for one NIC ("NIC statistics:" then "     name: value").

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "vnic/hw/nic.hpp"
+#include "vnic/stack/cpu.hpp"
+#include "vnic/stack/softnet.hpp"
 #include "vnic/tb/fault_injector.hpp"
 #include "vnic/tb/test_host.hpp"
 
@@ -19,8 +21,23 @@ struct HostSide {
   bool iommu = false;  // the host's IOMMU-like check on device accesses
 };
 
+// What runs on the hosts when they are driver hosts (the default).
+struct DriverSide {
+  unsigned cpus = 2;  // per host; cpu0 takes the NIC's interrupts, pktgen runs on the last
+  stack::CpuCosts costs{};
+  stack::NetCoreSysctls sysctl{};
+  int napi_weight = 64;
+  std::string rx_handoff = "netif_receive_skb";  // or "netif_rx" (through the per-CPU backlog)
+  uint32_t pktgen_burst = 32;
+  uint32_t skb_pool = 16384;
+};
+
 struct Scenario {
   std::string name = "default";
+  // "driver": each host runs the driver model on a simulated CPU (probe, NAPI, pktgen);
+  // "direct": the test host programs the NIC itself, with no CPU model (device tests).
+  std::string hosts = "driver";
+  DriverSide driver{};
   uint64_t seed = 1;
   model::Duration stop_after{};
   model::Duration quantum = model::Duration::us(10);  // EventQueue look-ahead; results do not depend on it  // 0: run until the traffic is done and the wire is quiet

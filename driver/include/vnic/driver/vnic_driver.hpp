@@ -1,0 +1,181 @@
+// VnicDriver: the Linux-style driver of the vnic device (probe/remove, open/stop, hard IRQ ->
+// NAPI poll, xmit and TX clean, ethtool), written against HostBus and the CPU interface only.
+// docs/driver.md walks through it step by step.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vnic/driver/host_bus.hpp"
+#include "vnic/stack/co.hpp"
+#include "vnic/stack/cpu.hpp"
+#include "vnic/stack/netdev.hpp"
+#include "vnic/stack/softnet.hpp"
+
+namespace vnic::driver {
+
+using stack::Co;
+using stack::Duration;
+
+// How received packets reach the stack: netif_receive_skb from NAPI (what NAPI drivers do), or
+// netif_rx into the per-CPU backlog (what RPS and non-NAPI paths do; bounded by netdev_max_backlog).
+enum class RxHandoff : uint8_t { ReceiveSkb, NetifRx };
+
+struct DriverConfig {
+  std::string ifname = "eth0";
+  uint32_t rx_ring = 1024;     // ethtool -G rx
+  uint32_t tx_ring = 1024;     // ethtool -G tx
+  // Interrupt moderation at open (ethtool -C), mlx5's defaults: rx 8 us / 32 frames, tx 16 us / 32.
+  stack::EthtoolCoalesce coalesce{8, 32, 16, 32};
+  int napi_weight = 64;        // NAPI_POLL_WEIGHT
+  uint32_t rx_refill_batch = 16;  // RX descriptors returned per tail write
+  uint32_t tx_stop_threshold = 1;   // stop the queue when fewer descriptors than this are free (one a packet)
+  uint32_t tx_wake_threshold = 64;  // wake it when TX clean has freed this many
+  Duration reset_timeout = Duration::ms(100);
+  Duration reset_poll = Duration::us(10);  // usleep_range between STATUS reads
+  RxHandoff rx_handoff = RxHandoff::ReceiveSkb;
+};
+
+// Driver-side counters (ethtool -S names; the device's own counters follow them in ethtool -S).
+#define VNIC_DRIVER_STATS(X)                                                                     \
+  X(rx_queue_0_packets, "Packets handed to the stack.")                                          \
+  X(rx_queue_0_bytes, "Bytes handed to the stack (without FCS).")                                \
+  X(rx_queue_0_alloc_failed, "Packets dropped: no skb could be allocated (buffer reused).")       \
+  X(rx_queue_0_errors, "Packets dropped: the device flagged them bad (rx-all) or they were runts.") \
+  X(rx_queue_0_flushed, "Received packets still in the ring at close, dropped.")                 \
+  X(rx_queue_0_polls, "NAPI polls.")                                                             \
+  X(rx_queue_0_full_polls, "NAPI polls that used the whole budget.")                             \
+  X(tx_queue_0_packets, "Packets whose transmission the device completed.")                      \
+  X(tx_queue_0_bytes, "Bytes of those packets.")                                                 \
+  X(tx_queue_0_desc_errors, "Completions with an error bit: the device dropped the packet.")     \
+  X(tx_queue_0_map_errors, "Packets dropped: DMA mapping failed.")                               \
+  X(tx_queue_0_flushed, "Packets still in the ring at close, never sent, freed.")               \
+  X(tx_queue_0_stops, "Times the queue was stopped (ring nearly full).")                         \
+  X(tx_queue_0_restarts, "Times TX clean woke the queue.")                                       \
+  X(tx_queue_0_busy, "start_xmit returned NETDEV_TX_BUSY (queue was full).")                     \
+  X(tx_queue_0_doorbells, "TX tail writes.")                                                     \
+  X(irq_queue_0, "Hard interrupts on the queue vector.")                                         \
+  X(irq_misc, "Hard interrupts on the link/error vector.")                                       \
+  X(link_changes, "Link state changes seen.")                                                    \
+  X(device_errors, "Error causes the device reported (ERR_CAUSE).")
+
+enum class DrvStat : uint8_t {
+#define X(name, doc) name,
+  VNIC_DRIVER_STATS(X)
+#undef X
+      kCount
+};
+inline constexpr unsigned kNumDrvStats = static_cast<unsigned>(DrvStat::kCount);
+
+class VnicDriver : public stack::NetDevice {
+ public:
+  VnicDriver(HostBus& bus, stack::Cpu& cpu, stack::Softnet& softnet, stack::SkbPool& skbs, DriverConfig cfg);
+  ~VnicDriver() override;
+
+  // pci_driver.probe / .remove (sleepable; probe returns 0 or -errno, with a log line saying why).
+  Co<int> probe();
+  Co<void> remove();
+  bool probed() const { return probed_; }
+
+  // net_device_ops / ethtool_ops.
+  Co<int> open() override;
+  Co<int> stop() override;
+  stack::NetdevTx start_xmit(stack::SkBuff* skb, bool xmit_more) override;
+  stack::LinkStats64 get_stats64() const override;
+  stack::EthtoolDrvinfo get_drvinfo() const override;
+  stack::EthtoolCoalesce get_coalesce() const override { return cfg_.coalesce; }
+  Co<int> set_coalesce(const stack::EthtoolCoalesce& c) override;
+  stack::EthtoolRingparam get_ringparam() const override;
+  stack::EthtoolLinkSettings get_link_ksettings() const override;
+  std::vector<stack::EthtoolStat> get_ethtool_stats() const override;
+  // Reads the device's counters (two MMIO reads each) into the copy ethtool -S shows.
+  Co<void> update_hw_stats();
+
+  uint64_t stat(DrvStat s) const { return stats_[static_cast<unsigned>(s)]; }
+  uint64_t hw_stat(unsigned i) const { return hw_stats_[i]; }
+  const std::vector<std::string>& log() const { return log_; }
+  const DriverConfig& config() const { return cfg_; }
+  stack::Napi& napi() { return napi_; }
+  // Descriptors the TX ring holds that the device has not completed (or that are not cleaned).
+  uint32_t tx_in_flight() const { return tx_ntu_ - tx_ntc_; }
+  unsigned irq_vectors() const { return nvec_; }
+
+  // co_await mmio_read(off): a non-posted read; the CPU stalls for the round trip.
+  struct MmioRead {
+    VnicDriver& d;
+    uint32_t off;
+    uint32_t value = 0;
+    std::coroutine_handle<> h{};
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> hh);
+    uint32_t await_resume() const noexcept { return value; }
+    static void sample(void* ctx, uint64_t);
+  };
+  MmioRead mmio_read(uint32_t off) { return MmioRead{*this, off}; }
+
+ private:
+  struct TxSlot {
+    stack::SkBuff* skb = nullptr;
+    uint64_t dma = 0;
+    uint32_t len = 0;
+  };
+  struct RxSlot {
+    uint64_t addr = 0;  // buffer (host address)
+    uint64_t dma = 0;   // its mapping
+  };
+
+  void bump(DrvStat s, uint64_t n = 1) { stats_[static_cast<unsigned>(s)] += n; }
+  void logf(std::string line);
+  void wr(uint32_t off, uint32_t v) { bus_.mmio_write32(off, v); }
+  Co<int> reset_and_wait();
+  int alloc_rings();
+  void free_rings();
+  void write_coalesce();
+  void program_device();
+  uint32_t rx_buf_size() const;
+
+  // Hot path.
+  static void queue_irq(void* ctx, unsigned vector);
+  static void misc_irq(void* ctx, unsigned vector);
+  static int napi_poll(stack::Napi* n, int budget);
+  void clean_tx();
+  int clean_rx(int budget);
+  void refill_rx(uint32_t n, bool doorbell);
+  void write_rx_desc(uint32_t i);
+  uint32_t tx_free() const { return cfg_.tx_ring - 1 - (tx_ntu_ - tx_ntc_); }
+
+  // The link/error vector's deferred work (reads the device, so it runs as a sleepable task).
+  static void misc_work_thunk(void* ctx, uint64_t);
+  Co<void> misc_work();
+
+  HostBus& bus_;
+  stack::Cpu& cpu_;
+  stack::Softnet& sd_;
+  stack::SkbPool& skbs_;
+  DriverConfig cfg_;
+  stack::TaskScope tasks_;
+
+  bool probed_ = false;
+  unsigned nvec_ = 0;
+  unsigned num_qp_ = 0;
+  model::MacAddr perm_addr_{};
+  uint32_t status_ = 0;  // last STATUS read (link, speed)
+
+  uint64_t tx_ring_ = 0, rx_ring_ = 0;  // coherent rings
+  std::vector<TxSlot> tx_slots_;
+  std::vector<RxSlot> rx_slots_;
+  uint32_t tx_ntu_ = 0, tx_ntc_ = 0;  // free-running: next to use / next to clean
+  uint32_t rx_ntc_ = 0;               // next to clean (free-running)
+  uint32_t rx_tail_ = 0;              // descriptors handed to the device (free-running)
+  uint32_t rx_to_refill_ = 0;
+  bool misc_work_pending_ = false;
+
+  stack::Napi napi_;
+  std::vector<uint64_t> stats_ = std::vector<uint64_t>(kNumDrvStats, 0);
+  std::vector<uint64_t> hw_stats_;
+  std::vector<std::string> log_;
+};
+
+}  // namespace vnic::driver

@@ -1,0 +1,569 @@
+// VnicDriver implementation. Each function says which Linux driver step it models.
+#include "vnic/driver/vnic_driver.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "vnic/model/descriptor.hpp"
+#include "vnic/model/pci.hpp"
+#include "vnic/model/regs.hpp"
+
+namespace vnic::driver {
+
+namespace regs = model::regs;
+namespace pci = model::pci;
+using stack::SkBuff;
+
+namespace {
+constexpr uint32_t kCtrlEn = 1u << 0;
+constexpr uint32_t kCtrlRst = 1u << 1;
+constexpr uint32_t kMaxLog = 1000;
+
+uint32_t speed_mbps(uint32_t code) {
+  switch (code) {
+    case 1: return 1000;
+    case 2: return 10000;
+    case 3: return 25000;
+    case 4: return 40000;
+    case 5: return 100000;
+    default: return 0;
+  }
+}
+
+constexpr const char* kDrvStatNames[] = {
+#define X(name, doc) #name,
+    VNIC_DRIVER_STATS(X)
+#undef X
+};
+}  // namespace
+
+VnicDriver::VnicDriver(HostBus& bus, stack::Cpu& cpu, stack::Softnet& softnet, stack::SkbPool& skbs,
+                       DriverConfig cfg)
+    : bus_(bus), cpu_(cpu), sd_(softnet), skbs_(skbs), cfg_(std::move(cfg)) {
+  name = cfg_.ifname;
+  hw_stats_.assign(regs::kNumStats, 0);
+}
+
+VnicDriver::~VnicDriver() = default;
+
+void VnicDriver::logf(std::string line) {
+  if (log_.size() >= kMaxLog) return;
+  const int64_t us = cpu_.now().ps() / 1000'000;
+  log_.push_back(fmt::format("[{:5d}.{:06d}] vnic {} {}: {}", us / 1000'000, us % 1000'000, bus_.bus_info(),
+                             name, line));
+}
+
+void VnicDriver::MmioRead::await_suspend(std::coroutine_handle<> hh) {
+  h = hh;
+  // The request reaches the device half a round trip later; the completion returns after the other half.
+  d.cpu_.call_at(d.cpu_.now() + d.cpu_.costs().mmio_read / 2, &MmioRead::sample, this);
+}
+
+void VnicDriver::MmioRead::sample(void* ctx, uint64_t) {
+  auto* r = static_cast<MmioRead*>(ctx);
+  r->value = r->d.bus_.mmio_read32(r->off);
+  r->d.cpu_.charge(r->d.cpu_.costs().mmio_read - r->d.cpu_.costs().mmio_read / 2);
+  r->h.resume();
+}
+
+// ------------------------------------------------------------------------------ probe / remove
+
+Co<int> VnicDriver::reset_and_wait() {
+  wr(regs::kCtrl.offset, kCtrlRst);
+  const stack::Instant deadline = cpu_.now() + cfg_.reset_timeout;
+  uint32_t st = 0;
+  for (;;) {
+    co_await stack::sleep(cpu_, cfg_.reset_poll);
+    st = co_await mmio_read(regs::kStatus.offset);
+    if (st != 0xFFFF'FFFFu && regs::kStatusFields[2].get(st) != 0) {
+      status_ = st;
+      co_return 0;
+    }
+    if (cpu_.now() >= deadline) break;
+  }
+  logf(fmt::format("device reset did not complete within {} us (STATUS 0x{:08x}); giving up",
+                   cfg_.reset_timeout.ps() / 1000'000, st));
+  co_return -stack::kETIMEDOUT;
+}
+
+Co<int> VnicDriver::probe() {
+  if (probed_) co_return -stack::kEBUSY;
+  const uint32_t ids = bus_.cfg_read32(pci::kVendorDevice);
+  if ((ids & 0xFFFF) != pci::kVendorId || (ids >> 16) != pci::kDeviceId) {
+    logf(fmt::format("probe: not a vnic function (vendor:device {:04x}:{:04x})", ids & 0xFFFF, ids >> 16));
+    co_return -stack::kENODEV;
+  }
+  // pci_enable_device + pci_set_master.
+  const uint32_t cmd = bus_.cfg_read32(pci::kCommandStatus) & 0xFFFF;
+  bus_.cfg_write32(pci::kCommandStatus, cmd | pci::kCmdMemorySpace | pci::kCmdBusMaster);
+  auto disable = [this] {
+    const uint32_t c = bus_.cfg_read32(pci::kCommandStatus) & 0xFFFF;
+    bus_.cfg_write32(pci::kCommandStatus, c & ~uint32_t{pci::kCmdMemorySpace | pci::kCmdBusMaster});
+  };
+  const uint32_t id = co_await mmio_read(regs::kId.offset);
+  if (id != regs::kDeviceId) {
+    logf(fmt::format("probe: BAR0 ID register reads 0x{:08x}, expected 0x{:08x}", id, regs::kDeviceId));
+    disable();
+    co_return -stack::kENODEV;
+  }
+  const uint32_t ver = co_await mmio_read(regs::kVersionReg.offset);
+  if ((ver >> 16) != (regs::kVersion >> 16)) {
+    logf(fmt::format("probe: unsupported device version {}.{}", ver >> 16, ver & 0xFFFF));
+    disable();
+    co_return -stack::kENODEV;
+  }
+  if (const int rc = co_await reset_and_wait(); rc != 0) {
+    disable();
+    co_return rc;
+  }
+  const uint32_t cap = co_await mmio_read(regs::kCap.offset);
+  num_qp_ = regs::kCapFields[0].get(cap);
+  const unsigned vec_cap = regs::kCapFields[3].get(cap);
+  if (num_qp_ == 0 || vec_cap < num_qp_ + 1) {
+    logf(fmt::format("probe: CAP 0x{:08x} reports no usable queue pair or too few vectors", cap));
+    disable();
+    co_return -stack::kENODEV;
+  }
+  const uint32_t lo = co_await mmio_read(regs::kMacLo.offset);
+  const uint32_t hi = co_await mmio_read(regs::kMacHi.offset);
+  perm_addr_ = model::MacAddr::from_words(lo, hi);
+  if (perm_addr_.is_multicast() || perm_addr_ == model::MacAddr{}) {
+    logf(fmt::format("probe: invalid permanent MAC address {}", perm_addr_.str()));
+    disable();
+    co_return -stack::kEIO;
+  }
+  dev_addr = perm_addr_;
+  // One vector per queue pair, then the link/error vector; this driver uses queue pair 0.
+  nvec_ = bus_.alloc_irq_vectors(num_qp_ + 1);
+  if (nvec_ < num_qp_ + 1) {
+    logf(fmt::format("probe: could not allocate {} MSI-X vectors", num_qp_ + 1));
+    if (nvec_ > 0) bus_.free_irq_vectors();
+    nvec_ = 0;
+    disable();
+    co_return -stack::kENOMEM;
+  }
+  sd_.netif_napi_add(napi_, &VnicDriver::napi_poll, this, cfg_.napi_weight);
+  probed_ = true;
+  logf(fmt::format("{}: {} queue pair(s), {} MSI-X vectors, version {}.{}", perm_addr_.str(), num_qp_, nvec_,
+                   ver >> 16, ver & 0xFFFF));
+  co_return 0;
+}
+
+Co<void> VnicDriver::remove() {
+  if (!probed_) co_return;
+  if (up) (void)co_await stop();
+  wr(regs::kCtrl.offset, kCtrlRst);  // quiesce before the function loses bus mastering
+  bus_.free_irq_vectors();
+  nvec_ = 0;
+  const uint32_t c = bus_.cfg_read32(pci::kCommandStatus) & 0xFFFF;
+  bus_.cfg_write32(pci::kCommandStatus, c & ~uint32_t{pci::kCmdMemorySpace | pci::kCmdBusMaster});
+  probed_ = false;
+  logf("removed");
+}
+
+// ------------------------------------------------------------------------------ open / stop
+
+uint32_t VnicDriver::rx_buf_size() const {
+  // MTU + Ethernet header + VLAN tag + FCS, rounded up to 1 KiB (2048 for the default MTU).
+  const uint32_t need = mtu + 14 + 4 + 4;
+  return (need + 1023) / 1024 * 1024;
+}
+
+int VnicDriver::alloc_rings() {
+  tx_ring_ = bus_.dma_alloc_coherent(uint64_t{cfg_.tx_ring} * model::kDescSize);
+  rx_ring_ = bus_.dma_alloc_coherent(uint64_t{cfg_.rx_ring} * model::kDescSize);
+  if (tx_ring_ == 0 || rx_ring_ == 0) {
+    free_rings();
+    return -stack::kENOMEM;
+  }
+  std::ranges::fill(bus_.cpu_view(tx_ring_, uint64_t{cfg_.tx_ring} * model::kDescSize), uint8_t{0});
+  std::ranges::fill(bus_.cpu_view(rx_ring_, uint64_t{cfg_.rx_ring} * model::kDescSize), uint8_t{0});
+  tx_slots_.assign(cfg_.tx_ring, TxSlot{});
+  rx_slots_.assign(cfg_.rx_ring, RxSlot{});
+  const uint32_t bs = rx_buf_size();
+  for (RxSlot& s : rx_slots_) {
+    const stack::PageAllocator::Block b = bus_.pages().alloc(bs, 64);
+    if (b.addr == 0) {
+      free_rings();
+      return -stack::kENOMEM;
+    }
+    s.addr = b.addr;
+    s.dma = bus_.dma_map_single(b.addr, bs, DmaDir::FromDevice);
+    if (s.dma == 0) {
+      free_rings();
+      return -stack::kENOMEM;
+    }
+  }
+  return 0;
+}
+
+void VnicDriver::free_rings() {
+  for (RxSlot& s : rx_slots_) {
+    if (s.dma != 0) bus_.dma_unmap_single(s.dma);
+    if (s.addr != 0) bus_.pages().free(s.addr);
+  }
+  rx_slots_.clear();
+  for (TxSlot& s : tx_slots_) {
+    if (s.skb == nullptr) continue;
+    bus_.dma_unmap_single(s.dma);
+    stack::kfree_skb(s.skb);
+  }
+  tx_slots_.clear();
+  if (tx_ring_ != 0) bus_.dma_free_coherent(tx_ring_);
+  if (rx_ring_ != 0) bus_.dma_free_coherent(rx_ring_);
+  tx_ring_ = rx_ring_ = 0;
+}
+
+void VnicDriver::write_coalesce() {
+  const auto& c = cfg_.coalesce;
+  wr(regs::kRxUsecs.offset_of(0), c.rx_coalesce_usecs);
+  wr(regs::kRxFrames.offset_of(0), c.rx_max_coalesced_frames);
+  wr(regs::kTxUsecs.offset_of(0), c.tx_coalesce_usecs);
+  wr(regs::kTxFrames.offset_of(0), c.tx_max_coalesced_frames);
+}
+
+void VnicDriver::write_rx_desc(uint32_t i) {
+  model::RxDesc d;
+  d.buf_addr = rx_slots_[i].dma;
+  model::encode(d, bus_.cpu_view(rx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize)
+                       .first<model::kDescSize>());
+}
+
+void VnicDriver::program_device() {
+  wr(regs::kMacLo.offset, dev_addr.lo_word());
+  wr(regs::kMacHi.offset, dev_addr.hi_word());
+  wr(regs::kMaxFrame.offset, mtu + 14 + 4);
+  wr(regs::kRxCtrl.offset, regs::kRxCtrlFields[2].mask());  // broadcast on
+  wr(regs::kRxqBaseLo.offset_of(0), static_cast<uint32_t>(rx_ring_));
+  wr(regs::kRxqBaseHi.offset_of(0), static_cast<uint32_t>(rx_ring_ >> 32));
+  wr(regs::kRxqSize.offset_of(0), cfg_.rx_ring);
+  wr(regs::kRxqBufSize.offset_of(0), rx_buf_size());
+  wr(regs::kTxqBaseLo.offset_of(0), static_cast<uint32_t>(tx_ring_));
+  wr(regs::kTxqBaseHi.offset_of(0), static_cast<uint32_t>(tx_ring_ >> 32));
+  wr(regs::kTxqSize.offset_of(0), cfg_.tx_ring);
+  write_coalesce();
+}
+
+Co<int> VnicDriver::open() {
+  if (!probed_) co_return -stack::kENODEV;
+  if (up) co_return 0;
+  if (const int rc = alloc_rings(); rc != 0) {
+    logf(fmt::format("open: cannot allocate rings of {} RX / {} TX descriptors", cfg_.rx_ring, cfg_.tx_ring));
+    co_return rc;
+  }
+  if (!bus_.request_irq(0, &VnicDriver::queue_irq, this) || !bus_.request_irq(num_qp_, &VnicDriver::misc_irq, this)) {
+    bus_.free_irq(0);
+    bus_.free_irq(num_qp_);
+    free_rings();
+    logf("open: request_irq failed");
+    co_return -stack::kEBUSY;
+  }
+  program_device();
+  // Give the device every RX buffer but one (a full ring would look empty).
+  for (uint32_t i = 0; i + 1 < cfg_.rx_ring; ++i) write_rx_desc(i);
+  tx_ntu_ = tx_ntc_ = 0;
+  rx_ntc_ = 0;
+  rx_tail_ = cfg_.rx_ring - 1;
+  rx_to_refill_ = 0;
+  sd_.napi_enable(napi_);
+  wr(regs::kRxqTail.offset_of(0), rx_tail_ % cfg_.rx_ring);
+  wr(regs::kRxqCtrl.offset_of(0), 1);
+  wr(regs::kTxqCtrl.offset_of(0), 1);
+  wr(regs::kImaskClr.offset, (1u << nvec_) - 1);
+  wr(regs::kCtrl.offset, kCtrlEn);
+  status_ = co_await mmio_read(regs::kStatus.offset);
+  carrier = regs::kStatusFields[0].get(status_) != 0;
+  up = true;
+  netif_tx_start_queue();
+  logf(carrier ? fmt::format("Link is Up - {}Mbps/Full - flow control off", speed_mbps(regs::kStatusFields[1].get(status_)))
+               : std::string("Link is Down"));
+  co_return 0;
+}
+
+Co<int> VnicDriver::stop() {
+  if (!up) co_return 0;
+  up = false;
+  netif_tx_stop_queue();  // netif_tx_disable
+  carrier = false;
+  wr(regs::kImaskSet.offset, (1u << nvec_) - 1);
+  wr(regs::kTxqCtrl.offset_of(0), 0);
+  wr(regs::kRxqCtrl.offset_of(0), 0);
+  wr(regs::kCtrl.offset, 0);
+  co_await sd_.napi_disable(napi_);
+  // Reset: the device abandons DMA and messages in flight, so buffers can be freed safely.
+  (void)co_await reset_and_wait();
+  bus_.free_irq(0);
+  bus_.free_irq(num_qp_);
+  clean_tx();  // what completed is counted as sent
+  const uint32_t rs = cfg_.rx_ring;
+  for (uint32_t n = tx_ntc_; n != tx_ntu_; ++n) {
+    TxSlot& s = tx_slots_[n % cfg_.tx_ring];
+    bus_.dma_unmap_single(s.dma);
+    stack::kfree_skb(s.skb);
+    s = TxSlot{};
+    bump(DrvStat::tx_queue_0_flushed);
+  }
+  tx_ntc_ = tx_ntu_;
+  for (uint32_t n = rx_ntc_; n != rx_tail_; ++n) {
+    const uint32_t i = n % rs;
+    const model::RxDesc d = model::decode_rx(
+        bus_.cpu_view(rx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize).first<model::kDescSize>());
+    if (d.done()) bump(DrvStat::rx_queue_0_flushed);
+  }
+  free_rings();
+  logf("down");
+  co_return 0;
+}
+
+// ------------------------------------------------------------------------------ interrupts and NAPI
+
+void VnicDriver::queue_irq(void* ctx, unsigned) {
+  auto& d = *static_cast<VnicDriver*>(ctx);
+  d.bump(DrvStat::irq_queue_0);
+  d.wr(regs::kImaskSet.offset, 1u << 0);  // no more interrupts from this vector until the poll is done
+  d.sd_.napi_schedule(d.napi_);
+}
+
+void VnicDriver::misc_irq(void* ctx, unsigned) {
+  auto& d = *static_cast<VnicDriver*>(ctx);
+  d.bump(DrvStat::irq_misc);
+  if (d.misc_work_pending_) return;
+  d.misc_work_pending_ = true;
+  d.cpu_.call_at(d.cpu_.now(), &VnicDriver::misc_work_thunk, &d);  // schedule_work
+}
+
+void VnicDriver::misc_work_thunk(void* ctx, uint64_t) {
+  auto& d = *static_cast<VnicDriver*>(ctx);
+  d.tasks_.spawn(d.misc_work());
+}
+
+Co<void> VnicDriver::misc_work() {
+  const uint32_t icr = co_await mmio_read(regs::kIcr.offset);
+  wr(regs::kIcr.offset, icr);  // write 1 to clear what was seen
+  if ((icr & regs::kIcrLink) != 0) {
+    status_ = co_await mmio_read(regs::kStatus.offset);
+    const bool link = regs::kStatusFields[0].get(status_) != 0;
+    bump(DrvStat::link_changes);
+    if (up && link != carrier) {
+      carrier = link;
+      logf(link ? fmt::format("Link is Up - {}Mbps/Full - flow control off",
+                              speed_mbps(regs::kStatusFields[1].get(status_)))
+                : std::string("Link is Down"));
+    }
+  }
+  if ((icr & regs::kIcrErr) != 0) {
+    const uint32_t cause = co_await mmio_read(regs::kErrCause.offset);
+    const uint32_t alo = co_await mmio_read(regs::kErrAddrLo.offset);
+    const uint32_t ahi = co_await mmio_read(regs::kErrAddrHi.offset);
+    wr(regs::kErrCause.offset, cause);
+    bump(DrvStat::device_errors, static_cast<uint64_t>(std::popcount(cause)));
+    std::string what;
+    for (const auto& f : regs::kErrCauseFields) {
+      if (f.get(cause) != 0) what += (what.empty() ? "" : ",") + std::string(f.name);
+    }
+    logf(fmt::format("device error: ERR_CAUSE 0x{:08x} ({}) at address 0x{:x}", cause, what,
+                     (uint64_t{ahi} << 32) | alo));
+  }
+  misc_work_pending_ = false;
+}
+
+int VnicDriver::napi_poll(stack::Napi* n, int budget) {
+  auto& d = *static_cast<VnicDriver*>(n->owner);
+  d.bump(DrvStat::rx_queue_0_polls);
+  d.clean_tx();
+  const int work = d.clean_rx(budget);
+  if (d.rx_to_refill_ > 0) d.refill_rx(d.rx_to_refill_, true);
+  if (work >= budget) {
+    d.bump(DrvStat::rx_queue_0_full_polls);
+    return budget;  // stay scheduled; the vector stays masked
+  }
+  if (d.sd_.napi_complete_done(*n, work)) d.wr(regs::kImaskClr.offset, 1u << 0);
+  return work;
+}
+
+void VnicDriver::clean_tx() {
+  if (tx_slots_.empty()) return;
+  const auto& costs = cpu_.costs();
+  while (tx_ntc_ != tx_ntu_) {
+    const uint32_t i = tx_ntc_ % cfg_.tx_ring;
+    auto bytes = bus_.cpu_view(tx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize);
+    const model::TxDesc desc = model::decode_tx(bytes.first<model::kDescSize>());
+    if (!desc.done()) break;
+    cpu_.charge(costs.tx_clean + costs.dma_map + costs.skb_free);
+    TxSlot& s = tx_slots_[i];
+    if (desc.errors != 0) {
+      bump(DrvStat::tx_queue_0_desc_errors);
+    } else {
+      bump(DrvStat::tx_queue_0_packets);
+      bump(DrvStat::tx_queue_0_bytes, s.len);
+    }
+    bus_.dma_unmap_single(s.dma);
+    stack::kfree_skb(s.skb);
+    s = TxSlot{};
+    std::ranges::fill(bytes, uint8_t{0});
+    ++tx_ntc_;
+  }
+  const uint32_t wake = std::min(cfg_.tx_wake_threshold, cfg_.tx_ring / 2);
+  if (up && tx_queue_stopped() && tx_free() >= wake) {
+    bump(DrvStat::tx_queue_0_restarts);
+    netif_tx_wake_queue();
+  }
+}
+
+int VnicDriver::clean_rx(int budget) {
+  if (rx_slots_.empty()) return 0;
+  const auto& costs = cpu_.costs();
+  const uint32_t bs = rx_buf_size();
+  int work = 0;
+  while (work < budget) {
+    const uint32_t i = rx_ntc_ % cfg_.rx_ring;
+    auto bytes = bus_.cpu_view(rx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize);
+    const model::RxDesc desc = model::decode_rx(bytes.first<model::kDescSize>());
+    if (!desc.done()) break;
+    cpu_.charge(costs.rx_packet);
+    const uint32_t len = desc.length;
+    if (desc.errors != 0 || len < 14 || len > bs) {
+      bump(DrvStat::rx_queue_0_errors);
+    } else if (SkBuff* skb = skbs_.alloc(len); skb == nullptr) {
+      cpu_.charge(costs.skb_alloc);
+      bump(DrvStat::rx_queue_0_alloc_failed);
+    } else {
+      // Copy out of the (still mapped, recycled) RX buffer into the skb.
+      cpu_.charge(costs.skb_alloc + costs.copy_per_kib * ((len + 1023) / 1024));
+      std::memcpy(skb->head + skb->data, bus_.cpu_view(rx_slots_[i].addr, len).data(), len);
+      skb->tstamp = cpu_.now();
+      stack::eth_type_trans(*skb, *this);
+      bump(DrvStat::rx_queue_0_packets);
+      bump(DrvStat::rx_queue_0_bytes, len);
+      if (cfg_.rx_handoff == RxHandoff::ReceiveSkb) {
+        sd_.netif_receive_skb(skb);
+      } else {
+        sd_.netif_rx(skb);
+      }
+    }
+    std::ranges::fill(bytes, uint8_t{0});
+    ++rx_ntc_;
+    ++work;
+    if (++rx_to_refill_ >= cfg_.rx_refill_batch) refill_rx(rx_to_refill_, true);
+  }
+  return work;
+}
+
+void VnicDriver::refill_rx(uint32_t n, bool doorbell) {
+  for (uint32_t k = 0; k < n; ++k) {
+    cpu_.charge(cpu_.costs().rx_refill);
+    write_rx_desc(rx_tail_ % cfg_.rx_ring);
+    ++rx_tail_;
+  }
+  rx_to_refill_ -= n;
+  if (doorbell) wr(regs::kRxqTail.offset_of(0), rx_tail_ % cfg_.rx_ring);
+}
+
+// ------------------------------------------------------------------------------ transmit
+
+stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
+  const auto& costs = cpu_.costs();
+  cpu_.charge(costs.tx_xmit);
+  if (!up || tx_free() == 0) {
+    // The queue should have been stopped before it filled: NETDEV_TX_BUSY, the caller requeues.
+    netif_tx_stop_queue();
+    bump(DrvStat::tx_queue_0_busy);
+    return stack::NetdevTx::Busy;
+  }
+  cpu_.charge(costs.dma_map);
+  const uint64_t dma = bus_.dma_map_single(skb->data_addr(), skb->len, DmaDir::ToDevice);
+  if (dma == 0) {
+    bump(DrvStat::tx_queue_0_map_errors);
+    stack::kfree_skb(skb);
+    return stack::NetdevTx::Ok;  // dropped and counted, as drivers do on a mapping error
+  }
+  const uint32_t i = tx_ntu_ % cfg_.tx_ring;
+  model::TxDesc d;
+  d.buf_addr = dma;
+  d.length = static_cast<uint16_t>(skb->len);
+  d.cmd = model::TxDesc::kCmdEop | model::TxDesc::kCmdRs;
+  model::encode(d, bus_.cpu_view(tx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize)
+                       .first<model::kDescSize>());
+  tx_slots_[i] = TxSlot{skb, dma, skb->len};
+  ++tx_ntu_;
+  if (tx_free() < cfg_.tx_stop_threshold) {
+    bump(DrvStat::tx_queue_0_stops);
+    netif_tx_stop_queue();
+  }
+  if (!xmit_more || tx_queue_stopped()) {
+    bump(DrvStat::tx_queue_0_doorbells);
+    wr(regs::kTxqTail.offset_of(0), tx_ntu_ % cfg_.tx_ring);
+  }
+  return stack::NetdevTx::Ok;
+}
+
+// ------------------------------------------------------------------------------ ethtool
+
+Co<int> VnicDriver::set_coalesce(const stack::EthtoolCoalesce& c) {
+  const uint32_t lim = regs::kUsecsFields[0].mask();
+  if (c.rx_coalesce_usecs > lim || c.tx_coalesce_usecs > lim || c.rx_max_coalesced_frames > lim ||
+      c.tx_max_coalesced_frames > lim) {
+    logf(fmt::format("set_coalesce: values above {} are not supported", lim));
+    co_return -stack::kEINVAL;
+  }
+  cfg_.coalesce = c;
+  if (up) write_coalesce();  // the device uses them from the next interrupt on
+  co_return 0;
+}
+
+stack::EthtoolRingparam VnicDriver::get_ringparam() const {
+  return stack::EthtoolRingparam{regs::kMaxRingSize, regs::kMaxRingSize, cfg_.rx_ring, cfg_.tx_ring};
+}
+
+stack::EthtoolLinkSettings VnicDriver::get_link_ksettings() const {
+  stack::EthtoolLinkSettings s;
+  s.link = carrier;
+  s.speed_mbps = carrier ? speed_mbps(regs::kStatusFields[1].get(status_)) : 0;
+  return s;
+}
+
+stack::EthtoolDrvinfo VnicDriver::get_drvinfo() const {
+  return stack::EthtoolDrvinfo{"vnic", "1.0", bus_.bus_info(), kNumDrvStats + regs::kNumStats};
+}
+
+std::vector<stack::EthtoolStat> VnicDriver::get_ethtool_stats() const {
+  std::vector<stack::EthtoolStat> v;
+  v.reserve(kNumDrvStats + regs::kNumStats);
+  for (unsigned i = 0; i < kNumDrvStats; ++i) v.emplace_back(kDrvStatNames[i], stats_[i]);
+  for (unsigned i = 0; i < regs::kNumStats; ++i) v.emplace_back(std::string(regs::kStatInfo[i].name), hw_stats_[i]);
+  return v;
+}
+
+Co<void> VnicDriver::update_hw_stats() {
+  if (!probed_) co_return;
+  for (unsigned i = 0; i < regs::kNumStats; ++i) {
+    const uint32_t lo = co_await mmio_read(regs::kStatLo.offset_of(i));
+    const uint32_t hi = co_await mmio_read(regs::kStatHi.offset_of(i));
+    hw_stats_[i] = (uint64_t{hi} << 32) | lo;
+  }
+}
+
+stack::LinkStats64 VnicDriver::get_stats64() const {
+  using S = regs::Stat;
+  auto hw = [this](S s) { return hw_stats_[static_cast<unsigned>(s)]; };
+  stack::LinkStats64 s;
+  s.rx_packets = stat(DrvStat::rx_queue_0_packets);
+  s.rx_bytes = stat(DrvStat::rx_queue_0_bytes);
+  s.tx_packets = stat(DrvStat::tx_queue_0_packets);
+  s.tx_bytes = stat(DrvStat::tx_queue_0_bytes);
+  s.rx_dropped = stat(DrvStat::rx_queue_0_alloc_failed) + stat(DrvStat::rx_queue_0_flushed);
+  s.tx_dropped = stat(DrvStat::tx_queue_0_map_errors) + stat(DrvStat::tx_queue_0_flushed);
+  s.rx_crc_errors = hw(S::rx_crc_errors);
+  s.rx_length_errors = hw(S::rx_length_errors);
+  s.rx_missed_errors = hw(S::rx_missed_errors);
+  s.rx_errors = s.rx_crc_errors + s.rx_length_errors + stat(DrvStat::rx_queue_0_errors);
+  s.tx_errors = stat(DrvStat::tx_queue_0_desc_errors);
+  s.tx_carrier_errors = hw(S::tx_dropped_link_down);
+  s.multicast = hw(S::rx_multicast);
+  return s;
+}
+
+}  // namespace vnic::driver

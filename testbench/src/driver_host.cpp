@@ -1,0 +1,104 @@
+// DriverHost implementation.
+#include "vnic/tb/driver_host.hpp"
+
+#include <fmt/format.h>
+
+namespace vnic::tb {
+
+DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& mem, const DriverHostConfig& cfg,
+                       const std::string& bus_info)
+    : mem_(mem),
+      cfg_(cfg),
+      cpus_(q, cfg.cpus == 0 ? 1 : cfg.cpus, cfg.costs),
+      bus_(std::make_unique<PciHostBus>((name + "_bus").c_str(), q, cpus_, mem, bus_info)),
+      skbs_(*bus_, 2048 + stack::SkbPool::kHeadroom, cfg.skb_pool) {
+  for (unsigned i = 0; i < cpus_.size(); ++i) {
+    softnet_.push_back(std::make_unique<stack::Softnet>(cpus_.core(i), cfg.sysctl));
+    softnet_.back()->set_rx_handler(&RxChecker::rx, &checker_);
+  }
+  drv_ = std::make_unique<driver::VnicDriver>(*bus_, cpus_, *softnet_[0], skbs_, cfg.drv);
+  gen_ = std::make_unique<PktGen>(cpus_.core(cpus_.size() - 1), *drv_, skbs_, cfg.gen);
+}
+
+stack::SoftnetStats DriverHost::softnet_total() const {
+  stack::SoftnetStats t;
+  for (const auto& sd : softnet_) {
+    const auto& s = sd->stats();
+    t.processed += s.processed;
+    t.dropped += s.dropped;
+    t.time_squeeze += s.time_squeeze;
+    t.received_rps += s.received_rps;
+    t.flow_limit_count += s.flow_limit_count;
+    t.net_rx_action += s.net_rx_action;
+    t.squeeze_budget += s.squeeze_budget;
+    t.squeeze_time += s.squeeze_time;
+    t.rx_nohandler += s.rx_nohandler;
+  }
+  return t;
+}
+
+DriverHost::~DriverHost() = default;
+
+void DriverHost::connect(hw::Nic& nic, uint64_t bar0_base) { bus_->connect(nic, bar0_base); }
+
+stack::Co<void> DriverHost::bring_up_task() {
+  probe_rc_ = co_await drv_->probe();
+  if (probe_rc_ != 0) co_return;
+  open_rc_ = co_await drv_->open();
+  if (open_rc_ != 0) co_return;
+  gen_->start();
+}
+
+void DriverHost::bring_up() {
+  struct Start {
+    static void run(void* ctx, uint64_t) {
+      auto& h = *static_cast<DriverHost*>(ctx);
+      h.tasks_.spawn(h.bring_up_task());
+    }
+  };
+  cpus_.core(0).call_at(cpus_.core(0).now(), &Start::run, this);
+}
+
+stack::Co<void> DriverHost::refresh_task() { co_await drv_->update_hw_stats(); }
+
+void DriverHost::refresh_stats() {
+  struct Start {
+    static void run(void* ctx, uint64_t) {
+      auto& h = *static_cast<DriverHost*>(ctx);
+      h.tasks_.spawn(h.refresh_task());
+    }
+  };
+  cpus_.core(0).call_at(cpus_.core(0).now(), &Start::run, this);
+}
+
+std::string DriverHost::ethtool_s() const {
+  std::string s = "NIC statistics:\n";
+  for (const auto& [k, v] : drv_->get_ethtool_stats()) s += fmt::format("     {}: {}\n", k, v);
+  return s;
+}
+
+std::string DriverHost::softnet_stat() const {
+  std::string s;
+  for (const auto& sd : softnet_) s += sd->softnet_stat_line() + "\n";
+  return s;
+}
+
+std::string DriverHost::cpu_usage(uint64_t elapsed_ps) const {
+  std::string out;
+  for (unsigned i = 0; i < cpus_.size(); ++i) out += core_usage(cpus_.core(i), elapsed_ps);
+  return out;
+}
+
+std::string DriverHost::core_usage(const HostCpu& cpu, uint64_t elapsed_ps) {
+  const auto& st = cpu.stats();
+  const double e = elapsed_ps > 0 ? static_cast<double>(elapsed_ps) : 1.0;
+  auto pct = [&](uint64_t ps) { return 100.0 * static_cast<double>(ps) / e; };
+  const uint64_t busy = st.busy_hardirq_ps + st.busy_softirq_ps + st.busy_process_ps;
+  return fmt::format("cpu{}: hardirq {:.1f}%  softirq {:.1f}%  process {:.1f}%  idle {:.1f}%  "
+                     "(hard IRQs {}, softirq runs {}, ksoftirqd wake-ups {}, tasks {})\n",
+                     cpu.id(), pct(st.busy_hardirq_ps), pct(st.busy_softirq_ps), pct(st.busy_process_ps),
+                     busy >= elapsed_ps ? 0.0 : 100.0 - pct(busy), st.hardirqs, st.softirq_runs, st.ksoftirqd_wakeups,
+                     st.tasks);
+}
+
+}  // namespace vnic::tb

@@ -1,0 +1,100 @@
+// PktGen and RxChecker implementation.
+#include "vnic/tb/pktgen.hpp"
+
+namespace vnic::tb {
+
+PktGen::PktGen(stack::Cpu& cpu, stack::NetDevice& dev, stack::SkbPool& pool, const PktGenConfig& cfg)
+    : cpu_(cpu), dev_(dev), pool_(pool), cfg_(cfg) {
+  dev_.set_tx_waker(&PktGen::wake_thunk, this);
+}
+
+PktGen::~PktGen() {
+  dev_.set_tx_waker(nullptr, nullptr);
+  for (stack::SkBuff* s : held_) stack::kfree_skb(s);
+}
+
+void PktGen::start() {
+  if (cfg_.count > 0) schedule(cfg_.start);
+}
+
+void PktGen::schedule(model::Duration after) {
+  if (scheduled_) return;
+  scheduled_ = true;
+  cpu_.call_at(cpu_.now() + after, &PktGen::run_thunk, this);
+}
+
+void PktGen::wake_thunk(void* ctx) {
+  auto& g = *static_cast<PktGen*>(ctx);
+  if (!g.waiting_wake_) return;
+  g.waiting_wake_ = false;
+  g.schedule(model::Duration{});
+}
+
+stack::SkBuff* PktGen::build(uint64_t seq) {
+  const uint32_t len = frame_len(cfg_.pattern, seq);
+  cpu_.charge(cpu_.costs().skb_alloc);
+  stack::SkBuff* s = pool_.alloc(len);
+  if (s == nullptr) return nullptr;
+  cpu_.charge(cpu_.costs().pktgen);
+  fill_frame(cfg_.pattern, seq, s->bytes());
+  s->trace_id = seq;
+  s->tstamp = cpu_.now();
+  return s;
+}
+
+void PktGen::run() {
+  scheduled_ = false;
+  const uint32_t burst = cfg_.interval.ps() > 0 ? 1 : cfg_.burst;
+  // Build the burst first, so xmit_more is false on exactly the last packet handed over.
+  while (held_.size() < burst && next_seq_ < cfg_.count) {
+    stack::SkBuff* s = build(next_seq_);
+    if (s == nullptr) break;
+    held_.push_back(s);
+    ++next_seq_;
+  }
+  if (held_.empty()) {
+    if (next_seq_ < cfg_.count) {  // no skb to be had: the memory comes back as TX completes
+      ++stats_.alloc_waits;
+      schedule(model::Duration::us(10));
+    }
+    return;
+  }
+  std::size_t taken = 0;
+  while (taken < held_.size()) {
+    if (dev_.tx_queue_stopped()) break;
+    const bool more = taken + 1 < held_.size();
+    if (dev_.start_xmit(held_[taken], more) == stack::NetdevTx::Busy) {
+      ++stats_.busy;
+      break;
+    }
+    ++taken;
+    ++stats_.sent;
+  }
+  held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(taken));
+  if (!held_.empty()) {
+    if (!dev_.up) return;  // the interface went down: stop (held skbs are freed with the generator)
+    ++stats_.queue_waits;
+    waiting_wake_ = true;  // the driver's TX clean wakes the queue and us
+    return;
+  }
+  if (next_seq_ < cfg_.count) schedule(cfg_.interval);  // yield the CPU between bursts
+}
+
+void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
+  auto& c = *static_cast<RxChecker*>(ctx);
+  auto& st = c.stats_;
+  ++st.frames;
+  if (skb->pkt_type == stack::PktType::OtherHost) ++st.not_for_us;
+  const auto seq = check_frame(c.pattern_, skb->mac_bytes());
+  if (!seq) {
+    ++st.bad_bytes;
+  } else {
+    if (*seq < st.next_seq) ++st.out_of_order;
+    if (*seq > st.next_seq) st.gap_frames += *seq - st.next_seq;
+    st.next_seq = *seq + 1;
+    ++st.ok;
+  }
+  stack::kfree_skb(skb);
+}
+
+}  // namespace vnic::tb
