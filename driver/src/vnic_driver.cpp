@@ -45,6 +45,7 @@ VnicDriver::VnicDriver(HostBus& bus, stack::Cpu& cpu, stack::Softnet& softnet, s
     : bus_(bus), cpu_(cpu), sd_(softnet), skbs_(skbs), cfg_(std::move(cfg)) {
   name = cfg_.ifname;
   hw_stats_.assign(regs::kNumStats, 0);
+  hw_base_.assign(regs::kNumStats, 0);
 }
 
 VnicDriver::~VnicDriver() = default;
@@ -155,7 +156,8 @@ Co<int> VnicDriver::probe() {
 Co<void> VnicDriver::remove() {
   if (!probed_) co_return;
   if (up) (void)co_await stop();
-  wr(regs::kCtrl.offset, kCtrlRst);  // quiesce before the function loses bus mastering
+  co_await snapshot_hw_stats();
+  (void)co_await reset_and_wait();  // quiesce before the function loses bus mastering
   bus_.free_irq_vectors();
   nvec_ = 0;
   const uint32_t c = bus_.cfg_read32(pci::kCommandStatus) & 0xFFFF;
@@ -286,13 +288,25 @@ Co<int> VnicDriver::open() {
 Co<int> VnicDriver::stop() {
   if (!up) co_return 0;
   up = false;
-  netif_tx_stop_queue();  // netif_tx_disable
+  netif_tx_stop_queue();  // netif_tx_disable: no new packets
   carrier = false;
+  // Let the device send what the ring holds: wait until its head reaches our tail (or time out,
+  // e.g. when the device cannot fetch: those packets are flushed below and counted).
+  const stack::Instant deadline = cpu_.now() + cfg_.tx_drain_timeout;
+  while (tx_ntc_ != tx_ntu_) {
+    const uint32_t head = co_await mmio_read(regs::kTxqHead.offset_of(0));
+    if (head == tx_ntu_ % cfg_.tx_ring || cpu_.now() >= deadline) break;
+    co_await stack::sleep(cpu_, Duration::us(10));
+  }
   wr(regs::kImaskSet.offset, (1u << nvec_) - 1);
   wr(regs::kTxqCtrl.offset_of(0), 0);
   wr(regs::kRxqCtrl.offset_of(0), 0);
   wr(regs::kCtrl.offset, 0);
   co_await sd_.napi_disable(napi_);
+  // Write-backs already issued land within a few microseconds; collect them before the reset.
+  co_await stack::sleep(cpu_, Duration::us(10));
+  // The reset clears the device's counters: keep what they counted so far (ethtool -S survives).
+  co_await snapshot_hw_stats();
   // Reset: the device abandons DMA and messages in flight, so buffers can be freed safely.
   (void)co_await reset_and_wait();
   bus_.free_irq(0);
@@ -542,8 +556,13 @@ Co<void> VnicDriver::update_hw_stats() {
   for (unsigned i = 0; i < regs::kNumStats; ++i) {
     const uint32_t lo = co_await mmio_read(regs::kStatLo.offset_of(i));
     const uint32_t hi = co_await mmio_read(regs::kStatHi.offset_of(i));
-    hw_stats_[i] = (uint64_t{hi} << 32) | lo;
+    hw_stats_[i] = hw_base_[i] + ((uint64_t{hi} << 32) | lo);
   }
+}
+
+Co<void> VnicDriver::snapshot_hw_stats() {
+  co_await update_hw_stats();
+  hw_base_ = hw_stats_;
 }
 
 stack::LinkStats64 VnicDriver::get_stats64() const {

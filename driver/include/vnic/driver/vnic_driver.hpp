@@ -34,6 +34,7 @@ struct DriverConfig {
   uint32_t tx_stop_threshold = 1;   // stop the queue when fewer descriptors than this are free (one a packet)
   uint32_t tx_wake_threshold = 64;  // wake it when TX clean has freed this many
   Duration reset_timeout = Duration::ms(100);
+  Duration tx_drain_timeout = Duration::ms(10);  // stop(): how long the TX ring may take to empty
   Duration reset_poll = Duration::us(10);  // usleep_range between STATUS reads
   RxHandoff rx_handoff = RxHandoff::ReceiveSkb;
 };
@@ -90,7 +91,8 @@ class VnicDriver : public stack::NetDevice {
   stack::EthtoolRingparam get_ringparam() const override;
   stack::EthtoolLinkSettings get_link_ksettings() const override;
   std::vector<stack::EthtoolStat> get_ethtool_stats() const override;
-  // Reads the device's counters (two MMIO reads each) into the copy ethtool -S shows.
+  // Reads the device's counters (two MMIO reads each) into the copy ethtool -S shows. The driver
+  // keeps what they counted before each reset (which clears them), so the totals survive resets.
   Co<void> update_hw_stats();
 
   uint64_t stat(DrvStat s) const { return stats_[static_cast<unsigned>(s)]; }
@@ -101,6 +103,8 @@ class VnicDriver : public stack::NetDevice {
   // Descriptors the TX ring holds that the device has not completed (or that are not cleaned).
   uint32_t tx_in_flight() const { return tx_ntu_ - tx_ntc_; }
   unsigned irq_vectors() const { return nvec_; }
+  // Bus address of RX buffer i (as debugfs would show it; tests use it to break a mapping).
+  uint64_t rx_buffer_dma(uint32_t i) const { return i < rx_slots_.size() ? rx_slots_[i].dma : 0; }
 
   // co_await mmio_read(off): a non-posted read; the CPU stalls for the round trip.
   struct MmioRead {
@@ -174,7 +178,9 @@ class VnicDriver : public stack::NetDevice {
 
   stack::Napi napi_;
   std::vector<uint64_t> stats_ = std::vector<uint64_t>(kNumDrvStats, 0);
+  Co<void> snapshot_hw_stats();
   std::vector<uint64_t> hw_stats_;
+  std::vector<uint64_t> hw_base_;  // device counts from before the last reset
   std::vector<std::string> log_;
 };
 
