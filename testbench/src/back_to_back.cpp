@@ -39,8 +39,10 @@ DriverHostConfig driver_config(const Scenario& s, const HostSide& side, const ch
   c.drv.ifname = ifname;
   c.drv.rx_ring = h.rx_ring;
   c.drv.tx_ring = h.tx_ring;
-  c.drv.coalesce = stack::EthtoolCoalesce{h.coalesce.rx_usecs, h.coalesce.rx_frames, h.coalesce.tx_usecs,
-                                          h.coalesce.tx_frames};
+  if (side.coalesce_given) {
+    c.drv.coalesce = stack::EthtoolCoalesce{h.coalesce.rx_usecs, h.coalesce.rx_frames, h.coalesce.tx_usecs,
+                                            h.coalesce.tx_frames};
+  }
   c.drv.napi_weight = s.driver.napi_weight;
   c.drv.rx_handoff = s.driver.rx_handoff == "netif_rx" ? driver::RxHandoff::NetifRx : driver::RxHandoff::ReceiveSkb;
   c.costs = s.driver.costs;

@@ -3,11 +3,13 @@
 
 #include <cstring>
 #include <iterator>
+#include <new>
 
 namespace vnic::tb {
 
 HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size)
-    : sc_core::sc_module(name), socket("socket"), base_(base), bytes_(size, 0) {
+    : sc_core::sc_module(name), socket("socket"), base_(base), bytes_(static_cast<uint8_t*>(std::calloc(size, 1))), size_(size) {
+  if (!bytes_) throw std::bad_alloc();
   if (size > 0) free_.emplace(base, size);
   socket.register_b_transport(this, &HostMemory::b_transport);
   socket.register_get_direct_mem_ptr(this, &HostMemory::get_direct_mem_ptr);
@@ -16,7 +18,7 @@ HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t siz
 
 std::span<uint8_t> HostMemory::view(uint64_t addr, uint64_t len) {
   if (!contains(addr, len)) return {};
-  return {bytes_.data() + (addr - base_), static_cast<std::size_t>(len)};
+  return {bytes_.get() + (addr - base_), static_cast<std::size_t>(len)};
 }
 
 uint64_t HostMemory::alloc(uint64_t len, uint64_t align) {
@@ -131,7 +133,7 @@ void HostMemory::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time&) {
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }
-  uint8_t* mem = bytes_.data() + (addr - base_);
+  uint8_t* mem = bytes_.get() + (addr - base_);
   switch (p.get_command()) {
     case tlm::TLM_READ_COMMAND:
       std::memcpy(p.get_data_ptr(), mem, len);
@@ -152,9 +154,9 @@ bool HostMemory::get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& d
   (void)p;
   if (iommu_) return false;  // every access must pass the mapping check
   dmi.allow_read_write();
-  dmi.set_dmi_ptr(bytes_.data());
+  dmi.set_dmi_ptr(bytes_.get());
   dmi.set_start_address(base_);
-  dmi.set_end_address(base_ + bytes_.size() - 1);
+  dmi.set_end_address(base_ + size_ - 1);
   dmi.set_read_latency(sc_core::SC_ZERO_TIME);
   dmi.set_write_latency(sc_core::SC_ZERO_TIME);
   return true;
@@ -164,7 +166,7 @@ unsigned HostMemory::transport_dbg(tlm::tlm_generic_payload& p) {
   const uint64_t addr = p.get_address();
   const uint64_t len = p.get_data_length();
   if (!contains(addr, len)) return 0;
-  uint8_t* mem = bytes_.data() + (addr - base_);
+  uint8_t* mem = bytes_.get() + (addr - base_);
   if (p.is_read()) {
     std::memcpy(p.get_data_ptr(), mem, len);
   } else {

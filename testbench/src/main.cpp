@@ -62,8 +62,12 @@ int run(const RunOptions& o) {
     const double sim = static_cast<double>(p.end_ps()) / 1e12;
     const uint64_t frames = p.delivered(0) + p.delivered(1);
     if (!o.quiet_timing) {
-      fmt::print(stderr, "ring {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall second\n",
-                 s->ring, wall, sim, wall > 0 ? sim / wall : 0.0, wall > 0 ? static_cast<double>(frames) / wall : 0.0);
+      fmt::print(stderr,
+                 "ring {}, hosts {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall "
+                 "second, {:.1f} events per frame\n",
+                 s->ring, s->hosts, wall, sim, wall > 0 ? sim / wall : 0.0,
+                 wall > 0 ? static_cast<double>(frames) / wall : 0.0,
+                 frames > 0 ? static_cast<double>(p.queue().fired()) / static_cast<double>(frames) : 0.0);
     }
     bool ok = true;
     for (int i = 0; i < 2; ++i) ok = ok && p.unaccounted(i) == 0 && p.rx_clean(i);

@@ -190,6 +190,7 @@ void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h
     if ((v & (v - 1)) != 0) c.fail(fmt::format("{}.{}", name, key), fmt::format("{} is not a power of two", v));
   }
   get_int(c, t, name, "rx_buf", hc.rx_buf, 64, 16384);
+  for (const char* k : {"rx-usecs", "rx-frames", "tx-usecs", "tx-frames"}) h.coalesce_given |= t.contains(k);
   get_int(c, t, name, "rx-usecs", hc.coalesce.rx_usecs, 0, 65535);
   get_int(c, t, name, "rx-frames", hc.coalesce.rx_frames, 0, 65535);
   get_int(c, t, name, "tx-usecs", hc.coalesce.tx_usecs, 0, 65535);

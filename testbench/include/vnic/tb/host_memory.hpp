@@ -7,7 +7,9 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -32,9 +34,9 @@ class HostMemory : public sc_core::sc_module {
   HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size);
 
   uint64_t base() const { return base_; }
-  uint64_t size() const { return bytes_.size(); }
+  uint64_t size() const { return size_; }
   bool contains(uint64_t addr, uint64_t len) const {
-    return addr >= base_ && len <= bytes_.size() && addr - base_ <= bytes_.size() - len;
+    return addr >= base_ && len <= size_ && addr - base_ <= size_ - len;
   }
   // Host-side (CPU) view of memory: a span over [addr, addr+len); empty if out of range.
   std::span<uint8_t> view(uint64_t addr, uint64_t len);
@@ -79,7 +81,13 @@ class HostMemory : public sc_core::sc_module {
   std::map<uint64_t, uint64_t> free_;  // free blocks: start -> length
   std::map<uint64_t, uint64_t> live_;  // allocated blocks: start -> length
   uint64_t allocated_ = 0;
-  std::vector<uint8_t> bytes_;
+  // Zeroed pages from calloc (mmap for large sizes): the OS supplies them zeroed on first touch,
+  // so a large memory costs only what the run uses.
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<uint8_t[], FreeDeleter> bytes_;
+  uint64_t size_ = 0;
   HostMemoryStats stats_;
 };
 

@@ -19,6 +19,7 @@ struct HostSide {
   TestHostConfig host{};
   model::MacAddr mac{};
   bool iommu = false;  // the host's IOMMU-like check on device accesses
+  bool coalesce_given = false;  // any of rx-usecs/rx-frames/tx-usecs/tx-frames was set (else: driver defaults)
 };
 
 // What runs on the hosts when they are driver hosts (the default).
