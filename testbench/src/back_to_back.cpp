@@ -241,6 +241,12 @@ std::string BackToBack::report_driver() {
     const char c = i == 0 ? 'a' : 'b';
     s += fmt::format("== host {} ({} at {}, {} {}) ==\n", c, nic(i).name(), h.bus().bus_info(), h.driver().name,
                      h.driver().dev_addr.str());
+    s += fmt::format("[host {}]$ ethtool {}\n", c, h.driver().name);
+    s += h.ethtool_link();
+    s += fmt::format("[host {}]$ ethtool -c {}\n", c, h.driver().name);
+    s += h.ethtool_c();
+    s += fmt::format("[host {}]$ ethtool -g {}\n", c, h.driver().name);
+    s += h.ethtool_g();
     s += fmt::format("[host {}]$ ethtool -S {}\n", c, h.driver().name);
     s += h.ethtool_s();
     s += fmt::format("[host {}]$ cat /proc/net/softnet_stat\n", c);

@@ -77,6 +77,29 @@ std::string DriverHost::ethtool_s() const {
   return s;
 }
 
+std::string DriverHost::ethtool_c() const {
+  const auto c = drv_->get_coalesce();
+  return fmt::format("Coalesce parameters for {}:\nAdaptive RX: off  TX: off\nrx-usecs: {}\nrx-frames: {}\n"
+                     "tx-usecs: {}\ntx-frames: {}\n",
+                     drv_->name, c.rx_coalesce_usecs, c.rx_max_coalesced_frames, c.tx_coalesce_usecs,
+                     c.tx_max_coalesced_frames);
+}
+
+std::string DriverHost::ethtool_g() const {
+  const auto r = drv_->get_ringparam();
+  return fmt::format("Ring parameters for {}:\nPre-set maximums:\nRX:\t\t{}\nRX Mini:\tn/a\nRX Jumbo:\tn/a\n"
+                     "TX:\t\t{}\nCurrent hardware settings:\nRX:\t\t{}\nRX Mini:\tn/a\nRX Jumbo:\tn/a\nTX:\t\t{}\n",
+                     drv_->name, r.rx_max_pending, r.tx_max_pending, r.rx_pending, r.tx_pending);
+}
+
+std::string DriverHost::ethtool_link() const {
+  const auto l = drv_->get_link_ksettings();
+  return fmt::format("Settings for {}:\n\tSpeed: {}\n\tDuplex: {}\n\tAuto-negotiation: off\n\tPort: {}\n"
+                     "\tLink detected: {}\n",
+                     drv_->name, l.link ? fmt::format("{}Mb/s", l.speed_mbps) : std::string("Unknown!"),
+                     l.link ? "Full" : "Unknown! (255)", l.port, l.link ? "yes" : "no");
+}
+
 std::string DriverHost::softnet_stat() const {
   std::string s;
   for (const auto& sd : softnet_) s += sd->softnet_stat_line() + "\n";

@@ -67,7 +67,7 @@ struct Rig {
     c.reset_ns = 0;  // the test host does not wait for RESET_DONE (the reset test sets its own)
     return c;
   }
-  explicit Rig(vnic::tb::TestHostConfig hc = small()) : nic("nic", q, cfg()) {
+  explicit Rig(vnic::tb::TestHostConfig hc = small(), const vnic::hw::NicConfig& nc = cfg()) : nic("nic", q, nc) {
     nic.attach(&wire, 0);
     hc.pattern.src = hc.pattern.dst = cfg().perm_mac;
     host = std::make_unique<vnic::tb::TestHost>("host", q, mem, hc);
@@ -102,6 +102,38 @@ struct Rig {
   }
   uint32_t err_cause() { return rd(regs::kErrCause); }
 };
+
+TEST(BadInput, WritesDuringASoftResetAreIgnoredAndCounted) {
+  vnic::hw::NicConfig nc = Rig::cfg();
+  nc.reset_ns = 10'000;
+  Rig r(Rig::small(), nc);
+  r.wr(regs::kCtrl, 2);
+  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 0u);  // RESET_DONE 0
+  r.wr(regs::kRxUsecs, 77);                                          // too early: ignored
+  r.wr(regs::kMsixData, 5, 0);                                       // the MSI-X table is the function's
+  EXPECT_EQ(r.stat(Stat::mmio_in_reset), 1u);
+  EXPECT_EQ(r.rd(regs::kRxUsecs), 0u);
+  EXPECT_EQ(r.rd(regs::kMsixData, 0), 5u);
+  r.run_for(Duration::ns(9'990));
+  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 0u);
+  r.run_for(Duration::ns(20));
+  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 1u);
+  r.wr(regs::kRxUsecs, 77);
+  EXPECT_EQ(r.rd(regs::kRxUsecs), 77u);
+  EXPECT_EQ(r.stat(Stat::mmio_in_reset), 1u);
+}
+
+TEST(BadInput, AResetThatHangsNeverReportsDone) {
+  vnic::hw::NicConfig nc = Rig::cfg();
+  nc.reset_hangs = true;
+  Rig r(Rig::small(), nc);
+  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 1u);  // power-on reset is done
+  r.wr(regs::kCtrl, 2);
+  r.run_for(Duration::ms(10));
+  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 0u);
+  r.wr(regs::kRxUsecs, 1);
+  EXPECT_EQ(r.stat(Stat::mmio_in_reset), 1u);
+}
 
 TEST(BadInput, TxRingOutsideHostMemoryStopsTheQueueUntilReset) {
   Rig r;

@@ -63,8 +63,11 @@ class DriverHost {
   HostMemory& memory() { return mem_; }
   const DriverHostConfig& config() const { return cfg_; }
 
-  // `ethtool -S <ifname>` output.
+  // `ethtool -S <ifname>`, `ethtool -c`, `ethtool -g` and `ethtool <ifname>` output.
   std::string ethtool_s() const;
+  std::string ethtool_c() const;
+  std::string ethtool_g() const;
+  std::string ethtool_link() const;
   // /proc/net/softnet_stat (one line per CPU).
   std::string softnet_stat() const;
   // CPU time by context over `elapsed`, one line per CPU.
