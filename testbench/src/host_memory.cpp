@@ -87,19 +87,23 @@ bool HostMemory::dma_free_coherent(uint64_t addr) {
 
 void HostMemory::set_iommu(bool on) {
   iommu_ = on;
+  maps_.clear();
+  if (on) live_maps_.for_each([this](uint64_t a, const Mapping& m) { maps_[a] = m; });
   socket->invalidate_direct_mem_ptr(0, ~uint64_t{0});  // DMI only while the IOMMU is off
 }
 
 void HostMemory::map(uint64_t addr, uint64_t len, DmaDir dir) {
-  maps_[addr] = Mapping{len, dir};
+  live_maps_.put(addr, Mapping{len, dir});
+  if (iommu_) maps_[addr] = Mapping{len, dir};
   ++stats_.maps;
 }
 
 bool HostMemory::unmap(uint64_t addr) {
-  if (maps_.erase(addr) == 0) {
+  if (!live_maps_.erase(addr)) {
     ++stats_.bad_unmaps;
     return false;
   }
+  if (iommu_) maps_.erase(addr);
   ++stats_.unmaps;
   return true;
 }

@@ -1,6 +1,7 @@
 // HostMemory's DMA allocator: alignment, reuse, coalescing, exhaustion, bad frees, mappings.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <vector>
 
@@ -71,3 +72,25 @@ TEST(HostMemoryAlloc, CoherentBlocksAreMappedUntilFreed) {
   EXPECT_EQ(m.stats().bad_frees, 1u);
 }
 }  // namespace
+
+TEST(AddrTable, BehavesAsAMapUnderChurn) {
+  vnic::tb::AddrTable<uint32_t> t;
+  std::map<uint64_t, uint32_t> ref;
+  uint64_t x = 12345;
+  for (int i = 0; i < 200'000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const uint64_t key = 0x1'0000'0000ull + (x % 5000) * 64;
+    if (x % 3 == 0) {
+      EXPECT_EQ(t.erase(key), ref.erase(key) == 1);
+    } else {
+      EXPECT_EQ(t.put(key, static_cast<uint32_t>(i)), !ref.contains(key));
+      ref[key] = static_cast<uint32_t>(i);
+    }
+    ASSERT_EQ(t.size(), ref.size());
+  }
+  std::map<uint64_t, uint32_t> seen;
+  t.for_each([&](uint64_t k, uint32_t v) { seen[k] = v; });
+  EXPECT_EQ(seen, ref);
+}

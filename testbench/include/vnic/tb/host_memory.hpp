@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include "vnic/tb/addr_table.hpp"
+
 namespace vnic::tb {
 
 struct HostMemoryStats {
@@ -60,7 +62,7 @@ class HostMemory : public sc_core::sc_module {
   void map(uint64_t addr, uint64_t len, DmaDir dir);
   // Removes the mapping that starts at addr; false (and counted) if there is none.
   bool unmap(uint64_t addr);
-  std::size_t live_mappings() const { return maps_.size(); }
+  std::size_t live_mappings() const { return live_maps_.size(); }
   uint64_t allocated() const { return allocated_; }
   const HostMemoryStats& stats() const { return stats_; }
 
@@ -76,7 +78,8 @@ class HostMemory : public sc_core::sc_module {
     DmaDir dir;
   };
   bool iommu_ = false;
-  std::map<uint64_t, Mapping> maps_;  // by start address
+  AddrTable<Mapping> live_maps_;       // every live mapping, by start address (cheap per packet)
+  std::map<uint64_t, Mapping> maps_;   // the same, ordered for range checks: kept only while the IOMMU is on
   uint64_t base_;
   std::map<uint64_t, uint64_t> free_;  // free blocks: start -> length
   std::map<uint64_t, uint64_t> live_;  // allocated blocks: start -> length
