@@ -42,8 +42,10 @@ constexpr const char* kDrvStatNames[] = {
 
 VnicDriver::VnicDriver(HostBus& bus, stack::Cpu& cpu, stack::Softnet& softnet, stack::SkbPool& skbs,
                        DriverConfig cfg)
-    : bus_(bus), cpu_(cpu), sd_(softnet), skbs_(skbs), cfg_(std::move(cfg)) {
+    : bus_(bus), cpu_(cpu), sd_(softnet), skbs_(skbs), cfg_(std::move(cfg)), watchdog_(cpu, *this) {
   name = cfg_.ifname;
+  bql_enabled = cfg_.bql;
+  watchdog_timeo = cfg_.watchdog_timeo;
   hw_stats_.assign(regs::kNumStats, 0);
   hw_base_.assign(regs::kNumStats, 0);
 }
@@ -210,7 +212,7 @@ void VnicDriver::free_rings() {
   rx_slots_.clear();
   for (TxSlot& s : tx_slots_) {
     if (s.skb == nullptr) continue;
-    bus_.dma_unmap_single(s.dma);
+    if (s.mapped) bus_.dma_unmap_single(s.dma);
     stack::kfree_skb(s.skb);
   }
   tx_slots_.clear();
@@ -238,13 +240,19 @@ void VnicDriver::program_device() {
   wr(regs::kMacLo.offset, dev_addr.lo_word());
   wr(regs::kMacHi.offset, dev_addr.hi_word());
   wr(regs::kMaxFrame.offset, mtu + 14 + 4);
-  wr(regs::kRxCtrl.offset, regs::kRxCtrlFields[2].mask());  // broadcast on
+  set_rx_mode();
   wr(regs::kRxqBaseLo.offset_of(0), static_cast<uint32_t>(rx_ring_));
   wr(regs::kRxqBaseHi.offset_of(0), static_cast<uint32_t>(rx_ring_ >> 32));
   wr(regs::kRxqSize.offset_of(0), cfg_.rx_ring);
   wr(regs::kRxqBufSize.offset_of(0), rx_buf_size());
-  wr(regs::kTxqBaseLo.offset_of(0), static_cast<uint32_t>(tx_ring_));
-  wr(regs::kTxqBaseHi.offset_of(0), static_cast<uint32_t>(tx_ring_ >> 32));
+  uint64_t tx_base = tx_ring_;
+  if (fault_ == DriverFault::BadRingAddress) {
+    fault_ = DriverFault::None;
+    bump(DrvStat::faults_injected);
+    tx_base = 0x1000;  // below host memory: the device's descriptor fetch will be refused
+  }
+  wr(regs::kTxqBaseLo.offset_of(0), static_cast<uint32_t>(tx_base));
+  wr(regs::kTxqBaseHi.offset_of(0), static_cast<uint32_t>(tx_base >> 32));
   wr(regs::kTxqSize.offset_of(0), cfg_.tx_ring);
   write_coalesce();
 }
@@ -279,7 +287,11 @@ Co<int> VnicDriver::open() {
   status_ = co_await mmio_read(regs::kStatus.offset);
   carrier = regs::kStatusFields[0].get(status_) != 0;
   up = true;
-  netif_tx_start_queue();
+  skip_doorbells_ = false;
+  netdev_tx_reset_queue(jiffies_now());
+  trans_start = cpu_.now();
+  watchdog_.start();
+  netif_tx_wake_queue();  // whoever waited on the queue (pktgen after a reset) goes on
   logf(carrier ? fmt::format("Link is Up - {}Mbps/Full - flow control off", speed_mbps(regs::kStatusFields[1].get(status_)))
                : std::string("Link is Down"));
   co_return 0;
@@ -288,6 +300,7 @@ Co<int> VnicDriver::open() {
 Co<int> VnicDriver::stop() {
   if (!up) co_return 0;
   up = false;
+  watchdog_.stop();
   netif_tx_stop_queue();  // netif_tx_disable: no new packets
   carrier = false;
   // Let the device send what the ring holds: wait until its head reaches our tail (or time out,
@@ -315,12 +328,13 @@ Co<int> VnicDriver::stop() {
   const uint32_t rs = cfg_.rx_ring;
   for (uint32_t n = tx_ntc_; n != tx_ntu_; ++n) {
     TxSlot& s = tx_slots_[n % cfg_.tx_ring];
-    bus_.dma_unmap_single(s.dma);
+    if (s.mapped) bus_.dma_unmap_single(s.dma);
     stack::kfree_skb(s.skb);
     s = TxSlot{};
     bump(DrvStat::tx_queue_0_flushed);
   }
   tx_ntc_ = tx_ntu_;
+  netdev_tx_reset_queue(jiffies_now());
   for (uint32_t n = rx_ntc_; n != rx_tail_; ++n) {
     const uint32_t i = n % rs;
     const model::RxDesc d = model::decode_rx(
@@ -380,6 +394,12 @@ Co<void> VnicDriver::misc_work() {
     }
     logf(fmt::format("device error: ERR_CAUSE 0x{:08x} ({}) at address 0x{:x}", cause, what,
                      (uint64_t{ahi} << 32) | alo));
+    // A refused DMA, a refused ring or an ignored tail leaves a queue stopped or out of step
+    // with the driver: only a reset brings it back. A dropped malformed frame or a bad register
+    // access leaves the queues running.
+    const uint32_t fatal = regs::kErrCauseFields[0].mask() | regs::kErrCauseFields[1].mask() |
+                           regs::kErrCauseFields[2].mask() | regs::kErrCauseFields[3].mask();
+    if ((cause & fatal) != 0) schedule_reset("device error");
   }
   misc_work_pending_ = false;
 }
@@ -401,6 +421,7 @@ int VnicDriver::napi_poll(stack::Napi* n, int budget) {
 void VnicDriver::clean_tx() {
   if (tx_slots_.empty()) return;
   const auto& costs = cpu_.costs();
+  unsigned pkts = 0, bytes_done = 0;
   while (tx_ntc_ != tx_ntu_) {
     const uint32_t i = tx_ntc_ % cfg_.tx_ring;
     auto bytes = bus_.cpu_view(tx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize);
@@ -414,12 +435,16 @@ void VnicDriver::clean_tx() {
       bump(DrvStat::tx_queue_0_packets);
       bump(DrvStat::tx_queue_0_bytes, s.len);
     }
-    bus_.dma_unmap_single(s.dma);
+    ++pkts;
+    bytes_done += s.len;
+    if (s.mapped) bus_.dma_unmap_single(s.dma);
     stack::kfree_skb(s.skb);
     s = TxSlot{};
     std::ranges::fill(bytes, uint8_t{0});
     ++tx_ntc_;
   }
+  if (pkts > 0) netdev_tx_completed_queue(pkts, bytes_done, jiffies_now());
+  if (tx_ntc_ == tx_ntu_ && !netif_xmit_stopped()) watchdog_.idle();
   const uint32_t wake = std::min(cfg_.tx_wake_threshold, cfg_.tx_ring / 2);
   if (up && tx_queue_stopped() && tx_free() >= wake) {
     bump(DrvStat::tx_queue_0_restarts);
@@ -439,7 +464,8 @@ int VnicDriver::clean_rx(int budget) {
     if (!desc.done()) break;
     cpu_.charge(costs.rx_packet);
     const uint32_t len = desc.length;
-    if (desc.errors != 0 || len < 14 || len > bs) {
+    const bool deliver_flagged = desc.errors != 0 && feat_rx_all;
+    if ((desc.errors != 0 && !deliver_flagged) || len < 14 || len > bs) {
       bump(DrvStat::rx_queue_0_errors);
     } else if (SkBuff* skb = skbs_.alloc(len); skb == nullptr) {
       cpu_.charge(costs.skb_alloc);
@@ -452,6 +478,7 @@ int VnicDriver::clean_rx(int budget) {
       stack::eth_type_trans(*skb, *this);
       bump(DrvStat::rx_queue_0_packets);
       bump(DrvStat::rx_queue_0_bytes, len);
+      if (deliver_flagged) bump(DrvStat::rx_queue_0_flagged);
       if (cfg_.rx_handoff == RxHandoff::ReceiveSkb) {
         sd_.netif_receive_skb(skb);
       } else {
@@ -499,17 +526,36 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
   d.buf_addr = dma;
   d.length = static_cast<uint16_t>(skb->len);
   d.cmd = model::TxDesc::kCmdEop | model::TxDesc::kCmdRs;
+  bool mapped = true;
+  if (fault_ != DriverFault::None && fault_ != DriverFault::BadRingAddress) {
+    switch (fault_) {
+      case DriverFault::ZeroLengthDesc: d.length = 0; break;
+      case DriverFault::NoEndOfPacket: d.cmd = model::TxDesc::kCmdRs; break;
+      case DriverFault::UnmapOwnedBuffer: mapped = false; break;
+      case DriverFault::TailBeyondRing: bad_tail_ = true; break;
+      case DriverFault::SkipDoorbells: skip_doorbells_ = true; break;
+      default: break;
+    }
+    fault_ = DriverFault::None;
+    bump(DrvStat::faults_injected);
+  }
   model::encode(d, bus_.cpu_view(tx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize)
                        .first<model::kDescSize>());
-  tx_slots_[i] = TxSlot{skb, dma, skb->len};
+  if (!mapped) bus_.dma_unmap_single(dma);  // the fault: the device still owns this buffer
+  tx_slots_[i] = TxSlot{skb, dma, skb->len, mapped};
   ++tx_ntu_;
+  trans_start = cpu_.now();
+  watchdog_.kick();
+  const bool kick = netdev_tx_sent_queue(skb->len, xmit_more, jiffies_now());
   if (tx_free() < cfg_.tx_stop_threshold) {
     bump(DrvStat::tx_queue_0_stops);
     netif_tx_stop_queue();
   }
-  if (!xmit_more || tx_queue_stopped()) {
+  if (kick || netif_xmit_stopped()) {
+    if (skip_doorbells_) return stack::NetdevTx::Ok;
     bump(DrvStat::tx_queue_0_doorbells);
-    wr(regs::kTxqTail.offset_of(0), tx_ntu_ % cfg_.tx_ring);
+    wr(regs::kTxqTail.offset_of(0), bad_tail_ ? cfg_.tx_ring + 5 : tx_ntu_ % cfg_.tx_ring);
+    bad_tail_ = false;
   }
   return stack::NetdevTx::Ok;
 }
@@ -546,7 +592,11 @@ stack::EthtoolDrvinfo VnicDriver::get_drvinfo() const {
 std::vector<stack::EthtoolStat> VnicDriver::get_ethtool_stats() const {
   std::vector<stack::EthtoolStat> v;
   v.reserve(kNumDrvStats + regs::kNumStats);
-  for (unsigned i = 0; i < kNumDrvStats; ++i) v.emplace_back(kDrvStatNames[i], stats_[i]);
+  for (unsigned i = 0; i < kNumDrvStats; ++i) {
+    uint64_t x = stats_[i];
+    if (i == static_cast<unsigned>(DrvStat::tx_queue_0_bql_stops)) x = bql_stops;
+    v.emplace_back(kDrvStatNames[i], x);
+  }
   for (unsigned i = 0; i < regs::kNumStats; ++i) v.emplace_back(std::string(regs::kStatInfo[i].name), hw_stats_[i]);
   return v;
 }
@@ -563,6 +613,104 @@ Co<void> VnicDriver::update_hw_stats() {
 Co<void> VnicDriver::snapshot_hw_stats() {
   co_await update_hw_stats();
   hw_base_ = hw_stats_;
+}
+
+void VnicDriver::set_rx_mode() {
+  if (!probed_) return;
+  uint32_t ctrl = regs::kRxCtrlFields[2].mask();  // broadcast
+  if (promisc) ctrl |= regs::kRxCtrlFields[0].mask();
+  if (allmulti) ctrl |= regs::kRxCtrlFields[1].mask();
+  if (feat_rx_fcs) ctrl |= regs::kRxCtrlFields[3].mask();
+  if (feat_rx_all) ctrl |= regs::kRxCtrlFields[4].mask();
+  uint64_t hash = 0;
+  for (const model::MacAddr& a : mc_list) {
+    if (a.is_multicast()) hash |= uint64_t{1} << model::mc_hash_index(a);
+  }
+  wr(regs::kMcHashLo.offset, static_cast<uint32_t>(hash));
+  wr(regs::kMcHashHi.offset, static_cast<uint32_t>(hash >> 32));
+  wr(regs::kRxCtrl.offset, ctrl);
+}
+
+Co<int> VnicDriver::set_features(bool rx_fcs, bool rx_all) {
+  feat_rx_fcs = rx_fcs;
+  feat_rx_all = rx_all;
+  if (up) set_rx_mode();
+  co_return 0;
+}
+
+Co<int> VnicDriver::set_mac_address(const model::MacAddr& a) {
+  if (a.is_multicast() || a == model::MacAddr{}) co_return -stack::kEADDRNOTAVAIL;
+  dev_addr = a;
+  if (up) {
+    wr(regs::kMacLo.offset, dev_addr.lo_word());
+    wr(regs::kMacHi.offset, dev_addr.hi_word());
+  }
+  co_return 0;
+}
+
+Co<int> VnicDriver::change_mtu(uint32_t new_mtu) {
+  if (new_mtu < kMinMtu || new_mtu > kMaxMtu) co_return -stack::kEINVAL;
+  if (new_mtu == mtu) co_return 0;
+  logf(fmt::format("changing MTU from {} to {}", mtu, new_mtu));
+  if (!up) {
+    mtu = new_mtu;
+    co_return 0;
+  }
+  // New RX buffer size and MAX_FRAME: down, change, up (the rings are rebuilt).
+  (void)co_await stop();
+  mtu = new_mtu;
+  co_return co_await open();
+}
+
+Co<int> VnicDriver::set_ringparam(uint32_t rx, uint32_t tx) {
+  auto ok = [](uint32_t n) { return n >= regs::kMinRingSize && n <= regs::kMaxRingSize && (n & (n - 1)) == 0; };
+  if (!ok(rx) || !ok(tx)) {
+    logf(fmt::format("set_ringparam: rx {} / tx {}: sizes must be powers of two from {} to {}", rx, tx,
+                     regs::kMinRingSize, regs::kMaxRingSize));
+    co_return -stack::kEINVAL;
+  }
+  if (rx == cfg_.rx_ring && tx == cfg_.tx_ring) co_return 0;
+  if (!up) {
+    cfg_.rx_ring = rx;
+    cfg_.tx_ring = tx;
+    co_return 0;
+  }
+  logf(fmt::format("changing rings: rx {} -> {}, tx {} -> {}", cfg_.rx_ring, rx, cfg_.tx_ring, tx));
+  // Quiesce (the TX ring drains, unpolled RX is counted), swap, restart.
+  (void)co_await stop();
+  cfg_.rx_ring = rx;
+  cfg_.tx_ring = tx;
+  co_return co_await open();
+}
+
+void VnicDriver::tx_timeout(Duration stalled) {
+  bump(DrvStat::tx_timeout);
+  logf(fmt::format("NETDEV WATCHDOG: {} (vnic): transmit queue 0 timed out {} ms", name,
+                   stalled.ps() / 1000'000'000));
+  logf(fmt::format("TX timeout: head/tail {} in flight, {} free", tx_in_flight(), tx_free()));
+  schedule_reset("TX timeout");
+}
+
+void VnicDriver::schedule_reset(const char* why) {
+  if (reset_pending_ || !up) return;
+  reset_pending_ = true;
+  logf(fmt::format("resetting the device after a {}", why));
+  cpu_.call_at(cpu_.now(), &VnicDriver::reset_work_thunk, this);
+}
+
+void VnicDriver::reset_work_thunk(void* ctx, uint64_t) {
+  auto& d = *static_cast<VnicDriver*>(ctx);
+  d.tasks_.spawn(d.reset_work());
+}
+
+Co<void> VnicDriver::reset_work() {
+  bump(DrvStat::resets);
+  if (up) {
+    (void)co_await stop();
+    const int rc = co_await open();
+    if (rc != 0) logf(fmt::format("reset: open failed ({})", rc));
+  }
+  reset_pending_ = false;
 }
 
 stack::LinkStats64 VnicDriver::get_stats64() const {

@@ -19,14 +19,37 @@ EventQueue::EventQueue(sc_core::sc_module_name name) : sc_core::sc_module(name) 
   dont_initialize();
 }
 
-void EventQueue::at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg) {
+uint64_t EventQueue::at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg) {
   const uint64_t when = std::max(t_ps, now_ps());
-  heap_.push_back(Item{when, seq_++, fn, ctx, arg});
+  const uint64_t seq = seq_++;
+  heap_.push_back(Item{when, seq, fn, ctx, arg});
   std::push_heap(heap_.begin(), heap_.end(), later);
   if (!in_fire_ && when < armed_ps_) arm();
+  return seq;
+}
+
+void EventQueue::cancel(uint64_t handle) {
+  if (handle >= seq_) return;
+  bool queued = false;
+  for (const Item& it : heap_) queued = queued || it.seq == handle;
+  if (!queued) return;  // already ran
+  cancelled_.push_back(handle);
+  if (!in_fire_) arm();
+}
+
+void EventQueue::drop_cancelled_top() {
+  while (!cancelled_.empty() && !heap_.empty()) {
+    const auto it = std::find(cancelled_.begin(), cancelled_.end(), heap_.front().seq);
+    if (it == cancelled_.end()) return;
+    *it = cancelled_.back();
+    cancelled_.pop_back();
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    heap_.pop_back();
+  }
 }
 
 void EventQueue::arm() {
+  drop_cancelled_top();
   if (heap_.empty()) {
     armed_ps_ = UINT64_MAX;
     ev_.cancel();
@@ -48,7 +71,9 @@ void EventQueue::fire() {
   armed_ps_ = UINT64_MAX;
   in_fire_ = true;
   // Run everything due by the horizon, in time order, including what callbacks schedule.
-  while (!heap_.empty() && heap_.front().t_ps <= horizon) {
+  for (;;) {
+    drop_cancelled_top();
+    if (heap_.empty() || heap_.front().t_ps > horizon) break;
     std::pop_heap(heap_.begin(), heap_.end(), later);
     const Item it = heap_.back();
     heap_.pop_back();

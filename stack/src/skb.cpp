@@ -18,15 +18,18 @@ SkbPool::~SkbPool() {
 }
 
 SkBuff* SkbPool::alloc(uint32_t len) {
-  if (len > buf_size_ - kHeadroom || live() >= max_live_) {
+  const bool large = len > buf_size_ - kHeadroom;
+  const uint32_t size = large ? kLargeBuf : buf_size_;
+  if (len > size - kHeadroom || live() >= max_live_) {
     ++stats_.failed;
     return nullptr;
   }
-  SkBuff* s = free_;
+  SkBuff*& list = large ? free_large_ : free_;
+  SkBuff* s = list;
   if (s) {
-    free_ = s->next;
+    list = s->next;
   } else {
-    const PageAllocator::Block b = mem_.alloc(buf_size_, 64);
+    const PageAllocator::Block b = mem_.alloc(size, 64);
     if (b.addr == 0) {
       ++stats_.failed;
       return nullptr;
@@ -34,7 +37,6 @@ SkBuff* SkbPool::alloc(uint32_t len) {
     s = new SkBuff;
     s->addr = b.addr;
     s->head = b.bytes.data();
-    s->size = buf_size_;
     all_.push_back(s);
     ++stats_.buffers;
   }
@@ -43,7 +45,7 @@ SkBuff* SkbPool::alloc(uint32_t len) {
   *s = SkBuff{};
   s->addr = addr;
   s->head = head;
-  s->size = buf_size_;
+  s->size = size;
   s->data = kHeadroom;
   s->len = len;
   s->pool = this;
@@ -58,8 +60,9 @@ void SkbPool::free(SkBuff* s) {
     return;
   }
   s->pkt_type = static_cast<PktType>(kFreeMark);
-  s->next = free_;
-  free_ = s;
+  SkBuff*& list = s->size == buf_size_ ? free_ : free_large_;
+  s->next = list;
+  list = s;
   ++stats_.frees;
 }
 

@@ -22,10 +22,13 @@ uint64_t mem_size_for(const TestHostConfig& h) {
 
 // Driver hosts: rings, RX buffers (2 KiB at the default MTU) and the skb pool's buffers, which are
 // taken as needed: at most one per TX descriptor and pktgen burst beyond what is in flight.
+// Room for the largest rings (4096, ethtool -G may grow them) with jumbo buffers, and the skbs
+// in flight. It costs only what the run touches: host memory pages are zeroed lazily.
 uint64_t mem_size_for_driver(const TestHostConfig& h, const DriverSide& d) {
-  const uint64_t skb_buf = 2048 + stack::SkbPool::kHeadroom + 64;
-  const uint64_t skbs = std::min<uint64_t>(d.skb_pool, uint64_t{h.tx_ring} + h.rx_ring + 2 * d.pktgen_burst + 1024);
-  return uint64_t{h.rx_ring} * (2048 + 64) + uint64_t{h.tx_ring + h.rx_ring} * 16 + skbs * skb_buf + (2u << 20);
+  (void)h;
+  const uint64_t big_buf = stack::SkbPool::kLargeBuf + 64;
+  const uint64_t skbs = std::min<uint64_t>(d.skb_pool, 2 * 4096 + 2 * uint64_t{d.pktgen_burst} + 1024);
+  return 2 * 4096 * big_buf + 2 * 4096 * 16 + skbs * big_buf + (8u << 20);
 }
 
 DriverHostConfig driver_config(const Scenario& s, const HostSide& side, const char* ifname) {
@@ -48,6 +51,9 @@ DriverHostConfig driver_config(const Scenario& s, const HostSide& side, const ch
   c.costs = s.driver.costs;
   c.sysctl = s.driver.sysctl;
   c.skb_pool = s.driver.skb_pool;
+  c.drv.bql = s.driver.bql;
+  c.drv.watchdog_timeo = s.driver.watchdog;
+  c.mtu = s.driver.mtu;
   c.cpus = s.driver.cpus;
   c.gen.pattern = h.pattern;
   c.gen.count = h.count;
@@ -172,8 +178,13 @@ int64_t BackToBack::unaccounted(int i, std::string* detail) {
 int64_t BackToBack::unaccounted_driver(int i, std::string* detail) {
   DriverHost& tx = dhost(i);
   DriverHost& rx = dhost(1 - i);
-  hw::Nic& txn = nic(i);
-  hw::Nic& rxn = nic(1 - i);
+  // The device's counters as the drivers read them (kept across resets), not the registers now.
+  struct HwView {
+    const driver::VnicDriver& d;
+    uint64_t stat(Stat s) const { return d.hw_stat(static_cast<unsigned>(s)); }
+  };
+  const HwView txn{tx.driver()};
+  const HwView rxn{rx.driver()};
   using D = driver::DrvStat;
   const auto& ls = link_->stats(static_cast<unsigned>(i));
   const int64_t sent = static_cast<int64_t>(tx.pktgen().stats().sent);
@@ -249,6 +260,9 @@ std::string BackToBack::report_driver() {
     s += h.ethtool_g();
     s += fmt::format("[host {}]$ ethtool -S {}\n", c, h.driver().name);
     s += h.ethtool_s();
+    s += fmt::format("[host {}]$ grep . /sys/class/net/{}/queues/tx-0/byte_queue_limits/{{limit,inflight,limit_max}}\n",
+                     c, h.driver().name);
+    s += h.bql_sysfs();
     s += fmt::format("[host {}]$ cat /proc/net/softnet_stat\n", c);
     s += h.softnet_stat();
     s += h.cpu_usage(end_ps_);

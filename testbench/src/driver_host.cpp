@@ -17,6 +17,7 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
     softnet_.back()->set_rx_handler(&RxChecker::rx, &checker_);
   }
   drv_ = std::make_unique<driver::VnicDriver>(*bus_, cpus_, *softnet_[0], skbs_, cfg.drv);
+  drv_->mtu = cfg.mtu;
   gen_ = std::make_unique<PktGen>(cpus_.core(cpus_.size() - 1), *drv_, skbs_, cfg.gen);
 }
 
@@ -98,6 +99,13 @@ std::string DriverHost::ethtool_link() const {
                      "\tLink detected: {}\n",
                      drv_->name, l.link ? fmt::format("{}Mb/s", l.speed_mbps) : std::string("Unknown!"),
                      l.link ? "Full" : "Unknown! (255)", l.port, l.link ? "yes" : "no");
+}
+
+std::string DriverHost::bql_sysfs() const {
+  const std::string dir = fmt::format("/sys/class/net/{}/queues/tx-0/byte_queue_limits/", drv_->name);
+  if (!drv_->bql_enabled) return dir + "limit: (BQL off)\n";
+  return fmt::format("{0}limit:{1}\n{0}inflight:{2}\n{0}limit_max:{3}\n", dir, drv_->bql_limit(),
+                     drv_->bql_inflight(), drv_->dql.max_limit);
 }
 
 std::string DriverHost::softnet_stat() const {

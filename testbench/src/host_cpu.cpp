@@ -30,7 +30,8 @@ uint32_t HostCpu::take_work(Fn fn, void* ctx, uint64_t arg) {
   } else {
     free_ = work_[i].next_free;
   }
-  work_[i] = Work{fn, ctx, arg, UINT32_MAX};
+  const uint32_t gen = work_[i].gen + 1;
+  work_[i] = Work{fn, ctx, arg, UINT32_MAX, gen, 0, false};
   return i;
 }
 
@@ -62,22 +63,33 @@ void HostCpu::leave(uint64_t start_ps) {
   if (softirq_pending_ != 0) schedule_softirq(busy_until_ + (from_softirq ? 1 : 0));
 }
 
-void HostCpu::call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg) {
+uint64_t HostCpu::call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg) {
   const uint32_t i = take_work(fn, ctx, arg);
-  q_.at_ps(static_cast<uint64_t>(std::max<int64_t>(when.ps(), 0)), &HostCpu::task_event, this, i);
+  work_[i].event = q_.at_ps(static_cast<uint64_t>(std::max<int64_t>(when.ps(), 0)), &HostCpu::task_event, this, i);
+  return (uint64_t{work_[i].gen} << 32) | i;
+}
+
+void HostCpu::cancel(uint64_t handle) {
+  const uint32_t i = static_cast<uint32_t>(handle);
+  if (i >= work_.size() || work_[i].gen != static_cast<uint32_t>(handle >> 32) || work_[i].fn == nullptr) return;
+  work_[i].cancelled = true;  // if it is already queued again (deferred), it is dropped when it fires
+  q_.cancel(work_[i].event);
 }
 
 void HostCpu::task_event(void* self, uint64_t idx) {
   auto& c = *static_cast<HostCpu*>(self);
   const uint64_t t = c.q_.now_ps();
-  if (c.busy_until_ > t) {  // the CPU is busy: run when it is free, in arrival order
+  const bool cancelled = c.work_[idx].cancelled;
+  if (!cancelled && c.busy_until_ > t) {  // the CPU is busy: run when it is free, in arrival order
     ++c.stats_.deferred;
-    c.q_.at_ps(c.busy_until_, &HostCpu::task_event, self, idx);
+    c.work_[idx].event = c.q_.at_ps(c.busy_until_, &HostCpu::task_event, self, idx);
     return;
   }
   const Work w = c.work_[idx];
+  c.work_[idx].fn = nullptr;
   c.work_[idx].next_free = c.free_;
   c.free_ = static_cast<uint32_t>(idx);
+  if (cancelled) return;
   ++c.stats_.tasks;
   c.enter(Ctx::Process, t);
   w.fn(w.ctx, w.arg);
@@ -93,6 +105,7 @@ void HostCpu::irq_event(void* self, uint64_t idx) {
   auto& c = *static_cast<HostCpu*>(self);
   const uint64_t t = c.q_.now_ps();
   const Work w = c.work_[idx];
+  c.work_[idx].fn = nullptr;
   c.work_[idx].next_free = c.free_;
   c.free_ = static_cast<uint32_t>(idx);
   ++c.stats_.hardirqs;

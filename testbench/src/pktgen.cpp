@@ -61,7 +61,7 @@ void PktGen::run() {
   }
   std::size_t taken = 0;
   while (taken < held_.size()) {
-    if (dev_.tx_queue_stopped()) break;
+    if (dev_.netif_xmit_stopped()) break;  // stopped by the driver or by BQL
     const bool more = taken + 1 < held_.size();
     if (dev_.start_xmit(held_[taken], more) == stack::NetdevTx::Busy) {
       ++stats_.busy;
@@ -72,9 +72,10 @@ void PktGen::run() {
   }
   held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(taken));
   if (!held_.empty()) {
-    if (!dev_.up) return;  // the interface went down: stop (held skbs are freed with the generator)
+    // The driver's TX clean (or BQL's completion, or the next open after a reset) wakes the
+    // queue and us. An interface that stays down leaves pktgen waiting, as the real one would.
     ++stats_.queue_waits;
-    waiting_wake_ = true;  // the driver's TX clean wakes the queue and us
+    waiting_wake_ = true;
     return;
   }
   if (next_seq_ < cfg_.count) schedule(cfg_.interval);  // yield the CPU between bursts

@@ -68,6 +68,9 @@ napi_weight = 64                 # NAPI_POLL_WEIGHT
 rx_handoff = "netif_receive_skb" # or "netif_rx" (through the per-CPU backlog)
 pktgen_burst = 32                # packets per xmit_more batch
 skb_pool = 16384                 # skbs that may exist at once per host
+bql = true                       # byte queue limits on the TX queue
+watchdog_ms = 5000               # TX watchdog timeout (dev->watchdog_timeo)
+mtu = 1500
 
 [host.a]
 mac = "02:00:00:00:00:0a"
@@ -328,7 +331,13 @@ std::optional<Scenario> parse_scenario(std::string_view text, std::string* error
     get_int(c, *t, "sysctl", "netdev_max_backlog", y.netdev_max_backlog, 1, 10'000'000);
   }
   if (const auto* t = sub(c, root, "driver")) {
-    check_keys(c, *t, "driver", {"napi_weight", "rx_handoff", "pktgen_burst", "skb_pool"});
+    check_keys(c, *t, "driver",
+               {"napi_weight", "rx_handoff", "pktgen_burst", "skb_pool", "bql", "watchdog_ms", "mtu"});
+    get_bool(c, *t, "driver", "bql", s.driver.bql);
+    int64_t wd = s.driver.watchdog.ps() / 1000'000'000;
+    get_int(c, *t, "driver", "watchdog_ms", wd, 1, 3'600'000);
+    s.driver.watchdog = model::Duration::ms(wd);
+    get_int(c, *t, "driver", "mtu", s.driver.mtu, 68, 9000);
     auto& d = s.driver;
     get_int(c, *t, "driver", "napi_weight", d.napi_weight, 1, 4096);
     get_string(c, *t, "driver", "rx_handoff", d.rx_handoff);

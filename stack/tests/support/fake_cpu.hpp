@@ -2,6 +2,7 @@
 // page allocator, so stack/ and driver/ code can be tested without SystemC.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -21,7 +22,11 @@ class FakeCpu : public Cpu {
   const CpuCosts& costs() const override { return costs_; }
   void open_softirq(Softirq nr, Fn fn, void* ctx) override { softirq_[idx(nr)] = {fn, ctx}; }
   void raise_softirq(Softirq nr) override { pending_[idx(nr)] = true; }
-  void call_at(Instant when, Fn fn, void* ctx, uint64_t arg) override { calls_.push({when, seq_++, fn, ctx, arg}); }
+  uint64_t call_at(Instant when, Fn fn, void* ctx, uint64_t arg) override {
+    calls_.push({when, seq_, fn, ctx, arg});
+    return seq_++;
+  }
+  void cancel(uint64_t handle) override { cancelled_.push_back(handle); }
 
   CpuCosts& mutable_costs() { return costs_; }
   // Runs pending softirqs once (one __do_softirq pass); true if any ran.
@@ -43,6 +48,7 @@ class FakeCpu : public Cpu {
       if (calls_.empty()) return;
       Call c = calls_.top();
       calls_.pop();
+      if (std::find(cancelled_.begin(), cancelled_.end(), c.seq) != cancelled_.end()) continue;
       if (c.when > now_) now_ = c.when;
       c.fn(c.ctx, c.arg);
     }
@@ -69,6 +75,7 @@ class FakeCpu : public Cpu {
   std::array<bool, 8> pending_{};
   std::priority_queue<Call, std::vector<Call>, std::greater<>> calls_;
   uint64_t seq_ = 0;
+  std::vector<uint64_t> cancelled_;
 };
 
 class FakeMemory : public PageAllocator {

@@ -13,6 +13,7 @@
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/netdev.hpp"
 #include "vnic/stack/softnet.hpp"
+#include "vnic/stack/watchdog.hpp"
 
 namespace vnic::driver {
 
@@ -37,6 +38,20 @@ struct DriverConfig {
   Duration tx_drain_timeout = Duration::ms(10);  // stop(): how long the TX ring may take to empty
   Duration reset_poll = Duration::us(10);  // usleep_range between STATUS reads
   RxHandoff rx_handoff = RxHandoff::ReceiveSkb;
+  bool bql = true;                         // byte queue limits on the TX queue (CONFIG_BQL)
+  Duration watchdog_timeo = Duration::s(5);  // TX watchdog (dev->watchdog_timeo)
+};
+
+// Faults the test-only fault-injecting mode provokes (inject_fault). Each is one-shot except
+// SkipDoorbells, which lasts until the next reset.
+enum class DriverFault : uint8_t {
+  None,
+  BadRingAddress,     // the next open() gives the device a TX ring base outside host memory
+  TailBeyondRing,     // the next TX doorbell writes a tail past the ring's end
+  ZeroLengthDesc,     // the next packet's descriptor has length 0
+  NoEndOfPacket,      // the next packet's descriptor lacks EOP
+  UnmapOwnedBuffer,   // the next packet's buffer is unmapped while the device still owns it
+  SkipDoorbells,      // TX doorbells are not written (until a reset)
 };
 
 // Driver-side counters (ethtool -S names; the device's own counters follow them in ethtool -S).
@@ -60,7 +75,12 @@ struct DriverConfig {
   X(irq_queue_0, "Hard interrupts on the queue vector.")                                         \
   X(irq_misc, "Hard interrupts on the link/error vector.")                                       \
   X(link_changes, "Link state changes seen.")                                                    \
-  X(device_errors, "Error causes the device reported (ERR_CAUSE).")
+  X(device_errors, "Error causes the device reported (ERR_CAUSE).")                              \
+  X(rx_queue_0_flagged, "Packets the device flagged bad, delivered because rx-all is on.")       \
+  X(tx_queue_0_bql_stops, "Times byte queue limits stopped the queue.")                          \
+  X(tx_timeout, "TX watchdog timeouts (queue stopped longer than watchdog_timeo).")              \
+  X(resets, "Device resets to recover (after a TX timeout or a device error).")                  \
+  X(faults_injected, "Faults the test-only fault injection provoked.")
 
 enum class DrvStat : uint8_t {
 #define X(name, doc) name,
@@ -91,6 +111,22 @@ class VnicDriver : public stack::NetDevice {
   stack::EthtoolRingparam get_ringparam() const override;
   stack::EthtoolLinkSettings get_link_ksettings() const override;
   std::vector<stack::EthtoolStat> get_ethtool_stats() const override;
+  void set_rx_mode() override;
+  void tx_timeout(Duration stalled) override;
+  bool tx_pending() const override { return up && (tx_ntu_ != tx_ntc_ || netif_xmit_stopped()); }
+  // ethtool -G (while up: quiesce, reallocate, restart), ndo_set_mac_address, ndo_change_mtu,
+  // ethtool -K rx-fcs / rx-all. 0 or -errno.
+  Co<int> set_ringparam(uint32_t rx, uint32_t tx);
+  Co<int> set_mac_address(const model::MacAddr& a);
+  Co<int> change_mtu(uint32_t new_mtu);
+  Co<int> set_features(bool rx_fcs, bool rx_all);
+  // Test-only: provoke a fault (docs/driver.md lists each one and the device's answer).
+  void inject_fault(DriverFault f) { fault_ = f; }
+  DriverFault pending_fault() const { return fault_; }
+  // BQL state (/sys/class/net/<if>/queues/tx-0/byte_queue_limits/).
+  unsigned bql_limit() const { return dql.limit; }
+  unsigned bql_inflight() const { return dql.inflight(); }
+  uint64_t watchdog_timeouts() const { return watchdog_.timeouts(); }
   // Reads the device's counters (two MMIO reads each) into the copy ethtool -S shows. The driver
   // keeps what they counted before each reset (which clears them), so the totals survive resets.
   Co<void> update_hw_stats();
@@ -124,6 +160,7 @@ class VnicDriver : public stack::NetDevice {
     stack::SkBuff* skb = nullptr;
     uint64_t dma = 0;
     uint32_t len = 0;
+    bool mapped = false;  // false once a fault unmapped it early
   };
   struct RxSlot {
     uint64_t addr = 0;  // buffer (host address)
@@ -153,6 +190,11 @@ class VnicDriver : public stack::NetDevice {
   // The link/error vector's deferred work (reads the device, so it runs as a sleepable task).
   static void misc_work_thunk(void* ctx, uint64_t);
   Co<void> misc_work();
+  // Recovery: down/up of a running interface, from a work item (one at a time).
+  void schedule_reset(const char* why);
+  static void reset_work_thunk(void* ctx, uint64_t);
+  Co<void> reset_work();
+  uint64_t jiffies_now() const { return stack::jiffies(cpu_.now()); }
 
   HostBus& bus_;
   stack::Cpu& cpu_;
@@ -175,6 +217,11 @@ class VnicDriver : public stack::NetDevice {
   uint32_t rx_tail_ = 0;              // descriptors handed to the device (free-running)
   uint32_t rx_to_refill_ = 0;
   bool misc_work_pending_ = false;
+  bool reset_pending_ = false;
+  DriverFault fault_ = DriverFault::None;
+  bool skip_doorbells_ = false;
+  bool bad_tail_ = false;
+  stack::TxWatchdog watchdog_;
 
   stack::Napi napi_;
   std::vector<uint64_t> stats_ = std::vector<uint64_t>(kNumDrvStats, 0);

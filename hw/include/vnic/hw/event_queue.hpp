@@ -32,8 +32,12 @@ class EventQueue : public sc_core::sc_module {
   void set_quantum(uint64_t ps) { quantum_ps_ = ps; }
 
   // Runs fn(ctx, arg) at absolute time t_ps (clamped to now). Same-time callbacks run in the
-  // order they were scheduled, so runs are deterministic.
-  void at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg = 0);
+  // order they were scheduled, so runs are deterministic. Returns a handle for cancel().
+  uint64_t at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg = 0);
+  // Drops a scheduled callback that has not run yet (a timer no longer needed), so that it
+  // neither runs nor keeps the simulation going until its time. Rare: linear in the number of
+  // cancelled callbacks still queued.
+  void cancel(uint64_t handle);
   void at(const sc_core::sc_time& t, Fn fn, void* ctx, uint64_t arg = 0) { at_ps(to_ps(t), fn, ctx, arg); }
   void after(const sc_core::sc_time& d, Fn fn, void* ctx, uint64_t arg = 0) {
     at_ps(now_ps() + to_ps(d), fn, ctx, arg);
@@ -72,8 +76,10 @@ class EventQueue : public sc_core::sc_module {
   }
   void fire();
   void arm();
+  void drop_cancelled_top();
 
   std::vector<Item> heap_;
+  std::vector<uint64_t> cancelled_;  // seqs of cancelled items still in the heap
   uint64_t seq_ = 0;
   uint64_t fired_ = 0;
   uint64_t cur_ps_ = 0;  // time of the last callback run

@@ -57,8 +57,10 @@ class Cpu {
   virtual void open_softirq(Softirq nr, Fn fn, void* ctx) = 0;
   virtual void raise_softirq(Softirq nr) = 0;
   // Runs fn(ctx, arg) in process context on this CPU at `when` or as soon after as the CPU is free
-  // (timers, work items, resuming a sleeping task).
-  virtual void call_at(Instant when, Fn fn, void* ctx, uint64_t arg = 0) = 0;
+  // (timers, work items, resuming a sleeping task). Returns a handle for cancel().
+  virtual uint64_t call_at(Instant when, Fn fn, void* ctx, uint64_t arg = 0) = 0;
+  // del_timer: the call will not run (no effect if it already ran).
+  virtual void cancel(uint64_t handle) = 0;
 };
 
 }  // namespace vnic::stack

@@ -9,6 +9,7 @@
 
 #include "vnic/model/mac_addr.hpp"
 #include "vnic/stack/co.hpp"
+#include "vnic/stack/dql.hpp"
 #include "vnic/stack/skb.hpp"
 
 namespace vnic::stack {
@@ -67,7 +68,7 @@ using EthtoolStat = std::pair<std::string, uint64_t>;
 
 // Errors returned as negative errno values, as the kernel does.
 inline constexpr int kEINVAL = 22, kENOMEM = 12, kEBUSY = 16, kENODEV = 19, kETIMEDOUT = 110, kEIO = 5,
-                     kEOPNOTSUPP = 95;
+                     kEOPNOTSUPP = 95, kEADDRNOTAVAIL = 99;
 
 class NetDevice {
  public:
@@ -76,8 +77,19 @@ class NetDevice {
   std::string name = "eth0";
   model::MacAddr dev_addr{};
   uint32_t mtu = 1500;
+  static constexpr uint32_t kMinMtu = 68, kMaxMtu = 9000;
   bool up = false;          // IFF_UP: open succeeded
   bool carrier = false;     // netif_carrier_on/off
+  // rx-mode (IFF_PROMISC, IFF_ALLMULTI, the multicast list) and features (NETIF_F_RXFCS,
+  // NETIF_F_RXALL); set them, then call set_rx_mode() / set_features().
+  bool promisc = false;
+  bool allmulti = false;
+  std::vector<model::MacAddr> mc_list;
+  bool feat_rx_fcs = false;
+  bool feat_rx_all = false;
+  // When the last packet was handed to the driver (txq->trans_start), for the TX watchdog.
+  Instant trans_start{};
+  Duration watchdog_timeo = Duration::s(5);  // dev->watchdog_timeo (5 s: the core's default)
 
   // ndo_open / ndo_stop: sleepable, return 0 or -errno.
   virtual Co<int> open() = 0;
@@ -93,34 +105,76 @@ class NetDevice {
   virtual EthtoolLinkSettings get_link_ksettings() const = 0;
   // ethtool -S: names and values (get_strings + get_ethtool_stats).
   virtual std::vector<EthtoolStat> get_ethtool_stats() const = 0;
+  // ndo_set_rx_mode: program promisc/allmulti/mc_list into the device (atomic context).
+  virtual void set_rx_mode() {}
+  // Packets handed to the device and not completed yet, or the queue stopped (the watchdog runs).
+  virtual bool tx_pending() const { return netif_xmit_stopped(); }
+  // ndo_tx_timeout: the watchdog saw the queue stopped for longer than watchdog_timeo.
+  virtual void tx_timeout(Duration stalled) { (void)stalled; }
 
-  // TX queue state (netdev_queue), one queue here. wake() calls the waker (the qdisc or pktgen
-  // that stopped feeding), as netif_tx_wake_queue schedules the qdisc.
+  // TX queue state (netdev_queue), one queue here: stopped by the driver (DRV_XOFF: ring full)
+  // or by byte queue limits (STACK_XOFF). The waker (the qdisc or pktgen feeding the queue) is
+  // called when either stop is lifted, as __netif_schedule would run the qdisc.
   using Waker = void (*)(void* ctx);
-  bool tx_queue_stopped() const { return tx_stopped_; }
-  void netif_tx_stop_queue() {
-    if (!tx_stopped_) ++tx_stops_;
-    tx_stopped_ = true;
-  }
+  bool tx_queue_stopped() const { return drv_xoff_; }                   // netif_tx_queue_stopped
+  bool netif_xmit_stopped() const { return drv_xoff_ || stack_xoff_; }  // what senders check
+  void netif_tx_stop_queue() { drv_xoff_ = true; }
   void netif_tx_wake_queue() {
-    const bool was = tx_stopped_;
-    tx_stopped_ = false;
+    const bool was = drv_xoff_;
+    drv_xoff_ = false;
     if (was) {
       ++tx_wakes_;
       if (waker_) waker_(waker_ctx_);
     }
   }
-  void netif_tx_start_queue() { tx_stopped_ = false; }
+  void netif_tx_start_queue() { drv_xoff_ = false; }
   void set_tx_waker(Waker w, void* ctx) {
     waker_ = w;
     waker_ctx_ = ctx;
   }
-  uint64_t tx_stops() const { return tx_stops_; }
   uint64_t tx_wakes() const { return tx_wakes_; }
 
+  // Byte queue limits. bql_enabled false is a kernel without CONFIG_BQL: the ring alone limits.
+  bool bql_enabled = true;
+  Dql dql{};
+  uint64_t bql_stops = 0;  // times BQL stopped the queue (STACK_XOFF set)
+  // __netdev_tx_sent_queue: account `bytes` handed to the ring; true if the driver must ring the
+  // doorbell now (no more packets follow, or the queue just stopped).
+  bool netdev_tx_sent_queue(unsigned bytes, bool xmit_more, uint64_t now_jiffies) {
+    (void)now_jiffies;
+    if (!bql_enabled) return !xmit_more || drv_xoff_;
+    if (xmit_more) {
+      dql.queued(bytes);
+      return netif_xmit_stopped();
+    }
+    dql.queued(bytes);
+    if (dql.avail() < 0) {
+      if (!stack_xoff_) ++bql_stops;
+      stack_xoff_ = true;
+    }
+    return true;
+  }
+  // netdev_tx_completed_queue: from TX clean, with what completed since the last call.
+  void netdev_tx_completed_queue(unsigned pkts, unsigned bytes, uint64_t now_jiffies) {
+    (void)pkts;
+    if (!bql_enabled || bytes == 0) return;
+    dql.completed(bytes, now_jiffies);
+    if (dql.avail() < 0) return;
+    if (stack_xoff_) {
+      stack_xoff_ = false;
+      if (!drv_xoff_ && waker_) waker_(waker_ctx_);  // netif_schedule_queue
+    }
+  }
+  // netdev_tx_reset_queue: the ring was emptied (open, stop).
+  void netdev_tx_reset_queue(uint64_t now_jiffies) {
+    stack_xoff_ = false;
+    dql.reset(now_jiffies);
+  }
+
  private:
-  bool tx_stopped_ = true;  // until open starts it
-  uint64_t tx_stops_ = 0, tx_wakes_ = 0;
+  bool drv_xoff_ = true;  // until open starts it
+  bool stack_xoff_ = false;
+  uint64_t tx_wakes_ = 0;
   Waker waker_ = nullptr;
   void* waker_ctx_ = nullptr;
 };

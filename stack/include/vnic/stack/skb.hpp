@@ -95,11 +95,13 @@ struct SkbPoolStats {
   uint64_t buffers = 0;  // buffers taken from host memory so far
 };
 
-// Every skb has one buffer of `buf_size` bytes from host memory, kept with it when freed (the
-// slab and page_pool recycling of a real kernel). At most `max_live` skbs exist at once.
+// Every skb has one buffer from host memory, kept with it when freed (the slab and page_pool
+// recycling of a real kernel): `buf_size` bytes, or kLargeBuf for data that does not fit (jumbo
+// frames). At most `max_live` skbs exist at once.
 class SkbPool {
  public:
   static constexpr uint32_t kHeadroom = 64;  // NET_SKB_PAD on x86-64
+  static constexpr uint32_t kLargeBuf = 16384 + kHeadroom;
 
   SkbPool(PageAllocator& mem, uint32_t buf_size, uint32_t max_live);
   ~SkbPool();
@@ -119,7 +121,8 @@ class SkbPool {
   uint32_t buf_size_;
   uint32_t max_live_;
   std::vector<SkBuff*> all_;  // owned
-  SkBuff* free_ = nullptr;
+  SkBuff* free_ = nullptr;        // buf_size_ buffers
+  SkBuff* free_large_ = nullptr;  // kLargeBuf buffers
   SkbPoolStats stats_;
 };
 

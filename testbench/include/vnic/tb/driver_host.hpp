@@ -26,6 +26,7 @@ struct DriverHostConfig {
   uint32_t skb_pool = 16384;  // skbs that may exist at once
   // CPU cores. The queue's interrupt (and so NAPI) is bound to cpu0; pktgen runs on the last core.
   unsigned cpus = 2;
+  uint32_t mtu = 1500;
 };
 
 class DriverHost {
@@ -63,6 +64,8 @@ class DriverHost {
   HostMemory& memory() { return mem_; }
   const DriverHostConfig& config() const { return cfg_; }
 
+  // /sys/class/net/<if>/queues/tx-0/byte_queue_limits/{limit,inflight} as `grep` prints them.
+  std::string bql_sysfs() const;
   // `ethtool -S <ifname>`, `ethtool -c`, `ethtool -g` and `ethtool <ifname>` output.
   std::string ethtool_s() const;
   std::string ethtool_c() const;

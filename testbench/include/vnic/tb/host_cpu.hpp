@@ -37,7 +37,8 @@ class HostCpu : public stack::Cpu {
   const stack::CpuCosts& costs() const override { return costs_; }
   void open_softirq(stack::Softirq nr, Fn fn, void* ctx) override;
   void raise_softirq(stack::Softirq nr) override;
-  void call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg = 0) override;
+  uint64_t call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg = 0) override;
+  void cancel(uint64_t handle) override;
 
   // An interrupt for this CPU: fn(ctx, arg) runs in hard-IRQ context now (on the event queue).
   void hardirq(Fn fn, void* ctx, uint64_t arg);
@@ -53,6 +54,9 @@ class HostCpu : public stack::Cpu {
     void* ctx = nullptr;
     uint64_t arg = 0;
     uint32_t next_free = UINT32_MAX;
+    uint32_t gen = 0;          // bumps on every reuse: a handle names one use
+    uint64_t event = 0;        // the queue's handle of its pending event
+    bool cancelled = false;
   };
   uint32_t take_work(Fn fn, void* ctx, uint64_t arg);
   static void task_event(void* self, uint64_t idx);
@@ -96,9 +100,11 @@ class SmpCpus : public stack::Cpu {
   const stack::CpuCosts& costs() const override { return current().costs(); }
   void open_softirq(stack::Softirq nr, Fn fn, void* ctx) override { current().open_softirq(nr, fn, ctx); }
   void raise_softirq(stack::Softirq nr) override { current().raise_softirq(nr); }
-  void call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg = 0) override {
-    current().call_at(when, fn, ctx, arg);
+  uint64_t call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg = 0) override {
+    HostCpu& c = current();
+    return (uint64_t{c.id()} << 56) | c.call_at(when, fn, ctx, arg);
   }
+  void cancel(uint64_t handle) override { cores_[handle >> 56]->cancel(handle & ((uint64_t{1} << 56) - 1)); }
 
  private:
   friend class HostCpu;

@@ -31,6 +31,9 @@ struct DriverSide {
   std::string rx_handoff = "netif_receive_skb";  // or "netif_rx" (through the per-CPU backlog)
   uint32_t pktgen_burst = 32;
   uint32_t skb_pool = 16384;
+  bool bql = true;
+  model::Duration watchdog = model::Duration::s(5);
+  uint32_t mtu = 1500;
 };
 
 struct Scenario {
