@@ -47,7 +47,6 @@ VnicDriver::VnicDriver(HostBus& bus, stack::Cpu& cpu, stack::Softnet& softnet, s
   bql_enabled = cfg_.bql;
   watchdog_timeo = cfg_.watchdog_timeo;
   hw_stats_.assign(regs::kNumStats, 0);
-  hw_base_.assign(regs::kNumStats, 0);
 }
 
 VnicDriver::~VnicDriver() = default;
@@ -158,7 +157,6 @@ Co<int> VnicDriver::probe() {
 Co<void> VnicDriver::remove() {
   if (!probed_) co_return;
   if (up) (void)co_await stop();
-  co_await snapshot_hw_stats();
   (void)co_await reset_and_wait();  // quiesce before the function loses bus mastering
   bus_.free_irq_vectors();
   nvec_ = 0;
@@ -318,8 +316,6 @@ Co<int> VnicDriver::stop() {
   co_await sd_.napi_disable(napi_);
   // Write-backs already issued land within a few microseconds; collect them before the reset.
   co_await stack::sleep(cpu_, Duration::us(10));
-  // The reset clears the device's counters: keep what they counted so far (ethtool -S survives).
-  co_await snapshot_hw_stats();
   // Reset: the device abandons DMA and messages in flight, so buffers can be freed safely.
   (void)co_await reset_and_wait();
   bus_.free_irq(0);
@@ -606,13 +602,8 @@ Co<void> VnicDriver::update_hw_stats() {
   for (unsigned i = 0; i < regs::kNumStats; ++i) {
     const uint32_t lo = co_await mmio_read(regs::kStatLo.offset_of(i));
     const uint32_t hi = co_await mmio_read(regs::kStatHi.offset_of(i));
-    hw_stats_[i] = hw_base_[i] + ((uint64_t{hi} << 32) | lo);
+    hw_stats_[i] = (uint64_t{hi} << 32) | lo;
   }
-}
-
-Co<void> VnicDriver::snapshot_hw_stats() {
-  co_await update_hw_stats();
-  hw_base_ = hw_stats_;
 }
 
 void VnicDriver::set_rx_mode() {

@@ -109,8 +109,10 @@ void Nic::soft_reset(bool power_on) {
   }
   word(regs::kCap, 0) = regs::kCapFields[0].put(0, cfg_.num_qp) | regs::kCapFields[1].put(0, 3) |
                         regs::kCapFields[2].put(0, 12) | regs::kCapFields[3].put(0, cfg_.num_qp + 1);
-  stats_.fill(0);
-  stat_hi_latch_.fill(0);
+  if (power_on) {  // the counters survive a soft reset, so a driver's totals do too
+    stats_.fill(0);
+    stat_hi_latch_.fill(0);
+  }
   auto reset_queue = [](Queue& qq) {
     qq.base = 0;
     qq.ring = model::RingIndex{};

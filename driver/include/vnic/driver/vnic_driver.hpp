@@ -127,8 +127,8 @@ class VnicDriver : public stack::NetDevice {
   unsigned bql_limit() const { return dql.limit; }
   unsigned bql_inflight() const { return dql.inflight(); }
   uint64_t watchdog_timeouts() const { return watchdog_.timeouts(); }
-  // Reads the device's counters (two MMIO reads each) into the copy ethtool -S shows. The driver
-  // keeps what they counted before each reset (which clears them), so the totals survive resets.
+  // Reads the device's counters (two MMIO reads each; they survive the device's soft resets)
+  // into the copy ethtool -S shows.
   Co<void> update_hw_stats();
 
   uint64_t stat(DrvStat s) const { return stats_[static_cast<unsigned>(s)]; }
@@ -225,9 +225,7 @@ class VnicDriver : public stack::NetDevice {
 
   stack::Napi napi_;
   std::vector<uint64_t> stats_ = std::vector<uint64_t>(kNumDrvStats, 0);
-  Co<void> snapshot_hw_stats();
   std::vector<uint64_t> hw_stats_;
-  std::vector<uint64_t> hw_base_;  // device counts from before the last reset
   std::vector<std::string> log_;
 };
 

@@ -155,7 +155,7 @@ inline constexpr Field kMsixPbaFields[] = {
 enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
 
 // ---------------------------------------------------------------- statistics counters
-// 64-bit, not cleared on read, cleared by soft reset. Names are ethtool -S names.
+// 64-bit, not cleared on read nor by a soft reset (zero at power-on). Names are ethtool -S names.
 #define VNIC_STAT_COUNTERS(X)                                                                     \
   X(rx_packets, "Frames delivered to host memory.")                                               \
   X(rx_bytes, "Bytes delivered to host memory (without FCS unless RX_FCS).")                      \
