@@ -37,8 +37,11 @@ std::string regmap_markdown() {
                    "aligned 4-byte reads and writes; any other access gets a TLM address error and\n"
                    "counts in `mmio_errors`. Reserved bits read 0 and ignore writes. Writes to RO\n"
                    "registers are ignored and counted in `mmio_ro_writes`. A soft reset (CTRL.RST)\n"
-                   "returns every register to its reset value; MAC_LO/MAC_HI return to the\n"
-                   "instance's permanent address.\n\n",
+                   "returns every register to its reset value (MAC_LO/MAC_HI to the instance's\n"
+                   "permanent address), except the MSI-X table and the statistics counters,\n"
+                   "which keep theirs (counters are zero at power-on only). Register writes\n"
+                   "during the reset (10 us; STATUS.RESET_DONE reads 0) are ignored and counted\n"
+                   "in `mmio_in_reset`.\n\n",
                    kBar0Size);
   s += "Access: RO read-only, RW read/write, W1C write 1 to clear, RC clear on read, WO write-only "
        "(reads 0).\n\n";

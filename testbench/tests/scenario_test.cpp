@@ -41,7 +41,8 @@ TEST(Scenario, DriverKeysAreAppliedAndChecked) {
   std::string err;
   const auto s = parse_scenario(
       "[scenario]\nhosts = \"direct\"\n[cpu]\ncpus = 4\nhardirq_ns = 1500\n[sysctl]\nnetdev_budget = 50\n"
-      "netdev_max_backlog = 10\n[driver]\nrx_handoff = \"netif_rx\"\nnapi_weight = 16\n",
+      "netdev_max_backlog = 10\n[driver]\nrx_handoff = \"netif_rx\"\nnapi_weight = 16\nbql = false\n"
+      "watchdog_ms = 250\nmtu = 9000\n",
       &err);
   ASSERT_TRUE(s) << err;
   EXPECT_EQ(s->hosts, "direct");
@@ -51,7 +52,13 @@ TEST(Scenario, DriverKeysAreAppliedAndChecked) {
   EXPECT_EQ(s->driver.sysctl.netdev_max_backlog, 10u);
   EXPECT_EQ(s->driver.rx_handoff, "netif_rx");
   EXPECT_EQ(s->driver.napi_weight, 16);
+  EXPECT_FALSE(s->driver.bql);
+  EXPECT_EQ(s->driver.watchdog, vnic::model::Duration::ms(250));
+  EXPECT_EQ(s->driver.mtu, 9000u);
   const std::pair<const char*, const char*> bad[] = {
+      {"[driver]\nmtu = 9001\n", "driver.mtu"},
+      {"[driver]\nbql = 1\n", "driver.bql"},
+      {"[driver]\nwatchdog_ms = 0\n", "driver.watchdog_ms"},
       {"[scenario]\nhosts = \"kernel\"\n", "scenario.hosts"},
       {"[cpu]\nhardirq_ns = -1\n", "cpu.hardirq_ns"},
       {"[cpu]\nturbo = true\n", "cpu.turbo"},

@@ -73,7 +73,8 @@ inline constexpr Field kVersionFields[] = {
 inline constexpr Field kCtrlFields[] = {
     {"EN", 0, 1, "Device enable: queues may run only while set."},
     {"RST", 1, 1, "Write 1: soft reset. Every register returns to its reset value (MAC_LO/HI to the "
-                  "permanent address), queues stop, in-flight DMA is abandoned. Reads 0."},
+                  "permanent address; the MSI-X table and the counters are kept), queues stop, in-flight "
+                  "DMA is abandoned. Takes 10 us (STATUS.RESET_DONE). Reads 0."},
 };
 inline constexpr Field kStatusFields[] = {
     {"LINK_UP", 0, 1, "Link is up."},
@@ -296,7 +297,7 @@ inline constexpr Reg kTxFrames{"TX_FRAMES", kQpBase + 0x64, Access::RW, 0, kFram
                                "ethtool tx-frames.", kQp, kQpStride};
 
 inline constexpr Reg kStatLo{"STAT_LO", kStatBase + 0x0, Access::RO, 0, kStatFields,
-                             "Counter i, bits 31:0; reading it latches bits 63:32 into STAT_HI[i].",
+                             "Counter i, bits 31:0; reading it latches bits 63:32 into STAT_HI[i]. Kept by CTRL.RST.",
                              kNumStats, 8};
 inline constexpr Reg kStatHi{"STAT_HI", kStatBase + 0x4, Access::RO, 0, kStatFields,
                              "Counter i, bits 63:32, as latched by the last read of STAT_LO[i].",
