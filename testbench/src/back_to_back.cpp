@@ -242,6 +242,25 @@ std::string ethtool_stats(hw::Nic& nic) {
   return s;
 }
 
+std::string BackToBack::conservation_line(int i) {
+  std::string detail;
+  const int64_t left = unaccounted(i, &detail);
+  return fmt::format("conservation {}->{}: {} [{}]\n\n", i == 0 ? 'a' : 'b', i == 0 ? 'b' : 'a', detail,
+                     left == 0 ? "ok" : "MISMATCH");
+}
+
+std::string BackToBack::link_report() {
+  std::string s;
+  for (unsigned d = 0; d < 2; ++d) {
+    const auto& ls = link_->stats(d);
+    s += fmt::format("link {}: frames {} bytes {} dropped_fault {} dropped_link_down {} corrupted {} "
+                     "tx_overlap_errors {}\n",
+                     d == 0 ? "a->b" : "b->a", ls.frames, ls.bytes, ls.dropped_fault, ls.dropped_link_down,
+                     ls.corrupted, ls.tx_overlap_errors);
+  }
+  return s;
+}
+
 std::string BackToBack::report_driver() {
   std::string s;
   const double sim_s = static_cast<double>(end_ps_) / 1e12;
@@ -274,17 +293,9 @@ std::string BackToBack::report_driver() {
                      k.bad_bytes, k.out_of_order, k.gap_frames);
     s += fmt::format("[host {}]$ dmesg\n", c);
     for (const auto& line : h.driver().log()) s += line + "\n";
-    std::string detail;
-    const int64_t left = unaccounted(i, &detail);
-    s += fmt::format("conservation {}->{}: {} [{}]\n\n", c, i == 0 ? 'b' : 'a', detail, left == 0 ? "ok" : "MISMATCH");
+    s += conservation_line(i);
   }
-  for (unsigned d = 0; d < 2; ++d) {
-    const auto& ls = link_->stats(d);
-    s += fmt::format("link {}: frames {} bytes {} dropped_fault {} dropped_link_down {} corrupted {} "
-                     "tx_overlap_errors {}\n",
-                     d == 0 ? "a->b" : "b->a", ls.frames, ls.bytes, ls.dropped_fault, ls.dropped_link_down,
-                     ls.corrupted, ls.tx_overlap_errors);
-  }
+  s += link_report();
   return s;
 }
 
@@ -306,18 +317,9 @@ std::string BackToBack::report() {
                      "rx_out_of_order {} rx_gap_frames {} rx_err_flagged {} irqs {}\n",
                      hs.tx_posted, hs.tx_completed, hs.rx_frames, hs.rx_ok, hs.rx_bad_bytes, hs.rx_out_of_order,
                      hs.rx_gap_frames, hs.rx_err_flagged, hs.irqs);
-    std::string detail;
-    const int64_t left = unaccounted(i, &detail);
-    s += fmt::format("conservation {}->{}: {} [{}]\n\n", i == 0 ? 'a' : 'b', i == 0 ? 'b' : 'a', detail,
-                     left == 0 ? "ok" : "MISMATCH");
+    s += conservation_line(i);
   }
-  for (unsigned d = 0; d < 2; ++d) {
-    const auto& ls = link_->stats(d);
-    s += fmt::format("link {}: frames {} bytes {} dropped_fault {} dropped_link_down {} corrupted {} "
-                     "tx_overlap_errors {}\n",
-                     d == 0 ? "a->b" : "b->a", ls.frames, ls.bytes, ls.dropped_fault, ls.dropped_link_down,
-                     ls.corrupted, ls.tx_overlap_errors);
-  }
+  s += link_report();
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "vnic/model/crc32.hpp"
+#include "support/driver_rig.hpp"
 #include "vnic/tb/back_to_back.hpp"
 
 namespace {
@@ -22,56 +23,12 @@ using vnic::tb::DriverHost;
 using vnic::tb::Scenario;
 using D = vnic::driver::DrvStat;
 
-Scenario scenario(uint64_t frames_a, uint64_t frames_b, uint32_t min_len, uint32_t max_len) {
-  std::string err;
-  auto s = vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err);
-  EXPECT_TRUE(s) << err;
-  s->a.host.count = frames_a;
-  s->b.host.count = frames_b;
-  for (auto* h : {&s->a.host, &s->b.host}) {
-    h->pattern.min_len = min_len;
-    h->pattern.max_len = max_len;
-  }
-  return *s;
-}
-
-void run() { sc_core::sc_start(); }
-void run_for(Duration d) { sc_core::sc_start(sc_core::sc_time::from_value(static_cast<uint64_t>(d.ps()))); }
-
-void expect_conservation(BackToBack& p) {
-  // The drivers read the device counters (ethtool -S) first, as BackToBack::run() does.
-  p.dhost(0).refresh_stats();
-  p.dhost(1).refresh_stats();
-  run();
-  for (int i = 0; i < 2; ++i) {
-    std::string detail;
-    EXPECT_EQ(p.unaccounted(i, &detail), 0) << detail;
-  }
-}
-
-uint64_t ethtool_stat(DriverHost& h, const std::string& name) {
-  for (const auto& [k, v] : h.driver().get_ethtool_stats()) {
-    if (k == name) return v;
-  }
-  ADD_FAILURE() << "no ethtool stat " << name;
-  return 0;
-}
-
-// Sends n frames of `pat` (sequence numbers from *seq), waiting while the queue is stopped.
-Co<void> send(DriverHost& h, vnic::tb::TrafficPattern pat, uint64_t* seq, int n) {
-  auto& d = h.driver();
-  for (int k = 0; k < n; ++k) {
-    while (d.netif_xmit_stopped() || !d.up) co_await vnic::stack::sleep(h.cpus(), Duration::us(5));
-    vnic::stack::SkBuff* skb = h.skbs().alloc(vnic::tb::frame_len(pat, *seq));
-    if (skb == nullptr) co_return;
-    vnic::tb::fill_frame(pat, *seq, skb->bytes());
-    if (d.start_xmit(skb, false) == vnic::stack::NetdevTx::Ok) {
-      ++*seq;
-    } else {
-      vnic::stack::kfree_skb(skb);
-    }
-  }
-}
+using vnic::tb::testing::ethtool_stat;
+using vnic::tb::testing::expect_conservation;
+using vnic::tb::testing::run;
+using vnic::tb::testing::run_for;
+using vnic::tb::testing::send;
+constexpr auto scenario = vnic::tb::testing::driver_scenario;
 
 // Records the largest number of TX descriptors in flight and the largest BQL limit, sampling
 // every 2 us until *stop.

@@ -61,6 +61,8 @@ class BackToBack {
   int64_t unaccounted_direct(int i, std::string* detail);
   int64_t unaccounted_driver(int i, std::string* detail);
   std::string report_driver();
+  std::string conservation_line(int i);
+  std::string link_report();
   std::unique_ptr<EthLink> link_;
   TraceWriter trace_;
   uint64_t end_ps_ = 0;  // when the traffic run ended (before the statistics read-out)
