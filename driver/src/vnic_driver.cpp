@@ -474,6 +474,7 @@ int VnicDriver::clean_rx(int budget) {
       stack::eth_type_trans(*skb, *this);
       bump(DrvStat::rx_queue_0_packets);
       bump(DrvStat::rx_queue_0_bytes, len);
+      emit(stack::HostTraceKind::Deliver, len, 0);
       if (deliver_flagged) bump(DrvStat::rx_queue_0_flagged);
       if (cfg_.rx_handoff == RxHandoff::ReceiveSkb) {
         sd_.netif_receive_skb(skb);
@@ -540,6 +541,7 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
   if (!mapped) bus_.dma_unmap_single(dma);  // the fault: the device still owns this buffer
   tx_slots_[i] = TxSlot{skb, dma, skb->len, mapped};
   ++tx_ntu_;
+  emit(stack::HostTraceKind::Xmit, skb->len, skb->trace_id);
   trans_start = cpu_.now();
   watchdog_.kick();
   const bool kick = netdev_tx_sent_queue(skb->len, xmit_more, jiffies_now());
@@ -676,6 +678,7 @@ Co<int> VnicDriver::set_ringparam(uint32_t rx, uint32_t tx) {
 
 void VnicDriver::tx_timeout(Duration stalled) {
   bump(DrvStat::tx_timeout);
+  emit(stack::HostTraceKind::TxTimeout, 0, static_cast<uint64_t>(stalled.ps() / 1000'000'000));
   logf(fmt::format("NETDEV WATCHDOG: {} (vnic): transmit queue 0 timed out {} ms", name,
                    stalled.ps() / 1000'000'000));
   logf(fmt::format("TX timeout: head/tail {} in flight, {} free", tx_in_flight(), tx_free()));
@@ -696,6 +699,7 @@ void VnicDriver::reset_work_thunk(void* ctx, uint64_t) {
 
 Co<void> VnicDriver::reset_work() {
   bump(DrvStat::resets);
+  emit(stack::HostTraceKind::Reset, 0, 0);
   if (up) {
     (void)co_await stop();
     const int rc = co_await open();

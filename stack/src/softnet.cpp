@@ -1,6 +1,7 @@
 // Softnet: net_rx_action, NAPI state transitions, the backlog NAPI and softnet_stat, after
 // net/core/dev.c of Linux 6.1 (the model's own code; the comments name the kernel functions).
 #include "vnic/stack/softnet.hpp"
+#include "vnic/stack/trace.hpp"
 
 #include <fmt/format.h>
 
@@ -76,10 +77,16 @@ int Softnet::napi_poll(Napi& n, bool* repoll) {
   int work = 0;
   const int weight = n.weight;
   if (n.sched) {
+    const Instant t0 = cpu_.now();
     cpu_.charge(cpu_.costs().napi_poll);
     work = n.poll(&n, weight);
     ++n.polls;
     n.work += static_cast<uint64_t>(work);
+    if (trace_ != nullptr) [[unlikely]] {
+      trace_->host_trace(trace_source_, HostTraceEvent{t0.ps(), cpu_.now().ps(), HostTraceKind::NapiPoll,
+                                                       static_cast<uint16_t>(cpu_.id()), static_cast<uint32_t>(work),
+                                                       static_cast<uint64_t>(weight)});
+    }
   }
   if (work < weight) return work;
   ++n.full_polls;
@@ -193,6 +200,19 @@ std::string Softnet::softnet_stat_line() const {
   return fmt::format("{:08x} {:08x} {:08x} {:08x} {:08x} {:08x} {:08x} {:08x} {:08x} {:08x} {:08x} {:08x} {:08x}",
                      u32(stats_.processed), u32(stats_.dropped), u32(stats_.time_squeeze), 0, 0, 0, 0, 0, 0,
                      u32(stats_.received_rps), u32(stats_.flow_limit_count), backlog_len(), cpu_.id());
+}
+
+const char* host_trace_kind_name(HostTraceKind k) {
+  switch (k) {
+    case HostTraceKind::HardIrq: return "hardirq";
+    case HostTraceKind::Softirq: return "softirq";
+    case HostTraceKind::NapiPoll: return "napi_poll";
+    case HostTraceKind::Xmit: return "xmit";
+    case HostTraceKind::Deliver: return "deliver";
+    case HostTraceKind::TxTimeout: return "tx_timeout";
+    case HostTraceKind::Reset: return "reset";
+  }
+  return "?";
 }
 
 bool eth_type_trans(SkBuff& skb, NetDevice& dev) {

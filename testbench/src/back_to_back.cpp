@@ -124,6 +124,10 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
     if (!trace_.open(s_.trace, s_.trace_limit, &err)) throw std::runtime_error(err);
     nic_a_->set_trace(&trace_, 0);
     nic_b_->set_trace(&trace_, uint64_t{1} << 32);  // frame ids tell the sender apart
+    if (drv) {
+      dh_a_->set_trace(&trace_);
+      dh_b_->set_trace(&trace_);
+    }
   }
   nic_a_->attach(link_.get(), 0);
   nic_b_->attach(link_.get(), 1);

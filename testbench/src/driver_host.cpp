@@ -7,7 +7,8 @@ namespace vnic::tb {
 
 DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& mem, const DriverHostConfig& cfg,
                        const std::string& bus_info)
-    : mem_(mem),
+    : name_(name),
+      mem_(mem),
       cfg_(cfg),
       cpus_(q, cfg.cpus == 0 ? 1 : cfg.cpus, cfg.costs),
       bus_(std::make_unique<PciHostBus>((name + "_bus").c_str(), q, cpus_, mem, bus_info)),
@@ -41,6 +42,14 @@ stack::SoftnetStats DriverHost::softnet_total() const {
 DriverHost::~DriverHost() = default;
 
 void DriverHost::connect(hw::Nic& nic, uint64_t bar0_base) { bus_->connect(nic, bar0_base); }
+
+void DriverHost::set_trace(stack::HostTraceSink* sink) {
+  for (unsigned i = 0; i < cpus_.size(); ++i) {
+    cpus_.core(i).set_trace(sink, name_.c_str());
+    softnet_[i]->set_trace(sink, name_.c_str());
+  }
+  drv_->set_trace(sink, name_.c_str());
+}
 
 stack::Co<void> DriverHost::bring_up_task() {
   probe_rc_ = co_await drv_->probe();

@@ -105,6 +105,34 @@ void TraceWriter::trace(const char* source, const hw::TraceEvent& e) {
   ++written_;
 }
 
+void TraceWriter::host_trace(const char* source, const stack::HostTraceEvent& e) {
+  if (f_ == nullptr) return;
+  if (written_ >= max_) {
+    ++dropped_;
+    return;
+  }
+  const char* name = stack::host_trace_kind_name(e.kind);
+  const uint64_t t = static_cast<uint64_t>(e.t_ps);
+  const std::string args = fmt::format("\"a\":{},\"b\":{}", e.a, e.b);
+  if (json_) {
+    const int pid = pid_of(source);
+    if (e.t_end_ps > e.t_ps) {
+      std::fputs(fmt::format(",{{\"name\":\"{}\",\"ph\":\"X\",\"ts\":{},\"dur\":{},\"pid\":{},\"tid\":\"cpu{}\",\"args\":{{{}}}}}\n",
+                             name, us(t), us(static_cast<uint64_t>(e.t_end_ps - e.t_ps)), pid, e.cpu, args)
+                     .c_str(),
+                 f_);
+    } else {
+      std::fputs(fmt::format(",{{\"name\":\"{}\",\"ph\":\"i\",\"s\":\"t\",\"ts\":{},\"pid\":{},\"tid\":\"cpu{}\",\"args\":{{{}}}}}\n",
+                             name, us(t), pid, e.cpu, args)
+                     .c_str(),
+                 f_);
+    }
+  } else {
+    std::fputs(fmt::format("{:>16} us  {:<8} cpu{} {:<10} a={} b={}\n", us(t), source, e.cpu, name, e.a, e.b).c_str(), f_);
+  }
+  ++written_;
+}
+
 void TraceWriter::close() {
   if (f_ == nullptr) return;
   if (json_) {

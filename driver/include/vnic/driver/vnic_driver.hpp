@@ -13,6 +13,7 @@
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/netdev.hpp"
 #include "vnic/stack/softnet.hpp"
+#include "vnic/stack/trace.hpp"
 #include "vnic/stack/watchdog.hpp"
 
 namespace vnic::driver {
@@ -127,6 +128,11 @@ class VnicDriver : public stack::NetDevice {
   unsigned bql_limit() const { return dql.limit; }
   unsigned bql_inflight() const { return dql.inflight(); }
   uint64_t watchdog_timeouts() const { return watchdog_.timeouts(); }
+  // Transmits, deliveries, timeouts and resets go to `sink` (nullptr: off).
+  void set_trace(stack::HostTraceSink* sink, const char* source) {
+    trace_ = sink;
+    trace_source_ = source;
+  }
   // Reads the device's counters (two MMIO reads each; they survive the device's soft resets)
   // into the copy ethtool -S shows.
   Co<void> update_hw_stats();
@@ -222,6 +228,13 @@ class VnicDriver : public stack::NetDevice {
   bool skip_doorbells_ = false;
   bool bad_tail_ = false;
   stack::TxWatchdog watchdog_;
+  stack::HostTraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
+  void emit(stack::HostTraceKind k, uint32_t a, uint64_t b) {
+    if (trace_ == nullptr) [[likely]] return;
+    const int64_t t = cpu_.now().ps();
+    trace_->host_trace(trace_source_, stack::HostTraceEvent{t, t, k, static_cast<uint16_t>(cpu_.id()), a, b});
+  }
 
   stack::Napi napi_;
   std::vector<uint64_t> stats_ = std::vector<uint64_t>(kNumDrvStats, 0);

@@ -10,6 +10,7 @@
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/netdev.hpp"
 #include "vnic/stack/skb.hpp"
+#include "vnic/stack/trace.hpp"
 
 namespace vnic::stack {
 
@@ -52,6 +53,11 @@ class Softnet {
     rx_fn_ = fn;
     rx_ctx_ = ctx;
   }
+  // NAPI polls go to `sink` (nullptr: off).
+  void set_trace(HostTraceSink* sink, const char* source) {
+    trace_ = sink;
+    trace_source_ = source;
+  }
 
   // NAPI, as drivers call it.
   void netif_napi_add(Napi& n, Napi::PollFn poll, void* owner, int weight = 64);
@@ -87,6 +93,8 @@ class Softnet {
   NetCoreSysctls sys_;
   RxHandler rx_fn_ = nullptr;
   void* rx_ctx_ = nullptr;
+  HostTraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
   Napi* poll_head_ = nullptr;  // sd->poll_list
   Napi* poll_tail_ = nullptr;
   Napi backlog_;

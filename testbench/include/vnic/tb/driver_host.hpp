@@ -36,6 +36,9 @@ class DriverHost {
   ~DriverHost();
 
   void connect(hw::Nic& nic, uint64_t bar0_base);
+  // CPU contexts, NAPI polls and the driver's events go to `sink`, under this host's name.
+  void set_trace(stack::HostTraceSink* sink);
+  const std::string& name() const { return name_; }
   void expect(const TrafficPattern& p) { checker_.expect(p); }
   // Starts a task: probe, open, then pktgen.
   void bring_up();
@@ -81,6 +84,7 @@ class DriverHost {
   stack::Co<void> bring_up_task();
   stack::Co<void> refresh_task();
 
+  std::string name_;
   HostMemory& mem_;
   DriverHostConfig cfg_;
   SmpCpus cpus_;

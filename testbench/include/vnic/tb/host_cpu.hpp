@@ -11,6 +11,7 @@
 
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/stack/cpu.hpp"
+#include "vnic/stack/trace.hpp"
 
 namespace vnic::tb {
 
@@ -43,6 +44,11 @@ class HostCpu : public stack::Cpu {
   // An interrupt for this CPU: fn(ctx, arg) runs in hard-IRQ context now (on the event queue).
   void hardirq(Fn fn, void* ctx, uint64_t arg);
 
+  // Hard IRQs and softirq runs go to `sink` (nullptr: off).
+  void set_trace(stack::HostTraceSink* sink, const char* source) {
+    trace_ = sink;
+    trace_source_ = source;
+  }
   Ctx context() const { return ctx_; }
   uint64_t busy_until_ps() const { return busy_until_; }
   const HostCpuStats& stats() const { return stats_; }
@@ -80,6 +86,8 @@ class HostCpu : public stack::Cpu {
   std::vector<Work> work_;   // records for scheduled work, recycled through a free list
   uint32_t free_ = UINT32_MAX;
   HostCpuStats stats_;
+  stack::HostTraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
 };
 
 // The CPUs of one host. As a stack::Cpu it is `this_cpu`: now(), charge(), raise_softirq() and

@@ -1,5 +1,5 @@
-// TraceWriter: writes the NIC's typed trace events as Chrome/Perfetto JSON (a .json path) or as
-// text lines (any other path), deterministically, up to a limit.
+// TraceWriter: writes the NICs' and the hosts' typed trace events as Chrome/Perfetto JSON (a .json
+// path) or as text lines (any other path), deterministically, up to a limit.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +8,11 @@
 #include <string>
 
 #include "vnic/hw/trace.hpp"
+#include "vnic/stack/trace.hpp"
 
 namespace vnic::tb {
 
-class TraceWriter final : public hw::TraceSink {
+class TraceWriter final : public hw::TraceSink, public stack::HostTraceSink {
  public:
   TraceWriter() = default;
   ~TraceWriter() override;
@@ -21,6 +22,7 @@ class TraceWriter final : public hw::TraceSink {
   // Opens the file; false (and *error) if it cannot. JSON when the path ends in ".json".
   bool open(const std::string& path, uint64_t max_events, std::string* error);
   void trace(const char* source, const hw::TraceEvent& e) override;
+  void host_trace(const char* source, const stack::HostTraceEvent& e) override;
   void close();
   uint64_t written() const { return written_; }
   uint64_t dropped() const { return dropped_; }
