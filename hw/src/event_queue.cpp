@@ -28,13 +28,15 @@ uint64_t EventQueue::at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg) {
   return seq;
 }
 
-void EventQueue::cancel(uint64_t handle) {
-  if (handle >= seq_) return;
+bool EventQueue::cancel(uint64_t handle) {
+  if (handle >= seq_) return false;
+  if (std::find(cancelled_.begin(), cancelled_.end(), handle) != cancelled_.end()) return false;
   bool queued = false;
   for (const Item& it : heap_) queued = queued || it.seq == handle;
-  if (!queued) return;  // already ran
+  if (!queued) return false;  // already ran
   cancelled_.push_back(handle);
   if (!in_fire_) arm();
+  return true;
 }
 
 void EventQueue::drop_cancelled_top() {

@@ -72,8 +72,13 @@ uint64_t HostCpu::call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg) {
 void HostCpu::cancel(uint64_t handle) {
   const uint32_t i = static_cast<uint32_t>(handle);
   if (i >= work_.size() || work_[i].gen != static_cast<uint32_t>(handle >> 32) || work_[i].fn == nullptr) return;
-  work_[i].cancelled = true;  // if it is already queued again (deferred), it is dropped when it fires
-  q_.cancel(work_[i].event);
+  if (q_.cancel(work_[i].event)) {  // it will never fire: recycle its record now
+    work_[i].fn = nullptr;
+    work_[i].next_free = free_;
+    free_ = i;
+    return;
+  }
+  work_[i].cancelled = true;  // (not expected: a queued record always has a pending event)
 }
 
 void HostCpu::task_event(void* self, uint64_t idx) {

@@ -36,8 +36,8 @@ class EventQueue : public sc_core::sc_module {
   uint64_t at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg = 0);
   // Drops a scheduled callback that has not run yet (a timer no longer needed), so that it
   // neither runs nor keeps the simulation going until its time. Rare: linear in the number of
-  // cancelled callbacks still queued.
-  void cancel(uint64_t handle);
+  // cancelled callbacks still queued. Returns false if it had already run (or never existed).
+  bool cancel(uint64_t handle);
   void at(const sc_core::sc_time& t, Fn fn, void* ctx, uint64_t arg = 0) { at_ps(to_ps(t), fn, ctx, arg); }
   void after(const sc_core::sc_time& d, Fn fn, void* ctx, uint64_t arg = 0) {
     at_ps(now_ps() + to_ps(d), fn, ctx, arg);
