@@ -140,15 +140,23 @@ TEST(Bql, DqlDecaysWhenTheQueueNeverDrains) {
 
 Co<void> resize(DriverHost& h, uint32_t rx, uint32_t tx, int* rc) { *rc = co_await h.driver().set_ringparam(rx, tx); }
 
-TEST(LiveChanges, RingResizeUnderLineRateTrafficConservesEveryFrame) {
+Co<void> set_coalesce(DriverHost& h, vnic::stack::EthtoolCoalesce co, int* rc) {
+  *rc = co_await h.driver().set_coalesce(co);
+}
+
+TEST(LiveChanges, RingResizeAndCoalescingChangesUnderLineRateTrafficConserveEveryFrame) {
   Scenario s = scenario(60'000, 60'000, 60, 1514);
   Ctx c(s);
   c.up_both();
   run_for(Duration::ms(10));
-  int rc_a = 1, rc_b = 1;
+  int rc_a = 1, rc_b = 1, rc_c = 1;
   c.a().spawn(resize(c.a(), 512, 256, &rc_a));
   c.b().spawn(resize(c.b(), 2048, 4096, &rc_b));
-  run_for(Duration::ms(20));
+  run_for(Duration::ms(5));
+  c.a().spawn(set_coalesce(c.a(), {50, 0, 100, 0}, &rc_c));
+  run_for(Duration::ms(15));
+  EXPECT_EQ(rc_c, 0);
+  EXPECT_EQ(c.a().driver().get_coalesce().rx_coalesce_usecs, 50u);
   EXPECT_EQ(rc_a, 0);
   EXPECT_EQ(rc_b, 0);
   EXPECT_EQ(c.a().driver().get_ringparam().rx_pending, 512u);
@@ -183,10 +191,6 @@ TEST(LiveChanges, BadRingSizesAreRefused) {
   run();
   EXPECT_EQ(rc, -vnic::stack::kEINVAL);
   EXPECT_EQ(c.a().driver().get_ringparam().rx_pending, 1024u);
-}
-
-Co<void> set_coalesce(DriverHost& h, vnic::stack::EthtoolCoalesce co, int* rc) {
-  *rc = co_await h.driver().set_coalesce(co);
 }
 
 TEST(LiveChanges, CoalescingChangeTakesEffectOnTheNextInterrupt) {
