@@ -25,6 +25,7 @@ struct RunOptions {
   std::optional<std::string> pcap;
   std::optional<uint64_t> quantum_ns;
   std::optional<std::string> ring;
+  std::optional<std::string> hosts;
   std::optional<std::string> trace;
   std::optional<uint64_t> trace_limit;
   bool quiet_timing = false;
@@ -50,6 +51,7 @@ int run(const RunOptions& o) {
   }
   if (o.pcap) s->pcap = *o.pcap;
   if (o.ring) s->ring = *o.ring;
+  if (o.hosts) s->hosts = *o.hosts;
   if (o.trace) s->trace = *o.trace;
   if (o.trace_limit) s->trace_limit = *o.trace_limit;
   if (o.quantum_ns) s->quantum = vnic::model::Duration::ns(static_cast<int64_t>(*o.quantum_ns));
@@ -94,6 +96,8 @@ int sc_main(int argc, char* argv[]) {
       ->check(CLI::Range(uint64_t{0}, uint64_t{1000'000'000}));
   run_cmd->add_option("--ring", o.ring, "Descriptor FIFO: model (C++) or rtl (Verilated); rtl-broken for tests")
       ->check(CLI::IsMember({"model", "rtl", "rtl-broken"}));
+  run_cmd->add_option("--hosts", o.hosts, "driver (driver model on simulated CPUs) or direct (test hosts, device only)")
+      ->check(CLI::IsMember({"driver", "direct"}));
   run_cmd->add_option("--trace", o.trace, "Write the NIC trace: FILE.json (Chrome/Perfetto) or text");
   run_cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));

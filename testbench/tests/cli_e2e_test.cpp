@@ -127,6 +127,15 @@ TEST(Cli, DefaultRunPrintsEthtoolStatsForBothNics) {
   EXPECT_EQ(r.out.find("MISMATCH"), std::string::npos);
 }
 
+TEST(Cli, DirectHostsRunTheDeviceAlone) {
+  const Result r = vnic("run --frames 300 --hosts direct --no-timing");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("$ ethtool -S eth_a"), std::string::npos);
+  EXPECT_EQ(r.out.find("softnet_stat"), std::string::npos);
+  EXPECT_NE(r.out.find("[ok]"), std::string::npos);
+  EXPECT_NE(vnic("run --hosts kernel").status, 0);
+}
+
 TEST(Cli, BadScenarioFilesGetAClearErrorAndExitCode2) {
   const std::string path = tmp("vnic_bad_") + ".toml";
   const std::pair<const char*, const char*> cases[] = {
