@@ -42,7 +42,7 @@ constexpr const char* kDrvStatNames[] = {
 
 VnicDriver::VnicDriver(HostBus& bus, stack::Cpu& cpu, stack::Softnet& softnet, stack::SkbPool& skbs,
                        DriverConfig cfg)
-    : bus_(bus), cpu_(cpu), sd_(softnet), skbs_(skbs), cfg_(std::move(cfg)), watchdog_(cpu, *this) {
+    : bus_(bus), cpu_(cpu), sd_(softnet), skbs_(skbs), cfg_(std::move(cfg)), rtnl_(cpu), watchdog_(cpu, *this) {
   name = cfg_.ifname;
   bql_enabled = cfg_.bql;
   watchdog_timeo = cfg_.watchdog_timeo;
@@ -92,6 +92,8 @@ Co<int> VnicDriver::reset_and_wait() {
 }
 
 Co<int> VnicDriver::probe() {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   if (probed_) co_return -stack::kEBUSY;
   const uint32_t ids = bus_.cfg_read32(pci::kVendorDevice);
   if ((ids & 0xFFFF) != pci::kVendorId || (ids >> 16) != pci::kDeviceId) {
@@ -155,8 +157,10 @@ Co<int> VnicDriver::probe() {
 }
 
 Co<void> VnicDriver::remove() {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   if (!probed_) co_return;
-  if (up) (void)co_await stop();
+  if (up) (void)co_await do_stop();
   (void)co_await reset_and_wait();  // quiesce before the function loses bus mastering
   bus_.free_irq_vectors();
   nvec_ = 0;
@@ -256,6 +260,12 @@ void VnicDriver::program_device() {
 }
 
 Co<int> VnicDriver::open() {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
+  co_return co_await do_open();
+}
+
+Co<int> VnicDriver::do_open() {
   if (!probed_) co_return -stack::kENODEV;
   if (up) co_return 0;
   if (const int rc = alloc_rings(); rc != 0) {
@@ -296,6 +306,12 @@ Co<int> VnicDriver::open() {
 }
 
 Co<int> VnicDriver::stop() {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
+  co_return co_await do_stop();
+}
+
+Co<int> VnicDriver::do_stop() {
   if (!up) co_return 0;
   up = false;
   watchdog_.stop();
@@ -560,7 +576,9 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
 
 // ------------------------------------------------------------------------------ ethtool
 
-Co<int> VnicDriver::set_coalesce(const stack::EthtoolCoalesce& c) {
+Co<int> VnicDriver::set_coalesce(stack::EthtoolCoalesce c) {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   const uint32_t lim = regs::kUsecsFields[0].mask();
   if (c.rx_coalesce_usecs > lim || c.tx_coalesce_usecs > lim || c.rx_max_coalesced_frames > lim ||
       c.tx_max_coalesced_frames > lim) {
@@ -625,13 +643,17 @@ void VnicDriver::set_rx_mode() {
 }
 
 Co<int> VnicDriver::set_features(bool rx_fcs, bool rx_all) {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   feat_rx_fcs = rx_fcs;
   feat_rx_all = rx_all;
   if (up) set_rx_mode();
   co_return 0;
 }
 
-Co<int> VnicDriver::set_mac_address(const model::MacAddr& a) {
+Co<int> VnicDriver::set_mac_address(model::MacAddr a) {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   if (a.is_multicast() || a == model::MacAddr{}) co_return -stack::kEADDRNOTAVAIL;
   dev_addr = a;
   if (up) {
@@ -642,6 +664,8 @@ Co<int> VnicDriver::set_mac_address(const model::MacAddr& a) {
 }
 
 Co<int> VnicDriver::change_mtu(uint32_t new_mtu) {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   if (new_mtu < kMinMtu || new_mtu > kMaxMtu) co_return -stack::kEINVAL;
   if (new_mtu == mtu) co_return 0;
   logf(fmt::format("changing MTU from {} to {}", mtu, new_mtu));
@@ -650,12 +674,14 @@ Co<int> VnicDriver::change_mtu(uint32_t new_mtu) {
     co_return 0;
   }
   // New RX buffer size and MAX_FRAME: down, change, up (the rings are rebuilt).
-  (void)co_await stop();
+  (void)co_await do_stop();
   mtu = new_mtu;
-  co_return co_await open();
+  co_return co_await do_open();
 }
 
 Co<int> VnicDriver::set_ringparam(uint32_t rx, uint32_t tx) {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   auto ok = [](uint32_t n) { return n >= regs::kMinRingSize && n <= regs::kMaxRingSize && (n & (n - 1)) == 0; };
   if (!ok(rx) || !ok(tx)) {
     logf(fmt::format("set_ringparam: rx {} / tx {}: sizes must be powers of two from {} to {}", rx, tx,
@@ -670,10 +696,10 @@ Co<int> VnicDriver::set_ringparam(uint32_t rx, uint32_t tx) {
   }
   logf(fmt::format("changing rings: rx {} -> {}, tx {} -> {}", cfg_.rx_ring, rx, cfg_.tx_ring, tx));
   // Quiesce (the TX ring drains, unpolled RX is counted), swap, restart.
-  (void)co_await stop();
+  (void)co_await do_stop();
   cfg_.rx_ring = rx;
   cfg_.tx_ring = tx;
-  co_return co_await open();
+  co_return co_await do_open();
 }
 
 void VnicDriver::tx_timeout(Duration stalled) {
@@ -698,11 +724,13 @@ void VnicDriver::reset_work_thunk(void* ctx, uint64_t) {
 }
 
 Co<void> VnicDriver::reset_work() {
+  co_await rtnl_.lock();
+  stack::AsyncMutex::Guard g(rtnl_);
   bump(DrvStat::resets);
   emit(stack::HostTraceKind::Reset, 0, 0);
   if (up) {
-    (void)co_await stop();
-    const int rc = co_await open();
+    (void)co_await do_stop();
+    const int rc = co_await do_open();
     if (rc != 0) logf(fmt::format("reset: open failed ({})", rc));
   }
   reset_pending_ = false;

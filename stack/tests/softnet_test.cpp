@@ -249,7 +249,7 @@ TEST_F(Fixture, EthTypeTransClassifies) {
     LinkStats64 get_stats64() const override { return {}; }
     EthtoolDrvinfo get_drvinfo() const override { return {}; }
     EthtoolCoalesce get_coalesce() const override { return {}; }
-    Co<int> set_coalesce(const EthtoolCoalesce&) override { co_return 0; }
+    Co<int> set_coalesce(EthtoolCoalesce) override { co_return 0; }
     EthtoolRingparam get_ringparam() const override { return {}; }
     EthtoolLinkSettings get_link_ksettings() const override { return {}; }
     std::vector<EthtoolStat> get_ethtool_stats() const override { return {}; }

@@ -178,6 +178,34 @@ TEST(LiveChanges, RingResizeAndCoalescingChangesUnderLineRateTrafficConserveEver
   EXPECT_TRUE(logged);
 }
 
+Co<void> change_mtu(DriverHost& h, uint32_t mtu, int* rc) { *rc = co_await h.driver().change_mtu(mtu); }
+
+TEST(LiveChanges, ConcurrentConfigurationCallsAreSerialised) {
+  Scenario s = scenario(20'000, 0, 60, 1514);
+  Ctx c(s);
+  c.up_both();
+  run_for(Duration::ms(3));
+  // Three down/up paths at once, as ethtool, ip and a recovery could collide; rtnl_lock orders them.
+  int rc1 = 1, rc2 = 1, rc3 = 1;
+  c.a().spawn(resize(c.a(), 256, 512, &rc1));
+  c.a().spawn(change_mtu(c.a(), 3000, &rc2));
+  c.a().spawn(resize(c.a(), 2048, 128, &rc3));
+  run();
+  EXPECT_EQ(rc1, 0);
+  EXPECT_EQ(rc2, 0);
+  EXPECT_EQ(rc3, 0);
+  auto& d = c.a().driver();
+  EXPECT_TRUE(d.up);
+  EXPECT_EQ(d.get_ringparam().rx_pending, 2048u);  // the last one wins
+  EXPECT_EQ(d.get_ringparam().tx_pending, 128u);
+  EXPECT_EQ(d.mtu, 3000u);
+  EXPECT_EQ(c.a().memory().live_mappings(), uint64_t{2048} + 2);  // nothing leaked or freed twice
+  EXPECT_EQ(c.a().memory().stats().bad_unmaps, 0u);
+  EXPECT_EQ(c.a().memory().stats().bad_frees, 0u);
+  EXPECT_EQ(c.b().checker().stats().out_of_order, 0u);
+  expect_conservation(c.p);
+}
+
 TEST(LiveChanges, BadRingSizesAreRefused) {
   Scenario s = scenario(0, 0, 60, 60);
   Ctx c(s);

@@ -108,7 +108,7 @@ class VnicDriver : public stack::NetDevice {
   stack::LinkStats64 get_stats64() const override;
   stack::EthtoolDrvinfo get_drvinfo() const override;
   stack::EthtoolCoalesce get_coalesce() const override { return cfg_.coalesce; }
-  Co<int> set_coalesce(const stack::EthtoolCoalesce& c) override;
+  Co<int> set_coalesce(stack::EthtoolCoalesce c) override;
   stack::EthtoolRingparam get_ringparam() const override;
   stack::EthtoolLinkSettings get_link_ksettings() const override;
   std::vector<stack::EthtoolStat> get_ethtool_stats() const override;
@@ -118,7 +118,7 @@ class VnicDriver : public stack::NetDevice {
   // ethtool -G (while up: quiesce, reallocate, restart), ndo_set_mac_address, ndo_change_mtu,
   // ethtool -K rx-fcs / rx-all. 0 or -errno.
   Co<int> set_ringparam(uint32_t rx, uint32_t tx);
-  Co<int> set_mac_address(const model::MacAddr& a);
+  Co<int> set_mac_address(model::MacAddr a);
   Co<int> change_mtu(uint32_t new_mtu);
   Co<int> set_features(bool rx_fcs, bool rx_all);
   // Test-only: provoke a fault (docs/driver.md lists each one and the device's answer).
@@ -177,6 +177,9 @@ class VnicDriver : public stack::NetDevice {
   void logf(std::string line);
   void wr(uint32_t off, uint32_t v) { bus_.mmio_write32(off, v); }
   Co<int> reset_and_wait();
+  // The bodies of open() and stop(), called with rtnl_ held.
+  Co<int> do_open();
+  Co<int> do_stop();
   int alloc_rings();
   void free_rings();
   void write_coalesce();
@@ -208,6 +211,9 @@ class VnicDriver : public stack::NetDevice {
   stack::SkbPool& skbs_;
   DriverConfig cfg_;
   stack::TaskScope tasks_;
+  // Serialises configuration paths (probe/remove, open/stop, ethtool, MTU, recovery), as the
+  // kernel's rtnl_lock does: a reset from the watchdog never interleaves with an ethtool -G.
+  stack::AsyncMutex rtnl_;
 
   bool probed_ = false;
   unsigned nvec_ = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <coroutine>
+#include <deque>
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -142,6 +143,49 @@ inline void scope_finished(TaskScope* scope, std::coroutine_handle<> h) noexcept
 }
 inline void resume_handle(void* ctx, uint64_t) { std::coroutine_handle<>::from_address(ctx).resume(); }
 }  // namespace detail
+
+// A mutex for sleepable tasks (the model's rtnl_lock): co_await m.lock(), then a Guard unlocks
+// at scope exit. A waiter is resumed from the CPU's queue, not from inside unlock().
+class AsyncMutex {
+ public:
+  explicit AsyncMutex(Cpu& cpu) : cpu_(cpu) {}
+  AsyncMutex(const AsyncMutex&) = delete;
+  AsyncMutex& operator=(const AsyncMutex&) = delete;
+  struct LockAwaiter {
+    AsyncMutex& m;
+    bool await_ready() noexcept {
+      if (m.locked_) return false;
+      m.locked_ = true;
+      return true;
+    }
+    void await_suspend(std::coroutine_handle<> h) { m.waiters_.push_back(h); }
+    void await_resume() const noexcept {}
+  };
+  LockAwaiter lock() { return LockAwaiter{*this}; }
+  // Hands the lock to the next waiter (it stays locked) or frees it.
+  void unlock() {
+    if (waiters_.empty()) {
+      locked_ = false;
+      return;
+    }
+    const std::coroutine_handle<> h = waiters_.front();
+    waiters_.pop_front();
+    cpu_.call_at(cpu_.now(), &detail::resume_handle, h.address());
+  }
+  bool locked() const { return locked_; }
+  struct Guard {
+    AsyncMutex* m;
+    explicit Guard(AsyncMutex& mu) : m(&mu) {}
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    ~Guard() { m->unlock(); }
+  };
+
+ private:
+  Cpu& cpu_;
+  bool locked_ = false;
+  std::deque<std::coroutine_handle<>> waiters_;
+};
 
 // co_await sleep(cpu, d): the task gives up the CPU and resumes d later (msleep/usleep_range).
 struct SleepAwaiter {

@@ -100,7 +100,7 @@ class NetDevice {
   // ethtool_ops.
   virtual EthtoolDrvinfo get_drvinfo() const = 0;
   virtual EthtoolCoalesce get_coalesce() const = 0;
-  virtual Co<int> set_coalesce(const EthtoolCoalesce& c) = 0;
+  virtual Co<int> set_coalesce(EthtoolCoalesce c) = 0;  // by value: a coroutine must not keep references
   virtual EthtoolRingparam get_ringparam() const = 0;
   virtual EthtoolLinkSettings get_link_ksettings() const = 0;
   // ethtool -S: names and values (get_strings + get_ethtool_stats).
