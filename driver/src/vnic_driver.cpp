@@ -60,8 +60,10 @@ void VnicDriver::logf(std::string line) {
 
 void VnicDriver::MmioRead::await_suspend(std::coroutine_handle<> hh) {
   h = hh;
-  // The request reaches the device half a round trip later; the completion returns after the other half.
-  d.cpu_.call_at(d.cpu_.now() + d.cpu_.costs().mmio_read / 2, &MmioRead::sample, this);
+  // Non-posted: the CPU stalls. The request reaches the device half a round trip later (the
+  // CPU busy meanwhile), the completion returns after the other half.
+  d.cpu_.charge(d.cpu_.costs().mmio_read / 2);
+  d.cpu_.call_at(d.cpu_.now(), &MmioRead::sample, this);
 }
 
 void VnicDriver::MmioRead::sample(void* ctx, uint64_t) {
@@ -282,7 +284,7 @@ Co<int> VnicDriver::do_open() {
   program_device();
   // Give the device every RX buffer but one (a full ring would look empty).
   for (uint32_t i = 0; i + 1 < cfg_.rx_ring; ++i) write_rx_desc(i);
-  tx_ntu_ = tx_ntc_ = 0;
+  tx_ntu_ = tx_ntc_ = tail_written_ = 0;
   rx_ntc_ = 0;
   rx_tail_ = cfg_.rx_ring - 1;
   rx_to_refill_ = 0;
@@ -370,7 +372,10 @@ void VnicDriver::queue_irq(void* ctx, unsigned) {
 void VnicDriver::misc_irq(void* ctx, unsigned) {
   auto& d = *static_cast<VnicDriver*>(ctx);
   d.bump(DrvStat::irq_misc);
-  if (d.misc_work_pending_) return;
+  if (d.misc_work_pending_) {
+    d.misc_work_again_ = true;  // queued again while it runs: it runs once more (a work item)
+    return;
+  }
   d.misc_work_pending_ = true;
   d.cpu_.call_at(d.cpu_.now(), &VnicDriver::misc_work_thunk, &d);  // schedule_work
 }
@@ -381,6 +386,14 @@ void VnicDriver::misc_work_thunk(void* ctx, uint64_t) {
 }
 
 Co<void> VnicDriver::misc_work() {
+  do {
+    misc_work_again_ = false;
+    co_await misc_work_once();
+  } while (misc_work_again_);
+  misc_work_pending_ = false;
+}
+
+Co<void> VnicDriver::misc_work_once() {
   const uint32_t icr = co_await mmio_read(regs::kIcr.offset);
   wr(regs::kIcr.offset, icr);  // write 1 to clear what was seen
   if ((icr & regs::kIcrLink) != 0) {
@@ -413,7 +426,6 @@ Co<void> VnicDriver::misc_work() {
                            regs::kErrCauseFields[2].mask() | regs::kErrCauseFields[3].mask();
     if ((cause & fatal) != 0) schedule_reset("device error");
   }
-  misc_work_pending_ = false;
 }
 
 int VnicDriver::napi_poll(stack::Napi* n, int budget) {
@@ -426,7 +438,8 @@ int VnicDriver::napi_poll(stack::Napi* n, int budget) {
     d.bump(DrvStat::rx_queue_0_full_polls);
     return budget;  // stay scheduled; the vector stays masked
   }
-  if (d.sd_.napi_complete_done(*n, work)) d.wr(regs::kImaskClr.offset, 1u << 0);
+  // Re-enable the interrupt unless the interface is going down (stop() masked it).
+  if (d.sd_.napi_complete_done(*n, work) && d.up) d.wr(regs::kImaskClr.offset, 1u << 0);
   return work;
 }
 
@@ -532,6 +545,12 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
   if (dma == 0) {
     bump(DrvStat::tx_queue_0_map_errors);
     stack::kfree_skb(skb);
+    // Packets queued before this one with xmit_more still need their doorbell.
+    if (!xmit_more && tail_written_ != tx_ntu_ && !skip_doorbells_) {
+      bump(DrvStat::tx_queue_0_doorbells);
+      wr(regs::kTxqTail.offset_of(0), tx_ntu_ % cfg_.tx_ring);
+      tail_written_ = tx_ntu_;
+    }
     return stack::NetdevTx::Ok;  // dropped and counted, as drivers do on a mapping error
   }
   const uint32_t i = tx_ntu_ % cfg_.tx_ring;
@@ -570,6 +589,7 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
     bump(DrvStat::tx_queue_0_doorbells);
     wr(regs::kTxqTail.offset_of(0), bad_tail_ ? cfg_.tx_ring + 5 : tx_ntu_ % cfg_.tx_ring);
     bad_tail_ = false;
+    tail_written_ = tx_ntu_;
   }
   return stack::NetdevTx::Ok;
 }
@@ -744,7 +764,7 @@ stack::LinkStats64 VnicDriver::get_stats64() const {
   s.rx_bytes = stat(DrvStat::rx_queue_0_bytes);
   s.tx_packets = stat(DrvStat::tx_queue_0_packets);
   s.tx_bytes = stat(DrvStat::tx_queue_0_bytes);
-  s.rx_dropped = stat(DrvStat::rx_queue_0_alloc_failed) + stat(DrvStat::rx_queue_0_flushed);
+  s.rx_dropped = stat(DrvStat::rx_queue_0_alloc_failed) + stat(DrvStat::rx_queue_0_flushed) + rx_dropped_core;
   s.tx_dropped = stat(DrvStat::tx_queue_0_map_errors) + stat(DrvStat::tx_queue_0_flushed);
   s.rx_crc_errors = hw(S::rx_crc_errors);
   s.rx_length_errors = hw(S::rx_length_errors);

@@ -179,9 +179,11 @@ void Softnet::netif_receive_skb(SkBuff* skb) {
 }
 
 int Softnet::netif_rx(SkBuff* skb) {
-  // enqueue_to_backlog: the queue may hold netdev_max_backlog + 1 (the check is qlen <= max).
+  // enqueue_to_backlog: the queue may hold netdev_max_backlog + 1 (the check is qlen <= max);
+  // a device that is not running drops too.
   const uint32_t qlen = input_.size();
-  if (qlen <= sys_.netdev_max_backlog) {
+  const bool running = skb->dev == nullptr || skb->dev->up;
+  if (running && qlen <= sys_.netdev_max_backlog) {
     if (qlen == 0 && !backlog_.sched) {
       backlog_.sched = true;
       list_add_tail(backlog_);
@@ -191,6 +193,7 @@ int Softnet::netif_rx(SkBuff* skb) {
     return 0;
   }
   ++stats_.dropped;
+  if (skb->dev != nullptr) ++skb->dev->rx_dropped_core;  // dev_core_stats_rx_dropped_inc
   kfree_skb(skb);
   return 1;
 }

@@ -6,6 +6,7 @@
 namespace vnic::tb {
 
 namespace {
+constexpr uint32_t kGenMask = 0xFFFFFF;  // 24 bits of a record's generation in a handle
 constexpr int kMaxSoftirqRestart = 10;                    // MAX_SOFTIRQ_RESTART
 constexpr uint64_t kMaxSoftirqTimePs = 2'000'000'000;     // MAX_SOFTIRQ_TIME: 2 ms
 }  // namespace
@@ -19,7 +20,10 @@ SmpCpus::SmpCpus(hw::EventQueue& q, unsigned n, const stack::CpuCosts& costs) {
 
 stack::Instant HostCpu::now() const {
   if (ctx_ != Ctx::None) return stack::Instant::from_ps(static_cast<int64_t>(cursor_));
-  return stack::Instant::from_ps(static_cast<int64_t>(q_.now_ps()));
+  // Code running on another core (a wake-up from its NAPI poll) acts at that core's local time.
+  uint64_t t = q_.now_ps();
+  if (smp_ != nullptr && smp_->current_ != nullptr) t = std::max(t, smp_->current_->cursor_);
+  return stack::Instant::from_ps(static_cast<int64_t>(t));
 }
 
 uint32_t HostCpu::take_work(Fn fn, void* ctx, uint64_t arg) {
@@ -66,12 +70,12 @@ void HostCpu::leave(uint64_t start_ps) {
 uint64_t HostCpu::call_at(stack::Instant when, Fn fn, void* ctx, uint64_t arg) {
   const uint32_t i = take_work(fn, ctx, arg);
   work_[i].event = q_.at_ps(static_cast<uint64_t>(std::max<int64_t>(when.ps(), 0)), &HostCpu::task_event, this, i);
-  return (uint64_t{work_[i].gen} << 32) | i;
+  return (uint64_t{work_[i].gen & kGenMask} << 32) | i;  // bits 56..63 stay free for SmpCpus' core id
 }
 
 void HostCpu::cancel(uint64_t handle) {
   const uint32_t i = static_cast<uint32_t>(handle);
-  if (i >= work_.size() || work_[i].gen != static_cast<uint32_t>(handle >> 32) || work_[i].fn == nullptr) return;
+  if (i >= work_.size() || (work_[i].gen & kGenMask) != ((handle >> 32) & kGenMask) || work_[i].fn == nullptr) return;
   if (q_.cancel(work_[i].event)) {  // it will never fire: recycle its record now
     work_[i].fn = nullptr;
     work_[i].next_free = free_;

@@ -123,6 +123,19 @@ TEST(Bql, DqlConvergesOnWhatCompletesPerInterval) {
   EXPECT_LT(starved_late, 50u);
 }
 
+TEST(Bql, DqlGrowsWhenACompletionExactlyCatchesUpWithThePreviousQueue) {
+  // AFTER_EQ(completed, prev_num_queued): "all previously queued data completed" includes
+  // equality; the queue was over its limit in the last interval, so it starved: grow.
+  vnic::stack::Dql q;
+  q.init(250, 0);
+  q.queued(3000);
+  q.completed(1500, 1);  // over the limit (0) by 3000; nothing changes yet
+  EXPECT_EQ(q.limit, 0u);
+  q.queued(1000);
+  q.completed(1500, 2);  // completed == the 3000 queued before: grow by the previous overshoot
+  EXPECT_EQ(q.limit, 3000u);
+}
+
 TEST(Bql, DqlDecaysWhenTheQueueNeverDrains) {
   vnic::stack::Dql q;
   q.init(250, 0);

@@ -199,6 +199,7 @@ class VnicDriver : public stack::NetDevice {
   // The link/error vector's deferred work (reads the device, so it runs as a sleepable task).
   static void misc_work_thunk(void* ctx, uint64_t);
   Co<void> misc_work();
+  Co<void> misc_work_once();
   // Recovery: down/up of a running interface, from a work item (one at a time).
   void schedule_reset(const char* why);
   static void reset_work_thunk(void* ctx, uint64_t);
@@ -229,6 +230,8 @@ class VnicDriver : public stack::NetDevice {
   uint32_t rx_tail_ = 0;              // descriptors handed to the device (free-running)
   uint32_t rx_to_refill_ = 0;
   bool misc_work_pending_ = false;
+  bool misc_work_again_ = false;
+  uint32_t tail_written_ = 0;  // tx_ntu_ at the last doorbell
   bool reset_pending_ = false;
   DriverFault fault_ = DriverFault::None;
   bool skip_doorbells_ = false;

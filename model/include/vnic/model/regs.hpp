@@ -199,6 +199,11 @@ enum class Stat : uint16_t {
 };
 inline constexpr unsigned kNumStats = static_cast<unsigned>(Stat::kCount);
 
+// The counters in which the device counts a frame it drops (each dropped frame in exactly one).
+inline constexpr Stat kTxDropStats[] = {Stat::tx_desc_errors, Stat::tx_dma_errors, Stat::tx_dropped_link_down};
+inline constexpr Stat kRxDropStats[] = {Stat::rx_crc_errors,    Stat::rx_length_errors, Stat::rx_filtered,
+                                        Stat::rx_missed_errors, Stat::rx_dma_errors,    Stat::rx_dropped_disabled};
+
 struct StatInfo {
   std::string_view name;
   std::string_view doc;

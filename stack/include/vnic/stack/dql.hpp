@@ -32,12 +32,14 @@ struct Dql {
     max_limit = kMaxLimit;
     min_limit = 0;
     slack_hold_time = hold_time;
+    adj_limit = 0;
     reset(now_jiffies);
   }
+  // dql_reset (as 6.1: adj_limit keeps its old value, so a reopened queue is not stopped at once).
   void reset(uint64_t now_jiffies) {
-    limit = num_queued = num_completed = last_obj_cnt = 0;
+    limit = min_limit;
+    num_queued = num_completed = last_obj_cnt = 0;
     prev_num_queued = prev_last_obj_cnt = prev_ovlimit = 0;
-    adj_limit = 0;
     lowest_slack = UINT_MAX;
     slack_start_time = now_jiffies;
   }
@@ -60,7 +62,7 @@ inline void Dql::completed(unsigned count, uint64_t now_jiffies) {
   unsigned ovlimit = posdiff(num_queued - num_completed, lim);
   const unsigned inprogress = num_queued - done;
   const unsigned prev_inprogress = prev_num_queued - num_completed;
-  const unsigned all_prev_completed = posdiff(done, prev_num_queued);
+  const bool all_prev_completed = static_cast<int>(done - prev_num_queued) >= 0;  // AFTER_EQ
 
   if ((ovlimit && !inprogress) || (prev_ovlimit && all_prev_completed)) {
     // Starved: grow by what was sent and completed in the last interval, plus the old overshoot.

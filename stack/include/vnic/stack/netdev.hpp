@@ -87,6 +87,8 @@ class NetDevice {
   std::vector<model::MacAddr> mc_list;
   bool feat_rx_fcs = false;
   bool feat_rx_all = false;
+  // Drops the core counted against this device (dev->core_stats rx_dropped), in ip -s link.
+  uint64_t rx_dropped_core = 0;
   // When the last packet was handed to the driver (txq->trans_start), for the TX watchdog.
   Instant trans_start{};
   Duration watchdog_timeo = Duration::s(5);  // dev->watchdog_timeo (5 s: the core's default)
