@@ -285,6 +285,8 @@ Co<int> VnicDriver::do_open() {
   // Give the device every RX buffer but one (a full ring would look empty).
   for (uint32_t i = 0; i + 1 < cfg_.rx_ring; ++i) write_rx_desc(i);
   tx_ntu_ = tx_ntc_ = tail_written_ = 0;
+  bad_tail_ = false;
+  stopping_ = false;  // before the unmask below: a poll from here on re-enables the interrupt
   rx_ntc_ = 0;
   rx_tail_ = cfg_.rx_ring - 1;
   rx_to_refill_ = 0;
@@ -316,6 +318,7 @@ Co<int> VnicDriver::stop() {
 Co<int> VnicDriver::do_stop() {
   if (!up) co_return 0;
   up = false;
+  stopping_ = true;
   watchdog_.stop();
   netif_tx_stop_queue();  // netif_tx_disable: no new packets
   carrier = false;
@@ -438,8 +441,9 @@ int VnicDriver::napi_poll(stack::Napi* n, int budget) {
     d.bump(DrvStat::rx_queue_0_full_polls);
     return budget;  // stay scheduled; the vector stays masked
   }
-  // Re-enable the interrupt unless the interface is going down (stop() masked it).
-  if (d.sd_.napi_complete_done(*n, work) && d.up) d.wr(regs::kImaskClr.offset, 1u << 0);
+  // Re-enable the interrupt unless the interface is going down (stop() masked it). Not `up`:
+  // open() unmasks before it sets `up`, and a poll in between must not leave the vector masked.
+  if (d.sd_.napi_complete_done(*n, work) && !d.stopping_) d.wr(regs::kImaskClr.offset, 1u << 0);
   return work;
 }
 

@@ -211,7 +211,6 @@ class VnicDriver : public stack::NetDevice {
   stack::Softnet& sd_;
   stack::SkbPool& skbs_;
   DriverConfig cfg_;
-  stack::TaskScope tasks_;
   // Serialises configuration paths (probe/remove, open/stop, ethtool, MTU, recovery), as the
   // kernel's rtnl_lock does: a reset from the watchdog never interleaves with an ethtool -G.
   stack::AsyncMutex rtnl_;
@@ -232,6 +231,7 @@ class VnicDriver : public stack::NetDevice {
   bool misc_work_pending_ = false;
   bool misc_work_again_ = false;
   uint32_t tail_written_ = 0;  // tx_ntu_ at the last doorbell
+  bool stopping_ = false;      // stop() has begun: a finishing poll must not unmask
   bool reset_pending_ = false;
   DriverFault fault_ = DriverFault::None;
   bool skip_doorbells_ = false;
@@ -249,6 +249,9 @@ class VnicDriver : public stack::NetDevice {
   std::vector<uint64_t> stats_ = std::vector<uint64_t>(kNumDrvStats, 0);
   std::vector<uint64_t> hw_stats_;
   std::vector<std::string> log_;
+  // Last: its suspended tasks (reset, link/error work) are destroyed first, while the lock and
+  // the rest of the driver they use still exist.
+  stack::TaskScope tasks_;
 };
 
 }  // namespace vnic::driver
