@@ -39,6 +39,12 @@ bool EventQueue::cancel(uint64_t handle) {
   return true;
 }
 
+void EventQueue::clear() {
+  heap_.clear();
+  cancelled_.clear();
+  arm();
+}
+
 void EventQueue::drop_cancelled_top() {
   while (!cancelled_.empty() && !heap_.empty()) {
     const auto it = std::find(cancelled_.begin(), cancelled_.end(), heap_.front().seq);

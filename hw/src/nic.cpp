@@ -141,6 +141,16 @@ void Nic::soft_reset(bool power_on) {
   // A frame already on the wire finishes; the MAC stays busy until then (mac_free_ps_ kept).
 }
 
+void Nic::power_on_reset() {
+  powered_on_ = false;
+  pci_command_ = 0;
+  msix_control_ = 0;
+  dma_.set_bus_master(false);
+  mac_free_ps_ = 0;
+  tx_seq_ = 0;
+  soft_reset(true);
+}
+
 // ---------------------------------------------------------------------------------- MMIO
 
 void Nic::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {

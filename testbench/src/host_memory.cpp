@@ -85,6 +85,18 @@ bool HostMemory::dma_free_coherent(uint64_t addr) {
   return free(addr);
 }
 
+void HostMemory::reset() {
+  std::memset(bytes_.get(), 0, size_);
+  free_.clear();
+  live_.clear();
+  if (size_ > 0) free_.emplace(base_, size_);
+  allocated_ = 0;
+  live_maps_ = AddrTable<Mapping>{};
+  maps_.clear();
+  stats_ = {};
+  set_iommu(false);
+}
+
 void HostMemory::set_iommu(bool on) {
   iommu_ = on;
   maps_.clear();

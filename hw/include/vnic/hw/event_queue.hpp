@@ -56,6 +56,10 @@ class EventQueue : public sc_core::sc_module {
     at_ps(now_ps() + to_ps(d), &thunk<MemFn, T>, obj, arg);
   }
 
+  // Drops every scheduled callback (a fuzzer's return to power-on between inputs). Never call
+  // it from inside a callback.
+  void clear();
+
   std::size_t pending() const { return heap_.size(); }
   uint64_t fired() const { return fired_; }
 

@@ -82,6 +82,16 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   uint32_t cfg_read32(uint32_t offset) const;
   void cfg_write32(uint32_t offset, uint32_t value);
   uint64_t bar0() const { return bar0_; }
+  // Power-on state again, as if the function had just been powered up: registers (the MSI-X
+  // table included), counters, PCI command register, MSI-X control, pending work and frame ids.
+  // The event queue's callbacks must be dropped by the caller (EventQueue::clear) as well; the
+  // BAR assignment and the attached medium are kept. For fuzzers, which reuse one elaboration.
+  void power_on_reset();
+  // The most callbacks this NIC (with its DMA engine) can have scheduled on the event queue at
+  // once, whatever the guest does: per TX queue a descriptor fetch, a wire end, an interrupt
+  // fire and a moderation timer; per RX queue the same without the wire end; one DMA write
+  // commit. docs/hw.md states it; the fuzzer asserts it after every step.
+  std::size_t max_pending_events() const { return std::size_t{7} * cfg_.num_qp + 1; }
 
   // EthEndpoint
   void eth_receive(model::Frame&& frame) override;

@@ -64,6 +64,9 @@ class HostMemory : public sc_core::sc_module {
   bool unmap(uint64_t addr);
   std::size_t live_mappings() const { return live_maps_.size(); }
   uint64_t allocated() const { return allocated_; }
+  // Back to power-on: every allocation and mapping gone, memory zeroed, counters cleared, the
+  // IOMMU check off (a fuzzer returns the platform to this state before each input).
+  void reset();
   const HostMemoryStats& stats() const { return stats_; }
 
  private:
