@@ -38,10 +38,45 @@ void DmaEngine::reset() {
   std::fill(tag_done_ps_.begin(), tag_done_ps_.end(), 0);
   next_tag_ = 0;
   ++epoch_;
-  commit_armed_ = false;
+  if (commit_ev_ != EventQueue::kNone) q_.cancel(commit_ev_);
+  commit_ev_ = EventQueue::kNone;
   while (!pending_.empty()) {
-    spare_.push_back(std::move(pending_.front().bytes));
+    PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
+    report(w, WriteStatus::Revoked);
+    recycle(w);
+  }
+}
+
+void DmaEngine::report(PendingWrite& w, WriteStatus st, uint64_t fault) {
+  if (on_write_done_ != nullptr) on_write_done_(write_done_ctx_, WriteDone{w.tag, w.frame ? w.frame.id : w.id, fault, st});
+}
+
+void DmaEngine::recycle(PendingWrite& w) {
+  if (w.frame) {
+    w.frame.release();
+  } else {
+    spare_.push_back(std::move(w.bytes));
+  }
+}
+
+void DmaEngine::drop_unfinished() {
+  if (pending_.empty() || !pending_.back().more) return;
+  ++revision_;
+  PendingWrite w = std::move(pending_.back());
+  pending_.pop_back();
+  report(w, WriteStatus::Revoked);
+  recycle(w);
+}
+
+// Keeps exactly one commit callback scheduled while a write that ends a group is pending.
+void DmaEngine::arm_commit() {
+  if (commit_ev_ != EventQueue::kNone || in_commit_) return;
+  for (const PendingWrite& w : pending_) {
+    if (!w.more) {
+      commit_ev_ = q_.at_ps<&DmaEngine::commit_writes>(w.land_ps, this);
+      return;
+    }
   }
 }
 
@@ -76,7 +111,9 @@ bool DmaEngine::access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint3
   gp_.set_dmi_allowed(false);
   gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  ++in_transport_;
   socket->b_transport(gp_, delay);
+  --in_transport_;
   *extra_ps += to_ps(delay);
   if (gp_.is_dmi_allowed() && !dmi_valid_) dmi_tried_ = false;  // ask again next time
   return gp_.is_response_ok();
@@ -88,7 +125,9 @@ void DmaEngine::ensure_dmi(uint64_t addr) {
   tlm::tlm_generic_payload p;
   p.set_command(tlm::TLM_READ_COMMAND);
   p.set_address(addr);
+  ++in_transport_;
   dmi_valid_ = socket->get_direct_mem_ptr(p, dmi_);
+  --in_transport_;
 }
 
 bool DmaEngine::probe(uint64_t addr, uint64_t len, uint64_t* extra_ps) {
@@ -109,7 +148,9 @@ bool DmaEngine::probe(uint64_t addr, uint64_t len, uint64_t* extra_ps) {
   gp_.set_byte_enable_ptr(nullptr);
   gp_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  ++in_transport_;
   socket->b_transport(gp_, delay);
+  --in_transport_;
   *extra_ps += to_ps(delay);  // the target's delay is charged to the write, never dropped
   return gp_.is_response_ok();
 }
@@ -195,17 +236,13 @@ DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t star
 }
 
 void DmaEngine::enqueue(PendingWrite&& w) {
-  const bool arm = !w.more && !commit_armed_;
-  const uint64_t land = w.land_ps;
+  const bool ends_group = !w.more;
   pending_.push_back(std::move(w));
-  if (arm) {
-    commit_armed_ = true;
-    q_.at_ps<&DmaEngine::commit_writes>(land, this, epoch_);
-  }
+  if (ends_group) arm_commit();
 }
 
 DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
-                           bool more) {
+                           bool more, uint64_t id) {
   const DmaResult r = reserve_write(addr, src.size(), start_ps);
   if (!r.ok) return r;
   std::vector<uint8_t> buf;
@@ -214,7 +251,7 @@ DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t
     spare_.pop_back();
   }
   buf.assign(src.begin(), src.end());
-  enqueue(PendingWrite{addr, r.done_ps, tag, more, std::move(buf), model::Frame{}, src.size()});
+  enqueue(PendingWrite{addr, r.done_ps, tag, id, more, std::move(buf), model::Frame{}, src.size()});
   return r;
 }
 
@@ -226,46 +263,64 @@ DmaResult DmaEngine::write_frame(uint64_t addr, model::Frame&& frame, std::size_
     frame.release();
     return r;
   }
-  enqueue(PendingWrite{addr, r.done_ps, tag, more, {}, std::move(frame), len});
+  enqueue(PendingWrite{addr, r.done_ps, tag, 0, more, {}, std::move(frame), len});
   return r;
 }
 
-void DmaEngine::commit_writes(uint64_t epoch) {
-  if (epoch != epoch_) return;  // abandoned by a reset
-  commit_armed_ = false;
+void DmaEngine::commit_writes(uint64_t) {
+  commit_ev_ = EventQueue::kNone;
   const uint64_t now = q_.now_ps();
+  const uint64_t epoch = epoch_;
   // Commit in order up to the last write that is due and not followed by another.
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < pending_.size() && pending_[i].land_ps <= now; ++i) {
-    if (!pending_[i].more) n = i + 1;
-  }
-  while (n-- > 0) {
+  auto due = [&] {
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < pending_.size() && pending_[i].land_ps <= now; ++i) {
+      if (!pending_[i].more) k = i + 1;
+    }
+    return k;
+  };
+  std::size_t n = due();
+  uint64_t revision = revision_;
+  // Handlers may issue writes (an error interrupt): they wait for the re-arm below, so at most
+  // one commit callback is ever scheduled.
+  in_commit_ = true;
+  bool skip = false;  // the write this one depends on was refused
+  while (n-- > 0 && !pending_.empty()) {
     PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
-    uint64_t extra_ps = 0;  // charged when the write was probed at issue
-    uint8_t* data = w.frame ? w.frame.data() : w.bytes.data();
-    uint64_t off = 0;
-    while (off < w.len) {
-      const uint64_t a = w.addr + off;
-      const uint64_t chunk = std::min<uint64_t>(w.len - off, cfg_.mps - (a & (cfg_.mps - 1)));
-      if (!access(tlm::TLM_WRITE_COMMAND, a, data + off, static_cast<uint32_t>(chunk), &extra_ps)) {
-        ++stats_.errors;
-        if (on_write_error_) on_write_error_(write_error_ctx_, w.tag, a);
-        break;
+    const bool dependent_follows = w.more;
+    if (skip) {
+      report(w, WriteStatus::Skipped);
+    } else {
+      uint64_t extra_ps = 0;  // charged when the write was probed at issue
+      uint8_t* data = w.frame ? w.frame.data() : w.bytes.data();
+      uint64_t off = 0;
+      uint64_t fault = 0;
+      bool ok = true;
+      while (off < w.len) {
+        const uint64_t a = w.addr + off;
+        const uint64_t chunk = std::min<uint64_t>(w.len - off, cfg_.mps - (a & (cfg_.mps - 1)));
+        if (!access(tlm::TLM_WRITE_COMMAND, a, data + off, static_cast<uint32_t>(chunk), &extra_ps)) {
+          ++stats_.errors;
+          ok = false;
+          fault = a;
+          break;
+        }
+        off += chunk;
       }
-      off += chunk;
+      report(w, ok ? WriteStatus::Landed : WriteStatus::Refused, fault);
+      skip = !ok && dependent_follows;
     }
-    if (!w.frame) spare_.push_back(std::move(w.bytes));
-    if (epoch != epoch_) return;  // the error handler reset the device
-  }
-  // The next event is due when the next write that was not followed by another lands.
-  for (const PendingWrite& w : pending_) {
-    if (!w.more) {
-      commit_armed_ = true;
-      q_.at_ps<&DmaEngine::commit_writes>(w.land_ps, this, epoch_);
-      break;
+    if (!dependent_follows) skip = false;
+    recycle(w);
+    if (epoch != epoch_) break;  // a handler reset the device: everything else was revoked
+    if (revision != revision_) {  // a handler revoked writes: count again what is due
+      revision = revision_;
+      n = due();
     }
   }
+  in_commit_ = false;
+  arm_commit();
 }
 
 }  // namespace vnic::hw

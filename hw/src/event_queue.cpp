@@ -29,35 +29,23 @@ uint64_t EventQueue::at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg) {
 }
 
 bool EventQueue::cancel(uint64_t handle) {
-  if (handle >= seq_) return false;
-  if (std::find(cancelled_.begin(), cancelled_.end(), handle) != cancelled_.end()) return false;
-  bool queued = false;
-  for (const Item& it : heap_) queued = queued || it.seq == handle;
-  if (!queued) return false;  // already ran
-  cancelled_.push_back(handle);
+  // Rare (timers moved earlier, queues torn down): a linear search and a re-heapify, so the
+  // heap holds only live callbacks and pending() is an exact count.
+  const auto it = std::find_if(heap_.begin(), heap_.end(), [handle](const Item& i) { return i.seq == handle; });
+  if (it == heap_.end()) return false;  // already ran, or never existed
+  *it = heap_.back();
+  heap_.pop_back();
+  std::make_heap(heap_.begin(), heap_.end(), later);
   if (!in_fire_) arm();
   return true;
 }
 
 void EventQueue::clear() {
   heap_.clear();
-  cancelled_.clear();
   arm();
 }
 
-void EventQueue::drop_cancelled_top() {
-  while (!cancelled_.empty() && !heap_.empty()) {
-    const auto it = std::find(cancelled_.begin(), cancelled_.end(), heap_.front().seq);
-    if (it == cancelled_.end()) return;
-    *it = cancelled_.back();
-    cancelled_.pop_back();
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    heap_.pop_back();
-  }
-}
-
 void EventQueue::arm() {
-  drop_cancelled_top();
   if (heap_.empty()) {
     armed_ps_ = UINT64_MAX;
     ev_.cancel();
@@ -80,7 +68,6 @@ void EventQueue::fire() {
   in_fire_ = true;
   // Run everything due by the horizon, in time order, including what callbacks schedule.
   for (;;) {
-    drop_cancelled_top();
     if (heap_.empty() || heap_.front().t_ps > horizon) break;
     std::pop_heap(heap_.begin(), heap_.end(), later);
     const Item it = heap_.back();

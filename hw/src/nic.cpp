@@ -18,10 +18,6 @@ namespace {
 constexpr uint32_t kEntryWidth = 128;   // descriptor FIFO entry: a whole descriptor's fields
 constexpr uint32_t kMinRxBuf = 64;
 constexpr uint32_t kMaxRxBuf = 16384;
-constexpr uint64_t kTagRx = 0;
-constexpr uint64_t kTagTx = 1;
-constexpr uint64_t kTagDesc = 2;  // write-back (vs. data)
-constexpr uint64_t kTagMsi = 3;   // an interrupt message
 
 uint32_t speed_code(model::BitRate r) {
   switch (r.bps() / 1000'000'000u) {
@@ -54,7 +50,7 @@ Nic::Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg)
   mmio.register_b_transport(this, &Nic::b_transport);
   mmio.register_transport_dbg(this, &Nic::transport_dbg);
   dma_.set_bus_master(false);  // PCI power-on: command register 0
-  dma_.set_write_error_handler(&Nic::dma_write_error_thunk, this);
+  dma_.set_write_done_handler(&Nic::write_done_thunk, this);
   txq_.resize(cfg_.num_qp);
   rxq_.resize(cfg_.num_qp);
   for (auto& t : txq_) t.cache = cfg_.desc_cache_factory(cfg_.desc_cache_depth, kEntryWidth);
@@ -90,14 +86,31 @@ bool Nic::device_enabled() const { return (word(regs::kCtrl, 0) & 1u) != 0; }
 // ---------------------------------------------------------------------------------- reset
 
 void Nic::soft_reset(bool power_on) {
-  ++epoch_;
   if (power_on) {
     reset_done_ps_ = 0;
   } else {
     reset_done_ps_ = cfg_.reset_hangs ? UINT64_MAX : now_ps() + uint64_t{cfg_.reset_ns} * 1000;
   }
+  // Work in flight is abandoned: writes not yet landed are revoked (an RX frame among them is
+  // counted in rx_dropped_disabled), scheduled callbacks cancelled, fetched frames dropped (the
+  // one on the wire is cut off: the MAC stays busy until its end, mac_free_ps_ kept).
   dma_.reset();
-  dma_.clear_stats();
+  if (power_on) dma_.clear_stats();  // the counters survive a soft reset, the DMA's too
+  for (auto& t : txq_) {
+    cancel(t.wire_ev);
+    for (TxInflight& e : t.to_wire) {
+      if (!e.frame) continue;
+      bump(Stat::tx_dropped_disabled);
+      e.frame.release();
+    }
+  }
+  for (unsigned qp = 0; qp < cfg_.num_qp; ++qp) {
+    for (Queue* qq : {static_cast<Queue*>(&txq_[qp]), static_cast<Queue*>(&rxq_[qp])}) {
+      cancel(qq->fetch_ev);
+      cancel(qq->mod.fire_ev);
+      cancel(qq->mod.timer_ev);
+    }
+  }
   for (const regs::Reg* r : regs::kAll) {
     if (r->reset_src == regs::ResetSrc::Keep && powered_on_) continue;  // the PCI function's
     for (unsigned i = 0; i < r->count; ++i) {
@@ -118,7 +131,6 @@ void Nic::soft_reset(bool power_on) {
     qq.ring = model::RingIndex{};
     qq.head = qq.tail = qq.fetch = 0;
     qq.running = false;
-    qq.fetch_in_flight = false;
     qq.err = regs::QueueErr::None;
     qq.cache->reset();
     qq.fetch_count = qq.fetch_first = 0;
@@ -127,6 +139,7 @@ void Nic::soft_reset(bool power_on) {
   for (auto& t : txq_) {
     reset_queue(t);
     t.chain.clear();
+    t.discard = TxDiscard{};
     t.to_wire.clear();
     t.buffer_used = 0;
     t.last_end_ps = 0;
@@ -138,7 +151,6 @@ void Nic::soft_reset(bool power_on) {
   misc_pending_ = false;
   err_addr_latched_ = false;
   powered_on_ = true;
-  // A frame already on the wire finishes; the MAC stays busy until then (mac_free_ps_ kept).
 }
 
 void Nic::power_on_reset() {
@@ -155,6 +167,13 @@ void Nic::power_on_reset() {
 
 void Nic::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   delay += from_ps(cycles_ps(cfg_.cycles.mmio));  // add, never overwrite
+  if (dma_.in_transport()) {
+    // Our own DMA has come back to our BAR (a bus that forwards peer-to-peer): refused without
+    // raising an error interrupt, whose message could come back the same way.
+    bump(Stat::dma_reentry);
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
   const uint64_t addr = p.get_address();
   const bool bad_shape = p.get_data_length() != 4 || (addr & 3u) != 0 || p.get_byte_enable_ptr() != nullptr ||
                          p.get_streaming_width() < 4 || addr >= regs::kBar0Size ||
@@ -281,7 +300,10 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
     const bool tx = &r == &regs::kTxqTail;
     Queue& qq = tx ? static_cast<Queue&>(txq_[i]) : rxq_[i];
     const uint32_t size = qq.running ? qq.ring.size() : word(tx ? regs::kTxqSize : regs::kRxqSize, i);
-    if (wv >= size) {
+    // A running queue's tail may only move forward: descriptors between head and tail belong to
+    // the device, and a driver cannot take them back (a backwards tail is the driver's error).
+    const bool backwards = qq.running && wv < size && qq.ring.used(qq.head, wv) < qq.ring.used(qq.head, qq.tail);
+    if (wv >= size || backwards) {
       bump(Stat::tail_errors);
       latch_error(regs::kErrCauseFields[3].mask(), 0, false);
       return;
@@ -366,12 +388,17 @@ void Nic::enable_queue(bool tx, unsigned qp) {
   const uint32_t size = word(tx ? regs::kTxqSize : regs::kRxqSize, qp);
   const uint64_t base = (uint64_t{word(tx ? regs::kTxqBaseHi : regs::kRxqBaseHi, qp)} << 32) |
                         word(tx ? regs::kTxqBaseLo : regs::kRxqBaseLo, qp);
-  bool ok = model::RingIndex::is_valid_size(size, regs::kMinRingSize, regs::kMaxRingSize) && (base % 16) == 0;
+  const uint32_t tail = word(tx ? regs::kTxqTail : regs::kRxqTail, qp);
+  // The tail register was checked against the size register when it was written; the size may
+  // have changed since, so it is checked again here and the register never disagrees with the ring.
+  bool ok = model::RingIndex::is_valid_size(size, regs::kMinRingSize, regs::kMaxRingSize) && (base % 16) == 0 &&
+            tail < size;
   uint32_t buf = 0;
   if (!tx) {
     buf = word(regs::kRxqBufSize, qp);
     ok = ok && buf >= kMinRxBuf && buf <= kMaxRxBuf;
   }
+  quiesce_queue(tx, qp);  // nothing of an earlier enable survives into this one
   if (!ok) {
     bump(Stat::ring_cfg_errors);
     qq.running = false;
@@ -382,14 +409,10 @@ void Nic::enable_queue(bool tx, unsigned qp) {
   qq.base = base;
   qq.ring = model::RingIndex(size);
   qq.head = qq.fetch = 0;
-  const uint32_t tail = word(tx ? regs::kTxqTail : regs::kRxqTail, qp);
-  qq.tail = tail < size ? tail : 0;
-  qq.fetch_in_flight = false;
-  qq.cache->reset();
+  qq.tail = tail;
   qq.err = regs::QueueErr::None;
   qq.running = true;
   if (tx) {
-    txq_[qp].chain.clear();
     tx_kick(qp);
   } else {
     rxq_[qp].buf_size = buf;
@@ -400,8 +423,51 @@ void Nic::enable_queue(bool tx, unsigned qp) {
 void Nic::stop_queue(bool tx, unsigned qp, regs::QueueErr err) {
   Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
   qq.running = false;
-  if (err != regs::QueueErr::None) qq.err = err;
-  // Frames already fetched into the TX buffer still go out; nothing new is fetched.
+  if (err != regs::QueueErr::None) {
+    // Stopped on an error: nothing new is fetched; frames already in the TX buffer still go
+    // out and writes already issued land. Only a soft reset restarts the queue.
+    qq.err = err;
+    return;
+  }
+  quiesce_queue(tx, qp);  // disabled by the driver: its work in flight is revoked
+}
+
+void Nic::quiesce_queue(bool tx, unsigned qp) {
+  Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
+  cancel(qq.fetch_ev);
+  qq.cache->reset();
+  dma_.revoke_if([qp, tx](uint64_t tag) {
+    const WriteTag w = WriteTag::unpack(tag);
+    return w.kind != WriteKind::Msi && w.qp == qp && w.is_tx() == tx;
+  });
+  if (!tx) return;
+  TxState& t = txq_[qp];
+  t.chain.clear();
+  t.discard = TxDiscard{};
+  // A frame whose preamble has started finishes on the wire (without a completion); frames
+  // not yet started never leave.
+  std::size_t keep = 0;
+  if (!t.to_wire.empty()) {
+    TxInflight& f = t.to_wire.front();
+    if (f.scheduled && f.frame && f.start_ps <= now_ps()) {
+      f.revoked = true;
+      keep = 1;
+    } else if (f.scheduled) {
+      cancel(t.wire_ev);
+      if (f.frame && mac_free_ps_ == f.mac_free_set) mac_free_ps_ = f.mac_free_before;  // give the wire back
+    }
+  }
+  while (t.to_wire.size() > keep) {
+    TxInflight& e = t.to_wire.back();
+    if (e.frame) {
+      bump(Stat::tx_dropped_disabled);
+      emit(TraceKind::TxDropped, static_cast<uint8_t>(qp), now_ps(), now_ps(), e.ndesc,
+           static_cast<uint64_t>(Stat::tx_dropped_disabled), e.frame.id);
+      e.frame.release();
+    }
+    t.buffer_used -= e.buffer_bytes;
+    t.to_wire.pop_back();
+  }
 }
 
 void Nic::latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr) {
@@ -417,7 +483,7 @@ void Nic::latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr) {
 
 void Nic::start_fetch(bool tx, unsigned qp) {
   Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
-  if (!qq.running || qq.fetch_in_flight || !device_enabled()) return;
+  if (!qq.running || qq.fetch_ev != kNoEvent || !device_enabled()) return;
   const uint32_t avail = qq.ring.used(qq.fetch, qq.tail);
   if (avail == 0) return;
   const uint32_t space = qq.cache->space();
@@ -434,14 +500,13 @@ void Nic::start_fetch(bool tx, unsigned qp) {
     latch_error(regs::kErrCauseFields[tx ? 1 : 0].mask(), r.fault_addr, true);
     return;
   }
-  qq.fetch_in_flight = true;
   qq.fetch_first = qq.fetch;
   qq.fetch_count = n;
   const uint64_t done = r.done_ps + cycles_ps(cfg_.cycles.desc_decode * n);
   if (tx) {
-    q_.at_ps<&Nic::tx_fetch_done>(done, this, arg(qp));
+    qq.fetch_ev = q_.at_ps<&Nic::tx_fetch_done>(done, this, qarg(qp, true));
   } else {
-    q_.at_ps<&Nic::rx_fetch_done>(done, this, arg(qp));
+    qq.fetch_ev = q_.at_ps<&Nic::rx_fetch_done>(done, this, qarg(qp, false));
   }
 }
 
@@ -454,9 +519,9 @@ void Nic::tx_kick(unsigned qp) {
 }
 
 void Nic::tx_fetch_done(uint64_t a) {
-  if (stale(a)) return;
-  TxState& t = txq_[a & 0xFF];
-  t.fetch_in_flight = false;
+  const unsigned qp = arg_qp(a);
+  TxState& t = txq_[qp];
+  t.fetch_ev = kNoEvent;
   if (!t.running) return;
   for (uint32_t k = 0; k < t.fetch_count; ++k) {
     const model::TxDesc d = model::decode_tx(
@@ -466,24 +531,53 @@ void Nic::tx_fetch_done(uint64_t a) {
     t.cache->push(w);  // room was reserved when the fetch was issued
   }
   t.fetch = t.ring.add(t.fetch_first, t.fetch_count);
-  tx_kick(static_cast<unsigned>(a & 0xFF));
+  tx_kick(qp);
 }
 
 void Nic::tx_assemble(unsigned qp) {
   TxState& t = txq_[qp];
+  // A chain ends at EOP. One longer than a frame may be is malformed: it is dropped as one
+  // frame, its descriptors consumed up to and including its EOP (never cut into a shorter
+  // frame), or up to a whole ring of them (the driver could never add the EOP: the queue would
+  // hang).
+  const std::size_t longest = std::min<std::size_t>(cfg_.max_tx_desc_per_frame, t.ring.capacity());
+  auto pop = [&t](TxChainDesc* c) {
+    model::FifoWord w;
+    if (!t.cache->pop(&w)) return false;
+    c->d.buf_addr = w.lo;
+    c->d.length = static_cast<uint16_t>(w.hi);
+    c->d.cmd = static_cast<uint8_t>(w.hi >> 16);
+    c->index = static_cast<uint32_t>(w.hi >> 32);
+    return true;
+  };
   while (t.running) {
-    // A chain ends at EOP, or is malformed once it is longer than a frame may be or fills the
-    // whole ring (the driver could never add its EOP: the queue would hang).
-    const std::size_t longest = std::min<std::size_t>(cfg_.max_tx_desc_per_frame, t.ring.capacity());
-    const bool complete = !t.chain.empty() && (t.chain.back().d.eop() || t.chain.size() >= longest);
+    TxChainDesc c;
+    if (t.discard.active) {
+      if (!pop(&c)) break;
+      ++t.discard.ndesc;
+      t.discard.last = c;
+      if (c.d.eop() || t.discard.ndesc >= t.ring.capacity()) {
+        const TxDiscard d = t.discard;
+        t.discard = TxDiscard{};
+        tx_launch_malformed(qp, d.first, d.ndesc, d.last);
+        start_fetch(true, qp);
+      }
+      continue;
+    }
+    const bool complete = !t.chain.empty() && t.chain.back().d.eop();
+    if (!complete && t.chain.size() >= longest) {
+      if (t.chain.size() >= t.ring.capacity()) {
+        tx_launch_malformed(qp, t.chain.front().index, static_cast<uint32_t>(t.chain.size()), t.chain.back());
+        t.chain.clear();
+        start_fetch(true, qp);
+      } else {
+        t.discard = TxDiscard{true, t.chain.front().index, static_cast<uint32_t>(t.chain.size()), t.chain.back()};
+        t.chain.clear();
+      }
+      continue;
+    }
     if (!complete) {
-      model::FifoWord w;
-      if (!t.cache->pop(&w)) break;
-      TxChainDesc c;
-      c.d.buf_addr = w.lo;
-      c.d.length = static_cast<uint16_t>(w.hi);
-      c.d.cmd = static_cast<uint8_t>(w.hi >> 16);
-      c.index = static_cast<uint32_t>(w.hi >> 32);
+      if (!pop(&c)) break;
       t.chain.push_back(c);
       continue;
     }
@@ -496,60 +590,73 @@ bool Nic::tx_launch(unsigned qp) {
   TxState& t = txq_[qp];
   const uint32_t max_frame = word(regs::kMaxFrame, 0);
   uint32_t total = 0;
-  bool bad = !t.chain.back().d.eop();  // too many descriptors without EOP
+  bool bad = false;
   for (const TxChainDesc& c : t.chain) {
     if (c.d.length == 0) bad = true;
     total += c.d.length;
   }
-  if (total + model::kFcsLen > max_frame) bad = true;
-
+  if (bad || total + model::kFcsLen > max_frame) {
+    tx_launch_malformed(qp, t.chain.front().index, static_cast<uint32_t>(t.chain.size()), t.chain.back());
+    t.chain.clear();
+    return true;
+  }
+  const uint32_t padded = std::max<uint32_t>(total, 60);
+  const uint32_t wire_len = padded + static_cast<uint32_t>(model::kFcsLen);
+  if (t.buffer_used + wire_len > cfg_.tx_buffer_bytes && t.buffer_used != 0) return false;  // wait
   TxInflight e;
   e.first_desc = t.chain.front().index;
   e.ndesc = static_cast<uint32_t>(t.chain.size());
   e.last = t.chain.back().d;
   e.last_index = t.chain.back().index;
-  e.buffer_bytes = 0;
-  e.wb_errors = 0;
   const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.tx_frame);
-  if (bad) {
-    bump(Stat::tx_desc_errors);
-    emit(TraceKind::TxDropped, static_cast<uint8_t>(qp), now_ps(), now_ps(), e.ndesc,
-         static_cast<uint64_t>(Stat::tx_desc_errors), 0);
-    latch_error(regs::kErrCauseFields[4].mask(), 0, false);
-    e.wb_errors = model::TxDesc::kErrDesc;
-    e.ready_ps = start;
-  } else {
-    const uint32_t padded = std::max<uint32_t>(total, 60);
-    const uint32_t wire_len = padded + static_cast<uint32_t>(model::kFcsLen);
-    if (t.buffer_used + wire_len > cfg_.tx_buffer_bytes && t.buffer_used != 0) return false;  // wait
-    e.frame = pool_.alloc(wire_len);
-    uint64_t ready = start;
-    uint32_t off = 0;
-    for (const TxChainDesc& c : t.chain) {
-      const DmaResult r = dma_.read(c.d.buf_addr, std::span<uint8_t>(e.frame.data() + off, c.d.length), start);
-      if (!r.ok) {
-        bump(Stat::tx_dma_errors);
-        stop_queue(true, qp, regs::QueueErr::Dma);
-        latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
-        t.chain.clear();
-        return false;
-      }
-      ready = std::max(ready, r.done_ps);
-      off += c.d.length;
+  e.frame = pool_.alloc(wire_len);
+  uint64_t ready = start;
+  uint32_t off = 0;
+  for (const TxChainDesc& c : t.chain) {
+    const DmaResult r = dma_.read(c.d.buf_addr, std::span<uint8_t>(e.frame.data() + off, c.d.length), start);
+    if (!r.ok) {
+      bump(Stat::tx_dma_errors);
+      e.frame.release();
+      t.chain.clear();
+      stop_queue(true, qp, regs::QueueErr::Dma);
+      latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
+      return false;
     }
-    std::memset(e.frame.data() + total, 0, padded - total);  // pad short frames to 60 B
-    model::write_fcs(e.frame.bytes());
-    e.buffer_bytes = wire_len;
-    t.buffer_used += wire_len;
-    e.ready_ps = ready + cycles_ps(cfg_.cycles.tx_mac);
-    e.frame.id = tx_id_base_ + ++tx_seq_;
-    emit(TraceKind::TxLaunch, static_cast<uint8_t>(qp), now_ps(), e.ready_ps, wire_len, 0, e.frame.id);
+    ready = std::max(ready, r.done_ps);
+    off += c.d.length;
   }
+  std::memset(e.frame.data() + total, 0, padded - total);  // pad short frames to 60 B
+  model::write_fcs(e.frame.bytes());
+  e.buffer_bytes = wire_len;
+  t.buffer_used += wire_len;
+  e.ready_ps = ready + cycles_ps(cfg_.cycles.tx_mac);
+  e.frame.id = tx_id_base_ + ++tx_seq_;
+  emit(TraceKind::TxLaunch, static_cast<uint8_t>(qp), now_ps(), e.ready_ps, wire_len, 0, e.frame.id);
   t.chain.clear();
+  tx_push(qp, std::move(e));
+  return true;
+}
+
+void Nic::tx_launch_malformed(unsigned qp, uint32_t first, uint32_t ndesc, const TxChainDesc& last) {
+  bump(Stat::tx_desc_errors);
+  emit(TraceKind::TxDropped, static_cast<uint8_t>(qp), now_ps(), now_ps(), ndesc,
+       static_cast<uint64_t>(Stat::tx_desc_errors), 0);
+  TxInflight e;
+  e.first_desc = first;
+  e.ndesc = ndesc;
+  e.last = last.d;
+  e.last_index = last.index;
+  e.wb_errors = model::TxDesc::kErrDesc;
+  e.ready_ps = now_ps() + cycles_ps(cfg_.cycles.tx_frame);
+  latch_error(regs::kErrCauseFields[4].mask(), 0, false);
+  tx_push(qp, std::move(e));
+}
+
+void Nic::tx_push(unsigned qp, TxInflight&& e) {
+  TxState& t = txq_[qp];
   const bool was_empty = t.to_wire.empty();
   t.to_wire.push_back(std::move(e));
   if (was_empty) schedule_wire(qp);
-  return true;
 }
 
 void Nic::schedule_wire(unsigned qp) {
@@ -557,6 +664,7 @@ void Nic::schedule_wire(unsigned qp) {
   TxInflight& e = t.to_wire.front();
   uint64_t start = e.ready_ps;
   uint64_t end;
+  e.mac_free_before = mac_free_ps_;
   if (!e.frame) {
     start = end = std::max(start, t.last_end_ps);  // a dropped frame completes in order, off the wire
   } else {
@@ -565,15 +673,17 @@ void Nic::schedule_wire(unsigned qp) {
     mac_free_ps_ = start + static_cast<uint64_t>(wire_time(rate, e.frame.size()).ps());
     end = start + static_cast<uint64_t>(rate.time_for_bytes(kPreambleBytes + kSfdBytes + e.frame.size()).ps());
   }
+  e.mac_free_set = mac_free_ps_;
   e.start_ps = start;
+  e.scheduled = true;
   t.last_end_ps = std::max(end, t.last_end_ps);
-  q_.at_ps<&Nic::tx_wire_end>(t.last_end_ps, this, arg(qp));
+  t.wire_ev = q_.at_ps<&Nic::tx_wire_end>(t.last_end_ps, this, qarg(qp, true));
 }
 
 void Nic::tx_wire_end(uint64_t a) {
-  if (stale(a)) return;
-  const unsigned qp = static_cast<unsigned>(a & 0xFF);
+  const unsigned qp = arg_qp(a);
   TxState& t = txq_[qp];
+  t.wire_ev = kNoEvent;
   TxInflight e = std::move(t.to_wire.front());
   t.to_wire.pop_front();
   e.frame_id = e.frame.id;
@@ -592,6 +702,7 @@ void Nic::tx_wire_end(uint64_t a) {
     }
   }
   t.buffer_used -= e.buffer_bytes;
+  if (e.revoked) return;  // its queue was disabled meanwhile: no completion for it
   t.head = t.ring.add(e.first_desc, e.ndesc);
   if (e.last.rs() || e.wb_errors != 0) {
     model::TxDesc wb = e.last;
@@ -600,15 +711,13 @@ void Nic::tx_wire_end(uint64_t a) {
     std::array<uint8_t, model::kDescSize> bytes{};
     model::encode(wb, bytes);
     const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.writeback);
-    const DmaResult r = dma_.write(t.base + uint64_t{e.last_index} * model::kDescSize, bytes, start,
-                                   (kTagDesc << 12) | (kTagTx << 8) | qp);
+    const WriteTag tag{WriteKind::TxDesc, static_cast<uint8_t>(qp), static_cast<uint16_t>(e.ndesc)};
+    const DmaResult r =
+        dma_.write(t.base + uint64_t{e.last_index} * model::kDescSize, bytes, start, tag.pack(), false, e.frame_id);
     if (!r.ok) {
       bump(Stat::desc_dma_errors);
       stop_queue(true, qp, regs::QueueErr::Dma);
       latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
-    } else {
-      emit(TraceKind::TxDone, static_cast<uint8_t>(qp), r.done_ps, r.done_ps, e.ndesc, 0, e.frame_id);
-      mod_complete(qp, true, 1, r.done_ps);
     }
   }
   tx_kick(qp);
@@ -622,10 +731,9 @@ void Nic::rx_kick(unsigned qp) {
 }
 
 void Nic::rx_fetch_done(uint64_t a) {
-  if (stale(a)) return;
-  const unsigned qp = static_cast<unsigned>(a & 0xFF);
+  const unsigned qp = arg_qp(a);
   RxState& r = rxq_[qp];
-  r.fetch_in_flight = false;
+  r.fetch_ev = kNoEvent;
   if (!r.running) return;
   for (uint32_t k = 0; k < r.fetch_count; ++k) {
     const uint64_t addr = model::load_le<uint64_t>(r.fetch_buf, std::size_t{k} * model::kDescSize);
@@ -701,14 +809,22 @@ void Nic::eth_receive(model::Frame&& frame) {
   const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.rx_mac + cfg_.cycles.rx_dma);
   model::MacAddr dst;
   std::memcpy(dst.b.data(), frame.data(), 6);
-  // The frame itself is held until its bytes land: no copy.
-  const DmaResult d = dma_.write_frame(buf_addr, std::move(frame), data_len, start, (kTagRx << 8) | qp, true);
+  // The frame itself is held until its bytes land: no copy. It is counted when its write-back
+  // lands (rx_packets), or dropped then if either write was refused or revoked.
+  const DmaResult d = dma_.write_frame(buf_addr, std::move(frame), data_len, start,
+                                       WriteTag{WriteKind::RxData, static_cast<uint8_t>(qp)}.pack(), true);
   model::RxDesc wb;
   wb.buf_addr = buf_addr;
   wb.length = static_cast<uint16_t>(data_len);
   wb.status = model::RxDesc::kStaDd | model::RxDesc::kStaEop;
-  if (dst.is_broadcast()) wb.status |= model::RxDesc::kStaBcast;
-  else if (dst.is_multicast()) wb.status |= model::RxDesc::kStaMcast;
+  WriteTag tag{WriteKind::RxDesc, static_cast<uint8_t>(qp), static_cast<uint16_t>(data_len)};
+  if (dst.is_broadcast()) {
+    wb.status |= model::RxDesc::kStaBcast;
+    tag.flags = WriteTag::kFlagBcast;
+  } else if (dst.is_multicast()) {
+    wb.status |= model::RxDesc::kStaMcast;
+    tag.flags = WriteTag::kFlagMcast;
+  }
   if (keep_fcs) wb.status |= model::RxDesc::kStaFcs;
   wb.errors = errors;
   DmaResult b{};
@@ -716,7 +832,8 @@ void Nic::eth_receive(model::Frame&& frame) {
     std::array<uint8_t, model::kDescSize> bytes{};
     model::encode(wb, bytes);
     b = dma_.write(r.base + uint64_t{idx} * model::kDescSize, bytes, start + cycles_ps(cfg_.cycles.writeback),
-                   (kTagDesc << 12) | (kTagRx << 8) | qp);
+                   tag.pack(), false, fid);
+    if (!b.ok) dma_.drop_unfinished();  // the data must not land without its descriptor
   }
   if (!d.ok || !b.ok) {
     bump(Stat::rx_dma_errors);
@@ -727,12 +844,7 @@ void Nic::eth_receive(model::Frame&& frame) {
     return;
   }
   r.head = r.ring.next(idx);
-  bump(Stat::rx_packets);
-  bump(Stat::rx_bytes, data_len);
-  if (dst.is_broadcast()) bump(Stat::rx_broadcast);
-  else if (dst.is_multicast()) bump(Stat::rx_multicast);
   emit(TraceKind::RxDeliver, qp, now_ps(), b.done_ps, static_cast<uint32_t>(data_len), idx, fid);
-  mod_complete(qp, false, 1, b.done_ps);
   rx_kick(qp);
 }
 
@@ -742,21 +854,60 @@ void Nic::eth_link_changed(bool up, model::BitRate rate) {
   raise_misc(regs::kIcrLink);
 }
 
-void Nic::dma_write_error_thunk(void* ctx, uint64_t tag, uint64_t addr) {
-  static_cast<Nic*>(ctx)->on_dma_write_error(tag, addr);
-}
+void Nic::write_done_thunk(void* ctx, const WriteDone& done) { static_cast<Nic*>(ctx)->on_write_done(done); }
 
-void Nic::on_dma_write_error(uint64_t tag, uint64_t addr) {
-  // A posted write was refused as it landed (its address was valid when it was issued).
-  if (((tag >> 12) & 0xF) == kTagMsi) {
-    bump(Stat::irq_msg_errors);
-    return;
+void Nic::on_write_done(const WriteDone& w) {
+  // A posted write has ended. Completions count when their write-back lands; a write refused as
+  // it lands (its address passed the probe at issue, then the mapping changed) stops its queue.
+  const WriteTag tag = WriteTag::unpack(w.tag);
+  const unsigned qp = tag.qp;
+  const uint64_t now = now_ps();
+  auto rx_refused = [&] {
+    bump(Stat::rx_dma_errors);
+    emit(TraceKind::RxDrop, static_cast<uint8_t>(qp), now, now, tag.len, static_cast<uint64_t>(Stat::rx_dma_errors),
+         w.id);
+    stop_queue(false, qp, regs::QueueErr::Dma);
+    latch_error(regs::kErrCauseFields[0].mask(), w.fault_addr, true);
+  };
+  switch (tag.kind) {
+    case WriteKind::Msi:
+      if (w.status == WriteStatus::Refused) bump(Stat::irq_msg_errors);
+      return;
+    case WriteKind::TxDesc:
+      if (w.status == WriteStatus::Landed) {
+        emit(TraceKind::TxDone, static_cast<uint8_t>(qp), now, now, tag.len, 0, w.id);
+        mod_complete(qp, true, 1, now);
+      } else if (w.status == WriteStatus::Refused) {
+        bump(Stat::desc_dma_errors);
+        stop_queue(true, qp, regs::QueueErr::Dma);
+        latch_error(regs::kErrCauseFields[1].mask(), w.fault_addr, true);
+      }
+      return;
+    case WriteKind::RxData:
+      if (w.status == WriteStatus::Refused) rx_refused();  // its descriptor is skipped: no DD
+      return;
+    case WriteKind::RxDesc:
+      switch (w.status) {
+        case WriteStatus::Landed:
+          bump(Stat::rx_packets);
+          bump(Stat::rx_bytes, tag.len);
+          if (tag.flags & WriteTag::kFlagBcast) bump(Stat::rx_broadcast);
+          if (tag.flags & WriteTag::kFlagMcast) bump(Stat::rx_multicast);
+          mod_complete(qp, false, 1, now);
+          break;
+        case WriteStatus::Refused:
+          rx_refused();
+          break;
+        case WriteStatus::Revoked:  // the queue was disabled or the device reset first
+          bump(Stat::rx_dropped_disabled);
+          emit(TraceKind::RxDrop, static_cast<uint8_t>(qp), now, now, tag.len,
+               static_cast<uint64_t>(Stat::rx_dropped_disabled), w.id);
+          break;
+        case WriteStatus::Skipped:  // counted with its refused data write
+          break;
+      }
+      return;
   }
-  const unsigned qp = static_cast<unsigned>(tag & 0xFF);
-  const bool tx = ((tag >> 8) & 0xF) == kTagTx;
-  bump(Stat::desc_dma_errors);
-  stop_queue(tx, qp, regs::QueueErr::Dma);
-  latch_error(regs::kErrCauseFields[tx ? 1 : 0].mask(), addr, true);
 }
 
 // ---------------------------------------------------------------------------------- interrupts
@@ -766,36 +917,43 @@ void Nic::mod_complete(unsigned qp, bool tx, uint32_t n, uint64_t at_ps) {
   m.pending += n;
   const bool every = m.frames == 1 || (m.frames == 0 && m.usecs == 0);
   if (every || (m.frames > 1 && m.pending >= m.frames)) {
-    if (!m.fire_scheduled) {
-      m.fire_scheduled = true;
-      q_.at_ps<&Nic::mod_fire_event>(at_ps + cycles_ps(cfg_.cycles.irq), this, arg(qp, tx ? 1 : 0));
+    if (m.fire_ev == kNoEvent) {
+      m.fire_ev = q_.at_ps<&Nic::mod_fire_event>(at_ps + cycles_ps(cfg_.cycles.irq), this, qarg(qp, tx));
     }
     return;
   }
-  if (m.usecs > 0 && !m.timer_armed) {
-    m.timer_armed = true;
-    ++m.timer_gen;
-    q_.at_ps<&Nic::mod_timer_event>(at_ps + uint64_t{m.usecs} * 1000'000u, this,
-                                 arg(qp, tx ? 1 : 0, m.timer_gen));
-  }
+  if (m.usecs > 0 && m.deadline == kNever) mod_arm_timer(qp, tx, at_ps + uint64_t{m.usecs} * 1000'000u);
+}
+
+void Nic::mod_arm_timer(unsigned qp, bool tx, uint64_t deadline) {
+  Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
+  m.deadline = deadline;
+  if (m.timer_ev != kNoEvent && m.timer_ev_ps <= deadline) return;  // it runs first and moves on
+  cancel(m.timer_ev);  // only when a shorter usecs brings the deadline forward
+  m.timer_ev = q_.at_ps<&Nic::mod_timer_event>(deadline, this, qarg(qp, tx));
+  m.timer_ev_ps = deadline;
 }
 
 void Nic::mod_fire_event(uint64_t a) {
-  if (stale(a)) return;
-  const unsigned qp = static_cast<unsigned>(a & 0xFF);
-  const bool tx = ((a >> 8) & 0xFF) != 0;
+  const unsigned qp = arg_qp(a);
+  const bool tx = arg_tx(a);
   Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
-  m.fire_scheduled = false;
+  m.fire_ev = kNoEvent;
   if (m.pending > 0) mod_fire(qp, tx);
 }
 
 void Nic::mod_timer_event(uint64_t a) {
-  if (stale(a)) return;
-  const unsigned qp = static_cast<unsigned>(a & 0xFF);
-  const bool tx = ((a >> 8) & 0xFF) != 0;
+  const unsigned qp = arg_qp(a);
+  const bool tx = arg_tx(a);
   Moderator& m = tx ? txq_[qp].mod : rxq_[qp].mod;
-  if (!m.timer_armed || ((a >> 16) & 0xFFFFFF) != (m.timer_gen & 0xFFFFFF)) return;  // cancelled
-  m.timer_armed = false;
+  m.timer_ev = kNoEvent;
+  m.timer_ev_ps = kNever;
+  if (m.deadline == kNever) return;  // disarmed by an interrupt meanwhile
+  if (m.deadline > now_ps()) {       // re-armed later meanwhile: move on to that deadline
+    mod_arm_timer(qp, tx, m.deadline);
+    return;
+  }
+  m.deadline = kNever;
   if (m.pending > 0) mod_fire(qp, tx);
 }
 
@@ -807,8 +965,7 @@ void Nic::mod_fire(unsigned qp, bool tx) {
   }
   m.pending = 0;
   m.fire_pending = false;
-  m.timer_armed = false;
-  ++m.timer_gen;
+  m.deadline = kNever;  // the timer callback, if scheduled, finds it disarmed
   bump(tx ? Stat::irq_tx : Stat::irq_rx);
   raise_vector(qp, tx ? regs::icr_tx_bit(qp) : regs::icr_rx_bit(qp));
 }
@@ -847,7 +1004,7 @@ void Nic::send_msi(unsigned vec) {
   const uint64_t addr = (uint64_t{word(regs::kMsixAddrHi, vec)} << 32) | word(regs::kMsixAddrLo, vec);
   std::array<uint8_t, 4> data{};
   model::store_le<uint32_t>(data, 0, word(regs::kMsixData, vec));
-  const DmaResult r = dma_.write(addr, data, now_ps(), (kTagMsi << 12) | vec);
+  const DmaResult r = dma_.write(addr, data, now_ps(), WriteTag{WriteKind::Msi, static_cast<uint8_t>(vec)}.pack());
   if (!r.ok) {
     bump(Stat::irq_msg_errors);
     return;

@@ -128,9 +128,9 @@ bool HostMemory::device_may(uint64_t addr, uint64_t len, tlm::tlm_command cmd) c
   const uint64_t start = it->first;
   const Mapping& m = it->second;
   if (addr - start > m.len || len > m.len - (addr - start)) return false;
-  const auto need = cmd == tlm::TLM_WRITE_COMMAND ? DmaDir::FromDevice
-                    : cmd == tlm::TLM_READ_COMMAND ? DmaDir::ToDevice
-                                                   : DmaDir{0};
+  // TLM_IGNORE_COMMAND is a device's probe of a posted write's address (docs/hw.md): it needs
+  // what the write will need, or a read-only buffer would pass the probe and refuse the data.
+  const auto need = cmd == tlm::TLM_READ_COMMAND ? DmaDir::ToDevice : DmaDir::FromDevice;
   return (static_cast<uint8_t>(m.dir) & static_cast<uint8_t>(need)) == static_cast<uint8_t>(need);
 }
 

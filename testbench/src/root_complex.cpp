@@ -20,8 +20,9 @@ void RootComplex::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& del
     return;
   }
   p.set_dmi_allowed(false);
-  if (p.get_command() == tlm::TLM_IGNORE_COMMAND) {  // an address probe
-    p.set_response_status(tlm::TLM_OK_RESPONSE);
+  if (p.get_command() == tlm::TLM_IGNORE_COMMAND) {  // a posted write's address probe
+    // Only a 4-byte message can land here: anything else (RX data aimed at the window) is refused now.
+    p.set_response_status(p.get_data_length() == 4 ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }
   if (p.get_command() != tlm::TLM_WRITE_COMMAND || p.get_data_length() != 4) {

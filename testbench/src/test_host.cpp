@@ -30,14 +30,22 @@ TestHost::TestHost(sc_core::sc_module_name name, hw::EventQueue& q, HostMemory& 
   for (uint64_t b : rx_bufs_) mem_.map(b, cfg_.rx_buf, DmaDir::FromDevice);
 }
 
-void TestHost::connect(hw::Nic& nic) {
+void TestHost::connect(hw::Nic& nic, PeerBus* via) {
   nic_ = &nic;
-  mmio.bind(nic.mmio);
-  nic.dma().socket.bind(rc_.from_device);
+  if (via != nullptr) {
+    mmio.bind(via->from_cpu);
+    via->to_bar.bind(nic.mmio);
+    nic.dma().socket.bind(via->from_device);
+    via->to_host.bind(rc_.from_device);
+  } else {
+    mmio.bind(nic.mmio);
+    nic.dma().socket.bind(rc_.from_device);
+  }
   rc_.to_memory.bind(mem_.socket);
   rc_.set_msi_handler(&TestHost::on_msi, this);
   std::string why;
   if (!enumerate(nic, kBar0Base, &pci_, &why)) throw std::runtime_error("PCI enumeration failed: " + why);
+  if (via != nullptr) via->set_bar0(nic.bar0());
   const unsigned vectors = nic.config().num_qp + 1;
   for (unsigned v = 0; v < vectors; ++v) {
     write32(regs::kMsixAddrLo.offset_of(v), static_cast<uint32_t>(kMsiWindowBase));

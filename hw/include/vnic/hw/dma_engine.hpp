@@ -46,6 +46,20 @@ struct DmaResult {
   uint64_t fault_addr = 0;   // first address the target refused
 };
 
+// How a posted write ended, reported once per write (with the tag and id it was issued with).
+enum class WriteStatus : uint8_t {
+  Landed,   // in host memory
+  Refused,  // host memory refused it as it landed (fault_addr: the first refused address)
+  Skipped,  // not attempted: it followed (more = true) a write that was refused
+  Revoked,  // abandoned before landing by revoke_if() or reset()
+};
+struct WriteDone {
+  uint64_t tag = 0;
+  uint64_t id = 0;
+  uint64_t fault_addr = 0;
+  WriteStatus status = WriteStatus::Landed;
+};
+
 struct DmaStats {
   uint64_t rd_tlps = 0, rd_bytes = 0, wr_tlps = 0, wr_bytes = 0, errors = 0;
   uint64_t no_bme = 0;  // transfers refused because bus mastering is off
@@ -55,33 +69,46 @@ class DmaEngine : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<DmaEngine> socket;
 
-  // Called when a posted write is refused by host memory as it lands (tag as given to write()).
-  using WriteErrorFn = void (*)(void* ctx, uint64_t tag, uint64_t addr);
+  // Called once for every posted write when it ends (landed, refused, skipped or revoked).
+  using WriteDoneFn = void (*)(void* ctx, const WriteDone& done);
 
   DmaEngine(sc_core::sc_module_name name, EventQueue& q, const PcieConfig& cfg);
-  void set_write_error_handler(WriteErrorFn fn, void* ctx) {
-    on_write_error_ = fn;
-    write_error_ctx_ = ctx;
+  void set_write_done_handler(WriteDoneFn fn, void* ctx) {
+    on_write_done_ = fn;
+    write_done_ctx_ = ctx;
   }
 
   // Reads host memory [addr, addr+dst.size()) into dst. The device owns what it reads, so the
   // bytes are sampled now; done_ps is when they would all have arrived for a request leaving
   // at start_ps. ok=false when host memory refused an address (dst is then partly garbage).
+  // A write is refused before it moves if host memory refuses the probe of its address.
   DmaResult read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_ps);
   // Posted write: the timing is reserved now, the bytes are copied and land in host memory at
   // done_ps (in issue order), so the host never sees them early. A refusal is reported then
-  // through the write-error handler with `tag`. `more` = true says another write follows at
-  // once (RX data before its descriptor): this one is then made visible together with the next,
-  // one event instead of two. Only a host that reads the data before the descriptor's DD bit
-  // could tell, and a driver never does.
+  // through the write-done handler with `tag` and `id`. `more` = true says another write
+  // follows at once that depends on this one (RX data before its descriptor): the two are made
+  // visible together, one event instead of two, and if this one is refused the next is skipped,
+  // so a descriptor never claims data that did not land. Only a host that reads the data before
+  // the descriptor's DD bit could tell the difference, and a driver never does.
   DmaResult write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
-                  bool more = false);
+                  bool more = false, uint64_t id = 0);
   // The same for the first `len` bytes of a frame, without copying them: the frame is held
-  // until they land (or given back at once if the write is refused).
+  // until they land (or given back at once if the write is refused). The id is the frame's.
   DmaResult write_frame(uint64_t addr, model::Frame&& frame, std::size_t len, uint64_t start_ps, uint64_t tag,
                         bool more = false);
-  // Device reset: forgets link occupancy and read tags, and abandons writes not yet landed.
+  // Abandons the last write if it was issued with more = true and its dependent write could not
+  // be issued (reported Revoked).
+  void drop_unfinished();
+  // Abandons every write not yet landed whose tag matches (reported Revoked, in issue order).
+  template <class Pred>
+  std::size_t revoke_if(Pred&& match);
+  // Device reset: forgets link occupancy and read tags, and abandons writes not yet landed
+  // (reported Revoked). The counters are kept (clear_stats() clears them).
   void reset();
+  // True while the engine is inside a call to the bus (a transfer, a probe, a DMI request).
+  // A device whose own registers are reached by that call (a bus that forwards peer-to-peer
+  // to its BAR) must refuse the access: this is the re-entrancy guard.
+  bool in_transport() const { return in_transport_ != 0; }
   // PCI command register's Bus Master Enable: while off, every transfer is refused (counted).
   void set_bus_master(bool on) { bus_master_ = on; }
   bool bus_master() const { return bus_master_; }
@@ -97,7 +124,7 @@ class DmaEngine : public sc_core::sc_module {
  private:
   bool access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len, uint64_t* extra_ps);
   void invalidate_dmi(sc_dt::uint64 start, sc_dt::uint64 end);
-  void commit_writes(uint64_t epoch);
+  void commit_writes(uint64_t);
   bool probe(uint64_t addr, uint64_t len, uint64_t* extra_ps);
   void ensure_dmi(uint64_t addr);
 
@@ -105,11 +132,15 @@ class DmaEngine : public sc_core::sc_module {
     uint64_t addr;
     uint64_t land_ps;
     uint64_t tag;
+    uint64_t id;
     bool more;
     std::vector<uint8_t> bytes;  // a copy of the data, or
     model::Frame frame;          // the frame that holds it
     std::size_t len;
   };
+  void report(PendingWrite& w, WriteStatus st, uint64_t fault = 0);
+  void recycle(PendingWrite& w);
+  void arm_commit();
   DmaResult reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps);
   void enqueue(PendingWrite&& w);
 
@@ -120,11 +151,14 @@ class DmaEngine : public sc_core::sc_module {
   std::vector<uint64_t> ser_table_;  // ser_ps() for every TLP size up to the largest
   std::deque<PendingWrite> pending_;
   std::vector<std::vector<uint8_t>> spare_;  // reused byte buffers: no allocation in steady state
-  uint64_t epoch_ = 0;
-  bool commit_armed_ = false;
+  uint64_t revision_ = 0;              // bumps when writes are removed other than by a commit
+  uint64_t epoch_ = 0;                 // bumps on reset: a commit loop stops if one happens inside it
+  uint64_t commit_ev_ = UINT64_MAX;    // the one scheduled commit callback (EventQueue::kNone: none)
+  bool in_commit_ = false;             // writes issued during a commit are armed by it, at its end
+  unsigned in_transport_ = 0;
   bool bus_master_ = true;
-  WriteErrorFn on_write_error_ = nullptr;
-  void* write_error_ctx_ = nullptr;
+  WriteDoneFn on_write_done_ = nullptr;
+  void* write_done_ctx_ = nullptr;
   DmaStats stats_;
   uint64_t up_free_ps_ = 0;    // device -> host direction busy until
   uint64_t down_free_ps_ = 0;  // host -> device direction busy until
@@ -135,5 +169,25 @@ class DmaEngine : public sc_core::sc_module {
   bool dmi_tried_ = false;
   tlm::tlm_generic_payload gp_;
 };
+
+template <class Pred>
+std::size_t DmaEngine::revoke_if(Pred&& match) {
+  std::size_t n = 0;
+  ++revision_;
+  for (std::size_t i = 0; i < pending_.size();) {
+    if (!match(pending_[i].tag)) {
+      ++i;
+      continue;
+    }
+    PendingWrite w = std::move(pending_[i]);
+    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+    report(w, WriteStatus::Revoked);
+    recycle(w);
+    ++n;
+  }
+  // A write left with more = true at the end would wait for a follower that never comes.
+  if (!pending_.empty() && pending_.back().more && n > 0) pending_.back().more = false;
+  return n;
+}
 
 }  // namespace vnic::hw

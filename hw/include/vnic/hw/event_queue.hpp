@@ -17,6 +17,8 @@ inline sc_core::sc_time from_ps(uint64_t ps) { return sc_core::sc_time::from_val
 class EventQueue : public sc_core::sc_module {
  public:
   using Fn = void (*)(void* ctx, uint64_t arg);
+  // A handle no scheduled callback has: "nothing scheduled".
+  static constexpr uint64_t kNone = UINT64_MAX;
 
   SC_HAS_PROCESS(EventQueue);
   explicit EventQueue(sc_core::sc_module_name name);
@@ -34,9 +36,9 @@ class EventQueue : public sc_core::sc_module {
   // Runs fn(ctx, arg) at absolute time t_ps (clamped to now). Same-time callbacks run in the
   // order they were scheduled, so runs are deterministic. Returns a handle for cancel().
   uint64_t at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg = 0);
-  // Drops a scheduled callback that has not run yet (a timer no longer needed), so that it
+  // Removes a scheduled callback that has not run yet (a timer no longer needed), so that it
   // neither runs nor keeps the simulation going until its time. Rare: linear in the number of
-  // cancelled callbacks still queued. Returns false if it had already run (or never existed).
+  // pending callbacks. Returns false if it had already run (or never existed).
   bool cancel(uint64_t handle);
   void at(const sc_core::sc_time& t, Fn fn, void* ctx, uint64_t arg = 0) { at_ps(to_ps(t), fn, ctx, arg); }
   void after(const sc_core::sc_time& d, Fn fn, void* ctx, uint64_t arg = 0) {
@@ -44,16 +46,16 @@ class EventQueue : public sc_core::sc_module {
   }
   // Member-function form: q.at<&Nic::on_tx_done>(t, this, arg).
   template <auto MemFn, class T>
-  void at(const sc_core::sc_time& t, T* obj, uint64_t arg = 0) {
-    at_ps(to_ps(t), &thunk<MemFn, T>, obj, arg);
+  uint64_t at(const sc_core::sc_time& t, T* obj, uint64_t arg = 0) {
+    return at_ps(to_ps(t), &thunk<MemFn, T>, obj, arg);
   }
   template <auto MemFn, class T>
-  void at_ps(uint64_t t_ps, T* obj, uint64_t arg = 0) {
-    at_ps(t_ps, &thunk<MemFn, T>, obj, arg);
+  uint64_t at_ps(uint64_t t_ps, T* obj, uint64_t arg = 0) {
+    return at_ps(t_ps, &thunk<MemFn, T>, obj, arg);
   }
   template <auto MemFn, class T>
-  void after(const sc_core::sc_time& d, T* obj, uint64_t arg = 0) {
-    at_ps(now_ps() + to_ps(d), &thunk<MemFn, T>, obj, arg);
+  uint64_t after(const sc_core::sc_time& d, T* obj, uint64_t arg = 0) {
+    return at_ps(now_ps() + to_ps(d), &thunk<MemFn, T>, obj, arg);
   }
 
   // Drops every scheduled callback (a fuzzer's return to power-on between inputs). Never call
@@ -80,10 +82,8 @@ class EventQueue : public sc_core::sc_module {
   }
   void fire();
   void arm();
-  void drop_cancelled_top();
 
   std::vector<Item> heap_;
-  std::vector<uint64_t> cancelled_;  // seqs of cancelled items still in the heap
   uint64_t seq_ = 0;
   uint64_t fired_ = 0;
   uint64_t cur_ps_ = 0;  // time of the last callback run

@@ -98,14 +98,21 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void eth_link_changed(bool up, model::BitRate rate) override;
 
  private:
+  static constexpr uint64_t kNoEvent = EventQueue::kNone;
+  static constexpr uint64_t kNever = UINT64_MAX;
+
+  // One interrupt moderator (a queue's RX or TX side). At most one fire and one timer callback
+  // are ever scheduled: the timer is lazy (a deadline; the callback moves itself on to a later
+  // deadline and is only cancelled when the deadline must come earlier).
   struct Moderator {
     uint32_t usecs = 0;
     uint32_t frames = 0;
-    uint32_t pending = 0;     // completions since the last interrupt
-    uint64_t timer_gen = 0;   // bumps to cancel a scheduled timer
-    bool timer_armed = false;
-    bool fire_scheduled = false;
-    bool fire_pending = false;  // fired while the vector was masked
+    uint32_t pending = 0;          // completions since the last interrupt
+    uint64_t deadline = kNever;    // the armed timer's expiry (kNever: not armed)
+    uint64_t timer_ev = kNoEvent;  // the scheduled timer callback, and its time
+    uint64_t timer_ev_ps = kNever;
+    uint64_t fire_ev = kNoEvent;   // the scheduled fire callback
+    bool fire_pending = false;     // fired while the vector was masked
   };
   struct TxChainDesc {
     uint32_t index;
@@ -119,8 +126,12 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
     uint32_t last_index = 0;
     uint32_t buffer_bytes = 0;  // TX buffer space held
     uint8_t wb_errors = 0;      // non-zero: a dropped frame, written back with these error bits
+    bool scheduled = false;     // start_ps/end_ps are set and its wire-end callback is pending
+    bool revoked = false;       // its queue was disabled while it was on the wire: no completion
     uint64_t ready_ps = 0;      // data fetched and through the MAC pipeline
     uint64_t start_ps = 0;      // first preamble bit on the wire
+    uint64_t mac_free_before = 0;  // the MAC's free time before this frame took it, and after
+    uint64_t mac_free_set = 0;
     uint64_t frame_id = 0;      // kept for the trace after the frame has gone to the medium
   };
   struct Queue {
@@ -130,7 +141,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
     uint32_t tail = 0;     // doorbell
     uint32_t fetch = 0;    // next descriptor to fetch
     bool running = false;
-    bool fetch_in_flight = false;
+    uint64_t fetch_ev = kNoEvent;  // the descriptor fetch in flight (its completion callback)
     model::regs::QueueErr err = model::regs::QueueErr::None;
     std::unique_ptr<DescCache> cache;
     std::vector<uint8_t> fetch_buf;  // bytes of the fetch in flight
@@ -138,15 +149,46 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
     uint32_t fetch_first = 0;
     Moderator mod;
   };
+  // A malformed chain being dropped: its descriptors are consumed up to and including its EOP.
+  struct TxDiscard {
+    bool active = false;
+    uint32_t first = 0;
+    uint32_t ndesc = 0;
+    TxChainDesc last{};
+  };
   struct TxState : Queue {
     std::vector<TxChainDesc> chain;  // descriptors of the frame being assembled
+    TxDiscard discard;
     std::deque<TxInflight> to_wire;  // data fetched; the head is on (or next onto) the wire
+    uint64_t wire_ev = kNoEvent;     // the wire-end callback of to_wire.front()
     uint32_t buffer_used = 0;
     uint64_t last_end_ps = 0;  // completions stay in ring order
   };
   struct RxState : Queue {
     uint32_t buf_size = model::regs::kDefaultRxBufSize;
   };
+
+  // What a posted write is for: packed into the DMA engine's 64-bit tag, and back.
+  enum class WriteKind : uint8_t { RxData = 1, RxDesc = 2, TxDesc = 3, Msi = 4 };
+  struct WriteTag {
+    WriteKind kind{};
+    uint8_t qp = 0;       // queue pair, or vector for Msi
+    uint16_t len = 0;     // RxDesc: bytes delivered
+    uint8_t flags = 0;    // RxDesc: kFlagBcast / kFlagMcast
+    static constexpr uint8_t kFlagBcast = 1, kFlagMcast = 2;
+    uint64_t pack() const {
+      return uint64_t{static_cast<uint8_t>(kind)} | uint64_t{qp} << 8 | uint64_t{len} << 16 | uint64_t{flags} << 32;
+    }
+    static WriteTag unpack(uint64_t t) {
+      return WriteTag{static_cast<WriteKind>(t & 0xFF), static_cast<uint8_t>(t >> 8), static_cast<uint16_t>(t >> 16),
+                      static_cast<uint8_t>(t >> 32)};
+    }
+    bool is_tx() const { return kind == WriteKind::TxDesc; }
+  };
+  // Event argument of a per-queue callback: queue pair and direction.
+  static uint64_t qarg(unsigned qp, bool tx) { return uint64_t{qp} | (tx ? 0x100u : 0u); }
+  static unsigned arg_qp(uint64_t a) { return static_cast<unsigned>(a & 0xFF); }
+  static bool arg_tx(uint64_t a) { return (a & 0x100u) != 0; }
 
   // MMIO
   void b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
@@ -161,6 +203,13 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   bool in_reset() const { return now_ps() < reset_done_ps_; }
   void enable_queue(bool tx, unsigned qp);
   void stop_queue(bool tx, unsigned qp, model::regs::QueueErr err);
+  // Revokes every piece of a queue's work in flight: its descriptor fetch, fetched descriptors,
+  // frames not yet on the wire, and posted writes not yet landed (queue disable or reset).
+  void quiesce_queue(bool tx, unsigned qp);
+  void cancel(uint64_t& ev) {
+    if (ev != kNoEvent) q_.cancel(ev);
+    ev = kNoEvent;
+  }
   void latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr);
   bool device_enabled() const;
 
@@ -169,6 +218,8 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void tx_fetch_done(uint64_t arg);
   void tx_assemble(unsigned qp);
   bool tx_launch(unsigned qp);
+  void tx_launch_malformed(unsigned qp, uint32_t first, uint32_t ndesc, const TxChainDesc& last);
+  void tx_push(unsigned qp, TxInflight&& e);
   void schedule_wire(unsigned qp);
   void tx_wire_end(uint64_t arg);
 
@@ -179,11 +230,12 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
 
   // Shared
   void start_fetch(bool tx, unsigned qp);
-  void on_dma_write_error(uint64_t tag, uint64_t addr);
-  static void dma_write_error_thunk(void* ctx, uint64_t tag, uint64_t addr);
+  void on_write_done(const WriteDone& done);
+  static void write_done_thunk(void* ctx, const WriteDone& done);
 
   // Interrupts
   void mod_complete(unsigned qp, bool tx, uint32_t n, uint64_t at_ps);
+  void mod_arm_timer(unsigned qp, bool tx, uint64_t deadline);
   void mod_fire_event(uint64_t arg);
   void mod_timer_event(uint64_t arg);
   void mod_fire(unsigned qp, bool tx);
@@ -201,11 +253,6 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   // The rate frames are timed at: the link's, or 10 Gb/s before any link was seen.
   model::BitRate tx_rate() const { return link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10); }
   uint64_t cycles_ps(uint32_t n) const { return uint64_t{n} * cycle_ps_; }
-  // Event argument: reset epoch (24 bits) | generation (24) | extra (8) | queue pair (8).
-  uint64_t arg(unsigned qp, unsigned extra = 0, uint64_t gen = 0) const {
-    return ((epoch_ & 0xFFFFFF) << 40) | ((gen & 0xFFFFFF) << 16) | (uint64_t{extra & 0xFF} << 8) | qp;
-  }
-  bool stale(uint64_t a) const { return (a >> 40) != (epoch_ & 0xFFFFFF); }
   void bump(model::regs::Stat s, uint64_t n = 1) { stats_[static_cast<unsigned>(s)] += n; }
 
   EventQueue& q_;
@@ -223,7 +270,6 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   std::array<uint32_t, model::regs::kNumStats> stat_hi_latch_{};
   std::vector<TxState> txq_;
   std::vector<RxState> rxq_;
-  uint64_t epoch_ = 0;          // bumps on soft reset; stale events are ignored
   uint64_t mac_free_ps_ = 0;    // the TX wire is busy until (incl. IFG)
   bool err_addr_latched_ = false;
   bool misc_pending_ = false;   // a link/error interrupt held back by the mask

@@ -98,8 +98,8 @@ inline constexpr Field kImaskFields[] = {
 inline constexpr Field kErrCauseFields[] = {
     {"RX_DMA", 0, 1, "An RX DMA access failed (address outside host memory or refused)."},
     {"TX_DMA", 1, 1, "A TX DMA access failed."},
-    {"RING_CFG", 2, 1, "A queue was enabled with a bad ring size, base alignment or buffer size."},
-    {"TAIL", 3, 1, "A tail was written beyond the ring size (the write was ignored)."},
+    {"RING_CFG", 2, 1, "A queue was enabled with a bad ring size, base alignment, buffer size, or a tail beyond the size."},
+    {"TAIL", 3, 1, "A tail was written beyond the ring size or backwards (the write was ignored)."},
     {"TX_DESC", 4, 1, "A TX descriptor was malformed (zero length, frame too long, no EOP)."},
     {"MMIO", 5, 1, "An MMIO access was unaligned, not 4 bytes, to no register, or an out-of-range value."},
 };
@@ -169,13 +169,13 @@ enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
   X(rx_filtered, "Frames dropped by the MAC address filter.")                                     \
   X(rx_missed_errors, "Frames dropped: no free RX descriptor.")                                   \
   X(rx_dma_errors, "Frames dropped: their RX data or write-back DMA was refused (queue stopped).") \
-  X(rx_dropped_disabled, "Frames dropped: device or RX queue not running, or link down.")         \
+  X(rx_dropped_disabled, "Frames dropped: device or RX queue not running, or revoked by a queue disable or reset before their write-back landed.") \
   X(tx_desc_errors, "Frames dropped: malformed TX descriptor chain.")                             \
   X(tx_dma_errors, "Frames dropped: their TX data fetch was refused (queue stopped).")           \
   X(desc_dma_errors, "Descriptor fetches or write-backs refused by host memory (queue stopped).") \
   X(tx_dropped_link_down, "Frames dropped: link down at transmit.")                               \
-  X(tail_errors, "Tail writes beyond the ring size (ignored).")                                   \
-  X(ring_cfg_errors, "Queue enables refused for a bad ring size or base.")                        \
+  X(tail_errors, "Tail writes beyond the ring size, or moving the tail backwards (ignored).")      \
+  X(ring_cfg_errors, "Queue enables refused: bad ring size, base, buffer size, or a tail beyond the size.") \
   X(mmio_errors, "MMIO accesses refused (not 4 bytes, unaligned, no register) or bad values.")    \
   X(mmio_ro_writes, "Writes to read-only registers (ignored).")                                   \
   X(mmio_disabled, "MMIO accesses refused: Memory Space Enable is off in the command register.")  \
@@ -189,7 +189,9 @@ enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
   X(dma_rd_tlps, "DMA read requests issued.")                                                     \
   X(dma_rd_bytes, "DMA bytes read.")                                                              \
   X(dma_wr_tlps, "DMA write requests (posted) issued.")                                           \
-  X(dma_wr_bytes, "DMA bytes written.")
+  X(dma_wr_bytes, "DMA bytes written.")                                                           \
+  X(tx_dropped_disabled, "Frames dropped: fetched but revoked by a TX queue disable or a reset before they left.") \
+  X(dma_reentry, "Device accesses refused: they arrived while the device was inside its own DMA (peer-to-peer to its BAR).")
 
 enum class Stat : uint16_t {
 #define X(name, doc) name,
@@ -200,7 +202,8 @@ enum class Stat : uint16_t {
 inline constexpr unsigned kNumStats = static_cast<unsigned>(Stat::kCount);
 
 // The counters in which the device counts a frame it drops (each dropped frame in exactly one).
-inline constexpr Stat kTxDropStats[] = {Stat::tx_desc_errors, Stat::tx_dma_errors, Stat::tx_dropped_link_down};
+inline constexpr Stat kTxDropStats[] = {Stat::tx_desc_errors, Stat::tx_dma_errors, Stat::tx_dropped_link_down,
+                                        Stat::tx_dropped_disabled};
 inline constexpr Stat kRxDropStats[] = {Stat::rx_crc_errors,    Stat::rx_length_errors, Stat::rx_filtered,
                                         Stat::rx_missed_errors, Stat::rx_dma_errors,    Stat::rx_dropped_disabled};
 

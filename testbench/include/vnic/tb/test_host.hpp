@@ -14,6 +14,7 @@
 #include "vnic/hw/nic.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/pci_enum.hpp"
+#include "vnic/tb/peer_bus.hpp"
 #include "vnic/tb/root_complex.hpp"
 #include "vnic/tb/traffic.hpp"
 
@@ -60,7 +61,9 @@ class TestHost : public sc_core::sc_module {
   // Enumerates the function (BAR0, memory decoding, bus mastering), binds its MMIO and its DMA
   // (through this host's root complex to its memory), and sets up MSI-X: vector v sends data v
   // to the MSI window, every vector unmasked, MSI-X enabled.
-  void connect(hw::Nic& nic);
+  // With `via`, both the CPU's MMIO and the device's DMA go through that interconnect (which
+  // may forward DMA peer-to-peer to the BAR).
+  void connect(hw::Nic& nic, PeerBus* via = nullptr);
   RootComplex& root_complex() { return rc_; }
   const PciFunction& pci() const { return pci_; }
   void bring_up();
