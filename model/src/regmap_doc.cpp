@@ -60,7 +60,8 @@ std::string regmap_markdown() {
   s += "\n## Statistics counters\n\n";
   s += fmt::format("Counter i is read at STAT_LO[i] = 0x{:04X} + 8*i (bits 31:0; the read latches\n"
                    "bits 63:32) and then STAT_HI[i] = 0x{:04X} + 8*i. Counters are 64 bits, are not\n"
-                   "cleared by reads, and are cleared by a soft reset. Names are the ethtool -S names.\n\n",
+                   "cleared by reads nor by a soft reset (the DMA counters included), and are zero\n"
+                   "at power-on. Names are the ethtool -S names.\n\n",
                    kStatLo.offset, kStatHi.offset);
   s += "| i | STAT_LO offset | Name | Meaning |\n|---|---|---|---|\n";
   for (unsigned i = 0; i < kNumStats; ++i) {

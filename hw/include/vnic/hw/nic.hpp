@@ -92,6 +92,9 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   // fire and a moderation timer; per RX queue the same without the wire end; one DMA write
   // commit. docs/hw.md states it; the fuzzer asserts it after every step.
   std::size_t max_pending_events() const { return std::size_t{7} * cfg_.num_qp + 1; }
+  // The most callbacks this NIC runs in a simulated microsecond in which the guest neither
+  // accesses a register nor a frame arrives (docs/hw.md derives it from the slots above).
+  std::size_t max_callbacks_per_us() const { return std::size_t{300} * cfg_.num_qp; }
 
   // EthEndpoint
   void eth_receive(model::Frame&& frame) override;

@@ -128,15 +128,17 @@ inline constexpr Field kRingSizeFields[] = {
 inline constexpr Field kHeadFields[] = {
     {"HEAD", 0, 12, "Next descriptor the device will use (device-owned)."}};
 inline constexpr Field kTailFields[] = {
-    {"TAIL", 0, 13, "One past the last descriptor handed to the device (doorbell)."}};
+    {"TAIL", 0, 13, "One past the last descriptor handed to the device (doorbell). While the queue runs it may "
+                    "only move forward: a value behind the current tail (or >= the size) is ignored and counted."}};
 inline constexpr Field kBufSizeFields[] = {
     {"SIZE", 0, 16, "RX buffer size in bytes (64..16384); a longer frame is a length error."}};
 inline constexpr Field kQCtrlFields[] = {
-    {"ENABLE", 0, 1, "Start the queue (ring registers are checked here); clear to stop it."}};
+    {"ENABLE", 0, 1, "Start the queue from slot 0 (ring registers and the tail are checked here); clear to "
+                     "stop it and revoke its work in flight (fetches, frames not yet on the wire, writes not yet landed)."}};
 inline constexpr Field kQStatusFields[] = {
     {"RUNNING", 0, 1, "The queue is enabled and has no error."},
     {"ERROR", 1, 1, "The queue stopped on an error; only a soft reset restarts it."},
-    {"ERR_CODE", 8, 8, "Why: 1 DMA refused, 2 bad ring configuration."},
+    {"ERR_CODE", 8, 8, "Why: 1 DMA refused, 2 bad ring configuration (size, base, buffer size, or tail >= size)."},
 };
 inline constexpr Field kUsecsFields[] = {
     {"USECS", 0, 16, "Interrupt moderation time in microseconds after the first completion (0: off)."}};
