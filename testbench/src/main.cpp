@@ -1,12 +1,15 @@
 // The vnic command-line tool: runs scenarios and prints reports.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "vnic/model/regmap_doc.hpp"
 #include "vnic/tb/back_to_back.hpp"
@@ -18,56 +21,101 @@ namespace {
 // executable runs earlier still, so the banner can be switched off here.
 const int kNoBanner = ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
 
-struct RunOptions {
-  std::string scenario_path;
+// What selects and changes the scenario: shared by run and show.
+struct ScenarioOptions {
+  std::string scenario;  // a file or builtin:NAME; empty: the default
+  std::vector<std::string> sets;
   std::optional<uint64_t> seed;
   std::optional<uint64_t> frames;
   std::optional<std::string> pcap;
   std::optional<uint64_t> quantum_ns;
   std::optional<std::string> ring;
   std::optional<std::string> hosts;
+};
+
+struct RunOptions {
+  ScenarioOptions sc;
   std::optional<std::string> trace;
   std::optional<uint64_t> trace_limit;
   bool quiet_timing = false;
 };
 
+std::string toml_string(const std::string& s) {
+  std::ostringstream o;
+  o << toml::value<std::string>(s);
+  return o.str();
+}
+
+void add_scenario_options(CLI::App* cmd, ScenarioOptions& o) {
+  cmd->add_option("-s,--scenario", o.scenario, "Scenario: a TOML file, or builtin:NAME (vnic list), read over the default");
+  cmd->add_option("--set", o.sets, "KEY=VALUE: set one scenario key (e.g. host.b.rx-usecs=50); repeatable")
+      ->take_all();
+  cmd->add_option("--seed", o.seed, "Override the scenario's seed")->check(CLI::Range(uint64_t{0}, uint64_t{INT64_MAX}));
+  cmd->add_option("--frames", o.frames, "Override the frame count of every host that sends")->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--pcap", o.pcap, "Write a wire capture (pcap, ns timestamps, with FCS)");
+  cmd->add_option("--quantum-ns", o.quantum_ns, "Event-queue look-ahead (results do not depend on it)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1000'000'000}));
+  cmd->add_option("--ring", o.ring, "Descriptor FIFO: model (C++) or rtl (Verilated); rtl-broken for tests")
+      ->check(CLI::IsMember({"model", "rtl", "rtl-broken"}));
+  cmd->add_option("--hosts", o.hosts, "driver (driver model on simulated CPUs) or direct (test hosts, device only)")
+      ->check(CLI::IsMember({"driver", "direct"}));
+}
+
+// The scenario the options select: the default, the file or built-in over it, the --set keys,
+// then the other flags (which are scenario keys too, so `vnic show` and the hash see them).
+std::optional<vnic::tb::ResolvedScenario> resolve(const ScenarioOptions& o, std::string* err) {
+  std::vector<vnic::tb::ScenarioLayer> layers;
+  if (!o.scenario.empty()) {
+    auto layer = vnic::tb::scenario_layer(o.scenario, err);
+    if (!layer) return std::nullopt;
+    layers.push_back(std::move(*layer));
+  }
+  std::vector<vnic::tb::ScenarioSetting> sets;
+  for (const auto& a : o.sets) {
+    auto set = vnic::tb::parse_setting(a, err);
+    if (!set) return std::nullopt;
+    sets.push_back(std::move(*set));
+  }
+  if (o.seed) sets.push_back({"scenario.seed", std::to_string(*o.seed), "--seed"});
+  if (o.pcap) sets.push_back({"link.pcap", toml_string(*o.pcap), "--pcap"});
+  if (o.quantum_ns) sets.push_back({"scenario.quantum_ns", std::to_string(*o.quantum_ns), "--quantum-ns"});
+  if (o.ring) sets.push_back({"nic.ring", toml_string(*o.ring), "--ring"});
+  if (o.hosts) sets.push_back({"scenario.hosts", toml_string(*o.hosts), "--hosts"});
+  auto r = vnic::tb::resolve_scenario(layers, sets, err);
+  if (!r || !o.frames) return r;
+  // Hosts that send keep sending, with the new count.
+  if (r->scenario.a.host.count > 0) sets.push_back({"host.a.frames", std::to_string(*o.frames), "--frames"});
+  if (r->scenario.b.host.count > 0) sets.push_back({"host.b.frames", std::to_string(*o.frames), "--frames"});
+  return vnic::tb::resolve_scenario(layers, sets, err);
+}
+
 int run(const RunOptions& o) {
   std::string err;
-  std::optional<vnic::tb::Scenario> s =
-      o.scenario_path.empty()
-          ? vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err, "default scenario")
-          : vnic::tb::load_scenario(o.scenario_path, &err);
-  if (!s) {
+  auto r = resolve(o.sc, &err);
+  if (!r) {
     fmt::print(stderr, "vnic: {}\n", err);
     return 2;
   }
-  if (o.seed) {
-    s->seed = *o.seed;
-    s->faults.seed = *o.seed;
+  vnic::tb::Scenario& s = r->scenario;
+  if (o.trace) s.trace = *o.trace;
+  if (o.trace_limit) s.trace_limit = *o.trace_limit;
+  if (s.a.host.count == 0 && s.b.host.count == 0) {
+    fmt::print(stderr, "vnic: note: no host sends anything (host.a.frames and host.b.frames are 0)\n");
   }
-  if (o.frames) {  // hosts that send keep sending, with the new count
-    if (s->a.host.count > 0) s->a.host.count = *o.frames;
-    if (s->b.host.count > 0) s->b.host.count = *o.frames;
-  }
-  if (o.pcap) s->pcap = *o.pcap;
-  if (o.ring) s->ring = *o.ring;
-  if (o.hosts) s->hosts = *o.hosts;
-  if (o.trace) s->trace = *o.trace;
-  if (o.trace_limit) s->trace_limit = *o.trace_limit;
-  if (o.quantum_ns) s->quantum = vnic::model::Duration::ns(static_cast<int64_t>(*o.quantum_ns));
   try {
-    vnic::tb::BackToBack p(*s);
+    vnic::tb::BackToBack p(s);
     const auto t0 = std::chrono::steady_clock::now();
     p.run();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fputs(p.report().c_str(), stdout);
+    std::fflush(stdout);  // the report first, then anything on stderr, when both go to one terminal
     const double sim = static_cast<double>(p.end_ps()) / 1e12;
     const uint64_t frames = p.delivered(0) + p.delivered(1);
     if (!o.quiet_timing) {
       fmt::print(stderr,
                  "ring {}, hosts {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall "
                  "second, {:.1f} events per frame\n",
-                 s->ring, s->hosts, wall, sim, wall > 0 ? sim / wall : 0.0,
+                 s.ring, s.hosts, wall, sim, wall > 0 ? sim / wall : 0.0,
                  wall > 0 ? static_cast<double>(frames) / wall : 0.0,
                  frames > 0 ? static_cast<double>(p.queue().fired()) / static_cast<double>(frames) : 0.0);
     }
@@ -81,6 +129,24 @@ int run(const RunOptions& o) {
   }
 }
 
+int show(const ScenarioOptions& o) {
+  std::string err;
+  const auto r = resolve(o, &err);
+  if (!r) {
+    fmt::print(stderr, "vnic: {}\n", err);
+    return 2;
+  }
+  std::fputs(r->toml.c_str(), stdout);
+  return 0;
+}
+
+int list() {
+  std::size_t w = 0;
+  for (const auto& b : vnic::tb::builtin_scenarios()) w = std::max(w, b.name.size());
+  for (const auto& b : vnic::tb::builtin_scenarios()) fmt::print("{:<{}}  {}\n", b.name, w, b.summary);
+  return 0;
+}
+
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
@@ -88,21 +154,16 @@ int sc_main(int argc, char* argv[]) {
   app.require_subcommand(1);
   RunOptions o;
   auto* run_cmd = app.add_subcommand("run", "Run a scenario (the embedded default when no file is given)");
-  run_cmd->add_option("-s,--scenario", o.scenario_path, "Scenario TOML file")->check(CLI::ExistingFile);
-  run_cmd->add_option("--seed", o.seed, "Override the scenario's seed");
-  run_cmd->add_option("--frames", o.frames, "Override the frame count of every host that sends")->check(CLI::Range(0, 1 << 30));
-  run_cmd->add_option("--pcap", o.pcap, "Write a wire capture (pcap, ns timestamps, with FCS)");
-  run_cmd->add_option("--quantum-ns", o.quantum_ns, "Event-queue look-ahead (results do not depend on it)")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1000'000'000}));
-  run_cmd->add_option("--ring", o.ring, "Descriptor FIFO: model (C++) or rtl (Verilated); rtl-broken for tests")
-      ->check(CLI::IsMember({"model", "rtl", "rtl-broken"}));
-  run_cmd->add_option("--hosts", o.hosts, "driver (driver model on simulated CPUs) or direct (test hosts, device only)")
-      ->check(CLI::IsMember({"driver", "direct"}));
+  add_scenario_options(run_cmd, o.sc);
   run_cmd->add_option("--trace", o.trace, "Write the NIC trace: FILE.json (Chrome/Perfetto) or text");
   run_cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   run_cmd->add_flag("--no-timing", o.quiet_timing, "Do not print wall-clock figures to stderr");
-  auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML)");
+  ScenarioOptions show_o;
+  auto* show_cmd = app.add_subcommand("show", "Print the fully resolved scenario (TOML) after -s, --set and the flags");
+  add_scenario_options(show_cmd, show_o);
+  auto* list_cmd = app.add_subcommand("list", "List the built-in scenarios (run one with -s builtin:NAME)");
+  auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML, with comments)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");
   try {
     app.parse(argc, argv);
@@ -117,5 +178,7 @@ int sc_main(int argc, char* argv[]) {
     std::fputs(std::string(vnic::tb::default_scenario_toml()).c_str(), stdout);
     return 0;
   }
+  if (*list_cmd) return list();
+  if (*show_cmd) return show(show_o);
   return run(o);
 }

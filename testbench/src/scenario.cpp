@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -104,12 +105,108 @@ interval_ns = 0
 
 namespace {
 
+// Each built-in is an overlay of the default: only the keys that make its point.
+constexpr BuiltinScenario kBuiltins[] = {
+    {"line-rate", "Both hosts send mixed-size frames as fast as the 10 Gb/s wire takes them; nothing is lost.",
+     R"([scenario]
+name = "line-rate"
+[host.a]
+frames = 10000
+[host.b]
+frames = 10000
+)"},
+    {"moderation",
+     "Host a sends 1000-byte frames every 2 us to host b, whose interrupt moderation (rx-usecs) sets how many "
+     "interrupts it takes: sweep host.b.rx-usecs.",
+     R"([scenario]
+name = "moderation"
+[host.a]
+frames = 4000
+min_len = 1000
+max_len = 1000
+interval_ns = 2000
+[host.b]
+frames = 0
+rx-usecs = 8
+rx-frames = 1024
+)"},
+    {"ring-overflow",
+     "A slow receiver (each packet costs host b 2 us) with a 64-entry RX ring: the NIC finds no free "
+     "descriptor and drops, counted in rx_missed_errors.",
+     R"([scenario]
+name = "ring-overflow"
+[cpu]
+rx_packet_ns = 2000
+[host.a]
+frames = 4000
+[host.b]
+frames = 0
+rx = 64
+)"},
+    {"bad-fcs",
+     "A noisy link (bit error rate 1e-5): corrupted frames fail host b's FCS check and are counted in "
+     "rx_crc_errors, one for each frame the link corrupted.",
+     R"([scenario]
+name = "bad-fcs"
+[link]
+ber = 1e-5
+[host.a]
+frames = 4000
+[host.b]
+frames = 0
+)"},
+    {"backlog-overflow",
+     "Host b hands packets to the stack with netif_rx through a backlog of 100 that is drained 16 at a time "
+     "at 500 ns each: the backlog overflows and softnet_stat counts the drops.",
+     R"([scenario]
+name = "backlog-overflow"
+[cpu]
+netif_receive_ns = 500
+[sysctl]
+netdev_max_backlog = 100
+dev_weight = 16
+[driver]
+rx_handoff = "netif_rx"
+[host.a]
+frames = 4000
+[host.b]
+frames = 0
+)"},
+};
+
+}  // namespace
+
+std::span<const BuiltinScenario> builtin_scenarios() { return kBuiltins; }
+
+const BuiltinScenario* find_builtin(std::string_view name) {
+  for (const auto& b : kBuiltins) {
+    if (b.name == name) return &b;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// Which layer set each key of a merged table (dotted paths), so that an error names the file
+// or the --set that brought the bad key rather than the default it was merged over.
+using Origins = std::map<std::string, std::string, std::less<>>;
+
 struct Ctx {
   std::string_view source;
   std::string* error;
+  const Origins* origins = nullptr;
   bool ok = true;
+  std::string_view source_of(std::string_view key) const {
+    if (!origins) return source;
+    for (std::string_view k = key;;) {  // the key, else the nearest table above it that a layer replaced
+      if (auto it = origins->find(k); it != origins->end()) return it->second;
+      const auto dot = k.rfind('.');
+      if (dot == std::string_view::npos) return source;
+      k = k.substr(0, dot);
+    }
+  }
   void fail(const std::string& key, const std::string& why) {
-    if (ok && error) *error = fmt::format("{}: {}: {}", source, key, why);
+    if (ok && error) *error = fmt::format("{}: {}: {}", source_of(key), key, why);
     ok = false;
   }
 };
@@ -218,17 +315,20 @@ void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h
 
 }  // namespace
 
-std::optional<Scenario> parse_scenario(std::string_view text, std::string* error, std::string_view source) {
-  toml::table root;
+namespace {
+
+std::optional<toml::table> parse_toml(std::string_view text, std::string_view source, std::string* error) {
   try {
-    root = toml::parse(text, source);
+    return toml::parse(text, source);
   } catch (const toml::parse_error& e) {
     if (error) {
       *error = fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description());
     }
     return std::nullopt;
   }
-  Ctx c{source, error};
+}
+
+std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
   Scenario s;
   s.a.mac = *model::MacAddr::parse("02:00:00:00:00:0a");
   s.b.mac = *model::MacAddr::parse("02:00:00:00:00:0b");
@@ -358,15 +458,164 @@ std::optional<Scenario> parse_scenario(std::string_view text, std::string* error
   return s;
 }
 
-std::optional<Scenario> load_scenario(const std::string& path, std::string* error) {
-  std::ifstream in(path);
-  if (!in) {
-    if (error) *error = fmt::format("{}: cannot open the scenario file", path);
-    return std::nullopt;
+// Lays `over` onto `base` key by key: tables merge, anything else replaces what was there.
+void merge(toml::table& base, const toml::table& over, const std::string& prefix, const std::string& source,
+           Origins& origins) {
+  for (const auto& [k, v] : over) {
+    const std::string path = prefix.empty() ? std::string(k.str()) : fmt::format("{}.{}", prefix, k.str());
+    toml::node* b = base.get(k.str());
+    if (b && b->is_table() && v.is_table()) {
+      merge(*b->as_table(), *v.as_table(), path, source, origins);
+      continue;
+    }
+    base.insert_or_assign(k.str(), v);
+    // Whatever an earlier layer set below this key is gone with it.
+    for (auto it = origins.lower_bound(path + "."); it != origins.end() && it->first.starts_with(path + ".");) {
+      it = origins.erase(it);
+    }
+    origins[path] = source;
   }
+}
+
+// A setting as a one-key TOML table ({host = {b = {rx-usecs = 50}}}), to be merged like a layer.
+std::optional<toml::table> setting_table(const ScenarioSetting& set, std::string* error) {
+  const auto fail = [&](const std::string& why) {
+    if (error) *error = fmt::format("{}: {}", set.source, why);
+    return std::nullopt;
+  };
+  std::vector<std::string> parts;
+  for (std::size_t at = 0;;) {
+    const std::size_t dot = set.key.find('.', at);
+    parts.push_back(set.key.substr(at, dot == std::string::npos ? std::string::npos : dot - at));
+    if (dot == std::string::npos) break;
+    at = dot + 1;
+  }
+  for (const auto& p : parts) {
+    if (p.empty()) return fail(fmt::format("'{}' is not a dotted key like host.b.rx-usecs", set.key));
+  }
+  toml::table value_holder;
+  try {
+    value_holder = toml::parse(fmt::format("v = {}\n", set.value));
+  } catch (const toml::parse_error&) {
+  }
+  toml::table leaf;
+  if (value_holder.size() == 1 && value_holder.contains("v")) {
+    leaf.insert_or_assign(parts.back(), *value_holder.get("v"));
+  } else {
+    leaf.insert_or_assign(parts.back(), set.value);  // not a TOML value: a bare string
+  }
+  for (std::size_t i = parts.size() - 1; i-- > 0;) {
+    toml::table up;
+    up.insert_or_assign(parts[i], std::move(leaf));
+    leaf = std::move(up);
+  }
+  return leaf;
+}
+
+// The tables a setting passes through must be tables already: --set link.speed.x=1 is an error
+// here rather than a silent replacement of link.speed.
+bool setting_path_ok(const toml::table& root, const ScenarioSetting& set, std::string* error) {
+  const toml::table* t = &root;
+  for (std::size_t at = 0;;) {
+    const std::size_t dot = set.key.find('.', at);
+    if (dot == std::string::npos) return true;
+    const std::string part = set.key.substr(at, dot - at);
+    const toml::node* n = t->get(part);
+    if (!n) return true;  // a new table: validation names the unknown key
+    if (!n->is_table()) {
+      if (error) *error = fmt::format("{}: {}: is not a table", set.source, set.key.substr(0, dot));
+      return false;
+    }
+    t = n->as_table();
+    at = dot + 1;
+  }
+}
+
+std::string read_file(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  *ok = static_cast<bool>(in);
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_scenario(ss.str(), error, path);
+  return ss.str();
+}
+
+}  // namespace
+
+std::optional<Scenario> parse_scenario(std::string_view text, std::string* error, std::string_view source) {
+  const auto root = parse_toml(text, source, error);
+  if (!root) return std::nullopt;
+  Ctx c{source, error};
+  return parse_table(*root, c);
+}
+
+std::optional<ScenarioSetting> parse_setting(std::string_view assignment, std::string* error) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    if (error) *error = fmt::format("--set {}: expected KEY=VALUE, e.g. host.b.rx-usecs=50", assignment);
+    return std::nullopt;
+  }
+  return ScenarioSetting{std::string(assignment.substr(0, eq)), std::string(assignment.substr(eq + 1)),
+                         fmt::format("--set {}", assignment)};
+}
+
+std::optional<ResolvedScenario> resolve_scenario(const std::vector<ScenarioLayer>& layers,
+                                                 const std::vector<ScenarioSetting>& settings, std::string* error) {
+  constexpr std::string_view kDefault = "default scenario";
+  auto root = parse_toml(default_scenario_toml(), kDefault, error);
+  if (!root) return std::nullopt;
+  Origins origins;
+  for (const auto& layer : layers) {
+    const auto t = parse_toml(layer.text, layer.source, error);
+    if (!t) return std::nullopt;
+    merge(*root, *t, "", layer.source, origins);
+  }
+  for (const auto& set : settings) {
+    if (!setting_path_ok(*root, set, error)) return std::nullopt;
+    const auto t = setting_table(set, error);
+    if (!t) return std::nullopt;
+    merge(*root, *t, "", set.source, origins);
+  }
+  Ctx c{kDefault, error, &origins};
+  auto s = parse_table(*root, c);
+  if (!s) return std::nullopt;
+  std::stringstream out;
+  out << *root << "\n";
+  return ResolvedScenario{std::move(*s), out.str()};
+}
+
+std::optional<Scenario> load_scenario(const std::string& path, std::string* error) {
+  auto layer = scenario_layer(path, error);
+  if (!layer) return std::nullopt;
+  auto r = resolve_scenario({*layer}, {}, error);
+  if (!r) return std::nullopt;
+  return std::move(r->scenario);
+}
+
+std::optional<ScenarioLayer> scenario_layer(const std::string& arg, std::string* error) {
+  if (arg.starts_with("builtin:")) {
+    const auto* b = find_builtin(std::string_view(arg).substr(8));
+    if (!b) {
+      if (error) *error = fmt::format("{}: no such built-in scenario (vnic list shows them)", arg);
+      return std::nullopt;
+    }
+    return ScenarioLayer{std::string(b->toml), arg};
+  }
+  bool ok = false;
+  std::string text = read_file(arg, &ok);
+  if (!ok) {
+    if (error) *error = fmt::format("{}: cannot open the scenario file", arg);
+    return std::nullopt;
+  }
+  return ScenarioLayer{std::move(text), arg};
+}
+
+uint64_t fnv1a64(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const char ch : bytes) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 0x100000001b3ull;
+  }
+  return h;
 }
 
 }  // namespace vnic::tb

@@ -1,6 +1,7 @@
 // End-to-end tests of the vnic binary: determinism, scenario errors and flag errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -172,6 +173,82 @@ TEST(Cli, BadFlagsAreRefused) {
   EXPECT_NE(vnic("run --no-such-flag").status, 0);
   EXPECT_NE(vnic("run -s /nonexistent/file.toml").status, 0);
   EXPECT_NE(vnic("").status, 0);
+}
+
+TEST(Cli, AScenarioFileIsReadOverTheDefault) {
+  const std::string path = tmp("vnic_one_key_") + ".toml";
+  std::ofstream(path) << "[host.a]\nrx-usecs = 20\n";
+  const Result r = vnic("run --no-timing -s " + path);
+  ASSERT_EQ(r.status, 0) << r.out;
+  // The default's traffic still runs; only host a's rx-usecs changed.
+  EXPECT_NE(r.out.find("conservation a->b: sent 20000 = delivered 20000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[host a]$ ethtool -c eth0\nCoalesce parameters for eth0:\nAdaptive RX: off  TX: off\nrx-usecs: 20\n"), std::string::npos);
+  EXPECT_NE(r.out.find("[host b]$ ethtool -c eth0\nCoalesce parameters for eth0:\nAdaptive RX: off  TX: off\nrx-usecs: 8\n"), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(Cli, ARunWhereNoHostSendsSaysSo) {
+  const std::string errf = tmp("vnic_nosend_err_");
+  const Result r = vnic("run --no-timing --set host.a.frames=0 --set host.b.frames=0", errf);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(slurp(errf).find("no host sends anything"), std::string::npos) << slurp(errf);
+  vnic("run --no-timing --frames 10", errf);
+  EXPECT_EQ(slurp(errf).find("no host sends anything"), std::string::npos) << slurp(errf);
+  std::remove(errf.c_str());
+}
+
+TEST(Cli, TheReportComesBeforeTheTimingLineOnOneTerminal) {
+  const Result r = vnic("run --frames 100", "&1");  // stderr into the same pipe as stdout
+  ASSERT_EQ(r.status, 0);
+  const auto link = r.out.find("link b->a:");
+  const auto timing = r.out.find("ring model, hosts driver: wall");
+  ASSERT_NE(timing, std::string::npos) << r.out;
+  EXPECT_LT(link, timing);
+}
+
+TEST(Cli, SetChangesAnyKeyAndIsCheckedLikeTheFile) {
+  const Result r = vnic("run --no-timing --frames 300 --set host.b.rx-usecs=50 --set link.speed=25G");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("[host b]$ ethtool -c eth0\nCoalesce parameters for eth0:\nAdaptive RX: off  TX: off\nrx-usecs: 50\n"), std::string::npos);
+  EXPECT_NE(r.out.find("link: 25 Gb/s"), std::string::npos);
+  const std::pair<const char*, const char*> bad[] = {
+      {"--set host.b.rx-usecs=abc", "host.b.rx-usecs: expected an integer"},
+      {"--set host.b.bogus=1", "host.b.bogus: unknown key"},
+      {"--set nokey", "expected KEY=VALUE"},
+      {"--set link.speed=7G", "link.speed"},
+      {"-s builtin:nope", "builtin:nope"},
+  };
+  const std::string errf = tmp("vnic_set_err_");
+  for (const auto& [args, msg] : bad) {
+    const Result b = vnic(std::string("run ") + args, errf);
+    EXPECT_EQ(b.status >> 8, 2) << args;
+    EXPECT_TRUE(b.out.empty()) << args;
+    EXPECT_NE(slurp(errf).find(msg), std::string::npos) << args << ": " << slurp(errf);
+    EXPECT_EQ(vnic(std::string("show ") + args, errf).status >> 8, 2) << args;
+  }
+  std::remove(errf.c_str());
+}
+
+TEST(Cli, ShowPrintsTheResolvedScenarioWhichReadsBackTheSame) {
+  const Result r = vnic("show -s builtin:moderation --set host.b.rx-usecs=64 --seed 9");
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("name = 'moderation'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rx-usecs = 64"), std::string::npos);
+  EXPECT_NE(r.out.find("seed = 9"), std::string::npos);
+  EXPECT_NE(r.out.find("netdev_budget = 300"), std::string::npos);  // from the default
+  const std::string path = tmp("vnic_show_") + ".toml";
+  std::ofstream(path) << r.out;
+  EXPECT_EQ(vnic("show -s " + path).out, r.out);
+  std::remove(path.c_str());
+}
+
+TEST(Cli, ListNamesEveryBuiltinWithASentence) {
+  const Result r = vnic("list");
+  ASSERT_EQ(r.status, 0);
+  for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow"}) {
+    EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
+  }
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5);
 }
 
 TEST(Cli, RegmapOutputIsTheCommittedDoc) {

@@ -1,9 +1,12 @@
-// Scenario parsing: the default parses, keys are applied, and garbage never crashes the parser.
+// Scenario parsing: the default parses, keys are applied, garbage never crashes the parser, and
+// files, built-ins and --set are laid over the default key by key.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <random>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "vnic/tb/pcap.hpp"
 #include "vnic/tb/scenario.hpp"
@@ -127,6 +130,108 @@ TEST(Scenario, GarbageNeverCrashesTheParser) {
     }
   }
   EXPECT_GT(refused, 100);
+}
+
+// What `vnic run -s FILE --set ...` reads: the default, the layers over it, key by key.
+std::optional<vnic::tb::ResolvedScenario> resolve(const std::string& text,
+                                                  const std::vector<std::string>& sets = {},
+                                                  std::string* err = nullptr) {
+  std::vector<vnic::tb::ScenarioSetting> ss;
+  for (const auto& a : sets) {
+    auto s = vnic::tb::parse_setting(a, err);
+    if (!s) return std::nullopt;
+    ss.push_back(*s);
+  }
+  std::vector<vnic::tb::ScenarioLayer> layers;
+  if (!text.empty()) layers.push_back({text, "my.toml"});
+  return vnic::tb::resolve_scenario(layers, ss, err);
+}
+
+TEST(ScenarioOverlay, AFileThatChangesOneKeyChangesOnlyThatKey) {
+  std::string err;
+  const auto base = resolve("", {}, &err);
+  ASSERT_TRUE(base) << err;
+  const auto one = resolve("[host.a]\nrx-usecs = 20\n", {}, &err);
+  ASSERT_TRUE(one) << err;
+  EXPECT_EQ(one->scenario.a.host.coalesce.rx_usecs, 20u);
+  EXPECT_EQ(one->scenario.a.host.count, 20000u);  // not zero: the default's traffic stays
+  EXPECT_EQ(one->scenario.b.host.count, 20000u);
+  EXPECT_EQ(one->scenario.b.host.coalesce.rx_usecs, 8u);
+  EXPECT_EQ(one->scenario.a.host.coalesce.rx_frames, 32u);
+  // The resolved TOML differs from the default's in that one line.
+  std::string want = base->toml;
+  const auto at = want.find("rx-usecs = 8");
+  ASSERT_NE(at, std::string::npos);
+  want.replace(at, 12, "rx-usecs = 20");
+  EXPECT_EQ(one->toml, want);
+}
+
+TEST(ScenarioOverlay, UnknownKeysAreRefusedWithTheKeyAndTheFileThatBroughtThem) {
+  std::string err;
+  EXPECT_FALSE(resolve("[host.a]\nbogus = 1\n", {}, &err));
+  EXPECT_NE(err.find("my.toml: host.a.bogus: unknown key"), std::string::npos) << err;
+  EXPECT_FALSE(resolve("[host.c]\ntx = 64\n", {}, &err));
+  EXPECT_NE(err.find("my.toml: host.c"), std::string::npos) << err;
+  EXPECT_FALSE(resolve("link = 3\n", {}, &err));
+  EXPECT_NE(err.find("my.toml: link: expected a table"), std::string::npos) << err;
+  EXPECT_FALSE(resolve("[host.b]\nmac = \"02:00:00:00:00:0a\"\n", {}, &err));
+  EXPECT_NE(err.find("my.toml: host.b.mac: must differ"), std::string::npos) << err;
+  EXPECT_FALSE(resolve("[host.a\n", {}, &err));
+  EXPECT_NE(err.find("my.toml:1:"), std::string::npos) << err;
+}
+
+TEST(ScenarioOverlay, SettingsAreTomlValuesCheckedLikeFileKeys) {
+  std::string err;
+  const auto s = resolve("[host.b]\nrx-usecs = 20\n",
+                         {"host.b.rx-usecs=50", "link.ber=1e-9", "driver.bql=false", "link.speed=25G",
+                          "driver.rx_handoff=\"netif_rx\"", "scenario.name=my run"},
+                         &err);
+  ASSERT_TRUE(s) << err;
+  EXPECT_EQ(s->scenario.b.host.coalesce.rx_usecs, 50u);  // the setting wins over the file
+  EXPECT_DOUBLE_EQ(s->scenario.faults.bit_error_rate, 1e-9);
+  EXPECT_FALSE(s->scenario.driver.bql);
+  EXPECT_EQ(s->scenario.link_rate.bps(), 25'000'000'000u);
+  EXPECT_EQ(s->scenario.driver.rx_handoff, "netif_rx");
+  EXPECT_EQ(s->scenario.name, "my run");
+  const std::pair<const char*, const char*> bad[] = {
+      {"host.b.rx-usecs=abc", "--set host.b.rx-usecs=abc: host.b.rx-usecs: expected an integer"},
+      {"host.b.rx-usecs=70000", "host.b.rx-usecs: 70000 is outside 0..65535"},
+      {"host.b.bogus=1", "--set host.b.bogus=1: host.b.bogus: unknown key"},
+      {"link.speed.x=1", "--set link.speed.x=1: link.speed: is not a table"},
+      {"driver.bql=1", "driver.bql: expected true or false"},
+      {"nokey", "--set nokey: expected KEY=VALUE"},
+      {"=1", "expected KEY=VALUE"},
+      {"host..tx=1", "is not a dotted key"},
+  };
+  for (const auto& [set, msg] : bad) {
+    err.clear();
+    EXPECT_FALSE(resolve("", {set}, &err)) << set;
+    EXPECT_NE(err.find(msg), std::string::npos) << set << ": " << err;
+  }
+}
+
+TEST(ScenarioOverlay, EveryBuiltinResolvesAndNamesItself) {
+  ASSERT_GE(vnic::tb::builtin_scenarios().size(), 5u);
+  for (const auto& b : vnic::tb::builtin_scenarios()) {
+    std::string err;
+    auto layer = vnic::tb::scenario_layer("builtin:" + std::string(b.name), &err);
+    ASSERT_TRUE(layer) << err;
+    const auto r = vnic::tb::resolve_scenario({*layer}, {}, &err);
+    ASSERT_TRUE(r) << b.name << ": " << err;
+    EXPECT_EQ(r->scenario.name, b.name);
+    EXPECT_GT(r->scenario.a.host.count + r->scenario.b.host.count, 0u) << b.name;
+    EXPECT_FALSE(b.summary.empty());
+    EXPECT_EQ(b.summary.find('\n'), std::string_view::npos);
+  }
+  std::string err;
+  EXPECT_FALSE(vnic::tb::scenario_layer("builtin:nope", &err));
+  EXPECT_NE(err.find("builtin:nope"), std::string::npos);
+}
+
+TEST(ScenarioOverlay, HashIsFnv1a64) {
+  EXPECT_EQ(vnic::tb::fnv1a64(""), 0xcbf29ce484222325ull);
+  EXPECT_EQ(vnic::tb::fnv1a64("a"), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(vnic::tb::fnv1a64("foobar"), 0x85944171f73967e8ull);
 }
 
 TEST(Pcap, ReadingGarbageOrAMissingFileIsAnErrorNotACrash) {

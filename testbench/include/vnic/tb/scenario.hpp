@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vnic/hw/nic.hpp"
 #include "vnic/stack/cpu.hpp"
@@ -57,12 +59,57 @@ struct Scenario {
   HostSide b{};
 };
 
-// The scenario `vnic run` uses when no file is given.
+// The scenario `vnic run` uses when no file is given; every other scenario is read over it.
 std::string_view default_scenario_toml();
 
-// Parses TOML text; on failure returns nullopt and sets *error to a message naming the key.
+// Parses TOML text on its own (keys it omits keep the compiled-in defaults of the structs);
+// on failure returns nullopt and sets *error to a message naming the key.
 std::optional<Scenario> parse_scenario(std::string_view toml_text, std::string* error,
                                        std::string_view source_name = "scenario");
+
+// One layer of a scenario: TOML text whose keys replace those of the layers below, key by key.
+struct ScenarioLayer {
+  std::string text;
+  std::string source;  // names the layer in errors: a path, "builtin:NAME"
+};
+
+// One `KEY=VALUE` assignment (--set): a dotted key into the TOML and a value read as TOML
+// (42, 1e-9, true, "x"); a value that is not TOML is taken as a string (--set link.speed=25G).
+struct ScenarioSetting {
+  std::string key;
+  std::string value;
+  std::string source;  // names the assignment in errors: "--set KEY=VALUE", "--seed"
+};
+// Splits "KEY=VALUE"; nullopt (and *error) without a key or an '='.
+std::optional<ScenarioSetting> parse_setting(std::string_view assignment, std::string* error);
+
+// A scenario as `vnic` runs it: the embedded default, each layer over it, then each setting,
+// validated as one table. `toml` is that table written out, the fully resolved scenario
+// (`vnic show`; its hash identifies the run in summary.json).
+struct ResolvedScenario {
+  Scenario scenario;
+  std::string toml;
+};
+std::optional<ResolvedScenario> resolve_scenario(const std::vector<ScenarioLayer>& layers,
+                                                 const std::vector<ScenarioSetting>& settings, std::string* error);
+
+// Reads a scenario file over the embedded default.
 std::optional<Scenario> load_scenario(const std::string& path, std::string* error);
+
+// Built-in scenarios (`vnic list`, `-s builtin:NAME`): overlays of the default, each showing one thing.
+struct BuiltinScenario {
+  std::string_view name;
+  std::string_view summary;  // one sentence
+  std::string_view toml;
+};
+std::span<const BuiltinScenario> builtin_scenarios();
+const BuiltinScenario* find_builtin(std::string_view name);
+
+// Reads a scenario argument: "builtin:NAME" or a file path, as a layer; nullopt and *error if
+// there is no such built-in or the file cannot be read.
+std::optional<ScenarioLayer> scenario_layer(const std::string& arg, std::string* error);
+
+// FNV-1a, 64 bits: the scenario hash of summary.json.
+uint64_t fnv1a64(std::string_view bytes);
 
 }  // namespace vnic::tb
