@@ -369,6 +369,7 @@ void VnicDriver::queue_irq(void* ctx, unsigned) {
   auto& d = *static_cast<VnicDriver*>(ctx);
   d.bump(DrvStat::irq_queue_0);
   d.wr(regs::kImaskSet.offset, 1u << 0);  // no more interrupts from this vector until the poll is done
+  d.emit(stack::TraceKind::NapiSchedule, 0, 0);
   d.sd_.napi_schedule(d.napi_);
 }
 
@@ -443,7 +444,10 @@ int VnicDriver::napi_poll(stack::Napi* n, int budget) {
   }
   // Re-enable the interrupt unless the interface is going down (stop() masked it). Not `up`:
   // open() unmasks before it sets `up`, and a poll in between must not leave the vector masked.
-  if (d.sd_.napi_complete_done(*n, work) && !d.stopping_) d.wr(regs::kImaskClr.offset, 1u << 0);
+  if (d.sd_.napi_complete_done(*n, work) && !d.stopping_) {
+    d.wr(regs::kImaskClr.offset, 1u << 0);
+    d.emit(stack::TraceKind::IrqEnable, 0, 0);
+  }
   return work;
 }
 
@@ -467,6 +471,7 @@ void VnicDriver::clean_tx() {
     ++pkts;
     bytes_done += s.len;
     if (s.mapped) bus_.dma_unmap_single(s.dma);
+    emit(stack::TraceKind::TxClean, s.len, desc.errors, s.skb->trace_id);
     stack::kfree_skb(s.skb);
     s = TxSlot{};
     std::ranges::fill(bytes, uint8_t{0});
@@ -477,6 +482,7 @@ void VnicDriver::clean_tx() {
   const uint32_t wake = std::min(cfg_.tx_wake_threshold, cfg_.tx_ring / 2);
   if (up && tx_queue_stopped() && tx_free() >= wake) {
     bump(DrvStat::tx_queue_0_restarts);
+    emit(stack::TraceKind::TxWake, 0, 0);
     netif_tx_wake_queue();
   }
 }
@@ -493,21 +499,27 @@ int VnicDriver::clean_rx(int budget) {
     if (!desc.done()) break;
     cpu_.charge(costs.rx_packet);
     const uint32_t len = desc.length;
+    const uint64_t id = tags_ != nullptr ? tags_->take(rx_slots_[i].addr) : 0;
+    emit(stack::TraceKind::RxPoll, len, i, id);
     const bool deliver_flagged = desc.errors != 0 && feat_rx_all;
     if ((desc.errors != 0 && !deliver_flagged) || len < 14 || len > bs) {
       bump(DrvStat::rx_queue_0_errors);
+      emit(stack::TraceKind::RxDrop, len, model::host_drop(model::HostDrop::RxErrors), id, model::ingress(9));
     } else if (SkBuff* skb = skbs_.alloc(len); skb == nullptr) {
       cpu_.charge(costs.skb_alloc);
       bump(DrvStat::rx_queue_0_alloc_failed);
+      emit(stack::TraceKind::RxDrop, len, model::host_drop(model::HostDrop::RxAllocFailed), id, model::ingress(10));
     } else {
       // Copy out of the (still mapped, recycled) RX buffer into the skb.
       cpu_.charge(costs.skb_alloc + costs.copy_per_kib * ((len + 1023) / 1024));
       std::memcpy(skb->head + skb->data, bus_.cpu_view(rx_slots_[i].addr, len).data(), len);
       skb->tstamp = cpu_.now();
+      skb->trace_id = id;
+      emit(stack::TraceKind::SkbAlloc, len, 0, id);
       stack::eth_type_trans(*skb, *this);
+      emit(stack::TraceKind::EthTypeTrans, skb->protocol, 0, id);
       bump(DrvStat::rx_queue_0_packets);
       bump(DrvStat::rx_queue_0_bytes, len);
-      emit(stack::HostTraceKind::Deliver, len, 0);
       if (deliver_flagged) bump(DrvStat::rx_queue_0_flagged);
       if (cfg_.rx_handoff == RxHandoff::ReceiveSkb) {
         sd_.netif_receive_skb(skb);
@@ -548,6 +560,8 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
   const uint64_t dma = bus_.dma_map_single(skb->data_addr(), skb->len, DmaDir::ToDevice);
   if (dma == 0) {
     bump(DrvStat::tx_queue_0_map_errors);
+    emit(stack::TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxMapErrors), skb->trace_id,
+         model::egress(15));
     stack::kfree_skb(skb);
     // Packets queued before this one with xmit_more still need their doorbell.
     if (!xmit_more && tail_written_ != tx_ntu_ && !skip_doorbells_) {
@@ -557,6 +571,8 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
     }
     return stack::NetdevTx::Ok;  // dropped and counted, as drivers do on a mapping error
   }
+  emit(stack::TraceKind::TxMap, skb->len, dma, skb->trace_id);
+  if (tags_ != nullptr) tags_->put(dma, skb->trace_id);
   const uint32_t i = tx_ntu_ % cfg_.tx_ring;
   model::TxDesc d;
   d.buf_addr = dma;
@@ -580,7 +596,7 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
   if (!mapped) bus_.dma_unmap_single(dma);  // the fault: the device still owns this buffer
   tx_slots_[i] = TxSlot{skb, dma, skb->len, mapped};
   ++tx_ntu_;
-  emit(stack::HostTraceKind::Xmit, skb->len, skb->trace_id);
+  emit(stack::TraceKind::TxRing, skb->len, i, skb->trace_id);
   trans_start = cpu_.now();
   watchdog_.kick();
   const bool kick = netdev_tx_sent_queue(skb->len, xmit_more, jiffies_now());
@@ -591,6 +607,7 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
   if (kick || netif_xmit_stopped()) {
     if (skip_doorbells_) return stack::NetdevTx::Ok;
     bump(DrvStat::tx_queue_0_doorbells);
+    emit(stack::TraceKind::TxDoorbell, tx_ntu_ % cfg_.tx_ring, 0);
     wr(regs::kTxqTail.offset_of(0), bad_tail_ ? cfg_.tx_ring + 5 : tx_ntu_ % cfg_.tx_ring);
     bad_tail_ = false;
     tail_written_ = tx_ntu_;
@@ -728,7 +745,7 @@ Co<int> VnicDriver::set_ringparam(uint32_t rx, uint32_t tx) {
 
 void VnicDriver::tx_timeout(Duration stalled) {
   bump(DrvStat::tx_timeout);
-  emit(stack::HostTraceKind::TxTimeout, 0, static_cast<uint64_t>(stalled.ps() / 1000'000'000));
+  emit(stack::TraceKind::TxTimeout, 0, static_cast<uint64_t>(stalled.ps() / 1000'000'000));
   logf(fmt::format("NETDEV WATCHDOG: {} (vnic): transmit queue 0 timed out {} ms", name,
                    stalled.ps() / 1000'000'000));
   logf(fmt::format("TX timeout: head/tail {} in flight, {} free", tx_in_flight(), tx_free()));
@@ -751,7 +768,7 @@ Co<void> VnicDriver::reset_work() {
   co_await rtnl_.lock();
   stack::AsyncMutex::Guard g(rtnl_);
   bump(DrvStat::resets);
-  emit(stack::HostTraceKind::Reset, 0, 0);
+  emit(stack::TraceKind::Reset, 0, 0);
   if (up) {
     (void)co_await do_stop();
     const int rc = co_await do_open();

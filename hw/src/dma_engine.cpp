@@ -49,7 +49,8 @@ void DmaEngine::reset() {
 }
 
 void DmaEngine::report(PendingWrite& w, WriteStatus st, uint64_t fault) {
-  if (on_write_done_ != nullptr) on_write_done_(write_done_ctx_, WriteDone{w.tag, w.frame ? w.frame.id : w.id, fault, st});
+  if (on_write_done_ == nullptr) return;
+  on_write_done_(write_done_ctx_, WriteDone{w.tag, w.frame ? w.frame.id : w.id, st == WriteStatus::Refused ? fault : w.addr, st});
 }
 
 void DmaEngine::recycle(PendingWrite& w) {

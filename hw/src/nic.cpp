@@ -310,6 +310,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
     }
     word(r, i) = wv;
     qq.tail = wv;
+    emit_level(tx, i);
     if (tx) {
       tx_kick(i);
     } else {
@@ -468,6 +469,13 @@ void Nic::quiesce_queue(bool tx, unsigned qp) {
     t.buffer_used -= e.buffer_bytes;
     t.to_wire.pop_back();
   }
+}
+
+void Nic::emit_level(bool tx, unsigned qp) {
+  if (trace_ == nullptr) [[likely]] return;
+  const Queue& qq = tx ? static_cast<const Queue&>(txq_[qp]) : rxq_[qp];
+  if (!qq.running) return;
+  emit(TraceKind::RingLevel, qp, now_ps(), now_ps(), qq.ring.used(qq.head, qq.tail), tx ? 1 : 0, 0);
 }
 
 void Nic::latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr) {
@@ -630,7 +638,8 @@ bool Nic::tx_launch(unsigned qp) {
   e.buffer_bytes = wire_len;
   t.buffer_used += wire_len;
   e.ready_ps = ready + cycles_ps(cfg_.cycles.tx_mac);
-  e.frame.id = tx_id_base_ + ++tx_seq_;
+  e.frame.id = tags_ != nullptr ? tags_->take(t.chain.front().d.buf_addr) : 0;
+  if (e.frame.id == 0) e.frame.id = tx_id_base_ + ++tx_seq_;
   emit(TraceKind::TxLaunch, static_cast<uint8_t>(qp), now_ps(), e.ready_ps, wire_len, 0, e.frame.id);
   t.chain.clear();
   tx_push(qp, std::move(e));
@@ -704,6 +713,7 @@ void Nic::tx_wire_end(uint64_t a) {
   t.buffer_used -= e.buffer_bytes;
   if (e.revoked) return;  // its queue was disabled meanwhile: no completion for it
   t.head = t.ring.add(e.first_desc, e.ndesc);
+  emit_level(true, qp);
   if (e.last.rs() || e.wb_errors != 0) {
     model::TxDesc wb = e.last;
     wb.status = model::TxDesc::kStaDd;
@@ -765,7 +775,9 @@ void Nic::eth_receive(model::Frame&& frame) {
   emit(TraceKind::RxArrive, qp, now_ps(), now_ps(), static_cast<uint32_t>(frame.size()), 0, fid);
   auto drop = [&](Stat s) {
     bump(s);
-    emit(TraceKind::RxDrop, qp, now_ps(), now_ps(), static_cast<uint32_t>(frame.size()), static_cast<uint64_t>(s), fid);
+    // MAC checks are ingress step 2; no free descriptor is step 3 (nowhere to DMA it).
+    emit(TraceKind::RxDrop, qp, now_ps(), now_ps(), static_cast<uint32_t>(frame.size()), static_cast<uint64_t>(s), fid,
+         s == Stat::rx_missed_errors || s == Stat::rx_length_errors ? model::ingress(3) : model::ingress(2));
   };
   if (!device_enabled() || !r.running) {
     drop(Stat::rx_dropped_disabled);
@@ -799,6 +811,7 @@ void Nic::eth_receive(model::Frame&& frame) {
     drop(Stat::rx_length_errors);
     return;
   }
+  emit(TraceKind::RxAccept, qp, now_ps(), now_ps(), static_cast<uint32_t>(len), 0, fid);
   model::FifoWord w;
   if (!r.cache->pop(&w)) {
     drop(Stat::rx_missed_errors);
@@ -838,13 +851,15 @@ void Nic::eth_receive(model::Frame&& frame) {
   if (!d.ok || !b.ok) {
     bump(Stat::rx_dma_errors);
     emit(TraceKind::RxDrop, qp, now_ps(), now_ps(), static_cast<uint32_t>(data_len),
-         static_cast<uint64_t>(Stat::rx_dma_errors), fid);
+         static_cast<uint64_t>(Stat::rx_dma_errors), fid, model::ingress(3));
     stop_queue(false, qp, regs::QueueErr::Dma);
     latch_error(regs::kErrCauseFields[0].mask(), d.ok ? b.fault_addr : d.fault_addr, true);
     return;
   }
   r.head = r.ring.next(idx);
-  emit(TraceKind::RxDeliver, qp, now_ps(), b.done_ps, static_cast<uint32_t>(data_len), idx, fid);
+  emit_level(false, qp);
+  if (tags_ != nullptr) tags_->put(buf_addr, fid);
+  emit(TraceKind::RxDma, qp, now_ps(), b.done_ps, static_cast<uint32_t>(data_len), idx, fid);
   rx_kick(qp);
 }
 
@@ -864,10 +879,9 @@ void Nic::on_write_done(const WriteDone& w) {
   const uint64_t now = now_ps();
   auto rx_refused = [&] {
     bump(Stat::rx_dma_errors);
-    emit(TraceKind::RxDrop, static_cast<uint8_t>(qp), now, now, tag.len, static_cast<uint64_t>(Stat::rx_dma_errors),
-         w.id);
+    emit(TraceKind::RxDrop, qp, now, now, tag.len, static_cast<uint64_t>(Stat::rx_dma_errors), w.id, model::ingress(3));
     stop_queue(false, qp, regs::QueueErr::Dma);
-    latch_error(regs::kErrCauseFields[0].mask(), w.fault_addr, true);
+    latch_error(regs::kErrCauseFields[0].mask(), w.addr, true);
   };
   switch (tag.kind) {
     case WriteKind::Msi:
@@ -880,7 +894,7 @@ void Nic::on_write_done(const WriteDone& w) {
       } else if (w.status == WriteStatus::Refused) {
         bump(Stat::desc_dma_errors);
         stop_queue(true, qp, regs::QueueErr::Dma);
-        latch_error(regs::kErrCauseFields[1].mask(), w.fault_addr, true);
+        latch_error(regs::kErrCauseFields[1].mask(), w.addr, true);
       }
       return;
     case WriteKind::RxData:
@@ -889,6 +903,7 @@ void Nic::on_write_done(const WriteDone& w) {
     case WriteKind::RxDesc:
       switch (w.status) {
         case WriteStatus::Landed:
+          emit(TraceKind::RxComplete, qp, now, now, tag.len, (w.addr - rxq_[qp].base) / model::kDescSize, w.id);
           bump(Stat::rx_packets);
           bump(Stat::rx_bytes, tag.len);
           if (tag.flags & WriteTag::kFlagBcast) bump(Stat::rx_broadcast);
@@ -900,8 +915,8 @@ void Nic::on_write_done(const WriteDone& w) {
           break;
         case WriteStatus::Revoked:  // the queue was disabled or the device reset first
           bump(Stat::rx_dropped_disabled);
-          emit(TraceKind::RxDrop, static_cast<uint8_t>(qp), now, now, tag.len,
-               static_cast<uint64_t>(Stat::rx_dropped_disabled), w.id);
+          emit(TraceKind::RxDrop, qp, now, now, tag.len, static_cast<uint64_t>(Stat::rx_dropped_disabled), w.id,
+               model::ingress(4));
           break;
         case WriteStatus::Skipped:  // counted with its refused data write
           break;

@@ -55,6 +55,7 @@ void Softnet::napi_schedule(Napi& n) {
   // __napi_schedule -> ____napi_schedule
   list_add_tail(n);
   cpu_.raise_softirq(Softirq::NetRx);
+  emit(TraceKind::SoftirqRaise, 0, 0, 0);
 }
 
 bool Softnet::napi_complete_done(Napi& n, int work_done) {
@@ -83,9 +84,9 @@ int Softnet::napi_poll(Napi& n, bool* repoll) {
     ++n.polls;
     n.work += static_cast<uint64_t>(work);
     if (trace_ != nullptr) [[unlikely]] {
-      trace_->host_trace(trace_source_, HostTraceEvent{t0.ps(), cpu_.now().ps(), HostTraceKind::NapiPoll,
-                                                       static_cast<uint16_t>(cpu_.id()), static_cast<uint32_t>(work),
-                                                       static_cast<uint64_t>(weight)});
+      trace_->trace(trace_source_, TraceEvent{static_cast<uint64_t>(t0.ps()), static_cast<uint64_t>(cpu_.now().ps()),
+                                              TraceKind::NapiPoll, model::kNoStep, static_cast<uint16_t>(cpu_.id()),
+                                              static_cast<uint32_t>(work), static_cast<uint64_t>(weight), 0});
     }
   }
   if (work < weight) return work;
@@ -152,6 +153,7 @@ int Softnet::process_backlog(Napi* n, int quota) {
   int work = 0;
   for (;;) {
     while (SkBuff* skb = sd.process_.pop_front()) {
+      sd.emit(TraceKind::BacklogLevel, sd.backlog_len(), 0, 0);
       sd.netif_receive_skb(skb);
       if (++work >= quota) return work;
     }
@@ -170,7 +172,9 @@ void Softnet::netif_receive_skb(SkBuff* skb) {
   // __netif_receive_skb_core: count, then deliver to the protocol handler.
   ++stats_.processed;
   cpu_.charge(cpu_.costs().netif_receive);
+  emit(TraceKind::ReceiveSkb, skb->len, 0, skb->trace_id);
   if (rx_fn_ == nullptr) {
+    emit(TraceKind::RxDrop, skb->len, model::host_drop(model::HostDrop::RxNohandler), skb->trace_id, model::ingress(12));
     ++stats_.rx_nohandler;
     kfree_skb(skb);
     return;
@@ -190,9 +194,13 @@ int Softnet::netif_rx(SkBuff* skb) {
       cpu_.raise_softirq(Softirq::NetRx);
     }
     input_.push_back(skb);
+    emit(TraceKind::NetifRx, backlog_len(), 0, skb->trace_id);
+    emit(TraceKind::BacklogLevel, backlog_len(), 0, 0);
     return 0;
   }
   ++stats_.dropped;
+  emit(TraceKind::RxDrop, skb->len, model::host_drop(model::HostDrop::SoftnetDropped), skb->trace_id,
+       model::ingress(14));
   if (skb->dev != nullptr) ++skb->dev->rx_dropped_core;  // dev_core_stats_rx_dropped_inc
   kfree_skb(skb);
   return 1;
@@ -205,18 +213,6 @@ std::string Softnet::softnet_stat_line() const {
                      u32(stats_.received_rps), u32(stats_.flow_limit_count), backlog_len(), cpu_.id());
 }
 
-const char* host_trace_kind_name(HostTraceKind k) {
-  switch (k) {
-    case HostTraceKind::HardIrq: return "hardirq";
-    case HostTraceKind::Softirq: return "softirq";
-    case HostTraceKind::NapiPoll: return "napi_poll";
-    case HostTraceKind::Xmit: return "xmit";
-    case HostTraceKind::Deliver: return "deliver";
-    case HostTraceKind::TxTimeout: return "tx_timeout";
-    case HostTraceKind::Reset: return "reset";
-  }
-  return "?";
-}
 
 bool eth_type_trans(SkBuff& skb, NetDevice& dev) {
   if (skb.len < 14) return false;

@@ -41,14 +41,21 @@ stack::SoftnetStats DriverHost::softnet_total() const {
 
 DriverHost::~DriverHost() = default;
 
-void DriverHost::connect(hw::Nic& nic, uint64_t bar0_base) { bus_->connect(nic, bar0_base); }
+void DriverHost::connect(hw::Nic& nic, uint64_t bar0_base) {
+  nic_ = &nic;
+  bus_->connect(nic, bar0_base);
+}
 
-void DriverHost::set_trace(stack::HostTraceSink* sink) {
+void DriverHost::set_trace(stack::TraceSink* sink, uint64_t id_base) {
   for (unsigned i = 0; i < cpus_.size(); ++i) {
     cpus_.core(i).set_trace(sink, name_.c_str());
     softnet_[i]->set_trace(sink, name_.c_str());
   }
-  drv_->set_trace(sink, name_.c_str());
+  model::PacketTags* tags = sink != nullptr ? &tags_ : nullptr;
+  drv_->set_trace(sink, name_.c_str(), tags);
+  gen_->set_trace(sink, name_.c_str(), id_base);
+  checker_.set_trace(sink, name_.c_str(), &cpus_.core(0));
+  if (nic_ != nullptr) nic_->set_trace(sink, id_base, tags);
 }
 
 stack::Co<void> DriverHost::bring_up_task() {

@@ -122,9 +122,9 @@ void HostCpu::irq_event(void* self, uint64_t idx) {
   c.charge(c.costs_.hardirq);
   w.fn(w.ctx, w.arg);
   if (c.trace_ != nullptr) [[unlikely]] {
-    c.trace_->host_trace(c.trace_source_, stack::HostTraceEvent{static_cast<int64_t>(t), static_cast<int64_t>(c.cursor_),
-                                                                 stack::HostTraceKind::HardIrq,
-                                                                 static_cast<uint16_t>(c.id_), static_cast<uint32_t>(w.arg), 0});
+    c.trace_->trace(c.trace_source_, stack::TraceEvent{t, c.cursor_, stack::TraceKind::HardIrq,
+                                                       model::default_step(stack::TraceKind::HardIrq),
+                                                       static_cast<uint16_t>(c.id_), static_cast<uint32_t>(w.arg), 0, 0});
   }
   c.leave(t);
 }
@@ -170,9 +170,8 @@ void HostCpu::softirq_event(void* self, uint64_t) {
   }
   if (c.softirq_pending_ != 0) ++c.stats_.ksoftirqd_wakeups;
   if (c.trace_ != nullptr) [[unlikely]] {
-    c.trace_->host_trace(c.trace_source_, stack::HostTraceEvent{static_cast<int64_t>(t), static_cast<int64_t>(c.cursor_),
-                                                                 stack::HostTraceKind::Softirq,
-                                                                 static_cast<uint16_t>(c.id_), 0, 0});
+    c.trace_->trace(c.trace_source_, stack::TraceEvent{t, c.cursor_, stack::TraceKind::Softirq, model::kNoStep,
+                                                       static_cast<uint16_t>(c.id_), 0, 0, 0});
   }
   c.leave(t);
 }

@@ -37,8 +37,13 @@ stack::SkBuff* PktGen::build(uint64_t seq) {
   if (s == nullptr) return nullptr;
   cpu_.charge(cpu_.costs().pktgen);
   fill_frame(cfg_.pattern, seq, s->bytes());
-  s->trace_id = seq;
+  s->trace_id = id_base_ + seq + 1;
   s->tstamp = cpu_.now();
+  if (trace_ != nullptr) [[unlikely]] {
+    const uint64_t t = static_cast<uint64_t>(cpu_.now().ps());
+    trace_->trace(trace_source_, stack::TraceEvent{t, t, stack::TraceKind::PacketMade, model::kNoStep,
+                                                   static_cast<uint16_t>(cpu_.id()), len, seq, s->trace_id});
+  }
   return s;
 }
 
@@ -85,6 +90,11 @@ void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
   auto& c = *static_cast<RxChecker*>(ctx);
   auto& st = c.stats_;
   ++st.frames;
+  if (c.trace_ != nullptr && c.cpu_ != nullptr) [[unlikely]] {
+    const uint64_t t = static_cast<uint64_t>(c.cpu_->now().ps());
+    c.trace_->trace(c.trace_source_, stack::TraceEvent{t, t, stack::TraceKind::Consumed, model::kNoStep,
+                                                       static_cast<uint16_t>(c.cpu_->id()), skb->len, 0, skb->trace_id});
+  }
   if (skb->pkt_type == stack::PktType::OtherHost) ++st.not_for_us;
   const auto seq = check_frame(c.pattern_, skb->mac_bytes());
   if (!seq) {

@@ -102,13 +102,20 @@ TEST(Cli, TraceFollowsAFrameAcrossTheWireAndIsDeterministic) {
   EXPECT_EQ(a, slurp(j2));
   EXPECT_EQ(a.rfind("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", 0), 0u);
   EXPECT_NE(a.find("\"dropped_over_limit\":0}}"), std::string::npos);
-  // Frame 1 of nic_a: launched, on the wire, arrived at nic_b, delivered.
-  for (const char* kind : {"tx.launch", "tx.wire", "rx.arrive", "rx.deliver", "tx.done", "irq"}) {
+  // Packet 1 of host a: made, mapped, on the ring, launched, on the wire, arrived at nic_b,
+  // DMAed, completed, polled, handed to the stack and consumed; its TX completion cleaned.
+  for (const char* kind : {"packet.made", "tx.map", "tx.ring", "tx.launch", "tx.wire", "rx.arrive", "rx.accept",
+                           "rx.dma", "rx.complete", "irq", "hardirq", "napi_schedule", "softirq.raise", "rx.poll",
+                           "skb.alloc", "eth_type_trans", "netif_receive_skb", "consumed", "tx.done", "tx.clean"}) {
     EXPECT_NE(a.find(std::string("\"name\":\"") + kind + "\""), std::string::npos) << kind;
   }
-  EXPECT_NE(a.find("\"name\":\"rx.arrive\",\"ph\":\"i\",\"s\":\"t\",\"ts\":"), std::string::npos);
+  // Flow events join a packet's slices; counter tracks carry ring levels and interrupt rates.
+  EXPECT_NE(a.find("\"bind_id\":\"0x1\""), std::string::npos);
+  EXPECT_NE(a.find("\"name\":\"ring qp0.tx\""), std::string::npos);
+  EXPECT_NE(a.find("\"ph\":\"C\""), std::string::npos);
   const std::string t = slurp(txt);
-  EXPECT_NE(t.find("nic_b    qp0 rx.arrive  \"frame\":1,"), std::string::npos) << t.substr(0, 400);
+  EXPECT_NE(t.find("nic_b    qp0.rx rx.arrive          ingress:1  packet=1 "), std::string::npos) << t.substr(0, 400);
+  EXPECT_NE(t.find("host_b   cpu0   consumed           -          packet=1 "), std::string::npos) << t.substr(0, 400);
   // A limit caps the file and says how many events it left out.
   ASSERT_EQ(vnic("run --frames 200 --no-timing --trace-limit 10 --trace " + j1).status, 0);
   EXPECT_EQ(slurp(j1).find("\"dropped_over_limit\":0}"), std::string::npos);

@@ -35,7 +35,7 @@ struct TraceLog : vnic::hw::TraceSink {
   std::map<uint64_t, int> count(TraceKind k, bool by_b) const {
     std::map<uint64_t, int> m;
     for (const TraceEvent& e : ev) {
-      if (e.kind == k) ++m[by_b ? e.b : e.frame_id];
+      if (e.kind == k) ++m[by_b ? e.b : e.packet];
     }
     return m;
   }
@@ -188,7 +188,7 @@ TEST(QueueToggle, RxReEnableDoesNotFillASlotTwice) {
   r.run_for(Duration::us(10));
   EXPECT_EQ(r.stat(Stat::rx_packets), 63u);  // the 63 posted buffers, once each
   EXPECT_EQ(r.stat(Stat::rx_missed_errors), 3u);
-  const auto per_slot = r.log.count(TraceKind::RxDeliver, true);
+  const auto per_slot = r.log.count(TraceKind::RxDma, true);
   EXPECT_EQ(per_slot.size(), 63u);
   for (const auto& [slot, n] : per_slot) EXPECT_EQ(n, 1) << "slot " << slot;
 }

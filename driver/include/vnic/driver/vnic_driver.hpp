@@ -128,10 +128,13 @@ class VnicDriver : public stack::NetDevice {
   unsigned bql_limit() const { return dql.limit; }
   unsigned bql_inflight() const { return dql.inflight(); }
   uint64_t watchdog_timeouts() const { return watchdog_.timeouts(); }
-  // Transmits, deliveries, timeouts and resets go to `sink` (nullptr: off).
-  void set_trace(stack::HostTraceSink* sink, const char* source) {
+  // The driver's steps (xmit, DMA map, TX clean, NAPI, RX poll, skb, eth_type_trans), timeouts
+  // and resets go to `sink` (nullptr: off). With `tags`, TX buffers are tagged with their
+  // packet's id for the NIC and RX buffers' tags are taken (model::PacketTags).
+  void set_trace(stack::TraceSink* sink, const char* source, model::PacketTags* tags = nullptr) {
     trace_ = sink;
     trace_source_ = source;
+    tags_ = tags;
   }
   // Reads the device's counters (two MMIO reads each; they survive the device's soft resets)
   // into the copy ethtool -S shows.
@@ -237,12 +240,14 @@ class VnicDriver : public stack::NetDevice {
   bool skip_doorbells_ = false;
   bool bad_tail_ = false;
   stack::TxWatchdog watchdog_;
-  stack::HostTraceSink* trace_ = nullptr;
+  stack::TraceSink* trace_ = nullptr;
   const char* trace_source_ = "";
-  void emit(stack::HostTraceKind k, uint32_t a, uint64_t b) {
+  model::PacketTags* tags_ = nullptr;
+  void emit(stack::TraceKind k, uint32_t a, uint64_t b, uint64_t packet = 0, model::Step step = model::kNoStep) {
     if (trace_ == nullptr) [[likely]] return;
-    const int64_t t = cpu_.now().ps();
-    trace_->host_trace(trace_source_, stack::HostTraceEvent{t, t, k, static_cast<uint16_t>(cpu_.id()), a, b});
+    const uint64_t t = static_cast<uint64_t>(cpu_.now().ps());
+    trace_->trace(trace_source_, stack::TraceEvent{t, t, k, step.none() ? model::default_step(k) : step,
+                                                   static_cast<uint16_t>(cpu_.id()), a, b, packet});
   }
 
   stack::Napi napi_;

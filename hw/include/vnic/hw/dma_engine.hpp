@@ -56,7 +56,7 @@ enum class WriteStatus : uint8_t {
 struct WriteDone {
   uint64_t tag = 0;
   uint64_t id = 0;
-  uint64_t fault_addr = 0;
+  uint64_t addr = 0;  // the write's address; for Refused, the first address refused
   WriteStatus status = WriteStatus::Landed;
 };
 

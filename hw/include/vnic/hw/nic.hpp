@@ -66,10 +66,14 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
 
   DmaEngine& dma() { return dma_; }
   void attach(EthMedium* medium, unsigned side);
-  // Trace events go to `sink` (nullptr: off). Frame ids are (tx_id_base + a sequence number).
-  void set_trace(TraceSink* sink, uint64_t tx_id_base = 0) {
+  // Trace events go to `sink` (nullptr: off). A frame's id is its packet's id, taken from the
+  // side band `tags` (model::PacketTags) by its first buffer's address, or (tx_id_base + a
+  // sequence number) when it has none (test hosts tag nothing). RX buffers are tagged with the
+  // id of the frame written into them, for the driver to take.
+  void set_trace(TraceSink* sink, uint64_t tx_id_base = 0, model::PacketTags* tags = nullptr) {
     trace_ = sink;
     tx_id_base_ = tx_id_base;
+    tags_ = tags;
   }
   model::FramePool& frame_pool() { return pool_; }
 
@@ -249,10 +253,16 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   void unmask(uint32_t vec_bits);
 
   uint64_t now_ps() const { return q_.now_ps(); }
-  void emit(TraceKind k, uint8_t qp, uint64_t t, uint64_t t_end, uint32_t a, uint64_t b, uint64_t frame_id) {
+  void emit(TraceKind k, unsigned lane, uint64_t t, uint64_t t_end, uint32_t a, uint64_t b, uint64_t packet,
+            model::Step step) {
     if (trace_ == nullptr) [[likely]] return;
-    trace_->trace(name(), TraceEvent{t, t_end, k, qp, a, b, frame_id});
+    trace_->trace(name(), TraceEvent{t, t_end, k, step, static_cast<uint16_t>(lane), a, b, packet});
   }
+  void emit(TraceKind k, unsigned lane, uint64_t t, uint64_t t_end, uint32_t a, uint64_t b, uint64_t packet) {
+    emit(k, lane, t, t_end, a, b, packet, model::default_step(k));
+  }
+  // Descriptors the device owns (ring level counter track), when tracing.
+  void emit_level(bool tx, unsigned qp);
   // The rate frames are timed at: the link's, or 10 Gb/s before any link was seen.
   model::BitRate tx_rate() const { return link_rate_.bps() ? link_rate_ : model::BitRate::gbps(10); }
   uint64_t cycles_ps(uint32_t n) const { return uint64_t{n} * cycle_ps_; }
@@ -280,6 +290,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   uint32_t msix_control_ = 0;   // MSI-X capability: Enable and Function Mask bits
   TraceSink* trace_ = nullptr;
   uint64_t tx_id_base_ = 0;
+  model::PacketTags* tags_ = nullptr;
   uint64_t tx_seq_ = 0;         // frames launched (their ids, with tx_id_base_)
   bool powered_on_ = false;     // registers that CTRL.RST keeps are set once, at power-on
   uint64_t bar0_ = 0;           // BAR0 base as assigned by enumeration

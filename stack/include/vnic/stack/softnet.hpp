@@ -53,8 +53,8 @@ class Softnet {
     rx_fn_ = fn;
     rx_ctx_ = ctx;
   }
-  // NAPI polls go to `sink` (nullptr: off).
-  void set_trace(HostTraceSink* sink, const char* source) {
+  // NAPI polls, softirq raises, backlog and stack hand-offs go to `sink` (nullptr: off).
+  void set_trace(TraceSink* sink, const char* source) {
     trace_ = sink;
     trace_source_ = source;
   }
@@ -93,7 +93,13 @@ class Softnet {
   NetCoreSysctls sys_;
   RxHandler rx_fn_ = nullptr;
   void* rx_ctx_ = nullptr;
-  HostTraceSink* trace_ = nullptr;
+  TraceSink* trace_ = nullptr;
+  void emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet, model::Step step) {
+    if (trace_ == nullptr) [[likely]] return;
+    const uint64_t t = static_cast<uint64_t>(cpu_.now().ps());
+    trace_->trace(trace_source_, TraceEvent{t, t, k, step, static_cast<uint16_t>(cpu_.id()), a, b, packet});
+  }
+  void emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet) { emit(k, a, b, packet, model::default_step(k)); }
   const char* trace_source_ = "";
   Napi* poll_head_ = nullptr;  // sd->poll_list
   Napi* poll_tail_ = nullptr;

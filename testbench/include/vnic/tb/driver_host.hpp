@@ -14,6 +14,7 @@
 #include "vnic/tb/host_cpu.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/pci_host_bus.hpp"
+#include "vnic/model/trace.hpp"
 #include "vnic/tb/pktgen.hpp"
 
 namespace vnic::tb {
@@ -37,7 +38,10 @@ class DriverHost {
 
   void connect(hw::Nic& nic, uint64_t bar0_base);
   // CPU contexts, NAPI polls and the driver's events go to `sink`, under this host's name.
-  void set_trace(stack::HostTraceSink* sink);
+  // Trace events of this host (CPUs, softnet, driver, pktgen, checker) go to `sink`; packets
+  // made here get ids from id_base + 1 on, and carry them across the descriptor interface
+  // through this host's side band (model::PacketTags), which the NIC shares.
+  void set_trace(stack::TraceSink* sink, uint64_t id_base = 0);
   const std::string& name() const { return name_; }
   void expect(const TrafficPattern& p) { checker_.expect(p); }
   // Starts a task: probe, open, then pktgen.
@@ -94,6 +98,8 @@ class DriverHost {
   std::unique_ptr<driver::VnicDriver> drv_;
   std::unique_ptr<PktGen> gen_;
   RxChecker checker_;
+  hw::Nic* nic_ = nullptr;
+  model::PacketTags tags_;
   int probe_rc_ = 1, open_rc_ = 1;  // 1: not run yet
   stack::TaskScope tasks_;  // last: its tasks use everything above
 };

@@ -45,7 +45,7 @@ class HostCpu : public stack::Cpu {
   void hardirq(Fn fn, void* ctx, uint64_t arg);
 
   // Hard IRQs and softirq runs go to `sink` (nullptr: off).
-  void set_trace(stack::HostTraceSink* sink, const char* source) {
+  void set_trace(stack::TraceSink* sink, const char* source) {
     trace_ = sink;
     trace_source_ = source;
   }
@@ -86,7 +86,7 @@ class HostCpu : public stack::Cpu {
   std::vector<Work> work_;   // records for scheduled work, recycled through a free list
   uint32_t free_ = UINT32_MAX;
   HostCpuStats stats_;
-  stack::HostTraceSink* trace_ = nullptr;
+  stack::TraceSink* trace_ = nullptr;
   const char* trace_source_ = "";
 };
 

@@ -10,6 +10,7 @@
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/netdev.hpp"
 #include "vnic/stack/skb.hpp"
+#include "vnic/stack/trace.hpp"
 #include "vnic/tb/traffic.hpp"
 
 namespace vnic::tb {
@@ -38,6 +39,13 @@ class PktGen {
   bool done() const { return next_seq_ >= cfg_.count && held_.empty(); }
   const PktGenStats& stats() const { return stats_; }
   const PktGenConfig& config() const { return cfg_; }
+  // Each packet made is an event (its journey's start); packet k's id is id_base + k + 1, so ids
+  // of different hosts never meet (the ids are kept whether or not a sink is set).
+  void set_trace(stack::TraceSink* sink, const char* source, uint64_t id_base) {
+    trace_ = sink;
+    trace_source_ = source;
+    id_base_ = id_base;
+  }
 
  private:
   static void run_thunk(void* ctx, uint64_t) { static_cast<PktGen*>(ctx)->run(); }
@@ -55,6 +63,9 @@ class PktGen {
   bool scheduled_ = false;
   bool waiting_wake_ = false;
   PktGenStats stats_;
+  stack::TraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
+  uint64_t id_base_ = 0;
 };
 
 struct RxCheckerStats {
@@ -68,10 +79,19 @@ class RxChecker {
   // Softnet::RxHandler.
   static void rx(void* ctx, stack::SkBuff* skb);
   const RxCheckerStats& stats() const { return stats_; }
+  // Each packet consumed is an event: the end of its journey.
+  void set_trace(stack::TraceSink* sink, const char* source, stack::Cpu* cpu) {
+    trace_ = sink;
+    trace_source_ = source;
+    cpu_ = cpu;
+  }
 
  private:
   TrafficPattern pattern_{};
   RxCheckerStats stats_;
+  stack::TraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
+  stack::Cpu* cpu_ = nullptr;
 };
 
 }  // namespace vnic::tb

@@ -1,0 +1,158 @@
+// One trace vocabulary for the whole model: the NIC (hw/), the driver and the kernel side
+// (driver/, stack/) and the platform (testbench/) emit the same event type, each event tagged
+// with the step of ../shared/reference/linux-network-flow.md it represents (egress 1-20 on the
+// sender, ingress 1-24 on the receiver) and with the id of the packet it concerns. A packet
+// keeps one id from the moment it is made (pktgen, later an application) to the moment it is
+// consumed on the other side; docs/journey.md has the journey built from these events.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+
+namespace vnic::model {
+
+enum class Path : uint8_t { None = 0, Egress = 1, Ingress = 2 };
+
+// A step of the reference flow; {None, 0} for events that are not one (the wire, errors).
+struct Step {
+  Path path = Path::None;
+  uint8_t n = 0;
+  constexpr bool operator==(const Step&) const = default;
+  constexpr bool none() const { return path == Path::None; }
+};
+constexpr Step egress(uint8_t n) { return Step{Path::Egress, n}; }
+constexpr Step ingress(uint8_t n) { return Step{Path::Ingress, n}; }
+inline constexpr Step kNoStep{};
+
+// What the model does for a step today.
+enum class StepState : uint8_t {
+  Emitted,     // code emits the step's trace event (a test checks it appears in a run)
+  Conditional, // emitted only on some paths (listed in docs/journey.md); checked by its own test
+  NotBuilt,    // the protocol stack issue named in `by` adds it
+};
+
+struct StepInfo {
+  Step step;
+  std::string_view words;     // the reference's wording, shortened
+  std::string_view function;  // the function here that implements it (Linux's name)
+  StepState state;
+  std::string_view by;        // who emits it (file), or which issue builds it
+};
+
+// Every step of the reference, egress 1-20 then ingress 1-24. The one place that maps a step
+// number to its wording and to the code that implements it.
+std::span<const StepInfo> steps();
+const StepInfo* step_info(Step s);
+// "egress:12", "ingress:5", "-" for none. Never allocates.
+std::string_view step_name(Step s);
+
+enum class TraceKind : uint8_t {
+  // Packet's origin
+  PacketMade,   // a packet was made (pktgen; later an application) (a: length)
+  // Sender, forward chain
+  TxMap,        // the driver mapped its data for DMA (b: bus address)
+  TxRing,       // the driver put it on the TX ring (a: length, b: slot)
+  TxDoorbell,   // the driver wrote the TX tail (a: tail) -- no packet
+  TxLaunch,     // the NIC checked its descriptors and fetched its data (a: bytes with FCS; t_end: ready)
+  TxWire,       // the frame on the wire, preamble to last bit (a: bytes)
+  TxDropped,    // the NIC dropped it (a: descriptors, b: the counter, regs::Stat)
+  // Sender, completion branch
+  TxDone,       // its write-back landed (a: descriptors)
+  TxClean,      // the driver's TX clean freed it (a: length)
+  TxWake,       // the driver woke the stopped TX queue (NET_TX_SOFTIRQ would run the qdisc)
+  // Receiver
+  RxArrive,     // the frame's last bit arrived (a: bytes)
+  RxAccept,     // FCS, length and address filter passed (a: bytes)
+  RxDrop,       // dropped (a: bytes, b: the counter, regs::Stat; for host drops a host counter id)
+  RxDma,        // data and write-back DMA issued (a: bytes, b: descriptor; t_end: lands)
+  RxComplete,   // its write-back landed: it is on the RX ring (a: bytes, b: descriptor)
+  RxPoll,       // NAPI's poll took it off the ring (a: bytes, b: descriptor)
+  SkbAlloc,     // the driver allocated its sk_buff and copied it in (a: length)
+  EthTypeTrans, // metadata filled: protocol, device, MAC header pulled (a: protocol)
+  NetifRx,      // enqueued on a CPU's backlog (netif_rx) (a: backlog length after)
+  ReceiveSkb,   // handed to the kernel stack (netif_receive_skb)
+  Consumed,     // the end of its journey: consumed by the receiver (pktgen's checker)
+  // Per interrupt, per CPU (no packet; the journey attaches them to the packets waiting)
+  Irq,          // the NIC sent an interrupt message (lane: vector, b: address)
+  HardIrq,      // a hard IRQ handler ran, t to t_end (a: vector)
+  NapiSchedule, // the driver scheduled NAPI from its handler (a: vector)
+  SoftirqRaise, // NET_RX_SOFTIRQ raised
+  Softirq,      // a softirq run (__do_softirq), t to t_end
+  NapiPoll,     // one ->poll(), t to t_end (a: work, b: budget)
+  IrqEnable,    // napi_complete_done re-enabled the queue's interrupt (a: vector)
+  // Other
+  DmaError,     // a DMA transfer was refused (a: cause bit, b: address)
+  TxTimeout,    // the TX watchdog fired (b: ms stalled)
+  Reset,        // the driver reset the device to recover
+  // Counter tracks (a: the value)
+  RingLevel,    // descriptors owned by the device (lane: queue; b: 0 RX, 1 TX)
+  BacklogLevel, // packets on a CPU's backlog (lane: CPU)
+  kCount
+};
+
+struct TraceEvent {
+  uint64_t t_ps = 0;
+  uint64_t t_end_ps = 0;  // for spans, else == t_ps
+  TraceKind kind{};
+  Step step{};
+  uint16_t lane = 0;  // NIC: queue pair or vector; host: CPU
+  uint32_t a = 0;
+  uint64_t b = 0;
+  uint64_t packet = 0;  // 0: not about one packet
+};
+
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  // `source`: the emitting component's name ("nic_a", "host_a").
+  virtual void trace(const char* source, const TraceEvent& e) = 0;
+};
+
+// Where a drop was counted: an RxDrop/TxDropped event's b. The NIC's counters are their
+// regs::Stat index; the host's have this bit set and a HostDrop code.
+inline constexpr uint64_t kHostDropBit = uint64_t{1} << 63;
+enum class HostDrop : uint8_t {
+  SoftnetDropped = 1,   // /proc/net/softnet_stat column 2: the backlog was full
+  RxErrors,             // the driver's rx_queue_0_errors (descriptor errors, bad length)
+  RxAllocFailed,        // the driver's rx_queue_0_alloc_failed (no skb)
+  RxNohandler,          // no protocol handler (rx_nohandler)
+  TxMapErrors,          // the driver's tx_queue_0_map_errors
+};
+constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
+// The counter's name: an ethtool -S name of the device, or the host's.
+std::string_view drop_counter_name(uint64_t b);
+
+// "tx.launch", "rx.poll", ...: the names the writers print.
+std::string_view trace_kind_name(TraceKind k);
+// The step an event kind stands for when it is emitted on its usual path (a drop's step is
+// given by the emitter, which knows where it happened).
+Step default_step(TraceKind k);
+
+// A packet's id travels with it through the model's own objects (skb, frame); across the
+// descriptor interface, where real hardware carries no such thing, it rides in this side band:
+// the driver tags a buffer's bus address with the packet's id when it maps it for TX, the NIC
+// takes the tag when it fetches that buffer, and on receive the NIC tags the RX buffer it
+// writes and the driver takes the tag when it polls the descriptor. Not visible to the guest;
+// present only while tracing or a journey is on, so it costs nothing otherwise.
+class PacketTags {
+ public:
+  void put(uint64_t addr, uint64_t id) {
+    if (id != 0) tags_[addr] = id;
+  }
+  // The id tagged at addr (and the tag removed), or 0.
+  uint64_t take(uint64_t addr) {
+    const auto it = tags_.find(addr);
+    if (it == tags_.end()) return 0;
+    const uint64_t id = it->second;
+    tags_.erase(it);
+    return id;
+  }
+  std::size_t size() const { return tags_.size(); }
+
+ private:
+  std::unordered_map<uint64_t, uint64_t> tags_;
+};
+
+}  // namespace vnic::model

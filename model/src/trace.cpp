@@ -1,0 +1,173 @@
+// The step table of ../shared/reference/linux-network-flow.md and the trace vocabulary's names.
+#include "vnic/model/trace.hpp"
+
+#include <array>
+
+#include "vnic/model/regs.hpp"
+
+namespace vnic::model {
+
+namespace {
+
+using S = StepState;
+constexpr std::string_view kDriver = "driver/src/vnic_driver.cpp";
+constexpr std::string_view kNic = "hw/src/nic.cpp";
+
+constexpr StepInfo kTable[] = {
+    // Egress: the sender.
+    {egress(1), "Application sends message (sendmsg or other)", "sendmsg", S::NotBuilt, "issue: protocol stack part 2 (UDP), 3a (TCP)"},
+    {egress(2), "TCP send message allocates skb_buff", "tcp_sendmsg", S::NotBuilt, "issue: protocol stack part 3a"},
+    {egress(3), "It enqueues skb to the socket write buffer of tcp_wmem size", "tcp_sendmsg", S::NotBuilt, "issue: protocol stack part 3a"},
+    {egress(4), "Builds the TCP header (src and dst port, checksum)", "tcp_transmit_skb", S::NotBuilt, "issue: protocol stack part 3a"},
+    {egress(5), "Calls L3 handler (tcp_write_xmit, tcp_transmit_skb)", "ip_queue_xmit", S::NotBuilt, "issue: protocol stack part 3a"},
+    {egress(6), "L3 builds the IP header and calls netfilter LOCAL_OUT", "ip_queue_xmit", S::NotBuilt, "issue: protocol stack part 1a/1b"},
+    {egress(7), "Calls output route action", "ip_output", S::NotBuilt, "issue: protocol stack part 1a"},
+    {egress(8), "Calls netfilter POST_ROUTING", "ip_output", S::NotBuilt, "issue: protocol stack part 1b"},
+    {egress(9), "Fragment the packet (ip_output)", "ip_fragment", S::NotBuilt, "issue: protocol stack part 1b"},
+    {egress(10), "Calls L2 send function (dev_queue_xmit)", "dev_queue_xmit", S::NotBuilt, "issue: protocol stack part 1a"},
+    {egress(11), "Feeds the qdisc of txqueuelen length, default_qdisc", "__dev_xmit_skb", S::NotBuilt, "issue: protocol stack part 1a (pktgen bypasses the qdisc, as Linux's pktgen does)"},
+    {egress(12), "The driver enqueues the packets at the ring buffer tx", "vnic_start_xmit", S::Emitted, kDriver},
+    {egress(13), "soft IRQ NET_TX_SOFTIRQ (the qdisc runs again)", "netif_tx_wake_queue", S::Conditional, kDriver},
+    {egress(14), "Re-enable hard IRQ to NIC", "napi_complete_done", S::Emitted, kDriver},
+    {egress(15), "Driver maps the packets to a DMA region", "dma_map_single", S::Emitted, kDriver},
+    {egress(16), "NIC fetches the packets (via DMA) from RAM to transmit", "Nic::tx_launch", S::Emitted, kNic},
+    {egress(17), "After the transmission NIC raises a hard IRQ", "Nic::tx_wire_end, Nic::send_msi", S::Emitted, kNic},
+    {egress(18), "The driver handles this IRQ (turns it off)", "vnic_msix_handler", S::Emitted, "testbench/src/host_cpu.cpp, driver/src/vnic_driver.cpp"},
+    {egress(19), "And schedules (soft IRQ) the NAPI poll", "napi_schedule", S::Emitted, kDriver},
+    {egress(20), "NAPI handles the completion: frees the packets' memory", "vnic_clean_tx", S::Emitted, kDriver},
+    // Ingress: the receiver.
+    {ingress(1), "Packets arrive at the NIC", "Nic::eth_receive", S::Emitted, kNic},
+    {ingress(2), "NIC verifies MAC and FCS, drops or continues", "Nic::eth_receive", S::Emitted, kNic},
+    {ingress(3), "NIC DMAs the packets to RAM, in buffers the driver mapped", "Nic::eth_receive", S::Emitted, kNic},
+    {ingress(4), "NIC enqueues references on the rx ring until rx-usecs or rx-frames", "Nic::on_write_done, Nic::mod_complete", S::Emitted, kNic},
+    {ingress(5), "NIC raises a hard IRQ", "Nic::send_msi", S::Emitted, kNic},
+    {ingress(6), "CPU runs the IRQ handler, the driver's code", "vnic_msix_handler", S::Emitted, "testbench/src/host_cpu.cpp"},
+    {ingress(7), "Driver schedules a NAPI, clears the hard IRQ and returns", "napi_schedule", S::Emitted, kDriver},
+    {ingress(8), "Driver raises a soft IRQ (NET_RX_SOFTIRQ)", "__napi_schedule", S::Emitted, "stack/src/softnet.cpp"},
+    {ingress(9), "NAPI polls the rx ring (netdev_budget, netdev_budget_usecs, dev_weight)", "vnic_clean_rx", S::Emitted, kDriver},
+    {ingress(10), "Linux allocates the sk_buff", "napi_alloc_skb", S::Emitted, kDriver},
+    {ingress(11), "Fills the metadata: protocol, interface, MAC header; removes Ethernet", "eth_type_trans", S::Emitted, kDriver},
+    {ingress(12), "Passes the skb to the kernel stack (netif_receive_skb)", "netif_receive_skb", S::Emitted, "stack/src/softnet.cpp"},
+    {ingress(13), "Network header, taps (tcpdump) and tc ingress", "__netif_receive_skb_core", S::NotBuilt, "issue: protocol stack part 1a"},
+    {ingress(14), "Queued on the backlog of netdev_max_backlog (netif_rx)", "enqueue_to_backlog", S::Conditional, "stack/src/softnet.cpp"},
+    {ingress(15), "ip_rcv: IP's main receive routine", "ip_rcv", S::NotBuilt, "issue: protocol stack part 1a"},
+    {ingress(16), "Netfilter PREROUTING", "ip_rcv", S::NotBuilt, "issue: protocol stack part 1b"},
+    {ingress(17), "Routing table: forward or local", "ip_rcv_finish", S::NotBuilt, "issue: protocol stack part 1a"},
+    {ingress(18), "If local, netfilter LOCAL_IN", "ip_local_deliver", S::NotBuilt, "issue: protocol stack part 1b"},
+    {ingress(19), "Calls the L4 protocol (tcp_v4_rcv)", "ip_local_deliver_finish", S::NotBuilt, "issue: protocol stack part 2 (UDP), 3a (TCP)"},
+    {ingress(20), "Finds the right socket", "__udp4_lib_lookup, __inet_lookup", S::NotBuilt, "issue: protocol stack part 2"},
+    {ingress(21), "The TCP finite state machine", "tcp_rcv_state_process", S::NotBuilt, "issue: protocol stack part 3a"},
+    {ingress(22), "Enqueued on the receive buffer (tcp_rmem, tcp_moderate_rcvbuf)", "tcp_queue_rcv, __udp_enqueue_schedule_skb", S::NotBuilt, "issue: protocol stack part 2"},
+    {ingress(23), "Signals data available to applications (epoll)", "sk_data_ready", S::NotBuilt, "issue: protocol stack part 2"},
+    {ingress(24), "Application wakes up and reads the data", "recvmsg", S::NotBuilt, "issue: protocol stack part 2"},
+};
+
+constexpr std::array<std::string_view, 21> kEgressNames = {
+    "-",         "egress:1",  "egress:2",  "egress:3",  "egress:4",  "egress:5",  "egress:6",
+    "egress:7",  "egress:8",  "egress:9",  "egress:10", "egress:11", "egress:12", "egress:13",
+    "egress:14", "egress:15", "egress:16", "egress:17", "egress:18", "egress:19", "egress:20"};
+constexpr std::array<std::string_view, 25> kIngressNames = {
+    "-",          "ingress:1",  "ingress:2",  "ingress:3",  "ingress:4",  "ingress:5",  "ingress:6",
+    "ingress:7",  "ingress:8",  "ingress:9",  "ingress:10", "ingress:11", "ingress:12", "ingress:13",
+    "ingress:14", "ingress:15", "ingress:16", "ingress:17", "ingress:18", "ingress:19", "ingress:20",
+    "ingress:21", "ingress:22", "ingress:23", "ingress:24"};
+
+}  // namespace
+
+std::span<const StepInfo> steps() { return kTable; }
+
+const StepInfo* step_info(Step s) {
+  for (const StepInfo& i : kTable) {
+    if (i.step == s) return &i;
+  }
+  return nullptr;
+}
+
+std::string_view step_name(Step s) {
+  if (s.path == Path::Egress && s.n < kEgressNames.size()) return kEgressNames[s.n];
+  if (s.path == Path::Ingress && s.n < kIngressNames.size()) return kIngressNames[s.n];
+  return "-";
+}
+
+std::string_view drop_counter_name(uint64_t b) {
+  if ((b & kHostDropBit) == 0) return b < regs::kNumStats ? regs::kStatInfo[b].name : "?";
+  switch (static_cast<HostDrop>(b & 0xFF)) {
+    case HostDrop::SoftnetDropped: return "softnet_stat.dropped";
+    case HostDrop::RxErrors: return "rx_queue_0_errors";
+    case HostDrop::RxAllocFailed: return "rx_queue_0_alloc_failed";
+    case HostDrop::RxNohandler: return "rx_nohandler";
+    case HostDrop::TxMapErrors: return "tx_queue_0_map_errors";
+  }
+  return "?";
+}
+
+std::string_view trace_kind_name(TraceKind k) {
+  switch (k) {
+    case TraceKind::PacketMade: return "packet.made";
+    case TraceKind::TxMap: return "tx.map";
+    case TraceKind::TxRing: return "tx.ring";
+    case TraceKind::TxDoorbell: return "tx.doorbell";
+    case TraceKind::TxLaunch: return "tx.launch";
+    case TraceKind::TxWire: return "tx.wire";
+    case TraceKind::TxDropped: return "tx.dropped";
+    case TraceKind::TxDone: return "tx.done";
+    case TraceKind::TxClean: return "tx.clean";
+    case TraceKind::TxWake: return "tx.wake";
+    case TraceKind::RxArrive: return "rx.arrive";
+    case TraceKind::RxAccept: return "rx.accept";
+    case TraceKind::RxDrop: return "rx.drop";
+    case TraceKind::RxDma: return "rx.dma";
+    case TraceKind::RxComplete: return "rx.complete";
+    case TraceKind::RxPoll: return "rx.poll";
+    case TraceKind::SkbAlloc: return "skb.alloc";
+    case TraceKind::EthTypeTrans: return "eth_type_trans";
+    case TraceKind::NetifRx: return "netif_rx";
+    case TraceKind::ReceiveSkb: return "netif_receive_skb";
+    case TraceKind::Consumed: return "consumed";
+    case TraceKind::Irq: return "irq";
+    case TraceKind::HardIrq: return "hardirq";
+    case TraceKind::NapiSchedule: return "napi_schedule";
+    case TraceKind::SoftirqRaise: return "softirq.raise";
+    case TraceKind::Softirq: return "softirq";
+    case TraceKind::NapiPoll: return "napi_poll";
+    case TraceKind::IrqEnable: return "irq.enable";
+    case TraceKind::DmaError: return "dma.error";
+    case TraceKind::TxTimeout: return "tx_timeout";
+    case TraceKind::Reset: return "reset";
+    case TraceKind::RingLevel: return "ring.level";
+    case TraceKind::BacklogLevel: return "backlog.level";
+    case TraceKind::kCount: break;
+  }
+  return "?";
+}
+
+Step default_step(TraceKind k) {
+  switch (k) {
+    case TraceKind::TxMap: return egress(15);
+    case TraceKind::TxRing: return egress(12);
+    case TraceKind::TxDoorbell: return egress(12);
+    case TraceKind::TxLaunch: return egress(16);
+    case TraceKind::TxDropped: return egress(16);
+    case TraceKind::TxDone: return egress(17);
+    case TraceKind::TxClean: return egress(20);
+    case TraceKind::TxWake: return egress(13);
+    case TraceKind::RxArrive: return ingress(1);
+    case TraceKind::RxAccept: return ingress(2);
+    case TraceKind::RxDrop: return ingress(2);
+    case TraceKind::RxDma: return ingress(3);
+    case TraceKind::RxComplete: return ingress(4);
+    case TraceKind::RxPoll: return ingress(9);
+    case TraceKind::SkbAlloc: return ingress(10);
+    case TraceKind::EthTypeTrans: return ingress(11);
+    case TraceKind::NetifRx: return ingress(14);
+    case TraceKind::ReceiveSkb: return ingress(12);
+    case TraceKind::Irq: return ingress(5);
+    case TraceKind::HardIrq: return ingress(6);
+    case TraceKind::NapiSchedule: return ingress(7);
+    case TraceKind::SoftirqRaise: return ingress(8);
+    case TraceKind::IrqEnable: return egress(14);
+    default: return kNoStep;
+  }
+}
+
+}  // namespace vnic::model
