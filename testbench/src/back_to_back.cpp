@@ -157,6 +157,34 @@ void BackToBack::run() {
   } else {
     sc_core::sc_start();
   }
+  finish_run();
+}
+
+void BackToBack::run(const std::function<void()>& tick, uint64_t slice_ps) {
+  if (driver_hosts()) {
+    dh_a_->bring_up();
+    dh_b_->bring_up();
+  } else {
+    host_a_->bring_up();
+    host_b_->bring_up();
+  }
+  const uint64_t stop = static_cast<uint64_t>(s_.stop_after.ps());
+  for (;;) {
+    const uint64_t now = hw::to_ps(sc_core::sc_time_stamp());
+    if (stop > 0) {
+      if (now >= stop) break;
+      sc_core::sc_start(hw::from_ps(std::min(slice_ps, stop - now)));
+    } else {
+      // Ends, as a plain sc_start() does, at the last activity rather than at the slice's end.
+      sc_core::sc_start(hw::from_ps(slice_ps), sc_core::SC_EXIT_ON_STARVATION);
+      if (!sc_core::sc_pending_activity()) break;
+    }
+    tick();
+  }
+  finish_run();
+}
+
+void BackToBack::finish_run() {
   end_ps_ = q_->now_ps();
   if (driver_hosts()) {
     // ethtool -S reads the device's counters through MMIO: let those reads run.
@@ -188,7 +216,17 @@ int64_t BackToBack::unaccounted(int i, std::string* detail) {
   return driver_hosts() ? unaccounted_driver(i, detail) : unaccounted_direct(i, detail);
 }
 
-int64_t BackToBack::unaccounted_driver(int i, std::string* detail) {
+std::vector<BackToBack::ConservationTerm> BackToBack::conservation_terms(int i) {
+  std::vector<ConservationTerm> t;
+  if (driver_hosts()) {
+    unaccounted_driver(i, nullptr, &t);
+  } else {
+    unaccounted_direct(i, nullptr, &t);
+  }
+  return t;
+}
+
+int64_t BackToBack::unaccounted_driver(int i, std::string* detail, std::vector<ConservationTerm>* terms) {
   DriverHost& tx = dhost(i);
   DriverHost& rx = dhost(1 - i);
   // The device's counters as the drivers read them (ethtool -S), not the registers now.
@@ -217,10 +255,21 @@ int64_t BackToBack::unaccounted_driver(int i, std::string* detail) {
         "driver rx drops {} + softnet drops {} (+ {} unaccounted)",
         sent, delivered, drv_tx_drops, tx_drops, link_drops, rx_drops, drv_rx_drops, stack_drops, left);
   }
+  if (terms) {
+    *terms = {{"sent", sent},
+              {"delivered", delivered},
+              {"driver_tx_drops", drv_tx_drops},
+              {"nic_tx_drops", tx_drops},
+              {"link_drops", link_drops},
+              {"nic_rx_drops", rx_drops},
+              {"driver_rx_drops", drv_rx_drops},
+              {"softnet_drops", stack_drops},
+              {"unaccounted", left}};
+  }
   return left;
 }
 
-int64_t BackToBack::unaccounted_direct(int i, std::string* detail) {
+int64_t BackToBack::unaccounted_direct(int i, std::string* detail, std::vector<ConservationTerm>* terms) {
   TestHost& tx = host(i);
   TestHost& rx = host(1 - i);
   const auto txn = [&](Stat st) { return nic(i).stat(st); };
@@ -235,6 +284,10 @@ int64_t BackToBack::unaccounted_direct(int i, std::string* detail) {
   if (detail) {
     *detail = fmt::format("sent {} = delivered {} + tx drops {} + link drops {} + rx drops {} (+ {} unaccounted)",
                           sent, delivered, tx_drops, link_drops, rx_drops, left);
+  }
+  if (terms) {
+    *terms = {{"sent", sent},           {"delivered", delivered}, {"nic_tx_drops", tx_drops},
+              {"link_drops", link_drops}, {"nic_rx_drops", rx_drops}, {"unaccounted", left}};
   }
   return left;
 }
@@ -266,6 +319,48 @@ std::string BackToBack::link_report() {
   return s;
 }
 
+std::vector<BackToBack::ReportView> BackToBack::host_views(int i) {
+  std::vector<ReportView> v;
+  std::string conservation = conservation_line(i);
+  conservation.pop_back();  // the report's blank line after it is not part of the view
+  if (!driver_hosts()) {
+    const auto& hs = host(i).stats();
+    v.push_back({"ethtool-S.txt", fmt::format("ethtool -S {}", i == 0 ? "eth_a" : "eth_b"), ethtool_stats(nic(i))});
+    v.push_back({"host.txt", "",
+                 fmt::format("host: tx_posted {} tx_completed {} rx_frames {} rx_ok {} rx_bad_bytes {} "
+                             "rx_out_of_order {} rx_gap_frames {} rx_err_flagged {} irqs {}\n",
+                             hs.tx_posted, hs.tx_completed, hs.rx_frames, hs.rx_ok, hs.rx_bad_bytes,
+                             hs.rx_out_of_order, hs.rx_gap_frames, hs.rx_err_flagged, hs.irqs)});
+    v.push_back({"conservation.txt", "", conservation});
+    return v;
+  }
+  DriverHost& h = dhost(i);
+  const std::string& ifname = h.driver().name;
+  const auto& g = h.pktgen().stats();
+  const auto& k = h.checker().stats();
+  std::string dmesg;
+  for (const auto& line : h.driver().log()) dmesg += line + "\n";
+  v.push_back({"ethtool.txt", fmt::format("ethtool {}", ifname), h.ethtool_link()});
+  v.push_back({"ethtool-c.txt", fmt::format("ethtool -c {}", ifname), h.ethtool_c()});
+  v.push_back({"ethtool-g.txt", fmt::format("ethtool -g {}", ifname), h.ethtool_g()});
+  v.push_back({"ethtool-S.txt", fmt::format("ethtool -S {}", ifname), h.ethtool_s()});
+  v.push_back({"byte_queue_limits.txt",
+               fmt::format("grep . /sys/class/net/{}/queues/tx-0/byte_queue_limits/{{limit,inflight,limit_max}}",
+                           ifname),
+               h.bql_sysfs()});
+  v.push_back({"softnet_stat", "cat /proc/net/softnet_stat", h.softnet_stat()});
+  v.push_back({"cpu.txt", "", h.cpu_usage(end_ps_)});
+  v.push_back({"pktgen.txt", "",
+               fmt::format("pktgen: sent {} busy {} queue_waits {} alloc_waits {}\n", g.sent, g.busy, g.queue_waits,
+                           g.alloc_waits)});
+  v.push_back({"rx_checker.txt", "",
+               fmt::format("rx checker: frames {} ok {} bad_bytes {} out_of_order {} gap_frames {}\n", k.frames,
+                           k.ok, k.bad_bytes, k.out_of_order, k.gap_frames)});
+  v.push_back({"dmesg.txt", "dmesg", dmesg});
+  v.push_back({"conservation.txt", "", conservation});
+  return v;
+}
+
 std::string BackToBack::report_driver() {
   std::string s;
   const double sim_s = static_cast<double>(end_ps_) / 1e12;
@@ -276,29 +371,11 @@ std::string BackToBack::report_driver() {
     const char c = i == 0 ? 'a' : 'b';
     s += fmt::format("== host {} ({} at {}, {} {}) ==\n", c, nic(i).name(), h.bus().bus_info(), h.driver().name,
                      h.driver().dev_addr.str());
-    s += fmt::format("[host {}]$ ethtool {}\n", c, h.driver().name);
-    s += h.ethtool_link();
-    s += fmt::format("[host {}]$ ethtool -c {}\n", c, h.driver().name);
-    s += h.ethtool_c();
-    s += fmt::format("[host {}]$ ethtool -g {}\n", c, h.driver().name);
-    s += h.ethtool_g();
-    s += fmt::format("[host {}]$ ethtool -S {}\n", c, h.driver().name);
-    s += h.ethtool_s();
-    s += fmt::format("[host {}]$ grep . /sys/class/net/{}/queues/tx-0/byte_queue_limits/{{limit,inflight,limit_max}}\n",
-                     c, h.driver().name);
-    s += h.bql_sysfs();
-    s += fmt::format("[host {}]$ cat /proc/net/softnet_stat\n", c);
-    s += h.softnet_stat();
-    s += h.cpu_usage(end_ps_);
-    const auto& g = h.pktgen().stats();
-    const auto& k = h.checker().stats();
-    s += fmt::format("pktgen: sent {} busy {} queue_waits {} alloc_waits {}\n", g.sent, g.busy, g.queue_waits,
-                     g.alloc_waits);
-    s += fmt::format("rx checker: frames {} ok {} bad_bytes {} out_of_order {} gap_frames {}\n", k.frames, k.ok,
-                     k.bad_bytes, k.out_of_order, k.gap_frames);
-    s += fmt::format("[host {}]$ dmesg\n", c);
-    for (const auto& line : h.driver().log()) s += line + "\n";
-    s += conservation_line(i);
+    for (const auto& view : host_views(i)) {
+      if (!view.command.empty()) s += fmt::format("[host {}]$ {}\n", c, view.command);
+      s += view.text;
+    }
+    s += "\n";
   }
   s += link_report();
   return s;
@@ -311,18 +388,13 @@ std::string BackToBack::report() {
   s += fmt::format("scenario: {}  seed: {}  link: {} Gb/s  simulated time: {:.6f} s\n\n", s_.name, s_.seed,
                    s_.link_rate.gbps_f(), sim_s);
   for (int i = 0; i < 2; ++i) {
-    hw::Nic& n = nic(i);
-    TestHost& h = host(i);
-    const auto& hs = h.stats();
-    s += fmt::format("== host {} ({}, {}) ==\n", i == 0 ? 'a' : 'b', n.name(),
+    s += fmt::format("== host {} ({}, {}) ==\n", i == 0 ? 'a' : 'b', nic(i).name(),
                      (i == 0 ? s_.a.mac : s_.b.mac).str());
-    s += fmt::format("$ ethtool -S {}\n", i == 0 ? "eth_a" : "eth_b");
-    s += ethtool_stats(n);
-    s += fmt::format("host: tx_posted {} tx_completed {} rx_frames {} rx_ok {} rx_bad_bytes {} "
-                     "rx_out_of_order {} rx_gap_frames {} rx_err_flagged {} irqs {}\n",
-                     hs.tx_posted, hs.tx_completed, hs.rx_frames, hs.rx_ok, hs.rx_bad_bytes, hs.rx_out_of_order,
-                     hs.rx_gap_frames, hs.rx_err_flagged, hs.irqs);
-    s += conservation_line(i);
+    for (const auto& view : host_views(i)) {
+      if (!view.command.empty()) s += fmt::format("$ {}\n", view.command);
+      s += view.text;
+    }
+    s += "\n";
   }
   s += link_report();
   return s;

@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -13,6 +17,7 @@
 
 #include "vnic/model/regmap_doc.hpp"
 #include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/run_output.hpp"
 #include "vnic/tb/scenario.hpp"
 
 namespace {
@@ -37,6 +42,8 @@ struct RunOptions {
   ScenarioOptions sc;
   std::optional<std::string> trace;
   std::optional<uint64_t> trace_limit;
+  std::optional<std::string> out;
+  std::string progress = "auto";
   bool quiet_timing = false;
 };
 
@@ -89,6 +96,56 @@ std::optional<vnic::tb::ResolvedScenario> resolve(const ScenarioOptions& o, std:
   return vnic::tb::resolve_scenario(layers, sets, err);
 }
 
+// Progress on stderr while a run is long: simulated time, wall time, speed, how far, ETA.
+class Progress {
+ public:
+  Progress(vnic::tb::BackToBack& p, bool tty) : p_(p), tty_(tty), t0_(Clock::now()), last_(t0_) {}
+  ~Progress() {
+    if (tty_ && shown_) std::fputs("\r\033[K", stderr);  // the timing line takes its place
+  }
+  void tick() {
+    const auto now = Clock::now();
+    if (now - t0_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(500)) return;
+    last_ = now;
+    show(now, p_.queue().now_ps());
+  }
+  void done() {
+    if (!tty_) show(Clock::now(), p_.end_ps());  // a log gets the last state too
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // How far the run is: simulated time against stop_after, else frames sent against frames to send.
+  double fraction() {
+    const auto& s = p_.scenario();
+    if (s.stop_after.ps() > 0) {
+      return static_cast<double>(p_.queue().now_ps()) / static_cast<double>(s.stop_after.ps());
+    }
+    const uint64_t total = s.a.host.count + s.b.host.count;
+    uint64_t sent = 0;
+    for (int i = 0; i < 2; ++i) {
+      sent += p_.driver_hosts() ? p_.dhost(i).pktgen().stats().sent : p_.host(i).stats().tx_posted;
+    }
+    return total > 0 ? static_cast<double>(sent) / static_cast<double>(total) : 0.0;
+  }
+  void show(Clock::time_point now, uint64_t sim_ps) {
+    const double wall = std::chrono::duration<double>(now - t0_).count();
+    const double sim = static_cast<double>(sim_ps) / 1e12;
+    const double f = std::min(1.0, fraction());
+    const std::string eta = f > 0 ? fmt::format("{:.0f} s", wall * (1 - f) / f) : std::string("?");
+    fmt::print(stderr, "{}vnic: simulated {:.6f} s, wall {:.1f} s ({:.3f}x real time), {:.0f}% sent, ETA {}{}",
+               tty_ ? "\r" : "", sim, wall, wall > 0 ? sim / wall : 0.0, 100 * f, eta, tty_ ? "\033[K" : "\n");
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  vnic::tb::BackToBack& p_;
+  bool tty_;
+  Clock::time_point t0_, last_;
+  bool shown_ = false;
+};
+
+std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
 int run(const RunOptions& o) {
   std::string err;
   auto r = resolve(o.sc, &err);
@@ -102,27 +159,69 @@ int run(const RunOptions& o) {
   if (s.a.host.count == 0 && s.b.host.count == 0) {
     fmt::print(stderr, "vnic: note: no host sends anything (host.a.frames and host.b.frames are 0)\n");
   }
-  try {
-    vnic::tb::BackToBack p(s);
-    const auto t0 = std::chrono::steady_clock::now();
-    p.run();
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fputs(p.report().c_str(), stdout);
-    std::fflush(stdout);  // the report first, then anything on stderr, when both go to one terminal
-    const double sim = static_cast<double>(p.end_ps()) / 1e12;
-    const uint64_t frames = p.delivered(0) + p.delivered(1);
-    if (!o.quiet_timing) {
-      fmt::print(stderr,
-                 "ring {}, hosts {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per wall "
-                 "second, {:.1f} events per frame\n",
-                 s.ring, s.hosts, wall, sim, wall > 0 ? sim / wall : 0.0,
-                 wall > 0 ? static_cast<double>(frames) / wall : 0.0,
-                 frames > 0 ? static_cast<double>(p.queue().fired()) / static_cast<double>(frames) : 0.0);
+  // With --out, the capture and the trace go into the folder, under their own file names.
+  vnic::tb::OutputDir out;
+  vnic::tb::RunMeta meta;
+  meta.scenario_toml = r->toml;
+  if (o.out) {
+    if (!out.open(*o.out, &err)) {
+      fmt::print(stderr, "vnic: {}\n", err);
+      return 2;
     }
-    bool ok = true;
-    for (int i = 0; i < 2; ++i) ok = ok && p.unaccounted(i) == 0 && p.rx_clean(i);
-    if (!ok) fmt::print(stderr, "vnic: a check failed (see conservation / rx_bad_bytes / rx_out_of_order)\n");
-    return ok ? 0 : 1;
+    if (!s.pcap.empty()) {
+      meta.pcap_file = base_name(s.pcap);
+      s.pcap = out.staging() + "/" + meta.pcap_file;
+    }
+    if (!s.trace.empty()) {
+      meta.trace_file = base_name(s.trace);
+      s.trace = out.staging() + "/" + meta.trace_file;
+    }
+  }
+  const bool progress = o.progress == "always" || (o.progress == "auto" && ::isatty(STDERR_FILENO) == 1);
+  try {
+    int status = 0;
+    {
+      vnic::tb::BackToBack p(s);
+      const auto t0 = std::chrono::steady_clock::now();
+      if (progress) {
+        Progress bar(p, ::isatty(STDERR_FILENO) == 1);
+        p.run([&] { bar.tick(); }, 100'000'000);  // every 100 us of simulated time
+        bar.done();
+      } else {
+        p.run();
+      }
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const std::string report = p.report();
+      bool ok = true;
+      for (int i = 0; i < 2; ++i) ok = ok && p.unaccounted(i) == 0 && p.rx_clean(i);
+      status = ok ? 0 : 1;
+      if (o.out) {
+        meta.exit_status = status;
+        meta.wall_s = wall;
+        if (!vnic::tb::write_run_files(p, report, meta, out.staging(), &err)) {
+          fmt::print(stderr, "vnic: {}\n", err);
+          return 2;
+        }
+      }
+      std::fputs(report.c_str(), stdout);
+      std::fflush(stdout);  // the report first, then anything on stderr, when both go to one terminal
+      const double sim = static_cast<double>(p.end_ps()) / 1e12;
+      const uint64_t frames = p.delivered(0) + p.delivered(1);
+      if (!o.quiet_timing) {
+        fmt::print(stderr,
+                   "ring {}, hosts {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per "
+                   "wall second, {:.1f} events per frame\n",
+                   s.ring, s.hosts, wall, sim, wall > 0 ? sim / wall : 0.0,
+                   wall > 0 ? static_cast<double>(frames) / wall : 0.0,
+                   frames > 0 ? static_cast<double>(p.queue().fired()) / static_cast<double>(frames) : 0.0);
+      }
+      if (!ok) fmt::print(stderr, "vnic: a check failed (see conservation / rx_bad_bytes / rx_out_of_order)\n");
+    }  // the platform is gone: the capture file is closed
+    if (o.out && !out.commit(&err)) {
+      fmt::print(stderr, "vnic: {}\n", err);
+      return 2;
+    }
+    return status;
   } catch (const std::exception& e) {
     fmt::print(stderr, "vnic: {}\n", e.what());
     return 2;
@@ -159,6 +258,11 @@ int sc_main(int argc, char* argv[]) {
   run_cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   run_cmd->add_flag("--no-timing", o.quiet_timing, "Do not print wall-clock figures to stderr");
+  run_cmd->add_option("--out", o.out,
+                      "Write the report folder: a file per host and view, summary.json, scenario.toml (and the "
+                      "--pcap / --trace files)");
+  run_cmd->add_option("--progress", o.progress, "Progress on stderr: auto (when it is a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   ScenarioOptions show_o;
   auto* show_cmd = app.add_subcommand("show", "Print the fully resolved scenario (TOML) after -s, --set and the flags");
   add_scenario_options(show_cmd, show_o);

@@ -128,7 +128,7 @@ interval_ns = 2000
 [host.b]
 frames = 0
 rx-usecs = 8
-rx-frames = 1024
+rx-frames = 256
 )"},
     {"ring-overflow",
      "A slow receiver (each packet costs host b 2 us) with a 64-entry RX ring: the NIC finds no free "

@@ -1,10 +1,14 @@
-// End-to-end tests of the vnic binary: determinism, scenario errors and flag errors.
+// End-to-end tests of the vnic binary: determinism, scenario errors and flag errors, the report
+// folder, the built-in scenarios.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -256,6 +260,200 @@ TEST(Cli, ListNamesEveryBuiltinWithASentence) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5);
+}
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+Json summary(const std::string& dir) { return Json::parse(slurp(dir + "/summary.json")); }
+
+// Every file under `dir`, by relative path.
+std::map<std::string, std::string> folder(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = slurp(e.path().string());
+  }
+  return files;
+}
+
+// The text of the report between "[host X]$ COMMAND\n" and the next prompt.
+std::string report_section(const std::string& report, const std::string& prompt) {
+  const auto at = report.find(prompt);
+  if (at == std::string::npos) return "";
+  const auto from = at + prompt.size();
+  return report.substr(from, report.find("[host ", from) - from);
+}
+
+TEST(CliOut, TheFolderHoldsAFilePerHostAndViewAndASummary) {
+  const std::string dir = tmp("vnic_out_");
+  fs::remove_all(dir);
+  const Result r = vnic("run --no-timing --frames 500 --seed 3 --out " + dir);
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(slurp(dir + "/report.txt"), r.out);
+  for (const char* h : {"host-a", "host-b"}) {
+    for (const char* f : {"ethtool.txt", "ethtool-c.txt", "ethtool-g.txt", "ethtool-S.txt", "byte_queue_limits.txt",
+                          "softnet_stat", "cpu.txt", "pktgen.txt", "rx_checker.txt", "dmesg.txt", "conservation.txt"}) {
+      EXPECT_GT(fs::file_size(dir + "/" + h + "/" + f), 10u) << h << "/" << f;
+    }
+  }
+  // Each file is its section of the report, as the command prints it.
+  EXPECT_EQ(slurp(dir + "/host-b/ethtool-S.txt"), report_section(r.out, "[host b]$ ethtool -S eth0\n"));
+  EXPECT_EQ(slurp(dir + "/host-a/softnet_stat"), report_section(r.out, "[host a]$ cat /proc/net/softnet_stat\n")
+                                                     .substr(0, slurp(dir + "/host-a/softnet_stat").size()));
+  EXPECT_EQ(slurp(dir + "/host-a/softnet_stat").rfind("000001f4 00000000 00000000 ", 0), 0u);
+  EXPECT_NE(slurp(dir + "/host-a/ethtool-c.txt").find("rx-usecs: 8\n"), std::string::npos);
+  EXPECT_EQ(slurp(dir + "/scenario.toml"), vnic("show --frames 500 --seed 3").out);
+  const Json j = summary(dir);
+  // The version is the project's.
+  const std::string cmake = slurp(std::string(VNIC_SOURCE_DIR) + "/CMakeLists.txt");
+  EXPECT_NE(cmake.find("project(vnic VERSION " + j["vnic_version"].get<std::string>() + " "), std::string::npos);
+  EXPECT_EQ(j["scenario"]["seed"], 3);
+  EXPECT_EQ(j["scenario"]["name"], "default");
+  EXPECT_EQ(j["scenario"]["hash"].get<std::string>().rfind("fnv1a64:", 0), 0u);
+  EXPECT_EQ(j["status"]["exit"], 0);
+  EXPECT_GT(j["simulated_time_ps"].get<uint64_t>(), 0u);
+  for (const char* h : {"a", "b"}) {
+    const Json& x = j["hosts"][h];
+    EXPECT_EQ(x["sent"], 500);
+    EXPECT_EQ(x["received"], 500);
+    EXPECT_EQ(x["driver"]["rx_queue_0_packets"], 500);
+    EXPECT_EQ(x["device"]["rx_packets"], 500);
+    EXPECT_EQ(x["device"].size(), j["hosts"]["a"]["device"].size());
+    EXPECT_EQ(x["softnet"]["cpu0"]["processed"], 500);
+    EXPECT_EQ(x["conservation"]["unaccounted"], 0);
+    EXPECT_EQ(x["conservation"]["ok"], true);
+    EXPECT_GT(x["rates"]["irq_per_s"].get<double>(), 0);
+  }
+  EXPECT_EQ(j["link"]["a_to_b"]["frames"], 500);
+  EXPECT_TRUE(j["wall_clock"].contains("run_s"));
+  fs::remove_all(dir);
+}
+
+TEST(CliOut, SameScenarioAndSeedGiveAByteIdenticalFolderButTheWallClock) {
+  const std::string d1 = tmp("vnic_same1_"), d2 = tmp("vnic_same2_"), d3 = tmp("vnic_same3_");
+  for (const auto& d : {d1, d2, d3}) fs::remove_all(d);
+  ASSERT_EQ(vnic("run --no-timing --frames 2000 -s builtin:bad-fcs --pcap wire.pcap --out " + d1).status, 0);
+  // Progress reports slice the run: no result may change.
+  ASSERT_EQ(vnic("run --no-timing --frames 2000 -s builtin:bad-fcs --pcap wire.pcap --progress always --out " + d2)
+                .status,
+            0);
+  auto f1 = folder(d1), f2 = folder(d2);
+  ASSERT_EQ(f1.size(), f2.size());
+  EXPECT_GT(f1["wire.pcap"].size(), 2000u * 60);
+  for (auto& [name, bytes] : f1) {
+    if (name == "summary.json") continue;
+    EXPECT_TRUE(bytes == f2[name]) << name;
+  }
+  Json j1 = Json::parse(f1["summary.json"]), j2 = Json::parse(f2["summary.json"]);
+  EXPECT_EQ(j1["files"]["pcap"], "wire.pcap");
+  j1.erase("wall_clock");
+  j2.erase("wall_clock");
+  EXPECT_EQ(j1.dump(), j2.dump());
+  // Another seed: another folder.
+  ASSERT_EQ(vnic("run --no-timing --frames 2000 -s builtin:bad-fcs --pcap wire.pcap --seed 2 --out " + d3).status, 0);
+  EXPECT_FALSE(folder(d3)["wire.pcap"] == f1["wire.pcap"]);
+  EXPECT_NE(summary(d3)["scenario"]["hash"], j1["scenario"]["hash"]);
+  // Running again into a vnic folder replaces it.
+  ASSERT_EQ(vnic("run --no-timing --frames 100 --out " + d1).status, 0);
+  EXPECT_EQ(summary(d1)["hosts"]["a"]["sent"], 100);
+  EXPECT_FALSE(fs::exists(d1 + "/wire.pcap"));
+  for (const auto& d : {d1, d2, d3}) fs::remove_all(d);
+}
+
+TEST(CliOut, BadInputOrAnUnwritableFolderIsExit2WithNothingWritten) {
+  const std::string errf = tmp("vnic_outerr_");
+  EXPECT_EQ(vnic("run --frames 10 --out /dev/null/x", errf).status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("--out /dev/null/x"), std::string::npos) << slurp(errf);
+  // A folder that is not a vnic output folder is left alone.
+  const std::string foreign = tmp("vnic_foreign_");
+  fs::create_directories(foreign);
+  std::ofstream(foreign + "/notes.txt") << "mine";
+  EXPECT_EQ(vnic("run --frames 10 --out " + foreign, errf).status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("not a vnic output folder"), std::string::npos) << slurp(errf);
+  EXPECT_EQ(slurp(foreign + "/notes.txt"), "mine");
+  fs::remove_all(foreign);
+  // Bad keys, and a scenario refused while the platform is built: no folder, no leftovers.
+  const std::string dir = tmp("vnic_never_");
+  fs::remove_all(dir);
+  EXPECT_EQ(vnic("run --set host.b.rx-usecs=x --out " + dir, errf).status >> 8, 2);
+  EXPECT_EQ(vnic("run --set nic.ring=rtl --set nic.desc_cache_depth=32 --out " + dir, errf).status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("depth 64"), std::string::npos) << slurp(errf);
+  EXPECT_FALSE(fs::exists(dir));
+  for (const auto& e : fs::directory_iterator(fs::path(dir).parent_path())) {
+    EXPECT_EQ(e.path().filename().string().find(fs::path(dir).filename().string()), std::string::npos) << e.path();
+  }
+  std::remove(errf.c_str());
+}
+
+// Runs a built-in scenario into a folder and returns its summary.
+Json run_builtin(const std::string& name, const std::string& extra = "") {
+  const std::string dir = tmp("vnic_builtin_" + name + "_");
+  fs::remove_all(dir);
+  const Result r = vnic("run --no-timing -s builtin:" + name + " " + extra + " --out " + dir);
+  EXPECT_EQ(r.status, 0) << name << extra;
+  Json j = fs::exists(dir + "/summary.json") ? summary(dir) : Json::object();
+  fs::remove_all(dir);
+  return j;
+}
+
+TEST(Builtin, LineRateBothWaysLosesNothing) {
+  const Json j = run_builtin("line-rate");
+  ASSERT_FALSE(j.empty());
+  EXPECT_EQ(j["scenario"]["name"], "line-rate");
+  for (const char* h : {"a", "b"}) {
+    EXPECT_EQ(j["hosts"][h]["sent"], 10000);
+    EXPECT_EQ(j["hosts"][h]["received"], 10000);
+    EXPECT_EQ(j["hosts"][h]["conservation"]["unaccounted"], 0);
+    // Mixed sizes (60..1514 bytes, 787 on average) fill most of the 10 Gb/s wire.
+    EXPECT_GT(j["hosts"][h]["rates"]["rx_gbps"].get<double>(), 8.0);
+  }
+}
+
+TEST(Builtin, ModerationTradesInterruptsForTime) {
+  const Json fast = run_builtin("moderation", "--set host.b.rx-usecs=1");
+  const Json slow = run_builtin("moderation", "--set host.b.rx-usecs=64");
+  ASSERT_FALSE(fast.empty());
+  ASSERT_FALSE(slow.empty());
+  // One frame every 2 us: with a 1 us timer one interrupt per frame, with 64 us about
+  // one per 64 us.
+  const double f = fast["hosts"]["b"]["rates"]["irq_per_s"], s = slow["hosts"]["b"]["rates"]["irq_per_s"];
+  EXPECT_GT(f, 200'000.0);
+  EXPECT_LT(s, 25'000.0);
+  EXPECT_EQ(fast["hosts"]["b"]["received"], 4000);
+  EXPECT_EQ(slow["hosts"]["b"]["received"], 4000);
+  EXPECT_EQ(fast["hosts"]["b"]["sent"], 0);
+}
+
+TEST(Builtin, RingOverflowIsCountedInRxMissedErrors) {
+  const Json j = run_builtin("ring-overflow");
+  ASSERT_FALSE(j.empty());
+  const Json& c = j["hosts"]["a"]["conservation"];  // a->b
+  const int64_t gap = c["sent"].get<int64_t>() - c["delivered"].get<int64_t>();
+  EXPECT_GT(gap, 0);
+  EXPECT_EQ(j["hosts"]["b"]["device"]["rx_missed_errors"].get<int64_t>(), gap);
+  EXPECT_EQ(c["nic_rx_drops"].get<int64_t>(), gap);
+  EXPECT_EQ(c["unaccounted"], 0);
+}
+
+TEST(Builtin, BadFcsFramesAreTheOnesTheLinkCorrupted) {
+  const Json j = run_builtin("bad-fcs");
+  ASSERT_FALSE(j.empty());
+  const int64_t corrupted = j["link"]["a_to_b"]["corrupted"];
+  EXPECT_GT(corrupted, 10);
+  EXPECT_EQ(j["hosts"]["b"]["device"]["rx_crc_errors"].get<int64_t>(), corrupted);
+  EXPECT_EQ(j["hosts"]["b"]["received"].get<int64_t>() + corrupted, 4000);
+  EXPECT_EQ(j["hosts"]["b"]["rx_checker"]["bad_bytes"], 0);  // none got through
+}
+
+TEST(Builtin, BacklogOverflowIsCountedBySoftnet) {
+  const Json j = run_builtin("backlog-overflow");
+  ASSERT_FALSE(j.empty());
+  const Json& c = j["hosts"]["a"]["conservation"];
+  const int64_t gap = c["sent"].get<int64_t>() - c["delivered"].get<int64_t>();
+  EXPECT_GT(gap, 0);
+  EXPECT_EQ(j["hosts"]["b"]["softnet_total"]["dropped"].get<int64_t>(), gap);
+  EXPECT_EQ(j["hosts"]["b"]["device"]["rx_missed_errors"], 0);
+  EXPECT_EQ(c["unaccounted"], 0);
 }
 
 TEST(Cli, RegmapOutputIsTheCommittedDoc) {

@@ -5,8 +5,10 @@
 
 #include <systemc>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/nic.hpp"
@@ -28,6 +30,9 @@ class BackToBack {
   // Brings both hosts up and runs until the traffic is done and the wire is quiet (or until
   // the scenario's stop_after).
   void run();
+  // The same run in slices of `slice_ps` of simulated time, calling `tick` after each (progress
+  // reports); the slicing changes no result.
+  void run(const std::function<void()>& tick, uint64_t slice_ps);
 
   hw::Nic& nic(int i) { return i == 0 ? *nic_a_ : *nic_b_; }
   bool driver_hosts() const { return s_.hosts == "driver"; }
@@ -48,8 +53,25 @@ class BackToBack {
   // Frames host i sent that are neither delivered to the peer nor counted in a drop counter
   // (0 when conservation holds); `detail` explains the sum.
   int64_t unaccounted(int i, std::string* detail = nullptr);
+  // The terms of the conservation sum of direction i (host i sends): "sent" first, then what
+  // delivered it or dropped it, then "unaccounted".
+  struct ConservationTerm {
+    std::string name;
+    int64_t value;
+  };
+  std::vector<ConservationTerm> conservation_terms(int i);
   // The report `vnic run` prints: ethtool -S style counters for both NICs, the link, the hosts.
   std::string report();
+  // One view of host i in that report: what a Linux user types (empty for the platform's own
+  // lines) and what it prints; `vnic run --out` writes each to host-X/<file>.
+  struct ReportView {
+    std::string file;
+    std::string command;
+    std::string text;
+  };
+  std::vector<ReportView> host_views(int i);
+  // The link's counters per direction (the report's last lines).
+  std::string link_report();
 
  private:
   Scenario s_;
@@ -58,11 +80,11 @@ class BackToBack {
   std::unique_ptr<hw::Nic> nic_a_, nic_b_;
   std::unique_ptr<TestHost> host_a_, host_b_;
   std::unique_ptr<DriverHost> dh_a_, dh_b_;
-  int64_t unaccounted_direct(int i, std::string* detail);
-  int64_t unaccounted_driver(int i, std::string* detail);
+  int64_t unaccounted_direct(int i, std::string* detail, std::vector<ConservationTerm>* terms = nullptr);
+  int64_t unaccounted_driver(int i, std::string* detail, std::vector<ConservationTerm>* terms = nullptr);
+  void finish_run();
   std::string report_driver();
   std::string conservation_line(int i);
-  std::string link_report();
   std::unique_ptr<EthLink> link_;
   TraceWriter trace_;
   uint64_t end_ps_ = 0;  // when the traffic run ended (before the statistics read-out)
