@@ -11,14 +11,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vnic/model/regmap_doc.hpp"
 #include "vnic/tb/back_to_back.hpp"
 #include "vnic/tb/run_output.hpp"
 #include "vnic/tb/scenario.hpp"
+#include "vnic/tb/sweep.hpp"
 
 namespace {
 
@@ -56,7 +59,7 @@ std::string toml_string(const std::string& s) {
 void add_scenario_options(CLI::App* cmd, ScenarioOptions& o) {
   cmd->add_option("-s,--scenario", o.scenario, "Scenario: a TOML file, or builtin:NAME (vnic list), read over the default");
   cmd->add_option("--set", o.sets, "KEY=VALUE: set one scenario key (e.g. host.b.rx-usecs=50); repeatable")
-      ->take_all();
+      ->allow_extra_args(false);
   cmd->add_option("--seed", o.seed, "Override the scenario's seed")->check(CLI::Range(uint64_t{0}, uint64_t{INT64_MAX}));
   cmd->add_option("--frames", o.frames, "Override the frame count of every host that sends")->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--pcap", o.pcap, "Write a wire capture (pcap, ns timestamps, with FCS)");
@@ -228,6 +231,76 @@ int run(const RunOptions& o) {
   }
 }
 
+// The `vnic run` arguments that select the same scenario as `o` (for the sweep's points).
+std::vector<std::string> run_args(const ScenarioOptions& o) {
+  std::vector<std::string> a;
+  const auto add = [&](const char* flag, const std::string& v) {
+    a.emplace_back(flag);
+    a.push_back(v);
+  };
+  if (!o.scenario.empty()) add("-s", o.scenario);
+  for (const auto& s : o.sets) add("--set", s);
+  if (o.seed) add("--seed", std::to_string(*o.seed));
+  if (o.frames) add("--frames", std::to_string(*o.frames));
+  if (o.pcap) add("--pcap", *o.pcap);
+  if (o.quantum_ns) add("--quantum-ns", std::to_string(*o.quantum_ns));
+  if (o.ring) add("--ring", *o.ring);
+  if (o.hosts) add("--hosts", *o.hosts);
+  return a;
+}
+
+struct SweepOptions {
+  ScenarioOptions sc;
+  std::vector<std::string> grid;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+  std::string out;
+  std::vector<std::string> metrics;
+};
+
+int sweep(const SweepOptions& o) {
+  std::string err;
+  vnic::tb::SweepConfig cfg;
+  for (const auto& g : o.grid) {
+    auto axis = vnic::tb::parse_grid(g, &err);
+    if (!axis) {
+      fmt::print(stderr, "vnic: {}\n", err);
+      return 2;
+    }
+    cfg.grid.push_back(std::move(*axis));
+  }
+  std::set<std::string> keys;
+  for (const auto& g : cfg.grid) {
+    if (!keys.insert(g.key).second) {
+      fmt::print(stderr, "vnic: --grid {}: given twice\n", g.key);
+      return 2;
+    }
+  }
+  // Every point is resolved here first: a bad key or value stops the sweep before it starts.
+  for (auto& sets : vnic::tb::grid_assignments(cfg.grid)) {
+    ScenarioOptions point = o.sc;
+    point.sets.insert(point.sets.end(), sets.begin(), sets.end());
+    const auto r = resolve(point, &err);
+    if (!r) {
+      fmt::print(stderr, "vnic: {}\n", err);
+      return 2;
+    }
+    cfg.points.push_back({std::move(sets), vnic::tb::scenario_hash(r->toml)});
+  }
+  std::error_code ec;
+  cfg.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) {
+    fmt::print(stderr, "vnic: cannot find the vnic binary itself: {}\n", ec.message());
+    return 2;
+  }
+  cfg.run_args = run_args(o.sc);
+  cfg.jobs = o.jobs;
+  cfg.out = o.out;
+  cfg.metrics = o.metrics.empty() ? vnic::tb::default_metrics() : o.metrics;
+  const int status = vnic::tb::run_sweep(cfg, &err);
+  if (!err.empty()) fmt::print(stderr, "vnic: {}\n", err);
+  return status;
+}
+
 int show(const ScenarioOptions& o) {
   std::string err;
   const auto r = resolve(o, &err);
@@ -267,6 +340,19 @@ int sc_main(int argc, char* argv[]) {
   auto* show_cmd = app.add_subcommand("show", "Print the fully resolved scenario (TOML) after -s, --set and the flags");
   add_scenario_options(show_cmd, show_o);
   auto* list_cmd = app.add_subcommand("list", "List the built-in scenarios (run one with -s builtin:NAME)");
+  SweepOptions sw;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "Run every point of a grid of scenario keys as its own process; a CSV and a table of metrics");
+  sweep_cmd->add_option("scenario", sw.sc.scenario, "Scenario: a TOML file or builtin:NAME (as -s)");
+  add_scenario_options(sweep_cmd, sw.sc);
+  sweep_cmd->add_option("--grid", sw.grid, "KEY=V1,V2,...: one axis of the grid (repeatable; the last varies fastest)")
+      ->required()
+      ->allow_extra_args(false);
+  sweep_cmd->add_option("-j,--jobs", sw.jobs, "Points run at once (default: the number of CPUs)")
+      ->check(CLI::Range(1u, 256u));
+  sweep_cmd->add_option("--out", sw.out, "The sweep's folder (point-K/ per point; kept, so a sweep resumes)")
+      ->required();
+  sweep_cmd->add_option("--metric", sw.metrics, "A column: a dotted path into summary.json (repeatable)")->allow_extra_args(false);
   auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML, with comments)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");
   try {
@@ -284,5 +370,6 @@ int sc_main(int argc, char* argv[]) {
   }
   if (*list_cmd) return list();
   if (*show_cmd) return show(show_o);
+  if (*sweep_cmd) return sweep(sw);
   return run(o);
 }

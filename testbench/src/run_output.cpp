@@ -125,13 +125,15 @@ bool write_file(const fs::path& path, std::string_view text, std::string* error)
 
 }  // namespace
 
+std::string scenario_hash(std::string_view toml) { return fmt::format("fnv1a64:{:016x}", fnv1a64(toml)); }
+
 json run_summary(BackToBack& p, const RunMeta& m) {
   const Scenario& s = p.scenario();
   const double sim_s = static_cast<double>(p.end_ps()) / 1e12;
   json j;
   j["vnic_version"] = kVnicVersion;
   j["scenario"] = json{{"name", s.name},
-                       {"hash", fmt::format("fnv1a64:{:016x}", fnv1a64(m.scenario_toml))},
+                       {"hash", scenario_hash(m.scenario_toml)},
                        {"file", "scenario.toml"},
                        {"seed", s.seed},
                        {"hosts", s.hosts},

@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 namespace {
@@ -454,6 +455,80 @@ TEST(Builtin, BacklogOverflowIsCountedBySoftnet) {
   EXPECT_EQ(j["hosts"]["b"]["softnet_total"]["dropped"].get<int64_t>(), gap);
   EXPECT_EQ(j["hosts"]["b"]["device"]["rx_missed_errors"], 0);
   EXPECT_EQ(c["unaccounted"], 0);
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> v;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  return v;
+}
+
+TEST(CliSweep, EveryPointRunsOnceIntoItsFolderAndTheCsvHoldsTheirMetrics) {
+  const std::string dir = tmp("vnic_sweep_"), errf = tmp("vnic_sweep_err_");
+  fs::remove_all(dir);
+  const std::string cmd = "sweep builtin:moderation --set host.a.frames=1000 --grid host.b.rx-usecs=1,8,64 -j 2 "
+                          "--metric hosts.b.rates.irq_per_s --metric hosts.b.received --out " + dir;
+  const Result r = vnic(cmd, errf);
+  ASSERT_EQ(r.status, 0) << slurp(errf);
+  EXPECT_EQ(r.out, slurp(dir + "/sweep.txt"));
+  const auto csv = lines(slurp(dir + "/sweep.csv"));
+  ASSERT_EQ(csv.size(), 4u);
+  EXPECT_EQ(csv[0], "point,host.b.rx-usecs,exit,hosts.b.rates.irq_per_s,hosts.b.received");
+  double last = 1e12;
+  for (int k = 0; k < 3; ++k) {
+    const Json j = summary(dir + "/point-" + std::to_string(k));
+    const double irq = j["hosts"]["b"]["rates"]["irq_per_s"];
+    EXPECT_EQ(j["hosts"]["b"]["received"], 1000);
+    // The row is the point's summary, at full precision.
+    const char* usecs[] = {"1", "8", "64"};
+    EXPECT_EQ(csv[k + 1], "point-" + std::to_string(k) + "," + usecs[k] + ",0," +
+                              j["hosts"]["b"]["rates"]["irq_per_s"].dump() + ",1000");
+    EXPECT_LT(irq, last);  // more moderation, fewer interrupts
+    last = irq;
+  }
+  // Resumable: done points are kept, a missing one is run again.
+  const auto before = fs::last_write_time(dir + "/point-0/summary.json");
+  fs::remove_all(dir + "/point-1");
+  const Result again = vnic(cmd, errf);
+  ASSERT_EQ(again.status, 0) << slurp(errf);
+  EXPECT_EQ(again.out, r.out);
+  const std::string log = slurp(errf);
+  EXPECT_NE(log.find("point-0 (host.b.rx-usecs=1): done before, kept"), std::string::npos) << log;
+  EXPECT_NE(log.find("point-1 (host.b.rx-usecs=8): exit 0"), std::string::npos) << log;
+  EXPECT_EQ(fs::last_write_time(dir + "/point-0/summary.json"), before);
+  // Another scenario under the same folder: its points are not the old ones.
+  const Result other = vnic("sweep builtin:moderation --set host.a.frames=500 --grid host.b.rx-usecs=1,8,64 -j 2 "
+                            "--metric hosts.b.received --out " + dir, errf);
+  ASSERT_EQ(other.status, 0) << slurp(errf);
+  EXPECT_EQ(slurp(errf).find("done before"), std::string::npos);
+  EXPECT_EQ(lines(slurp(dir + "/sweep.csv"))[1], "point-0,1,0,500");
+  fs::remove_all(dir);
+  std::remove(errf.c_str());
+}
+
+TEST(CliSweep, BadGridKeysValuesOrMetricsAreExit2) {
+  const std::string dir = tmp("vnic_sweep_bad_"), errf = tmp("vnic_sweep_bad_err_");
+  fs::remove_all(dir);
+  const std::pair<const char*, const char*> bad[] = {
+      {"--grid host.b.bogus=1,2", "host.b.bogus: unknown key"},
+      {"--grid host.b.rx-usecs=1,x", "host.b.rx-usecs: expected an integer"},
+      {"--grid host.b.rx-usecs", "expected KEY=V1,V2"},
+      {"--grid host.b.rx-usecs=1 --grid host.b.rx-usecs=2", "given twice"},
+  };
+  for (const auto& [args, msg] : bad) {
+    EXPECT_EQ(vnic(std::string("sweep builtin:moderation ") + args + " --out " + dir, errf).status >> 8, 2) << args;
+    EXPECT_NE(slurp(errf).find(msg), std::string::npos) << args << ": " << slurp(errf);
+    EXPECT_FALSE(fs::exists(dir)) << args;
+  }
+  EXPECT_EQ(vnic("sweep builtin:moderation --set host.a.frames=100 --grid host.b.rx-usecs=1 --metric no.such --out " +
+                 dir, errf).status >> 8,
+            2);
+  EXPECT_NE(slurp(errf).find("--metric no.such"), std::string::npos) << slurp(errf);
+  EXPECT_FALSE(fs::exists(dir + "/sweep.csv"));
+  EXPECT_NE(vnic("sweep builtin:moderation --grid host.b.rx-usecs=1 --out /dev/null/x", errf).status >> 8, 0);
+  fs::remove_all(dir);
+  std::remove(errf.c_str());
 }
 
 TEST(Cli, RegmapOutputIsTheCommittedDoc) {

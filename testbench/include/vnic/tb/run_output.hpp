@@ -25,6 +25,9 @@ struct RunMeta {
   double wall_s = 0;
 };
 
+// "fnv1a64:<16 hex digits>" of the resolved scenario's TOML: summary.json's scenario.hash.
+std::string scenario_hash(std::string_view toml);
+
 // summary.json: deterministic for a scenario and seed, apart from its "wall_clock" object.
 nlohmann::ordered_json run_summary(BackToBack& p, const RunMeta& m);
 
