@@ -19,6 +19,7 @@
 
 #include "vnic/model/regmap_doc.hpp"
 #include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/plot.hpp"
 #include "vnic/tb/run_output.hpp"
 #include "vnic/tb/scenario.hpp"
 #include "vnic/tb/sweep.hpp"
@@ -255,7 +256,16 @@ struct SweepOptions {
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::string out;
   std::vector<std::string> metrics;
+  bool plot = false;
 };
+
+int plot(const std::string& dir, const std::vector<std::string>& ys, const std::string& x) {
+  std::string err;
+  const bool is_sweep = std::filesystem::exists(std::filesystem::path(dir) / "sweep.json");
+  const int status = is_sweep ? vnic::tb::plot_sweep(dir, ys, x, &err) : vnic::tb::plot_run(dir, &err);
+  if (status != 0) fmt::print(stderr, "vnic: {}\n", err);
+  return status;
+}
 
 int sweep(const SweepOptions& o) {
   std::string err;
@@ -298,7 +308,9 @@ int sweep(const SweepOptions& o) {
   cfg.metrics = o.metrics.empty() ? vnic::tb::default_metrics() : o.metrics;
   const int status = vnic::tb::run_sweep(cfg, &err);
   if (!err.empty()) fmt::print(stderr, "vnic: {}\n", err);
-  return status;
+  if (status == 2 || !o.plot) return status;
+  const int plotted = plot(o.out, {}, "");
+  return plotted != 0 ? plotted : status;
 }
 
 int show(const ScenarioOptions& o) {
@@ -353,6 +365,15 @@ int sc_main(int argc, char* argv[]) {
   sweep_cmd->add_option("--out", sw.out, "The sweep's folder (point-K/ per point; kept, so a sweep resumes)")
       ->required();
   sweep_cmd->add_option("--metric", sw.metrics, "A column: a dotted path into summary.json (repeatable)")->allow_extra_args(false);
+  sweep_cmd->add_flag("--plot", sw.plot, "Then plot each metric against the first grid key (vnic plot)");
+  std::string plot_dir, plot_x;
+  std::vector<std::string> plot_ys;
+  auto* plot_cmd = app.add_subcommand(
+      "plot", "Plot a sweep's metrics (or a run's ring levels from its --trace .json) with gnuplot: PNG and SVG");
+  plot_cmd->add_option("folder", plot_dir, "A sweep's --out folder, or a run's")->required();
+  plot_cmd->add_option("--y", plot_ys, "A metric to plot (repeatable; default: the sweep's metrics)")
+      ->allow_extra_args(false);
+  plot_cmd->add_option("--x", plot_x, "The grid key on the x axis (default: the first)");
   auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML, with comments)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");
   try {
@@ -371,5 +392,6 @@ int sc_main(int argc, char* argv[]) {
   if (*list_cmd) return list();
   if (*show_cmd) return show(show_o);
   if (*sweep_cmd) return sweep(sw);
+  if (*plot_cmd) return plot(plot_dir, plot_ys, plot_x);
   return run(o);
 }

@@ -531,6 +531,76 @@ TEST(CliSweep, BadGridKeysValuesOrMetricsAreExit2) {
   std::remove(errf.c_str());
 }
 
+// A figure gnuplot drew: a PNG (its signature) and an SVG, neither of them trivial.
+void expect_figure(const std::string& stem) {
+  const std::string png = slurp(stem + ".png"), svg = slurp(stem + ".svg");
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << stem;
+  EXPECT_GT(png.size(), 5000u) << stem;
+  EXPECT_NE(svg.find("<svg"), std::string::npos) << stem;
+  EXPECT_NE(svg.find("</svg>"), std::string::npos) << stem;
+  EXPECT_GT(svg.size(), 5000u) << stem;
+  EXPECT_TRUE(fs::exists(stem + ".gp")) << stem;
+}
+
+TEST(CliPlot, ModerationSweepIrqRateAgainstRxUsecs) {
+  const std::string dir = tmp("vnic_plot_sweep_"), errf = tmp("vnic_plot_err_");
+  fs::remove_all(dir);
+  const Result r = vnic("sweep builtin:moderation --set host.a.frames=1000 --grid host.b.rx-usecs=1,8,64 -j 2 "
+                        "--metric hosts.b.rates.irq_per_s --metric status.conservation_ok --plot --out " + dir,
+                        errf);
+  ASSERT_EQ(r.status, 0) << slurp(errf);
+  const std::string stem = dir + "/plots/hosts.b.rates.irq_per_s";
+  expect_figure(stem);
+  EXPECT_FALSE(fs::exists(dir + "/plots/status.conservation_ok.png"));  // true/false is no figure
+  // The data behind the figure: x, then the metric of each point.
+  const auto csv = lines(slurp(stem + ".csv"));
+  ASSERT_EQ(csv.size(), 4u);
+  EXPECT_EQ(csv[0], "host.b.rx-usecs,hosts.b.rates.irq_per_s");
+  const char* usecs[] = {"1", "8", "64"};
+  for (int k = 0; k < 3; ++k) {
+    const Json j = summary(dir + "/point-" + std::to_string(k));
+    EXPECT_EQ(csv[k + 1], std::string(usecs[k]) + "," + j["hosts"]["b"]["rates"]["irq_per_s"].dump());
+  }
+  // Plotting again (another metric, by name) works on the kept folder.
+  ASSERT_EQ(vnic("plot " + dir + " --y hosts.b.received", errf).status, 0) << slurp(errf);
+  expect_figure(dir + "/plots/hosts.b.received");
+  EXPECT_EQ(vnic("plot " + dir + " --y no.such", errf).status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("--y no.such"), std::string::npos) << slurp(errf);
+  fs::remove_all(dir);
+  std::remove(errf.c_str());
+}
+
+TEST(CliPlot, RingOccupancyOverTimeFromARunsTrace) {
+  const std::string dir = tmp("vnic_plot_run_"), errf = tmp("vnic_plot_run_err_");
+  fs::remove_all(dir);
+  ASSERT_EQ(vnic("run --no-timing -s builtin:ring-overflow --trace trace.json --out " + dir).status, 0);
+  ASSERT_EQ(vnic("plot " + dir, errf).status, 0) << slurp(errf);
+  expect_figure(dir + "/plots/ring-occupancy");
+  const auto csv = lines(slurp(dir + "/plots/ring-occupancy.csv"));
+  ASSERT_GT(csv.size(), 100u);
+  EXPECT_EQ(csv[0], "time_us,nic_a ring qp0.tx,nic_b ring qp0.rx");
+  // Host b's 64-entry RX ring: the device runs out of buffers (which is when it drops).
+  int64_t lo = 1 << 30, hi = -1;
+  for (std::size_t i = 1; i < csv.size(); ++i) {
+    const std::string rx = csv[i].substr(csv[i].rfind(',') + 1);
+    if (rx.empty()) continue;
+    lo = std::min<int64_t>(lo, std::stoll(rx));
+    hi = std::max<int64_t>(hi, std::stoll(rx));
+  }
+  EXPECT_EQ(lo, 0);
+  EXPECT_LE(hi, 64);
+  EXPECT_GT(hi, 32);
+  // A run without a trace has nothing to plot: exit 2, saying what to do.
+  const std::string bare = tmp("vnic_plot_bare_");
+  fs::remove_all(bare);
+  ASSERT_EQ(vnic("run --no-timing --frames 10 --out " + bare).status, 0);
+  EXPECT_EQ(vnic("plot " + bare, errf).status >> 8, 2);
+  EXPECT_NE(slurp(errf).find("--trace trace.json"), std::string::npos) << slurp(errf);
+  EXPECT_EQ(vnic("plot /nonexistent-dir", errf).status >> 8, 2);
+  for (const auto& d : {dir, bare}) fs::remove_all(d);
+  std::remove(errf.c_str());
+}
+
 TEST(Cli, RegmapOutputIsTheCommittedDoc) {
   const Result r = vnic("regmap");
   ASSERT_EQ(r.status, 0);
