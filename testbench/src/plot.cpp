@@ -126,8 +126,9 @@ bool run_gnuplot(const fs::path& dir, const std::string& name, std::string* erro
     if (error) *error = fmt::format("gnuplot failed on {}: {}", (dir / script).string(), ss.str());
     return false;
   }
+  std::error_code ec;
+  if (fs::file_size(log, ec) == 0 && !ec) fs::remove(log, ec);  // a log only when gnuplot said something
   for (const char* ext : {".png", ".svg"}) {
-    std::error_code ec;
     if (fs::file_size(dir / (name + ext), ec) == 0 || ec) {
       if (error) *error = fmt::format("gnuplot wrote no {}", (dir / (name + ext)).string());
       return false;

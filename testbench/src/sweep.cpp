@@ -252,6 +252,8 @@ int run_sweep(const SweepConfig& cfg, std::string* error) {
     running.erase(it);
     ++finished;
     const int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    const fs::path log = out / fmt::format("point-{}.log", k);
+    if (fs::file_size(log, ec) == 0 && !ec) fs::remove(log, ec);  // only logs that say something stay
     fmt::print(stderr, "vnic sweep: point-{} ({}): exit {} [{}/{}]\n", k, fmt::join(cfg.points[k].sets, " "), code,
                finished, todo.size());
   }

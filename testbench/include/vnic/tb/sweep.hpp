@@ -42,7 +42,7 @@ struct SweepConfig {
   std::vector<GridAxis> grid;
   std::vector<SweepPoint> points;
   unsigned jobs = 1;
-  std::string out;                     // the sweep's folder: point-<k>/, point-<k>.log, sweep.csv, sweep.txt
+  std::string out;  // the sweep's folder: point-<k>/, point-<k>.log (stderr, if any), sweep.csv, sweep.txt
   std::vector<std::string> metrics;
 };
 
