@@ -76,6 +76,16 @@ constexpr std::array<std::string_view, 25> kIngressNames = {
 
 std::span<const StepInfo> steps() { return kTable; }
 
+std::string steps_markdown() {
+  std::string out = "| Step | The reference's words | Function | State | Emitted by / built by |\n|---|---|---|---|---|\n";
+  for (const StepInfo& i : kTable) {
+    const char* state = i.state == StepState::Emitted ? "emitted" : i.state == StepState::Conditional ? "conditional" : "not built";
+    out += "| " + std::string(step_name(i.step)) + " | " + std::string(i.words) + " | `" + std::string(i.function) + "` | " +
+           state + " | " + std::string(i.by) + " |\n";
+  }
+  return out;
+}
+
 const StepInfo* step_info(Step s) {
   for (const StepInfo& i : kTable) {
     if (i.step == s) return &i;

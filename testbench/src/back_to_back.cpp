@@ -133,10 +133,19 @@ BackToBack::BackToBack(const Scenario& s) : s_(s) {
     if (!trace_.open(s_.trace, s_.trace_limit, &err)) throw std::runtime_error(err);
     nic_a_->set_trace(&trace_, 0);
     nic_b_->set_trace(&trace_, uint64_t{1} << 32);  // frame ids tell the sender apart
-    if (drv) {
-      dh_a_->set_trace(&trace_);
-      dh_b_->set_trace(&trace_);
+    if (drv) {  // the hosts' packet ids, carried through their NICs by the side band
+      dh_a_->set_trace(&trace_, 0);
+      dh_b_->set_trace(&trace_, uint64_t{1} << 32);
     }
+  }
+  if (s_.journey_every > 0) {
+    if (!drv) throw std::runtime_error("--journey follows packets through the driver hosts (hosts = \"driver\")");
+    journey_ = std::make_unique<JourneyRecorder>(JourneyConfig{s_.journey_every, s_.journey_from},
+                                                 s_.trace.empty() ? nullptr : &trace_);
+    journey_->pair("nic_a", "host_a");
+    journey_->pair("nic_b", "host_b");
+    dh_a_->set_trace(journey_.get(), 0);
+    dh_b_->set_trace(journey_.get(), uint64_t{1} << 32);
   }
   nic_a_->attach(link_.get(), 0);
   nic_b_->attach(link_.get(), 1);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vnic/model/regmap_doc.hpp"
+#include "vnic/model/trace.hpp"
 #include "vnic/tb/back_to_back.hpp"
 #include "vnic/tb/plot.hpp"
 #include "vnic/tb/run_output.hpp"
@@ -49,6 +50,8 @@ struct RunOptions {
   std::optional<std::string> out;
   std::string progress = "auto";
   bool quiet_timing = false;
+  uint64_t journey = 0;       // every N-th packet of each sender (0: off)
+  std::string journey_from;   // "a", "b" or "" (both)
 };
 
 std::string toml_string(const std::string& s) {
@@ -160,6 +163,8 @@ int run(const RunOptions& o) {
   vnic::tb::Scenario& s = r->scenario;
   if (o.trace) s.trace = *o.trace;
   if (o.trace_limit) s.trace_limit = *o.trace_limit;
+  s.journey_every = o.journey;
+  s.journey_from = o.journey_from;
   if (s.a.host.count == 0 && s.b.host.count == 0) {
     fmt::print(stderr, "vnic: note: no host sends anything (host.a.frames and host.b.frames are 0)\n");
   }
@@ -195,7 +200,14 @@ int run(const RunOptions& o) {
         p.run();
       }
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const std::string report = p.report();
+      std::string report = p.report();
+      std::string journey_text, journey_json;
+      if (const vnic::tb::JourneyRecorder* j = p.journeys()) {
+        for (const auto& [id, jr] : j->journeys()) journey_text += j->format(jr) + "\n";
+        journey_text += j->format_breakdown();
+        journey_json = j->json();
+        report += "\n" + journey_text;
+      }
       bool ok = true;
       for (int i = 0; i < 2; ++i) ok = ok && p.unaccounted(i) == 0 && p.rx_clean(i);
       status = ok ? 0 : 1;
@@ -205,6 +217,15 @@ int run(const RunOptions& o) {
         if (!vnic::tb::write_run_files(p, report, meta, out.staging(), &err)) {
           fmt::print(stderr, "vnic: {}\n", err);
           return 2;
+        }
+        if (p.journeys() != nullptr) {
+          for (const auto& [name, text] : {std::pair{"journey.txt", &journey_text}, std::pair{"journey.json", &journey_json}}) {
+            std::FILE* f = std::fopen((out.staging() + "/" + name).c_str(), "w");
+            if (f == nullptr || std::fputs(text->c_str(), f) < 0 || std::fclose(f) != 0) {
+              fmt::print(stderr, "vnic: cannot write {} in {}\n", name, *o.out);
+              return 2;
+            }
+          }
         }
       }
       std::fputs(report.c_str(), stdout);
@@ -340,6 +361,12 @@ int sc_main(int argc, char* argv[]) {
   auto* run_cmd = app.add_subcommand("run", "Run a scenario (the embedded default when no file is given)");
   add_scenario_options(run_cmd, o.sc);
   run_cmd->add_option("--trace", o.trace, "Write the NIC trace: FILE.json (Chrome/Perfetto) or text");
+  run_cmd->add_option("--journey", o.journey,
+                      "Follow every N-th packet of each sender through every step, with a latency breakdown "
+                      "(docs/journey.md)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  run_cmd->add_option("--journey-from", o.journey_from, "Only packets made on host a or b")
+      ->check(CLI::IsMember({"a", "b"}));
   run_cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   run_cmd->add_flag("--no-timing", o.quiet_timing, "Do not print wall-clock figures to stderr");
@@ -376,10 +403,16 @@ int sc_main(int argc, char* argv[]) {
   plot_cmd->add_option("--x", plot_x, "The grid key on the x axis (default: the first)");
   auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML, with comments)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");
+  auto* steps = app.add_subcommand("steps", "Print the steps of the reference flow and what emits each (docs/journey.md)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every refused flag or value is bad input: 2, as documented.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*steps) {
+    std::fputs(vnic::model::steps_markdown().c_str(), stdout);
+    return 0;
   }
   if (*regmap) {
     std::fputs(vnic::model::regs::regmap_markdown().c_str(), stdout);

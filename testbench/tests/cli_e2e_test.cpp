@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -185,6 +186,10 @@ TEST(Cli, BadFlagsAreRefused) {
   EXPECT_NE(vnic("run --no-such-flag").status, 0);
   EXPECT_NE(vnic("run -s /nonexistent/file.toml").status, 0);
   EXPECT_NE(vnic("").status, 0);
+  // Bad flags are bad input: exit status 2, as the README says, whatever the parser's own code.
+  EXPECT_EQ(WEXITSTATUS(vnic("run --frames -3").status), 2);
+  EXPECT_EQ(WEXITSTATUS(vnic("run --no-such-flag").status), 2);
+  EXPECT_EQ(WEXITSTATUS(vnic("--help").status), 0);
 }
 
 TEST(Cli, AScenarioFileIsReadOverTheDefault) {
@@ -605,6 +610,44 @@ TEST(Cli, RegmapOutputIsTheCommittedDoc) {
   const Result r = vnic("regmap");
   ASSERT_EQ(r.status, 0);
   EXPECT_EQ(r.out, slurp(std::string(VNIC_SOURCE_DIR) + "/docs/regmap.md"));
+}
+
+TEST(Cli, JourneyPrintsEachSampledPacketsStepsAndTheBreakdown) {
+  const Result r = vnic("run --frames 300 --no-timing --journey 100 --journey-from a");
+  ASSERT_EQ(r.status, 0);
+  // Packets 1, 101, 201 of host a, each from pktgen to the consumer on host b.
+  for (const char* p : {"packet 1\n", "packet 101\n", "packet 201\n"}) EXPECT_NE(r.out.find(p), std::string::npos) << p;
+  EXPECT_EQ(r.out.find("packet 4294967297\n"), std::string::npos);  // host b's: not asked for
+  for (const char* s : {"egress:15", "egress:12", "egress:16", "ingress:1 ", "ingress:9", "ingress:12", "egress:20"}) {
+    EXPECT_NE(r.out.find(s), std::string::npos) << s;
+  }
+  EXPECT_NE(r.out.find("latency breakdown over 3 sampled packets"), std::string::npos);
+  EXPECT_NE(r.out.find("end to end: - packet.made"), std::string::npos);
+  // Bad values are refused with exit status 2.
+  EXPECT_EQ(WEXITSTATUS(vnic("run --frames 10 --journey 0").status), 2);
+  EXPECT_EQ(WEXITSTATUS(vnic("run --frames 10 --journey 5 --journey-from c").status), 2);
+  EXPECT_EQ(WEXITSTATUS(vnic("run --frames 10 --journey 5 --hosts direct").status), 2);
+}
+
+TEST(Cli, JourneyFilesGoIntoTheOutputFolderAndAreDeterministic) {
+  const std::string d1 = tmp("vnic_journey1_"), d2 = tmp("vnic_journey2_");
+  ASSERT_EQ(vnic("run --frames 200 --no-timing --journey 50 --out " + d1).status, 0);
+  ASSERT_EQ(vnic("run --frames 200 --no-timing --journey 50 --out " + d2).status, 0);
+  const std::string j = slurp(d1 + "/journey.json");
+  EXPECT_EQ(j, slurp(d2 + "/journey.json"));
+  EXPECT_EQ(slurp(d1 + "/journey.txt"), slurp(d2 + "/journey.txt"));
+  EXPECT_NE(j.find("\"breakdown\""), std::string::npos);
+  EXPECT_NE(j.find("\"step\": \"ingress:9\""), std::string::npos);
+  std::filesystem::remove_all(d1);
+  std::filesystem::remove_all(d2);
+}
+
+TEST(Cli, StepsPrintsTheTableDocsJourneyEmbeds) {
+  const Result r = vnic("steps");
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("| egress:16 | NIC fetches the packets (via DMA) from RAM to transmit |"), std::string::npos);
+  EXPECT_NE(slurp(std::string(VNIC_SOURCE_DIR) + "/docs/journey.md").find(r.out), std::string::npos)
+      << "docs/journey.md's table is stale: vnic steps";
 }
 
 }  // namespace

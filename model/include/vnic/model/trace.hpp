@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -45,6 +46,8 @@ struct StepInfo {
 // number to its wording and to the code that implements it.
 std::span<const StepInfo> steps();
 const StepInfo* step_info(Step s);
+// The step table as Markdown (docs/journey.md embeds it; a test keeps the two equal).
+std::string steps_markdown();
 // "egress:12", "ingress:5", "-" for none. Never allocates.
 std::string_view step_name(Step s);
 

@@ -12,6 +12,7 @@
 
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/nic.hpp"
+#include "vnic/tb/journey.hpp"
 #include "vnic/tb/driver_host.hpp"
 #include "vnic/tb/eth_link.hpp"
 #include "vnic/tb/host_memory.hpp"
@@ -45,6 +46,8 @@ class BackToBack {
   HostMemory& memory(int i) { return i == 0 ? *mem_a_ : *mem_b_; }
   EthLink& link() { return *link_; }
   TraceWriter& trace() { return trace_; }
+  // The journeys of the sampled packets (nullptr unless the scenario asks for them).
+  const JourneyRecorder* journeys() const { return journey_.get(); }
   hw::EventQueue& queue() { return *q_; }
   // Simulated time at the end of the run (before the statistics read-out).
   uint64_t end_ps() const { return end_ps_; }
@@ -87,6 +90,7 @@ class BackToBack {
   std::string conservation_line(int i);
   std::unique_ptr<EthLink> link_;
   TraceWriter trace_;
+  std::unique_ptr<JourneyRecorder> journey_;
   uint64_t end_ps_ = 0;  // when the traffic run ended (before the statistics read-out)
 };
 

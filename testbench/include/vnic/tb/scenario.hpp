@@ -53,6 +53,10 @@ struct Scenario {
   std::string pcap;  // empty: no capture
   std::string trace;  // empty: no trace; ".json": Chrome/Perfetto JSON; otherwise text
   uint64_t trace_limit = 1'000'000;
+  // Journeys (docs/journey.md), set by the command line: every N-th packet of each sender (0:
+  // off), only those made on host "a" or "b" ("": both).
+  uint64_t journey_every = 0;
+  std::string journey_from;
   hw::NicConfig nic{};
   std::string ring = "model";  // the NIC's descriptor FIFO: "model" (C++), "rtl" (Verilated), "rtl-broken"
   HostSide a{};
