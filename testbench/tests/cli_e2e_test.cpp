@@ -182,10 +182,11 @@ TEST(Cli, UnwritableOutputFilesAreAClearError) {
 }
 
 TEST(Cli, BadFlagsAreRefused) {
-  EXPECT_NE(vnic("run --frames -3").status, 0);
-  EXPECT_NE(vnic("run --no-such-flag").status, 0);
-  EXPECT_NE(vnic("run -s /nonexistent/file.toml").status, 0);
-  EXPECT_NE(vnic("").status, 0);
+  for (const char* args : {"run --frames -3", "run --no-such-flag", "run -s /nonexistent/file.toml", "",
+                           "run --progress sometimes", "sweep --out x", "plot"}) {
+    EXPECT_EQ(vnic(args).status >> 8, 2) << args;
+  }
+  EXPECT_EQ(vnic("run --help").status, 0);
   // Bad flags are bad input: exit status 2, as the README says, whatever the parser's own code.
   EXPECT_EQ(WEXITSTATUS(vnic("run --frames -3").status), 2);
   EXPECT_EQ(WEXITSTATUS(vnic("run --no-such-flag").status), 2);
@@ -332,6 +333,18 @@ TEST(CliOut, TheFolderHoldsAFilePerHostAndViewAndASummary) {
   }
   EXPECT_EQ(j["link"]["a_to_b"]["frames"], 500);
   EXPECT_TRUE(j["wall_clock"].contains("run_s"));
+  // Direct test hosts: the device's views only.
+  ASSERT_EQ(vnic("run --no-timing --frames 300 --hosts direct --out " + dir).status, 0);
+  const Json d = summary(dir);
+  for (const char* h : {"a", "b"}) {
+    EXPECT_EQ(d["hosts"][h]["test_host"]["tx_posted"], 300);
+    EXPECT_EQ(d["hosts"][h]["device"]["rx_packets"], 300);
+    EXPECT_EQ(d["hosts"][h]["conservation"]["ok"], true);
+    EXPECT_FALSE(d["hosts"][h].contains("softnet"));
+  }
+  EXPECT_NE(slurp(dir + "/host-b/ethtool-S.txt").find("     rx_packets: 300\n"), std::string::npos);
+  EXPECT_NE(slurp(dir + "/host-a/host.txt").find("host: tx_posted 300 "), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir + "/host-a/softnet_stat"));  // the earlier run's folder was replaced whole
   fs::remove_all(dir);
 }
 
