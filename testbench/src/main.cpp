@@ -43,16 +43,52 @@ struct ScenarioOptions {
   std::optional<std::string> hosts;
 };
 
-struct RunOptions {
-  ScenarioOptions sc;
+// Flags that are no scenario keys but change what a run records (a sweep passes them on).
+struct RecordOptions {
   std::optional<std::string> trace;
   std::optional<uint64_t> trace_limit;
-  std::optional<std::string> out;
-  std::string progress = "auto";
-  bool quiet_timing = false;
   uint64_t journey = 0;       // every N-th packet of each sender (0: off)
   std::string journey_from;   // "a", "b" or "" (both)
 };
+
+struct RunOptions {
+  ScenarioOptions sc;
+  RecordOptions rec;
+  std::optional<std::string> out;
+  std::string progress = "auto";
+  bool quiet_timing = false;
+};
+
+std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+void add_record_options(CLI::App* cmd, RecordOptions& o) {
+  cmd->add_option("--trace", o.trace, "Write the NIC trace: FILE.json (Chrome/Perfetto) or text");
+  cmd->add_option("--journey", o.journey,
+                  "Follow every N-th packet of each sender through every step, with a latency breakdown "
+                  "(docs/journey.md)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  cmd->add_option("--journey-from", o.journey_from, "Only packets made on host a or b")
+      ->check(CLI::IsMember({"a", "b"}));
+  cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+}
+
+std::vector<std::string> record_args(const RecordOptions& o) {
+  std::vector<std::string> a;
+  if (o.trace) a.insert(a.end(), {"--trace", *o.trace});
+  if (o.trace_limit) a.insert(a.end(), {"--trace-limit", std::to_string(*o.trace_limit)});
+  if (o.journey > 0) a.insert(a.end(), {"--journey", std::to_string(o.journey)});
+  if (!o.journey_from.empty()) a.insert(a.end(), {"--journey-from", o.journey_from});
+  return a;
+}
+
+// summary.json's "run": what the flags above did (a sweep's point is done only if they match).
+nlohmann::ordered_json record_json(const RecordOptions& o) {
+  return {{"trace", o.trace ? nlohmann::ordered_json(base_name(*o.trace)) : nlohmann::ordered_json(nullptr)},
+          {"trace_limit", o.trace_limit.value_or(vnic::tb::Scenario{}.trace_limit)},
+          {"journey", o.journey},
+          {"journey_from", o.journey_from}};
+}
 
 std::string toml_string(const std::string& s) {
   std::ostringstream o;
@@ -151,8 +187,6 @@ class Progress {
   bool shown_ = false;
 };
 
-std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
-
 int run(const RunOptions& o) {
   std::string err;
   auto r = resolve(o.sc, &err);
@@ -161,10 +195,10 @@ int run(const RunOptions& o) {
     return 2;
   }
   vnic::tb::Scenario& s = r->scenario;
-  if (o.trace) s.trace = *o.trace;
-  if (o.trace_limit) s.trace_limit = *o.trace_limit;
-  s.journey_every = o.journey;
-  s.journey_from = o.journey_from;
+  if (o.rec.trace) s.trace = *o.rec.trace;
+  if (o.rec.trace_limit) s.trace_limit = *o.rec.trace_limit;
+  s.journey_every = o.rec.journey;
+  s.journey_from = o.rec.journey_from;
   if (s.a.host.count == 0 && s.b.host.count == 0) {
     fmt::print(stderr, "vnic: note: no host sends anything (host.a.frames and host.b.frames are 0)\n");
   }
@@ -172,6 +206,7 @@ int run(const RunOptions& o) {
   vnic::tb::OutputDir out;
   vnic::tb::RunMeta meta;
   meta.scenario_toml = r->toml;
+  meta.run = record_json(o.rec);
   if (o.out) {
     if (!out.open(*o.out, &err)) {
       fmt::print(stderr, "vnic: {}\n", err);
@@ -273,6 +308,7 @@ std::vector<std::string> run_args(const ScenarioOptions& o) {
 
 struct SweepOptions {
   ScenarioOptions sc;
+  RecordOptions rec;
   std::vector<std::string> grid;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::string out;
@@ -324,6 +360,9 @@ int sweep(const SweepOptions& o) {
     return 2;
   }
   cfg.run_args = run_args(o.sc);
+  const auto rec = record_args(o.rec);
+  cfg.run_args.insert(cfg.run_args.end(), rec.begin(), rec.end());
+  cfg.run = record_json(o.rec);
   cfg.jobs = o.jobs;
   cfg.out = o.out;
   cfg.metrics = o.metrics.empty() ? vnic::tb::default_metrics() : o.metrics;
@@ -360,15 +399,7 @@ int sc_main(int argc, char* argv[]) {
   RunOptions o;
   auto* run_cmd = app.add_subcommand("run", "Run a scenario (the embedded default when no file is given)");
   add_scenario_options(run_cmd, o.sc);
-  run_cmd->add_option("--trace", o.trace, "Write the NIC trace: FILE.json (Chrome/Perfetto) or text");
-  run_cmd->add_option("--journey", o.journey,
-                      "Follow every N-th packet of each sender through every step, with a latency breakdown "
-                      "(docs/journey.md)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
-  run_cmd->add_option("--journey-from", o.journey_from, "Only packets made on host a or b")
-      ->check(CLI::IsMember({"a", "b"}));
-  run_cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  add_record_options(run_cmd, o.rec);
   run_cmd->add_flag("--no-timing", o.quiet_timing, "Do not print wall-clock figures to stderr");
   run_cmd->add_option("--out", o.out,
                       "Write the report folder: a file per host and view, summary.json, scenario.toml (and the "
@@ -384,6 +415,7 @@ int sc_main(int argc, char* argv[]) {
       "sweep", "Run every point of a grid of scenario keys as its own process; a CSV and a table of metrics");
   sweep_cmd->add_option("scenario", sw.sc.scenario, "Scenario: a TOML file or builtin:NAME (as -s)");
   add_scenario_options(sweep_cmd, sw.sc);
+  add_record_options(sweep_cmd, sw.rec);
   sweep_cmd->add_option("--grid", sw.grid, "KEY=V1,V2,...: one axis of the grid (repeatable; the last varies fastest)")
       ->required()
       ->allow_extra_args(false);

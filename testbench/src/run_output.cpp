@@ -144,6 +144,7 @@ json run_summary(BackToBack& p, const RunMeta& m) {
     clean = clean && p.rx_clean(i);
   }
   j["status"] = json{{"exit", m.exit_status}, {"conservation_ok", conserved}, {"rx_clean", clean}};
+  j["run"] = m.run.is_null() ? json::object() : m.run;
   j["simulated_time_ps"] = p.end_ps();
   j["simulated_time_s"] = sim_s;
   j["events_fired"] = p.queue().fired();
@@ -164,6 +165,20 @@ json run_summary(BackToBack& p, const RunMeta& m) {
                                               {"tx_overlap_errors", ls.tx_overlap_errors}};
   }
   j["link"] = std::move(link);
+  if (const JourneyRecorder* jr = p.journeys()) {
+    // The sampled packets' latency, sender's pktgen to receiver's consumer (--journey N).
+    json e2e = nullptr;
+    for (const auto& seg : jr->breakdown()) {
+      if (!seg.from.starts_with("end to end") || seg.count == 0) continue;
+      const auto ns = [](uint64_t ps) { return static_cast<double>(ps) / 1e3; };
+      e2e = json{{"count", seg.count},
+                 {"p50", ns(seg.p50_ps)},
+                 {"p99", ns(seg.p99_ps)},
+                 {"max", ns(seg.max_ps)},
+                 {"mean", ns(seg.total_ps) / static_cast<double>(seg.count)}};
+    }
+    j["journey"] = json{{"sampled", jr->journeys().size()}, {"end_to_end_ns", e2e}};
+  }
   j["files"] = json{{"pcap", m.pcap_file.empty() ? json(nullptr) : json(m.pcap_file)},
                     {"trace", m.trace_file.empty() ? json(nullptr) : json(m.trace_file)}};
   // Everything above is the same for the same scenario and seed; this is not.

@@ -131,12 +131,14 @@ std::optional<json> read_summary(const fs::path& path) {
   return j;
 }
 
-// A point is done when its folder holds the summary of the very scenario it would run now.
-bool point_done(const fs::path& dir, const std::string& hash) {
+// A point is done when its folder holds the summary of the very scenario it would run now,
+// recorded the same way (trace, journey).
+bool point_done(const fs::path& dir, const std::string& hash, const nlohmann::ordered_json& run) {
   const auto j = read_summary(dir / "summary.json");
   if (!j) return false;
   const json* h = find_metric(*j, "scenario.hash");
-  return h && h->is_string() && h->get<std::string>() == hash;
+  const json* r = find_metric(*j, "run");
+  return h && h->is_string() && h->get<std::string>() == hash && r && *r == json::parse(run.dump());
 }
 
 // Starts `argv` with stdout discarded and stderr to `log`; -1 if it cannot.
@@ -208,7 +210,7 @@ int run_sweep(const SweepConfig& cfg, std::string* error) {
 
   std::vector<std::size_t> todo;
   for (std::size_t k = 0; k < cfg.points.size(); ++k) {
-    if (point_done(out / fmt::format("point-{}", k), cfg.points[k].hash)) {
+    if (point_done(out / fmt::format("point-{}", k), cfg.points[k].hash, cfg.run)) {
       fmt::print(stderr, "vnic sweep: point-{} ({}): done before, kept\n", k, fmt::join(cfg.points[k].sets, " "));
     } else {
       todo.push_back(k);
@@ -263,7 +265,7 @@ int run_sweep(const SweepConfig& cfg, std::string* error) {
   std::vector<std::optional<json>> summaries;
   for (std::size_t k = 0; k < cfg.points.size(); ++k) {
     const fs::path dir = out / fmt::format("point-{}", k);
-    auto j = point_done(dir, cfg.points[k].hash) ? read_summary(dir / "summary.json") : std::nullopt;
+    auto j = point_done(dir, cfg.points[k].hash, cfg.run) ? read_summary(dir / "summary.json") : std::nullopt;
     if (!j) {
       status = 2;
       fmt::print(stderr, "vnic sweep: point-{} has no result: see {}\n", k,

@@ -560,15 +560,23 @@ void expect_figure(const std::string& stem) {
   EXPECT_TRUE(fs::exists(stem + ".gp")) << stem;
 }
 
-TEST(CliPlot, ModerationSweepIrqRateAgainstRxUsecs) {
+TEST(CliPlot, ModerationSweepIrqRateAndLatencyAgainstRxUsecs) {
   const std::string dir = tmp("vnic_plot_sweep_"), errf = tmp("vnic_plot_err_");
   fs::remove_all(dir);
   const Result r = vnic("sweep builtin:moderation --set host.a.frames=1000 --grid host.b.rx-usecs=1,8,64 -j 2 "
-                        "--metric hosts.b.rates.irq_per_s --metric status.conservation_ok --plot --out " + dir,
+                        "--journey 25 --metric hosts.b.rates.irq_per_s --metric journey.end_to_end_ns.p50 "
+                        "--metric status.conservation_ok --plot --out " + dir,
                         errf);
   ASSERT_EQ(r.status, 0) << slurp(errf);
   const std::string stem = dir + "/plots/hosts.b.rates.irq_per_s";
   expect_figure(stem);
+  // Latency against rx-usecs, from the sampled packets' journeys (--journey, passed to each point).
+  expect_figure(dir + "/plots/journey.end_to_end_ns.p50");
+  const auto lat = lines(slurp(dir + "/plots/journey.end_to_end_ns.p50.csv"));
+  ASSERT_EQ(lat.size(), 4u);
+  EXPECT_EQ(lat[0], "host.b.rx-usecs,journey.end_to_end_ns.p50");
+  EXPECT_GT(std::stod(lat[3].substr(3)), std::stod(lat[1].substr(2)) + 20'000);  // 64 us against 1 us
+  EXPECT_EQ(summary(dir + "/point-0")["run"]["journey"], 25);
   EXPECT_FALSE(fs::exists(dir + "/plots/status.conservation_ok.png"));  // true/false is no figure
   // The data behind the figure: x, then the metric of each point.
   const auto csv = lines(slurp(stem + ".csv"));

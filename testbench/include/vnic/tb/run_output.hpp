@@ -18,6 +18,7 @@ inline constexpr std::string_view kVnicVersion = "0.1.0";
 
 struct RunMeta {
   std::string scenario_toml;  // the resolved scenario (vnic show); hashed into summary.json
+  nlohmann::ordered_json run;  // what the run recorded beyond the scenario (trace, journey): "run"
   int exit_status = 0;
   std::string pcap_file;   // names inside the folder; empty: none
   std::string trace_file;

@@ -41,6 +41,7 @@ struct SweepConfig {
   std::vector<std::string> run_args;   // `vnic run` arguments every point shares (scenario, --set, flags)
   std::vector<GridAxis> grid;
   std::vector<SweepPoint> points;
+  nlohmann::ordered_json run;          // the "run" a point's summary.json must hold to count as done
   unsigned jobs = 1;
   std::string out;  // the sweep's folder: point-<k>/, point-<k>.log (stderr, if any), sweep.csv, sweep.txt
   std::vector<std::string> metrics;
