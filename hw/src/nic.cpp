@@ -176,8 +176,14 @@ void Nic::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   }
   const uint64_t addr = p.get_address();
   const bool bad_shape = p.get_data_length() != 4 || (addr & 3u) != 0 || p.get_byte_enable_ptr() != nullptr ||
-                         p.get_streaming_width() < 4 || addr >= regs::kBar0Size ||
-                         p.get_command() == tlm::TLM_IGNORE_COMMAND;
+                         p.get_streaming_width() < 4 || addr >= regs::kBar0Size;
+  if (p.get_command() == tlm::TLM_IGNORE_COMMAND) {
+    // A probe (TLM-2.0: no side effects): would this access be taken? Nothing is counted.
+    const bool ok = (pci_command_ & model::pci::kCmdMemorySpace) != 0 && !bad_shape &&
+                    regs::find(static_cast<uint32_t>(addr)).has_value();
+    p.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
   if ((pci_command_ & model::pci::kCmdMemorySpace) == 0) {
     bump(Stat::mmio_disabled);  // BAR0 does not decode while Memory Space Enable is off
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);

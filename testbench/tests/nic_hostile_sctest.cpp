@@ -5,6 +5,7 @@
 
 #include <systemc>
 
+#include <array>
 #include <map>
 #include <vector>
 
@@ -318,6 +319,27 @@ TEST(Reentrancy, ARefusingBusRefusesPeerToPeerAsTheRootComplexDoes) {
   EXPECT_EQ(r.stat(Stat::irq_msg_errors), 1u);
   EXPECT_EQ(r.stat(Stat::dma_reentry), 0u);
   EXPECT_GE(r.bus->stats().bar_refused, 1u);
+}
+
+TEST(Probe, AnAddressProbeOfTheBarHasNoSideEffects) {
+  Hostile r;
+  std::array<uint8_t, 4> b{};
+  tlm::tlm_generic_payload p;
+  p.set_command(tlm::TLM_IGNORE_COMMAND);
+  p.set_data_ptr(b.data());
+  p.set_data_length(4);
+  p.set_streaming_width(4);
+  sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+  p.set_address(regs::kCtrl.offset);
+  r.host->mmio->b_transport(p, d);  // a register: it would be taken
+  EXPECT_EQ(p.get_response_status(), tlm::TLM_OK_RESPONSE);
+  p.set_address(0xFFC);  // a hole
+  p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  r.host->mmio->b_transport(p, d);
+  EXPECT_EQ(p.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(r.stat(Stat::mmio_errors), 0u);
+  EXPECT_EQ(r.err_cause(), 0u);
+  EXPECT_EQ(r.rd(regs::kCtrl), 1u);  // nothing written
 }
 
 // ---------------------------------------------------------------- 5, 6. chains and tails
