@@ -35,6 +35,8 @@ struct Figure {
   bool x_numeric = true;
   bool logx = false;
   std::string style = "linespoints";
+  bool stacked = false;  // one stacked bar per CSV row (gnuplot rowstacked histogram)
+  int width = 960;
 };
 
 std::optional<json> read_json(const fs::path& path) {
@@ -71,11 +73,16 @@ std::string gnuplot_script(const Figure& f) {
   if (f.logx) s += "set logscale x 2\n";
   const std::string csv = gp_quote(f.name + ".csv");
   const std::string using_x = f.x_numeric ? "1:c" : "0:c:xtic(1)";
-  const std::string plot = fmt::format("plot for [c=2:{}] {} using {} with {}\n", f.columns, csv, using_x, f.style);
-  s += "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) { set terminal pngcairo size 960,600 noenhanced } "
-       "else { set terminal png size 960,600 noenhanced }\n";
+  std::string plot = fmt::format("plot for [c=2:{}] {} using {} with {}\n", f.columns, csv, using_x, f.style);
+  if (f.stacked) {
+    s += "set style data histograms\nset style histogram rowstacked\nset style fill solid 0.8 border -1\n"
+         "set boxwidth 0.5\nset key outside right noenhanced\n";
+    plot = fmt::format("plot for [c=2:{}] {} using c:xtic(1)\n", f.columns, csv);
+  }
+  s += fmt::format("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {{ set terminal pngcairo size {0},600 noenhanced }} "
+                   "else {{ set terminal png size {0},600 noenhanced }}\n", f.width);
   s += "set output " + gp_quote(f.name + ".png") + "\n" + plot;
-  s += "set terminal svg size 960,600 noenhanced\n";
+  s += fmt::format("set terminal svg size {},600 noenhanced\n", f.width);
   s += "set output " + gp_quote(f.name + ".svg") + "\n" + plot;
   s += "unset output\n";
   return s;
@@ -264,9 +271,55 @@ int plot_run(const std::string& dir, std::string* error) {
   const fs::path d(dir);
   const auto summary = read_json(d / "summary.json");
   if (!summary) return fail(fmt::format("{}: not a run's or a sweep's folder (no summary.json, no sweep.json)", dir));
+  int drawn = 0;
+  // The latency breakdown of a run with --journey: each segment of the forward chain stacked,
+  // in the order the packet passes them, for the median and the 99th percentile.
+  if (const auto jj = read_json(d / "journey.json"); jj && jj->contains("breakdown") && jj->contains("journeys")) {
+    std::vector<std::string> order;  // segments in chain order, from the first consumed journey
+    for (const auto& j : (*jj)["journeys"]) {
+      if (!j.value("ended", false) || !j.value("dropped_at", std::string()).empty()) continue;
+      std::vector<std::pair<uint64_t, std::string>> fwd;
+      for (const auto& st : j["steps"]) {
+        if (st.value("branch", "") != "forward") continue;
+        fwd.emplace_back(st["t_ps"].get<uint64_t>(), st["step"].get<std::string>() + " " + st["kind"].get<std::string>());
+      }
+      std::stable_sort(fwd.begin(), fwd.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (std::size_t k = 1; k < fwd.size(); ++k) order.push_back(fwd[k - 1].second + " -> " + fwd[k].second);
+      break;
+    }
+    std::map<std::string, std::pair<uint64_t, uint64_t>> seg;  // p50, p99 (ps)
+    for (const auto& b : (*jj)["breakdown"]) {
+      seg[b["from"].get<std::string>() + " -> " + b["to"].get<std::string>()] = {b["p50_ps"], b["p99_ps"]};
+    }
+    std::vector<std::string> header = {"statistic"};
+    std::string p50 = "p50", p99 = "p99";
+    for (const auto& o : order) {
+      const auto it = seg.find(o);
+      if (it == seg.end()) continue;
+      header.push_back(csv_field(o));
+      p50 += fmt::format(",{}.{:03}", it->second.first / 1000, it->second.first % 1000);
+      p99 += fmt::format(",{}.{:03}", it->second.second / 1000, it->second.second % 1000);
+    }
+    if (header.size() > 1) {
+      if (!make_plots_dir(d / "plots", error)) return 2;
+      Figure f;
+      f.name = "latency-breakdown";
+      f.title = "Latency per step-to-step segment (sampled packets)";
+      f.width = 1280;
+      f.xlabel = "";
+      f.ylabel = "ns";
+      f.columns = header.size();
+      f.x_numeric = false;
+      f.stacked = true;
+      if (!draw(d / "plots", f, fmt::format("{}\n{}\n{}\n", fmt::join(header, ","), p50, p99), error)) return 2;
+      ++drawn;
+    }
+  }
   const json* trace = find_metric(*summary, "files.trace");
   if (!trace || !trace->is_string() || !trace->get<std::string>().ends_with(".json")) {
-    return fail(fmt::format("{}: the run has no JSON trace to plot (run it with --trace trace.json --out {})", dir, dir));
+    if (drawn > 0) return 0;
+    return fail(fmt::format("{}: the run has no JSON trace or journey to plot (run it with --trace trace.json or "
+                            "--journey N, and --out {})", dir, dir));
   }
   const auto t = read_json(d / trace->get<std::string>());
   if (!t || !t->contains("traceEvents")) return fail(fmt::format("{}: cannot read the trace", trace->get<std::string>()));
@@ -279,7 +332,6 @@ int plot_run(const std::string& dir, std::string* error) {
   // One figure per family of counter tracks; each line holds its value until its next sample.
   const std::pair<const char*, const char*> families[] = {
       {"ring ", "ring-occupancy"}, {"backlog ", "backlog"}};
-  int drawn = 0;
   for (const auto& [prefix, name] : families) {
     std::vector<std::string> lines;
     std::vector<std::tuple<double, std::size_t, int64_t>> samples;  // time (us), line, value

@@ -621,9 +621,27 @@ TEST(CliPlot, RingOccupancyOverTimeFromARunsTrace) {
   fs::remove_all(bare);
   ASSERT_EQ(vnic("run --no-timing --frames 10 --out " + bare).status, 0);
   EXPECT_EQ(vnic("plot " + bare, errf).status >> 8, 2);
-  EXPECT_NE(slurp(errf).find("--trace trace.json"), std::string::npos) << slurp(errf);
+  EXPECT_NE(slurp(errf).find("--trace trace.json or --journey N"), std::string::npos) << slurp(errf);
   EXPECT_EQ(vnic("plot /nonexistent-dir", errf).status >> 8, 2);
   for (const auto& d : {dir, bare}) fs::remove_all(d);
+  std::remove(errf.c_str());
+}
+
+TEST(CliPlot, LatencyBreakdownAsAStackedBarFromARunsJourney) {
+  const std::string dir = tmp("vnic_plot_journey_"), errf = tmp("vnic_plot_journey_err_");
+  fs::remove_all(dir);
+  ASSERT_EQ(vnic("run --no-timing --frames 400 --journey 20 --journey-from a --out " + dir).status, 0);
+  ASSERT_EQ(vnic("plot " + dir, errf).status, 0) << slurp(errf);
+  expect_figure(dir + "/plots/latency-breakdown");
+  const auto csv = lines(slurp(dir + "/plots/latency-breakdown.csv"));
+  ASSERT_EQ(csv.size(), 3u);  // header, p50, p99
+  // The segments in the order a packet passes them, from pktgen to the consumer.
+  EXPECT_EQ(csv[0].rfind("statistic,- packet.made -> egress:15 tx.map,egress:15 tx.map -> egress:12 tx.ring,", 0), 0u)
+      << csv[0];
+  EXPECT_NE(csv[0].find("ingress:12 netif_receive_skb -> - consumed"), std::string::npos) << csv[0];
+  EXPECT_EQ(csv[1].rfind("p50,", 0), 0u);
+  EXPECT_EQ(csv[2].rfind("p99,", 0), 0u);
+  fs::remove_all(dir);
   std::remove(errf.c_str());
 }
 
