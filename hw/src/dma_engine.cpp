@@ -243,7 +243,7 @@ void DmaEngine::enqueue(PendingWrite&& w) {
 }
 
 DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
-                           bool more, uint64_t id) {
+                           bool more, uint64_t id, bool quiet) {
   const DmaResult r = reserve_write(addr, src.size(), start_ps);
   if (!r.ok) return r;
   std::vector<uint8_t> buf;
@@ -252,19 +252,19 @@ DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t
     spare_.pop_back();
   }
   buf.assign(src.begin(), src.end());
-  enqueue(PendingWrite{addr, r.done_ps, tag, id, more, std::move(buf), model::Frame{}, src.size()});
+  enqueue(PendingWrite{addr, r.done_ps, tag, id, more, quiet, std::move(buf), model::Frame{}, src.size()});
   return r;
 }
 
 DmaResult DmaEngine::write_frame(uint64_t addr, model::Frame&& frame, std::size_t len, uint64_t start_ps,
-                                 uint64_t tag, bool more) {
+                                 uint64_t tag, bool more, bool quiet) {
   len = std::min(len, frame.size());
   const DmaResult r = reserve_write(addr, len, start_ps);
   if (!r.ok) {
     frame.release();
     return r;
   }
-  enqueue(PendingWrite{addr, r.done_ps, tag, 0, more, {}, std::move(frame), len});
+  enqueue(PendingWrite{addr, r.done_ps, tag, 0, more, quiet, {}, std::move(frame), len});
   return r;
 }
 
@@ -309,7 +309,7 @@ void DmaEngine::commit_writes(uint64_t) {
         }
         off += chunk;
       }
-      report(w, ok ? WriteStatus::Landed : WriteStatus::Refused, fault);
+      if (!ok || !w.quiet) report(w, ok ? WriteStatus::Landed : WriteStatus::Refused, fault);
       skip = !ok && dependent_follows;
     }
     if (!dependent_follows) skip = false;

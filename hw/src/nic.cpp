@@ -831,7 +831,8 @@ void Nic::eth_receive(model::Frame&& frame) {
   // The frame itself is held until its bytes land: no copy. It is counted when its write-back
   // lands (rx_packets), or dropped then if either write was refused or revoked.
   const DmaResult d = dma_.write_frame(buf_addr, std::move(frame), data_len, start,
-                                       WriteTag{WriteKind::RxData, static_cast<uint8_t>(qp)}.pack(), true);
+                                       WriteTag{WriteKind::RxData, static_cast<uint8_t>(qp)}.pack(), true,
+                                       /*quiet=*/true);
   model::RxDesc wb;
   wb.buf_addr = buf_addr;
   wb.length = static_cast<uint16_t>(data_len);
@@ -1025,7 +1026,8 @@ void Nic::send_msi(unsigned vec) {
   const uint64_t addr = (uint64_t{word(regs::kMsixAddrHi, vec)} << 32) | word(regs::kMsixAddrLo, vec);
   std::array<uint8_t, 4> data{};
   model::store_le<uint32_t>(data, 0, word(regs::kMsixData, vec));
-  const DmaResult r = dma_.write(addr, data, now_ps(), WriteTag{WriteKind::Msi, static_cast<uint8_t>(vec)}.pack());
+  const DmaResult r =
+      dma_.write(addr, data, now_ps(), WriteTag{WriteKind::Msi, static_cast<uint8_t>(vec)}.pack(), false, 0, /*quiet=*/true);
   if (!r.ok) {
     bump(Stat::irq_msg_errors);
     return;

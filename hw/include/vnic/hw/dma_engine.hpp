@@ -90,12 +90,14 @@ class DmaEngine : public sc_core::sc_module {
   // visible together, one event instead of two, and if this one is refused the next is skipped,
   // so a descriptor never claims data that did not land. Only a host that reads the data before
   // the descriptor's DD bit could tell the difference, and a driver never does.
+  // `quiet`: a landing is not reported (refusals and revocations still are): for writes whose
+  // landing nobody counts (interrupt messages, RX data before its descriptor), a callback saved.
   DmaResult write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
-                  bool more = false, uint64_t id = 0);
+                  bool more = false, uint64_t id = 0, bool quiet = false);
   // The same for the first `len` bytes of a frame, without copying them: the frame is held
   // until they land (or given back at once if the write is refused). The id is the frame's.
   DmaResult write_frame(uint64_t addr, model::Frame&& frame, std::size_t len, uint64_t start_ps, uint64_t tag,
-                        bool more = false);
+                        bool more = false, bool quiet = false);
   // Abandons the last write if it was issued with more = true and its dependent write could not
   // be issued (reported Revoked).
   void drop_unfinished();
@@ -134,6 +136,7 @@ class DmaEngine : public sc_core::sc_module {
     uint64_t tag;
     uint64_t id;
     bool more;
+    bool quiet;  // no report when it lands
     std::vector<uint8_t> bytes;  // a copy of the data, or
     model::Frame frame;          // the frame that holds it
     std::size_t len;
