@@ -18,10 +18,11 @@ std::string_view name(ArpError e) {
 
 Result<ArpRepr, ArpError> ArpRepr::parse(std::span<const uint8_t> bytes) {
   // Linux pulls what an Ethernet/IPv4 packet needs before it reads a field (arp_hdr_len).
+  // Then the address sizes, before it would pull what other sizes announce.
   if (bytes.size() < kArpEthIpv4Len) return Err{ArpError::Truncated};
-  const auto p = ArpPacket::checked(bytes);
+  if (bytes[4] != kEthAddrLen || bytes[5] != 4) return Err{ArpError::BadAddressLength};
+  const auto p = ArpPacket::checked(bytes);  // holds now: 28 bytes are what 6 and 4 announce
   if (!p) return Err{p.error()};
-  if (p->hardware_len() != kEthAddrLen || p->protocol_len() != 4) return Err{ArpError::BadAddressLength};
   const uint16_t hrd = p->hardware_type();
   if (hrd != static_cast<uint16_t>(ArpHardware::Ethernet) && hrd != static_cast<uint16_t>(ArpHardware::Ieee802)) {
     return Err{ArpError::UnsupportedHardware};
