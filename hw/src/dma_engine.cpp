@@ -14,8 +14,8 @@ namespace vnic::hw {
 DmaEngine::DmaEngine(sc_core::sc_module_name name, EventQueue& q, const PcieConfig& cfg)
     : sc_core::sc_module(name), socket("socket"), q_(q), cfg_(cfg),
       tag_done_ps_(std::max(1u, cfg.max_outstanding_reads), 0) {
-  if (!std::has_single_bit(cfg_.mps) || !std::has_single_bit(cfg_.mrrs)) {
-    throw std::invalid_argument("PcieConfig: MPS and MRRS must be powers of two");
+  if (!std::has_single_bit(cfg_.mps) || !std::has_single_bit(cfg_.mrrs) || cfg_.mps > 4096) {
+    throw std::invalid_argument("PcieConfig: MPS and MRRS must be powers of two, MPS at most 4096");
   }
   // Serialisation times of every TLP size the engine can produce, so the hot path divides
   // nothing: the largest is a read's completions, MRRS bytes in MRRS/MPS + 1 TLPs.
@@ -59,6 +59,12 @@ void DmaEngine::recycle(PendingWrite& w) {
   } else {
     spare_.push_back(std::move(w.bytes));
   }
+}
+
+void DmaEngine::end_group() {
+  if (pending_.empty() || !pending_.back().more) return;
+  pending_.back().more = false;
+  arm_commit();
 }
 
 void DmaEngine::drop_unfinished() {
@@ -140,10 +146,9 @@ bool DmaEngine::probe(uint64_t addr, uint64_t len, uint64_t* extra_ps) {
     return true;
   }
   // Ask the target without moving data: TLM_IGNORE_COMMAND checks the address only.
-  std::array<uint8_t, 1> dummy{};
   gp_.set_command(tlm::TLM_IGNORE_COMMAND);
   gp_.set_address(addr);
-  gp_.set_data_ptr(dummy.data());
+  gp_.set_data_ptr(probe_buf_.data());  // as long as any chunk (<= MPS): a careless target stays inside
   gp_.set_data_length(static_cast<unsigned>(len));
   gp_.set_streaming_width(static_cast<unsigned>(len));
   gp_.set_byte_enable_ptr(nullptr);
@@ -318,6 +323,7 @@ void DmaEngine::commit_writes(uint64_t) {
     if (revision != revision_) {  // a handler revoked writes: count again what is due
       revision = revision_;
       n = due();
+      skip = false;  // the write it applied to may be gone; never skip an unrelated one
     }
   }
   in_commit_ = false;

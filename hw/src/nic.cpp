@@ -442,6 +442,13 @@ void Nic::stop_queue(bool tx, unsigned qp, regs::QueueErr err) {
 void Nic::quiesce_queue(bool tx, unsigned qp) {
   Queue& qq = tx ? static_cast<Queue&>(txq_[qp]) : rxq_[qp];
   cancel(qq.fetch_ev);
+  // Its completions' interrupt goes with it (the moderation settings stay).
+  cancel(qq.mod.fire_ev);
+  cancel(qq.mod.timer_ev);
+  qq.mod.timer_ev_ps = kNever;
+  qq.mod.deadline = kNever;
+  qq.mod.pending = 0;
+  qq.mod.fire_pending = false;
   qq.cache->reset();
   dma_.revoke_if([qp, tx](uint64_t tag) {
     const WriteTag w = WriteTag::unpack(tag);
@@ -464,6 +471,7 @@ void Nic::quiesce_queue(bool tx, unsigned qp) {
       if (f.frame && mac_free_ps_ == f.mac_free_set) mac_free_ps_ = f.mac_free_before;  // give the wire back
     }
   }
+  if (keep == 0) t.last_end_ps = 0;  // nothing of this queue is on the wire any more
   while (t.to_wire.size() > keep) {
     TxInflight& e = t.to_wire.back();
     if (e.frame) {
@@ -485,6 +493,9 @@ void Nic::emit_level(bool tx, unsigned qp) {
 }
 
 void Nic::latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr) {
+  // The error interrupt is raised when a cause becomes pending, not again while the driver has
+  // not cleared it (ERR_CAUSE is W1C): a storm of one error is one interrupt, as an ICR is.
+  const bool fresh = (word(regs::kErrCause, 0) & cause_bit) == 0;
   word(regs::kErrCause, 0) |= cause_bit;
   if (has_addr) emit(TraceKind::DmaError, 0, now_ps(), now_ps(), cause_bit, addr, 0);
   if (has_addr && !err_addr_latched_) {
@@ -492,7 +503,7 @@ void Nic::latch_error(uint32_t cause_bit, uint64_t addr, bool has_addr) {
     word(regs::kErrAddrLo, 0) = static_cast<uint32_t>(addr);
     word(regs::kErrAddrHi, 0) = static_cast<uint32_t>(addr >> 32);
   }
-  raise_misc(regs::kIcrErr);
+  if (fresh) raise_misc(regs::kIcrErr);
 }
 
 void Nic::start_fetch(bool tx, unsigned qp) {
@@ -699,10 +710,29 @@ void Nic::tx_wire_end(uint64_t a) {
   const unsigned qp = arg_qp(a);
   TxState& t = txq_[qp];
   t.wire_ev = kNoEvent;
-  TxInflight e = std::move(t.to_wire.front());
-  t.to_wire.pop_front();
-  e.frame_id = e.frame.id;
+  // The front frame has ended. Dropped (malformed) frames queued right behind it complete at the
+  // same instant, off the wire: they are done here with it and their write-backs go out as one
+  // group (one commit), so a ring of malformed chains behind a jumbo frame costs a few
+  // callbacks, not one per chain (docs/hw.md, "Pending work is bounded").
+  std::size_t n = 1;
+  while (n < t.to_wire.size() && !t.to_wire[n].frame && !t.to_wire[n].revoked && t.to_wire[n].ready_ps <= now_ps()) {
+    ++n;
+  }
+  done_scratch_.clear();
+  for (std::size_t k = 0; k < n; ++k) {
+    done_scratch_.push_back(std::move(t.to_wire.front()));
+    t.to_wire.pop_front();
+  }
   if (!t.to_wire.empty()) schedule_wire(qp);
+  for (TxInflight& e : done_scratch_) tx_complete(qp, e);
+  done_scratch_.clear();
+  dma_.end_group();  // the group's last write-back ends it
+  tx_kick(qp);       // buffer space freed (a revoked frame's too): a frame may be waiting for it
+}
+
+void Nic::tx_complete(unsigned qp, TxInflight& e) {
+  TxState& t = txq_[qp];
+  e.frame_id = e.frame.id;
   // The last bit has left: hand the frame to the medium, which times it from its start.
   if (e.frame) {
     const std::size_t bytes = e.frame.size();
@@ -728,15 +758,15 @@ void Nic::tx_wire_end(uint64_t a) {
     model::encode(wb, bytes);
     const uint64_t start = now_ps() + cycles_ps(cfg_.cycles.writeback);
     const WriteTag tag{WriteKind::TxDesc, static_cast<uint8_t>(qp), static_cast<uint16_t>(e.ndesc)};
-    const DmaResult r =
-        dma_.write(t.base + uint64_t{e.last_index} * model::kDescSize, bytes, start, tag.pack(), false, e.frame_id);
+    const DmaResult r = dma_.write(t.base + uint64_t{e.last_index} * model::kDescSize, bytes, start, tag.pack(),
+                                   /*more=*/true, e.frame_id);
     if (!r.ok) {
+      dma_.end_group();
       bump(Stat::desc_dma_errors);
       stop_queue(true, qp, regs::QueueErr::Dma);
       latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
     }
   }
-  tx_kick(qp);
 }
 
 // ---------------------------------------------------------------------------------- RX

@@ -5,6 +5,7 @@
 
 #include <systemc>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <vector>
@@ -422,6 +423,76 @@ TEST(Counters, DmaCountersSurviveASoftResetLikeEveryOther) {
   EXPECT_EQ(r.stat(Stat::dma_rd_tlps), rd);
   EXPECT_EQ(r.stat(Stat::dma_wr_tlps), wr);
   EXPECT_EQ(r.stat(Stat::dma_no_bme), nb);
+}
+
+// ---------------------------------------------------------------- review findings (issue 10)
+
+TEST(QueueToggle, AFrameCutOffOnTheWireStillFreesItsBufferForTheNextFrame) {
+  // A TX buffer that holds one full frame: the frame after a revoked one waits for its space.
+  vnic::hw::NicConfig nc = Rig::cfg();
+  nc.tx_buffer_bytes = 2048;
+  Rig r(Rig::small(), nc);
+  r.host->bring_up();
+  r.put_tx(0, r.buf(1514), 1514, kEopRs);
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::ns(1500));  // its preamble has started
+  r.wr(regs::kTxqCtrl, 0);
+  r.wr(regs::kTxqCtrl, 1);  // the same tail: slot 0 is fetched again
+  r.run_for(Duration::us(50));
+  EXPECT_EQ(r.wire.sent, 2u);  // the cut-off frame (no completion), then slot 0 again
+  EXPECT_EQ(r.rd(regs::kTxqHead), 1u);
+}
+
+TEST(QueueToggle, ADisableForgetsTheWireTimeOfFramesThatNeverStarted) {
+  Hostile r(false);
+  r.wr(regs::kMaxFrame, 9022);
+  r.put_tx(0, r.buf(9000), 9000, kEopRs);
+  r.wr(regs::kTxqTail, 1);
+  r.run_for(Duration::ns(800));  // fetched, not on the wire yet
+  r.put_tx(0, r.buf(100), 100, kEopRs);
+  r.wr(regs::kTxqCtrl, 0);
+  r.wr(regs::kTxqCtrl, 1);
+  r.run_for(Duration::us(3));  // a 100 B frame takes about 1.3 us from the enable; the 9000 B one would end at 8.8 us
+  EXPECT_EQ(r.rd(regs::kTxqHead), 1u);
+  EXPECT_EQ(r.wire.sent, 1u);
+}
+
+TEST(QueueToggle, ADisableTakesItsQueuesPendingInterruptWithIt) {
+  Hostile r(true, false, /*refill=*/false);
+  r.wr(regs::kRxUsecs, 100);
+  r.wr(regs::kRxFrames, 0);
+  r.run_for(Duration::us(5));
+  r.arrive();
+  r.run_for(Duration::us(2));
+  ASSERT_EQ(r.stat(Stat::rx_packets), 1u);
+  r.wr(regs::kRxqCtrl, 0);
+  r.run_for(Duration::us(300));
+  EXPECT_EQ(r.stat(Stat::irq_rx), 0u);
+}
+
+TEST(PendingWork, MalformedChainsBehindAJumboFrameStayWithinTheCallbackRate) {
+  // 996 zero-length chains queued behind four 9000 B frames complete when the wire is free:
+  // they complete together, one error interrupt for them all, within the documented rate.
+  vnic::tb::TestHostConfig hc = Rig::small();
+  hc.tx_ring = 1024;
+  Rig r(hc);
+  r.host->bring_up();
+  r.wr(regs::kMaxFrame, 9022);
+  for (uint32_t i = 0; i < 4; ++i) r.put_tx(i, r.buf(9000), 9000, kEopRs);
+  for (uint32_t i = 4; i < 1000; ++i) r.put_tx(i, r.buf(64), 0, kEopRs);
+  r.wr(regs::kTxqTail, 1000);
+  uint64_t worst = 0;
+  for (int us = 0; us < 200; ++us) {
+    const uint64_t f0 = r.q.fired();
+    r.run_for(Duration::us(1));
+    worst = std::max(worst, r.q.fired() - f0);
+    EXPECT_LE(r.q.pending(), r.nic.max_pending_events() + r.wire.in_flight() + 1);
+  }
+  EXPECT_EQ(r.stat(Stat::tx_desc_errors), 996u);
+  EXPECT_EQ(r.rd(regs::kTxqHead), 1000u);
+  // The loopback's deliveries and the test host's service are in the count too.
+  EXPECT_LE(worst, r.nic.max_callbacks_per_us() + 16);
+  EXPECT_LE(r.stat(Stat::irq_misc), 2u);  // an error cause raises one interrupt until cleared
 }
 
 // ---------------------------------------------------------------- the bound

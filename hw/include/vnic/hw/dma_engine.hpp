@@ -7,6 +7,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <span>
@@ -101,6 +102,9 @@ class DmaEngine : public sc_core::sc_module {
   // Abandons the last write if it was issued with more = true and its dependent write could not
   // be issued (reported Revoked).
   void drop_unfinished();
+  // Ends a group of writes issued with more = true: the last one pending becomes the group's end
+  // (it commits the group when it lands). A no-op when nothing is left open.
+  void end_group();
   // Abandons every write not yet landed whose tag matches (reported Revoked, in issue order).
   template <class Pred>
   std::size_t revoke_if(Pred&& match);
@@ -158,6 +162,7 @@ class DmaEngine : public sc_core::sc_module {
   uint64_t epoch_ = 0;                 // bumps on reset: a commit loop stops if one happens inside it
   uint64_t commit_ev_ = UINT64_MAX;    // the one scheduled commit callback (EventQueue::kNone: none)
   bool in_commit_ = false;             // writes issued during a commit are armed by it, at its end
+  std::array<uint8_t, 4096> probe_buf_{};  // a probe's data pointer (a target must not touch it)
   unsigned in_transport_ = 0;
   bool bus_master_ = true;
   WriteDoneFn on_write_done_ = nullptr;
@@ -175,22 +180,28 @@ class DmaEngine : public sc_core::sc_module {
 
 template <class Pred>
 std::size_t DmaEngine::revoke_if(Pred&& match) {
-  std::size_t n = 0;
-  ++revision_;
-  for (std::size_t i = 0; i < pending_.size();) {
-    if (!match(pending_[i].tag)) {
-      ++i;
-      continue;
+  // One pass: the kept writes stay in order, the revoked ones are reported in issue order.
+  bool any = false;
+  for (const PendingWrite& w : pending_) any = any || match(w.tag);
+  if (!any) return 0;
+  std::deque<PendingWrite> kept;
+  std::vector<PendingWrite> gone;
+  for (PendingWrite& w : pending_) {
+    if (match(w.tag)) {
+      gone.push_back(std::move(w));
+    } else {
+      kept.push_back(std::move(w));
     }
-    PendingWrite w = std::move(pending_[i]);
-    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  ++revision_;
+  pending_.swap(kept);
+  for (PendingWrite& w : gone) {
     report(w, WriteStatus::Revoked);
     recycle(w);
-    ++n;
   }
   // A write left with more = true at the end would wait for a follower that never comes.
-  if (!pending_.empty() && pending_.back().more && n > 0) pending_.back().more = false;
-  return n;
+  end_group();
+  return gone.size();
 }
 
 }  // namespace vnic::hw

@@ -227,6 +227,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   bool tx_launch(unsigned qp);
   void tx_launch_malformed(unsigned qp, uint32_t first, uint32_t ndesc, const TxChainDesc& last);
   void tx_push(unsigned qp, TxInflight&& e);
+  void tx_complete(unsigned qp, TxInflight& e);
   void schedule_wire(unsigned qp);
   void tx_wire_end(uint64_t arg);
 
@@ -291,6 +292,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
   TraceSink* trace_ = nullptr;
   uint64_t tx_id_base_ = 0;
   model::PacketTags* tags_ = nullptr;
+  std::vector<TxInflight> done_scratch_;  // frames completing together in one tx_wire_end
   uint64_t tx_seq_ = 0;         // frames launched (their ids, with tx_id_base_)
   bool powered_on_ = false;     // registers that CTRL.RST keeps are set once, at power-on
   uint64_t bar0_ = 0;           // BAR0 base as assigned by enumeration
