@@ -24,8 +24,8 @@ constexpr StepInfo kTable[] = {
     {egress(7), "Calls output route action", "ip_output", S::NotBuilt, "issue: protocol stack part 1a"},
     {egress(8), "Calls netfilter POST_ROUTING", "ip_output", S::NotBuilt, "issue: protocol stack part 1b"},
     {egress(9), "Fragment the packet (ip_output)", "ip_fragment", S::NotBuilt, "issue: protocol stack part 1b"},
-    {egress(10), "Calls L2 send function (dev_queue_xmit)", "dev_queue_xmit", S::NotBuilt, "issue: protocol stack part 1a"},
-    {egress(11), "Feeds the qdisc of txqueuelen length, default_qdisc", "__dev_xmit_skb", S::NotBuilt, "issue: protocol stack part 1a (pktgen bypasses the qdisc, as Linux's pktgen does)"},
+    {egress(10), "Calls L2 send function (dev_queue_xmit)", "dev_queue_xmit", S::Conditional, "stack/src/core/dev_xmit.cpp (pktgen bypasses it, as Linux's pktgen does; the stack's senders arrive with part 1a)"},
+    {egress(11), "Feeds the qdisc of txqueuelen length, default_qdisc", "__dev_xmit_skb", S::Conditional, "stack/src/core/dev_xmit.cpp, stack/src/sched/sch_generic.cpp (as egress 10)"},
     {egress(12), "The driver enqueues the packets at the ring buffer tx", "vnic_start_xmit", S::Emitted, kDriver},
     {egress(13), "soft IRQ NET_TX_SOFTIRQ (the qdisc runs again)", "netif_tx_wake_queue", S::Conditional, kDriver},
     {egress(14), "Re-enable hard IRQ to NIC", "napi_complete_done", S::Emitted, kDriver},
@@ -107,6 +107,8 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::RxAllocFailed: return "rx_queue_0_alloc_failed";
     case HostDrop::RxNohandler: return "rx_nohandler";
     case HostDrop::TxMapErrors: return "tx_queue_0_map_errors";
+    case HostDrop::QdiscDrop: return "qdisc.dropped";
+    case HostDrop::TxDroppedCore: return "tx_dropped";
   }
   return "?";
 }
@@ -114,6 +116,8 @@ std::string_view drop_counter_name(uint64_t b) {
 std::string_view trace_kind_name(TraceKind k) {
   switch (k) {
     case TraceKind::PacketMade: return "packet.made";
+    case TraceKind::DevQueueXmit: return "dev_queue_xmit";
+    case TraceKind::QdiscEnqueue: return "qdisc.enqueue";
     case TraceKind::TxMap: return "tx.map";
     case TraceKind::TxRing: return "tx.ring";
     case TraceKind::TxDoorbell: return "tx.doorbell";
@@ -153,6 +157,8 @@ std::string_view trace_kind_name(TraceKind k) {
 
 Step default_step(TraceKind k) {
   switch (k) {
+    case TraceKind::DevQueueXmit: return egress(10);
+    case TraceKind::QdiscEnqueue: return egress(11);
     case TraceKind::TxMap: return egress(15);
     case TraceKind::TxRing: return egress(12);
     case TraceKind::TxDoorbell: return egress(12);

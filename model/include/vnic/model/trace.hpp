@@ -54,6 +54,8 @@ std::string_view step_name(Step s);
 enum class TraceKind : uint8_t {
   // Packet's origin
   PacketMade,   // a packet was made (pktgen; later an application) (a: length)
+  DevQueueXmit, // dev_queue_xmit took it (a: length)
+  QdiscEnqueue, // into the device's qdisc (a: length, b: 1 if an empty qdisc sent it at once)
   // Sender, forward chain
   TxMap,        // the driver mapped its data for DMA (b: bus address)
   TxRing,       // the driver put it on the TX ring (a: length, b: slot)
@@ -122,6 +124,8 @@ enum class HostDrop : uint8_t {
   RxAllocFailed,        // the driver's rx_queue_0_alloc_failed (no skb)
   RxNohandler,          // no protocol handler (rx_nohandler)
   TxMapErrors,          // the driver's tx_queue_0_map_errors
+  QdiscDrop,            // the qdisc's drops (tc -s qdisc "dropped")
+  TxDroppedCore,        // the device's core tx_dropped (no queue, and the driver did not take it)
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // The counter's name: an ethtool -S name of the device, or the host's.
