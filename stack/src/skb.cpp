@@ -1,69 +1,264 @@
-// SkbPool: skbs with host-memory buffers, recycled through a free list.
+// SkbPool (sk_buffs and host-memory buffers on free lists), clone/copy/free, drop reason names.
 #include "vnic/stack/skb.hpp"
+
+#include <array>
+#include <cstring>
 
 namespace vnic::stack {
 
 namespace {
-constexpr uint8_t kFreeMark = 0xFF;  // pkt_type of an skb on the free list (double-free check)
+
+// drop_reasons[] of net/core/skbuff.c (6.1), indexed by SkbDropReason.
+constexpr std::array<std::string_view, static_cast<std::size_t>(SkbDropReason::Max) + 1> kDropReasonNames = {
+    "NOT_DROPPED_YET",
+    "NOT_SPECIFIED",
+    "NO_SOCKET",
+    "PKT_TOO_SMALL",
+    "TCP_CSUM",
+    "SOCKET_FILTER",
+    "UDP_CSUM",
+    "NETFILTER_DROP",
+    "OTHERHOST",
+    "IP_CSUM",
+    "IP_INHDR",
+    "IP_RPFILTER",
+    "UNICAST_IN_L2_MULTICAST",
+    "XFRM_POLICY",
+    "IP_NOPROTO",
+    "SOCKET_RCVBUFF",
+    "PROTO_MEM",
+    "TCP_MD5NOTFOUND",
+    "TCP_MD5UNEXPECTED",
+    "TCP_MD5FAILURE",
+    "SOCKET_BACKLOG",
+    "TCP_FLAGS",
+    "TCP_ZEROWINDOW",
+    "TCP_OLD_DATA",
+    "TCP_OVERWINDOW",
+    "TCP_OFOMERGE",
+    "TCP_RFC7323_PAWS",
+    "TCP_INVALID_SEQUENCE",
+    "TCP_RESET",
+    "TCP_INVALID_SYN",
+    "TCP_CLOSE",
+    "TCP_FASTOPEN",
+    "TCP_OLD_ACK",
+    "TCP_TOO_OLD_ACK",
+    "TCP_ACK_UNSENT_DATA",
+    "TCP_OFO_QUEUE_PRUNE",
+    "TCP_OFO_DROP",
+    "IP_OUTNOROUTES",
+    "BPF_CGROUP_EGRESS",
+    "IPV6DISABLED",
+    "NEIGH_CREATEFAIL",
+    "NEIGH_FAILED",
+    "NEIGH_QUEUEFULL",
+    "NEIGH_DEAD",
+    "TC_EGRESS",
+    "QDISC_DROP",
+    "CPU_BACKLOG",
+    "XDP",
+    "TC_INGRESS",
+    "UNHANDLED_PROTO",
+    "SKB_CSUM",
+    "SKB_GSO_SEG",
+    "SKB_UCOPY_FAULT",
+    "DEV_HDR",
+    "DEV_READY",
+    "FULL_RING",
+    "NOMEM",
+    "HDR_TRUNC",
+    "TAP_FILTER",
+    "TAP_TXFILTER",
+    "ICMP_CSUM",
+    "INVALID_PROTO",
+    "IP_INADDRERRORS",
+    "IP_INNOROUTES",
+    "PKT_TOO_BIG",
+    "MAX",
+};
+
+}  // namespace
+
+std::string_view drop_reason_name(SkbDropReason r) {
+  const auto i = static_cast<std::size_t>(r);
+  return i < kDropReasonNames.size() ? kDropReasonNames[i] : std::string_view{"UNKNOWN"};
 }
 
 SkbPool::SkbPool(PageAllocator& mem, uint32_t buf_size, uint32_t max_live)
     : mem_(mem), buf_size_(buf_size), max_live_(max_live) {}
 
 SkbPool::~SkbPool() {
-  for (SkBuff* s : all_) {
-    mem_.free(s->addr);
-    delete s;
-  }
+  for (const auto& b : bufs_) mem_.free(b->addr);
 }
 
-SkBuff* SkbPool::alloc(uint32_t len) {
+SkbSharedInfo* SkbPool::get_buffer(bool large) {
+  SkbSharedInfo*& list = large ? free_large_ : free_;
+  SkbSharedInfo* b = list;
+  if (b != nullptr) {
+    list = b->next;
+  } else {
+    const uint32_t size = large ? kLargeBuf : buf_size_;
+    const PageAllocator::Block blk = mem_.alloc(size, 64);
+    if (blk.addr == 0) return nullptr;
+    bufs_.push_back(std::make_unique<SkbSharedInfo>());
+    b = bufs_.back().get();
+    b->addr = blk.addr;
+    b->head = blk.bytes.data();
+    b->size = size;
+    b->large = large;
+    ++stats_.buffers;
+  }
+  b->next = nullptr;
+  b->dataref = 1;
+  ++bufs_out_;
+  return b;
+}
+
+SkBuff* SkbPool::get_skb() {
+  SkBuff* s = free_skbs_;
+  if (s != nullptr) {
+    free_skbs_ = s->next;
+  } else {
+    skbs_.push_back(std::make_unique<SkBuff>());
+    s = skbs_.back().get();
+  }
+  *s = SkBuff{};
+  ++stats_.allocs;
+  return s;
+}
+
+SkBuff* SkbPool::alloc(uint32_t len, SkbAlloc how) {
   const bool large = len > buf_size_ - kHeadroom;
   const uint32_t size = large ? kLargeBuf : buf_size_;
   if (len > size - kHeadroom || live() >= max_live_) {
     ++stats_.failed;
     return nullptr;
   }
-  SkBuff*& list = large ? free_large_ : free_;
-  SkBuff* s = list;
-  if (s) {
-    list = s->next;
-  } else {
-    const PageAllocator::Block b = mem_.alloc(size, 64);
-    if (b.addr == 0) {
-      ++stats_.failed;
-      return nullptr;
-    }
-    s = new SkBuff;
-    s->addr = b.addr;
-    s->head = b.bytes.data();
-    all_.push_back(s);
-    ++stats_.buffers;
+  SkbSharedInfo* b = get_buffer(large);
+  if (b == nullptr) {
+    ++stats_.failed;
+    return nullptr;
   }
-  const uint64_t addr = s->addr;
-  uint8_t* head = s->head;
-  *s = SkBuff{};
-  s->addr = addr;
-  s->head = head;
-  s->size = size;
+  SkBuff* s = get_skb();
+  s->addr = b->addr;
+  s->head = b->head;
+  s->size = b->size;
+  s->shinfo = b;
   s->data = kHeadroom;
   s->len = len;
+  s->truesize = skb_alloc_truesize(how, len);
+  s->users = 1;
   s->pool = this;
-  ++stats_.allocs;
   return s;
+}
+
+SkBuff* SkbPool::clone(SkBuff* s) {
+  // __skb_clone: the header fields copied, the buffer shared, both marked cloned.
+  if (s == nullptr || s->shinfo == nullptr || live() >= max_live_) {
+    ++stats_.failed;
+    return nullptr;
+  }
+  SkBuff* n = get_skb();
+  *n = *s;
+  n->next = nullptr;
+  n->sk = nullptr;
+  n->destructor = nullptr;
+  n->users = 1;
+  n->cloned = true;
+  n->drop_reason = SkbDropReason::NotDroppedYet;
+  s->cloned = true;
+  ++s->shinfo->dataref;
+  ++stats_.clones;
+  return n;
+}
+
+SkBuff* SkbPool::copy(const SkBuff* s) {
+  // skb_copy: a buffer of the same size, the same headroom, headroom and data copied, then the
+  // header fields (skb_copy_header); header offsets stay valid as the headroom is the same.
+  if (s == nullptr || s->shinfo == nullptr || live() >= max_live_) {
+    ++stats_.failed;
+    return nullptr;
+  }
+  SkbSharedInfo* b = get_buffer(s->shinfo->large);
+  if (b == nullptr) {
+    ++stats_.failed;
+    return nullptr;
+  }
+  SkBuff* n = get_skb();
+  *n = *s;
+  n->addr = b->addr;
+  n->head = b->head;
+  n->size = b->size;
+  n->shinfo = b;
+  std::memcpy(b->head, s->head, s->data + s->len);
+  n->next = nullptr;
+  n->sk = nullptr;
+  n->destructor = nullptr;
+  n->users = 1;
+  n->cloned = false;
+  n->drop_reason = SkbDropReason::NotDroppedYet;
+  // Linux allocates __alloc_skb(skb_end_offset(skb)); every allocator leaves
+  // truesize == SKB_TRUESIZE(end offset), so the source's end offset is truesize less that.
+  const uint32_t overhead = skb_truesize(0);
+  n->truesize = alloc_skb_truesize(s->truesize > overhead ? s->truesize - overhead : 0);
+  ++stats_.copies;
+  return n;
+}
+
+void SkbPool::release(SkBuff* s, SkbDropReason reason) {
+  if (s->users == 0) {
+    ++stats_.double_frees;  // our own bug if it happens: counted, never corrupts the lists
+    return;
+  }
+  if (--s->users > 0) return;  // skb_unref: another holder frees it
+  if (reason >= SkbDropReason::Max) reason = SkbDropReason::NotSpecified;  // Linux warns once
+  s->drop_reason = reason;
+  if (reason == SkbDropReason::NotDroppedYet) {
+    ++stats_.consumed;
+  } else {
+    ++stats_.dropped;
+  }
+  if (hook_ != nullptr) [[unlikely]] hook_(hook_ctx_, *s, reason);
+  free(s);
 }
 
 void SkbPool::free(SkBuff* s) {
   if (s == nullptr) return;
-  if (static_cast<uint8_t>(s->pkt_type) == kFreeMark) {
-    ++stats_.double_frees;  // our own bug if it happens: counted, never corrupts the list
+  if (s->shinfo == nullptr) {
+    ++stats_.double_frees;
     return;
   }
-  s->pkt_type = static_cast<PktType>(kFreeMark);
-  SkBuff*& list = s->size == buf_size_ ? free_ : free_large_;
-  s->next = list;
-  list = s;
+  if (s->destructor != nullptr) s->destructor(s);  // skb_release_head_state
+  SkbSharedInfo* b = s->shinfo;
+  if (--b->dataref == 0) {  // skb_release_data: the last user of the buffer
+    SkbSharedInfo*& list = b->large ? free_large_ : free_;
+    b->next = list;
+    list = b;
+    --bufs_out_;
+  }
+  s->shinfo = nullptr;
+  s->users = 0;
+  s->sk = nullptr;
+  s->destructor = nullptr;
+  s->next = free_skbs_;
+  free_skbs_ = s;
   ++stats_.frees;
+}
+
+SkBuff* skb_clone(SkBuff* s) { return s != nullptr && s->pool != nullptr ? s->pool->clone(s) : nullptr; }
+
+SkBuff* skb_copy(const SkBuff* s) { return s != nullptr && s->pool != nullptr ? s->pool->copy(s) : nullptr; }
+
+void kfree_skb(SkBuff* s, SkbDropReason reason) {
+  if (s == nullptr || s->pool == nullptr) return;
+  if (reason == SkbDropReason::NotDroppedYet) reason = SkbDropReason::NotSpecified;  // a drop has a reason
+  s->pool->release(s, reason);
+}
+
+void consume_skb(SkBuff* s) {
+  if (s == nullptr || s->pool == nullptr) return;
+  s->pool->release(s, SkbDropReason::NotDroppedYet);
 }
 
 }  // namespace vnic::stack

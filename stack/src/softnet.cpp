@@ -226,9 +226,9 @@ bool eth_type_trans(SkBuff& skb, NetDevice& dev) {
   }
   skb.protocol = static_cast<uint16_t>(uint16_t{p[12]} << 8 | p[13]);
   skb.dev = &dev;
-  skb.data += 14;
-  skb.len -= 14;
-  skb.mac_len = 14;
+  skb_reset_mac_header(skb);
+  skb_pull(skb, 14);
+  skb.mac_len = 14;  // Linux: skb_reset_mac_len in __netif_receive_skb_core, the same 14
   return true;
 }
 
