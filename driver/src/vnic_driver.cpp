@@ -472,7 +472,7 @@ void VnicDriver::clean_tx() {
     bytes_done += s.len;
     if (s.mapped) bus_.dma_unmap_single(s.dma);
     emit(stack::TraceKind::TxClean, s.len, desc.errors, s.skb->trace_id);
-    stack::kfree_skb(s.skb);
+    stack::consume_skb(s.skb);  // sent (napi_consume_skb), not a drop
     s = TxSlot{};
     std::ranges::fill(bytes, uint8_t{0});
     ++tx_ntc_;

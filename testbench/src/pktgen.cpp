@@ -105,7 +105,7 @@ void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
     st.next_seq = *seq + 1;
     ++st.ok;
   }
-  stack::kfree_skb(skb);
+  stack::consume_skb(skb);  // delivered: used, not dropped
 }
 
 }  // namespace vnic::tb
