@@ -1,5 +1,6 @@
 // Result<T, E>: a value or the reason there is none, how every wire parser answers (GCC 12 has
 // no std::expected). Parsers never throw and never abort on untrusted bytes; they return this.
+// Error reasons are small enums, one per format (Ipv4Error, ...), named by name(e).
 #pragma once
 
 #include <cassert>
@@ -29,14 +30,15 @@ class [[nodiscard]] Result {
   constexpr bool ok() const { return v_.index() == 0; }
   constexpr explicit operator bool() const { return ok(); }
 
-  // Reading the wrong side is our bug, not the packet's: checked by assert, never thrown.
-  constexpr const T& value() const& { assert(ok()); return *std::get_if<0>(&v_); }
-  constexpr T& value() & { assert(ok()); return *std::get_if<0>(&v_); }
+  // Reading the wrong side is our bug, not the packet's: an assert in debug builds, and
+  // std::variant's own check (bad_variant_access, so terminate) in release ones, never UB.
+  constexpr const T& value() const& { assert(ok()); return std::get<0>(v_); }
+  constexpr T& value() & { assert(ok()); return std::get<0>(v_); }
   constexpr const T& operator*() const& { return value(); }
   constexpr T& operator*() & { return value(); }
   constexpr const T* operator->() const { return &value(); }
   constexpr T* operator->() { return &value(); }
-  constexpr E error() const { assert(!ok()); return *std::get_if<1>(&v_); }
+  constexpr E error() const { assert(!ok()); return std::get<1>(v_); }
 
  private:
   std::variant<T, E> v_;
