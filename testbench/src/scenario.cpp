@@ -57,6 +57,8 @@ tx_clean_ns = 50
 mmio_write_ns = 100
 mmio_read_ns = 1000
 pktgen_ns = 150
+dev_queue_xmit_ns = 100   # dev_queue_xmit: device and queue checks
+qdisc_ns = 50             # a qdisc enqueue + dequeue of one packet
 
 [sysctl]               # net.core, Linux 6.1 defaults (HZ=250)
 netdev_budget = 300
@@ -411,7 +413,8 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
         {"rx_packet_ns", &k.rx_packet},     {"skb_alloc_ns", &k.skb_alloc},   {"skb_free_ns", &k.skb_free},
         {"copy_per_kib_ns", &k.copy_per_kib}, {"rx_refill_ns", &k.rx_refill}, {"netif_receive_ns", &k.netif_receive},
         {"tx_xmit_ns", &k.tx_xmit},         {"dma_map_ns", &k.dma_map},       {"tx_clean_ns", &k.tx_clean},
-        {"mmio_write_ns", &k.mmio_write},   {"mmio_read_ns", &k.mmio_read},   {"pktgen_ns", &k.pktgen}};
+        {"mmio_write_ns", &k.mmio_write},   {"mmio_read_ns", &k.mmio_read},   {"pktgen_ns", &k.pktgen},
+        {"dev_queue_xmit_ns", &k.dev_queue_xmit}, {"qdisc_ns", &k.qdisc}};
     std::set<std::string_view> allowed{"cpus"};
     get_int(c, *t, "cpu", "cpus", s.driver.cpus, 1, 64);
     for (const auto& [name, d] : keys) {

@@ -38,6 +38,8 @@ struct CpuCosts {
   Duration mmio_write = Duration::ns(100);     // a posted UC store; the CPU goes on
   Duration mmio_read = Duration::ns(1000);     // non-posted: the CPU stalls for the round trip
   Duration pktgen = Duration::ns(150);         // pktgen: build one packet (beyond skb_alloc)
+  Duration dev_queue_xmit = Duration::ns(100); // dev_queue_xmit: device and queue checks, the qdisc lock
+  Duration qdisc = Duration::ns(50);           // a qdisc's enqueue + dequeue of one packet
 };
 
 enum class Softirq : uint8_t { NetTx = 2, NetRx = 3 };  // Linux's numbers (HI 0, TIMER 1, ...)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "vnic/model/mac_addr.hpp"
 #include "vnic/stack/co.hpp"
 #include "vnic/stack/dql.hpp"
+#include "vnic/stack/sched.hpp"
 #include "vnic/stack/skb.hpp"
 
 namespace vnic::stack {
@@ -89,6 +91,10 @@ class NetDevice {
   bool feat_rx_all = false;
   // Drops the core counted against this device (dev->core_stats rx_dropped), in ip -s link.
   uint64_t rx_dropped_core = 0;
+  uint64_t tx_dropped_core = 0;  // dev->core_stats tx_dropped (a packet dev_queue_xmit could not send)
+  // The egress queue (dev->qdisc) and txqueuelen (dev->tx_queue_len, 1000: DEFAULT_TX_QUEUE_LEN).
+  std::unique_ptr<Qdisc> qdisc;
+  uint32_t tx_queue_len = 1000;
   // When the last packet was handed to the driver (txq->trans_start), for the TX watchdog.
   Instant trans_start{};
   Duration watchdog_timeo = Duration::s(5);  // dev->watchdog_timeo (5 s: the core's default)
@@ -126,13 +132,18 @@ class NetDevice {
     drv_xoff_ = false;
     if (was) {
       ++tx_wakes_;
-      if (waker_) waker_(waker_ctx_);
+      wake_senders();
     }
   }
   void netif_tx_start_queue() { drv_xoff_ = false; }
   void set_tx_waker(Waker w, void* ctx) {
     waker_ = w;
     waker_ctx_ = ctx;
+  }
+  // The qdisc's waker (the transmit core's __netif_schedule), beside a direct sender's (pktgen).
+  void set_qdisc_waker(Waker w, void* ctx) {
+    qdisc_waker_ = w;
+    qdisc_waker_ctx_ = ctx;
   }
   uint64_t tx_wakes() const { return tx_wakes_; }
 
@@ -164,7 +175,7 @@ class NetDevice {
     if (dql.avail() < 0) return;
     if (stack_xoff_) {
       stack_xoff_ = false;
-      if (!drv_xoff_ && waker_) waker_(waker_ctx_);  // netif_schedule_queue
+      if (!drv_xoff_) wake_senders();  // netif_schedule_queue
     }
   }
   // netdev_tx_reset_queue: the ring was emptied (open, stop).
@@ -179,6 +190,12 @@ class NetDevice {
   uint64_t tx_wakes_ = 0;
   Waker waker_ = nullptr;
   void* waker_ctx_ = nullptr;
+  Waker qdisc_waker_ = nullptr;
+  void* qdisc_waker_ctx_ = nullptr;
+  void wake_senders() {
+    if (qdisc_waker_) qdisc_waker_(qdisc_waker_ctx_);
+    if (waker_) waker_(waker_ctx_);
+  }
 };
 
 // eth_type_trans: pulls the Ethernet header, sets protocol and pkt_type. false (nothing changed)

@@ -1,0 +1,69 @@
+// The transmit core of one CPU (net/core/dev.c, net/sched/sch_generic.c): dev_queue_xmit into the
+// device's qdisc or straight to the driver, the qdisc run (sch_direct_xmit, bulk dequeue within
+// BQL's limit, requeue on NETDEV_TX_BUSY), and NET_TX_SOFTIRQ (net_tx_action) running the
+// qdiscs put on this CPU's output queue (__netif_schedule) by a wake or an unfinished run.
+#pragma once
+
+#include <cstdint>
+
+#include "vnic/stack/cpu.hpp"
+#include "vnic/stack/netdev.hpp"
+#include "vnic/stack/sched.hpp"
+#include "vnic/stack/softnet.hpp"
+#include "vnic/stack/trace.hpp"
+
+namespace vnic::stack {
+
+// NET_XMIT_SUCCESS / NET_XMIT_DROP, and -ENETDOWN for a device that is down or has no queue and a
+// busy driver.
+enum class NetXmit : int { Success = 0, Drop = 1, NetDown = -100 };
+
+struct TxCoreStats {
+  uint64_t xmit = 0;          // dev_queue_xmit calls
+  uint64_t bypass = 0;        // sent straight to the driver by an empty bypass-capable qdisc
+  uint64_t net_tx_action = 0; // NET_TX_SOFTIRQ runs
+  uint64_t quota_exhausted = 0;  // qdisc runs stopped after dev_tx_weight packets, rescheduled
+};
+
+class TxCore {
+ public:
+  TxCore(Cpu& cpu, const NetCoreSysctls& sys);
+  TxCore(const TxCore&) = delete;
+  TxCore& operator=(const TxCore&) = delete;
+
+  // Gives `dev` a root qdisc (the one default_qdisc names, or noqueue) and wakes it through this
+  // CPU when the driver or BQL lifts a stop (netif_schedule_queue).
+  void attach(NetDevice& dev, std::unique_ptr<Qdisc> q);
+  // egress 10-11: the packet (skb->dev set) to its device's qdisc, or to the driver.
+  NetXmit dev_queue_xmit(SkBuff* skb);
+  // __netif_schedule: run q from NET_TX_SOFTIRQ on this CPU.
+  void netif_schedule(Qdisc& q);
+  void qdisc_run(Qdisc& q);
+
+  const TxCoreStats& stats() const { return stats_; }
+  void set_trace(TraceSink* sink, const char* source) {
+    trace_ = sink;
+    trace_source_ = source;
+  }
+
+ private:
+  static void net_tx_action_thunk(void* ctx, uint64_t) { static_cast<TxCore*>(ctx)->net_tx_action(); }
+  static void wake_thunk(void* ctx);
+  void net_tx_action();
+  // sch_direct_xmit: hands a list (linked through next) to the driver; false if it refused some
+  // (they are requeued) or the queue stopped.
+  bool sch_direct_xmit(SkBuff* list, Qdisc& q);
+  SkBuff* dequeue_skb(Qdisc& q, int* packets);
+  void requeue(SkBuff* list, Qdisc& q);
+  void emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet, model::Step step);
+
+  Cpu& cpu_;
+  const NetCoreSysctls& sys_;
+  Qdisc* output_head_ = nullptr;  // sd->output_queue
+  Qdisc* output_tail_ = nullptr;
+  TxCoreStats stats_;
+  TraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
+};
+
+}  // namespace vnic::stack

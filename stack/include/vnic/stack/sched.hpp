@@ -1,0 +1,103 @@
+// Queueing disciplines (net/sched): the device's egress queue between dev_queue_xmit and the
+// driver. pfifo_fast (Linux 6.1's lockless three-band FIFO) and noqueue here; fq_codel comes
+// with the protocol stack's part 1b.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "vnic/stack/skb.hpp"
+
+namespace vnic::stack {
+
+class NetDevice;
+
+// `tc -s qdisc` statistics (gnet_stats_basic + gnet_stats_queue).
+struct QdiscStats {
+  uint64_t bytes = 0, packets = 0;  // "Sent": what left the qdisc for the driver
+  uint64_t drops = 0;
+  uint64_t overlimits = 0;
+  uint64_t requeues = 0;
+  uint64_t backlog_bytes = 0;  // bytes queued now
+};
+
+class Qdisc {
+ public:
+  explicit Qdisc(NetDevice& dev) : dev_(dev) {}
+  virtual ~Qdisc() = default;
+  Qdisc(const Qdisc&) = delete;
+  Qdisc& operator=(const Qdisc&) = delete;
+
+  virtual std::string_view kind() const = 0;
+  // enqueue: true if queued; false if dropped (the caller frees it with reason QDISC_DROP).
+  virtual bool enqueue(SkBuff* skb) = 0;
+  virtual SkBuff* dequeue() = 0;
+  virtual uint32_t qlen() const = 0;
+  // TCQ_F_CAN_BYPASS: an empty qdisc may hand a packet straight to the driver.
+  virtual bool can_bypass() const { return false; }
+  // noqueue: no queue at all, the packet goes to the driver or is dropped.
+  virtual bool is_noqueue() const { return false; }
+  // What `tc qdisc show` prints after "qdisc KIND 0: root refcnt 2 ".
+  virtual std::string params() const { return {}; }
+
+  NetDevice& dev() { return dev_; }
+  QdiscStats stats;
+  // dev_requeue_skb's slot (q->gso_skb): a packet the driver refused, sent first next time.
+  SkBuff* requeued = nullptr;
+  bool empty() const { return requeued == nullptr && qlen() == 0; }
+  // __QDISC_STATE_SCHED: on a CPU's output queue for NET_TX_SOFTIRQ.
+  bool scheduled = false;
+  Qdisc* next_sched = nullptr;
+  bool running = false;   // qdisc_run_begin .. qdisc_run_end
+  void* owner = nullptr;  // the transmit core that runs it (TxCore)
+
+ protected:
+  NetDevice& dev_;
+};
+
+// pfifo_fast, as Linux 6.1 implements it (net/sched/sch_generic.c): three bands, band 0 first;
+// a packet's band from its priority through the priomap; each band a ring of txqueuelen
+// packets (skb_array), so a full band drops while the others still take packets.
+class PfifoFast final : public Qdisc {
+ public:
+  static constexpr unsigned kBands = 3;
+  // prio2band: TC_PRIO_* (skb->priority & 15) to band.
+  static constexpr std::array<uint8_t, 16> kPrio2Band = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+
+  explicit PfifoFast(NetDevice& dev);
+  std::string_view kind() const override { return "pfifo_fast"; }
+  bool enqueue(SkBuff* skb) override;
+  SkBuff* dequeue() override;
+  uint32_t qlen() const override { return bands_[0].size() + bands_[1].size() + bands_[2].size(); }
+  bool can_bypass() const override { return true; }
+  std::string params() const override;
+  uint32_t band_len(unsigned b) const { return bands_[b].size(); }
+  uint32_t limit() const { return limit_; }
+
+ private:
+  std::array<SkbQueue, kBands> bands_;
+  uint32_t limit_;  // per band: dev->tx_queue_len when the qdisc was created
+};
+
+// noqueue: virtual devices' default; nothing is queued.
+class NoQueue final : public Qdisc {
+ public:
+  using Qdisc::Qdisc;
+  std::string_view kind() const override { return "noqueue"; }
+  bool enqueue(SkBuff*) override { return false; }
+  SkBuff* dequeue() override { return nullptr; }
+  uint32_t qlen() const override { return 0; }
+  bool is_noqueue() const override { return true; }
+};
+
+// The qdisc named (sysctl default_qdisc, `tc qdisc replace ... root KIND`): "pfifo_fast" or
+// "noqueue"; nullptr for a name this model does not have.
+std::unique_ptr<Qdisc> make_qdisc(std::string_view kind, NetDevice& dev);
+
+// `tc -s qdisc show dev DEV` for one root qdisc, as iproute2 prints it.
+std::string tc_s_qdisc(const Qdisc& q, std::string_view devname);
+
+}  // namespace vnic::stack

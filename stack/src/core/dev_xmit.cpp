@@ -1,0 +1,200 @@
+// The transmit core (net/core/dev.c __dev_queue_xmit, net/sched/sch_generic.c __qdisc_run,
+// sch_direct_xmit, dequeue_skb, dev_requeue_skb; net_tx_action), as Linux 6.1 runs it for a
+// single-queue device whose root qdisc is lockless (pfifo_fast) or absent (noqueue).
+#include "vnic/stack/dev_xmit.hpp"
+
+namespace vnic::stack {
+
+TxCore::TxCore(Cpu& cpu, const NetCoreSysctls& sys) : cpu_(cpu), sys_(sys) {
+  cpu_.open_softirq(Softirq::NetTx, &TxCore::net_tx_action_thunk, this);
+}
+
+void TxCore::emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet, model::Step step) {
+  if (trace_ == nullptr) [[likely]] return;
+  const uint64_t t = static_cast<uint64_t>(cpu_.now().ps());
+  trace_->trace(trace_source_, TraceEvent{t, t, k, step, static_cast<uint16_t>(cpu_.id()), a, b, packet});
+}
+
+void TxCore::attach(NetDevice& dev, std::unique_ptr<Qdisc> q) {
+  dev.qdisc = std::move(q);
+  if (!dev.qdisc) dev.qdisc = std::make_unique<NoQueue>(dev);
+  dev.qdisc->owner = this;
+  dev.set_qdisc_waker(&TxCore::wake_thunk, dev.qdisc.get());
+}
+
+void TxCore::wake_thunk(void* ctx) {
+  // netif_schedule_queue / netif_tx_wake_queue: a stop was lifted, run the qdisc (softirq).
+  auto* q = static_cast<Qdisc*>(ctx);
+  if (q->owner != nullptr && !q->empty()) static_cast<TxCore*>(q->owner)->netif_schedule(*q);
+}
+
+NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
+  // egress 10: __dev_queue_xmit
+  ++stats_.xmit;
+  cpu_.charge(cpu_.costs().dev_queue_xmit);
+  emit(TraceKind::DevQueueXmit, skb->len, 0, skb->trace_id, model::egress(10));
+  NetDevice& dev = *skb->dev;
+  Qdisc* q = dev.qdisc.get();
+  if (q == nullptr || q->is_noqueue()) {
+    // No queue: straight to the driver if it takes it; else the packet is lost (a virtual
+    // device "asks to queue packet", or the device is down): -ENETDOWN, core tx_dropped.
+    if (dev.up && !dev.netif_xmit_stopped() && dev.start_xmit(skb, false) == NetdevTx::Ok) return NetXmit::Success;
+    ++dev.tx_dropped_core;
+    emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxDroppedCore), skb->trace_id,
+         model::egress(10));
+    kfree_skb(skb);  // __dev_queue_xmit's kfree_skb_list: no reason given (NOT_SPECIFIED)
+    return NetXmit::NetDown;
+  }
+  // egress 11: the qdisc. An empty lockless qdisc that may be bypassed sends at once
+  // (__dev_xmit_skb's TCQ_F_CAN_BYPASS path); the packet is counted as sent by the qdisc.
+  cpu_.charge(cpu_.costs().qdisc);
+  if (q->can_bypass() && q->empty() && !q->running) {
+    ++stats_.bypass;
+    q->running = true;
+    q->stats.bytes += skb->len;
+    ++q->stats.packets;
+    emit(TraceKind::QdiscEnqueue, skb->len, 1, skb->trace_id, model::egress(11));
+    skb->next = nullptr;
+    if (sch_direct_xmit(skb, *q) && !q->empty()) {
+      q->running = false;
+      qdisc_run(*q);
+    }
+    q->running = false;
+    return NetXmit::Success;
+  }
+  NetXmit rc = NetXmit::Success;
+  if (q->enqueue(skb)) {
+    emit(TraceKind::QdiscEnqueue, skb->len, 0, skb->trace_id, model::egress(11));
+  } else {
+    ++q->stats.drops;
+    emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), skb->trace_id,
+         model::egress(11));
+    kfree_skb(skb, SkbDropReason::QdiscDrop);  // qdisc_drop_cpu
+    rc = NetXmit::Drop;
+  }
+  qdisc_run(*q);
+  return rc;
+}
+
+void TxCore::qdisc_run(Qdisc& q) {
+  // qdisc_run_begin/__qdisc_run/qdisc_run_end: at most dev_tx_weight packets, then the rest
+  // from NET_TX_SOFTIRQ, so one sender cannot keep the CPU.
+  if (q.running) return;
+  q.running = true;
+  int quota = sys_.dev_weight * sys_.dev_weight_tx_bias;
+  for (;;) {
+    int packets = 0;
+    SkBuff* list = dequeue_skb(q, &packets);
+    if (list == nullptr) break;
+    const bool more = sch_direct_xmit(list, q);
+    quota -= packets;
+    if (!more) break;
+    if (quota <= 0) {
+      ++stats_.quota_exhausted;
+      netif_schedule(q);
+      break;
+    }
+  }
+  q.running = false;
+}
+
+SkBuff* TxCore::dequeue_skb(Qdisc& q, int* packets) {
+  NetDevice& dev = q.dev();
+  if (q.requeued != nullptr) {
+    // A packet the driver refused goes first, but only once the queue is running again.
+    if (dev.netif_xmit_stopped()) return nullptr;
+    SkBuff* list = q.requeued;
+    q.requeued = nullptr;
+    for (SkBuff* s = list; s != nullptr; s = s->next) {
+      ++*packets;
+      q.stats.backlog_bytes -= s->len;
+    }
+    return list;
+  }
+  if (dev.netif_xmit_stopped()) return nullptr;
+  SkBuff* skb = q.dequeue();
+  if (skb == nullptr) return nullptr;
+  skb->next = nullptr;
+  q.stats.bytes += skb->len;
+  ++q.stats.packets;
+  *packets = 1;
+  // try_bulk_dequeue_skb: more packets in one go while BQL's limit has room, so the driver gets
+  // them with xmit_more and rings the doorbell once.
+  if (dev.bql_enabled) {
+    int bytelimit = dev.dql.avail() - static_cast<int>(skb->len);
+    SkBuff* last = skb;
+    while (bytelimit > 0) {
+      SkBuff* n = q.dequeue();
+      if (n == nullptr) break;
+      n->next = nullptr;
+      q.stats.bytes += n->len;
+      ++q.stats.packets;
+      bytelimit -= static_cast<int>(n->len);
+      last->next = n;
+      last = n;
+      ++*packets;
+    }
+  }
+  return skb;
+}
+
+bool TxCore::sch_direct_xmit(SkBuff* list, Qdisc& q) {
+  // dev_hard_start_xmit: each packet with xmit_more while more follow; a refused one (or a queue
+  // stopped with packets left) and the rest are requeued.
+  NetDevice& dev = q.dev();
+  SkBuff* skb = list;
+  while (skb != nullptr) {
+    if (dev.netif_xmit_stopped() || !dev.up) break;
+    SkBuff* next = skb->next;
+    skb->next = nullptr;
+    if (dev.start_xmit(skb, next != nullptr) != NetdevTx::Ok) {
+      skb->next = next;
+      break;
+    }
+    skb = next;
+  }
+  if (skb != nullptr) {
+    requeue(skb, q);
+    return false;
+  }
+  return true;
+}
+
+void TxCore::requeue(SkBuff* list, Qdisc& q) {
+  // dev_requeue_skb: kept in the qdisc's slot, counted, and the qdisc scheduled.
+  for (SkBuff* s = list; s != nullptr; s = s->next) {
+    ++q.stats.requeues;
+    q.stats.backlog_bytes += s->len;  // a requeued packet is in the qdisc's backlog again
+  }
+  SkBuff* tail = list;
+  while (tail->next != nullptr) tail = tail->next;
+  tail->next = q.requeued;
+  q.requeued = list;
+  netif_schedule(q);
+}
+
+void TxCore::netif_schedule(Qdisc& q) {
+  // __netif_schedule: once on this CPU's output queue, raising NET_TX_SOFTIRQ.
+  if (q.scheduled) return;
+  q.scheduled = true;
+  q.next_sched = nullptr;
+  if (output_tail_ != nullptr) output_tail_->next_sched = &q; else output_head_ = &q;
+  output_tail_ = &q;
+  cpu_.raise_softirq(Softirq::NetTx);
+}
+
+void TxCore::net_tx_action() {
+  // net_tx_action: take the output queue, clear each qdisc's SCHED bit, run it.
+  ++stats_.net_tx_action;
+  Qdisc* q = output_head_;
+  output_head_ = output_tail_ = nullptr;
+  while (q != nullptr) {
+    Qdisc* next = q->next_sched;
+    q->next_sched = nullptr;
+    q->scheduled = false;
+    qdisc_run(*q);
+    q = next;
+  }
+}
+
+}  // namespace vnic::stack
