@@ -176,7 +176,7 @@ void Softnet::netif_receive_skb(SkBuff* skb) {
   if (rx_fn_ == nullptr) {
     emit(TraceKind::RxDrop, skb->len, model::host_drop(model::HostDrop::RxNohandler), skb->trace_id, model::ingress(12));
     ++stats_.rx_nohandler;
-    kfree_skb(skb);
+    kfree_skb(skb, SkbDropReason::UnhandledProto);  // __netif_receive_skb_core: no ptype
     return;
   }
   rx_fn_(rx_ctx_, skb);
@@ -201,8 +201,9 @@ int Softnet::netif_rx(SkBuff* skb) {
   ++stats_.dropped;
   emit(TraceKind::RxDrop, skb->len, model::host_drop(model::HostDrop::SoftnetDropped), skb->trace_id,
        model::ingress(14));
+  const SkbDropReason why = running ? SkbDropReason::CpuBacklog : SkbDropReason::NotSpecified;  // enqueue_to_backlog
   if (skb->dev != nullptr) ++skb->dev->rx_dropped_core;  // dev_core_stats_rx_dropped_inc
-  kfree_skb(skb);
+  kfree_skb(skb, why);
   return 1;
 }
 

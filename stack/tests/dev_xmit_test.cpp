@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/fake_cpu.hpp"
+#include "support/stub_netdev.hpp"
 #include "vnic/stack/dev_xmit.hpp"
 
 namespace {
@@ -16,15 +17,13 @@ using vnic::stack::testing::FakeCpu;
 using vnic::stack::testing::FakeMemory;
 
 // A driver whose ring holds `ring` packets until complete() is called.
-class FakeDev final : public NetDevice {
+class FakeDev final : public vnic::stack::testing::StubNetDevice {
  public:
   explicit FakeDev(uint32_t ring) : ring_(ring) {
     up = true;
     bql_enabled = false;
     netif_tx_start_queue();
   }
-  Co<int> open() override { co_return 0; }
-  Co<int> stop() override { co_return 0; }
   NetdevTx start_xmit(SkBuff* skb, bool xmit_more) override {
     if (in_ring.size() >= ring_) return NetdevTx::Busy;  // the queue should have been stopped
     in_ring.push_back(skb);
@@ -38,14 +37,6 @@ class FakeDev final : public NetDevice {
     in_ring.clear();
     netif_tx_wake_queue();
   }
-  LinkStats64 get_stats64() const override { return {}; }
-  EthtoolDrvinfo get_drvinfo() const override { return {}; }
-  EthtoolCoalesce get_coalesce() const override { return {}; }
-  Co<int> set_coalesce(EthtoolCoalesce) override { co_return 0; }
-  EthtoolRingparam get_ringparam() const override { return {}; }
-  EthtoolLinkSettings get_link_ksettings() const override { return {}; }
-  std::vector<EthtoolStat> get_ethtool_stats() const override { return {}; }
-
   std::vector<SkBuff*> in_ring;
   std::vector<bool> more;
   std::vector<uint32_t> sent;  // priorities, in the order they completed

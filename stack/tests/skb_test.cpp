@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support/fake_cpu.hpp"
+#include "support/stub_netdev.hpp"
 #include "vnic/stack/netdev.hpp"
 #include "vnic/stack/skb.hpp"
 
@@ -214,18 +215,7 @@ TEST_F(SkbTest, HeadersOnTransmitAreSetRelativeToData) {
 }
 
 TEST_F(SkbTest, EthTypeTransSetsTheMacHeaderAndMacLen) {
-  struct Dev : NetDevice {
-    Co<int> open() override { co_return 0; }
-    Co<int> stop() override { co_return 0; }
-    NetdevTx start_xmit(SkBuff*, bool) override { return NetdevTx::Ok; }
-    LinkStats64 get_stats64() const override { return {}; }
-    EthtoolDrvinfo get_drvinfo() const override { return {}; }
-    EthtoolCoalesce get_coalesce() const override { return {}; }
-    Co<int> set_coalesce(EthtoolCoalesce) override { co_return 0; }
-    EthtoolRingparam get_ringparam() const override { return {}; }
-    EthtoolLinkSettings get_link_ksettings() const override { return {}; }
-    std::vector<EthtoolStat> get_ethtool_stats() const override { return {}; }
-  } dev;
+  vnic::stack::testing::StubNetDevice dev;
   SkBuff* s = skb(60);
   const uint8_t hdr[14] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
   std::copy(hdr, hdr + 14, s->bytes().begin());

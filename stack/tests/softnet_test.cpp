@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "support/fake_cpu.hpp"
+#include "support/stub_netdev.hpp"
 #include "vnic/stack/co.hpp"
 #include "vnic/stack/softnet.hpp"
 
@@ -242,18 +243,7 @@ TEST_F(Fixture, NoHandlerCountsAndFrees) {
 }
 
 TEST_F(Fixture, EthTypeTransClassifies) {
-  struct Dev : NetDevice {
-    Co<int> open() override { co_return 0; }
-    Co<int> stop() override { co_return 0; }
-    NetdevTx start_xmit(SkBuff*, bool) override { return NetdevTx::Ok; }
-    LinkStats64 get_stats64() const override { return {}; }
-    EthtoolDrvinfo get_drvinfo() const override { return {}; }
-    EthtoolCoalesce get_coalesce() const override { return {}; }
-    Co<int> set_coalesce(EthtoolCoalesce) override { co_return 0; }
-    EthtoolRingparam get_ringparam() const override { return {}; }
-    EthtoolLinkSettings get_link_ksettings() const override { return {}; }
-    std::vector<EthtoolStat> get_ethtool_stats() const override { return {}; }
-  } dev;
+  vnic::stack::testing::StubNetDevice dev;
   dev.dev_addr = model::MacAddr{{2, 0, 0, 0, 0, 1}};
   SkBuff* s = skb(60);
   auto b = s->bytes();

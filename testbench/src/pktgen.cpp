@@ -33,7 +33,7 @@ void PktGen::wake_thunk(void* ctx) {
 stack::SkBuff* PktGen::build(uint64_t seq) {
   const uint32_t len = frame_len(cfg_.pattern, seq);
   cpu_.charge(cpu_.costs().skb_alloc);
-  stack::SkBuff* s = pool_.alloc(len);
+  stack::SkBuff* s = pool_.alloc(len, stack::SkbAlloc::Pktgen);
   if (s == nullptr) return nullptr;
   cpu_.charge(cpu_.costs().pktgen);
   fill_frame(cfg_.pattern, seq, s->bytes());
