@@ -5,17 +5,13 @@
 #include <string_view>
 #include <vector>
 
+#include "support/hex.hpp"
 #include "vnic/stack/wire/arp.hpp"
 
 namespace vnic::stack::wire {
 namespace {
 
-std::vector<uint8_t> hex(std::string_view s) {
-  std::vector<uint8_t> v;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2) v.push_back(static_cast<uint8_t>(nibble(s[i]) << 4 | nibble(s[i + 1])));
-  return v;
-}
+using vnic::stack::testing::hex;
 
 // Who has 192.168.1.1? Tell 192.168.1.10: the 28 ARP bytes as Linux sends them (target hardware
 // address zero) and the 18 zero bytes of padding to the 60-byte minimum frame. Checked with tshark.

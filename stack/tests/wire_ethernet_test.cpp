@@ -5,17 +5,13 @@
 #include <string_view>
 #include <vector>
 
+#include "support/hex.hpp"
 #include "vnic/stack/wire/ethernet.hpp"
 
 namespace vnic::stack::wire {
 namespace {
 
-std::vector<uint8_t> hex(std::string_view s) {
-  std::vector<uint8_t> v;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2) v.push_back(static_cast<uint8_t>(nibble(s[i]) << 4 | nibble(s[i + 1])));
-  return v;
-}
+using vnic::stack::testing::hex;
 
 // A Linux ping (192.168.1.10 -> 192.168.1.1), untagged, and the same in an 802.1Q tag
 // (PCP 5, VID 100), and an ARP request under an 802.1ad S-tag (PCP 3, DEI, VID 10) and a C-tag

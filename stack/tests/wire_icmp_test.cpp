@@ -6,17 +6,13 @@
 #include <string_view>
 #include <vector>
 
+#include "support/hex.hpp"
 #include "vnic/stack/wire/icmp.hpp"
 
 namespace vnic::stack::wire {
 namespace {
 
-std::vector<uint8_t> hex(std::string_view s) {
-  std::vector<uint8_t> v;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2) v.push_back(static_cast<uint8_t>(nibble(s[i]) << 4 | nibble(s[i + 1])));
-  return v;
-}
+using vnic::stack::testing::hex;
 
 // ICMP messages (the IPv4 payloads) checked with tshark:
 // iputils ping's echo request (id 0x1c2a, seq 1; 56 data bytes: a 16-byte timeval, then

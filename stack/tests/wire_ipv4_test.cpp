@@ -7,17 +7,13 @@
 #include <string_view>
 #include <vector>
 
+#include "support/hex.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
 
 namespace vnic::stack::wire {
 namespace {
 
-std::vector<uint8_t> hex(std::string_view s) {
-  std::vector<uint8_t> v;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2) v.push_back(static_cast<uint8_t>(nibble(s[i]) << 4 | nibble(s[i + 1])));
-  return v;
-}
+using vnic::stack::testing::hex;
 
 // A Linux ping's datagram (192.168.1.10 -> 192.168.1.1, DF, TTL 64, 56 data bytes; checksum
 // 0x6a1f) and an IGMP report with a Router Alert option (RFC 2113; IHL 6, TTL 1, TOS 0xc0;
