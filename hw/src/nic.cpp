@@ -445,10 +445,10 @@ void Nic::quiesce_queue(bool tx, unsigned qp) {
   // Its completions' interrupt goes with it (the moderation settings stay).
   cancel(qq.mod.fire_ev);
   cancel(qq.mod.timer_ev);
-  qq.mod.timer_ev_ps = kNever;
-  qq.mod.deadline = kNever;
-  qq.mod.pending = 0;
-  qq.mod.fire_pending = false;
+  const Moderator settings = qq.mod;
+  qq.mod = Moderator{};
+  qq.mod.usecs = settings.usecs;
+  qq.mod.frames = settings.frames;
   qq.cache->reset();
   dma_.revoke_if([qp, tx](uint64_t tag) {
     const WriteTag w = WriteTag::unpack(tag);

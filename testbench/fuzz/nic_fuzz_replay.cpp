@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "corpus_files.hpp"
 #include "nic_fuzz_harness.hpp"
 #include "nic_fuzz_seeds.hpp"
 
@@ -109,8 +110,7 @@ int sc_main(int argc, char* argv[]) {
   std::signal(SIGALRM, on_alarm);
   std::signal(SIGABRT, on_abort);
   for (const fs::path& p : inputs) {
-    std::ifstream f(p, std::ios::binary);
-    const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    const std::vector<uint8_t> bytes = vnic::fuzz::read_input(p);
     std::snprintf(current_input, sizeof(current_input), "%s", p.c_str());
     alarm(kWallLimitSeconds);
     h.run(bytes.data(), bytes.size());

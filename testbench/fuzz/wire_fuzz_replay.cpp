@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "corpus_files.hpp"
 #include "wire_fuzz_checks.hpp"
 #include "wire_fuzz_seeds.hpp"
 
@@ -87,8 +88,7 @@ int main(int argc, char* argv[]) {
   std::map<std::string, int> outcomes;
   int wrong = 0;
   for (const fs::path& p : inputs) {
-    std::ifstream f(p, std::ios::binary);
-    const std::vector<char> raw{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    const std::vector<uint8_t> raw = vnic::fuzz::read_input(p);
     // A heap block of exactly the input's size, as libFuzzer hands it: ASan sees a read past it.
     const auto bytes = std::make_unique<uint8_t[]>(raw.size());
     std::memcpy(bytes.get(), raw.data(), raw.size());

@@ -163,25 +163,35 @@ void JourneyRecorder::trace(const char* source, const model::TraceEvent& e) {
 
 void JourneyRecorder::attach(const char* source, const model::TraceEvent& e) {
   switch (e.kind) {
-    case TraceKind::Irq:
-    case TraceKind::HardIrq:
     case TraceKind::NapiSchedule:
     case TraceKind::SoftirqRaise:
+      inside_irq_[source].push_back(e);  // attached when the hard IRQ that ran them is seen
+      return;
+    case TraceKind::Irq:
     case TraceKind::IrqEnable:
     case TraceKind::TxWake:
-      break;
+      advance(source, e);
+      return;
+    case TraceKind::HardIrq: {
+      advance(source, e);
+      // Then the steps the handler ran, in their order; the next handler starts afresh.
+      std::vector<model::TraceEvent> inner = std::move(inside_irq_[source]);
+      inside_irq_[source].clear();
+      for (const model::TraceEvent& x : inner) {
+        if (x.t_ps >= e.t_ps && x.t_ps <= e.t_end_ps && x.lane == e.lane) advance(source, x);
+      }
+      return;
+    }
     default:
       return;
   }
-  if (e.kind == TraceKind::NapiSchedule || e.kind == TraceKind::SoftirqRaise) {
-    inside_irq_[source].push_back(e);  // attached when the hard IRQ that ran them is seen
-    return;
-  }
+}
+
+void JourneyRecorder::advance(const char* source, const model::TraceEvent& e) {
+  // Every packet waiting at `source` for this kind of step gets it, and waits for the next one
+  // (the interrupt message's next step is on the host that takes it).
   const auto it = waiting_.find(source);
-  if (it == waiting_.end() || it->second.empty()) {
-    if (e.kind == TraceKind::HardIrq) inside_irq_[source].clear();
-    return;
-  }
+  if (it == waiting_.end() || it->second.empty()) return;
   const std::string onward = e.kind == TraceKind::Irq ? host_of(source) : std::string(source);
   std::vector<Wait> moved;
   std::erase_if(it->second, [&](Wait& w) {
@@ -198,25 +208,6 @@ void JourneyRecorder::attach(const char* source, const model::TraceEvent& e) {
   });
   auto& dest = waiting_[onward];
   dest.insert(dest.end(), moved.begin(), moved.end());
-  if (e.kind != TraceKind::HardIrq) return;
-  // The steps the handler ran, in their order, then the next handler starts afresh.
-  std::vector<model::TraceEvent> inner = std::move(inside_irq_[source]);
-  inside_irq_[source].clear();
-  for (const model::TraceEvent& x : inner) {
-    if (x.t_ps < e.t_ps || x.t_ps > e.t_end_ps || x.lane != e.lane) continue;
-    auto& list = waiting_[source];
-    std::vector<Wait> next;
-    std::erase_if(list, [&](Wait& w) {
-      if (w.next != x.kind) return false;
-      const auto jt = journeys_.find(w.packet);
-      if (jt == journeys_.end()) return true;
-      add(jt->second, source, x, w.branch, w.branch == Branch::Completion ? completion_step(x.kind) : model::default_step(x.kind));
-      const TraceKind after = next_after(x.kind);
-      if (after != TraceKind::kCount) next.push_back(Wait{w.packet, w.branch, after, x.t_ps});
-      return true;
-    });
-    list.insert(list.end(), next.begin(), next.end());
-  }
 }
 
 std::vector<SegmentStats> JourneyRecorder::breakdown() const {

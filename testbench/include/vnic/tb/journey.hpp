@@ -83,6 +83,7 @@ class JourneyRecorder final : public model::TraceSink {
   std::string host_of(const std::string& source) const;
   void add(Journey& j, const char* source, const model::TraceEvent& e, Branch b, model::Step step);
   void attach(const char* source, const model::TraceEvent& e);
+  void advance(const char* source, const model::TraceEvent& e);
 
   JourneyConfig cfg_;
   model::TraceSink* next_;
