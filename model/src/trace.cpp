@@ -109,6 +109,7 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::TxMapErrors: return "tx_queue_0_map_errors";
     case HostDrop::QdiscDrop: return "qdisc.dropped";
     case HostDrop::TxDroppedCore: return "tx_dropped";
+    case HostDrop::ClsactDropped: return "clsact.dropped";
   }
   return "?";
 }
@@ -138,6 +139,19 @@ std::string_view trace_kind_name(TraceKind k) {
     case TraceKind::NetifRx: return "netif_rx";
     case TraceKind::ReceiveSkb: return "netif_receive_skb";
     case TraceKind::Consumed: return "consumed";
+    case TraceKind::Drop: return "drop";
+    case TraceKind::ReceiveCore: return "netif_receive_skb_core";
+    case TraceKind::Tap: return "tap";
+    case TraceKind::TcIngress: return "tc.ingress";
+    case TraceKind::IpRcv: return "ip_rcv";
+    case TraceKind::RouteInput: return "ip_route_input";
+    case TraceKind::IpLocalDeliver: return "ip_local_deliver";
+    case TraceKind::L4Deliver: return "ip_protocol_deliver";
+    case TraceKind::IpSend: return "ip.send";
+    case TraceKind::IpHeader: return "ip.header";
+    case TraceKind::RouteOutput: return "ip_route_output";
+    case TraceKind::IpOutput: return "ip_output";
+    case TraceKind::NeighOutput: return "neigh_output";
     case TraceKind::Irq: return "irq";
     case TraceKind::HardIrq: return "hardirq";
     case TraceKind::NapiSchedule: return "napi_schedule";
@@ -182,6 +196,17 @@ Step default_step(TraceKind k) {
     case TraceKind::NapiSchedule: return ingress(7);
     case TraceKind::SoftirqRaise: return ingress(8);
     case TraceKind::IrqEnable: return egress(14);
+    case TraceKind::ReceiveCore: return ingress(13);
+    case TraceKind::Tap: return ingress(13);
+    case TraceKind::TcIngress: return ingress(13);
+    case TraceKind::IpRcv: return ingress(15);
+    case TraceKind::RouteInput: return ingress(17);
+    case TraceKind::IpLocalDeliver: return ingress(18);
+    case TraceKind::L4Deliver: return ingress(19);
+    case TraceKind::IpSend: return egress(5);
+    case TraceKind::IpHeader: return egress(6);
+    case TraceKind::RouteOutput: return egress(7);
+    case TraceKind::IpOutput: return egress(8);
     default: return kNoStep;
   }
 }

@@ -78,7 +78,8 @@ enum class TraceKind : uint8_t {
   EthTypeTrans, // metadata filled: protocol, device, MAC header pulled (a: protocol)
   NetifRx,      // enqueued on a CPU's backlog (netif_rx) (a: backlog length after)
   ReceiveSkb,   // handed to the kernel stack (netif_receive_skb)
-  Consumed,     // the end of its journey: consumed by the receiver (pktgen's checker)
+  Consumed,     // the end of its journey: consumed by the receiver (pktgen's checker; the stack: an
+                // ARP frame processed, an echo request answered; a: what used it, free form)
   // Per interrupt, per CPU (no packet; the journey attaches them to the packets waiting)
   Irq,          // the NIC sent an interrupt message (lane: vector, b: address)
   HardIrq,      // a hard IRQ handler ran, t to t_end (a: vector)
@@ -94,6 +95,21 @@ enum class TraceKind : uint8_t {
   // Counter tracks (a: the value)
   RingLevel,    // descriptors owned by the device (lane: queue; b: 0 RX, 1 TX)
   BacklogLevel, // packets on a CPU's backlog (lane: CPU)
+  // The kernel stack (stack/src/core/dev.cpp, stack/src/ipv4/)
+  Drop,         // freed by the stack with a drop reason, the end of its journey (a: SkbDropReason,
+                // b: the host counter, host_drop(), or 0); the emitter gives the step
+  ReceiveCore,  // __netif_receive_skb_core: network header set, ptype dispatch (a: protocol)
+  Tap,          // a ptype_all tap (tcpdump) got a clone (a: 1 outgoing, 0 incoming)
+  TcIngress,    // tc ingress (clsact) classified it (a: TC_ACT_*, b: the filter's pref, 0 none)
+  IpRcv,        // ip_rcv: ip_rcv_core's checks passed (a: length)
+  RouteInput,   // ip_rcv_finish: ip_route_input_noref (a: RTN_* of the result, b: -error)
+  IpLocalDeliver, // ip_local_deliver (a: length)
+  L4Deliver,    // ip_protocol_deliver_rcu handed it to the L4 handler (a: IP protocol)
+  IpSend,       // the L3 hand-off of a local send (a: IP protocol)
+  IpHeader,     // ip_queue_xmit / ip_make_skb built the IPv4 header (a: length, b: IP id)
+  RouteOutput,  // ip_route_output_key (a: out ifindex, b: -error)
+  IpOutput,     // ip_output: OutRequests counted, the POST_ROUTING point (a: length)
+  NeighOutput,  // neigh_output (a: NUD state, b: 1 if it waits for resolution)
   kCount
 };
 
@@ -126,6 +142,7 @@ enum class HostDrop : uint8_t {
   TxMapErrors,          // the driver's tx_queue_0_map_errors
   QdiscDrop,            // the qdisc's drops (tc -s qdisc "dropped")
   TxDroppedCore,        // the device's core tx_dropped (no queue, and the driver did not take it)
+  ClsactDropped,        // tc ingress dropped it (tc -s qdisc: the clsact qdisc's "dropped")
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // The counter's name: an ethtool -S name of the device, or the host's.

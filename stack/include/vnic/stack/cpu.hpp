@@ -40,6 +40,12 @@ struct CpuCosts {
   Duration pktgen = Duration::ns(150);         // pktgen: build one packet (beyond skb_alloc)
   Duration dev_queue_xmit = Duration::ns(100); // dev_queue_xmit: device and queue checks, the qdisc lock
   Duration qdisc = Duration::ns(50);           // a qdisc's enqueue + dequeue of one packet
+  Duration ip_rcv = Duration::ns(200);         // ip_rcv_core's checks + ip_route_input_noref (FIB lookup)
+  Duration ip_local_deliver = Duration::ns(60);  // ip_local_deliver(_finish): inet_protos dispatch
+  Duration ip_output = Duration::ns(250);      // IP header + route output + neighbour output + eth header
+  Duration tc_ingress = Duration::ns(100);     // sch_handle_ingress: one classify pass over the filters
+  Duration tap = Duration::ns(150);            // one ptype_all tap: skb_clone + packet_rcv
+  Duration icmp = Duration::ns(300);           // icmp_rcv/icmp_reply or icmp_send: build and checksum one message
 };
 
 enum class Softirq : uint8_t { NetTx = 2, NetRx = 3 };  // Linux's numbers (HI 0, TIMER 1, ...)

@@ -1,0 +1,288 @@
+// One host's network namespace (Linux's `struct net`) with the per-namespace parts of
+// net/core/dev.c (the receive core: taps, tc ingress, ptype dispatch) and of net/ipv4/ (ip_rcv,
+// ip_rcv_finish and route input, ip_local_deliver, ip_queue_xmit/ip_output through the neighbour
+// layer to the transmit core), as Linux 6.1 does them. docs/stack.md says what is built.
+//
+// Packet ids: the testbench gives each host an id base (host index << 32); the driver and pktgen
+// number their packets base + 1, base + 2, ... (below base + 2^31). Packets this stack makes
+// (ARP frames, ICMP messages, the stack's own sends) take ids from next_packet_id():
+// base | 2^31, + 1, + 2, ... so the two never collide on one host.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vnic/stack/cpu.hpp"
+#include "vnic/stack/dev_xmit.hpp"
+#include "vnic/stack/fib.hpp"
+#include "vnic/stack/ip.hpp"
+#include "vnic/stack/neighbour.hpp"
+#include "vnic/stack/netdev.hpp"
+#include "vnic/stack/skb.hpp"
+#include "vnic/stack/softnet.hpp"
+#include "vnic/stack/trace.hpp"
+#include "vnic/stack/wire/ipv4.hpp"
+
+namespace vnic::stack {
+
+// net.ipv4.* with Linux 6.1's defaults (Documentation/networking/ip-sysctl.rst, 6.1 sources).
+struct Ipv4Sysctls {
+  bool ip_forward = false;          // forwarding is part 1b: a NetStack with 1 is refused (std::invalid_argument)
+  int ip_default_ttl = 64;
+  int icmp_ratelimit_ms = 1000;     // icmp_ratelimit, in ms (HZ units in the kernel: 1 s)
+  uint32_t icmp_ratemask = 6168;    // dest unreachable, source quench, time exceeded, param problem
+  int icmp_msgs_per_sec = 1000;     // the host-wide ICMP token bucket
+  int icmp_msgs_burst = 50;
+  bool icmp_echo_ignore_all = false;
+  bool icmp_echo_ignore_broadcasts = true;
+  bool icmp_ignore_bogus_error_responses = true;
+  bool icmp_errors_use_inbound_ifaddr = false;
+  // net.ipv4.conf.*: the kernel's defaults (Debian's systemd sets rp_filter 2; the model follows
+  // the kernel: 0, see docs/stack.md).
+  int rp_filter = 0;                // not used beyond 0: strict/loose checks are part 1b
+  bool accept_local = false;        // 0: a packet from one of our addresses is a martian source
+  bool drop_unicast_in_l2_multicast = false;
+  bool log_martians = false;
+  // ipfrag_* (reassembly is part 1b; kept so the config names exist).
+  uint32_t ipfrag_high_thresh = 4194304, ipfrag_low_thresh = 3145728;
+  int ipfrag_time_s = 30;
+};
+
+struct NetStackConfig {
+  std::string name;                            // the host's name (trace source, reports)
+  NetCoreSysctls core{};                       // net.core (softnet.hpp), incl. what TxCore needs
+  std::string default_qdisc = "pfifo_fast";    // net.core.default_qdisc
+  Ipv4Sysctls ipv4{};
+  NeighParms neigh{};                          // net.ipv4.neigh.default.* and arp_notify
+  uint64_t seed = 1;                           // every random draw of the stack (reachable_time, IP ids, ICMP credit)
+};
+
+// tc's clsact qdisc on a device's ingress with its filters (`tc qdisc add dev X clsact`,
+// `tc filter add dev X ingress pref N protocol P flower [ip_proto ..] [src_ip ..] [dst_ip ..]
+// action ok|drop`). A filter matches when every field it sets matches.
+enum class TcAction : uint8_t { Ok = 0, Shot = 2 };  // TC_ACT_OK, TC_ACT_SHOT ("ok"/"pass", "drop")
+struct TcFilter {
+  uint32_t pref = 0;                       // 0: the next free (49152, 49151, ... as tc picks them)
+  uint16_t protocol = 0x0003;              // EtherType; ETH_P_ALL (3) matches every frame
+  std::optional<uint8_t> ip_proto;         // flower ip_proto (IPv4 only)
+  std::optional<wire::Ipv4Cidr> src_ip;    // flower src_ip
+  std::optional<wire::Ipv4Cidr> dst_ip;    // flower dst_ip
+  TcAction action = TcAction::Ok;
+  // Statistics (the action's: "Sent N bytes M pkt (dropped D ...)").
+  uint64_t bytes = 0, packets = 0, drops = 0;
+};
+struct ClsactStats {
+  uint64_t bytes = 0, packets = 0, drops = 0;  // the ingress miniq's, as tc -s qdisc prints them
+};
+
+// /proc/net/stat/rt_cache's input columns this model counts (RT_CACHE_STAT_INC).
+struct RtCacheStats {
+  uint64_t in_slow_tot = 0, in_slow_mc = 0, in_no_route = 0, in_brd = 0, in_martian_dst = 0, in_martian_src = 0;
+};
+
+class NetStack {
+ public:
+  // cpus[0] takes the receive path and the timers; each CPU gets its own TxCore. `pool` gives the
+  // stack's own skbs (ARP, ICMP, sends). Throws std::invalid_argument for a config the model
+  // does not run (ip_forward 1, an unknown default_qdisc, no CPU).
+  NetStack(const NetStackConfig& cfg, std::vector<Cpu*> cpus, SkbPool& pool);
+  ~NetStack();
+  NetStack(const NetStack&) = delete;
+  NetStack& operator=(const NetStack&) = delete;
+
+  // ---- devices
+  // register_netdevice: returns the ifindex (2, 3, ... as Linux numbers them after lo = 1); the
+  // device gets default_qdisc as its root qdisc.
+  int register_netdev(NetDevice& dev);
+  NetDevice* dev_by_index(int ifindex);
+  const NetDevice* dev_by_index(int ifindex) const;
+  int ifindex_of(const NetDevice& dev) const;  // 0 if not registered here
+  // `tc qdisc replace dev X root KIND`: "pfifo_fast" | "noqueue"; -EINVAL otherwise, -ENODEV.
+  int set_qdisc(int ifindex, std::string_view kind);
+  // After ndo_open succeeded: NETDEV_UP (arp_notify's gratuitous ARP, ...).
+  void netdev_up(int ifindex);
+  // `ip addr add ADDR/LEN dev X`: the Fib's local/broadcast/connected routes and the neighbour
+  // table's local address. -ENODEV, -EEXIST (the same address twice), -EINVAL (/0).
+  int ip_addr_add(int ifindex, wire::Ipv4Cidr addr);
+  // `ip route add`: 0, -EEXIST, -ENODEV (a device index not registered).
+  int ip_route_add(const FibRoute& r);
+
+  // ---- receive
+  // The softnet hand-off: Softnet::set_rx_handler(&NetStack::rx_handler, &net). ingress 13:
+  // __netif_receive_skb_core from its network header on (runs on cpus[0]).
+  static void rx_handler(void* ctx, SkBuff* skb);
+  void netif_receive_skb_core(SkBuff* skb);
+  // ptype_base registration (dev_add_pack): frames of `ethertype` go to fn (which owns the skb).
+  using PacketHandler = void (*)(void* ctx, SkBuff* skb);
+  void dev_add_pack(uint16_t ethertype, PacketHandler fn, void* ctx);
+  // ptype_all taps (tcpdump, AF_PACKET ETH_P_ALL): fn sees every packet received on and sent from
+  // the device (outgoing = true at dev_queue_xmit_nit) as a clone with its Ethernet header
+  // (skb.mac_bytes()); it must not keep it. 0 or -ENODEV.
+  using TapFn = void (*)(void* ctx, const SkBuff& skb, bool outgoing, Instant t);
+  int add_tap(int ifindex, TapFn fn, void* ctx);
+  // tc ingress: `tc qdisc add dev X clsact` (0, -ENODEV, -EEXIST) and `tc filter add dev X
+  // ingress ...` (0; -EINVAL without clsact or for a pref in use). Filters run in pref order.
+  int tc_qdisc_add_clsact(int ifindex);
+  int tc_filter_add_ingress(int ifindex, const TcFilter& f);
+  // inet_protos: the L4 handler for IP protocol `proto` (ICMP registers 1; UDP in part 2).
+  using L4Handler = void (*)(void* ctx, SkBuff* skb);  // skb->data at the transport header; owns it
+  void inet_add_protocol(uint8_t proto, L4Handler fn, void* ctx);
+  // The stack's icmp_send (h4's ICMP module registers itself): an error about `in` (skb->data
+  // anywhere; its network header set). Unset: nothing is sent.
+  using IcmpSendFn = void (*)(void* ctx, Cpu& cpu, const SkBuff& in, uint8_t type, uint8_t code, uint32_t info);
+  void set_icmp_send(IcmpSendFn fn, void* ctx);
+  void icmp_send(Cpu& cpu, const SkBuff& in, uint8_t type, uint8_t code, uint32_t info);
+
+  // ---- local output
+  // ip_queue_xmit / ip_push_pending_frames -> ip_local_out -> ip_output: skb->data at the
+  // transport header with headroom; builds the IPv4 header, routes, sends through the neighbour
+  // layer and dev_queue_xmit on the calling CPU. Returns 0, -ENETUNREACH / -EHOSTUNREACH /
+  // -EACCES / -EINVAL (no route or a route that refuses: OutNoRoutes for -ENETUNREACH, as
+  // udp_sendmsg counts it; no ICMP), -EMSGSIZE (larger than the MTU: fragmentation is part 1b),
+  // -ENOBUFS (a qdisc drop, NET_XMIT_DROP), -ENETDOWN; the skb is always consumed (freed with its
+  // drop reason on error). A packet waiting for ARP counts as sent (0), as in Linux.
+  struct IpSend {
+    wire::Ipv4Addr saddr{};  // unspecified: chosen from the route (its prefsrc)
+    wire::Ipv4Addr daddr{};
+    uint8_t protocol = 0;
+    uint8_t tos = 0;
+    int ttl = -1;            // -1: ip_default_ttl
+    bool df = true;          // DF set: id 0 (ip_select_ident without a connected socket)
+    int oif = 0;             // bound device (SO_BINDTODEVICE / IP_PKTINFO), 0: any
+    int id = -1;             // a connected socket's inet_id; -1: ip_select_ident chooses
+  };
+  int ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p);
+  // A fresh skb for local output: `len` bytes of data (the transport header and payload, to be
+  // written by the caller) after room for the IP and link headers, with an id from
+  // next_packet_id() and a PacketMade event. nullptr if the pool is exhausted.
+  SkBuff* alloc_skb(Cpu& cpu, uint32_t len);
+  // Route output lookup (ip_route_output_key): error, out device, next hop, preferred source.
+  struct RouteOut {
+    int err = 0;
+    int oif = 0;
+    wire::Ipv4Addr saddr{};
+    wire::Ipv4Addr next_hop{};
+    RouteType type{};
+  };
+  RouteOut route_output(wire::Ipv4Addr daddr, int oif = 0) const;
+  bool is_local_addr(wire::Ipv4Addr a) const;
+  // The first address of a device (inet_select_addr's answer for scope universe), unspecified if none.
+  wire::Ipv4Addr dev_addr4(int ifindex) const;
+
+  // ---- per-CPU pieces and tables
+  Cpu& cpu(unsigned i) { return *cpus_[i]; }
+  unsigned cpu_count() const { return static_cast<unsigned>(cpus_.size()); }
+  SkbPool& pool() { return pool_; }
+  TxCore& tx(unsigned cpu_index) { return *tx_[cpu_index]; }
+  TxCore& tx_for(Cpu& cpu);  // the TxCore of the CPU `cpu` (by identity; cpus[0]'s if unknown)
+  Fib& fib() { return fib_; }
+  NeighTable& neigh() { return *neigh_; }
+  IpMib& ip_mib() { return mib_; }
+  const IpMib& ip_mib() const { return mib_; }
+  const RtCacheStats& rt_cache_stats() const { return rt_stats_; }
+  const NetStackConfig& config() const { return cfg_; }
+  Ipv4Sysctls& ipv4_sysctls() { return cfg_.ipv4; }
+  // dev->rx_nohandler (ip -s link's "nohandler"), per device.
+  uint64_t rx_nohandler(int ifindex) const;
+  const ClsactStats* clsact_stats(int ifindex) const;  // nullptr without clsact
+  const std::vector<TcFilter>* tc_ingress_filters(int ifindex) const;
+
+  // ---- trace and the per-packet account
+  // Every step to `sink` under `source` (nullptr: off); the transmit cores and the neighbour
+  // table trace to the same sink.
+  void set_trace(TraceSink* sink, const char* source);
+  TraceSink* trace_sink() const { return trace_; }
+  const char* trace_source() const { return trace_source_; }
+  uint64_t next_packet_id() { return id_base_ | kStackIdBit | ++id_seq_; }  // see the file comment
+  void set_id_base(uint64_t base) { id_base_ = base; }
+  static constexpr uint64_t kStackIdBit = uint64_t{1} << 31;
+  // One event on `cpu` (nothing when tracing is off).
+  void trace_event(Cpu& cpu, TraceKind k, model::Step step, uint64_t packet, uint32_t a = 0, uint64_t b = 0) {
+    if (trace_ == nullptr) [[likely]] return;
+    emit_slow(cpu, k, step, packet, a, b);
+  }
+  // The end of a packet in the stack: kfree_skb with `reason` and a Drop event (a: the reason,
+  // b: the host counter, or 0), or consume_skb and a Consumed event (a: what used it, free
+  // form). Every path that frees a packet calls exactly one of them.
+  void drop(Cpu& cpu, SkBuff* skb, SkbDropReason reason, model::Step step, uint64_t counter = 0);
+  void consume(Cpu& cpu, SkBuff* skb, model::Step step, uint32_t a = 0);
+
+  // ---- reports as Linux tools print them
+  std::string ip_s_link() const;      // ip -s link show (per registered device)
+  std::string ip_addr() const;        // ip addr show
+  std::string ip_route() const;       // ip route show (table main)
+  std::string ip_neigh() const;       // ip neigh show
+  std::string tc_s_qdisc() const;     // tc -s qdisc show: root qdiscs, then clsact
+  std::string tc_s_filter_ingress(int ifindex) const;  // tc -s filter show dev X ingress
+  std::string proc_net_snmp_ip() const;  // the Ip: rows of /proc/net/snmp
+  std::string netstat_ipext() const;     // the IpExt: rows of /proc/net/netstat
+
+  // The pieces of the paths, by their Linux names (public for tests and for later parts).
+  void ip_rcv(SkBuff* skb);                    // ingress 15
+  void ip_rcv_finish(SkBuff* skb);             // ingress 17
+  void ip_local_deliver(SkBuff* skb);          // ingress 18
+  void ip_local_deliver_finish(SkBuff* skb);   // ingress 19 (ip_protocol_deliver_rcu)
+
+ private:
+  struct Dev;
+  struct Ptype {
+    uint16_t type;
+    PacketHandler fn;
+    void* ctx;
+  };
+  struct Proto {
+    L4Handler fn = nullptr;
+    void* ctx = nullptr;
+  };
+  struct Ifaddr {
+    int ifindex;
+    wire::Ipv4Cidr addr;
+  };
+  // ip_route_input_noref's answer.
+  struct RouteIn {
+    int err = 0;
+    RouteType type = RouteType::Unicast;
+  };
+
+  Dev* dev_entry(int ifindex);
+  const Dev* dev_entry(int ifindex) const;
+  Dev* dev_entry(const NetDevice* dev);
+  bool deliver_taps(Cpu& cpu, Dev& d, SkBuff* skb, bool outgoing);
+  bool sch_handle_ingress(Cpu& cpu, Dev& d, SkBuff*& skb);  // false: the packet was dropped
+  RouteIn ip_route_input(const SkBuff& skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, const NetDevice& dev);
+  void ip_error(SkBuff* skb, int err);
+  int ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt);
+  uint16_t ip_select_ident(wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, uint8_t proto);
+  void emit_slow(Cpu& cpu, TraceKind k, model::Step step, uint64_t packet, uint32_t a, uint64_t b);
+  static void neigh_xmit(void* ctx, SkBuff* skb);
+  static void xmit_nit(void* ctx, SkBuff* skb);
+  static uint64_t neigh_packet_id(void* ctx);
+
+  NetStackConfig cfg_;
+  std::vector<Cpu*> cpus_;
+  SkbPool& pool_;
+  std::vector<std::unique_ptr<TxCore>> tx_;
+  Fib fib_;
+  std::unique_ptr<NeighTable> neigh_;
+  IpMib mib_;
+  RtCacheStats rt_stats_;
+  std::vector<std::unique_ptr<Dev>> devs_;
+  std::vector<Ifaddr> addrs_;
+  std::vector<Ptype> ptypes_;
+  Proto protos_[256];
+  IcmpSendFn icmp_send_ = nullptr;
+  void* icmp_ctx_ = nullptr;
+  Cpu* xmit_cpu_ = nullptr;  // the CPU whose TxCore the neighbour layer's output goes to now
+  TraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
+  uint64_t id_base_ = 0;
+  uint64_t id_seq_ = 0;
+  uint64_t ident_key_ = 0;                  // ip_idents_hashrnd
+  std::vector<uint32_t> idents_;            // ip_idents
+};
+
+}  // namespace vnic::stack
