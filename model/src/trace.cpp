@@ -152,6 +152,11 @@ std::string_view trace_kind_name(TraceKind k) {
     case TraceKind::RouteOutput: return "ip_route_output";
     case TraceKind::IpOutput: return "ip_output";
     case TraceKind::NeighOutput: return "neigh_output";
+    case TraceKind::SockSend: return "sock.sendmsg";
+    case TraceKind::SockLookup: return "sock.lookup";
+    case TraceKind::SockQueue: return "sock.queue";
+    case TraceKind::SockWake: return "sock.wake";
+    case TraceKind::AppRecv: return "app.recvmsg";
     case TraceKind::Irq: return "irq";
     case TraceKind::HardIrq: return "hardirq";
     case TraceKind::NapiSchedule: return "napi_schedule";
@@ -207,6 +212,11 @@ Step default_step(TraceKind k) {
     case TraceKind::IpHeader: return egress(6);
     case TraceKind::RouteOutput: return egress(7);
     case TraceKind::IpOutput: return egress(8);
+    case TraceKind::SockSend: return egress(1);
+    case TraceKind::SockLookup: return ingress(20);
+    case TraceKind::SockQueue: return ingress(22);
+    case TraceKind::SockWake: return ingress(23);
+    case TraceKind::AppRecv: return ingress(24);
     default: return kNoStep;
   }
 }

@@ -110,6 +110,12 @@ enum class TraceKind : uint8_t {
   RouteOutput,  // ip_route_output_key (a: out ifindex, b: -error)
   IpOutput,     // ip_output: OutRequests counted, the POST_ROUTING point (a: length)
   NeighOutput,  // neigh_output (a: NUD state, b: 1 if it waits for resolution)
+  // Sockets and the applications above them (stack/src/ipv4/ping.cpp; UDP and TCP later)
+  SockSend,     // an application's send call (sendmsg) took the data (a: bytes)
+  SockLookup,   // the L4 protocol found the packet's socket (a: IP protocol, b: port or ICMP ident)
+  SockQueue,    // queued on the socket's receive queue (a: sk_rmem_alloc after, bytes)
+  SockWake,     // sk_data_ready woke the task waiting on the socket
+  AppRecv,      // the application read it (recvmsg) (a: bytes)
   kCount
 };
 
