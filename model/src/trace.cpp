@@ -110,6 +110,7 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::QdiscDrop: return "qdisc.dropped";
     case HostDrop::TxDroppedCore: return "tx_dropped";
     case HostDrop::ClsactDropped: return "clsact.dropped";
+    case HostDrop::RxDroppedCore: return "rx_dropped";
   }
   return "?";
 }

@@ -38,7 +38,7 @@ NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
   if (q == nullptr || q->is_noqueue()) {
     // No queue: straight to the driver if it takes it; else the packet is lost (a virtual
     // device "asks to queue packet", or the device is down): -ENETDOWN, core tx_dropped.
-    if (dev.up && !dev.netif_xmit_stopped() && dev.start_xmit(skb, false) == NetdevTx::Ok) return NetXmit::Success;
+    if (dev.up && !dev.netif_xmit_stopped() && xmit_one(dev, skb, false) == NetdevTx::Ok) return NetXmit::Success;
     ++dev.tx_dropped_core;
     emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxDroppedCore), skb->trace_id,
          model::egress(10));
@@ -147,7 +147,7 @@ bool TxCore::sch_direct_xmit(SkBuff* list, Qdisc& q) {
     if (dev.netif_xmit_stopped() || !dev.up) break;
     SkBuff* next = skb->next;
     skb->next = nullptr;
-    if (dev.start_xmit(skb, next != nullptr) != NetdevTx::Ok) {
+    if (xmit_one(dev, skb, next != nullptr) != NetdevTx::Ok) {
       skb->next = next;
       break;
     }

@@ -116,7 +116,7 @@ Neighbour* NeighTable::create(NetDevice& dev, Ipv4Addr addr) {
 
 void NeighTable::destroy(Neighbour* n, SkbDropReason reason) {
   del_timer(*n);
-  while (SkBuff* s = n->arp_queue.pop_front()) kfree_skb(s, reason);
+  while (SkBuff* s = n->arp_queue.pop_front()) drop(s, reason);
   n->arp_queue_len_bytes = 0;
   ++stats_.destroys;
   entries_.erase(Key{n->dev, n->key.to_u32()});
@@ -226,7 +226,7 @@ void NeighTable::invalidate(Neighbour& n) {  // neigh_invalidate
   ++stats_.res_failed;
   // Linux reports each waiting packet (arp_error_report: dst_link_failure, an ICMP host
   // unreachable to the local sender; not modelled yet) and then drops them.
-  while (SkBuff* s = n.arp_queue.pop_front()) kfree_skb(s, SkbDropReason::NeighFailed);
+  while (SkBuff* s = n.arp_queue.pop_front()) drop(s, SkbDropReason::NeighFailed);
   n.arp_queue_len_bytes = 0;
 }
 
@@ -265,7 +265,7 @@ bool NeighTable::event_send(Neighbour& n, SkBuff* skb) {  // __neigh_event_send
     } else {
       n.nud_state = kNudFailed;
       n.updated = now;
-      if (skb != nullptr) kfree_skb(skb, SkbDropReason::NeighFailed);
+      if (skb != nullptr) drop(skb, SkbDropReason::NeighFailed);
       return true;
     }
   } else if ((n.nud_state & kNudStale) != 0) {
@@ -282,7 +282,7 @@ bool NeighTable::event_send(Neighbour& n, SkBuff* skb) {  // __neigh_event_send
         SkBuff* old = n.arp_queue.pop_front();
         if (old == nullptr) break;
         n.arp_queue_len_bytes -= old->truesize;
-        kfree_skb(old, SkbDropReason::NeighQueuefull);
+        drop(old, SkbDropReason::NeighQueuefull);
         ++stats_.unresolved_discards;
       }
       n.arp_queue.push_back(skb);
@@ -342,7 +342,7 @@ void NeighTable::update(Neighbour& n, const MacAddr* lladdr, uint8_t state, bool
     n.arp_queue_len_bytes = 0;
     while (SkBuff* s = q.pop_front()) {
       if ((n.nud_state & kNudValid) == 0) {  // "avoid dead loop if something went wrong"
-        kfree_skb(s, SkbDropReason::NeighDead);
+        drop(s, SkbDropReason::NeighDead);
         continue;
       }
       if (!event_send(n, s)) resolved_output(n, s);
@@ -357,12 +357,33 @@ void NeighTable::neigh_output(SkBuff* skb, Ipv4Addr next_hop) {
   NetDevice& dev = *skb->dev;
   auto it = entries_.find(Key{&dev, next_hop.to_u32()});  // __ipv4_neigh_lookup_noref
   Neighbour* n = it != entries_.end() ? it->second.get() : create(dev, next_hop);  // __neigh_create
+  last_queued_ = false;
   if ((n->nud_state & (kNudConnected | kNudDelay | kNudProbe)) != 0) {  // neigh_event_send fast path
+    last_state_ = n->nud_state;
     n->used = cpu_.now();
     resolved_output(*n, skb);
     return;
   }
-  if (!event_send(*n, skb)) resolved_output(*n, skb);  // STALE -> DELAY, sent at once
+  const bool held = event_send(*n, skb);  // queued (INCOMPLETE) or dropped (FAILED)
+  last_state_ = n->nud_state;
+  last_queued_ = held && n->nud_state == kNudIncomplete;
+  if (!held) resolved_output(*n, skb);  // STALE -> DELAY, sent at once
+}
+
+void NeighTable::emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet) {
+  if (trace_ == nullptr) [[likely]] return;
+  const uint64_t t = static_cast<uint64_t>(cpu_.now().ps());
+  trace_->trace(trace_source_, TraceEvent{t, t, k, model::kNoStep, static_cast<uint16_t>(cpu_.id()), a, b, packet});
+}
+
+void NeighTable::drop(SkBuff* skb, SkbDropReason reason) {
+  emit(TraceKind::Drop, static_cast<uint32_t>(reason), 0, skb->trace_id);
+  kfree_skb(skb, reason);
+}
+
+void NeighTable::consume(SkBuff* skb) {
+  emit(TraceKind::Consumed, 0, 0, skb->trace_id);
+  consume_skb(skb);
 }
 
 void NeighTable::resolved_output(Neighbour& n, SkBuff* skb) {
@@ -373,7 +394,7 @@ void NeighTable::resolved_output(Neighbour& n, SkBuff* skb) {
   eth.ethertype = skb->protocol != 0 ? static_cast<EtherType>(skb->protocol) : EtherType::Ipv4;
   std::span<uint8_t> hdr = skb_push(*skb, static_cast<uint32_t>(eth.header_len()));
   if (hdr.data() == nullptr) {  // Linux grows the headroom (skb_cow_head); our skbs have NET_SKB_PAD
-    kfree_skb(skb, SkbDropReason::Nomem);
+    drop(skb, SkbDropReason::Nomem);
     return;
   }
   eth.emit(hdr);
@@ -404,6 +425,8 @@ void NeighTable::arp_send(uint16_t op, NetDevice& dev, Ipv4Addr dest_ip, Ipv4Add
   skb->protocol = static_cast<uint16_t>(EtherType::Arp);
   skb_reset_mac_header(*skb);
   skb_set_network_header(*skb, static_cast<int>(wire::kEthHeaderLen));
+  if (id_fn_ != nullptr) skb->trace_id = id_fn_(id_ctx_);
+  emit(TraceKind::PacketMade, skb->len, op, skb->trace_id);
   if (op == kArpRequest) ++arp_stats_.requests_sent; else ++arp_stats_.replies_sent;
   xmit_(xmit_ctx_, skb);
 }
@@ -415,13 +438,13 @@ void NeighTable::arp_rcv(SkBuff* skb) {  // arp_rcv + arp_process
   ++arp_stats_.rcv;
   NetDevice& dev = *skb->dev;
   if (skb->pkt_type == PktType::OtherHost) {  // not for us: consumed unread
-    consume_skb(skb);
+    consume(skb);
     return;
   }
   auto parsed = ArpRepr::parse(skb->bytes());
   if (!parsed) {
     ++arp_stats_.malformed;
-    kfree_skb(skb, SkbDropReason::NotSpecified);  // 6.1's arp_rcv/arp_process: kfree_skb
+    drop(skb, SkbDropReason::NotSpecified);  // 6.1's arp_rcv/arp_process: kfree_skb
     return;
   }
   const ArpRepr& arp = *parsed;
@@ -430,7 +453,7 @@ void NeighTable::arp_rcv(SkBuff* skb) {  // arp_rcv + arp_process
   // arp_process: requests for multicast or loopback targets are bogus.
   if (tip.is_multicast() || tip.is_loopback()) {
     ++arp_stats_.bad_target;
-    kfree_skb(skb, SkbDropReason::NotSpecified);
+    drop(skb, SkbDropReason::NotSpecified);
     return;
   }
   const bool tip_local = is_local(tip);
@@ -440,7 +463,7 @@ void NeighTable::arp_rcv(SkBuff* skb) {  // arp_rcv + arp_process
       ++arp_stats_.requests_answered;
       arp_send(kArpReply, dev, sip, tip, &arp.sender_mac, &arp.sender_mac);
     }
-    consume_skb(skb);
+    consume(skb);
     return;
   }
   if (arp.op == ArpOp::Request && tip_local) {
@@ -451,7 +474,7 @@ void NeighTable::arp_rcv(SkBuff* skb) {  // arp_rcv + arp_process
     update(*n, &arp.sender_mac, kNudStale, true, false);
     ++arp_stats_.requests_answered;
     arp_send(kArpReply, dev, sip, tip, &arp.sender_mac, &arp.sender_mac);
-    consume_skb(skb);
+    consume(skb);
     return;
   }
   // Update our table: only an existing entry (arp_accept 0 creates none).
@@ -463,7 +486,7 @@ void NeighTable::arp_rcv(SkBuff* skb) {  // arp_rcv + arp_process
     const uint8_t state = arp.op != ArpOp::Reply || skb->pkt_type != PktType::Host ? kNudStale : kNudReachable;
     update(*n, &arp.sender_mac, state, override, false);
   }
-  consume_skb(skb);
+  consume(skb);
 }
 
 // ---------------------------------------------------------------- ip neigh

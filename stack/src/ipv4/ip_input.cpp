@@ -7,12 +7,16 @@
 namespace vnic::stack {
 
 SkBuff* ip_rcv_core(SkBuff* skb, IpMib& mib) {
+  const SkbDropReason why = ip_rcv_core_check(skb, mib);
+  if (why == SkbDropReason::NotDroppedYet) return skb;
+  kfree_skb(skb, why);
+  return nullptr;
+}
+
+SkbDropReason ip_rcv_core_check(SkBuff* skb, IpMib& mib) {
   // A frame for another host (promiscuous mode) goes no further, before any IP counter
   // (dev_core_stats_rx_otherhost_dropped_inc).
-  if (skb->pkt_type == PktType::OtherHost) {
-    kfree_skb(skb, SkbDropReason::Otherhost);
-    return nullptr;
-  }
+  if (skb->pkt_type == PktType::OtherHost) return SkbDropReason::Otherhost;
   ++mib.InReceives;  // __IP_UPD_PO_STATS(IPSTATS_MIB_IN, skb->len)
   mib.InOctets += skb->len;
   skb_reset_network_header(*skb);
@@ -32,8 +36,7 @@ SkBuff* ip_rcv_core(SkBuff* skb, IpMib& mib) {
     const SkbDropReason why = e == wire::Ipv4Error::BadChecksum        ? SkbDropReason::IpCsum
                               : e == wire::Ipv4Error::TotalLengthTooBig ? SkbDropReason::PktTooSmall
                                                                          : SkbDropReason::IpInhdr;
-    kfree_skb(skb, why);
-    return nullptr;
+    return why;
   }
   // IPSTATS_MIB_NOECTPKTS + (tos & INET_ECN_MASK): INET_ECN_NOT_ECT 0, ECT_1 1, ECT_0 2, CE 3.
   uint64_t* ecn_ctr[] = {&mib.InNoECTPkts, &mib.InECT1Pkts, &mib.InECT0Pkts, &mib.InCEPkts};
@@ -44,7 +47,7 @@ SkBuff* ip_rcv_core(SkBuff* skb, IpMib& mib) {
   const uint32_t hlen = static_cast<uint32_t>(p->header_len());
   skb_trim(*skb, total);
   skb_set_transport_header(*skb, static_cast<int>(hlen));
-  return skb;
+  return SkbDropReason::NotDroppedYet;
 }
 
 std::string proc_net_snmp_ip(const IpMib& m, bool ip_forward, int default_ttl) {
@@ -69,6 +72,200 @@ std::string proc_net_netstat_ipext(const IpMib& m) {
       m.InNoRoutes, m.InTruncatedPkts, m.InMcastPkts, m.OutMcastPkts, m.InBcastPkts, m.OutBcastPkts, m.InOctets,
       m.OutOctets, m.InMcastOctets, m.OutMcastOctets, m.InBcastOctets, m.OutBcastOctets, m.InCsumErrors,
       m.InNoECTPkts, m.InECT1Pkts, m.InECT0Pkts, m.InCEPkts, m.ReasmOverlaps);
+}
+
+}  // namespace vnic::stack
+
+// ---------------------------------------------------------------------------------------------
+// ip_rcv, ip_rcv_finish (with ip_route_input_noref), ip_error, ip_local_deliver and
+// ip_protocol_deliver_rcu of one namespace (net/ipv4/ip_input.c, net/ipv4/route.c, Linux 6.1).
+
+#include "vnic/stack/net.hpp"
+
+namespace vnic::stack {
+
+namespace {
+
+constexpr bool zeronet(wire::Ipv4Addr a) { return a.b[0] == 0; }  // ipv4_is_zeronet: 0.0.0.0/8
+
+}  // namespace
+
+void NetStack::ip_rcv(SkBuff* skb) {
+  // ingress 15: ip_rcv -> ip_rcv_core.
+  Cpu& cpu = *cpus_[0];
+  cpu.charge(cpu.costs().ip_rcv);
+  trace_event(cpu, TraceKind::IpRcv, model::ingress(15), skb->trace_id, skb->len);
+  const SkbDropReason why = ip_rcv_core_check(skb, mib_);
+  if (why != SkbDropReason::NotDroppedYet) {
+    if (why == SkbDropReason::Otherhost && skb->dev != nullptr) ++skb->dev->rx_otherhost_dropped_core;
+    drop(cpu, skb, why, model::ingress(15));
+    return;
+  }
+  // ingress 16: NF_INET_PRE_ROUTING (netfilter comes with part 1b: every packet goes on).
+  ip_rcv_finish(skb);
+}
+
+NetStack::RouteIn NetStack::ip_route_input(const SkBuff& skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr,
+                                           const NetDevice& dev) {
+  (void)dev;
+  // ip_route_input_rcu: a multicast destination is ours only for a joined group. Every IPv4
+  // device joins 224.0.0.1 (ip_mc_up); this model joins nothing else (no IGMP yet).
+  if (daddr.is_multicast()) {
+    if (daddr == wire::Ipv4Addr{{224, 0, 0, 1}}) {
+      if (saddr.is_multicast() || saddr.is_broadcast() || (zeronet(saddr) && !saddr.is_unspecified()) ||
+          is_local_addr(saddr)) {
+        ++rt_stats_.in_martian_src;  // ip_route_input_mc: martian source
+        return {-kEINVAL, 0, 0};
+      }
+      ++rt_stats_.in_slow_mc;
+      return {0, kRtnMulticast, 0};
+    }
+    ++stats_.mc_not_joined;
+    return {-kEINVAL, 0, 0};
+  }
+  // ip_route_input_slow, in its order.
+  auto martian_source = [&]() -> RouteIn {
+    ++rt_stats_.in_martian_src;  // ip_handle_martian_source (logged only with log_martians)
+    return {-kEINVAL, 0, 0};
+  };
+  auto martian_destination = [&]() -> RouteIn {
+    ++rt_stats_.in_martian_dst;
+    return {-kEINVAL, 0, 0};
+  };
+  // fib_validate_source with rp_filter 0 and accept_local 0: a source that is one of our
+  // addresses is refused (inet_lookup_ifaddr_rcu), anything else is accepted.
+  auto source_ok = [&]() { return cfg_.ipv4.accept_local || !is_local_addr(saddr); };
+  auto brd_input = [&]() -> RouteIn {
+    if (skb.protocol != 0x0800) return {-kEINVAL, 0, 0};  // e_inval
+    if (!zeronet(saddr) && !source_ok()) return martian_source();
+    ++rt_stats_.in_brd;
+    ++rt_stats_.in_slow_tot;
+    return {0, kRtnBroadcast, 0};
+  };
+  auto no_route = [&](int err) -> RouteIn {
+    // The route made has ip_error as its input, with the error it carries.
+    ++rt_stats_.in_no_route;
+    ++rt_stats_.in_slow_tot;
+    return {0, kRtnUnreachable, -err};
+  };
+  if (saddr.is_multicast() || saddr.is_broadcast()) return martian_source();
+  if (daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified())) return brd_input();
+  if (zeronet(saddr)) return martian_source();
+  if (zeronet(daddr)) return martian_destination();
+  if (daddr.is_loopback()) return martian_destination();  // route_localnet 0
+  if (saddr.is_loopback()) return martian_source();
+  const Fib::Lookup l = fib_.lookup(daddr);
+  if (l.err != 0) {
+    // Not forwarding: any failure is "host unreachable" (err = -EHOSTUNREACH).
+    return no_route(cfg_.ipv4.ip_forward ? l.err : -kEHOSTUNREACH);
+  }
+  const RouteType t = l.res.route->type;
+  if (t == RouteType::Broadcast) return brd_input();
+  if (t == RouteType::Local) {
+    if (!source_ok()) return martian_source();
+    ++rt_stats_.in_slow_tot;
+    return {0, kRtnLocal, 0};
+  }
+  if (!cfg_.ipv4.ip_forward) return no_route(-kEHOSTUNREACH);
+  // Forwarding (part 1b) would make the forward route here; the constructor refuses ip_forward.
+  if (t != RouteType::Unicast) return martian_destination();
+  return no_route(-kEHOSTUNREACH);
+}
+
+void NetStack::ip_rcv_finish(SkBuff* skb) {
+  // ingress 17: ip_rcv_finish -> ip_rcv_finish_core: route input (no early demux: no sockets yet).
+  Cpu& cpu = *cpus_[0];
+  const auto ip = wire::Ipv4Packet::checked(skb->network_bytes(), wire::ChecksumCheck::Skip);
+  if (!ip) {  // ip_rcv_core passed it: cannot happen, but never read a bad header
+    drop(cpu, skb, SkbDropReason::IpInhdr, model::ingress(17));
+    return;
+  }
+  const RouteIn r = ip_route_input(*skb, ip->dst(), ip->src(), *skb->dev);
+  trace_event(cpu, TraceKind::RouteInput, model::ingress(17), skb->trace_id, r.rt_type,
+              static_cast<uint64_t>(r.err != 0 ? -r.err : r.dst_error));
+  if (r.err != 0) {
+    // drop_error: -EXDEV (rp_filter) would be IP_RPFILTER; a martian is NOT_SPECIFIED, counted
+    // only in /proc/net/stat/rt_cache (in_martian_src / in_martian_dst).
+    drop(cpu, skb, SkbDropReason::NotSpecified, model::ingress(17));
+    return;
+  }
+  skb->rt_type = r.rt_type;
+  if (ip->ihl() > 5) {
+    // ip_rcv_options -> ip_options_compile: a malformed option is InHdrErrors and a parameter
+    // problem pointing at it.
+    const auto ok = ip->check_options();
+    if (!ok) {
+      ++mib_.InHdrErrors;
+      ++stats_.options_bad;
+      icmp_send(cpu, *skb, 12, 0, uint32_t{ok.error().pointer} << 24);  // ICMP_PARAMETERPROB
+      drop(cpu, skb, SkbDropReason::NotSpecified, model::ingress(17));
+      return;
+    }
+  }
+  if (r.rt_type == kRtnMulticast) {
+    ++mib_.InMcastPkts;
+    mib_.InMcastOctets += skb->len;
+  } else if (r.rt_type == kRtnBroadcast) {
+    ++mib_.InBcastPkts;
+    mib_.InBcastOctets += skb->len;
+  } else if ((skb->pkt_type == PktType::Broadcast || skb->pkt_type == PktType::Multicast) &&
+             cfg_.ipv4.drop_unicast_in_l2_multicast) {
+    drop(cpu, skb, SkbDropReason::UnicastInL2Multicast, model::ingress(17));  // RFC 1122 3.3.6
+    return;
+  }
+  // dst_input: ip_local_deliver, or ip_error for a route that has none.
+  if (r.rt_type == kRtnUnreachable) {
+    ip_error(skb, r.dst_error);
+    return;
+  }
+  ip_local_deliver(skb);
+}
+
+void NetStack::ip_error(SkBuff* skb, int err) {
+  // ip_error: not forwarding, so no ICMP; the counter the route's error names.
+  Cpu& cpu = *cpus_[0];
+  SkbDropReason why = SkbDropReason::NotSpecified;
+  if (err == kEHOSTUNREACH) {
+    ++mib_.InAddrErrors;
+    why = SkbDropReason::IpInaddrerrors;
+  } else if (err == kENETUNREACH) {
+    ++mib_.InNoRoutes;
+    why = SkbDropReason::IpInnoroutes;
+  }
+  drop(cpu, skb, why, model::ingress(17));
+}
+
+void NetStack::ip_local_deliver(SkBuff* skb) {
+  // ingress 18: ip_local_deliver; then NF_INET_LOCAL_IN (part 1b) and ip_local_deliver_finish.
+  Cpu& cpu = *cpus_[0];
+  cpu.charge(cpu.costs().ip_local_deliver);
+  trace_event(cpu, TraceKind::IpLocalDeliver, model::ingress(18), skb->trace_id, skb->len);
+  const auto ip = wire::Ipv4Packet::checked(skb->network_bytes(), wire::ChecksumCheck::Skip);
+  if (ip && ip->is_fragment()) {
+    // ip_defrag: reassembly is part 1b. The fragment is counted as a request that failed.
+    ++mib_.ReasmReqds;
+    ++mib_.ReasmFails;
+    drop(cpu, skb, SkbDropReason::NotSpecified, model::ingress(18));
+    return;
+  }
+  ip_local_deliver_finish(skb);
+}
+
+void NetStack::ip_local_deliver_finish(SkBuff* skb) {
+  // ingress 19: __skb_pull the IP header, ip_protocol_deliver_rcu (no raw sockets, no xfrm).
+  Cpu& cpu = *cpus_[0];
+  skb_pull(*skb, skb_network_header_len(*skb));
+  const uint8_t proto = skb_network_header(*skb)[9];
+  const Proto& p = protos_[proto];
+  if (p.fn != nullptr) {
+    trace_event(cpu, TraceKind::L4Deliver, model::ingress(19), skb->trace_id, proto);
+    p.fn(p.ctx, skb);
+    ++mib_.InDelivers;  // after the handler returned, as 6.1 counts it
+    return;
+  }
+  ++mib_.InUnknownProtos;
+  icmp_send(cpu, *skb, 3, 2, 0);  // ICMP_DEST_UNREACH, ICMP_PROT_UNREACH
+  drop(cpu, skb, SkbDropReason::IpNoproto, model::ingress(19));
 }
 
 }  // namespace vnic::stack

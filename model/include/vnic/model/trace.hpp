@@ -149,6 +149,7 @@ enum class HostDrop : uint8_t {
   QdiscDrop,            // the qdisc's drops (tc -s qdisc "dropped")
   TxDroppedCore,        // the device's core tx_dropped (no queue, and the driver did not take it)
   ClsactDropped,        // tc ingress dropped it (tc -s qdisc: the clsact qdisc's "dropped")
+  RxDroppedCore,        // the device's core rx_dropped (ip -s link "dropped"): no protocol handler
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // The counter's name: an ethtool -S name of the device, or the host's.

@@ -40,6 +40,14 @@ class TxCore {
   void netif_schedule(Qdisc& q);
   void qdisc_run(Qdisc& q);
 
+  // dev_queue_xmit_nit: called with each packet just before it goes to the driver (xmit_one),
+  // when the device has ptype_all taps (NetStack's); the callee must not keep or free the skb.
+  using NitFn = void (*)(void* ctx, Cpu& cpu, SkBuff* skb);
+  void set_nit(NitFn fn, void* ctx) {
+    nit_ = fn;
+    nit_ctx_ = ctx;
+  }
+
   const TxCoreStats& stats() const { return stats_; }
   void set_trace(TraceSink* sink, const char* source) {
     trace_ = sink;
@@ -56,6 +64,13 @@ class TxCore {
   SkBuff* dequeue_skb(Qdisc& q, int* packets);
   void requeue(SkBuff* list, Qdisc& q);
   void emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet, model::Step step);
+  // xmit_one: the taps, then ndo_start_xmit.
+  NetdevTx xmit_one(NetDevice& dev, SkBuff* skb, bool more) {
+    if (nit_ != nullptr) nit_(nit_ctx_, cpu_, skb);
+    return dev.start_xmit(skb, more);
+  }
+  NitFn nit_ = nullptr;
+  void* nit_ctx_ = nullptr;
 
   Cpu& cpu_;
   const NetCoreSysctls& sys_;

@@ -31,5 +31,8 @@ std::string proc_net_netstat_ipext(const IpMib& m);
 // the skb trimmed to the datagram's total length, with its network and transport headers set,
 // or nullptr when it was dropped (freed with Linux's drop reason).
 SkBuff* ip_rcv_core(SkBuff* skb, IpMib& mib);
+// The same checks and counters without the free: NotDroppedYet when the datagram passed (the
+// skb trimmed, its headers set), else the reason the caller frees it with.
+SkbDropReason ip_rcv_core_check(SkBuff* skb, IpMib& mib);
 
 }  // namespace vnic::stack

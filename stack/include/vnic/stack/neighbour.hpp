@@ -30,6 +30,7 @@
 #include "vnic/model/mac_addr.hpp"
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/skb.hpp"
+#include "vnic/stack/trace.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
 
 namespace vnic::stack {
@@ -162,6 +163,21 @@ class NeighTable {
   // shown, as its default filter does), ordered by device name then address (Linux: hash order).
   std::vector<std::string> ip_neigh_show() const;
 
+  // Trace: ARP frames made (PacketMade), packets it frees (Drop with the reason) and ARP frames it
+  // used up (Consumed), with ids from `ids` for the frames it makes (nullptr: ids stay 0).
+  using IdFn = uint64_t (*)(void* ctx);
+  void set_trace(TraceSink* sink, const char* source) {
+    trace_ = sink;
+    trace_source_ = source;
+  }
+  void set_packet_ids(IdFn fn, void* ctx) {
+    id_fn_ = fn;
+    id_ctx_ = ctx;
+  }
+  // What neigh_output did with the last packet: the entry's NUD state and whether it waits.
+  uint8_t last_output_state() const { return last_state_; }
+  bool last_output_queued() const { return last_queued_; }
+
   const NeighParms& parms() const { return parms_; }
   void set_parms(const NeighParms& p);  // redraws reachable_time
   Duration reachable_time() const { return reachable_time_; }
@@ -191,8 +207,18 @@ class NeighTable {
   Duration rand_reach_time();
   static void timer_cb(void* ctx, uint64_t arg);
 
+  void drop(SkBuff* skb, SkbDropReason reason);  // kfree_skb + a Drop event
+  void consume(SkBuff* skb);                      // consume_skb + a Consumed event
+  void emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet);
+
   Cpu& cpu_;
   SkbPool& pool_;
+  TraceSink* trace_ = nullptr;
+  const char* trace_source_ = "";
+  IdFn id_fn_ = nullptr;
+  void* id_ctx_ = nullptr;
+  uint8_t last_state_ = 0;
+  bool last_queued_ = false;
   XmitFn xmit_;
   void* xmit_ctx_;
   uint64_t rng_;

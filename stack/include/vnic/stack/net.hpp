@@ -79,9 +79,21 @@ struct ClsactStats {
   uint64_t bytes = 0, packets = 0, drops = 0;  // the ingress miniq's, as tc -s qdisc prints them
 };
 
+inline constexpr int kEMSGSIZE = 90, kENETDOWN = 100, kENOBUFS = 105;
+
+// RTN_* values (include/uapi/linux/rtnetlink.h) for SkBuff::rt_type.
+inline constexpr uint8_t kRtnUnicast = 1, kRtnLocal = 2, kRtnBroadcast = 3, kRtnMulticast = 5, kRtnUnreachable = 7;
+
 // /proc/net/stat/rt_cache's input columns this model counts (RT_CACHE_STAT_INC).
 struct RtCacheStats {
   uint64_t in_slow_tot = 0, in_slow_mc = 0, in_no_route = 0, in_brd = 0, in_martian_dst = 0, in_martian_src = 0;
+};
+// What the model counts beyond Linux's counters (each a drop Linux counts nowhere, or a piece not built).
+struct NetStackStats {
+  uint64_t mc_not_joined = 0;     // a multicast datagram for a group not joined (ip_route_input_rcu -EINVAL)
+  uint64_t tap_clone_failed = 0;  // a tap got nothing: skb_clone failed (packet_rcv's drop)
+  uint64_t out_to_local = 0;      // a send to a local address: the loopback device is not built
+  uint64_t options_bad = 0;       // ip_options_compile refused the options (also InHdrErrors)
 };
 
 class NetStack {
@@ -184,6 +196,7 @@ class NetStack {
   IpMib& ip_mib() { return mib_; }
   const IpMib& ip_mib() const { return mib_; }
   const RtCacheStats& rt_cache_stats() const { return rt_stats_; }
+  const NetStackStats& stats() const { return stats_; }
   const NetStackConfig& config() const { return cfg_; }
   Ipv4Sysctls& ipv4_sysctls() { return cfg_.ipv4; }
   // dev->rx_nohandler (ip -s link's "nohandler"), per device.
@@ -244,8 +257,9 @@ class NetStack {
   };
   // ip_route_input_noref's answer.
   struct RouteIn {
-    int err = 0;
-    RouteType type = RouteType::Unicast;
+    int err = 0;           // ip_route_input_noref's return (a martian: -EINVAL)
+    uint8_t rt_type = 0;   // RTN_* of the route made (kRtnUnreachable: its input is ip_error)
+    int dst_error = 0;     // rt->dst.error for an ip_error route (EHOSTUNREACH, ENETUNREACH)
   };
 
   Dev* dev_entry(int ifindex);
@@ -256,10 +270,10 @@ class NetStack {
   RouteIn ip_route_input(const SkBuff& skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, const NetDevice& dev);
   void ip_error(SkBuff* skb, int err);
   int ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt);
-  uint16_t ip_select_ident(wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, uint8_t proto);
+  uint16_t ip_select_ident(Cpu& cpu, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, uint8_t proto);
   void emit_slow(Cpu& cpu, TraceKind k, model::Step step, uint64_t packet, uint32_t a, uint64_t b);
   static void neigh_xmit(void* ctx, SkBuff* skb);
-  static void xmit_nit(void* ctx, SkBuff* skb);
+  static void xmit_nit(void* ctx, Cpu& cpu, SkBuff* skb);
   static uint64_t neigh_packet_id(void* ctx);
 
   NetStackConfig cfg_;
@@ -270,6 +284,8 @@ class NetStack {
   std::unique_ptr<NeighTable> neigh_;
   IpMib mib_;
   RtCacheStats rt_stats_;
+  NetStackStats stats_;
+  int last_xmit_rc_ = 0;  // what dev_queue_xmit answered the neighbour layer's last output
   std::vector<std::unique_ptr<Dev>> devs_;
   std::vector<Ifaddr> addrs_;
   std::vector<Ptype> ptypes_;
@@ -283,6 +299,8 @@ class NetStack {
   uint64_t id_seq_ = 0;
   uint64_t ident_key_ = 0;                  // ip_idents_hashrnd
   std::vector<uint32_t> idents_;            // ip_idents
+  std::vector<uint64_t> ident_tstamp_;      // ip_tstamps (jiffies of each slot's last use)
+  uint64_t ident_rng_ = 0;                  // prandom for the slots' jumps
 };
 
 }  // namespace vnic::stack

@@ -91,6 +91,8 @@ class NetDevice {
   bool feat_rx_all = false;
   // Drops the core counted against this device (dev->core_stats rx_dropped), in ip -s link.
   uint64_t rx_dropped_core = 0;
+  uint64_t rx_nohandler_core = 0;         // dev->core_stats rx_nohandler (exact delivery only; 0 here)
+  uint64_t rx_otherhost_dropped_core = 0; // dev->core_stats rx_otherhost_dropped: ip_rcv's PACKET_OTHERHOST
   uint64_t tx_dropped_core = 0;  // dev->core_stats tx_dropped (a packet dev_queue_xmit could not send)
   // The egress queue (dev->qdisc) and txqueuelen (dev->tx_queue_len, 1000: DEFAULT_TX_QUEUE_LEN).
   std::unique_ptr<Qdisc> qdisc;

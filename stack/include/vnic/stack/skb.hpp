@@ -258,6 +258,8 @@ struct SkBuff {
   SkbSharedInfo* shinfo = nullptr;        // the data buffer and its reference count
   SkbPool* pool = nullptr;                // where kfree_skb returns it
   uint64_t trace_id = 0;                  // follows the packet through the trace
+  uint8_t rt_type = 0;                    // skb_rtable(skb)->rt_type once input routing ran (RTN_*:
+                                          // 1 unicast, 2 local, 3 broadcast, 5 multicast; 0 none)
   model::Instant tstamp{};                // when the driver received it / the stack queued it
   SkBuff* next = nullptr;                 // queues and the pool's free list
 
