@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <queue>
 #include <vector>
 
@@ -54,6 +55,11 @@ class FakeCpu : public Cpu {
     }
   }
   void set_now(Instant t) { now_ = t; }
+  // When the earliest queued call is due (a cancelled one may still show); none if no call.
+  std::optional<Instant> next_call_time() const {
+    if (calls_.empty()) return std::nullopt;
+    return calls_.top().when;
+  }
 
  private:
   static std::size_t idx(Softirq nr) { return static_cast<std::size_t>(nr); }
