@@ -187,7 +187,7 @@ struct IpHdr {
 }  // namespace
 
 Icmp::Icmp(NetStack& net)
-    : net_(net), rng_(net.config().seed ^ 0x69636d70'67626c31ull /* "icmpgbl1" */),
+    : net_(net), rng_(net.config().seed ^ kRngSalt),
       ping_(std::make_unique<PingSockets>(net, *this)) {
   net_.inet_add_protocol(kIpprotoIcmp, &Icmp::rcv_cb, this);
   net_.set_icmp_send(&Icmp::send_cb, this);

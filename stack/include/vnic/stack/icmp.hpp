@@ -143,6 +143,8 @@ using IcmpErrHandler = bool (*)(void* ctx, SkBuff* skb, uint32_t info);
 // come from a generator seeded with the stack's seed.
 class Icmp {
  public:
+  // The credit draws' generator is seeded with the stack's seed xor this.
+  static constexpr uint64_t kRngSalt = 0x69636d70'67626c31ull;  // "icmpgbl1"
   explicit Icmp(NetStack& net);
   ~Icmp();
   Icmp(const Icmp&) = delete;
