@@ -69,7 +69,11 @@ int open_tap(const std::string& ifname, std::string* error) {
 }
 
 TapPort::TapPort(hw::EventQueue& q, hw::EthMedium& medium, unsigned side, const TapPortConfig& cfg)
-    : q_(q), medium_(medium), side_(side & 1), cfg_(cfg), pool_(std::max<std::size_t>(cfg.max_frame, kEthMinFrameNoFcs) + model::kFcsLen) {
+    : q_(q),
+      medium_(medium),
+      side_(side & 1),
+      cfg_(cfg),
+      pool_(std::make_unique<model::FramePool>(std::max(cfg.max_frame, kEthMinFrameNoFcs) + model::kFcsLen)) {
   if (cfg_.poll.ps() <= 0) throw std::invalid_argument(fmt::format("tap '{}': poll must be positive", cfg_.ifname));
   if (cfg_.run_for.ps() < 0) throw std::invalid_argument(fmt::format("tap '{}': run_for is negative", cfg_.ifname));
   if (cfg_.max_frame < kEthHeaderBytes || cfg_.max_frame > kMaxTapFrame) {
@@ -97,6 +101,9 @@ TapPort::~TapPort() {
   medium_.attach(side_, nullptr);
   txq_.clear();
   if (fd_ >= 0) ::close(fd_);
+  // Frames still in flight on the medium come back to the pool when the medium drops them; if
+  // any are out, the pool (a few buffers) is left allocated rather than freed under them.
+  if (pool_->in_use() > 0) static_cast<void>(pool_.release());
 }
 
 void TapPort::stop() {
@@ -175,7 +182,7 @@ void TapPort::read_tap(uint64_t now_ps) {
     }
     // As a MAC sends it: padded with zeros to 60 bytes, then the FCS.
     const std::size_t body = std::max(n, kEthMinFrameNoFcs);
-    model::Frame f = pool_.alloc(body + model::kFcsLen);
+    model::Frame f = pool_->alloc(body + model::kFcsLen);
     std::memcpy(f.data(), scratch_.data(), n);
     if (body > n) {
       std::memset(f.data() + n, 0, body - n);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -114,7 +115,9 @@ class TapPort : public hw::EthEndpoint {
   unsigned side_;
   TapPortConfig cfg_;
   int fd_ = -1;
-  model::FramePool pool_;
+  // Frames the port sends belong to this pool until the receiver drops them. A heap object, so
+  // that a port destroyed while some are still on the wire can leave it behind (see ~TapPort).
+  std::unique_ptr<model::FramePool> pool_;
   RingQueue<model::Frame> txq_;
   std::vector<uint8_t> scratch_;  // one read's buffer: larger than any frame a TAP can hand out
   PcapWriter pcap_;
