@@ -56,7 +56,13 @@ NetStack::NetStack(const NetStackConfig& cfg, std::vector<Cpu*> cpus, SkbPool& p
   ident_rng_ = splitmix64(seed);
 }
 
-NetStack::~NetStack() = default;
+NetStack::~NetStack() {
+  // Packets still waiting (ARP queues) are freed with the table; the trace's sink may already be
+  // gone, and a teardown is not part of the run: nothing is emitted.
+  neigh_->set_trace(nullptr, "");
+  for (auto& t : tx_) t->set_trace(nullptr, "");
+  trace_ = nullptr;
+}
 
 // ------------------------------------------------------------------ devices and addresses
 
