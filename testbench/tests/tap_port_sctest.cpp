@@ -451,7 +451,10 @@ TEST(TapPort, KernelInANamespaceAnswersArpAndEchoAndResolvesTheStation) {
             << s.slept_ns / 1000 << " us\n";
   for (const std::string& p : st.problems) ADD_FAILURE() << p;
   // Phase 1: the kernel's ARP request (broadcast, from its own MAC) and its ping both answered.
-  EXPECT_EQ(st.kernel_arp_requests, 1);
+  // (A kernel that waited more than a second for the reply would ask again: on a loaded machine
+  // the counts below allow for that.)
+  EXPECT_GE(st.kernel_arp_requests, 1);
+  EXPECT_LE(st.kernel_arp_requests, 3);
   EXPECT_TRUE(st.kernel_arp_was_broadcast);
   EXPECT_EQ(st.kernel_arp_sender, kNsMac);
   EXPECT_EQ(st.kernel_echo_requests, 1);
@@ -471,18 +474,22 @@ TEST(TapPort, KernelInANamespaceAnswersArpAndEchoAndResolvesTheStation) {
     EXPECT_EQ(e.data, script.data[seq - 1]) << "seq " << seq;
   }
   EXPECT_EQ(st.other_frames, 0);
-  EXPECT_EQ(st.padded_arp_checked, 2);  // the kernel's ARP request and reply
+  EXPECT_EQ(st.padded_arp_checked, st.kernel_arp_requests + 1);  // the kernel's ARP request(s) and reply
 
-  // The port's counters: 7 frames from the station, one with a bad FCS never written.
-  EXPECT_EQ(s.wire_rx_frames, 7u);
+  // The port's counters. From the station: its answers to the kernel (ARP and echo), its ARP
+  // request, the spoilt request (never written) and three good ones. From the kernel: its ARP
+  // request(s), its echo request, its ARP reply and three echo replies (usually 6 and 6).
+  const auto asked = static_cast<uint64_t>(st.kernel_arp_requests + st.kernel_echo_requests);
+  EXPECT_EQ(s.wire_rx_frames, asked + 5);
   EXPECT_EQ(s.fcs_errors, 1u);
-  EXPECT_EQ(s.tap_writes, 6u);
-  EXPECT_EQ(s.write_errors, 0u);
-  EXPECT_EQ(s.tap_reads, 6u);  // ARP request, echo request, ARP reply, three echo replies
-  EXPECT_EQ(s.wire_tx_frames, 6u);
-  EXPECT_EQ(s.padded, 3u);  // the ARP frames and the echo reply without data: 42 bytes each
+  EXPECT_EQ(s.tap_writes, asked + 4);
+  EXPECT_EQ(s.write_errors + s.wire_rx_runts + s.wire_rx_oversize, 0u);
+  EXPECT_EQ(s.tap_reads, asked + 4);
+  EXPECT_EQ(s.wire_tx_frames, s.tap_reads);
+  // The ARP frames and the echo reply without data: 42 bytes each.
+  EXPECT_EQ(s.padded, static_cast<uint64_t>(st.kernel_arp_requests) + 2);
   EXPECT_EQ(s.read_errors + s.tap_runts + s.tap_oversize + s.queue_drops + s.link_down_drops, 0u);
-  EXPECT_EQ(st.frames_in, 6);
+  EXPECT_EQ(static_cast<uint64_t>(st.frames_in), s.wire_tx_frames);
   EXPECT_TRUE(port.last_error().empty()) << port.last_error();
   EXPECT_EQ(rig.link.stats(1).tx_overlap_errors, 0u);  // the port kept the IFG between its frames
   expect_port_accounting(port);
@@ -504,8 +511,10 @@ TEST(TapPort, KernelInANamespaceAnswersArpAndEchoAndResolvesTheStation) {
   std::string err;
   const auto recs = vnic::tb::read_pcap(pcap_path, &err);
   ASSERT_TRUE(recs.has_value()) << err;
-  ASSERT_EQ(recs->size(), 12u);
-  EXPECT_EQ(std::count_if(recs->begin(), recs->end(), [](const auto& r) { return r.bytes.size() == 42; }), 3);  // as the kernel sent them: unpadded
+  ASSERT_EQ(recs->size(), s.tap_reads + s.tap_writes);
+  // As the kernel sent them, unpadded: its ARP frames and the echo reply without data.
+  EXPECT_EQ(std::count_if(recs->begin(), recs->end(), [](const auto& r) { return r.bytes.size() == 42; }),
+            st.kernel_arp_requests + 2);
   if (!have_tshark()) {
     std::cout << "[ NOTE     ] tshark is not installed: the capture was not dissected\n";
   } else {
