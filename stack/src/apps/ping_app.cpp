@@ -373,6 +373,8 @@ Co<void> PingApp::run() {
   // the program ("ping: connect: Network is unreachable", exit 2).
   const NetStack::RouteOut rt = net_.route_output(opt_.dst);
   if (rt.err != 0) {
+    // __ip4_datagram_connect counts a missing route in OutNoRoutes, as sendmsg would.
+    if (rt.err == -101) ++net_.ip_mib().OutNoRoutes;
     ++st_.send_failures;
     out_ += fmt::format("ping: connect: {}\n", strerror_text(-rt.err));
     st_.exit_code = 2;
