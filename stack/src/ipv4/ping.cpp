@@ -146,8 +146,8 @@ int PingSockets::sendmsg(Cpu& cpu, PingSock& sk, Ipv4Addr daddr, uint16_t seq, s
 }
 
 // ping_rcv -> ping_lookup -> __ping_queue_rcv_skb -> sock_queue_rcv_skb_reason. 6.1 queues a
-// clone and icmp_rcv consumes the original; the model queues the skb itself (as 6.3's ping_rcv
-// does), so the packet has one end: the application's read.
+// clone and icmp_rcv consumes the original; the model queues the skb itself (as later kernels'
+// ping_rcv does), so the packet has one end: the application's read.
 std::optional<SkbDropReason> PingSockets::ping_rcv(SkBuff* skb) {
   Cpu& cpu = net_.cpu(0);
   const std::span<const uint8_t> b = skb->bytes();
