@@ -137,6 +137,15 @@ TEST(PingSocket, PingRcvNoSocketAndRcvbuf) {
   ASSERT_NE(r.end_of(32), nullptr);
   EXPECT_EQ(r.end_of(32)->reason, SkbDropReason::NotDroppedYet);
   EXPECT_FALSE(r.ping.recvmsg(r.cpu, *sk));
+  // close(): what is still queued goes with the socket (inet_sock_destruct's purge).
+  r.deliver_icmp(PingRig::reply(77, 4), 34);
+  sk->rcvbuf = 212992;
+  r.deliver_icmp(PingRig::reply(77, 5), 35);
+  EXPECT_EQ(r.end_of(35), nullptr);
+  r.ping.close(sk);
+  ASSERT_NE(r.end_of(35), nullptr);
+  EXPECT_EQ(r.end_of(35)->reason, SkbDropReason::NotSpecified);
+  EXPECT_EQ(r.ping.size(), 0u);
 }
 
 // ping_err: errno from icmp_err_convert (port unreachable ECONNREFUSED, host unreachable

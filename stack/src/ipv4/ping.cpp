@@ -39,7 +39,8 @@ constexpr IcmpErr kIcmpErrConvert[16] = {
 PingSockets::PingSockets(NetStack& net, Icmp& icmp) : net_(net), icmp_(icmp) {}
 
 PingSockets::~PingSockets() {
-  for (auto& s : socks_) free_queues(*s);
+  // A teardown is not part of the run and the trace's sink may be gone: nothing is emitted.
+  for (auto& s : socks_) free_queues(*s, false);
 }
 
 PingSock* PingSockets::socket() {
@@ -47,11 +48,18 @@ PingSock* PingSockets::socket() {
   return socks_.back().get();
 }
 
-void PingSockets::free_queues(PingSock& sk) {
+void PingSockets::free_queues(PingSock& sk, bool trace) {
   // inet_sock_destruct: what is still queued goes with the socket.
   Cpu& cpu = net_.cpu(0);
-  while (SkBuff* skb = sk.receive_queue.pop_front()) net_.drop(cpu, skb, SkbDropReason::NotSpecified, ingress(22));
-  for (auto& e : sk.error_queue) net_.drop(cpu, e.first, SkbDropReason::NotSpecified, ingress(22));
+  auto free = [&](SkBuff* skb) {
+    if (trace) {
+      net_.drop(cpu, skb, SkbDropReason::NotSpecified, ingress(22));
+    } else {
+      kfree_skb(skb, SkbDropReason::NotSpecified);
+    }
+  };
+  while (SkBuff* skb = sk.receive_queue.pop_front()) free(skb);
+  for (auto& e : sk.error_queue) free(e.first);
   sk.error_queue.clear();
   sk.rmem_alloc = 0;
   if (sk.waiter_cpu != nullptr) {
@@ -63,7 +71,7 @@ void PingSockets::free_queues(PingSock& sk) {
 void PingSockets::close(PingSock* sk) {
   if (sk == nullptr) return;
   if (sk->ident != 0) by_ident_.erase(sk->ident);  // ping_unhash
-  free_queues(*sk);
+  free_queues(*sk, true);
   std::erase_if(socks_, [sk](const std::unique_ptr<PingSock>& p) { return p.get() == sk; });
 }
 

@@ -129,7 +129,7 @@ class PingSockets {
   void wake(PingSock& sk);  // sk_data_ready / sk_error_report
   static void wake_cb(void* ctx, uint64_t arg);
   static void timeout_cb(void* ctx, uint64_t arg);
-  void free_queues(PingSock& sk);
+  void free_queues(PingSock& sk, bool trace);
 
   NetStack& net_;
   Icmp& icmp_;
