@@ -278,7 +278,12 @@ struct NsRig {
 void expect_port_accounting(const TapPort& p) {
   const TapPortStats& s = p.stats();
   EXPECT_EQ(s.wire_rx_frames, s.wire_rx_runts + s.fcs_errors + s.wire_rx_oversize + s.write_errors + s.tap_writes);
-  EXPECT_EQ(s.tap_reads, s.tap_runts + s.tap_oversize + s.queue_drops + s.link_down_drops + s.wire_tx_frames + p.queued());
+  EXPECT_EQ(s.tap_reads,
+            s.tap_runts + s.tap_oversize + s.queue_drops + s.link_down_drops + s.wire_tx_frames + p.queued());
+}
+
+int64_t wall_ns_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
 bool have_tshark() { return run_command("command -v tshark").ok(); }
@@ -359,7 +364,7 @@ TEST(TapPort, PacingHoldsSimulatedTimeToWallTimeAndRunForEndsTheRun) {
 
   const auto wall0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
-  const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - wall0).count();
+  const int64_t wall_ns = wall_ns_since(wall0);
   const uint64_t sim_ns = vnic::hw::to_ps(sc_core::sc_time_stamp()) / 1000;
 
   const TapPortStats& s = port.stats();
@@ -440,13 +445,14 @@ TEST(TapPort, KernelInANamespaceAnswersArpAndEchoAndResolvesTheStation) {
       rig.ns.spawn("ping -n -c 1 -W 2 " + kStationIp.str(), temp_path("ping", ".out"));
   const auto wall0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
-  const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - wall0).count();
+  const int64_t wall_ns = wall_ns_since(wall0);
   const CmdResult ping_result = ping.wait(std::chrono::seconds(3));
   port.close_capture();
 
   const TapPortStats& s = port.stats();
   std::cout << "[ NOTE     ] kernel ARP request at " << st.kernel_arp_at_ps / 1000'000 << " us, simulation ended at "
-            << vnic::hw::to_ps(sc_core::sc_time_stamp()) / 1000'000 << " us after " << wall_ns / 1000 << " us of wall time; "
+            << vnic::hw::to_ps(sc_core::sc_time_stamp()) / 1000'000 << " us after " << wall_ns / 1000
+            << " us of wall time; "
             << s.polls << " polls, " << s.late_polls << " late, max lag " << s.max_lag_ns / 1000 << " us, slept "
             << s.slept_ns / 1000 << " us\n";
   for (const std::string& p : st.problems) ADD_FAILURE() << p;
