@@ -357,17 +357,12 @@ void NeighTable::neigh_output(SkBuff* skb, Ipv4Addr next_hop) {
   NetDevice& dev = *skb->dev;
   auto it = entries_.find(Key{&dev, next_hop.to_u32()});  // __ipv4_neigh_lookup_noref
   Neighbour* n = it != entries_.end() ? it->second.get() : create(dev, next_hop);  // __neigh_create
-  last_queued_ = false;
   if ((n->nud_state & (kNudConnected | kNudDelay | kNudProbe)) != 0) {  // neigh_event_send fast path
-    last_state_ = n->nud_state;
     n->used = cpu_.now();
     resolved_output(*n, skb);
     return;
   }
-  const bool held = event_send(*n, skb);  // queued (INCOMPLETE) or dropped (FAILED)
-  last_state_ = n->nud_state;
-  last_queued_ = held && n->nud_state == kNudIncomplete;
-  if (!held) resolved_output(*n, skb);  // STALE -> DELAY, sent at once
+  if (!event_send(*n, skb)) resolved_output(*n, skb);  // STALE -> DELAY, sent at once
 }
 
 void NeighTable::emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet) {

@@ -174,9 +174,6 @@ class NeighTable {
     id_fn_ = fn;
     id_ctx_ = ctx;
   }
-  // What neigh_output did with the last packet: the entry's NUD state and whether it waits.
-  uint8_t last_output_state() const { return last_state_; }
-  bool last_output_queued() const { return last_queued_; }
 
   const NeighParms& parms() const { return parms_; }
   void set_parms(const NeighParms& p);  // redraws reachable_time
@@ -217,8 +214,7 @@ class NeighTable {
   const char* trace_source_ = "";
   IdFn id_fn_ = nullptr;
   void* id_ctx_ = nullptr;
-  uint8_t last_state_ = 0;
-  bool last_queued_ = false;
+
   XmitFn xmit_;
   void* xmit_ctx_;
   uint64_t rng_;
