@@ -322,20 +322,18 @@ std::string NetStack::ip_s_link() const {
                        link_flags(d), d.mtu, d.qdisc ? d.qdisc->kind() : "noop", d.up && d.carrier ? "UP" : "DOWN",
                        d.tx_queue_len);
     out += fmt::format("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", d.dev_addr.str());
-    // print_stats64: cols "*X errors:" packets errors dropped heartbt overrun compressed otherhost.
-    std::vector<unsigned> cols = {10, 7, 6, 7, 7, 7, 10, 9};
-    size_columns(cols, {s.rx_bytes, s.rx_packets, s.rx_errors, rx_dropped, s.rx_missed_errors, s.multicast, 0,
-                        d.rx_nohandler_core});
+    // print_stats64 (iproute2 6.1, `ip -s link`; the error rows of -s -s, with nohandler and
+    // otherhost, are not printed): cols "*X errors:" packets errors dropped heartbt overrun compressed.
+    std::vector<unsigned> cols = {10, 7, 6, 7, 7, 7, 10};
+    size_columns(cols, {s.rx_bytes, s.rx_packets, s.rx_errors, rx_dropped, s.rx_missed_errors, s.multicast, 0});
     size_columns(cols, {s.tx_bytes, s.tx_packets, s.tx_errors, tx_dropped, s.tx_carrier_errors, 0, 0});
     out += fmt::format("    RX: {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>{}}", "bytes", cols[0] - 4, "packets", cols[1],
                        "errors", cols[2], "dropped", cols[3], "missed", cols[4], "mcast", cols[5], "", cols[6]);
-    if (d.rx_nohandler_core != 0) out += fmt::format(" {:>{}}", "nohandler", cols[7]);
     out += "\n    ";
     for (auto [v, w] : {std::pair{s.rx_bytes, cols[0]}, {s.rx_packets, cols[1]}, {s.rx_errors, cols[2]},
                         {rx_dropped, cols[3]}, {s.rx_missed_errors, cols[4]}, {s.multicast, cols[5]}}) {
       out += fmt::format("{:>{}} ", v, w);
     }
-    if (d.rx_nohandler_core != 0) out += fmt::format("{:>{}} {:>{}} ", "", cols[6], d.rx_nohandler_core, cols[7]);
     out += fmt::format("\n    TX: {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>{}} {:>{}}\n    ", "bytes", cols[0] - 4,
                        "packets", cols[1], "errors", cols[2], "dropped", cols[3], "carrier", cols[4], "collsns",
                        cols[5], "", cols[6]);
