@@ -238,6 +238,23 @@ TEST(PingPair, DeadlineEndsTheRun) {
   EXPECT_EQ(lost.stats().exit_code, 1);
 }
 
+// Neither a count nor a deadline: ping runs until interrupted (SIGINT), then prints its summary.
+TEST(PingPair, InterruptEndsAnEndlessRun) {
+  PingPair p;
+  PingApp app(*p.a.net, p.icmp_a, p.a.cpu, to("10.0.0.2", 0));
+  p.tasks.spawn(app.run());
+  p.a.cpu.call_at(Instant{} + Duration::ms(2500), [](void* ctx, uint64_t) { static_cast<PingApp*>(ctx)->interrupt(); },
+                  &app, 0);
+  p.run_until(Instant{} + Duration::s(60));
+  ASSERT_TRUE(app.done());
+  EXPECT_EQ(p.tasks.running(), 0u);
+  const auto l = lines(app.output());
+  ASSERT_EQ(l.size(), 8u) << app.output();
+  EXPECT_EQ(l[6], "3 packets transmitted, 3 received, 0% packet loss, time 2000ms");
+  EXPECT_EQ(app.stats().exit_code, 0);
+  EXPECT_EQ(app.request_ids().size(), 3u);  // nothing sent after the interrupt
+}
+
 // The trace of one echo request and its reply (the second, past ARP): each step once under the
 // packet's own id, the request used up by the peer's ICMP (Consumed at ingress 19), the reply a new
 // packet whose journey ends when ping reads it (ingress 20, 22, 23, 24, then Consumed).

@@ -39,6 +39,8 @@ const char* strerror_text(int e) {
     case 100: return "Network is down";
     case 12: return "Cannot allocate memory";
     case 11: return "Resource temporarily unavailable";
+    case 95: return "Operation not supported";
+    case 19: return "No such device";
     default: return "Unknown error";
   }
 }
@@ -168,6 +170,11 @@ PingApp::PingApp(NetStack& net, Icmp& icmp, Cpu& cpu, PingOptions opt)
 
 PingApp::~PingApp() {
   if (sk_ != nullptr) icmp_.ping().close(sk_);
+}
+
+void PingApp::interrupt() {
+  exiting_ = true;  // sigexit
+  if (sk_ != nullptr) icmp_.ping().interrupt(*sk_);
 }
 
 uint16_t PingApp::ident() const { return sk_ != nullptr ? sk_->ident : 0; }

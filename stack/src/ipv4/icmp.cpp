@@ -373,21 +373,21 @@ Icmp::Rx Icmp::icmp_socket_deliver(SkBuff* skb, uint32_t info) {
   return {};
 }
 
-bool Icmp::global_allow(uint8_t type, uint8_t code) {
+bool Icmp::global_allow(Cpu& cpu, uint8_t type, uint8_t code) {
   const Ipv4Sysctls& s = net_.ipv4_sysctls();
   if (icmpv4_mask_allow(s.icmp_ratemask, type, code)) return true;
-  if (icmp_global_allow(global_, static_cast<uint32_t>(jiffies(net_.cpu(0).now())),
+  if (icmp_global_allow(global_, static_cast<uint32_t>(jiffies(cpu.now())),
                         static_cast<uint32_t>(s.icmp_msgs_per_sec), static_cast<uint32_t>(s.icmp_msgs_burst), rng_))
     return true;
   ++mib_.RateLimitGlobal;
   return false;
 }
 
-bool Icmp::xrlim_allow(Ipv4Addr daddr, RouteType rt_type, uint8_t type, uint8_t code) {
+bool Icmp::xrlim_allow(Cpu& cpu, Ipv4Addr daddr, RouteType rt_type, uint8_t type, uint8_t code) {
   const Ipv4Sysctls& s = net_.ipv4_sysctls();
   if (icmpv4_mask_allow(s.icmp_ratemask, type, code)) return true;
   if (rt_type == RouteType::Local) return true;  // no rate limit on loopback
-  const uint64_t now = jiffies(net_.cpu(0).now());
+  const uint64_t now = jiffies(cpu.now());
   InetPeer& peer = peers_.getpeer(daddr, now);
   if (inet_peer_xrlim_allow(&peer, now, msecs_to_jiffies(static_cast<uint64_t>(std::max(s.icmp_ratelimit_ms, 0)))))
     return true;
@@ -399,7 +399,8 @@ bool Icmp::xrlim_allow(Ipv4Addr daddr, RouteType rt_type, uint8_t type, uint8_t 
 // IP options are not echoed (the model sends none; ip_options_echo is not built).
 void Icmp::icmp_reply(const SkBuff* req, std::span<const uint8_t> head, std::span<const uint8_t> data) {
   const uint8_t type = head[0], code = head[1];
-  if (!global_allow(type, code)) return;
+  Cpu& cpu = net_.cpu(0);
+  if (!global_allow(cpu, type, code)) return;
   const IpHdr iph{req->network_bytes()};
   const Ipv4Addr daddr = iph.saddr();
   // fib_compute_spec_dst: the address the request was sent to if it is ours, else (a broadcast)
@@ -408,9 +409,9 @@ void Icmp::icmp_reply(const SkBuff* req, std::span<const uint8_t> head, std::spa
   if (!net_.is_local_addr(saddr)) saddr = req->dev != nullptr ? net_.dev_addr4(net_.ifindex_of(*req->dev)) : Ipv4Addr{};
   const NetStack::RouteOut rt = net_.route_output(daddr);
   if (rt.err != 0) return;
-  if (!xrlim_allow(daddr, rt.type, type, code)) return;
+  if (!xrlim_allow(cpu, daddr, rt.type, type, code)) return;
   // The ICMP socket has IP_PMTUDISC_DONT: no DF, so IP picks an id (ip_select_ident).
-  push_reply(net_.cpu(0), saddr, daddr, iph.tos(), false, head, data);
+  push_reply(cpu, saddr, daddr, iph.tos(), false, head, data);
 }
 
 bool Icmp::push_reply(Cpu& cpu, Ipv4Addr saddr, Ipv4Addr daddr, uint8_t tos, bool df, std::span<const uint8_t> head,
@@ -458,7 +459,7 @@ IcmpSendVerdict Icmp::icmp_send(Cpu& cpu, const SkBuff& in, uint8_t type, uint8_
   const Ipv4Addr src = iph.saddr();
   if (src.is_unspecified() || src.is_broadcast() || src.is_multicast()) return IcmpSendVerdict::BadSource;
   // The global limit (6.1 exempts a packet that came in on loopback; the model has no lo device).
-  if (!global_allow(type, code)) return IcmpSendVerdict::RateLimitGlobal;
+  if (!global_allow(cpu, type, code)) return IcmpSendVerdict::RateLimitGlobal;
   cpu.charge(cpu.costs().icmp);
 
   // The source: the original's destination if it was ours (RTCF_LOCAL), else the route's
@@ -473,7 +474,7 @@ IcmpSendVerdict Icmp::icmp_send(Cpu& cpu, const SkBuff& in, uint8_t type, uint8_
                                                : iph.tos();
   const NetStack::RouteOut rt = net_.route_output(src);  // icmp_route_lookup
   if (rt.err != 0) return IcmpSendVerdict::NoRoute;
-  if (!xrlim_allow(src, rt.type, type, code)) return IcmpSendVerdict::RateLimitHost;
+  if (!xrlim_allow(cpu, src, rt.type, type, code)) return IcmpSendVerdict::RateLimitHost;
 
   // "RFC says return as much as we can without exceeding 576 bytes."
   const NetDevice* odev = net_.dev_by_index(rt.oif);

@@ -182,8 +182,8 @@ class Icmp {
   Rx icmp_socket_deliver(SkBuff* skb, uint32_t info);
   // icmp_reply: the answer to `req` (`head` as the ICMP header, then `data`).
   void icmp_reply(const SkBuff* req, std::span<const uint8_t> head, std::span<const uint8_t> data);
-  bool global_allow(uint8_t type, uint8_t code);
-  bool xrlim_allow(wire::Ipv4Addr daddr, RouteType rt_type, uint8_t type, uint8_t code);
+  bool global_allow(Cpu& cpu, uint8_t type, uint8_t code);
+  bool xrlim_allow(Cpu& cpu, wire::Ipv4Addr daddr, RouteType rt_type, uint8_t type, uint8_t code);
   // icmp_push_reply: the message into a new skb (a new packet id), its checksum, icmp_out_count
   // (as __ip_make_skb counts), then ip_send. False (OutErrors) if no skb.
   bool push_reply(Cpu& cpu, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, uint8_t tos, bool df,

@@ -112,6 +112,8 @@ class PingSockets {
   };
   WaitAwaiter wait(Cpu& cpu, PingSock& sk, Instant until) { return WaitAwaiter{*this, sk, cpu, until}; }
   static bool readable(const PingSock& sk) { return !sk.receive_queue.empty() || !sk.error_queue.empty(); }
+  // A signal for the task blocked in wait() on `sk` (its wait ends at once, as EINTR would).
+  void interrupt(PingSock& sk) { wake(sk); }
 
   // From icmp_rcv (the receive CPU). ping_rcv: an echo reply; the socket of its identifier gets
   // it (ingress 20, 22, 23) and nullopt is returned (the skb is the socket's now), else the drop

@@ -74,6 +74,10 @@ class PingApp {
   // The program: spawn it (TaskScope::spawn(app.run())); it ends by itself.
   Co<void> run();
 
+  // SIGINT (Ctrl-C): ping stops waiting, prints its summary and ends (exit code as finish()).
+  // The way to end a run with neither a count nor a deadline.
+  void interrupt();
+
   const std::string& output() const { return out_; }  // stdout and stderr as a terminal shows them
   const PingStats& stats() const { return st_; }
   bool done() const { return st_.finished; }
