@@ -209,6 +209,26 @@ TEST(PingPair, NoRoutePrintsConnectError) {
   p.icmp_a.ping().close(sk);
 }
 
+// The route goes away mid-run: sendmsg fails with -ENETUNREACH (OutNoRoutes); iputils counts
+// the probe as transmitted and, its error queue being empty, prints nothing for it (pinger's
+// hard_local_error with i < 0); the run ends one interval after the last attempt.
+TEST(PingPair, SendFailureMidRunCountedAsPingDoes) {
+  PingPair p;
+  PingApp app(*p.a.net, p.icmp_a, p.a.cpu, to("10.0.0.2", 4));
+  p.tasks.spawn(app.run());
+  p.a.cpu.call_at(Instant{} + Duration::ms(1500),
+                  [](void* ctx, uint64_t) { static_cast<Fib*>(ctx)->del(cidr("10.0.0.0/24")); }, &p.a.net->fib(), 0);
+  p.run_until(Instant{} + Duration::s(60));
+  ASSERT_TRUE(app.done());
+  const auto l = lines(app.output());
+  ASSERT_EQ(l.size(), 7u) << app.output();
+  EXPECT_EQ(l[5], "4 packets transmitted, 2 received, 50% packet loss, time 3000ms");
+  EXPECT_EQ(app.stats().send_failures, 2u);
+  EXPECT_EQ(app.stats().exit_code, 0);  // something came back and there was no deadline
+  EXPECT_EQ(p.a.net->ip_mib().OutNoRoutes, 2u);
+  EXPECT_EQ(p.icmp_a.mib().out_type(8), 4u);  // two requests, each counted twice
+}
+
 // -w: the alarm ends the run whatever the count; sends at 0, 1 and 2 s.
 TEST(PingPair, DeadlineEndsTheRun) {
   PingPair p;
