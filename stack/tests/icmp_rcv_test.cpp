@@ -42,7 +42,17 @@ struct IcmpRig : NetRig {
   IcmpRig() { net->neigh().neigh_add(dev, ip4("10.0.0.2"), kMacB, kNudPermanent); }
   void deliver(const std::vector<uint8_t>& icmp_msg, uint64_t id, const char* dst = "10.0.0.1",
                model::MacAddr dst_mac = kMacA) {
-    receive(frame(0x0800, datagram("10.0.0.2", dst, 1, icmp_msg), id, dst_mac));
+    // An empty message is a datagram of its header only (NetRig::datagram copies a payload).
+    auto d = icmp_msg.empty() ? datagram("10.0.0.2", dst, 1, {0}) : datagram("10.0.0.2", dst, 1, icmp_msg);
+    if (icmp_msg.empty()) {
+      d.pop_back();
+      d[3] = 20;  // total length 20
+      d[10] = d[11] = 0;
+      const uint16_t c = wire::internet_checksum(std::span<const uint8_t>(d).first(20));
+      d[10] = static_cast<uint8_t>(c >> 8);
+      d[11] = static_cast<uint8_t>(c);
+    }
+    receive(frame(0x0800, d, id, dst_mac));
     cpu.run();
   }
 };

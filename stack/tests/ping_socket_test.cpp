@@ -40,7 +40,8 @@ struct PingRig : NetRig {
   // An ICMP error of `type`/`code` from 10.0.0.2 quoting our echo request (ident, seq).
   static std::vector<uint8_t> error_about_echo(uint8_t type, uint8_t code, uint16_t ident, uint16_t seq,
                                                uint32_t rest = 0) {
-    const auto req = wire::IcmpRepr::echo_request(ident, seq, std::vector<uint8_t>(8, 1));
+    const std::vector<uint8_t> data(8, 1);  // a Repr's data is a span: the bytes must outlive it
+    const auto req = wire::IcmpRepr::echo_request(ident, seq, data);
     std::vector<uint8_t> icmp(req.buffer_len());
     req.emit(icmp);
     const auto quoted = datagram("10.0.0.1", "10.0.0.2", 1, icmp);
