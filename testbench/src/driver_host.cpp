@@ -3,23 +3,69 @@
 
 #include <fmt/format.h>
 
+#include <span>
+#include <stdexcept>
+
 namespace vnic::tb {
 
+using model::regs::Stat;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+double per_s(uint64_t n, double sim_s) { return sim_s > 0 ? static_cast<double>(n) / sim_s : 0.0; }
+
+json softnet_json(const stack::SoftnetStats& s) {
+  return json{{"processed", s.processed},         {"dropped", s.dropped},
+              {"time_squeeze", s.time_squeeze},   {"received_rps", s.received_rps},
+              {"flow_limit_count", s.flow_limit_count}, {"net_rx_action", s.net_rx_action},
+              {"squeeze_budget", s.squeeze_budget}, {"squeeze_time", s.squeeze_time},
+              {"rx_nohandler", s.rx_nohandler}};
+}
+
+}  // namespace
+
 DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& mem, const DriverHostConfig& cfg,
-                       const std::string& bus_info)
+                       std::string host_name)
     : name_(name),
+      host_name_(host_name.empty() ? name : std::move(host_name)),
       mem_(mem),
       cfg_(cfg),
       cpus_(q, cfg.cpus == 0 ? 1 : cfg.cpus, cfg.costs),
-      bus_(std::make_unique<PciHostBus>((name + "_bus").c_str(), q, cpus_, mem, bus_info)),
-      skbs_(*bus_, 2048 + stack::SkbPool::kHeadroom, cfg.skb_pool) {
+      ports_([&] {
+        if (cfg.nics.empty()) throw std::invalid_argument(name + ": a driver host needs a NIC");
+        std::vector<std::unique_ptr<Port>> v;
+        for (std::size_t i = 0; i < cfg.nics.size(); ++i) {
+          auto p = std::make_unique<Port>();
+          p->cfg = cfg.nics[i];
+          // One PCI function per NIC on the host's bus: each its own config space, BAR and MSI-X.
+          const std::string bus_name = i == 0 ? name + "_bus" : fmt::format("{}_bus{}", name, i);
+          p->bus = std::make_unique<PciHostBus>(bus_name.c_str(), q, cpus_, mem, p->cfg.bus_info);
+          v.push_back(std::move(p));
+        }
+        return v;
+      }()),
+      skbs_(*ports_[0]->bus, 2048 + stack::SkbPool::kHeadroom, cfg.skb_pool) {
   for (unsigned i = 0; i < cpus_.size(); ++i) {
     softnet_.push_back(std::make_unique<stack::Softnet>(cpus_.core(i), cfg.sysctl));
-    softnet_.back()->set_rx_handler(&RxChecker::rx, &checker_);
+    softnet_.back()->set_rx_handler(&DriverHost::rx, this);
   }
-  drv_ = std::make_unique<driver::VnicDriver>(*bus_, cpus_, *softnet_[0], skbs_, cfg.drv);
-  drv_->mtu = cfg.mtu;
-  gen_ = std::make_unique<PktGen>(cpus_.core(cpus_.size() - 1), *drv_, skbs_, cfg.gen);
+  for (auto& p : ports_) {
+    p->drv = std::make_unique<driver::VnicDriver>(*p->bus, cpus_, *softnet_[0], skbs_, p->cfg.drv);
+    p->drv->mtu = cfg.mtu;
+    p->gen = std::make_unique<PktGen>(cpus_.core(cpus_.size() - 1), *p->drv, skbs_, p->cfg.gen);
+  }
+}
+
+DriverHost::~DriverHost() = default;
+
+void DriverHost::rx(void* ctx, stack::SkBuff* skb) {
+  auto& h = *static_cast<DriverHost*>(ctx);
+  for (auto& p : h.ports_) {
+    if (skb->dev == p->drv.get()) return RxChecker::rx(&p->checker, skb);
+  }
+  ++h.rx_unknown_dev_;
+  stack::kfree_skb(skb, stack::SkbDropReason::UnhandledProto);
 }
 
 stack::SoftnetStats DriverHost::softnet_total() const {
@@ -39,31 +85,42 @@ stack::SoftnetStats DriverHost::softnet_total() const {
   return t;
 }
 
-DriverHost::~DriverHost() = default;
-
-void DriverHost::connect(hw::Nic& nic, uint64_t bar0_base) {
-  nic_ = &nic;
-  bus_->connect(nic, bar0_base);
+void DriverHost::connect(unsigned port, hw::Nic& nic) {
+  Port& p = *ports_.at(port);
+  p.nic = &nic;
+  p.bus->connect(nic, p.cfg.bar0_base, port);
 }
 
-void DriverHost::set_trace(stack::TraceSink* sink, uint64_t id_base) {
+void DriverHost::set_trace(model::TraceSink* sink, const std::vector<uint64_t>& id_base) {
   for (unsigned i = 0; i < cpus_.size(); ++i) {
     cpus_.core(i).set_trace(sink, name_.c_str());
     softnet_[i]->set_trace(sink, name_.c_str());
   }
-  model::PacketTags* tags = sink != nullptr ? &tags_ : nullptr;
-  drv_->set_trace(sink, name_.c_str(), tags);
-  gen_->set_trace(sink, name_.c_str(), id_base);
-  checker_.set_trace(sink, name_.c_str(), &cpus_.core(0));
-  if (nic_ != nullptr) nic_->set_trace(sink, id_base, tags);
+  for (std::size_t i = 0; i < ports_.size(); ++i) {
+    Port& p = *ports_[i];
+    const uint64_t base = i < id_base.size() ? id_base[i] : 0;
+    model::PacketTags* tags = sink != nullptr ? &p.tags : nullptr;
+    p.drv->set_trace(sink, name_.c_str(), tags);
+    p.gen->set_trace(sink, name_.c_str(), base);
+    p.checker.set_trace(sink, name_.c_str(), &cpus_.core(0));
+    if (p.nic != nullptr) p.nic->set_trace(sink, base, tags);
+  }
+}
+
+void DriverHost::set_trace(stack::TraceSink* sink, uint64_t id_base) {
+  std::vector<uint64_t> bases;
+  for (std::size_t i = 0; i < ports_.size(); ++i) bases.push_back(id_base + (uint64_t{i} << 32));
+  set_trace(sink, bases);
 }
 
 stack::Co<void> DriverHost::bring_up_task() {
-  probe_rc_ = co_await drv_->probe();
-  if (probe_rc_ != 0) co_return;
-  open_rc_ = co_await drv_->open();
-  if (open_rc_ != 0) co_return;
-  gen_->start();
+  for (auto& p : ports_) {
+    p->probe_rc = co_await p->drv->probe();
+    if (p->probe_rc != 0) continue;
+    p->open_rc = co_await p->drv->open();
+    if (p->open_rc != 0) continue;
+    p->gen->start();
+  }
 }
 
 void DriverHost::bring_up() {
@@ -76,7 +133,9 @@ void DriverHost::bring_up() {
   cpus_.core(0).call_at(cpus_.core(0).now(), &Start::run, this);
 }
 
-stack::Co<void> DriverHost::refresh_task() { co_await drv_->update_hw_stats(); }
+stack::Co<void> DriverHost::refresh_task() {
+  for (auto& p : ports_) co_await p->drv->update_hw_stats();
+}
 
 void DriverHost::refresh_stats() {
   struct Start {
@@ -88,40 +147,177 @@ void DriverHost::refresh_stats() {
   cpus_.core(0).call_at(cpus_.core(0).now(), &Start::run, this);
 }
 
-std::string DriverHost::ethtool_s() const {
+bool DriverHost::rx_clean(unsigned port) const {
+  const auto& c = checker(port).stats();
+  return c.bad_bytes == 0 && c.out_of_order == 0;
+}
+
+std::vector<ConservationTerm> DriverHost::tx_drops(unsigned port) const {
+  using D = driver::DrvStat;
+  const auto& d = driver(port);
+  // The device's counters as the driver read them (ethtool -S), not the registers now.
+  int64_t nic = 0;
+  for (Stat st : model::regs::kTxDropStats) nic += static_cast<int64_t>(d.hw_stat(static_cast<unsigned>(st)));
+  // A frame whose data fetch was refused (tx_dma_errors) stays in the ring, never written back:
+  // the driver's flush at the recovering reset counts it, so the device's count is left out here.
+  nic -= static_cast<int64_t>(d.hw_stat(static_cast<unsigned>(Stat::tx_dma_errors)));
+  return {{"driver_tx_drops", "driver tx drops",
+           static_cast<int64_t>(d.stat(D::tx_queue_0_map_errors) + d.stat(D::tx_queue_0_flushed))},
+          {"nic_tx_drops", "nic tx drops", nic}};
+}
+
+std::vector<ConservationTerm> DriverHost::rx_drops(unsigned port) const {
+  using D = driver::DrvStat;
+  const auto& d = driver(port);
+  int64_t nic = 0;
+  for (Stat st : model::regs::kRxDropStats) nic += static_cast<int64_t>(d.hw_stat(static_cast<unsigned>(st)));
+  // The backlog's drops of this device's packets (dev->core_stats rx_dropped; softnet_stat's
+  // `dropped` counts every device's).
+  return {{"nic_rx_drops", "nic rx drops", nic},
+          {"driver_rx_drops", "driver rx drops",
+           static_cast<int64_t>(d.stat(D::rx_queue_0_errors) + d.stat(D::rx_queue_0_alloc_failed) +
+                                d.stat(D::rx_queue_0_flushed))},
+          {"softnet_drops", "softnet drops", static_cast<int64_t>(d.rx_dropped_core)}};
+}
+
+std::string DriverHost::port_header(unsigned port) const {
+  const Port& p = *ports_.at(port);
+  return fmt::format("{} at {}, {} {}", p.nic != nullptr ? p.nic->name() : "?", p.bus->bus_info(), p.drv->name,
+                     p.drv->dev_addr.str());
+}
+
+std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector<std::string>& conservation) const {
+  std::vector<ReportView> v;
+  // eth0's files sit in host-NAME/ as they did with one NIC; eth1's in host-NAME/eth1/, ...
+  const auto file = [&](unsigned i, const char* f) {
+    return i == 0 ? std::string(f) : fmt::format("{}/{}", ports_[i]->drv->name, f);
+  };
+  for (unsigned i = 0; i < num_ports(); ++i) {
+    const std::string& ifname = ports_[i]->drv->name;
+    v.push_back({file(i, "ethtool.txt"), fmt::format("ethtool {}", ifname), ethtool_link(i)});
+    v.push_back({file(i, "ethtool-c.txt"), fmt::format("ethtool -c {}", ifname), ethtool_c(i)});
+    v.push_back({file(i, "ethtool-g.txt"), fmt::format("ethtool -g {}", ifname), ethtool_g(i)});
+    v.push_back({file(i, "ethtool-S.txt"), fmt::format("ethtool -S {}", ifname), ethtool_s(i)});
+    v.push_back({file(i, "byte_queue_limits.txt"),
+                 fmt::format("grep . /sys/class/net/{}/queues/tx-0/byte_queue_limits/{{limit,inflight,limit_max}}",
+                             ifname),
+                 bql_sysfs(i)});
+  }
+  v.push_back({"softnet_stat", "cat /proc/net/softnet_stat", softnet_stat()});
+  v.push_back({"cpu.txt", "", cpu_usage(elapsed_ps)});
+  for (unsigned i = 0; i < num_ports(); ++i) {
+    const auto& g = pktgen(i).stats();
+    const auto& k = checker(i).stats();
+    const std::string who = num_ports() > 1 ? fmt::format(" {}", ports_[i]->drv->name) : "";
+    v.push_back({file(i, "pktgen.txt"), "",
+                 fmt::format("pktgen{}: sent {} busy {} queue_waits {} alloc_waits {}\n", who, g.sent, g.busy,
+                             g.queue_waits, g.alloc_waits)});
+    v.push_back({file(i, "rx_checker.txt"), "",
+                 fmt::format("rx checker{}: frames {} ok {} bad_bytes {} out_of_order {} gap_frames {}\n", who,
+                             k.frames, k.ok, k.bad_bytes, k.out_of_order, k.gap_frames)});
+  }
+  // dmesg: every driver's lines, NIC by NIC.
+  std::string dmesg;
+  for (const auto& p : ports_) {
+    for (const auto& line : p->drv->log()) dmesg += line + "\n";
+  }
+  v.push_back({"dmesg.txt", "dmesg", dmesg});
+  std::string cons;
+  for (const auto& line : conservation) cons += line;
+  v.push_back({"conservation.txt", "", cons});
+  return v;
+}
+
+json DriverHost::port_summary(unsigned port, double sim_s) const {
+  const auto& d = driver(port);
+  json j;
+  j["mac"] = d.dev_addr.str();
+  j["bus_info"] = bus(port).bus_info();
+  j["sent"] = pktgen(port).stats().sent;
+  j["received"] = checker(port).stats().frames;
+  // ethtool -S: the driver's counters, then the device's as the driver read them.
+  const auto stats = d.get_ethtool_stats();
+  json drv = json::object(), dev = json::object();
+  for (std::size_t k = 0; k < stats.size(); ++k) {
+    (k < driver::kNumDrvStats ? drv : dev)[stats[k].first] = stats[k].second;
+  }
+  j["driver"] = std::move(drv);
+  j["device"] = std::move(dev);
+  const auto& g = pktgen(port).stats();
+  j["pktgen"] = json{{"sent", g.sent}, {"busy", g.busy}, {"queue_waits", g.queue_waits}, {"alloc_waits", g.alloc_waits}};
+  const auto& k = checker(port).stats();
+  j["rx_checker"] = json{{"frames", k.frames},         {"ok", k.ok},
+                         {"bad_bytes", k.bad_bytes},   {"out_of_order", k.out_of_order},
+                         {"gap_frames", k.gap_frames}, {"not_for_us", k.not_for_us}};
+  j["rates"] = json{
+      {"irq_per_s", per_s(d.stat(driver::DrvStat::irq_queue_0), sim_s)},
+      {"rx_packets_per_s", per_s(k.frames, sim_s)},
+      {"rx_gbps", per_s(d.stat(driver::DrvStat::rx_queue_0_bytes), sim_s) * 8 / 1e9},
+      {"tx_packets_per_s", per_s(g.sent, sim_s)},
+  };
+  return j;
+}
+
+json DriverHost::host_summary(double) const {
+  json j;
+  json sn = json::object(), cpu = json::object();
+  for (unsigned c = 0; c < cpus_.size(); ++c) {
+    json one = softnet_json(softnet(c).stats());
+    one["backlog_len"] = softnet(c).backlog_len();
+    sn[fmt::format("cpu{}", c)] = std::move(one);
+    const auto& st = cpus_.core(c).stats();
+    cpu[fmt::format("cpu{}", c)] = json{{"hardirqs", st.hardirqs},
+                                        {"softirq_runs", st.softirq_runs},
+                                        {"ksoftirqd_wakeups", st.ksoftirqd_wakeups},
+                                        {"tasks", st.tasks},
+                                        {"busy_hardirq_ps", st.busy_hardirq_ps},
+                                        {"busy_softirq_ps", st.busy_softirq_ps},
+                                        {"busy_process_ps", st.busy_process_ps}};
+  }
+  j["softnet"] = std::move(sn);
+  j["softnet_total"] = softnet_json(softnet_total());
+  j["cpu"] = std::move(cpu);
+  return j;
+}
+
+std::string DriverHost::ethtool_s(unsigned port) const {
   std::string s = "NIC statistics:\n";
-  for (const auto& [k, v] : drv_->get_ethtool_stats()) s += fmt::format("     {}: {}\n", k, v);
+  for (const auto& [k, v] : driver(port).get_ethtool_stats()) s += fmt::format("     {}: {}\n", k, v);
   return s;
 }
 
-std::string DriverHost::ethtool_c() const {
-  const auto c = drv_->get_coalesce();
+std::string DriverHost::ethtool_c(unsigned port) const {
+  const auto& d = driver(port);
+  const auto c = d.get_coalesce();
   return fmt::format("Coalesce parameters for {}:\nAdaptive RX: off  TX: off\nrx-usecs: {}\nrx-frames: {}\n"
                      "tx-usecs: {}\ntx-frames: {}\n",
-                     drv_->name, c.rx_coalesce_usecs, c.rx_max_coalesced_frames, c.tx_coalesce_usecs,
+                     d.name, c.rx_coalesce_usecs, c.rx_max_coalesced_frames, c.tx_coalesce_usecs,
                      c.tx_max_coalesced_frames);
 }
 
-std::string DriverHost::ethtool_g() const {
-  const auto r = drv_->get_ringparam();
+std::string DriverHost::ethtool_g(unsigned port) const {
+  const auto& d = driver(port);
+  const auto r = d.get_ringparam();
   return fmt::format("Ring parameters for {}:\nPre-set maximums:\nRX:\t\t{}\nRX Mini:\tn/a\nRX Jumbo:\tn/a\n"
                      "TX:\t\t{}\nCurrent hardware settings:\nRX:\t\t{}\nRX Mini:\tn/a\nRX Jumbo:\tn/a\nTX:\t\t{}\n",
-                     drv_->name, r.rx_max_pending, r.tx_max_pending, r.rx_pending, r.tx_pending);
+                     d.name, r.rx_max_pending, r.tx_max_pending, r.rx_pending, r.tx_pending);
 }
 
-std::string DriverHost::ethtool_link() const {
-  const auto l = drv_->get_link_ksettings();
+std::string DriverHost::ethtool_link(unsigned port) const {
+  const auto& d = driver(port);
+  const auto l = d.get_link_ksettings();
   return fmt::format("Settings for {}:\n\tSpeed: {}\n\tDuplex: {}\n\tAuto-negotiation: off\n\tPort: {}\n"
                      "\tLink detected: {}\n",
-                     drv_->name, l.link ? fmt::format("{}Mb/s", l.speed_mbps) : std::string("Unknown!"),
+                     d.name, l.link ? fmt::format("{}Mb/s", l.speed_mbps) : std::string("Unknown!"),
                      l.link ? "Full" : "Unknown! (255)", l.port, l.link ? "yes" : "no");
 }
 
-std::string DriverHost::bql_sysfs() const {
-  const std::string dir = fmt::format("/sys/class/net/{}/queues/tx-0/byte_queue_limits/", drv_->name);
-  if (!drv_->bql_enabled) return dir + "limit: (BQL off)\n";
-  return fmt::format("{0}limit:{1}\n{0}inflight:{2}\n{0}limit_max:{3}\n", dir, drv_->bql_limit(),
-                     drv_->bql_inflight(), drv_->dql.max_limit);
+std::string DriverHost::bql_sysfs(unsigned port) const {
+  const auto& d = driver(port);
+  const std::string dir = fmt::format("/sys/class/net/{}/queues/tx-0/byte_queue_limits/", d.name);
+  if (!d.bql_enabled) return dir + "limit: (BQL off)\n";
+  return fmt::format("{0}limit:{1}\n{0}inflight:{2}\n{0}limit_max:{3}\n", dir, d.bql_limit(), d.bql_inflight(),
+                     d.dql.max_limit);
 }
 
 std::string DriverHost::softnet_stat() const {

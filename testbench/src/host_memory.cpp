@@ -1,19 +1,38 @@
 // HostMemory implementation.
 #include "vnic/tb/host_memory.hpp"
 
+#include <fmt/format.h>
+
+#include <stdexcept>
+
 #include <cstring>
 #include <iterator>
 #include <new>
 
 namespace vnic::tb {
 
-HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size)
+HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size, unsigned ports)
     : sc_core::sc_module(name), socket("socket"), base_(base), bytes_(static_cast<uint8_t*>(std::calloc(size, 1))), size_(size) {
   if (!bytes_) throw std::bad_alloc();
   if (size > 0) free_.emplace(base, size);
+  for (unsigned i = 1; i < ports; ++i) {
+    more_ports_.push_back(
+        std::make_unique<tlm_utils::simple_target_socket<HostMemory>>(fmt::format("socket{}", i).c_str()));
+  }
   socket.register_b_transport(this, &HostMemory::b_transport);
   socket.register_get_direct_mem_ptr(this, &HostMemory::get_direct_mem_ptr);
   socket.register_transport_dbg(this, &HostMemory::transport_dbg);
+  for (auto& s : more_ports_) {
+    s->register_b_transport(this, &HostMemory::b_transport);
+    s->register_get_direct_mem_ptr(this, &HostMemory::get_direct_mem_ptr);
+    s->register_transport_dbg(this, &HostMemory::transport_dbg);
+  }
+}
+
+tlm_utils::simple_target_socket<HostMemory>& HostMemory::port(unsigned i) {
+  if (i == 0) return socket;
+  if (i - 1 >= more_ports_.size()) throw std::out_of_range(fmt::format("{}: no memory port {}", name(), i));
+  return *more_ports_[i - 1];
 }
 
 std::span<uint8_t> HostMemory::view(uint64_t addr, uint64_t len) {
@@ -102,6 +121,7 @@ void HostMemory::set_iommu(bool on) {
   maps_.clear();
   if (on) live_maps_.for_each([this](uint64_t a, const Mapping& m) { maps_[a] = m; });
   socket->invalidate_direct_mem_ptr(0, ~uint64_t{0});  // DMI only while the IOMMU is off
+  for (auto& s : more_ports_) (*s)->invalidate_direct_mem_ptr(0, ~uint64_t{0});
 }
 
 void HostMemory::map(uint64_t addr, uint64_t len, DmaDir dir) {

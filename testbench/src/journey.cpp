@@ -91,8 +91,9 @@ bool JourneyRecorder::sampled(uint64_t packet) const {
   const uint64_t seq = packet & 0xFFFF'FFFFu;  // ids are a host's base + 1, 2, ...
   if (seq == 0 || cfg_.every == 0 || (seq - 1) % cfg_.every != 0) return false;
   if (cfg_.from_host.empty()) return true;
-  const uint64_t host = packet >> 32;  // host a's packets are 1.., host b's 2^32 + 1..
-  return cfg_.from_host == (host == 0 ? "a" : host == 1 ? "b" : "?");
+  const uint64_t prefix = packet >> 32;  // port k's packets are k * 2^32 + 1, 2, ...
+  if (const auto it = sender_of_.find(prefix); it != sender_of_.end()) return cfg_.from_host == it->second;
+  return cfg_.from_host == (prefix == 0 ? "a" : prefix == 1 ? "b" : "");
 }
 
 std::string JourneyRecorder::host_of(const std::string& source) const {

@@ -19,7 +19,7 @@
 
 #include "vnic/model/regmap_doc.hpp"
 #include "vnic/model/trace.hpp"
-#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/platform.hpp"
 #include "vnic/tb/plot.hpp"
 #include "vnic/tb/run_output.hpp"
 #include "vnic/tb/scenario.hpp"
@@ -48,7 +48,7 @@ struct RecordOptions {
   std::optional<std::string> trace;
   std::optional<uint64_t> trace_limit;
   uint64_t journey = 0;       // every N-th packet of each sender (0: off)
-  std::string journey_from;   // "a", "b" or "" (both)
+  std::string journey_from;   // a host's name, or "" (all)
 };
 
 struct RunOptions {
@@ -67,8 +67,7 @@ void add_record_options(CLI::App* cmd, RecordOptions& o) {
                   "Follow every N-th packet of each sender through every step, with a latency breakdown "
                   "(docs/journey.md)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
-  cmd->add_option("--journey-from", o.journey_from, "Only packets made on host a or b")
-      ->check(CLI::IsMember({"a", "b"}));
+  cmd->add_option("--journey-from", o.journey_from, "Only packets made on this host (a, b, ...)");
   cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
 }
@@ -133,16 +132,22 @@ std::optional<vnic::tb::ResolvedScenario> resolve(const ScenarioOptions& o, std:
   if (o.hosts) sets.push_back({"scenario.hosts", toml_string(*o.hosts), "--hosts"});
   auto r = vnic::tb::resolve_scenario(layers, sets, err);
   if (!r || !o.frames) return r;
-  // Hosts that send keep sending, with the new count.
-  if (r->scenario.a.host.count > 0) sets.push_back({"host.a.frames", std::to_string(*o.frames), "--frames"});
-  if (r->scenario.b.host.count > 0) sets.push_back({"host.b.frames", std::to_string(*o.frames), "--frames"});
+  // NICs that send keep sending, with the new count.
+  for (const auto& h : r->scenario.host_list) {
+    for (std::size_t i = 0; i < h.nics.size(); ++i) {
+      if (h.nics[i].host.count == 0) continue;
+      const std::string key = i == 0 ? fmt::format("host.{}.frames", h.name)
+                                     : fmt::format("host.{}.{}.frames", h.name, h.nics[i].ifname);
+      sets.push_back({key, std::to_string(*o.frames), "--frames"});
+    }
+  }
   return vnic::tb::resolve_scenario(layers, sets, err);
 }
 
 // Progress on stderr while a run is long: simulated time, wall time, speed, how far, ETA.
 class Progress {
  public:
-  Progress(vnic::tb::BackToBack& p, bool tty) : p_(p), tty_(tty), t0_(Clock::now()), last_(t0_) {}
+  Progress(vnic::tb::Platform& p, bool tty) : p_(p), tty_(tty), t0_(Clock::now()), last_(t0_) {}
   ~Progress() {
     if (tty_ && shown_) std::fputs("\r\033[K", stderr);  // the timing line takes its place
   }
@@ -164,11 +169,8 @@ class Progress {
     if (s.stop_after.ps() > 0) {
       return static_cast<double>(p_.queue().now_ps()) / static_cast<double>(s.stop_after.ps());
     }
-    const uint64_t total = s.a.host.count + s.b.host.count;
-    uint64_t sent = 0;
-    for (int i = 0; i < 2; ++i) {
-      sent += p_.driver_hosts() ? p_.dhost(i).pktgen().stats().sent : p_.host(i).stats().tx_posted;
-    }
+    const uint64_t total = p_.total_to_send();
+    const uint64_t sent = p_.total_sent();
     return total > 0 ? static_cast<double>(sent) / static_cast<double>(total) : 0.0;
   }
   void show(Clock::time_point now, uint64_t sim_ps) {
@@ -181,7 +183,7 @@ class Progress {
     std::fflush(stderr);
     shown_ = true;
   }
-  vnic::tb::BackToBack& p_;
+  vnic::tb::Platform& p_;
   bool tty_;
   Clock::time_point t0_, last_;
   bool shown_ = false;
@@ -199,9 +201,15 @@ int run(const RunOptions& o) {
   if (o.rec.trace_limit) s.trace_limit = *o.rec.trace_limit;
   s.journey_every = o.rec.journey;
   s.journey_from = o.rec.journey_from;
-  if (s.a.host.count == 0 && s.b.host.count == 0) {
-    fmt::print(stderr, "vnic: note: no host sends anything (host.a.frames and host.b.frames are 0)\n");
+  if (!s.journey_from.empty() && s.find_host(s.journey_from) == nullptr) {
+    fmt::print(stderr, "vnic: --journey-from {}: the scenario has no such host\n", s.journey_from);
+    return 2;
   }
+  uint64_t to_send = 0;
+  for (const auto& h : s.host_list) {
+    for (const auto& n : h.nics) to_send += n.host.count;
+  }
+  if (to_send == 0) fmt::print(stderr, "vnic: note: no host sends anything (every frames key is 0)\n");
   // With --out, the capture and the trace go into the folder, under their own file names.
   vnic::tb::OutputDir out;
   vnic::tb::RunMeta meta;
@@ -212,9 +220,16 @@ int run(const RunOptions& o) {
       fmt::print(stderr, "vnic: {}\n", err);
       return 2;
     }
-    if (!s.pcap.empty()) {
-      meta.pcap_file = base_name(s.pcap);
-      s.pcap = out.staging() + "/" + meta.pcap_file;
+    std::set<std::string> pcap_names;
+    for (auto& l : s.links) {
+      if (l.pcap.empty()) continue;
+      const std::string name = base_name(l.pcap);
+      if (!pcap_names.insert(name).second) {
+        fmt::print(stderr, "vnic: --out: two links' captures are both named {}\n", name);
+        return 2;
+      }
+      if (l.name == "link") meta.pcap_file = name;
+      l.pcap = out.staging() + "/" + name;
     }
     if (!s.trace.empty()) {
       meta.trace_file = base_name(s.trace);
@@ -225,7 +240,7 @@ int run(const RunOptions& o) {
   try {
     int status = 0;
     {
-      vnic::tb::BackToBack p(s);
+      vnic::tb::Platform p(s);
       const auto t0 = std::chrono::steady_clock::now();
       if (progress) {
         Progress bar(p, ::isatty(STDERR_FILENO) == 1);
@@ -243,8 +258,7 @@ int run(const RunOptions& o) {
         journey_json = j->json();
         report += "\n" + journey_text;
       }
-      bool ok = true;
-      for (int i = 0; i < 2; ++i) ok = ok && p.unaccounted(i) == 0 && p.rx_clean(i);
+      const bool ok = p.all_ok();
       status = ok ? 0 : 1;
       if (o.out) {
         meta.exit_status = status;
@@ -266,7 +280,7 @@ int run(const RunOptions& o) {
       std::fputs(report.c_str(), stdout);
       std::fflush(stdout);  // the report first, then anything on stderr, when both go to one terminal
       const double sim = static_cast<double>(p.end_ps()) / 1e12;
-      const uint64_t frames = p.delivered(0) + p.delivered(1);
+      const uint64_t frames = p.total_delivered();
       if (!o.quiet_timing) {
         fmt::print(stderr,
                    "ring {}, hosts {}: wall {:.3f} s, simulated {:.6f} s ({:.3f}x real time), {:.0f} frames per "

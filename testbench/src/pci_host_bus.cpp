@@ -16,11 +16,11 @@ PciHostBus::PciHostBus(sc_core::sc_module_name name, hw::EventQueue& q, SmpCpus&
                        std::string bus_info)
     : sc_core::sc_module(name), mmio("mmio"), q_(q), cpu_(cpu), mem_(mem), bus_info_(std::move(bus_info)) {}
 
-void PciHostBus::connect(hw::Nic& nic, uint64_t bar0_base) {
+void PciHostBus::connect(hw::Nic& nic, uint64_t bar0_base, unsigned mem_port) {
   nic_ = &nic;
   mmio.bind(nic.mmio);
   nic.dma().socket.bind(rc_.from_device);
-  rc_.to_memory.bind(mem_.socket);
+  rc_.to_memory.bind(mem_.port(mem_port));
   rc_.set_msi_handler(&PciHostBus::on_msi, this);
   std::string why;
   if (!enumerate(nic, bar0_base, &pci_, &why)) throw std::runtime_error("PCI enumeration failed: " + why);

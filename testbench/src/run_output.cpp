@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -18,20 +19,10 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-double per_s(uint64_t n, double sim_s) { return sim_s > 0 ? static_cast<double>(n) / sim_s : 0.0; }
-
-json softnet_json(const stack::SoftnetStats& s) {
-  return json{{"processed", s.processed},         {"dropped", s.dropped},
-              {"time_squeeze", s.time_squeeze},   {"received_rps", s.received_rps},
-              {"flow_limit_count", s.flow_limit_count}, {"net_rx_action", s.net_rx_action},
-              {"squeeze_budget", s.squeeze_budget}, {"squeeze_time", s.squeeze_time},
-              {"rx_nohandler", s.rx_nohandler}};
-}
-
-json conservation_json(BackToBack& p, int i) {
-  json c{{"direction", i == 0 ? "a->b" : "b->a"}};
+json conservation_json(Platform& p, PortId from) {
+  json c{{"direction", fmt::format("{}->{}", p.label(from), p.label(p.peer(from)))}};
   int64_t left = 0;
-  for (const auto& t : p.conservation_terms(i)) {
+  for (const auto& t : p.conservation_terms(from)) {
     c[t.name] = t.value;
     if (t.name == "unaccounted") left = t.value;
   }
@@ -39,77 +30,53 @@ json conservation_json(BackToBack& p, int i) {
   return c;
 }
 
-json driver_host_json(BackToBack& p, int i, double sim_s) {
-  DriverHost& h = p.dhost(i);
+// One port's object: its counters, with its conservation before its rates.
+json port_json(Platform& p, PortId port, double sim_s) {
+  const json one = p.host(port.host).port_summary(port.nic, sim_s);
   json j;
-  j["mac"] = h.driver().dev_addr.str();
-  j["sent"] = h.pktgen().stats().sent;
-  j["received"] = h.checker().stats().frames;
-  // ethtool -S: the driver's counters, then the device's as the driver read them.
-  const auto stats = h.driver().get_ethtool_stats();
-  json drv = json::object(), dev = json::object();
-  for (std::size_t k = 0; k < stats.size(); ++k) {
-    (k < driver::kNumDrvStats ? drv : dev)[stats[k].first] = stats[k].second;
+  for (const auto& [k, v] : one.items()) {
+    if (k == "rates") j["conservation"] = conservation_json(p, port);
+    j[k] = v;
   }
-  j["driver"] = std::move(drv);
-  j["device"] = std::move(dev);
-  json sn = json::object(), cpu = json::object();
-  for (unsigned c = 0; c < h.config().cpus; ++c) {
-    json one = softnet_json(h.softnet(c).stats());
-    one["backlog_len"] = h.softnet(c).backlog_len();
-    sn[fmt::format("cpu{}", c)] = std::move(one);
-    const auto& st = h.cpu(c).stats();
-    cpu[fmt::format("cpu{}", c)] = json{{"hardirqs", st.hardirqs},
-                                        {"softirq_runs", st.softirq_runs},
-                                        {"ksoftirqd_wakeups", st.ksoftirqd_wakeups},
-                                        {"tasks", st.tasks},
-                                        {"busy_hardirq_ps", st.busy_hardirq_ps},
-                                        {"busy_softirq_ps", st.busy_softirq_ps},
-                                        {"busy_process_ps", st.busy_process_ps}};
-  }
-  j["softnet"] = std::move(sn);
-  j["softnet_total"] = softnet_json(h.softnet_total());
-  j["cpu"] = std::move(cpu);
-  const auto& g = h.pktgen().stats();
-  j["pktgen"] = json{{"sent", g.sent}, {"busy", g.busy}, {"queue_waits", g.queue_waits}, {"alloc_waits", g.alloc_waits}};
-  const auto& k = h.checker().stats();
-  j["rx_checker"] = json{{"frames", k.frames},         {"ok", k.ok},
-                         {"bad_bytes", k.bad_bytes},   {"out_of_order", k.out_of_order},
-                         {"gap_frames", k.gap_frames}, {"not_for_us", k.not_for_us}};
-  j["conservation"] = conservation_json(p, i);
-  const auto drv_stat = [&](driver::DrvStat s) { return h.driver().stat(s); };
-  j["rates"] = json{
-      {"irq_per_s", per_s(drv_stat(driver::DrvStat::irq_queue_0), sim_s)},
-      {"rx_packets_per_s", per_s(k.frames, sim_s)},
-      {"rx_gbps", per_s(drv_stat(driver::DrvStat::rx_queue_0_bytes), sim_s) * 8 / 1e9},
-      {"tx_packets_per_s", per_s(g.sent, sim_s)},
-  };
+  if (!j.contains("conservation")) j["conservation"] = conservation_json(p, port);
   return j;
 }
 
-json direct_host_json(BackToBack& p, int i, double sim_s) {
-  TestHost& h = p.host(i);
-  const auto& s = h.stats();
+// hosts.NAME: eth0's counters with the host's own (softnet, CPUs) after its device counters, as
+// with one NIC a host; then eth1, eth2, ... each as an object of its own.
+json host_json(Platform& p, unsigned i, double sim_s) {
+  Host& h = p.host(i);
+  const json host = h.host_summary(sim_s);
+  const json eth0 = port_json(p, {i, 0}, sim_s);
   json j;
-  j["mac"] = (i == 0 ? p.scenario().a.mac : p.scenario().b.mac).str();
-  j["sent"] = s.tx_posted;
-  j["received"] = s.rx_frames;
-  json dev = json::object();
-  for (unsigned k = 0; k < model::regs::kNumStats; ++k) {
-    dev[std::string(model::regs::kStatInfo[k].name)] = p.nic(i).stat(static_cast<model::regs::Stat>(k));
+  for (const auto& [k, v] : eth0.items()) {
+    j[k] = v;
+    if (k == "device") {
+      for (const auto& [hk, hv] : host.items()) j[hk] = hv;
+    }
   }
-  j["device"] = std::move(dev);
-  j["test_host"] = json{{"tx_posted", s.tx_posted},       {"tx_completed", s.tx_completed},
-                        {"tx_ring_full", s.tx_ring_full}, {"tx_desc_errors", s.tx_desc_errors},
-                        {"rx_frames", s.rx_frames},       {"rx_ok", s.rx_ok},
-                        {"rx_bad_bytes", s.rx_bad_bytes}, {"rx_out_of_order", s.rx_out_of_order},
-                        {"rx_gap_frames", s.rx_gap_frames}, {"rx_err_flagged", s.rx_err_flagged},
-                        {"irqs", s.irqs}};
-  j["conservation"] = conservation_json(p, i);
-  j["rates"] = json{{"irq_per_s", per_s(s.irqs, sim_s)},
-                    {"rx_packets_per_s", per_s(s.rx_frames, sim_s)},
-                    {"tx_packets_per_s", per_s(s.tx_posted, sim_s)}};
+  for (const auto& [hk, hv] : host.items()) {
+    if (!j.contains(hk)) j[hk] = hv;
+  }
+  for (unsigned n = 1; n < h.num_ports(); ++n) j[p.scenario().host_list[i].nics[n].ifname] = port_json(p, {i, n}, sim_s);
   return j;
+}
+
+json link_dir_json(const LinkDirStats& ls) {
+  return json{{"frames", ls.frames},
+              {"bytes", ls.bytes},
+              {"delivered", ls.delivered},
+              {"dropped_fault", ls.dropped_fault},
+              {"dropped_link_down", ls.dropped_link_down},
+              {"corrupted", ls.corrupted},
+              {"tx_overlap_errors", ls.tx_overlap_errors}};
+}
+
+// A direction's key: "a_to_b"; "a_eth1_to_c" (a metric path has no dots in its keys).
+std::string dir_key(const LinkConfig& l, unsigned d) {
+  std::string k = l.ends[d].label() + "_to_" + l.ends[1 - d].label();
+  std::replace(k.begin(), k.end(), '.', '_');
+  return k;
 }
 
 bool write_file(const fs::path& path, std::string_view text, std::string* error) {
@@ -127,7 +94,7 @@ bool write_file(const fs::path& path, std::string_view text, std::string* error)
 
 std::string scenario_hash(std::string_view toml) { return fmt::format("fnv1a64:{:016x}", fnv1a64(toml)); }
 
-json run_summary(BackToBack& p, const RunMeta& m) {
+json run_summary(Platform& p, const RunMeta& m) {
   const Scenario& s = p.scenario();
   const double sim_s = static_cast<double>(p.end_ps()) / 1e12;
   json j;
@@ -139,9 +106,9 @@ json run_summary(BackToBack& p, const RunMeta& m) {
                        {"hosts", s.hosts},
                        {"ring", s.ring}};
   bool conserved = true, clean = true;
-  for (int i = 0; i < 2; ++i) {
-    conserved = conserved && p.unaccounted(i) == 0;
-    clean = clean && p.rx_clean(i);
+  for (const PortId port : p.ports()) {
+    conserved = conserved && p.unaccounted(port) == 0;
+    clean = clean && p.rx_clean(port);
   }
   j["status"] = json{{"exit", m.exit_status}, {"conservation_ok", conserved}, {"rx_clean", clean}};
   j["run"] = m.run.is_null() ? json::object() : m.run;
@@ -149,22 +116,22 @@ json run_summary(BackToBack& p, const RunMeta& m) {
   j["simulated_time_s"] = sim_s;
   j["events_fired"] = p.queue().fired();
   json hosts;
-  for (int i = 0; i < 2; ++i) {
-    hosts[i == 0 ? "a" : "b"] = p.driver_hosts() ? driver_host_json(p, i, sim_s) : direct_host_json(p, i, sim_s);
-  }
+  for (unsigned i = 0; i < p.num_hosts(); ++i) hosts[p.host(i).host_name()] = host_json(p, i, sim_s);
   j["hosts"] = std::move(hosts);
-  json link;
-  for (unsigned d = 0; d < 2; ++d) {
-    const auto& ls = p.link().stats(d);
-    link[d == 0 ? "a_to_b" : "b_to_a"] = json{{"frames", ls.frames},
-                                              {"bytes", ls.bytes},
-                                              {"delivered", ls.delivered},
-                                              {"dropped_fault", ls.dropped_fault},
-                                              {"dropped_link_down", ls.dropped_link_down},
-                                              {"corrupted", ls.corrupted},
-                                              {"tx_overlap_errors", ls.tx_overlap_errors}};
+  // [link] as "link"; the [link.NAME] links under "links", each with its ends.
+  json named = json::object();
+  for (unsigned l = 0; l < p.num_links(); ++l) {
+    const LinkConfig& c = p.link_config(l);
+    json one;
+    if (c.name != "link") one["ends"] = json::array({c.ends[0].str(), c.ends[1].str()});
+    for (unsigned d = 0; d < 2; ++d) one[dir_key(c, d)] = link_dir_json(p.link(l).stats(d));
+    if (c.name == "link") {
+      j["link"] = std::move(one);
+    } else {
+      named[c.name] = std::move(one);
+    }
   }
-  j["link"] = std::move(link);
+  if (!named.empty()) j["links"] = std::move(named);
   if (const JourneyRecorder* jr = p.journeys()) {
     // The sampled packets' latency, sender's pktgen to receiver's consumer (--journey N).
     json e2e = nullptr;
@@ -179,32 +146,38 @@ json run_summary(BackToBack& p, const RunMeta& m) {
     }
     j["journey"] = json{{"sampled", jr->journeys().size()}, {"end_to_end_ns", e2e}};
   }
+  json pcaps = json::object();
+  for (unsigned l = 0; l < p.num_links(); ++l) {
+    if (l > 0 && !p.link_config(l).pcap.empty()) pcaps[p.link_config(l).name] = fs::path(p.link_config(l).pcap).filename().string();
+  }
   j["files"] = json{{"pcap", m.pcap_file.empty() ? json(nullptr) : json(m.pcap_file)},
                     {"trace", m.trace_file.empty() ? json(nullptr) : json(m.trace_file)}};
+  if (!pcaps.empty()) j["files"]["link_pcaps"] = std::move(pcaps);
   // Everything above is the same for the same scenario and seed; this is not.
-  const uint64_t frames = p.delivered(0) + p.delivered(1);
+  const uint64_t frames = p.total_delivered();
   j["wall_clock"] = json{{"run_s", m.wall_s},
                          {"simulated_per_wall", m.wall_s > 0 ? sim_s / m.wall_s : 0.0},
                          {"frames_per_wall_s", m.wall_s > 0 ? static_cast<double>(frames) / m.wall_s : 0.0}};
   return j;
 }
 
-bool write_run_files(BackToBack& p, const std::string& report, const RunMeta& m, const std::string& dir,
+bool write_run_files(Platform& p, const std::string& report, const RunMeta& m, const std::string& dir,
                      std::string* error) {
   const fs::path d(dir);
   if (!write_file(d / "report.txt", report, error)) return false;
   if (!write_file(d / "scenario.toml", m.scenario_toml, error)) return false;
   if (!write_file(d / "link.txt", p.link_report(), error)) return false;
-  for (int i = 0; i < 2; ++i) {
-    const fs::path hd = d / (i == 0 ? "host-a" : "host-b");
-    std::error_code ec;
-    fs::create_directory(hd, ec);
-    if (ec) {
-      if (error) *error = fmt::format("{}: cannot create: {}", hd.string(), ec.message());
-      return false;
-    }
+  for (unsigned i = 0; i < p.num_hosts(); ++i) {
+    const fs::path hd = d / ("host-" + p.host(i).host_name());
     for (const auto& v : p.host_views(i)) {
-      if (!write_file(hd / v.file, v.text, error)) return false;
+      const fs::path f = hd / v.file;
+      std::error_code ec;
+      fs::create_directories(f.parent_path(), ec);
+      if (ec) {
+        if (error) *error = fmt::format("{}: cannot create: {}", f.parent_path().string(), ec.message());
+        return false;
+      }
+      if (!write_file(f, v.text, error)) return false;
     }
   }
   return write_file(d / "summary.json", run_summary(p, m).dump(2) + "\n", error);

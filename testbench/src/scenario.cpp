@@ -1,25 +1,30 @@
 // Scenario parsing (toml++) with errors that name the file, key and reason.
 #include "vnic/tb/scenario.hpp"
 
+#include "vnic/tb/splitmix.hpp"
+
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
 namespace vnic::tb {
 
 std::string_view default_scenario_toml() {
-  return R"(# vnic default scenario: two NICs back to back over 10 Gb/s, traffic both ways.
+  return R"(# vnic default scenario: two hosts, a NIC each, back to back over 10 Gb/s, traffic both ways.
 [scenario]
 name = "default"
 seed = 1
 quantum_ns = 10000     # how far the event queue may run ahead of SystemC time (no effect on results)
 hosts = "driver"       # "driver": driver model + softnet + pktgen on a simulated CPU; "direct": test host
 
-[link]
+[link]                 # host a's eth0 to host b's eth0
 speed = "10G"          # 1G, 10G, 25G, 40G, 100G
 propagation_ns = 5     # about 1 m of cable
 ber = 0.0              # bit error rate (per bit)
@@ -59,12 +64,28 @@ mmio_read_ns = 1000
 pktgen_ns = 150
 dev_queue_xmit_ns = 100   # dev_queue_xmit: device and queue checks
 qdisc_ns = 50             # a qdisc enqueue + dequeue of one packet
+ip_rcv_ns = 200           # protocol stack (not wired yet): ip_rcv_core + the input route lookup
+ip_local_deliver_ns = 60  # ip_local_deliver: the inet_protos dispatch
+ip_output_ns = 250        # IP header, output route, neighbour output, Ethernet header
+tc_ingress_ns = 100       # one classify pass of the ingress filters
+tap_ns = 150              # one ptype_all tap (skb_clone + packet_rcv)
+icmp_ns = 300             # build and checksum one ICMP message
 
-[sysctl]               # net.core, Linux 6.1 defaults (HZ=250)
-netdev_budget = 300
+[sysctl]               # every host's, by their Linux leaf names; Linux 6.1 defaults (HZ=250)
+netdev_budget = 300    # net.core
 netdev_budget_usecs = 8000
 dev_weight = 64
 netdev_max_backlog = 1000
+default_qdisc = "pfifo_fast"  # the protocol stack's keys (stored for its wiring, not used yet)
+ip_forward = 0         # net.ipv4; 1 (forwarding) comes with part 1b
+ip_default_ttl = 64
+arp_notify = 0         # net.ipv4.conf.all
+icmp_ratelimit = 1000  # ms
+icmp_ratemask = 6168
+icmp_msgs_per_sec = 1000
+icmp_msgs_burst = 50
+icmp_echo_ignore_all = 0
+icmp_echo_ignore_broadcasts = 1
 
 [driver]
 napi_weight = 64                 # NAPI_POLL_WEIGHT
@@ -75,8 +96,14 @@ bql = true                       # byte queue limits on the TX queue
 watchdog_ms = 5000               # TX watchdog timeout (dev->watchdog_timeo)
 mtu = 1500
 
+# Hosts: [host.NAME] (NAME: [a-z][a-z0-9_-]*) is the host and its first NIC, eth0;
+# [host.NAME.ethN] (N >= 1) adds a NIC with the same per-NIC keys; [host.NAME.sysctl] overrides
+# [sysctl]; routes = ["10.0.2.0/24 via 10.0.1.2 dev eth1", "default via 10.0.0.2"] and
+# [host.NAME.ping] (dst, count, interval_ms, size, ttl, start_ms, deadline_s) are for the
+# protocol stack. [link.NAME] with ends = ["a.eth1", "c.eth0"] adds a link (same keys as [link]).
 [host.a]
 mac = "02:00:00:00:00:0a"
+address = "10.0.0.1/24"  # eth0's IPv4 address (for the protocol stack)
 tx = 1024              # ethtool -G tx
 rx = 1024              # ethtool -G rx
 rx_buf = 2048          # direct hosts only; the driver sizes buffers from the MTU
@@ -91,6 +118,7 @@ interval_ns = 0        # 0: keep the TX ring full (line rate)
 
 [host.b]
 mac = "02:00:00:00:00:0b"
+address = "10.0.0.2/24"
 tx = 1024
 rx = 1024
 rx_buf = 2048
@@ -174,9 +202,66 @@ frames = 4000
 [host.b]
 frames = 0
 )"},
+    {"three-hosts",
+     "Host a has two NICs, each its own PCI function and driver: eth0 to host b (10 Gb/s), eth1 to host c "
+     "(25 Gb/s); a frame every 2 us each way on both links, conserved per direction.",
+     R"([scenario]
+name = "three-hosts"
+[host.a]
+frames = 5000
+interval_ns = 2000
+[host.a.eth1]
+mac = "02:00:00:00:01:0a"
+address = "10.0.1.1/24"
+frames = 5000
+interval_ns = 2000
+[host.b]
+frames = 5000
+interval_ns = 2000
+[host.c]
+mac = "02:00:00:00:00:0c"
+address = "10.0.1.2/24"
+frames = 5000
+interval_ns = 2000
+start_ns = 50000       # after host a's eth1 is up (host a opens eth0, then eth1)
+[link.ac]
+ends = ["a.eth1", "c.eth0"]
+speed = "25G"
+propagation_ns = 50
+)"},
 };
 
 }  // namespace
+
+const HostConfig* Scenario::find_host(std::string_view n) const {
+  for (const auto& h : host_list) {
+    if (h.name == n) return &h;
+  }
+  return nullptr;
+}
+
+const HostConfig& Scenario::host(std::string_view n) const {
+  if (const HostConfig* h = find_host(n)) return *h;
+  throw std::out_of_range(fmt::format("the scenario has no host {}", n));
+}
+HostConfig& Scenario::host(std::string_view n) { return const_cast<HostConfig&>(std::as_const(*this).host(n)); }
+
+const NicSide& Scenario::nic_side(std::string_view h, unsigned index) const {
+  const HostConfig& c = host(h);
+  if (index >= c.nics.size()) throw std::out_of_range(fmt::format("host {} has no eth{}", h, index));
+  return c.nics[index];
+}
+NicSide& Scenario::nic_side(std::string_view h, unsigned index) {
+  return const_cast<NicSide&>(std::as_const(*this).nic_side(h, index));
+}
+
+const LinkConfig& Scenario::link(std::string_view n) const {
+  for (const auto& l : links) {
+    if (l.name == n) return l;
+  }
+  throw std::out_of_range(fmt::format("the scenario has no link {}", n));
+}
+LinkConfig& Scenario::link(std::string_view n) { return const_cast<LinkConfig&>(std::as_const(*this).link(n)); }
 
 std::span<const BuiltinScenario> builtin_scenarios() { return kBuiltins; }
 
@@ -268,13 +353,38 @@ const toml::table* sub(Ctx& c, const toml::table& root, std::string_view name) {
   return n->as_table();
 }
 
-void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h) {
-  check_keys(c, t, name,
-             {"mac", "tx", "rx", "rx_buf", "rx-usecs", "rx-frames", "tx-usecs", "tx-frames", "frames", "min_len",
-              "max_len", "interval_ns", "refill", "promisc", "rx-fcs", "rx-all", "start_ns", "iommu"});
-  get_bool(c, t, name, "iommu", h.iommu);
+// The keys of one NIC ([host.NAME] for eth0, [host.NAME.ethN]).
+const std::set<std::string_view> kNicKeys{"mac",       "tx",       "rx",          "rx_buf", "rx-usecs", "rx-frames",
+                                          "tx-usecs",  "tx-frames", "frames",     "min_len", "max_len", "interval_ns",
+                                          "refill",    "promisc",  "rx-fcs",      "rx-all", "start_ns", "address",
+                                          "qdisc"};
+
+bool valid_name(std::string_view n) {
+  if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
+  for (char ch : n) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) return false;
+  }
+  return true;
+}
+
+// "ethN" -> N; nullopt for anything else.
+std::optional<unsigned> eth_index(std::string_view n) {
+  if (!n.starts_with("eth") || n.size() < 4 || n.size() > 6) return std::nullopt;
+  unsigned v = 0;
+  for (char ch : n.substr(3)) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(ch - '0');
+  }
+  if (n.size() > 4 && n[3] == '0') return std::nullopt;  // eth01
+  return v;
+}
+
+// Reads the per-NIC keys of `t` (named `name`, "host.a" or "host.a.eth1") into n; the caller checks
+// which keys are allowed. *mac_given says whether mac was set.
+void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, bool* mac_given) {
   std::string mac;
   get_string(c, t, name, "mac", mac);
+  *mac_given = false;
   if (!mac.empty()) {
     const auto m = model::MacAddr::parse(mac);
     if (!m) {
@@ -282,17 +392,17 @@ void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h
     } else if (m->is_multicast()) {
       c.fail(fmt::format("{}.mac", name), "a station address must be unicast");
     } else {
-      h.mac = *m;
+      n.mac = *m;
+      *mac_given = true;
     }
   }
-  auto& hc = h.host;
+  auto& hc = n.host;
   get_int(c, t, name, "tx", hc.tx_ring, 8, 4096);
   get_int(c, t, name, "rx", hc.rx_ring, 8, 4096);
   for (auto [key, v] : {std::pair{"tx", hc.tx_ring}, std::pair{"rx", hc.rx_ring}}) {
     if ((v & (v - 1)) != 0) c.fail(fmt::format("{}.{}", name, key), fmt::format("{} is not a power of two", v));
   }
   get_int(c, t, name, "rx_buf", hc.rx_buf, 64, 16384);
-  for (const char* k : {"rx-usecs", "rx-frames", "tx-usecs", "tx-frames"}) h.coalesce_given |= t.contains(k);
   get_int(c, t, name, "rx-usecs", hc.coalesce.rx_usecs, 0, 65535);
   get_int(c, t, name, "rx-frames", hc.coalesce.rx_frames, 0, 65535);
   get_int(c, t, name, "tx-usecs", hc.coalesce.tx_usecs, 0, 65535);
@@ -301,18 +411,210 @@ void parse_host(Ctx& c, const toml::table& t, std::string_view name, HostSide& h
   get_int(c, t, name, "min_len", hc.pattern.min_len, 60, 9014);
   get_int(c, t, name, "max_len", hc.pattern.max_len, 60, 9014);
   if (hc.pattern.max_len < hc.pattern.min_len) c.fail(fmt::format("{}.max_len", name), "is below min_len");
-  int64_t interval_ns = 0;
+  int64_t interval_ns = hc.interval.ps() / 1000;
   get_int(c, t, name, "interval_ns", interval_ns, 0, int64_t{1} << 40);
   hc.interval = model::Duration::ns(interval_ns);
-  int64_t start_ns = 1000;
+  int64_t start_ns = hc.start.ps() / 1000;
   get_int(c, t, name, "start_ns", start_ns, 0, int64_t{1} << 40);
   hc.start = model::Duration::ns(start_ns);
   get_bool(c, t, name, "refill", hc.refill_rx);
-  bool promisc = false, rx_fcs = false, rx_all = false;
+  bool promisc = hc.rx_ctrl & 0x1u, rx_fcs = hc.rx_ctrl & 0x8u, rx_all = hc.rx_ctrl & 0x10u;
   get_bool(c, t, name, "promisc", promisc);
   get_bool(c, t, name, "rx-fcs", rx_fcs);
   get_bool(c, t, name, "rx-all", rx_all);
   hc.rx_ctrl = 0x4u | (promisc ? 0x1u : 0u) | (rx_fcs ? 0x8u : 0u) | (rx_all ? 0x10u : 0u);
+  std::string addr;
+  get_string(c, t, name, "address", addr);
+  if (t.contains("address") && t.get("address")->is_string()) {
+    const auto a = Ipv4Cidr::parse(addr);
+    if (!a) {
+      c.fail(fmt::format("{}.address", name), fmt::format("'{}' is not an IPv4 address with a prefix like 10.0.0.1/24", addr));
+    } else if (a->addr == 0 || (a->addr >> 28) >= 14) {
+      c.fail(fmt::format("{}.address", name), fmt::format("'{}' is not a unicast address", addr));
+    } else {
+      n.address = *a;
+    }
+  }
+  get_string(c, t, name, "qdisc", n.qdisc);
+  if (t.contains("qdisc") && n.qdisc != "pfifo_fast" && n.qdisc != "noqueue") {
+    c.fail(fmt::format("{}.qdisc", name), fmt::format("'{}' is not one of pfifo_fast, noqueue", n.qdisc));
+  }
+}
+
+// [sysctl] or [host.NAME.sysctl]: the keys it sets replace those of y.
+void parse_sysctl(Ctx& c, const toml::table& t, std::string_view table, HostSysctls& y) {
+  check_keys(c, t, table,
+             {"netdev_budget", "netdev_budget_usecs", "dev_weight", "netdev_max_backlog", "default_qdisc", "ip_forward",
+              "ip_default_ttl", "arp_notify", "icmp_ratelimit", "icmp_ratemask", "icmp_msgs_per_sec",
+              "icmp_msgs_burst", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts"});
+  auto& k = y.core;
+  get_int(c, t, table, "netdev_budget", k.netdev_budget, 1, 1'000'000);
+  get_int(c, t, table, "netdev_budget_usecs", k.netdev_budget_usecs, 1, 100'000'000);
+  get_int(c, t, table, "dev_weight", k.dev_weight, 1, 1'000'000);
+  get_int(c, t, table, "netdev_max_backlog", k.netdev_max_backlog, 1, 10'000'000);
+  get_string(c, t, table, "default_qdisc", y.default_qdisc);
+  if (y.default_qdisc != "pfifo_fast" && y.default_qdisc != "noqueue") {
+    c.fail(fmt::format("{}.default_qdisc", table),
+           fmt::format("'{}' is not one of pfifo_fast, noqueue (the qdiscs the stack has)", y.default_qdisc));
+  }
+  get_int(c, t, table, "ip_forward", y.ip_forward, 0, 1);
+  if (y.ip_forward == 1 && t.contains("ip_forward")) {
+    c.fail(fmt::format("{}.ip_forward", table), "1 is not supported yet: forwarding comes with part 1b");
+  }
+  get_int(c, t, table, "ip_default_ttl", y.ip_default_ttl, 1, 255);
+  get_int(c, t, table, "arp_notify", y.arp_notify, 0, 1);
+  get_int(c, t, table, "icmp_ratelimit", y.icmp_ratelimit, 0, INT32_MAX);
+  get_int(c, t, table, "icmp_ratemask", y.icmp_ratemask, 0, UINT32_MAX);
+  get_int(c, t, table, "icmp_msgs_per_sec", y.icmp_msgs_per_sec, 0, INT32_MAX);
+  get_int(c, t, table, "icmp_msgs_burst", y.icmp_msgs_burst, 0, INT32_MAX);
+  get_int(c, t, table, "icmp_echo_ignore_all", y.icmp_echo_ignore_all, 0, 1);
+  get_int(c, t, table, "icmp_echo_ignore_broadcasts", y.icmp_echo_ignore_broadcasts, 0, 1);
+}
+
+void parse_ping(Ctx& c, const toml::table& t, std::string_view table, PingConfig& p) {
+  check_keys(c, t, table, {"dst", "count", "interval_ms", "size", "ttl", "start_ms", "deadline_s"});
+  std::string dst;
+  get_string(c, t, table, "dst", dst);
+  if (!t.contains("dst")) {
+    c.fail(fmt::format("{}.dst", table), "is required (the address to ping)");
+  } else if (t.get("dst")->is_string()) {
+    const auto a = parse_ipv4(dst);
+    if (!a) {
+      c.fail(fmt::format("{}.dst", table), fmt::format("'{}' is not an IPv4 address like 10.0.0.2", dst));
+    } else {
+      p.dst = *a;
+    }
+  }
+  get_int(c, t, table, "count", p.count, 0, 1'000'000'000);
+  get_int(c, t, table, "interval_ms", p.interval_ms, 1, 3'600'000);
+  get_int(c, t, table, "size", p.size, 0, 65507);
+  uint32_t ttl = 64;
+  get_int(c, t, table, "ttl", ttl, 1, 255);
+  if (t.contains("ttl")) p.ttl = ttl;
+  get_int(c, t, table, "start_ms", p.start_ms, 0, 3'600'000'000);
+  uint32_t deadline = 0;
+  get_int(c, t, table, "deadline_s", deadline, 1, 86'400);
+  if (t.contains("deadline_s")) p.deadline_s = deadline;
+}
+
+// A host's keys: eth0's, the host-wide ones (iommu, routes) and its subtables (ethN, sysctl, ping).
+// *mac_given[i]: whether NIC i's MAC was set.
+void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConfig& h, const HostSysctls& global,
+                std::vector<bool>* mac_given) {
+  h.sysctl = global;
+  std::set<std::string_view> allowed = kNicKeys;
+  allowed.insert({"iommu", "routes", "sysctl", "ping"});
+  // ethN subtables, numbered from eth1 without gaps.
+  std::map<unsigned, const toml::table*> extra;
+  for (const auto& [k, v] : t) {
+    const auto n = eth_index(k.str());
+    if (!n) continue;
+    allowed.insert(k.str());
+    if (*n == 0) {
+      c.fail(fmt::format("{}.eth0", table), fmt::format("eth0's keys go in [{}] itself", table));
+    } else if (!v.is_table()) {
+      c.fail(fmt::format("{}.{}", table, k.str()), "expected a table (a NIC's keys)");
+    } else {
+      extra[*n] = v.as_table();
+    }
+  }
+  check_keys(c, t, table, allowed);
+  get_bool(c, t, table, "iommu", h.iommu);
+  h.nics.assign(1, NicSide{});
+  mac_given->assign(1, false);
+  bool given = false;
+  parse_nic(c, t, table, h.nics[0], &given);
+  (*mac_given)[0] = given;
+  for (const auto& [n, sub_t] : extra) {
+    const std::string name = fmt::format("{}.eth{}", table, n);
+    if (n != h.nics.size()) {
+      c.fail(name, fmt::format("host {} has no eth{} (NICs are numbered from eth0 without gaps)", h.name, h.nics.size()));
+      break;
+    }
+    check_keys(c, *sub_t, name, kNicKeys);
+    NicSide nic;
+    nic.ifname = fmt::format("eth{}", n);
+    parse_nic(c, *sub_t, name, nic, &given);
+    h.nics.push_back(std::move(nic));
+    mac_given->push_back(given);
+  }
+  if (const toml::node* st = t.get("sysctl")) {
+    if (!st->is_table()) {
+      c.fail(table + ".sysctl", "expected a table");
+    } else {
+      parse_sysctl(c, *st->as_table(), table + ".sysctl", h.sysctl);
+    }
+  }
+  if (const toml::node* pt = t.get("ping")) {
+    if (!pt->is_table()) {
+      c.fail(table + ".ping", "expected a table");
+    } else {
+      PingConfig p;
+      parse_ping(c, *pt->as_table(), table + ".ping", p);
+      h.ping = p;
+    }
+  }
+  if (const toml::node* rt = t.get("routes")) {
+    const toml::array* arr = rt->as_array();
+    if (arr == nullptr) {
+      c.fail(table + ".routes", "expected an array of strings like \"default via 10.0.0.2\"");
+      return;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const std::string key = fmt::format("{}.routes[{}]", table, i);
+      const auto text = (*arr)[i].value<std::string>();
+      if (!text || !(*arr)[i].is_string()) {
+        c.fail(key, "expected a string like \"10.0.2.0/24 via 10.0.1.2 dev eth1\"");
+        continue;
+      }
+      std::string why;
+      auto r = parse_route(*text, &why);
+      if (!r) {
+        c.fail(key, fmt::format("'{}': {}", *text, why));
+        continue;
+      }
+      if (!r->dev.empty() && h.nic(r->dev) == nullptr) {
+        c.fail(key, fmt::format("'{}': dev {}: host {} has no such device", *text, r->dev, h.name));
+        continue;
+      }
+      h.routes.push_back(std::move(*r));
+    }
+  }
+}
+
+// "host.ethN" -> PortRef; nullopt if it is not of that form.
+std::optional<PortRef> parse_port(std::string_view text) {
+  const auto dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  PortRef p{std::string(text.substr(0, dot)), std::string(text.substr(dot + 1))};
+  if (!valid_name(p.host) || !eth_index(p.ifname)) return std::nullopt;
+  return p;
+}
+
+// The keys [link] and [link.NAME] share.
+void parse_link_keys(Ctx& c, const toml::table& t, const std::string& table, LinkConfig& l) {
+  if (const toml::node* n = t.get("speed")) {
+    std::string speed;
+    get_string(c, t, table, "speed", speed);
+    static const std::pair<std::string_view, uint64_t> kSpeeds[] = {
+        {"1G", 1}, {"10G", 10}, {"25G", 25}, {"40G", 40}, {"100G", 100}};
+    bool found = false;
+    for (auto [name, g] : kSpeeds) {
+      if (speed == name) {
+        l.rate = model::BitRate::gbps(g);
+        found = true;
+      }
+    }
+    if (n->is_string() && !found) {
+      c.fail(table + ".speed", fmt::format("'{}' is not one of 1G, 10G, 25G, 40G, 100G", speed));
+    }
+  }
+  int64_t prop = l.propagation.ps() / 1000;
+  get_int(c, t, table, "propagation_ns", prop, 0, 1000'000'000);
+  l.propagation = model::Duration::ns(prop);
+  get_double(c, t, table, "ber", l.faults.bit_error_rate, 0.0, 0.5);
+  get_double(c, t, table, "drop_rate", l.faults.drop_probability, 0.0, 1.0);
+  get_string(c, t, table, "pcap", l.pcap);
 }
 
 }  // namespace
@@ -330,10 +632,168 @@ std::optional<toml::table> parse_toml(std::string_view text, std::string_view so
   }
 }
 
+// A link's own seed for its fault injectors: the scenario's for [link] (as before links had
+// names), a mix of the seed and the name for [link.NAME], so each link draws its own faults.
+uint64_t link_seed(uint64_t seed, std::string_view name) {
+  if (name == "link") return seed;
+  uint64_t st = seed ^ fnv1a64(name);
+  return splitmix64(st);
+}
+
+// [host.*] and [link], [link.*]: the hosts, their NICs, the links between NIC ports, and the checks
+// that tie them together (every port on exactly one link, MACs distinct, direct hosts one NIC).
+void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
+  std::vector<std::vector<bool>> mac_given;
+  if (const auto* t = sub(c, root, "host")) {
+    for (const auto& [k, v] : *t) {
+      const std::string name(k.str());
+      const std::string table = "host." + name;
+      if (!valid_name(name)) {
+        c.fail(table, "a host name is a lower-case letter, then letters, digits, '_' or '-'");
+        continue;
+      }
+      if (!v.is_table()) {
+        c.fail(table, "expected a table");
+        continue;
+      }
+      HostConfig h;
+      h.name = name;
+      mac_given.emplace_back();
+      parse_host(c, *v.as_table(), table, h, s.sysctl, &mac_given.back());
+      s.host_list.push_back(std::move(h));
+    }
+  }
+  if (!c.ok) return;
+  // Hosts a and b are always there ([link] joins a.eth0 and b.eth0), with the defaults of the
+  // structs if the TOML does not name them.
+  for (const char* need : {"a", "b"}) {
+    if (s.find_host(need) != nullptr) continue;
+    HostConfig h;
+    h.name = need;
+    h.sysctl = s.sysctl;
+    h.nics.assign(1, NicSide{});
+    s.host_list.push_back(std::move(h));
+    mac_given.push_back({false});
+  }
+  std::vector<std::size_t> order(s.host_list.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return s.host_list[x].name < s.host_list[y].name; });
+  {
+    std::vector<HostConfig> hl;
+    std::vector<std::vector<bool>> mg;
+    for (std::size_t i : order) {
+      hl.push_back(std::move(s.host_list[i]));
+      mg.push_back(std::move(mac_given[i]));
+    }
+    s.host_list = std::move(hl);
+    mac_given = std::move(mg);
+  }
+  // MACs: a NIC without one gets 02:00:00:00:<NIC index>:<0x0a + the host's position in name
+  // order> (a: ...:0a, b: ...:0b as before hosts had names); every NIC's must differ.
+  std::map<model::MacAddr, std::string> taken;
+  for (std::size_t hi = 0; hi < s.host_list.size(); ++hi) {
+    auto& h = s.host_list[hi];
+    for (std::size_t ni = 0; ni < h.nics.size(); ++ni) {
+      const std::string key = ni == 0 ? fmt::format("host.{}.mac", h.name) : fmt::format("host.{}.eth{}.mac", h.name, ni);
+      if (!mac_given[hi][ni]) {
+        h.nics[ni].mac = model::MacAddr{{0x02, 0, 0, 0, static_cast<uint8_t>(ni), static_cast<uint8_t>(0x0a + hi)}};
+      }
+      const auto [it, fresh] = taken.emplace(h.nics[ni].mac, key);
+      if (!fresh) {
+        c.fail(key, fmt::format("must differ from {} ({}{}; every NIC needs its own MAC)", it->second,
+                                h.nics[ni].mac.str(), mac_given[hi][ni] ? "" : ", the default"));
+      }
+    }
+  }
+  if (s.hosts == "direct") {
+    for (const auto& h : s.host_list) {
+      if (h.nics.size() > 1) {
+        c.fail(fmt::format("host.{}.eth1", h.name),
+               "a direct host (scenario.hosts = \"direct\") has one NIC; more need driver hosts");
+      }
+    }
+  }
+  // Links: [link] joins a.eth0 and b.eth0; [link.NAME] subtables add links between any two ports.
+  LinkConfig main;
+  main.name = "link";
+  std::vector<std::pair<std::string, const toml::table*>> named;
+  if (const auto* t = sub(c, root, "link")) {
+    std::set<std::string_view> allowed{"speed", "propagation_ns", "ber", "drop_rate", "pcap"};
+    for (const auto& [k, v] : *t) {
+      if (!v.is_table() || allowed.contains(k.str())) continue;
+      const std::string name(k.str());
+      allowed.insert(k.str());
+      if (!valid_name(name)) {
+        c.fail("link." + name, "a link name is a lower-case letter, then letters, digits, '_' or '-'");
+      } else {
+        named.emplace_back(name, v.as_table());
+      }
+    }
+    check_keys(c, *t, "link", allowed);
+    parse_link_keys(c, *t, "link", main);
+  }
+  main.faults.seed = link_seed(s.seed, main.name);
+  s.links.push_back(main);
+  for (const auto& [name, t] : named) {
+    const std::string table = "link." + name;
+    check_keys(c, *t, table, {"ends", "speed", "propagation_ns", "ber", "drop_rate", "pcap"});
+    LinkConfig l;
+    l.name = name;
+    const toml::node* e = t->get("ends");
+    const toml::array* arr = e != nullptr ? e->as_array() : nullptr;
+    if (arr == nullptr || arr->size() != 2 || !(*arr)[0].is_string() || !(*arr)[1].is_string()) {
+      c.fail(table + ".ends", "expected two ports like [\"a.eth1\", \"c.eth0\"]");
+      continue;
+    }
+    for (unsigned i = 0; i < 2; ++i) {
+      const std::string text = *(*arr)[i].value<std::string>();
+      const auto port = parse_port(text);
+      if (!port) {
+        c.fail(table + ".ends", fmt::format("'{}' is not a port like a.eth1 (host.ethN)", text));
+      } else if (const HostConfig* h = s.find_host(port->host); h == nullptr) {
+        c.fail(table + ".ends", fmt::format("{}: there is no host {}", text, port->host));
+      } else if (h->nic(port->ifname) == nullptr) {
+        c.fail(table + ".ends", fmt::format("{}: host {} has no NIC {}", text, port->host, port->ifname));
+      } else {
+        l.ends[i] = *port;
+      }
+    }
+    if (c.ok && l.ends[0] == l.ends[1]) c.fail(table + ".ends", fmt::format("both ends are {}", l.ends[0].str()));
+    parse_link_keys(c, *t, table, l);
+    l.faults.seed = link_seed(s.seed, name);
+    s.links.push_back(std::move(l));
+  }
+  if (!c.ok) return;
+  // Every port on exactly one link; every capture its own file.
+  std::map<std::string, std::string> on;  // port -> the table of its link
+  std::map<std::string, std::string> pcaps;
+  for (const auto& l : s.links) {
+    const std::string table = l.name == "link" ? "link" : "link." + l.name;
+    for (const auto& end : l.ends) {
+      const auto [it, fresh] = on.emplace(end.str(), table);
+      if (!fresh) {
+        c.fail(table + (l.name == "link" ? "" : ".ends"),
+               fmt::format("{} is on {} already (a port takes one link)", end.str(), it->second));
+      }
+    }
+    if (!l.pcap.empty()) {
+      const auto [it, fresh] = pcaps.emplace(l.pcap, table);
+      if (!fresh) c.fail(table + ".pcap", fmt::format("'{}' is {}'s capture too", l.pcap, it->second));
+    }
+  }
+  for (const auto& h : s.host_list) {
+    for (const auto& n : h.nics) {
+      if (!on.contains(h.name + "." + n.ifname)) {
+        c.fail(n.ifname == "eth0" ? "host." + h.name : fmt::format("host.{}.{}", h.name, n.ifname),
+               fmt::format("host.{}.{} is on no link (give it one with [link.NAME] ends = [\"{}.{}\", ...])", h.name,
+                           n.ifname, h.name, n.ifname));
+      }
+    }
+  }
+}
+
 std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
   Scenario s;
-  s.a.mac = *model::MacAddr::parse("02:00:00:00:00:0a");
-  s.b.mac = *model::MacAddr::parse("02:00:00:00:00:0b");
   check_keys(c, root, "", {"scenario", "link", "pcie", "nic", "host", "cpu", "sysctl", "driver"});
   if (const auto* t = sub(c, root, "scenario")) {
     check_keys(c, *t, "scenario", {"name", "seed", "stop_after_us", "quantum_ns", "hosts"});
@@ -349,27 +809,6 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
     int64_t stop = 0;
     get_int(c, *t, "scenario", "stop_after_us", stop, 0, int64_t{1} << 40);
     s.stop_after = model::Duration::us(stop);
-  }
-  if (const auto* t = sub(c, root, "link")) {
-    check_keys(c, *t, "link", {"speed", "propagation_ns", "ber", "drop_rate", "pcap"});
-    std::string speed = "10G";
-    get_string(c, *t, "link", "speed", speed);
-    static const std::pair<std::string_view, uint64_t> kSpeeds[] = {
-        {"1G", 1}, {"10G", 10}, {"25G", 25}, {"40G", 40}, {"100G", 100}};
-    bool found = false;
-    for (auto [n, g] : kSpeeds) {
-      if (speed == n) {
-        s.link_rate = model::BitRate::gbps(g);
-        found = true;
-      }
-    }
-    if (!found) c.fail("link.speed", fmt::format("'{}' is not one of 1G, 10G, 25G, 40G, 100G", speed));
-    int64_t prop = 5;
-    get_int(c, *t, "link", "propagation_ns", prop, 0, 1000'000'000);
-    s.propagation = model::Duration::ns(prop);
-    get_double(c, *t, "link", "ber", s.faults.bit_error_rate, 0.0, 0.5);
-    get_double(c, *t, "link", "drop_rate", s.faults.drop_probability, 0.0, 1.0);
-    get_string(c, *t, "link", "pcap", s.pcap);
   }
   if (const auto* t = sub(c, root, "pcie")) {
     check_keys(c, *t, "pcie",
@@ -414,7 +853,10 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
         {"copy_per_kib_ns", &k.copy_per_kib}, {"rx_refill_ns", &k.rx_refill}, {"netif_receive_ns", &k.netif_receive},
         {"tx_xmit_ns", &k.tx_xmit},         {"dma_map_ns", &k.dma_map},       {"tx_clean_ns", &k.tx_clean},
         {"mmio_write_ns", &k.mmio_write},   {"mmio_read_ns", &k.mmio_read},   {"pktgen_ns", &k.pktgen},
-        {"dev_queue_xmit_ns", &k.dev_queue_xmit}, {"qdisc_ns", &k.qdisc}};
+        {"dev_queue_xmit_ns", &k.dev_queue_xmit}, {"qdisc_ns", &k.qdisc},
+        {"ip_rcv_ns", &s.stack_costs.ip_rcv}, {"ip_local_deliver_ns", &s.stack_costs.ip_local_deliver},
+        {"ip_output_ns", &s.stack_costs.ip_output}, {"tc_ingress_ns", &s.stack_costs.tc_ingress},
+        {"tap_ns", &s.stack_costs.tap}, {"icmp_ns", &s.stack_costs.icmp}};
     std::set<std::string_view> allowed{"cpus"};
     get_int(c, *t, "cpu", "cpus", s.driver.cpus, 1, 64);
     for (const auto& [name, d] : keys) {
@@ -425,14 +867,7 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
     }
     check_keys(c, *t, "cpu", allowed);
   }
-  if (const auto* t = sub(c, root, "sysctl")) {
-    check_keys(c, *t, "sysctl", {"netdev_budget", "netdev_budget_usecs", "dev_weight", "netdev_max_backlog"});
-    auto& y = s.driver.sysctl;
-    get_int(c, *t, "sysctl", "netdev_budget", y.netdev_budget, 1, 1'000'000);
-    get_int(c, *t, "sysctl", "netdev_budget_usecs", y.netdev_budget_usecs, 1, 100'000'000);
-    get_int(c, *t, "sysctl", "dev_weight", y.dev_weight, 1, 1'000'000);
-    get_int(c, *t, "sysctl", "netdev_max_backlog", y.netdev_max_backlog, 1, 10'000'000);
-  }
+  if (const auto* t = sub(c, root, "sysctl")) parse_sysctl(c, *t, "sysctl", s.sysctl);
   if (const auto* t = sub(c, root, "driver")) {
     check_keys(c, *t, "driver",
                {"napi_weight", "rx_handoff", "pktgen_burst", "skb_pool", "bql", "watchdog_ms", "mtu"});
@@ -450,14 +885,8 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
     get_int(c, *t, "driver", "pktgen_burst", d.pktgen_burst, 1, 4096);
     get_int(c, *t, "driver", "skb_pool", d.skb_pool, 64, 1 << 22);
   }
-  if (const auto* t = sub(c, root, "host")) {
-    check_keys(c, *t, "host", {"a", "b"});
-    if (const auto* h = sub(c, *t, "a")) parse_host(c, *h, "host.a", s.a);
-    if (const auto* h = sub(c, *t, "b")) parse_host(c, *h, "host.b", s.b);
-  }
-  if (s.a.mac == s.b.mac) c.fail("host.b.mac", "must differ from host.a.mac");
+  parse_topology(c, root, s);
   if (!c.ok) return std::nullopt;
-  s.faults.seed = s.seed;
   return s;
 }
 

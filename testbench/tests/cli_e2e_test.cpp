@@ -263,10 +263,10 @@ TEST(Cli, ShowPrintsTheResolvedScenarioWhichReadsBackTheSame) {
 TEST(Cli, ListNamesEveryBuiltinWithASentence) {
   const Result r = vnic("list");
   ASSERT_EQ(r.status, 0);
-  for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow"}) {
+  for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts"}) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6);
 }
 
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 
 #include "vnic/model/crc32.hpp"
 #include "support/driver_rig.hpp"
-#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/platform.hpp"
 
 namespace {
 
@@ -18,7 +18,7 @@ using vnic::model::Duration;
 using vnic::model::MacAddr;
 using vnic::model::regs::Stat;
 using vnic::stack::Co;
-using vnic::tb::BackToBack;
+using vnic::tb::Platform;
 using vnic::tb::DriverHost;
 using vnic::tb::Scenario;
 using D = vnic::driver::DrvStat;
@@ -41,10 +41,10 @@ Co<void> sample_inflight(DriverHost& h, uint32_t* max_inflight, unsigned* max_li
 }
 
 struct Ctx {
-  BackToBack p;
+  Platform p;
   explicit Ctx(const Scenario& s) : p(s) {}
-  DriverHost& a() { return p.dhost(0); }
-  DriverHost& b() { return p.dhost(1); }
+  DriverHost& a() { return p.driver_host("a"); }
+  DriverHost& b() { return p.driver_host("b"); }
   void up_both() {
     a().bring_up();
     b().bring_up();
@@ -179,7 +179,7 @@ TEST(LiveChanges, RingResizeAndCoalescingChangesUnderLineRateTrafficConserveEver
   run();
   EXPECT_EQ(rc_a, 0);
   for (int i = 0; i < 2; ++i) {
-    const auto& k = c.p.dhost(i).checker().stats();
+    const auto& k = c.p.driver_host(i == 0 ? "a" : "b").checker().stats();
     EXPECT_EQ(k.out_of_order, 0u);
     EXPECT_EQ(k.bad_bytes, 0u);
     EXPECT_GT(k.ok, 59'000u);  // frames that met a quiesced ring are counted drops
@@ -236,19 +236,19 @@ TEST(LiveChanges, BadRingSizesAreRefused) {
 
 TEST(LiveChanges, CoalescingChangeTakesEffectOnTheNextInterrupt) {
   Scenario s = scenario(10'000, 0, 60, 60);
-  s.a.host.interval = Duration::us(10);  // 100,000 frames a second for 100 ms
-  s.b.host.coalesce.rx_usecs = 0;
-  s.b.host.coalesce.rx_frames = 1;
+  s.nic_side("a").host.interval = Duration::us(10);  // 100,000 frames a second for 100 ms
+  s.nic_side("b").host.coalesce.rx_usecs = 0;
+  s.nic_side("b").host.coalesce.rx_frames = 1;
   Ctx c(s);
   c.up_both();
   run_for(Duration::ms(50));
-  const uint64_t irqs_before = c.p.nic(1).stat(Stat::irq_rx);
+  const uint64_t irqs_before = c.p.nic("b").stat(Stat::irq_rx);
   const uint64_t frames_before = c.b().checker().stats().frames;
   int rc = 1;
   c.b().spawn(set_coalesce(c.b(), {100, 0, 16, 32}, &rc));
   run();
   EXPECT_EQ(rc, 0);
-  const uint64_t irqs_after = c.p.nic(1).stat(Stat::irq_rx) - irqs_before;
+  const uint64_t irqs_after = c.p.nic("b").stat(Stat::irq_rx) - irqs_before;
   const uint64_t frames_after = c.b().checker().stats().frames - frames_before;
   // Before: an interrupt a frame; after: one per 100 us, 10 frames.
   EXPECT_NEAR(static_cast<double>(irqs_before) / static_cast<double>(frames_before), 1.0, 0.02);
@@ -288,14 +288,14 @@ TEST_P(RxMode, FiltersAsConfigured) {
   const MacAddr stranger = *MacAddr::parse("02:00:00:00:00:99");
   c.b().spawn(set_rx_mode(c.b(), k.promisc, k.allmulti, {k.listed ? group : other_group}));
   run();
-  vnic::tb::TrafficPattern pat = c.a().config().gen.pattern;
+  vnic::tb::TrafficPattern pat = c.a().config().nics[0].gen.pattern;
   pat.dst = k.unicast_other ? stranger : group;
   c.b().expect(pat);
   uint64_t seq = 0;
   c.a().spawn(send(c.a(), pat, &seq, 100));
   run();
   EXPECT_EQ(c.b().checker().stats().ok, k.delivered ? 100u : 0u);
-  EXPECT_EQ(c.p.nic(1).stat(Stat::rx_filtered), k.delivered ? 0u : 100u);
+  EXPECT_EQ(c.p.nic("b").stat(Stat::rx_filtered), k.delivered ? 0u : 100u);
   if (k.delivered && k.unicast_other) {
     EXPECT_EQ(c.b().checker().stats().not_for_us, 100u);
   }
@@ -325,11 +325,11 @@ TEST(RxModeMac, ANewMacAddressIsWhatTheFilterAccepts) {
   c.b().spawn(set_mac(c.b(), *MacAddr::parse("01:00:00:00:00:01"), &rc));
   run();
   EXPECT_EQ(rc, -vnic::stack::kEADDRNOTAVAIL);
-  vnic::tb::TrafficPattern pat = c.a().config().gen.pattern;  // to b's old address
+  vnic::tb::TrafficPattern pat = c.a().config().nics[0].gen.pattern;  // to b's old address
   uint64_t seq = 0;
   c.a().spawn(send(c.a(), pat, &seq, 20));
   run();
-  EXPECT_EQ(c.p.nic(1).stat(Stat::rx_filtered), 20u);
+  EXPECT_EQ(c.p.nic("b").stat(Stat::rx_filtered), 20u);
   pat.dst = fresh;
   c.b().expect(pat);
   seq = 0;
@@ -349,14 +349,14 @@ TEST(Mtu, JumboFramesFlowAfterBothEndsChangeAndAreDroppedByASmallMtu) {
   c.a().spawn(set_mtu(c.a(), 9000, &rc_a));
   run();
   EXPECT_EQ(rc_a, 0);
-  vnic::tb::TrafficPattern pat = c.a().config().gen.pattern;
+  vnic::tb::TrafficPattern pat = c.a().config().nics[0].gen.pattern;
   pat.min_len = pat.max_len = 9014;
   c.b().expect(pat);
   uint64_t seq = 0;
   c.a().spawn(send(c.a(), pat, &seq, 10));
   run();
   // b still has MTU 1500: its MAC drops what is longer than MAX_FRAME (1518).
-  EXPECT_EQ(c.p.nic(1).stat(Stat::rx_length_errors), 10u);
+  EXPECT_EQ(c.p.nic("b").stat(Stat::rx_length_errors), 10u);
   EXPECT_EQ(c.b().checker().stats().ok, 0u);
   c.b().spawn(set_mtu(c.b(), 9000, &rc_b));
   run();
@@ -411,7 +411,7 @@ TEST(Features, RxFcsKeepsTheFcsInTheSkb) {
   Capture cap;
   c.b().softnet().set_rx_handler(&Capture::rx, &cap);
   uint64_t seq = 0;
-  c.a().spawn(send(c.a(), c.a().config().gen.pattern, &seq, 5));
+  c.a().spawn(send(c.a(), c.a().config().nics[0].gen.pattern, &seq, 5));
   run();
   ASSERT_EQ(cap.frames.size(), 5u);
   for (const auto& f : cap.frames) {
@@ -422,14 +422,14 @@ TEST(Features, RxFcsKeepsTheFcsInTheSkb) {
 
 TEST(Features, RxAllDeliversFramesWithABadFcsFlagged) {
   Scenario s = scenario(0, 0, 1514, 1514);
-  s.faults.bit_error_rate = 1e-5;  // ~12 % of full-size frames hit
+  s.link().faults.bit_error_rate = 1e-5;  // ~12 % of full-size frames hit
   Ctx c(s);
   c.up_both();
   run();
   c.b().spawn(set_features(c.b(), false, true));
   run();
   uint64_t seq = 0;
-  c.a().spawn(send(c.a(), c.a().config().gen.pattern, &seq, 2000));
+  c.a().spawn(send(c.a(), c.a().config().nics[0].gen.pattern, &seq, 2000));
   run();
   const auto& k = c.b().checker().stats();
   EXPECT_EQ(k.frames, 2000u);  // every frame reaches the stack
@@ -437,7 +437,7 @@ TEST(Features, RxAllDeliversFramesWithABadFcsFlagged) {
   // Each flagged frame is damaged, except where the error hit only the FCS itself.
   EXPECT_LE(k.bad_bytes, c.b().driver().stat(D::rx_queue_0_flagged));
   EXPECT_GE(k.bad_bytes * 10, c.b().driver().stat(D::rx_queue_0_flagged) * 9);
-  EXPECT_EQ(c.p.nic(1).stat(Stat::rx_crc_errors), 0u);
+  EXPECT_EQ(c.p.nic("b").stat(Stat::rx_crc_errors), 0u);
 }
 
 // ------------------------------------------------------------------------------------ faults
@@ -447,13 +447,13 @@ struct Fault : ::testing::Test {
   std::unique_ptr<Ctx> c;
   uint64_t seq = 0;
   void start(bool iommu_a = false) {
-    s.a.iommu = iommu_a;
+    s.host("a").iommu = iommu_a;
     c = std::make_unique<Ctx>(s);
     c->up_both();
     run();
   }
   void send_n(int n) {
-    c->a().spawn(send(c->a(), c->a().config().gen.pattern, &seq, n));
+    c->a().spawn(send(c->a(), c->a().config().nics[0].gen.pattern, &seq, n));
     run();
   }
   vnic::driver::VnicDriver& drv() { return c->a().driver(); }

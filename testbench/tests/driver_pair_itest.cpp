@@ -8,14 +8,14 @@
 
 #include "vnic/model/pci.hpp"
 #include "support/driver_rig.hpp"
-#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/platform.hpp"
 
 namespace {
 
 using vnic::model::Duration;
 using vnic::model::regs::Stat;
 using vnic::stack::Co;
-using vnic::tb::BackToBack;
+using vnic::tb::Platform;
 using vnic::tb::DriverHost;
 using vnic::tb::Scenario;
 using D = vnic::driver::DrvStat;
@@ -27,7 +27,7 @@ using vnic::tb::testing::run;
 
 // Sends n frames of the host's own pattern.
 Co<void> send(DriverHost& h, uint64_t* seq, int n, uint64_t* sent) {
-  return vnic::tb::testing::send(h, h.config().gen.pattern, seq, n, sent);
+  return vnic::tb::testing::send(h, h.config().nics[0].gen.pattern, seq, n, sent);
 }
 
 Co<void> lifecycle(DriverHost& h, uint64_t* seq, int frames, Duration linger, uint64_t* sent, int* rc) {
@@ -44,9 +44,9 @@ Co<void> lifecycle(DriverHost& h, uint64_t* seq, int frames, Duration linger, ui
 
 TEST(DriverPair, ProbeOpenCloseAThousandTimesLeaksNothing) {
   Scenario s = driver_scenario(0, 0, 60, 1514);
-  BackToBack p(s);
-  DriverHost& a = p.dhost(0);
-  DriverHost& b = p.dhost(1);
+  Platform p(s);
+  DriverHost& a = p.driver_host("a");
+  DriverHost& b = p.driver_host("b");
   b.bring_up();
   run();
   ASSERT_EQ(b.open_rc(), 0);
@@ -69,8 +69,8 @@ TEST(DriverPair, ProbeOpenCloseAThousandTimesLeaksNothing) {
   EXPECT_EQ(a.memory().stats().bad_frees, 0u);
   EXPECT_EQ(a.bus().stats().spurious_irqs, 0u);
   EXPECT_EQ(b.bus().stats().spurious_irqs, 0u);
-  EXPECT_EQ(p.nic(0).stat(Stat::mmio_in_reset), 0u);  // the driver always waits for RESET_DONE
-  EXPECT_EQ(p.nic(0).stat(Stat::mmio_disabled), 0u);
+  EXPECT_EQ(p.nic("a").stat(Stat::mmio_in_reset), 0u);  // the driver always waits for RESET_DONE
+  EXPECT_EQ(p.nic("a").stat(Stat::mmio_disabled), 0u);
   // stop() lets the ring drain before it resets the device: nothing is flushed.
   EXPECT_EQ(a.driver().stat(D::tx_queue_0_flushed), 0u);
   // Everything a sent is delivered to b, or was flushed at a close, in order and intact.
@@ -84,9 +84,9 @@ TEST(DriverPair, ProbeOpenCloseAThousandTimesLeaksNothing) {
 TEST(DriverPair, FullSizeFramesAtLineRateAllArriveInOrder) {
   const uint64_t n = 50'000;
   Scenario s = driver_scenario(n, 0, 1514, 1514);
-  BackToBack p(s);
+  Platform p(s);
   p.run();
-  const auto& k = p.dhost(1).checker().stats();
+  const auto& k = p.driver_host("b").checker().stats();
   EXPECT_EQ(k.ok, n);
   EXPECT_EQ(k.out_of_order, 0u);
   EXPECT_EQ(k.gap_frames, 0u);
@@ -97,18 +97,18 @@ TEST(DriverPair, FullSizeFramesAtLineRateAllArriveInOrder) {
   const double took = static_cast<double>(p.end_ps()) / 1e12;
   EXPECT_GT(took, line);
   EXPECT_LT(took, line * 1.01) << "the pair did not keep up with the wire";
-  EXPECT_EQ(p.dhost(1).softnet().stats().time_squeeze, 0u);
-  EXPECT_EQ(p.nic(1).stat(Stat::rx_missed_errors), 0u);
+  EXPECT_EQ(p.driver_host("b").softnet().stats().time_squeeze, 0u);
+  EXPECT_EQ(p.nic("b").stat(Stat::rx_missed_errors), 0u);
 }
 
 TEST(DriverPair, BothWaysMixedSizesDeliverEverything) {
   Scenario s = driver_scenario(20'000, 20'000, 60, 1514);
-  BackToBack p(s);
+  Platform p(s);
   p.run();
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(p.dhost(i).checker().stats().ok, 20'000u);
-    EXPECT_EQ(p.dhost(i).checker().stats().out_of_order, 0u);
-    EXPECT_EQ(p.dhost(i).skbs().live(), 0u);
+    EXPECT_EQ(p.driver_host(i == 0 ? "a" : "b").checker().stats().ok, 20'000u);
+    EXPECT_EQ(p.driver_host(i == 0 ? "a" : "b").checker().stats().out_of_order, 0u);
+    EXPECT_EQ(p.driver_host(i == 0 ? "a" : "b").skbs().live(), 0u);
   }
   expect_conservation(p);
 }
@@ -128,11 +128,11 @@ TEST_P(DriverSqueeze, AppearsOnlyWithASmallBudgetAndAnOverloadedCpu) {
   // 1514-byte frames: 812,744 a second. The default costs take ~0.45 us a frame (keeps up);
   // 2 us in the stack does not.
   Scenario s = driver_scenario(30'000, 0, 1514, 1514);
-  s.driver.sysctl.netdev_budget = c.budget;
+  for (auto& h : s.host_list) h.sysctl.core.netdev_budget = c.budget;
   s.driver.costs.netif_receive = Duration::ns(c.netif_receive_ns);
-  BackToBack p(s);
+  Platform p(s);
   p.run();
-  const auto& sd = p.dhost(1).softnet().stats();
+  const auto& sd = p.driver_host("b").softnet().stats();
   if (c.expect_squeeze) {
     EXPECT_GT(sd.time_squeeze, 100u);
     EXPECT_EQ(sd.time_squeeze, sd.squeeze_budget);
@@ -152,9 +152,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, DriverSqueeze,
 TEST(DriverPair, TimeLimitSqueezesWhenOnePollOutlastsTwoJiffies) {
   Scenario s = driver_scenario(2'000, 0, 60, 60);
   s.driver.costs.netif_receive = Duration::us(100);  // 64 packets: 6.4 ms a poll
-  BackToBack p(s);
+  Platform p(s);
   p.run();
-  const auto& sd = p.dhost(1).softnet().stats();
+  const auto& sd = p.driver_host("b").softnet().stats();
   EXPECT_GT(sd.squeeze_time, 0u);
   EXPECT_EQ(sd.squeeze_budget, 0u);
   expect_conservation(p);
@@ -173,15 +173,15 @@ TEST_P(DriverModeration, InterruptCountsFollowTheCoalescingSettings) {
   const ModCase c = GetParam();
   const uint64_t n = 5'000;
   Scenario s = driver_scenario(n, 0, 60, 60);
-  s.a.host.interval = Duration::us(10);
-  s.b.host.coalesce.rx_usecs = c.usecs;
-  s.b.host.coalesce.rx_frames = c.frames;
-  BackToBack p(s);
+  s.nic_side("a").host.interval = Duration::us(10);
+  s.nic_side("b").host.coalesce.rx_usecs = c.usecs;
+  s.nic_side("b").host.coalesce.rx_frames = c.frames;
+  Platform p(s);
   p.run();
-  const double irqs = static_cast<double>(p.nic(1).stat(Stat::irq_rx));
+  const double irqs = static_cast<double>(p.nic("b").stat(Stat::irq_rx));
   EXPECT_NEAR(irqs / static_cast<double>(n), c.expect_per_frame, c.tolerance) << irqs << " interrupts";
-  EXPECT_EQ(p.dhost(1).driver().stat(D::irq_queue_0), p.nic(1).stat(Stat::irq_rx) + p.nic(1).stat(Stat::irq_tx));
-  EXPECT_EQ(p.dhost(1).checker().stats().ok, n);
+  EXPECT_EQ(p.driver_host("b").driver().stat(D::irq_queue_0), p.nic("b").stat(Stat::irq_rx) + p.nic("b").stat(Stat::irq_tx));
+  EXPECT_EQ(p.driver_host("b").checker().stats().ok, n);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, DriverModeration,
@@ -195,9 +195,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, DriverModeration,
 TEST(DriverProbe, AResetThatNeverCompletesFailsProbeWithAClearError) {
   Scenario s = driver_scenario(10, 0, 60, 60);
   s.nic.reset_hangs = true;
-  BackToBack p(s);
+  Platform p(s);
   p.run();
-  DriverHost& a = p.dhost(0);
+  DriverHost& a = p.driver_host("a");
   EXPECT_EQ(a.probe_rc(), -vnic::stack::kETIMEDOUT);
   ASSERT_FALSE(a.driver().log().empty());
   EXPECT_NE(a.driver().log().back().find("reset did not complete within 100000 us"), std::string::npos)
@@ -212,9 +212,9 @@ TEST(DriverProbe, AResetThatNeverCompletesFailsProbeWithAClearError) {
 
 TEST(DriverFaults, BusMasteringOffRefusesDmaAndTheWatchdogRecovers) {
   Scenario s = driver_scenario(0, 0, 60, 1514);
-  BackToBack p(s);
-  DriverHost& a = p.dhost(0);
-  DriverHost& b = p.dhost(1);
+  Platform p(s);
+  DriverHost& a = p.driver_host("a");
+  DriverHost& b = p.driver_host("b");
   a.bring_up();
   b.bring_up();
   run();
@@ -228,7 +228,7 @@ TEST(DriverFaults, BusMasteringOffRefusesDmaAndTheWatchdogRecovers) {
   a.spawn(send(a, &seq, 100, &sent));
   sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_MS));
   EXPECT_EQ(b.checker().stats().ok, 100u);  // nothing more went out
-  EXPECT_GT(p.nic(0).stat(Stat::dma_no_bme), 0u);  // descriptor fetches refused (and no interrupt)
+  EXPECT_GT(p.nic("a").stat(Stat::dma_no_bme), 0u);  // descriptor fetches refused (and no interrupt)
   const uint32_t stuck = a.driver().tx_in_flight();  // stuck in the ring until BQL stopped the queue
   EXPECT_GT(stuck, 0u);
   EXPECT_TRUE(a.driver().netif_xmit_stopped());
@@ -252,10 +252,10 @@ TEST(DriverFaults, BusMasteringOffRefusesDmaAndTheWatchdogRecovers) {
 
 TEST(DriverFaults, DmaOutsideAnyMappingIsRefusedCountedAndResetRecovers) {
   Scenario s = driver_scenario(0, 0, 60, 1514);
-  s.b.iommu = true;
-  BackToBack p(s);
-  DriverHost& a = p.dhost(0);
-  DriverHost& b = p.dhost(1);
+  s.host("b").iommu = true;
+  Platform p(s);
+  DriverHost& a = p.driver_host("a");
+  DriverHost& b = p.driver_host("b");
   a.bring_up();
   b.bring_up();
   run();
@@ -294,24 +294,24 @@ TEST(DriverFaults, DmaOutsideAnyMappingIsRefusedCountedAndResetRecovers) {
 TEST(DriverPair, NetifRxThroughASmallBacklogCountsItsDrops) {
   Scenario s = driver_scenario(20'000, 0, 60, 60);
   s.driver.rx_handoff = "netif_rx";
-  s.driver.sysctl.netdev_max_backlog = 16;
+  for (auto& h : s.host_list) h.sysctl.core.netdev_max_backlog = 16;
   s.driver.costs.netif_receive = Duration::ns(1000);  // the backlog drains slower than NAPI fills it
-  BackToBack p(s);
+  Platform p(s);
   p.run();
-  const auto& sd = p.dhost(1).softnet().stats();
+  const auto& sd = p.driver_host("b").softnet().stats();
   EXPECT_GT(sd.dropped, 0u);
-  EXPECT_EQ(sd.processed, p.dhost(1).checker().stats().frames);
+  EXPECT_EQ(sd.processed, p.driver_host("b").checker().stats().frames);
   // The core also counts the drop against the device (ip -s link's rx dropped).
-  EXPECT_GE(p.dhost(1).driver().get_stats64().rx_dropped, sd.dropped);
+  EXPECT_GE(p.driver_host("b").driver().get_stats64().rx_dropped, sd.dropped);
   expect_conservation(p);
 }
 
 TEST(DriverPair, EthtoolKnobs) {
   Scenario s = driver_scenario(0, 0, 60, 60);
-  BackToBack p(s);
-  DriverHost& a = p.dhost(0);
+  Platform p(s);
+  DriverHost& a = p.driver_host("a");
   a.bring_up();
-  p.dhost(1).bring_up();
+  p.driver_host("b").bring_up();
   run();
   auto& d = a.driver();
   EXPECT_EQ(d.get_ringparam().rx_pending, 1024u);

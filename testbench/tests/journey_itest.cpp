@@ -31,12 +31,12 @@ struct StepSet : model::TraceSink {
 };
 
 struct PairRun {
-  vnic::tb::BackToBack p;
+  vnic::tb::Platform p;
   JourneyRecorder rec;
   explicit PairRun(const vnic::tb::Scenario& s, vnic::tb::JourneyConfig jc = {}, model::TraceSink* next = nullptr)
       : p(s), rec(jc, next) {
-    p.dhost(0).set_trace(&rec, 0);
-    p.dhost(1).set_trace(&rec, uint64_t{1} << 32);
+    p.driver_host("a").set_trace(&rec, 0);
+    p.driver_host("b").set_trace(&rec, uint64_t{1} << 32);
     p.run();
   }
   const vnic::tb::Journey& journey(uint64_t id) {
@@ -125,7 +125,7 @@ TEST(Journey, ThroughNetifRxThePacketPassesTheBacklog) {
 
 TEST(Journey, AFrameDroppedAtTheNicEndsAtTheCounterThatTookIt) {
   auto s = driver_scenario(200, 0, 100, 1500);
-  s.faults.corrupt_every = 10;  // every 10th frame reaches nic_b with a bad FCS
+  s.link().faults.corrupt_every = 10;  // every 10th frame reaches nic_b with a bad FCS
   PairRun r(s);
   int dropped = 0;
   for (const auto& [id, j] : r.rec.journeys()) {
@@ -139,13 +139,13 @@ TEST(Journey, AFrameDroppedAtTheNicEndsAtTheCounterThatTookIt) {
     EXPECT_EQ(fwd[fwd.size() - 2]->kind, TraceKind::RxArrive);
   }
   EXPECT_EQ(dropped, 20);
-  EXPECT_EQ(static_cast<uint64_t>(dropped), r.p.nic(1).stat(model::regs::Stat::rx_crc_errors));
+  EXPECT_EQ(static_cast<uint64_t>(dropped), r.p.nic("b").stat(model::regs::Stat::rx_crc_errors));
 }
 
 TEST(Journey, APacketDroppedInSoftnetEndsAtTheBacklog) {
   auto s = driver_scenario(3000, 0, 60, 60);
   s.driver.rx_handoff = "netif_rx";
-  s.driver.sysctl.netdev_max_backlog = 4;  // a NAPI poll of 64 overflows it
+  for (auto& h : s.host_list) h.sysctl.core.netdev_max_backlog = 4;  // a NAPI poll of 64 overflows it
   PairRun r(s);
   int dropped = 0;
   for (const auto& [id, j] : r.rec.journeys()) {
@@ -156,13 +156,13 @@ TEST(Journey, APacketDroppedInSoftnetEndsAtTheBacklog) {
     EXPECT_EQ(fwd[fwd.size() - 2]->kind, TraceKind::EthTypeTrans);
   }
   EXPECT_GT(dropped, 0);
-  EXPECT_EQ(static_cast<uint64_t>(dropped), r.p.dhost(1).softnet_total().dropped);
+  EXPECT_EQ(static_cast<uint64_t>(dropped), r.p.driver_host("b").softnet_total().dropped);
 }
 
 TEST(Journey, TimesAgreeWithThePcapAndTheLinkTiming) {
   auto s = driver_scenario(40, 0, 100, 1500);
   const std::string pcap = ::testing::TempDir() + "journey.pcap";
-  s.pcap = pcap;
+  s.link().pcap = pcap;
   PairRun r(s);
   r.p.link().close_capture();
   char err[PCAP_ERRBUF_SIZE];
@@ -226,7 +226,7 @@ TEST(Journey, AStoppedTxQueueWakesThroughEgress13) {
   // A small TX ring without BQL: the driver stops its queue when the ring is nearly full and
   // its TX clean wakes it (netif_tx_wake_queue, where NET_TX_SOFTIRQ would run the qdisc).
   auto s = driver_scenario(2000, 0, 1500, 1500);
-  s.a.host.tx_ring = 64;
+  s.nic_side("a").host.tx_ring = 64;
   s.driver.bql = false;
   StepSet seen;
   PairRun r(s, vnic::tb::JourneyConfig{1, "", 10'000}, &seen);

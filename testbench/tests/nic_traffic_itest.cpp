@@ -1,5 +1,5 @@
 // System tests of the NIC pair: integrity and order, wire timing, interrupt moderation,
-// FCS errors, missed frames and conservation, through the BackToBack platform.
+// FCS errors, missed frames and conservation, through the Platform platform.
 #include <gtest/gtest.h>
 
 #include <systemc>
@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "vnic/model/crc32.hpp"
-#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/platform.hpp"
 #include "vnic/tb/pcap.hpp"
 
 namespace {
 
 using vnic::model::Duration;
 using vnic::model::regs::Stat;
-using vnic::tb::BackToBack;
+using vnic::tb::Platform;
 using vnic::tb::Scenario;
 
 // Sits between the link and a NIC and records when each frame's last bit arrives.
@@ -41,17 +41,17 @@ Scenario one_way(uint64_t frames, uint32_t min_len, uint32_t max_len) {
   auto s = vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err);
   EXPECT_TRUE(s) << err;
   s->hosts = "direct";  // these tests look at the device; the driver pair has its own tests
-  s->a.host.count = frames;
-  s->a.host.pattern.min_len = min_len;
-  s->a.host.pattern.max_len = max_len;
-  s->b.host.count = 0;
+  s->nic_side("a").host.count = frames;
+  s->nic_side("a").host.pattern.min_len = min_len;
+  s->nic_side("a").host.pattern.max_len = max_len;
+  s->nic_side("b").host.count = 0;
   return *s;
 }
 
-void expect_conservation(BackToBack& p) {
-  for (int i = 0; i < 2; ++i) {
+void expect_conservation(Platform& p) {
+  for (const vnic::tb::PortId port : p.ports()) {
     std::string detail;
-    EXPECT_EQ(p.unaccounted(i, &detail), 0) << detail;
+    EXPECT_EQ(p.unaccounted(port, &detail), 0) << p.label(port) << ": " << detail;
   }
 }
 
@@ -61,36 +61,36 @@ std::string temp_path(const char* stem) {
 
 TEST(NicTraffic, HundredThousandRandomFramesArriveInOrderAndIntact) {
   Scenario s = one_way(100'000, 60, 1514);
-  s.pcap = temp_path("vnic_wire_");
+  s.link().pcap = temp_path("vnic_wire_");
   {
-    BackToBack p(s);
+    Platform p(s);
     p.run();
-    const auto& rx = p.host(1).stats();
+    const auto& rx = p.test_host("b").stats();
     EXPECT_EQ(rx.rx_ok, 100'000u);
     EXPECT_EQ(rx.rx_bad_bytes, 0u);
     EXPECT_EQ(rx.rx_out_of_order, 0u);
-    EXPECT_EQ(p.host(0).stats().tx_completed, 100'000u);
-    EXPECT_EQ(p.nic(0).stat(Stat::tx_packets), 100'000u);
-    EXPECT_EQ(p.nic(1).stat(Stat::rx_packets), 100'000u);
+    EXPECT_EQ(p.test_host("a").stats().tx_completed, 100'000u);
+    EXPECT_EQ(p.nic("a").stat(Stat::tx_packets), 100'000u);
+    EXPECT_EQ(p.nic("b").stat(Stat::rx_packets), 100'000u);
     // Bytes: the sender counts frames with FCS, the receiver strips it.
-    EXPECT_EQ(p.nic(0).stat(Stat::tx_bytes), p.nic(1).stat(Stat::rx_bytes) + 4 * 100'000u);
+    EXPECT_EQ(p.nic("a").stat(Stat::tx_bytes), p.nic("b").stat(Stat::rx_bytes) + 4 * 100'000u);
     expect_conservation(p);
     p.link().close_capture();
   }
   std::string err;
-  const auto frames = vnic::tb::read_pcap(s.pcap, &err);
+  const auto frames = vnic::tb::read_pcap(s.link().pcap, &err);
   ASSERT_TRUE(frames) << err;
   ASSERT_EQ(frames->size(), 100'000u);
   std::size_t bad = 0;
   for (const auto& f : *frames) bad += vnic::model::fcs_ok(f.bytes) ? 0 : 1;
   EXPECT_EQ(bad, 0u);
-  std::remove(s.pcap.c_str());
+  std::remove(s.link().pcap.c_str());
 }
 
 void check_wire_spacing(uint32_t len, uint64_t want_ps) {
   Scenario s = one_way(100'000, len, len);
-  BackToBack p(s);
-  ArrivalTap tap(p.queue(), p.nic(1));
+  Platform p(s);
+  ArrivalTap tap(p.queue(), p.nic("b"));
   p.link().attach(1, &tap);
   p.run();
   ASSERT_EQ(tap.times.size(), 100'000u);
@@ -103,7 +103,7 @@ void check_wire_spacing(uint32_t len, uint64_t want_ps) {
     if (gap != want_ps) ++off;
   }
   EXPECT_EQ(off, 0u) << "gaps ranged " << min_gap << ".." << max_gap << " ps";
-  EXPECT_EQ(p.host(1).stats().rx_ok, 100'000u);
+  EXPECT_EQ(p.test_host("b").stats().rx_ok, 100'000u);
   expect_conservation(p);
 }
 
@@ -113,14 +113,14 @@ TEST(NicTraffic, WireTiming64ByteFramesIs67_2ns) { check_wire_spacing(60, 67'200
 // Interrupts at B for `frames` frames at 1 Mpps with the given RX coalescing.
 uint64_t rx_irqs_at_1mpps(uint32_t usecs, uint32_t frames, uint64_t n) {
   Scenario s = one_way(n, 60, 60);
-  s.a.host.interval = Duration::ns(1000);
-  s.b.host.coalesce.rx_usecs = usecs;
-  s.b.host.coalesce.rx_frames = frames;
-  BackToBack p(s);
+  s.nic_side("a").host.interval = Duration::ns(1000);
+  s.nic_side("b").host.coalesce.rx_usecs = usecs;
+  s.nic_side("b").host.coalesce.rx_frames = frames;
+  Platform p(s);
   p.run();
-  EXPECT_EQ(p.host(1).stats().rx_ok, n);
+  EXPECT_EQ(p.test_host("b").stats().rx_ok, n);
   expect_conservation(p);
-  return p.nic(1).stat(Stat::irq_rx);
+  return p.nic("b").stat(Stat::irq_rx);
 }
 
 TEST(NicTraffic, ModerationRxUsecs50GivesOneInterruptPer51us) {
@@ -140,42 +140,42 @@ TEST(NicTraffic, ModerationRxFrames1GivesOnePerFrame) {
 
 TEST(NicTraffic, BitErrorsAreAllCaughtByTheFcs) {
   Scenario s = one_way(20'000, 60, 1514);
-  s.faults.bit_error_rate = 2e-6;
-  BackToBack p(s);
+  s.link().faults.bit_error_rate = 2e-6;
+  Platform p(s);
   p.run();
   const auto& ls = p.link().stats(0);
   EXPECT_GT(ls.corrupted, 100u);
-  EXPECT_EQ(p.nic(1).stat(Stat::rx_crc_errors), ls.corrupted);
-  EXPECT_EQ(p.host(1).stats().rx_bad_bytes, 0u);
-  EXPECT_EQ(p.host(1).stats().rx_ok + ls.corrupted, 20'000u);
-  EXPECT_EQ(p.host(1).stats().rx_out_of_order, 0u);
+  EXPECT_EQ(p.nic("b").stat(Stat::rx_crc_errors), ls.corrupted);
+  EXPECT_EQ(p.test_host("b").stats().rx_bad_bytes, 0u);
+  EXPECT_EQ(p.test_host("b").stats().rx_ok + ls.corrupted, 20'000u);
+  EXPECT_EQ(p.test_host("b").stats().rx_out_of_order, 0u);
   // Every lost frame is a gap in the sequence, or lies after the last one received.
-  EXPECT_EQ(p.host(1).stats().rx_gap_frames + (20'000u - p.host(1).stats().next_rx_seq), ls.corrupted);
+  EXPECT_EQ(p.test_host("b").stats().rx_gap_frames + (20'000u - p.test_host("b").stats().next_rx_seq), ls.corrupted);
   expect_conservation(p);
 }
 
 TEST(NicTraffic, BitErrorsWithRxAllAreDeliveredFlagged) {
   Scenario s = one_way(20'000, 60, 1514);
-  s.faults.bit_error_rate = 2e-6;
-  s.b.host.rx_ctrl |= 0x10 | 0x1;  // RX_ALL, and promiscuous so a flipped address still arrives
-  BackToBack p(s);
+  s.link().faults.bit_error_rate = 2e-6;
+  s.nic_side("b").host.rx_ctrl |= 0x10 | 0x1;  // RX_ALL, and promiscuous so a flipped address still arrives
+  Platform p(s);
   p.run();
   const auto& ls = p.link().stats(0);
   EXPECT_GT(ls.corrupted, 100u);
-  EXPECT_EQ(p.nic(1).stat(Stat::rx_crc_errors), 0u);
-  EXPECT_EQ(p.host(1).stats().rx_err_flagged, ls.corrupted);
-  EXPECT_EQ(p.host(1).stats().rx_ok, 20'000u - ls.corrupted);
+  EXPECT_EQ(p.nic("b").stat(Stat::rx_crc_errors), 0u);
+  EXPECT_EQ(p.test_host("b").stats().rx_err_flagged, ls.corrupted);
+  EXPECT_EQ(p.test_host("b").stats().rx_ok, 20'000u - ls.corrupted);
   expect_conservation(p);
 }
 
 TEST(NicTraffic, ReceiverThatNeverRefillsDropsExactlyTheExcess) {
   Scenario s = one_way(5000, 60, 1514);
-  s.b.host.rx_ring = 256;
-  s.b.host.refill_rx = false;
-  BackToBack p(s);
+  s.nic_side("b").host.rx_ring = 256;
+  s.nic_side("b").host.refill_rx = false;
+  Platform p(s);
   p.run();
-  EXPECT_EQ(p.host(1).stats().rx_ok, 255u);  // one slot stays empty
-  EXPECT_EQ(p.nic(1).stat(Stat::rx_missed_errors), 5000u - 255u);
+  EXPECT_EQ(p.test_host("b").stats().rx_ok, 255u);  // one slot stays empty
+  EXPECT_EQ(p.nic("b").stat(Stat::rx_missed_errors), 5000u - 255u);
   expect_conservation(p);
 }
 
@@ -184,11 +184,11 @@ TEST(NicTraffic, BothWaysAtLineRateConserveEveryFrame) {
   auto s = vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err);
   ASSERT_TRUE(s) << err;
   s->hosts = "direct";
-  BackToBack p(*s);
+  Platform p(*s);
   p.run();
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(p.host(i).stats().rx_ok, s->a.host.count);
-    EXPECT_EQ(p.host(i).stats().rx_out_of_order, 0u);
+    EXPECT_EQ(p.test_host(i == 0 ? "a" : "b").stats().rx_ok, s->nic_side("a").host.count);
+    EXPECT_EQ(p.test_host(i == 0 ? "a" : "b").stats().rx_out_of_order, 0u);
   }
   expect_conservation(p);
 }
@@ -198,28 +198,28 @@ TEST(NicTraffic, LinkDownMidTrafficLosesOnlyCountedFrames) {
   auto s = vnic::tb::parse_scenario(vnic::tb::default_scenario_toml(), &err);
   ASSERT_TRUE(s) << err;
   s->hosts = "direct";
-  s->a.host.count = s->b.host.count = 5000;
-  BackToBack p(*s);
+  s->nic_side("a").host.count = s->nic_side("b").host.count = 5000;
+  Platform p(*s);
   p.link().schedule_link_change(sc_core::sc_time(1, sc_core::SC_MS), false);
   p.link().schedule_link_change(sc_core::sc_time(2, sc_core::SC_MS), true);
   p.run();
   for (int i = 0; i < 2; ++i) {
-    EXPECT_GT(p.nic(i).stat(Stat::tx_dropped_link_down), 0u);
-    EXPECT_GE(p.nic(i).stat(Stat::irq_misc), 2u);  // down and up
-    EXPECT_EQ(p.host(i).stats().rx_bad_bytes, 0u);
-    EXPECT_LT(p.host(i).stats().rx_ok, 5000u);
+    EXPECT_GT(p.nic(i == 0 ? "a" : "b").stat(Stat::tx_dropped_link_down), 0u);
+    EXPECT_GE(p.nic(i == 0 ? "a" : "b").stat(Stat::irq_misc), 2u);  // down and up
+    EXPECT_EQ(p.test_host(i == 0 ? "a" : "b").stats().rx_bad_bytes, 0u);
+    EXPECT_LT(p.test_host(i == 0 ? "a" : "b").stats().rx_ok, 5000u);
   }
   expect_conservation(p);
 }
 
 TEST(NicTraffic, FrameDropsOnTheWireAreCountedByTheLink) {
   Scenario s = one_way(20'000, 60, 1514);
-  s.faults.drop_probability = 0.01;
-  BackToBack p(s);
+  s.link().faults.drop_probability = 0.01;
+  Platform p(s);
   p.run();
   const auto& ls = p.link().stats(0);
   EXPECT_GT(ls.dropped_fault, 100u);
-  EXPECT_EQ(p.host(1).stats().rx_ok + ls.dropped_fault, 20'000u);
+  EXPECT_EQ(p.test_host("b").stats().rx_ok + ls.dropped_fault, 20'000u);
   expect_conservation(p);
 }
 

@@ -18,15 +18,15 @@ TEST(Scenario, DefaultParsesWithItsDocumentedValues) {
   std::string err;
   const auto s = parse_scenario(vnic::tb::default_scenario_toml(), &err);
   ASSERT_TRUE(s) << err;
-  EXPECT_EQ(s->link_rate.bps(), 10'000'000'000u);
-  EXPECT_EQ(s->a.host.coalesce.rx_usecs, 8u);
-  EXPECT_EQ(s->a.host.coalesce.rx_frames, 32u);
+  EXPECT_EQ(s->link().rate.bps(), 10'000'000'000u);
+  EXPECT_EQ(s->nic_side("a").host.coalesce.rx_usecs, 8u);
+  EXPECT_EQ(s->nic_side("a").host.coalesce.rx_frames, 32u);
   EXPECT_EQ(s->hosts, "driver");
   EXPECT_EQ(s->driver.cpus, 2u);
-  EXPECT_EQ(s->driver.sysctl.netdev_budget, 300);
-  EXPECT_EQ(s->driver.sysctl.netdev_budget_usecs, 8000u);
-  EXPECT_EQ(s->driver.sysctl.dev_weight, 64);
-  EXPECT_EQ(s->driver.sysctl.netdev_max_backlog, 1000u);
+  EXPECT_EQ(s->sysctl.core.netdev_budget, 300);
+  EXPECT_EQ(s->sysctl.core.netdev_budget_usecs, 8000u);
+  EXPECT_EQ(s->sysctl.core.dev_weight, 64);
+  EXPECT_EQ(s->sysctl.core.netdev_max_backlog, 1000u);
   EXPECT_EQ(s->driver.napi_weight, 64);
   // The embedded TOML states the compiled-in defaults, key by key.
   const vnic::stack::CpuCosts d{};
@@ -37,7 +37,7 @@ TEST(Scenario, DefaultParsesWithItsDocumentedValues) {
   EXPECT_EQ(s->driver.costs.copy_per_kib, d.copy_per_kib);
   EXPECT_EQ(s->nic.pcie.mps, 256u);
   EXPECT_EQ(s->ring, "model");
-  EXPECT_EQ(s->a.mac.str(), "02:00:00:00:00:0a");
+  EXPECT_EQ(s->nic_side("a").mac.str(), "02:00:00:00:00:0a");
 }
 
 TEST(Scenario, DriverKeysAreAppliedAndChecked) {
@@ -51,8 +51,8 @@ TEST(Scenario, DriverKeysAreAppliedAndChecked) {
   EXPECT_EQ(s->hosts, "direct");
   EXPECT_EQ(s->driver.cpus, 4u);
   EXPECT_EQ(s->driver.costs.hardirq, vnic::model::Duration::ns(1500));
-  EXPECT_EQ(s->driver.sysctl.netdev_budget, 50);
-  EXPECT_EQ(s->driver.sysctl.netdev_max_backlog, 10u);
+  EXPECT_EQ(s->sysctl.core.netdev_budget, 50);
+  EXPECT_EQ(s->sysctl.core.netdev_max_backlog, 10u);
   EXPECT_EQ(s->driver.rx_handoff, "netif_rx");
   EXPECT_EQ(s->driver.napi_weight, 16);
   EXPECT_FALSE(s->driver.bql);
@@ -85,13 +85,13 @@ TEST(Scenario, KeysAreApplied) {
       "iommu = true\nrx-all = true\n",
       &err);
   ASSERT_TRUE(s) << err;
-  EXPECT_EQ(s->link_rate.bps(), 25'000'000'000u);
-  EXPECT_DOUBLE_EQ(s->faults.bit_error_rate, 1e-9);
+  EXPECT_EQ(s->link().rate.bps(), 25'000'000'000u);
+  EXPECT_DOUBLE_EQ(s->link().faults.bit_error_rate, 1e-9);
   EXPECT_EQ(s->nic.pcie.lanes, 4u);
   EXPECT_EQ(s->nic.pcie.enc_total, 10u);  // Gen2: 8b/10b
-  EXPECT_EQ(s->b.host.coalesce.rx_usecs, 50u);
-  EXPECT_TRUE(s->b.iommu);
-  EXPECT_EQ(s->b.host.rx_ctrl & 0x10u, 0x10u);
+  EXPECT_EQ(s->nic_side("b").host.coalesce.rx_usecs, 50u);
+  EXPECT_TRUE(s->host("b").iommu);
+  EXPECT_EQ(s->nic_side("b").host.rx_ctrl & 0x10u, 0x10u);
 }
 
 TEST(Scenario, ErrorsNameTheKey) {
@@ -153,11 +153,11 @@ TEST(ScenarioOverlay, AFileThatChangesOneKeyChangesOnlyThatKey) {
   ASSERT_TRUE(base) << err;
   const auto one = resolve("[host.a]\nrx-usecs = 20\n", {}, &err);
   ASSERT_TRUE(one) << err;
-  EXPECT_EQ(one->scenario.a.host.coalesce.rx_usecs, 20u);
-  EXPECT_EQ(one->scenario.a.host.count, 20000u);  // not zero: the default's traffic stays
-  EXPECT_EQ(one->scenario.b.host.count, 20000u);
-  EXPECT_EQ(one->scenario.b.host.coalesce.rx_usecs, 8u);
-  EXPECT_EQ(one->scenario.a.host.coalesce.rx_frames, 32u);
+  EXPECT_EQ(one->scenario.nic_side("a").host.coalesce.rx_usecs, 20u);
+  EXPECT_EQ(one->scenario.nic_side("a").host.count, 20000u);  // not zero: the default's traffic stays
+  EXPECT_EQ(one->scenario.nic_side("b").host.count, 20000u);
+  EXPECT_EQ(one->scenario.nic_side("b").host.coalesce.rx_usecs, 8u);
+  EXPECT_EQ(one->scenario.nic_side("a").host.coalesce.rx_frames, 32u);
   // The resolved TOML differs from the default's in that one line.
   std::string want = base->toml;
   const auto at = want.find("rx-usecs = 8");
@@ -187,10 +187,10 @@ TEST(ScenarioOverlay, SettingsAreTomlValuesCheckedLikeFileKeys) {
                           "driver.rx_handoff=\"netif_rx\"", "scenario.name=my run"},
                          &err);
   ASSERT_TRUE(s) << err;
-  EXPECT_EQ(s->scenario.b.host.coalesce.rx_usecs, 50u);  // the setting wins over the file
-  EXPECT_DOUBLE_EQ(s->scenario.faults.bit_error_rate, 1e-9);
+  EXPECT_EQ(s->scenario.nic_side("b").host.coalesce.rx_usecs, 50u);  // the setting wins over the file
+  EXPECT_DOUBLE_EQ(s->scenario.link().faults.bit_error_rate, 1e-9);
   EXPECT_FALSE(s->scenario.driver.bql);
-  EXPECT_EQ(s->scenario.link_rate.bps(), 25'000'000'000u);
+  EXPECT_EQ(s->scenario.link().rate.bps(), 25'000'000'000u);
   EXPECT_EQ(s->scenario.driver.rx_handoff, "netif_rx");
   EXPECT_EQ(s->scenario.name, "my run");
   const std::pair<const char*, const char*> bad[] = {
@@ -219,7 +219,7 @@ TEST(ScenarioOverlay, EveryBuiltinResolvesAndNamesItself) {
     const auto r = vnic::tb::resolve_scenario({*layer}, {}, &err);
     ASSERT_TRUE(r) << b.name << ": " << err;
     EXPECT_EQ(r->scenario.name, b.name);
-    EXPECT_GT(r->scenario.a.host.count + r->scenario.b.host.count, 0u) << b.name;
+    EXPECT_GT(r->scenario.nic_side("a").host.count + r->scenario.nic_side("b").host.count, 0u) << b.name;
     EXPECT_FALSE(b.summary.empty());
     EXPECT_EQ(b.summary.find('\n'), std::string_view::npos);
   }

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/platform.hpp"
 
 namespace vnic::tb::testing {
 
@@ -17,9 +17,9 @@ inline Scenario driver_scenario(uint64_t frames_a, uint64_t frames_b, uint32_t m
   auto s = parse_scenario(default_scenario_toml(), &err);
   EXPECT_TRUE(s) << err;
   EXPECT_EQ(s->hosts, "driver");
-  s->a.host.count = frames_a;
-  s->b.host.count = frames_b;
-  for (auto* h : {&s->a.host, &s->b.host}) {
+  s->nic_side("a").host.count = frames_a;
+  s->nic_side("b").host.count = frames_b;
+  for (auto* h : {&s->nic_side("a").host, &s->nic_side("b").host}) {
     h->pattern.min_len = min_len;
     h->pattern.max_len = max_len;
   }
@@ -29,15 +29,14 @@ inline Scenario driver_scenario(uint64_t frames_a, uint64_t frames_b, uint32_t m
 inline void run() { sc_core::sc_start(); }
 inline void run_for(model::Duration d) { sc_core::sc_start(sc_core::sc_time::from_value(static_cast<uint64_t>(d.ps()))); }
 
-// sent == delivered + every drop counter, both ways, with the device counters as the drivers
-// read them (ethtool -S), as BackToBack::run() does at its end.
-inline void expect_conservation(BackToBack& p) {
-  p.dhost(0).refresh_stats();
-  p.dhost(1).refresh_stats();
+// sent == delivered + every drop counter, every direction, with the device counters as the
+// drivers read them (ethtool -S), as Platform::run() does at its end.
+inline void expect_conservation(Platform& p) {
+  for (unsigned i = 0; i < p.num_hosts(); ++i) p.host(i).finish();
   run();
-  for (int i = 0; i < 2; ++i) {
+  for (const PortId port : p.ports()) {
     std::string detail;
-    EXPECT_EQ(p.unaccounted(i, &detail), 0) << detail;
+    EXPECT_EQ(p.unaccounted(port, &detail), 0) << p.label(port) << ": " << detail;
   }
 }
 

@@ -1,106 +1,154 @@
-// DriverHost: a host that runs the driver model: one CPU core, its softnet, an skb pool, the
-// vnic driver on a PciHostBus, a pktgen thread that sends and a checker that receives.
+// DriverHost: a host that runs the driver model: its CPU cores with their softnet, an skb pool,
+// and per NIC a PCI function on the host's bus (PciHostBus), a vnic driver instance (eth0,
+// eth1, ...) with its own interrupt vectors, a pktgen thread that sends and a checker that
+// receives. The protocol hand-off dispatches each packet to its device's checker.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "vnic/driver/vnic_driver.hpp"
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/nic.hpp"
+#include "vnic/model/trace.hpp"
 #include "vnic/stack/co.hpp"
 #include "vnic/stack/softnet.hpp"
+#include "vnic/tb/host.hpp"
 #include "vnic/tb/host_cpu.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/pci_host_bus.hpp"
-#include "vnic/model/trace.hpp"
 #include "vnic/tb/pktgen.hpp"
 
 namespace vnic::tb {
 
+// One NIC of a driver host.
+struct DriverNicConfig {
+  driver::DriverConfig drv{};  // drv.ifname: eth0, eth1, ...
+  PktGenConfig gen{};
+  std::string bus_info = "0000:01:00.0";  // domain:bus:device.function
+  uint64_t bar0_base = 0xF000'0000;        // where the function's BAR0 is placed
+};
+
 struct DriverHostConfig {
-  driver::DriverConfig drv{};
+  std::vector<DriverNicConfig> nics = std::vector<DriverNicConfig>(1);
   stack::CpuCosts costs{};
   stack::NetCoreSysctls sysctl{};
-  PktGenConfig gen{};
-  uint32_t skb_pool = 16384;  // skbs that may exist at once
-  // CPU cores. The queue's interrupt (and so NAPI) is bound to cpu0; pktgen runs on the last core.
+  uint32_t skb_pool = 16384;  // skbs that may exist at once (all NICs of the host)
+  // CPU cores. The NICs' interrupts (and so NAPI) are bound to cpu0; pktgen runs on the last core.
   unsigned cpus = 2;
   uint32_t mtu = 1500;
 };
 
-class DriverHost {
+class DriverHost final : public Host {
  public:
+  // `name` is the trace source and module prefix ("host_a"); `host_name` the scenario's ("a").
   DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& mem, const DriverHostConfig& cfg,
-             const std::string& bus_info);
-  ~DriverHost();
+             std::string host_name = "");
+  ~DriverHost() override;
 
-  void connect(hw::Nic& nic, uint64_t bar0_base);
-  // CPU contexts, NAPI polls and the driver's events go to `sink`, under this host's name.
-  // Trace events of this host (CPUs, softnet, driver, pktgen, checker) go to `sink`; packets
-  // made here get ids from id_base + 1 on, and carry them across the descriptor interface
-  // through this host's side band (model::PacketTags), which the NIC shares.
+  // Host
+  const std::string& host_name() const override { return host_name_; }
+  unsigned num_ports() const override { return static_cast<unsigned>(ports_.size()); }
+  HostMemory& memory() override { return mem_; }
+  void connect(unsigned port, hw::Nic& nic) override;
+  void expect(unsigned port, const TrafficPattern& p) override { ports_.at(port)->checker.expect(p); }
+  void set_trace(model::TraceSink* sink, const std::vector<uint64_t>& id_base) override;
+  std::string trace_source(unsigned) const override { return name_; }
+  // Starts a task: probe and open each NIC's driver in turn, then its pktgen.
+  void bring_up() override;
+  bool finish() override {
+    refresh_stats();
+    return true;
+  }
+  uint64_t sent(unsigned port) const override { return ports_.at(port)->gen->stats().sent; }
+  uint64_t delivered(unsigned port) const override { return ports_.at(port)->checker.stats().frames; }
+  bool rx_clean(unsigned port) const override;
+  std::vector<ConservationTerm> tx_drops(unsigned port) const override;
+  std::vector<ConservationTerm> rx_drops(unsigned port) const override;
+  std::string port_header(unsigned port) const override;
+  std::string prompt() const override { return "[host " + host_name_ + "]$ "; }
+  std::vector<ReportView> views(uint64_t elapsed_ps, const std::vector<std::string>& conservation) const override;
+  nlohmann::ordered_json port_summary(unsigned port, double sim_s) const override;
+  nlohmann::ordered_json host_summary(double sim_s) const override;
+
+  // Port 0 alone (the single-NIC form tests use): connect and trace.
+  void connect(hw::Nic& nic) { connect(0, nic); }
+  // Trace events of this host (CPUs, softnet, drivers, pktgens, checkers) go to `sink`; packets
+  // port i makes get ids from id_base + (i << 32) + 1 on, and carry them across the descriptor
+  // interface through that port's side band (model::PacketTags), which its NIC shares.
   void set_trace(stack::TraceSink* sink, uint64_t id_base = 0);
   const std::string& name() const { return name_; }
-  void expect(const TrafficPattern& p) { checker_.expect(p); }
-  // Starts a task: probe, open, then pktgen.
-  void bring_up();
-  // Starts a task reading the device's counters for ethtool -S (run the simulation after it).
+  void expect(const TrafficPattern& p) { expect(0, p); }
+  // Starts a task reading every NIC's counters for ethtool -S (run the simulation after it).
   void refresh_stats();
   // Starts any task on this host (tests: close, reopen, ethtool calls).
   void spawn(stack::Co<void> task) { tasks_.spawn(std::move(task)); }
   std::size_t tasks_running() const { return tasks_.running(); }
 
-  int probe_rc() const { return probe_rc_; }
-  int open_rc() const { return open_rc_; }
-  bool up() const { return drv_->up; }
+  int probe_rc(unsigned port = 0) const { return ports_.at(port)->probe_rc; }
+  int open_rc(unsigned port = 0) const { return ports_.at(port)->open_rc; }
+  bool up(unsigned port = 0) const { return ports_.at(port)->drv->up; }
 
   SmpCpus& cpus() { return cpus_; }
   HostCpu& cpu(unsigned i = 0) { return cpus_.core(i); }
-  PciHostBus& bus() { return *bus_; }
-  // cpu i's softnet_data (cpu0's takes the NIC's packets).
+  const HostCpu& cpu(unsigned i = 0) const { return cpus_.core(i); }
+  PciHostBus& bus(unsigned port = 0) { return *ports_.at(port)->bus; }
+  const PciHostBus& bus(unsigned port = 0) const { return *ports_.at(port)->bus; }
+  // cpu i's softnet_data (cpu0's takes the NICs' packets).
   stack::Softnet& softnet(unsigned i = 0) { return *softnet_[i]; }
   const stack::Softnet& softnet(unsigned i = 0) const { return *softnet_[i]; }
   // softnet_stat columns summed over the CPUs.
   stack::SoftnetStats softnet_total() const;
   stack::SkbPool& skbs() { return skbs_; }
-  driver::VnicDriver& driver() { return *drv_; }
-  PktGen& pktgen() { return *gen_; }
-  const RxChecker& checker() const { return checker_; }
-  HostMemory& memory() { return mem_; }
+  driver::VnicDriver& driver(unsigned port = 0) { return *ports_.at(port)->drv; }
+  const driver::VnicDriver& driver(unsigned port = 0) const { return *ports_.at(port)->drv; }
+  PktGen& pktgen(unsigned port = 0) { return *ports_.at(port)->gen; }
+  const PktGen& pktgen(unsigned port = 0) const { return *ports_.at(port)->gen; }
+  const RxChecker& checker(unsigned port = 0) const { return ports_.at(port)->checker; }
   const DriverHostConfig& config() const { return cfg_; }
+  // Packets the protocol hand-off got from a device that is none of this host's NICs (dropped).
+  uint64_t rx_unknown_dev() const { return rx_unknown_dev_; }
 
   // /sys/class/net/<if>/queues/tx-0/byte_queue_limits/{limit,inflight} as `grep` prints them.
-  std::string bql_sysfs() const;
+  std::string bql_sysfs(unsigned port = 0) const;
   // `ethtool -S <ifname>`, `ethtool -c`, `ethtool -g` and `ethtool <ifname>` output.
-  std::string ethtool_s() const;
-  std::string ethtool_c() const;
-  std::string ethtool_g() const;
-  std::string ethtool_link() const;
+  std::string ethtool_s(unsigned port = 0) const;
+  std::string ethtool_c(unsigned port = 0) const;
+  std::string ethtool_g(unsigned port = 0) const;
+  std::string ethtool_link(unsigned port = 0) const;
   // /proc/net/softnet_stat (one line per CPU).
   std::string softnet_stat() const;
   // CPU time by context over `elapsed`, one line per CPU.
   std::string cpu_usage(uint64_t elapsed_ps) const;
 
  private:
+  struct Port {
+    DriverNicConfig cfg;
+    std::unique_ptr<PciHostBus> bus;
+    std::unique_ptr<driver::VnicDriver> drv;
+    std::unique_ptr<PktGen> gen;
+    RxChecker checker;
+    hw::Nic* nic = nullptr;
+    model::PacketTags tags;
+    int probe_rc = 1, open_rc = 1;  // 1: not run yet
+  };
   static std::string core_usage(const HostCpu& cpu, uint64_t elapsed_ps);
+  // The protocol hand-off: the packet's device picks the checker.
+  static void rx(void* ctx, stack::SkBuff* skb);
   stack::Co<void> bring_up_task();
   stack::Co<void> refresh_task();
 
   std::string name_;
+  std::string host_name_;
   HostMemory& mem_;
   DriverHostConfig cfg_;
   SmpCpus cpus_;
-  std::unique_ptr<PciHostBus> bus_;
+  std::vector<std::unique_ptr<Port>> ports_;  // before the pool: its page allocator is port 0's bus
   std::vector<std::unique_ptr<stack::Softnet>> softnet_;
   stack::SkbPool skbs_;
-  std::unique_ptr<driver::VnicDriver> drv_;
-  std::unique_ptr<PktGen> gen_;
-  RxChecker checker_;
-  hw::Nic* nic_ = nullptr;
-  model::PacketTags tags_;
-  int probe_rc_ = 1, open_rc_ = 1;  // 1: not run yet
+  uint64_t rx_unknown_dev_ = 0;
   stack::TaskScope tasks_;  // last: its tasks use everything above
 };
 

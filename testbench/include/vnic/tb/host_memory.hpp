@@ -32,8 +32,12 @@ class HostMemory : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<HostMemory> socket;
 
-  // Memory occupies [base, base + size).
-  HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size);
+  // Memory occupies [base, base + size). `ports`: target sockets for that many root complexes
+  // (one per PCI function of a host with several NICs).
+  HostMemory(sc_core::sc_module_name name, uint64_t base, uint64_t size, unsigned ports = 1);
+
+  // Memory's port i: port(0) is `socket`. std::out_of_range beyond the ports it was built with.
+  tlm_utils::simple_target_socket<HostMemory>& port(unsigned i);
 
   uint64_t base() const { return base_; }
   uint64_t size() const { return size_; }
@@ -75,6 +79,7 @@ class HostMemory : public sc_core::sc_module {
   unsigned transport_dbg(tlm::tlm_generic_payload& p);
 
   bool device_may(uint64_t addr, uint64_t len, tlm::tlm_command cmd) const;
+  std::vector<std::unique_ptr<tlm_utils::simple_target_socket<HostMemory>>> more_ports_;
 
   struct Mapping {
     uint64_t len;

@@ -47,7 +47,7 @@ struct SegmentStats {
 
 struct JourneyConfig {
   uint64_t every = 1;      // sample packets 1, 1 + every, 1 + 2 x every, ... of each sender
-  std::string from_host;   // only packets made on this host ("" : any)
+  std::string from_host;   // only packets made on this host ("" : any); see sender()
   uint64_t max_packets = 10'000;  // journeys kept (the breakdown uses all of them)
 };
 
@@ -57,6 +57,9 @@ class JourneyRecorder final : public model::TraceSink {
   explicit JourneyRecorder(const JourneyConfig& cfg, model::TraceSink* next = nullptr) : cfg_(cfg), next_(next) {}
   // Which host a NIC's interrupts go to ("nic_a" -> "host_a" unless told otherwise).
   void pair(const std::string& nic, const std::string& host) { host_of_[nic] = host; }
+  // Which host makes the packets whose ids are prefix * 2^32 + 1, 2, ... (for JourneyConfig's
+  // from_host). Unless told otherwise, prefix 0 is host "a" and 1 is host "b".
+  void sender(uint64_t prefix, const std::string& host) { sender_of_[prefix] = host; }
 
   void trace(const char* source, const model::TraceEvent& e) override;
 
@@ -88,6 +91,7 @@ class JourneyRecorder final : public model::TraceSink {
   JourneyConfig cfg_;
   model::TraceSink* next_;
   std::map<std::string, std::string> host_of_;
+  std::map<uint64_t, std::string> sender_of_;
   std::map<uint64_t, Journey> journeys_;
   std::map<std::string, std::vector<Wait>> waiting_;  // by the source that will emit the step
   // A hard IRQ's event is emitted when its handler ends, after the steps inside it (NAPI

@@ -35,9 +35,10 @@ class PciHostBus : public sc_core::sc_module, public driver::HostBus, public sta
 
   PciHostBus(sc_core::sc_module_name name, hw::EventQueue& q, SmpCpus& cpu, HostMemory& mem, std::string bus_info);
 
-  // Binds MMIO and DMA (through the root complex to memory), hooks the MSI window up, and
-  // enumerates the function at bar0_base (what firmware and the PCI core do before probe).
-  void connect(hw::Nic& nic, uint64_t bar0_base);
+  // Binds MMIO and DMA (through the root complex to memory's port `mem_port`), hooks the MSI
+  // window up, and enumerates the function at bar0_base (what firmware and the PCI core do
+  // before probe).
+  void connect(hw::Nic& nic, uint64_t bar0_base, unsigned mem_port = 0);
   RootComplex& root_complex() { return rc_; }
   const PciFunction& pci() const { return pci_; }
   const PciHostBusStats& stats() const { return stats_; }

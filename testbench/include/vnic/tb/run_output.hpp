@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "vnic/tb/back_to_back.hpp"
+#include "vnic/tb/platform.hpp"
 
 namespace vnic::tb {
 
@@ -30,11 +30,12 @@ struct RunMeta {
 std::string scenario_hash(std::string_view toml);
 
 // summary.json: deterministic for a scenario and seed, apart from its "wall_clock" object.
-nlohmann::ordered_json run_summary(BackToBack& p, const RunMeta& m);
+nlohmann::ordered_json run_summary(Platform& p, const RunMeta& m);
 
-// Writes report.txt, scenario.toml, summary.json, link.txt and host-a/, host-b/ (one file per
-// view) into the existing folder `dir`; false and *error if a file cannot be written.
-bool write_run_files(BackToBack& p, const std::string& report, const RunMeta& m, const std::string& dir,
+// Writes report.txt, scenario.toml, summary.json, link.txt and host-NAME/ per host (one file per
+// view; eth1's under host-NAME/eth1/, ...) into the existing folder `dir`; false and *error if a
+// file cannot be written.
+bool write_run_files(Platform& p, const std::string& report, const RunMeta& m, const std::string& dir,
                      std::string* error);
 
 // An output folder that appears all at once: everything goes to a temporary sibling, which

@@ -1,4 +1,4 @@
-// Scenario: everything a run needs (link, PCIe, NIC and the two test hosts), read from TOML
+// Scenario: everything a run needs (hosts and their NICs, links, PCIe, NIC, CPU costs), read from TOML
 // with clear errors; the CLI's default scenario is embedded in the binary.
 #pragma once
 
@@ -13,22 +13,15 @@
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/softnet.hpp"
 #include "vnic/tb/fault_injector.hpp"
+#include "vnic/tb/host_config.hpp"
 #include "vnic/tb/test_host.hpp"
 
 namespace vnic::tb {
 
-struct HostSide {
-  TestHostConfig host{};
-  model::MacAddr mac{};
-  bool iommu = false;  // the host's IOMMU-like check on device accesses
-  bool coalesce_given = false;  // any of rx-usecs/rx-frames/tx-usecs/tx-frames was set (else: driver defaults)
-};
-
 // What runs on the hosts when they are driver hosts (the default).
 struct DriverSide {
-  unsigned cpus = 2;  // per host; cpu0 takes the NIC's interrupts, pktgen runs on the last
+  unsigned cpus = 2;  // per host; cpu0 takes the NICs' interrupts, pktgen runs on the last
   stack::CpuCosts costs{};
-  stack::NetCoreSysctls sysctl{};
   int napi_weight = 64;
   std::string rx_handoff = "netif_receive_skb";  // or "netif_rx" (through the per-CPU backlog)
   uint32_t pktgen_burst = 32;
@@ -44,23 +37,32 @@ struct Scenario {
   // "direct": the test host programs the NIC itself, with no CPU model (device tests).
   std::string hosts = "driver";
   DriverSide driver{};
+  StackCpuCosts stack_costs{};  // [cpu] keys of the protocol stack (for the stack wiring)
+  HostSysctls sysctl{};         // [sysctl]: every host's, before its own [host.NAME.sysctl]
   uint64_t seed = 1;
-  model::Duration stop_after{};
-  model::Duration quantum = model::Duration::us(10);  // EventQueue look-ahead; results do not depend on it  // 0: run until the traffic is done and the wire is quiet
-  model::BitRate link_rate = model::BitRate::gbps(10);
-  model::Duration propagation = model::Duration::ns(5);
-  FaultConfig faults{};
-  std::string pcap;  // empty: no capture
+  model::Duration stop_after{};  // 0: run until the traffic is done and the wire is quiet
+  model::Duration quantum = model::Duration::us(10);  // EventQueue look-ahead; results do not depend on it
   std::string trace;  // empty: no trace; ".json": Chrome/Perfetto JSON; otherwise text
   uint64_t trace_limit = 1'000'000;
   // Journeys (docs/journey.md), set by the command line: every N-th packet of each sender (0:
-  // off), only those made on host "a" or "b" ("": both).
+  // off), only those made on the host of that name ("": all).
   uint64_t journey_every = 0;
   std::string journey_from;
   hw::NicConfig nic{};
   std::string ring = "model";  // the NIC's descriptor FIFO: "model" (C++), "rtl" (Verilated), "rtl-broken"
-  HostSide a{};
-  HostSide b{};
+  // The hosts in name order ([host.NAME]); each with its sysctls resolved ([sysctl] then its own).
+  std::vector<HostConfig> host_list;
+  // [link] (a.eth0 - b.eth0) first, then each [link.NAME] in name order.
+  std::vector<LinkConfig> links;
+
+  // The host, NIC or link of that name; std::out_of_range naming it if there is none.
+  HostConfig& host(std::string_view name);
+  const HostConfig& host(std::string_view name) const;
+  NicSide& nic_side(std::string_view host, unsigned index = 0);
+  const NicSide& nic_side(std::string_view host, unsigned index = 0) const;
+  LinkConfig& link(std::string_view name = "link");
+  const LinkConfig& link(std::string_view name = "link") const;
+  const HostConfig* find_host(std::string_view name) const;
 };
 
 // The scenario `vnic run` uses when no file is given; every other scenario is read over it.

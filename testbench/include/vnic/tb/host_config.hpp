@@ -1,0 +1,137 @@
+// The scenario's hosts, NICs and links as plain config structs (what [host.NAME],
+// [host.NAME.ethN], [link] and [link.NAME] say), kept apart from the parser so that the wiring
+// of the protocol stack can map them without touching it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vnic/model/mac_addr.hpp"
+#include "vnic/model/units.hpp"
+#include "vnic/stack/cpu.hpp"
+#include "vnic/stack/softnet.hpp"
+#include "vnic/tb/fault_injector.hpp"
+#include "vnic/tb/test_host.hpp"
+
+namespace vnic::tb {
+
+// An IPv4 address with its prefix length ("10.0.0.1/24"); addr in host byte order.
+struct Ipv4Cidr {
+  uint32_t addr = 0;
+  uint8_t prefix = 32;
+  // "a.b.c.d/len" (len 0..32); nullopt on anything else.
+  static std::optional<Ipv4Cidr> parse(std::string_view text);
+  std::string str() const;
+  uint32_t netmask() const { return prefix == 0 ? 0u : ~uint32_t{0} << (32 - prefix); }
+  bool operator==(const Ipv4Cidr&) const = default;
+};
+// A dotted quad ("10.0.0.2"); nullopt on anything else.
+std::optional<uint32_t> parse_ipv4(std::string_view text);
+std::string ipv4_str(uint32_t addr);
+
+// One route, in `ip route add` syntax: "10.0.2.0/24 via 10.0.1.2 dev eth1 metric 10 src 10.0.1.1",
+// "default via 10.0.0.2". dst is 0.0.0.0/0 for default.
+struct RouteConfig {
+  Ipv4Cidr dst{0, 0};
+  std::optional<uint32_t> via;
+  std::string dev;  // empty: chosen by the gateway's connected route
+  std::optional<uint32_t> metric;
+  std::optional<uint32_t> src;
+  std::string text;  // as written in the scenario
+};
+// Parses one route; nullopt and *why on a syntax error (devices are checked by the scenario).
+std::optional<RouteConfig> parse_route(std::string_view text, std::string* why);
+
+// A host's sysctls by their Linux leaf names, Linux 6.1's defaults ([sysctl] for every host,
+// [host.NAME.sysctl] for one).
+struct HostSysctls {
+  stack::NetCoreSysctls core{};  // netdev_budget, netdev_budget_usecs, dev_weight, netdev_max_backlog
+  std::string default_qdisc = "pfifo_fast";  // net.core.default_qdisc
+  int ip_forward = 0;                        // net.ipv4.ip_forward (1: forwarding, not built yet)
+  int ip_default_ttl = 64;                   // net.ipv4.ip_default_ttl
+  int arp_notify = 0;                        // net.ipv4.conf.all.arp_notify
+  int icmp_ratelimit = 1000;                 // net.ipv4.icmp_ratelimit, ms
+  uint32_t icmp_ratemask = 6168;             // net.ipv4.icmp_ratemask
+  int icmp_msgs_per_sec = 1000;              // net.ipv4.icmp_msgs_per_sec
+  int icmp_msgs_burst = 50;                  // net.ipv4.icmp_msgs_burst
+  int icmp_echo_ignore_all = 0;              // net.ipv4.icmp_echo_ignore_all
+  int icmp_echo_ignore_broadcasts = 1;       // net.ipv4.icmp_echo_ignore_broadcasts
+};
+
+// `ping` run on a host ([host.NAME.ping]): ping -c count -i interval -s size -t ttl -w deadline dst.
+struct PingConfig {
+  uint32_t dst = 0;                // an IPv4 address
+  uint32_t count = 0;              // 0: until the deadline (or the run's end)
+  uint32_t interval_ms = 1000;
+  uint32_t size = 56;              // ICMP payload bytes
+  std::optional<uint32_t> ttl;     // unset: ip_default_ttl
+  uint32_t start_ms = 0;           // after the host is up
+  std::optional<uint32_t> deadline_s;
+};
+
+// What the protocol stack's steps cost the CPU ([cpu] *_ns keys beyond the driver's); the
+// defaults are the stack's own (stack::CpuCosts), the wiring maps these onto it.
+struct StackCpuCosts {
+  model::Duration ip_rcv = stack::CpuCosts{}.ip_rcv;
+  model::Duration ip_local_deliver = stack::CpuCosts{}.ip_local_deliver;
+  model::Duration ip_output = stack::CpuCosts{}.ip_output;
+  model::Duration tc_ingress = stack::CpuCosts{}.tc_ingress;
+  model::Duration tap = stack::CpuCosts{}.tap;
+  model::Duration icmp = stack::CpuCosts{}.icmp;
+};
+
+// The driver's interrupt moderation defaults (ethtool -C): every host, driver or direct, starts
+// from these unless the scenario sets rx-usecs / rx-frames / tx-usecs / tx-frames.
+inline constexpr Coalesce kDefaultCoalesce{8, 32, 16, 32};
+
+inline TestHostConfig default_nic_traffic() {
+  TestHostConfig c;
+  c.coalesce = kDefaultCoalesce;
+  return c;
+}
+
+// One NIC of a host: [host.NAME] describes eth0, [host.NAME.ethN] the others.
+struct NicSide {
+  std::string ifname = "eth0";
+  model::MacAddr mac{};
+  // Rings, moderation, RX buffer size and the pktgen traffic of this NIC (count, pattern, interval).
+  TestHostConfig host = default_nic_traffic();
+  std::optional<Ipv4Cidr> address;  // for the stack
+  std::string qdisc;                // "pfifo_fast" | "noqueue"; empty: the host's default_qdisc
+};
+
+struct HostConfig {
+  std::string name;                 // [a-z][a-z0-9_-]*
+  bool iommu = false;               // the host's IOMMU-like check on device accesses
+  std::vector<NicSide> nics;        // nics[0] is eth0, nics[i] is eth<i>
+  std::vector<RouteConfig> routes;  // for the stack
+  HostSysctls sysctl{};
+  std::optional<PingConfig> ping;   // for the stack
+  // The NIC named `ifname` ("eth1"), or nullptr.
+  const NicSide* nic(std::string_view ifname) const;
+  NicSide* nic(std::string_view ifname);
+};
+
+// One end of a link: host and interface ("a.eth1").
+struct PortRef {
+  std::string host;
+  std::string ifname = "eth0";
+  std::string str() const { return host + "." + ifname; }
+  // How reports name it: the host alone for eth0 ("a"), else "a.eth1".
+  std::string label() const { return ifname == "eth0" ? host : str(); }
+  bool operator==(const PortRef&) const = default;
+};
+
+struct LinkConfig {
+  std::string name = "link";  // "link" for [link], NAME for [link.NAME]
+  PortRef ends[2]{{"a", "eth0"}, {"b", "eth0"}};
+  model::BitRate rate = model::BitRate::gbps(10);
+  model::Duration propagation = model::Duration::ns(5);
+  FaultConfig faults{};
+  std::string pcap;  // empty: no capture
+};
+
+}  // namespace vnic::tb

@@ -1,0 +1,423 @@
+// Platform: elaboration from the scenario, the run loop, conservation per link direction and the
+// text report.
+#include "vnic/tb/platform.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "vnic/rtl/rtl_desc_cache.hpp"
+
+namespace vnic::tb {
+
+namespace {
+constexpr uint64_t kMemBase = 0x1'0000'0000ull;  // host DRAM above 4 GiB: 64-bit DMA addresses
+// Each NIC of a host is its own PCI function on the host's bus 01 (device = the NIC's index), its
+// BAR0 placed 16 MiB after the previous one's.
+constexpr uint64_t kBarStride = 0x0100'0000;
+
+// Direct hosts: the rings and their buffers.
+uint64_t mem_size_direct(const TestHostConfig& h) {
+  return (uint64_t{h.tx_ring} * tx_buf_size(h) + uint64_t{h.rx_ring} * h.rx_buf +
+          uint64_t{h.tx_ring + h.rx_ring} * 16) + (1u << 20);
+}
+
+// Driver hosts: per NIC, rings, RX buffers (2 KiB at the default MTU) and the skb pool's buffers,
+// which are taken as needed: at most one per TX descriptor and pktgen burst beyond what is in
+// flight. Room for the largest rings (4096, ethtool -G may grow them) with jumbo buffers, and the
+// skbs in flight. It costs only what the run touches: host memory pages are zeroed lazily.
+uint64_t mem_size_driver(const DriverSide& d, std::size_t nics) {
+  const uint64_t big_buf = stack::SkbPool::kLargeBuf + 64;
+  const uint64_t skbs = std::min<uint64_t>(d.skb_pool, nics * (2 * 4096 + 2 * uint64_t{d.pktgen_burst}) + 1024);
+  return nics * (2 * 4096 * big_buf + 2 * 4096 * 16) + skbs * big_buf + (8u << 20);
+}
+
+DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std::vector<TestHostConfig>& traffic) {
+  DriverHostConfig c;
+  c.nics.clear();
+  for (std::size_t i = 0; i < h.nics.size(); ++i) {
+    const TestHostConfig& t = traffic[i];
+    const NicSide& n = h.nics[i];
+    if (!t.refill_rx || t.rx_ctrl != 0x4u) {
+      throw std::runtime_error(fmt::format(
+          "host.{}{}: refill = false, promisc, rx-fcs and rx-all need scenario.hosts = \"direct\" (the driver's "
+          "rx-mode and features are not built yet)", h.name, i == 0 ? std::string() : "." + n.ifname));
+    }
+    DriverNicConfig d;
+    d.drv.ifname = n.ifname;
+    d.drv.rx_ring = t.rx_ring;
+    d.drv.tx_ring = t.tx_ring;
+    d.drv.coalesce = stack::EthtoolCoalesce{t.coalesce.rx_usecs, t.coalesce.rx_frames, t.coalesce.tx_usecs,
+                                            t.coalesce.tx_frames};
+    d.drv.napi_weight = s.driver.napi_weight;
+    d.drv.rx_handoff =
+        s.driver.rx_handoff == "netif_rx" ? driver::RxHandoff::NetifRx : driver::RxHandoff::ReceiveSkb;
+    d.drv.bql = s.driver.bql;
+    d.drv.watchdog_timeo = s.driver.watchdog;
+    d.gen.pattern = t.pattern;
+    d.gen.count = t.count;
+    d.gen.burst = s.driver.pktgen_burst;
+    d.gen.interval = t.interval;
+    d.gen.start = t.start;
+    d.bus_info = fmt::format("0000:01:{:02x}.0", i);
+    d.bar0_base = TestHost::kBar0Base + i * kBarStride;
+    c.nics.push_back(std::move(d));
+  }
+  c.costs = s.driver.costs;
+  c.sysctl = h.sysctl.core;
+  c.skb_pool = s.driver.skb_pool;
+  c.mtu = s.driver.mtu;
+  c.cpus = s.driver.cpus;
+  return c;
+}
+
+std::string nic_module_name(const HostConfig& h, unsigned i) {
+  return i == 0 ? "nic_" + h.name : fmt::format("nic_{}_{}", h.name, h.nics[i].ifname);
+}
+}  // namespace
+
+Platform::Platform(const Scenario& s) : s_(s) {
+  hw::init_time();
+  q_ = std::make_unique<hw::EventQueue>("events");
+  q_->set_quantum(static_cast<uint64_t>(s_.quantum.ps()));
+  if (s_.host_list.empty()) throw std::runtime_error("the scenario has no hosts");
+  if (s_.journey_every > 0 && !driver_hosts()) {
+    throw std::runtime_error("--journey follows packets through the driver hosts (hosts = \"driver\")");
+  }
+  if (!s_.journey_from.empty() && s_.find_host(s_.journey_from) == nullptr) {
+    throw std::runtime_error(fmt::format("--journey-from {}: the scenario has no such host", s_.journey_from));
+  }
+  if (s_.ring == "rtl") s_.nic.desc_cache_factory = &rtl::make_rtl_desc_cache;
+  if (s_.ring == "rtl-broken") s_.nic.desc_cache_factory = &rtl::make_broken_rtl_desc_cache;
+
+  // Where each port is: its link and side; each port's global index (trace ids, pattern seeds).
+  const auto& hl = s_.host_list;
+  attach_.resize(hl.size());
+  std::vector<std::vector<unsigned>> global(hl.size());
+  unsigned k = 0;
+  for (std::size_t h = 0; h < hl.size(); ++h) {
+    attach_[h].assign(hl[h].nics.size(), Attach{~0u, 0});
+    for (std::size_t n = 0; n < hl[h].nics.size(); ++n) global[h].push_back(k++);
+  }
+  for (unsigned l = 0; l < s_.links.size(); ++l) {
+    for (unsigned side = 0; side < 2; ++side) {
+      const PortRef& e = s_.links[l].ends[side];
+      const unsigned h = host_index(e.host);
+      const NicSide* n = hl[h].nic(e.ifname);
+      if (n == nullptr) throw std::runtime_error(fmt::format("link {}: host {} has no {}", s_.links[l].name, e.host, e.ifname));
+      Attach& a = attach_[h][static_cast<std::size_t>(n - hl[h].nics.data())];
+      if (a.link != ~0u) throw std::runtime_error(fmt::format("{} is on two links", e.str()));
+      a = Attach{l, side};
+    }
+  }
+  for (std::size_t h = 0; h < hl.size(); ++h) {
+    for (std::size_t n = 0; n < hl[h].nics.size(); ++n) {
+      if (attach_[h][n].link == ~0u) {
+        throw std::runtime_error(fmt::format("host.{}.{} is on no link", hl[h].name, hl[h].nics[n].ifname));
+      }
+    }
+  }
+  const auto peer_of = [&](unsigned h, unsigned n) {
+    const Attach a = attach_[h][n];
+    const PortRef& e = s_.links[a.link].ends[1 - a.side];
+    const unsigned ph = host_index(e.host);
+    return PortId{ph, static_cast<unsigned>(hl[ph].nic(e.ifname) - hl[ph].nics.data())};
+  };
+
+  // Each port's traffic: its own seed (the scenario's, twice, plus the port's index), from its
+  // MAC to its peer's.
+  std::vector<std::vector<TestHostConfig>> traffic(hl.size());
+  for (std::size_t h = 0; h < hl.size(); ++h) {
+    for (std::size_t n = 0; n < hl[h].nics.size(); ++n) {
+      TestHostConfig t = hl[h].nics[n].host;
+      const PortId p = peer_of(static_cast<unsigned>(h), static_cast<unsigned>(n));
+      t.pattern.seed = s_.seed * 2 + global[h][n];
+      t.pattern.src = hl[h].nics[n].mac;
+      t.pattern.dst = hl[p.host].nics[p.nic].mac;
+      traffic[h].push_back(t);
+    }
+  }
+
+  for (const auto& h : hl) {
+    mems_.push_back(std::make_unique<HostMemory>(
+        ("mem_" + h.name).c_str(), kMemBase,
+        driver_hosts() ? mem_size_driver(s_.driver, h.nics.size()) : mem_size_direct(h.nics[0].host),
+        static_cast<unsigned>(h.nics.size())));
+  }
+  nics_.resize(hl.size());
+  for (std::size_t h = 0; h < hl.size(); ++h) {
+    for (unsigned n = 0; n < hl[h].nics.size(); ++n) {
+      hw::NicConfig c = s_.nic;
+      c.perm_mac = hl[h].nics[n].mac;
+      if (!driver_hosts()) c.reset_ns = 0;  // the test host does not wait for RESET_DONE
+      nics_[h].push_back(std::make_unique<hw::Nic>(nic_module_name(hl[h], n).c_str(), *q_, c));
+    }
+  }
+  for (std::size_t h = 0; h < hl.size(); ++h) {
+    const std::string module = "host_" + hl[h].name;
+    if (driver_hosts()) {
+      hosts_.push_back(std::make_unique<DriverHost>(module, *q_, *mems_[h], driver_config(s_, hl[h], traffic[h]),
+                                                    hl[h].name));
+    } else {
+      hosts_.push_back(std::make_unique<DirectHost>(module, *q_, *mems_[h], traffic[h][0], hl[h].name,
+                                                    static_cast<unsigned>(hl[h].nics.size())));
+    }
+  }
+  for (unsigned h = 0; h < hosts_.size(); ++h) {
+    for (unsigned n = 0; n < hosts_[h]->num_ports(); ++n) {
+      const PortId p = peer_of(h, n);
+      hosts_[h]->expect(n, traffic[p.host][p.nic].pattern);
+      hosts_[h]->connect(n, *nics_[h][n]);
+    }
+  }
+  for (std::size_t h = 0; h < hl.size(); ++h) mems_[h]->set_iommu(hl[h].iommu);  // after binding: it withdraws DMI
+
+  for (const auto& l : s_.links) {
+    EthLinkConfig lc;
+    lc.rate = l.rate;
+    lc.propagation = l.propagation;
+    lc.faults = l.faults;
+    lc.seed = l.faults.seed;
+    links_.push_back(std::make_unique<EthLink>(l.name.c_str(), *q_, lc));
+    if (!l.pcap.empty()) links_.back()->capture_to(l.pcap);
+  }
+  model::TraceSink* sink = nullptr;
+  if (!s_.trace.empty()) {
+    std::string err;
+    if (!trace_.open(s_.trace, s_.trace_limit, &err)) throw std::runtime_error(err);
+    sink = &trace_;
+  }
+  if (s_.journey_every > 0) {
+    JourneyConfig jc{s_.journey_every, s_.journey_from};
+    journey_ = std::make_unique<JourneyRecorder>(jc, s_.trace.empty() ? nullptr : &trace_);
+    sink = journey_.get();
+  }
+  if (sink != nullptr) {
+    // Frame and packet ids tell the senders apart: port k's are k * 2^32 + 1, 2, ...
+    for (std::size_t h = 0; h < hl.size(); ++h) {
+      std::vector<uint64_t> bases;
+      for (unsigned n = 0; n < hl[h].nics.size(); ++n) {
+        bases.push_back(uint64_t{global[h][n]} << 32);
+        if (journey_) {
+          journey_->pair(nics_[h][n]->name(), hosts_[h]->trace_source(n));
+          journey_->sender(global[h][n], hl[h].name);
+        }
+      }
+      hosts_[h]->set_trace(sink, bases);
+    }
+  }
+  for (std::size_t h = 0; h < hl.size(); ++h) {
+    for (std::size_t n = 0; n < hl[h].nics.size(); ++n) {
+      nics_[h][n]->attach(links_[attach_[h][n].link].get(), attach_[h][n].side);
+    }
+  }
+}
+
+Platform::~Platform() = default;
+
+unsigned Platform::host_index(std::string_view name) const {
+  for (unsigned i = 0; i < s_.host_list.size(); ++i) {
+    if (s_.host_list[i].name == name) return i;
+  }
+  throw std::out_of_range(fmt::format("the platform has no host {}", name));
+}
+
+DriverHost& Platform::driver_host(std::string_view name) {
+  auto* h = dynamic_cast<DriverHost*>(&host(name));
+  if (h == nullptr) throw std::runtime_error(fmt::format("host {} is not a driver host", name));
+  return *h;
+}
+
+TestHost& Platform::test_host(std::string_view name) {
+  auto* h = dynamic_cast<DirectHost*>(&host(name));
+  if (h == nullptr) throw std::runtime_error(fmt::format("host {} is not a direct host", name));
+  return h->test_host();
+}
+
+std::vector<PortId> Platform::ports() const {
+  std::vector<PortId> v;
+  for (unsigned h = 0; h < attach_.size(); ++h) {
+    for (unsigned n = 0; n < attach_[h].size(); ++n) v.push_back({h, n});
+  }
+  return v;
+}
+
+PortId Platform::port(std::string_view host, unsigned n) const {
+  const unsigned h = host_index(host);
+  if (n >= attach_[h].size()) throw std::out_of_range(fmt::format("host {} has no eth{}", host, n));
+  return {h, n};
+}
+
+PortId Platform::peer(PortId p) const {
+  const Attach a = attach_.at(p.host).at(p.nic);
+  const PortRef& e = s_.links[a.link].ends[1 - a.side];
+  const unsigned h = host_index(e.host);
+  const auto& nics = s_.host_list[h].nics;
+  return {h, static_cast<unsigned>(s_.host_list[h].nic(e.ifname) - nics.data())};
+}
+
+std::string Platform::label(PortId p) const {
+  const HostConfig& h = s_.host_list.at(p.host);
+  return PortRef{h.name, h.nics.at(p.nic).ifname}.label();
+}
+
+EthLink& Platform::link(std::string_view name) {
+  for (unsigned i = 0; i < s_.links.size(); ++i) {
+    if (s_.links[i].name == name) return *links_[i];
+  }
+  throw std::out_of_range(fmt::format("the platform has no link {}", name));
+}
+
+uint64_t Platform::total_delivered() {
+  uint64_t n = 0;
+  for (const PortId p : ports()) n += delivered(p);
+  return n;
+}
+
+uint64_t Platform::total_sent() {
+  uint64_t n = 0;
+  for (const PortId p : ports()) n += sent(p);
+  return n;
+}
+
+uint64_t Platform::total_to_send() const {
+  uint64_t n = 0;
+  for (const auto& h : s_.host_list) {
+    for (const auto& nic : h.nics) n += nic.host.count;
+  }
+  return n;
+}
+
+void Platform::bring_up() {
+  for (auto& h : hosts_) h->bring_up();
+}
+
+void Platform::run() {
+  bring_up();
+  if (s_.stop_after.ps() > 0) {
+    sc_core::sc_start(hw::from_ps(static_cast<uint64_t>(s_.stop_after.ps())));
+  } else {
+    sc_core::sc_start();
+  }
+  finish_run();
+}
+
+void Platform::run(const std::function<void()>& tick, uint64_t slice_ps) {
+  bring_up();
+  const uint64_t stop = static_cast<uint64_t>(s_.stop_after.ps());
+  for (;;) {
+    const uint64_t now = hw::to_ps(sc_core::sc_time_stamp());
+    if (stop > 0) {
+      if (now >= stop) break;
+      sc_core::sc_start(hw::from_ps(std::min(slice_ps, stop - now)));
+    } else {
+      // Ends, as a plain sc_start() does, at the last activity rather than at the slice's end.
+      sc_core::sc_start(hw::from_ps(slice_ps), sc_core::SC_EXIT_ON_STARVATION);
+      if (!sc_core::sc_pending_activity()) break;
+    }
+    tick();
+  }
+  finish_run();
+}
+
+void Platform::finish_run() {
+  end_ps_ = q_->now_ps();
+  bool more = false;
+  for (auto& h : hosts_) more = h->finish() || more;
+  // ethtool -S reads the devices' counters through MMIO: let those reads run.
+  if (more) sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_MS));
+  trace_.close();
+}
+
+std::vector<ConservationTerm> Platform::conservation_terms(PortId from) {
+  const PortId to = peer(from);
+  Host& tx = *hosts_.at(from.host);
+  Host& rx = *hosts_.at(to.host);
+  const Attach a = attach_[from.host][from.nic];
+  const auto& ls = links_[a.link]->stats(a.side);
+  std::vector<ConservationTerm> t;
+  t.push_back({"sent", "sent", static_cast<int64_t>(tx.sent(from.nic))});
+  t.push_back({"delivered", "delivered", static_cast<int64_t>(rx.delivered(to.nic))});
+  for (auto& d : tx.tx_drops(from.nic)) t.push_back(std::move(d));
+  t.push_back({"link_drops", "link drops", static_cast<int64_t>(ls.dropped_fault + ls.dropped_link_down)});
+  for (auto& d : rx.rx_drops(to.nic)) t.push_back(std::move(d));
+  int64_t left = t[0].value;
+  for (std::size_t i = 1; i < t.size(); ++i) left -= t[i].value;
+  t.push_back({"unaccounted", "unaccounted", left});
+  return t;
+}
+
+int64_t Platform::unaccounted(PortId from, std::string* detail) {
+  const auto t = conservation_terms(from);
+  if (detail) {
+    *detail = fmt::format("sent {} = delivered {}", t[0].value, t[1].value);
+    for (std::size_t i = 2; i + 1 < t.size(); ++i) *detail += fmt::format(" + {} {}", t[i].label, t[i].value);
+    *detail += fmt::format(" (+ {} unaccounted)", t.back().value);
+  }
+  return t.back().value;
+}
+
+bool Platform::all_ok() {
+  for (const PortId p : ports()) {
+    if (unaccounted(p) != 0 || !rx_clean(p)) return false;
+  }
+  return true;
+}
+
+std::string Platform::conservation_line(PortId from) {
+  std::string detail;
+  const int64_t left = unaccounted(from, &detail);
+  return fmt::format("conservation {}->{}: {} [{}]\n", label(from), label(peer(from)), detail,
+                     left == 0 ? "ok" : "MISMATCH");
+}
+
+std::string Platform::link_report() {
+  std::string s;
+  for (unsigned l = 0; l < links_.size(); ++l) {
+    const LinkConfig& c = s_.links[l];
+    for (unsigned d = 0; d < 2; ++d) {
+      const auto& ls = links_[l]->stats(d);
+      s += fmt::format("link {}->{}: frames {} bytes {} dropped_fault {} dropped_link_down {} corrupted {} "
+                       "tx_overlap_errors {}\n",
+                       c.ends[d].label(), c.ends[1 - d].label(), ls.frames, ls.bytes, ls.dropped_fault,
+                       ls.dropped_link_down, ls.corrupted, ls.tx_overlap_errors);
+    }
+  }
+  return s;
+}
+
+std::vector<ReportView> Platform::host_views(unsigned i) {
+  std::vector<std::string> cons;
+  for (unsigned n = 0; n < hosts_.at(i)->num_ports(); ++n) cons.push_back(conservation_line({i, n}));
+  return hosts_[i]->views(end_ps_, cons);
+}
+
+std::string Platform::report() {
+  std::string links;
+  if (s_.links.size() == 1) {
+    links = fmt::format("link: {} Gb/s", s_.links[0].rate.gbps_f());
+  } else {
+    links = "links:";
+    for (std::size_t l = 0; l < s_.links.size(); ++l) {
+      links += fmt::format("{} {} {} Gb/s", l == 0 ? "" : ",", s_.links[l].name, s_.links[l].rate.gbps_f());
+    }
+  }
+  std::string s = fmt::format("scenario: {}  seed: {}  {}  hosts: {}  simulated time: {:.6f} s\n\n", s_.name, s_.seed,
+                              links, s_.hosts, static_cast<double>(end_ps_) / 1e12);
+  for (unsigned i = 0; i < hosts_.size(); ++i) {
+    Host& h = *hosts_[i];
+    std::string ports;
+    for (unsigned n = 0; n < h.num_ports(); ++n) ports += (n == 0 ? "" : "; ") + h.port_header(n);
+    s += fmt::format("== host {} ({}) ==\n", h.host_name(), ports);
+    for (const auto& view : host_views(i)) {
+      if (!view.command.empty()) s += h.prompt() + view.command + "\n";
+      s += view.text;
+    }
+    s += "\n";
+  }
+  s += link_report();
+  return s;
+}
+
+}  // namespace vnic::tb
