@@ -428,6 +428,85 @@ TEST(Builtin, LineRateBothWaysLosesNothing) {
   }
 }
 
+TEST(Builtin, ThreeHostsCarryTrafficOnBothLinksConservedPerDirection) {
+  const std::string d1 = tmp("vnic_three1_"), d2 = tmp("vnic_three2_");
+  for (const auto& d : {d1, d2}) fs::remove_all(d);
+  const Result r = vnic("run --no-timing -s builtin:three-hosts --pcap ab.pcap --set link.ac.pcap=\"ac.pcap\" --out " + d1);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const Json j = summary(d1);
+  EXPECT_EQ(j["scenario"]["name"], "three-hosts");
+  EXPECT_EQ(j["status"]["conservation_ok"], true);
+  // Four NIC ports, each sending 5000 frames to the port at the other end of its link.
+  for (const Json* x : {&j["hosts"]["a"], &j["hosts"]["a"]["eth1"], &j["hosts"]["b"], &j["hosts"]["c"]}) {
+    EXPECT_EQ((*x)["sent"], 5000);
+    EXPECT_EQ((*x)["received"], 5000);
+    EXPECT_EQ((*x)["conservation"]["sent"], 5000);
+    EXPECT_EQ((*x)["conservation"]["unaccounted"], 0);
+    EXPECT_EQ((*x)["conservation"]["ok"], true);
+  }
+  EXPECT_EQ(j["hosts"]["a"]["conservation"]["direction"], "a->b");
+  EXPECT_EQ(j["hosts"]["a"]["eth1"]["conservation"]["direction"], "a.eth1->c");
+  EXPECT_EQ(j["hosts"]["c"]["conservation"]["direction"], "c->a.eth1");
+  EXPECT_EQ(j["hosts"]["a"]["mac"], "02:00:00:00:00:0a");
+  EXPECT_EQ(j["hosts"]["a"]["eth1"]["mac"], "02:00:00:00:01:0a");
+  EXPECT_EQ(j["hosts"]["a"]["eth1"]["bus_info"], "0000:01:01.0");
+  // Both links carried their traffic, both ways.
+  for (const char* d : {"a_to_b", "b_to_a"}) EXPECT_EQ(j["link"][d]["frames"], 5000) << d;
+  EXPECT_EQ(j["links"]["ac"]["ends"][0], "a.eth1");
+  for (const char* d : {"a_eth1_to_c", "c_to_a_eth1"}) EXPECT_EQ(j["links"]["ac"][d]["frames"], 5000) << d;
+  // The report: a header per host naming each NIC, and a conservation line per direction.
+  for (const char* line : {"== host a (nic_a at 0000:01:00.0, eth0 02:00:00:00:00:0a; nic_a_eth1 at 0000:01:01.0, "
+                           "eth1 02:00:00:00:01:0a) ==",
+                           "[host a]$ ethtool -S eth1\n", "conservation a->b: sent 5000 = delivered 5000 ",
+                           "conservation a.eth1->c: sent 5000 = delivered 5000 ", "conservation b->a: sent 5000 ",
+                           "conservation c->a.eth1: sent 5000 ", "link a.eth1->c: frames 5000 ",
+                           "links: link 10 Gb/s, ac 25 Gb/s"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line;
+  }
+  // Files: eth0's views in host-a/, eth1's in host-a/eth1/; host c has its own folder; a capture per link.
+  for (const char* f : {"host-a/ethtool-S.txt", "host-a/eth1/ethtool-S.txt", "host-a/eth1/pktgen.txt",
+                        "host-a/softnet_stat", "host-c/ethtool-S.txt", "host-c/conservation.txt", "ab.pcap", "ac.pcap"}) {
+    EXPECT_TRUE(fs::exists(d1 + "/" + f)) << f;
+  }
+  EXPECT_EQ(slurp(d1 + "/host-a/eth1/ethtool-S.txt"), report_section(r.out, "[host a]$ ethtool -S eth1\n"));
+  EXPECT_EQ(j["files"]["link_pcaps"]["ac"], "ac.pcap");
+  // The same scenario again: the same bytes in every file but the wall clock.
+  ASSERT_EQ(vnic("run --no-timing -s builtin:three-hosts --pcap ab.pcap --set link.ac.pcap=\"ac.pcap\" --out " + d2)
+                .status,
+            0);
+  auto f1 = folder(d1), f2 = folder(d2);
+  ASSERT_EQ(f1.size(), f2.size());
+  for (auto& [name, bytes] : f1) {
+    if (name == "summary.json") continue;
+    EXPECT_TRUE(bytes == f2[name]) << name;
+  }
+  Json j1 = Json::parse(f1["summary.json"]), j2 = Json::parse(f2["summary.json"]);
+  j1.erase("wall_clock");
+  j2.erase("wall_clock");
+  EXPECT_EQ(j1.dump(), j2.dump());
+  for (const auto& d : {d1, d2}) fs::remove_all(d);
+}
+
+TEST(Cli, TopologyMistakesAreExit2NamingTheKey) {
+  const std::string errf = tmp("vnic_topo_err_");
+  const std::pair<const char*, const char*> bad[] = {
+      {"--set host.a.address=10.0.0.300/24", "host.a.address: '10.0.0.300/24' is not an IPv4 address"},
+      {"--set host.c.frames=1", "host.c.eth0 is on no link"},
+      {"-s builtin:three-hosts --set 'link.ac.ends=[\"a.eth0\",\"c.eth0\"]'", "a.eth0 is on link already"},
+      {"-s builtin:three-hosts --hosts direct", "host.a.eth1: a direct host"},
+      {"--set sysctl.ip_forward=1", "forwarding comes with part 1b"},
+      {"--set sysctl.bogus=1", "sysctl.bogus: unknown key"},
+      {"--set 'host.a.routes=[\"default via 10.0.0.2 dev eth9\"]'", "dev eth9: host a has no such device"},
+      {"--journey 10 --journey-from z", "--journey-from z: the scenario has no such host"},
+  };
+  for (const auto& [args, want] : bad) {
+    const Result r = vnic(std::string("run --no-timing ") + args, errf);
+    EXPECT_EQ(r.status >> 8, 2) << args;
+    EXPECT_NE(slurp(errf).find(want), std::string::npos) << args << "\n" << slurp(errf);
+  }
+  std::remove(errf.c_str());
+}
+
 TEST(Builtin, ModerationTradesInterruptsForTime) {
   const Json fast = run_builtin("moderation", "--set host.b.rx-usecs=1");
   const Json slow = run_builtin("moderation", "--set host.b.rx-usecs=64");

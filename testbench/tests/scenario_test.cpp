@@ -245,3 +245,244 @@ TEST(Pcap, ReadingGarbageOrAMissingFileIsAnErrorNotACrash) {
   std::remove(path.c_str());
 }
 }  // namespace
+
+// ------------------------------------------------------------------ hosts, NICs and links
+
+namespace topo {
+
+std::optional<vnic::tb::ResolvedScenario> over_default(const std::string& text, std::string* err) {
+  return vnic::tb::resolve_scenario({{text, "my.toml"}}, {}, err);
+}
+
+// Refused, with the message holding `want` (the key, and why); `text` is laid over `base`, if any.
+void expect_refused(const std::string& text, const std::string& want, const std::string& base = "") {
+  std::string err;
+  std::vector<vnic::tb::ScenarioLayer> layers;
+  if (!base.empty()) layers.push_back({base, "base.toml"});
+  layers.push_back({text, "my.toml"});
+  EXPECT_FALSE(vnic::tb::resolve_scenario(layers, {}, &err)) << text;
+  EXPECT_NE(err.find(want), std::string::npos) << "wanted: " << want << "\ngot: " << err << "\nfor:\n" << text;
+}
+
+const char* kThree = R"([host.a.eth1]
+address = "10.0.1.1/24"
+frames = 7
+[host.c]
+address = "10.0.1.2/24"
+[link.ac]
+ends = ["a.eth1", "c.eth0"]
+)";
+
+// kThree with more keys for its link.
+std::string three_with_link(const std::string& link_keys) {
+  std::string t = kThree;
+  return t + link_keys;
+}
+
+}  // namespace topo
+
+TEST(ScenarioTopology, TheDefaultHasTwoHostsOneLinkAndTheirAddresses) {
+  std::string err;
+  const auto r = topo::over_default("", &err);
+  ASSERT_TRUE(r) << err;
+  const auto& s = r->scenario;
+  ASSERT_EQ(s.host_list.size(), 2u);
+  EXPECT_EQ(s.host_list[0].name, "a");
+  EXPECT_EQ(s.host_list[1].name, "b");
+  ASSERT_EQ(s.links.size(), 1u);
+  EXPECT_EQ(s.links[0].ends[0].str(), "a.eth0");
+  EXPECT_EQ(s.links[0].ends[1].str(), "b.eth0");
+  EXPECT_EQ(s.links[0].faults.seed, s.seed);  // [link] draws as it did before links had names
+  ASSERT_TRUE(s.nic_side("a").address);
+  EXPECT_EQ(s.nic_side("a").address->str(), "10.0.0.1/24");
+  EXPECT_EQ(s.nic_side("b").address->str(), "10.0.0.2/24");
+  EXPECT_TRUE(s.nic_side("a").qdisc.empty());  // the host's default_qdisc
+  EXPECT_FALSE(s.host("a").ping);
+  EXPECT_TRUE(s.host("a").routes.empty());
+  // Linux 6.1's defaults, in every host.
+  for (const auto& h : s.host_list) {
+    EXPECT_EQ(h.sysctl.default_qdisc, "pfifo_fast");
+    EXPECT_EQ(h.sysctl.ip_forward, 0);
+    EXPECT_EQ(h.sysctl.ip_default_ttl, 64);
+    EXPECT_EQ(h.sysctl.arp_notify, 0);
+    EXPECT_EQ(h.sysctl.icmp_ratelimit, 1000);
+    EXPECT_EQ(h.sysctl.icmp_ratemask, 6168u);
+    EXPECT_EQ(h.sysctl.icmp_msgs_per_sec, 1000);
+    EXPECT_EQ(h.sysctl.icmp_msgs_burst, 50);
+    EXPECT_EQ(h.sysctl.icmp_echo_ignore_all, 0);
+    EXPECT_EQ(h.sysctl.icmp_echo_ignore_broadcasts, 1);
+    EXPECT_EQ(h.sysctl.core.netdev_max_backlog, 1000u);
+  }
+  // The stack's CPU costs: the stack's own defaults, as keys in [cpu].
+  EXPECT_EQ(s.stack_costs.ip_rcv, vnic::stack::CpuCosts{}.ip_rcv);
+  EXPECT_EQ(s.stack_costs.icmp, vnic::stack::CpuCosts{}.icmp);
+  for (const char* key : {"ip_rcv_ns", "ip_local_deliver_ns", "ip_output_ns", "tc_ingress_ns", "tap_ns", "icmp_ns",
+                          "icmp_ratemask", "default_qdisc", "address = '10.0.0.1/24'"}) {
+    EXPECT_NE(r->toml.find(key), std::string::npos) << key;  // vnic show prints them
+  }
+}
+
+TEST(ScenarioTopology, EveryNewKeyIsApplied) {
+  std::string err;
+  const auto r = topo::over_default(topo::three_with_link("speed = \"25G\"\npropagation_ns = 50\nber = 1e-9\n"
+                                                          "drop_rate = 0.01\npcap = \"ac.pcap\"\n") + R"(
+[host.a]
+routes = ["10.0.2.0/24 via 10.0.1.2 dev eth1 metric 10 src 10.0.1.1", "default via 10.0.0.2"]
+qdisc = "noqueue"
+[host.a.ping]
+dst = "10.0.1.2"
+count = 3
+interval_ms = 200
+size = 1000
+ttl = 9
+start_ms = 5
+deadline_s = 2
+[sysctl]
+icmp_ratelimit = 250
+icmp_echo_ignore_all = 1
+[host.c.sysctl]
+icmp_ratelimit = 0
+ip_default_ttl = 128
+default_qdisc = "noqueue"
+[cpu]
+ip_rcv_ns = 111
+ip_local_deliver_ns = 112
+ip_output_ns = 113
+tc_ingress_ns = 114
+tap_ns = 115
+icmp_ns = 116
+)",
+                                    &err);
+  ASSERT_TRUE(r) << err;
+  const auto& s = r->scenario;
+  ASSERT_EQ(s.host_list.size(), 3u);
+  const auto& a = s.host("a");
+  ASSERT_EQ(a.nics.size(), 2u);
+  EXPECT_EQ(a.nics[1].ifname, "eth1");
+  EXPECT_EQ(a.nics[1].host.count, 7u);
+  EXPECT_EQ(a.nics[1].address->str(), "10.0.1.1/24");
+  EXPECT_EQ(a.nics[1].mac.str(), "02:00:00:00:01:0a");  // the default: NIC 1 of the first host
+  EXPECT_EQ(s.nic_side("c").mac.str(), "02:00:00:00:00:0c");
+  EXPECT_EQ(a.nics[1].host.coalesce.rx_usecs, 8u);      // the driver's default moderation
+  EXPECT_EQ(a.nics[1].host.coalesce.tx_frames, 32u);
+  EXPECT_EQ(a.nics[0].qdisc, "noqueue");
+  ASSERT_EQ(a.routes.size(), 2u);
+  EXPECT_EQ(a.routes[0].dst.str(), "10.0.2.0/24");
+  EXPECT_EQ(vnic::tb::ipv4_str(*a.routes[0].via), "10.0.1.2");
+  EXPECT_EQ(a.routes[0].dev, "eth1");
+  EXPECT_EQ(*a.routes[0].metric, 10u);
+  EXPECT_EQ(vnic::tb::ipv4_str(*a.routes[0].src), "10.0.1.1");
+  EXPECT_EQ(a.routes[1].dst.prefix, 0u);
+  EXPECT_TRUE(a.routes[1].dev.empty());
+  ASSERT_TRUE(a.ping);
+  EXPECT_EQ(vnic::tb::ipv4_str(a.ping->dst), "10.0.1.2");
+  EXPECT_EQ(a.ping->count, 3u);
+  EXPECT_EQ(a.ping->interval_ms, 200u);
+  EXPECT_EQ(a.ping->size, 1000u);
+  EXPECT_EQ(*a.ping->ttl, 9u);
+  EXPECT_EQ(a.ping->start_ms, 5u);
+  EXPECT_EQ(*a.ping->deadline_s, 2u);
+  EXPECT_FALSE(s.host("b").ping);
+  // [sysctl] for every host, [host.c.sysctl] over it for c alone.
+  EXPECT_EQ(a.sysctl.icmp_ratelimit, 250);
+  EXPECT_EQ(a.sysctl.icmp_echo_ignore_all, 1);
+  EXPECT_EQ(a.sysctl.ip_default_ttl, 64);
+  EXPECT_EQ(s.host("c").sysctl.icmp_ratelimit, 0);
+  EXPECT_EQ(s.host("c").sysctl.icmp_echo_ignore_all, 1);
+  EXPECT_EQ(s.host("c").sysctl.ip_default_ttl, 128);
+  EXPECT_EQ(s.host("c").sysctl.default_qdisc, "noqueue");
+  EXPECT_EQ(s.host("b").sysctl.default_qdisc, "pfifo_fast");
+  EXPECT_EQ(s.stack_costs.ip_rcv.ps(), 111'000);
+  EXPECT_EQ(s.stack_costs.ip_local_deliver.ps(), 112'000);
+  EXPECT_EQ(s.stack_costs.ip_output.ps(), 113'000);
+  EXPECT_EQ(s.stack_costs.tc_ingress.ps(), 114'000);
+  EXPECT_EQ(s.stack_costs.tap.ps(), 115'000);
+  EXPECT_EQ(s.stack_costs.icmp.ps(), 116'000);
+  ASSERT_EQ(s.links.size(), 2u);
+  const auto& l = s.link("ac");
+  EXPECT_EQ(l.ends[0].str(), "a.eth1");
+  EXPECT_EQ(l.ends[1].str(), "c.eth0");
+  EXPECT_EQ(l.rate.bps(), 25'000'000'000u);
+  EXPECT_EQ(l.propagation.ps(), 50'000);
+  EXPECT_DOUBLE_EQ(l.faults.bit_error_rate, 1e-9);
+  EXPECT_DOUBLE_EQ(l.faults.drop_probability, 0.01);
+  EXPECT_EQ(l.pcap, "ac.pcap");
+  EXPECT_NE(l.faults.seed, s.link().faults.seed);  // each link its own fault stream
+  EXPECT_EQ(s.link().rate.bps(), 10'000'000'000u);  // [link] keeps its own
+}
+
+TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
+  using topo::expect_refused;
+  using topo::kThree;
+  const std::string three(kThree);
+  // Addresses.
+  expect_refused("[host.a]\naddress = \"10.0.0.300/24\"\n", "my.toml: host.a.address: '10.0.0.300/24' is not an IPv4");
+  expect_refused("[host.a]\naddress = \"10.0.0.1/33\"\n", "host.a.address");
+  expect_refused("[host.a]\naddress = \"10.0.0.1\"\n", "host.a.address");
+  expect_refused("[host.a]\naddress = \"224.0.0.1/4\"\n", "host.a.address: '224.0.0.1/4' is not a unicast");
+  expect_refused("[host.a.eth1]\naddress = 7\n", "host.a.eth1.address: expected a string", three);
+  expect_refused("[host.b]\nqdisc = \"fq\"\n", "host.b.qdisc: 'fq' is not one of pfifo_fast, noqueue");
+  // Routes.
+  expect_refused("[host.a]\nroutes = [\"10.0.2.0/24 via 10.0.0.2 dev eth3\"]\n",
+                 "host.a.routes[0]: '10.0.2.0/24 via 10.0.0.2 dev eth3': dev eth3: host a has no such device");
+  expect_refused("[host.a]\nroutes = [\"default via 10.0.0.2\", \"10.0.2.1/24 dev eth0\"]\n",
+                 "host.a.routes[1]: '10.0.2.1/24 dev eth0': 10.0.2.1/24 has host bits set");
+  expect_refused("[host.a]\nroutes = [\"10.0.2.0/24\"]\n", "host.a.routes[0]: '10.0.2.0/24': needs a gateway");
+  expect_refused("[host.a]\nroutes = [\"default via 10.0.0.2 weight 3\"]\n", "'weight' is not one of via, dev, metric, src");
+  expect_refused("[host.a]\nroutes = [\"default via x\"]\n", "host.a.routes[0]: 'default via x': via x: not an IPv4");
+  expect_refused("[host.a]\nroutes = \"default via 10.0.0.2\"\n", "host.a.routes: expected an array");
+  // Sysctls.
+  expect_refused("[sysctl]\ntcp_bogus = 1\n", "my.toml: sysctl.tcp_bogus: unknown key");
+  expect_refused("[host.b.sysctl]\nicmp_bogus = 1\n", "my.toml: host.b.sysctl.icmp_bogus: unknown key");
+  expect_refused("[sysctl]\nip_forward = 1\n", "sysctl.ip_forward: 1 is not supported yet: forwarding comes with part 1b");
+  expect_refused("[host.a.sysctl]\nip_forward = 1\n", "host.a.sysctl.ip_forward: 1 is not supported");
+  expect_refused("[sysctl]\nip_default_ttl = 0\n", "sysctl.ip_default_ttl: 0 is outside 1..255");
+  expect_refused("[sysctl]\ndefault_qdisc = \"fq_codel\"\n", "sysctl.default_qdisc: 'fq_codel' is not one of");
+  expect_refused("[sysctl]\nicmp_echo_ignore_all = 2\n", "sysctl.icmp_echo_ignore_all: 2 is outside 0..1");
+  // Ping.
+  expect_refused("[host.a.ping]\ncount = 3\n", "host.a.ping.dst: is required");
+  expect_refused("[host.a.ping]\ndst = \"10.0.0\"\n", "host.a.ping.dst: '10.0.0' is not an IPv4 address");
+  expect_refused("[host.a.ping]\ndst = \"10.0.0.2\"\nttl = 0\n", "host.a.ping.ttl: 0 is outside 1..255");
+  expect_refused("[host.a.ping]\ndst = \"10.0.0.2\"\nflood = true\n", "host.a.ping.flood: unknown key");
+  // Hosts and NICs.
+  expect_refused("[host.A]\ntx = 64\n", "host.A: a host name is a lower-case letter");
+  expect_refused("[host.a.eth2]\nframes = 1\n", "host.a.eth2: host a has no eth1");
+  expect_refused("[host.a.eth0]\nframes = 1\n", "host.a.eth0: eth0's keys go in [host.a] itself");
+  expect_refused("[host.a.eth1]\nbogus = 1\n", "host.a.eth1.bogus: unknown key");
+  expect_refused("[host.a.eth1]\nframes = 1\n",
+                 "my.toml: host.a.eth1: host.a.eth1 is on no link");
+  expect_refused("[host.c]\nframes = 1\n", "host.c: host.c.eth0 is on no link");
+  expect_refused("[host.c]\nmac = \"02:00:00:00:01:0a\"\n", "host.c.mac: must differ from host.a.eth1.mac", three);
+  // Links.
+  expect_refused("[link.ab2]\nends = [\"a.eth0\", \"c.eth0\"]\n",
+                 "link.ab2.ends: a.eth0 is on link already (a port takes one link)", three);
+  expect_refused("[link.zz]\nends = [\"a.eth1\", \"b.eth0\"]\n", "a.eth1 is on link.ac already", three);
+  expect_refused("[link.ac]\nends = [\"a.eth1\", \"c.eth1\"]\n", "link.ac.ends: c.eth1: host c has no NIC eth1", three);
+  expect_refused("[link.ac]\nends = [\"a.eth1\", \"d.eth0\"]\n", "link.ac.ends: d.eth0: there is no host d", three);
+  expect_refused("[link.ac]\nends = [\"a.eth1\"]\n", "link.ac.ends: expected two ports", three);
+  expect_refused("[link.ac]\nends = [\"a.eth1\", \"c\"]\n", "link.ac.ends: 'c' is not a port like a.eth1", three);
+  expect_refused("[link.ac]\nends = [\"a.eth1\", \"a.eth1\"]\n", "both ends are a.eth1", three);
+  expect_refused("[link.ac]\nspeed = \"3G\"\n", "link.ac.speed: '3G' is not one of", three);
+  expect_refused("[link.ac]\ncolour = \"red\"\n", "link.ac.colour: unknown key", three);
+  expect_refused("[link.x]\nspeed = \"10G\"\n", "link.x.ends: expected two ports");
+  expect_refused("[link]\nends = [\"a.eth0\", \"b.eth0\"]\n", "link.ends: unknown key");
+  expect_refused("[link]\npcap = \"w.pcap\"\n[link.ac]\npcap = \"w.pcap\"\n", "link.ac.pcap: 'w.pcap' is link's capture too", three);
+  // A direct host has one NIC.
+  expect_refused("[scenario]\nhosts = \"direct\"\n",
+                 "host.a.eth1: a direct host (scenario.hosts = \"direct\") has one NIC", three);
+}
+
+TEST(ScenarioTopology, TheThreeHostsBuiltinHasFourNicsOnTwoLinks) {
+  std::string err;
+  const auto r = vnic::tb::resolve_scenario({*vnic::tb::scenario_layer("builtin:three-hosts", &err)}, {}, &err);
+  ASSERT_TRUE(r) << err;
+  const auto& s = r->scenario;
+  ASSERT_EQ(s.host_list.size(), 3u);
+  EXPECT_EQ(s.host("a").nics.size(), 2u);
+  ASSERT_EQ(s.links.size(), 2u);
+  EXPECT_EQ(s.links[1].name, "ac");
+  for (const auto& h : s.host_list) {
+    for (const auto& n : h.nics) EXPECT_GT(n.host.count, 0u) << h.name << "." << n.ifname;  // traffic both ways on both links
+  }
+  EXPECT_NE(r->toml.find("ends = [ 'a.eth1', 'c.eth0' ]"), std::string::npos) << r->toml;  // vnic show
+}
