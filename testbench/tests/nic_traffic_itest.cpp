@@ -1,5 +1,5 @@
 // System tests of the NIC pair: integrity and order, wire timing, interrupt moderation,
-// FCS errors, missed frames and conservation, through the Platform platform.
+// FCS errors, missed frames and conservation, through the Platform (direct hosts).
 #include <gtest/gtest.h>
 
 #include <systemc>

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vnic/driver/vnic_driver.hpp"
 #include "vnic/model/mac_addr.hpp"
 #include "vnic/model/units.hpp"
 #include "vnic/stack/cpu.hpp"
@@ -83,13 +84,17 @@ struct StackCpuCosts {
   model::Duration icmp = stack::CpuCosts{}.icmp;
 };
 
-// The driver's interrupt moderation defaults (ethtool -C): every host, driver or direct, starts
-// from these unless the scenario sets rx-usecs / rx-frames / tx-usecs / tx-frames.
-inline constexpr Coalesce kDefaultCoalesce{8, 32, 16, 32};
+// The driver's interrupt moderation defaults (ethtool -C, driver::DriverConfig): every host,
+// driver or direct, starts from these unless the scenario sets rx-usecs / rx-frames / tx-usecs /
+// tx-frames, and the platform hands the result to either kind the same way.
+inline Coalesce default_coalesce() {
+  const stack::EthtoolCoalesce d = driver::DriverConfig{}.coalesce;
+  return Coalesce{d.rx_coalesce_usecs, d.rx_max_coalesced_frames, d.tx_coalesce_usecs, d.tx_max_coalesced_frames};
+}
 
 inline TestHostConfig default_nic_traffic() {
   TestHostConfig c;
-  c.coalesce = kDefaultCoalesce;
+  c.coalesce = default_coalesce();
   return c;
 }
 
