@@ -109,6 +109,38 @@ TEST(Platform, TwoNicsOfAHostAreTwoFunctionsTwoDriversAndTheirOwnInterrupts) {
       << report.substr(0, 400);
 }
 
+TEST(Platform, JourneysPairEachNicWithItsHost) {
+  // Every 500th packet of host c's NIC: made on host_c, on the wire from nic_c, received by
+  // a's second NIC (nic_a_eth1), whose interrupt and poll run on host_a.
+  Scenario s = three_hosts({"host.a.frames=2000", "host.a.eth1.frames=2000", "host.b.frames=2000",
+                            "host.c.frames=2000"});
+  s.journey_every = 500;
+  s.journey_from = "c";
+  Platform p(s);
+  p.run();
+  const vnic::tb::JourneyRecorder* j = p.journeys();
+  ASSERT_NE(j, nullptr);
+  ASSERT_EQ(j->journeys().size(), 4u);  // packets 1, 501, 1001, 1501 of c alone
+  unsigned with_irq_on_a = 0;  // a packet taken by a poll already running has no interrupt of its own
+  for (const auto& [id, journey] : j->journeys()) {
+    EXPECT_EQ(id >> 32, 3u);  // c.eth0 is the fourth port: ids 3 * 2^32 + 1, ...
+    EXPECT_TRUE(journey.ended) << id;
+    bool made_on_c = false, from_nic_c = false, into_eth1 = false, irq_on_a = false, consumed_on_a = false;
+    for (const auto& st : journey.steps) {
+      made_on_c |= st.kind == vnic::model::TraceKind::PacketMade && st.source == "host_c";
+      from_nic_c |= st.source == "nic_c";
+      into_eth1 |= st.source == "nic_a_eth1";
+      irq_on_a |= st.kind == vnic::model::TraceKind::HardIrq && st.source == "host_a";
+      consumed_on_a |= st.kind == vnic::model::TraceKind::Consumed && st.source == "host_a";
+      EXPECT_NE(st.source, "nic_b") << id;
+      EXPECT_NE(st.source, "nic_a") << id;
+    }
+    EXPECT_TRUE(made_on_c && from_nic_c && into_eth1 && consumed_on_a) << j->format(journey);
+    with_irq_on_a += irq_on_a ? 1 : 0;
+  }
+  EXPECT_GT(with_irq_on_a, 0u);  // nic_a_eth1's interrupts are paired with host_a
+}
+
 TEST(Platform, ADirectHostTakesOneNic) {
   Scenario s = three_hosts();
   s.hosts = "direct";  // past the parser, which refuses this too
