@@ -46,15 +46,32 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
         return v;
       }()),
       skbs_(*ports_[0]->bus, 2048 + stack::SkbPool::kHeadroom, cfg.skb_pool) {
+  std::vector<stack::Cpu*> cores;
+  for (unsigned i = 0; i < cpus_.size(); ++i) cores.push_back(&cpus_.core(i));
+  stack::NetStackConfig nc = cfg.net;
+  if (nc.name.empty()) nc.name = name_;
+  nc.core = cfg.sysctl;
+  net_ = std::make_unique<stack::NetStack>(nc, cores, skbs_);
+  icmp_ = std::make_unique<stack::Icmp>(*net_);
   for (unsigned i = 0; i < cpus_.size(); ++i) {
     softnet_.push_back(std::make_unique<stack::Softnet>(cpus_.core(i), cfg.sysctl));
-    softnet_.back()->set_rx_handler(&DriverHost::rx, this);
+    softnet_.back()->set_rx_handler(&stack::NetStack::rx_handler, net_.get());
   }
   for (auto& p : ports_) {
     p->drv = std::make_unique<driver::VnicDriver>(*p->bus, cpus_, *softnet_[0], skbs_, p->cfg.drv);
     p->drv->mtu = cfg.mtu;
     p->gen = std::make_unique<PktGen>(cpus_.core(cpus_.size() - 1), *p->drv, skbs_, p->cfg.gen);
+    p->ifindex = net_->register_netdev(*p->drv);
+    if (!p->cfg.qdisc.empty() && net_->set_qdisc(p->ifindex, p->cfg.qdisc) != 0) {
+      throw std::invalid_argument(fmt::format("{}: qdisc \"{}\" is not one the stack has", p->cfg.drv.ifname,
+                                              p->cfg.qdisc));
+    }
   }
+  net_->dev_add_pack(kTestEtherType, &DriverHost::rx, this);
+}
+
+uint64_t DriverHost::delivered(unsigned port) const {
+  return ports_.at(port)->drv->stat(driver::DrvStat::rx_queue_0_packets);
 }
 
 DriverHost::~DriverHost() = default;
@@ -65,7 +82,7 @@ void DriverHost::rx(void* ctx, stack::SkBuff* skb) {
     if (skb->dev == p->drv.get()) return RxChecker::rx(&p->checker, skb);
   }
   ++h.rx_unknown_dev_;
-  stack::kfree_skb(skb, stack::SkbDropReason::UnhandledProto);
+  h.net_->drop(h.cpus_.core(0), skb, stack::SkbDropReason::UnhandledProto, model::ingress(13));
 }
 
 stack::SoftnetStats DriverHost::softnet_total() const {
@@ -105,6 +122,9 @@ void DriverHost::set_trace(model::TraceSink* sink, const std::vector<uint64_t>& 
     p.checker.set_trace(sink, name_.c_str(), &cpus_.core(0));
     if (p.nic != nullptr) p.nic->set_trace(sink, base, tags);
   }
+  // The stack's own packets (ARP, ICMP, ping) take ids in eth0's range with bit 31 set.
+  net_->set_trace(sink, name_.c_str());
+  net_->set_id_base(id_base.empty() ? 0 : id_base[0]);
 }
 
 void DriverHost::set_trace(stack::TraceSink* sink, uint64_t id_base) {
@@ -119,7 +139,47 @@ stack::Co<void> DriverHost::bring_up_task() {
     if (p->probe_rc != 0) continue;
     p->open_rc = co_await p->drv->open();
     if (p->open_rc != 0) continue;
+    // ip addr add ... dev ethN; ip link set ethN up (NETDEV_UP: arp_notify's gratuitous ARP).
+    if (p->cfg.address) {
+      const int rc = net_->ip_addr_add(p->ifindex, *p->cfg.address);
+      if (rc != 0 && stack_error_.empty()) {
+        stack_error_ = fmt::format("ip addr add {} dev {}: error {}", p->cfg.address->str(), p->drv->name, rc);
+      }
+    }
+    net_->netdev_up(p->ifindex);
     p->gen->start();
+  }
+  stack_up();
+  up_done_ = true;
+}
+
+void DriverHost::stack_up() {
+  for (const DriverRoute& r : cfg_.routes) {
+    stack::FibRoute fr = r.route;
+    if (!r.dev.empty()) {
+      for (const auto& p : ports_) {
+        if (p->drv->name == r.dev) fr.dev = p->ifindex;
+      }
+    } else {
+      // No dev: the gateway's (or the destination's) connected route names it, as iproute2's
+      // kernel lookup does.
+      const auto via = net_->route_output(fr.gateway.to_u32() != 0 ? fr.gateway : fr.dst.addr);
+      fr.dev = via.err == 0 ? via.oif : -1;
+    }
+    const int rc = fr.dev > 0 ? net_->ip_route_add(fr) : -stack::kENETUNREACH;
+    if (rc != 0 && stack_error_.empty()) {
+      stack_error_ = fmt::format("ip route add {}: {}", r.text,
+                                 rc == -stack::kENETUNREACH ? std::string("Nexthop has invalid gateway")
+                                 : rc == -stack::kEEXIST ? std::string("File exists")
+                                                         : fmt::format("error {}", rc));
+    }
+  }
+  if (cfg_.ping) {
+    stack::PingOptions o = *cfg_.ping;
+    HostCpu& cpu = cpus_.core(cpus_.size() - 1);
+    o.start = cpu.now() + (o.start - stack::Instant{});
+    ping_ = std::make_unique<stack::PingApp>(*net_, *icmp_, cpu, o);
+    tasks_.spawn(ping_->run());
   }
 }
 
@@ -131,6 +191,24 @@ void DriverHost::bring_up() {
     }
   };
   cpus_.core(0).call_at(cpus_.core(0).now(), &Start::run, this);
+}
+
+bool DriverHost::traffic_done() const {
+  if (!up_done_) return false;
+  for (const auto& p : ports_) {
+    if (p->open_rc != 0) continue;  // not up (or not yet): it sends nothing
+    if (!p->gen->done() || p->drv->tx_pending()) return false;
+    const stack::Qdisc* q = p->drv->qdisc.get();
+    if (q != nullptr && q->qlen() != 0) return false;
+  }
+  if (cfg_.ping && (ping_ == nullptr || !ping_->done())) return false;
+  return up_done_ && tasks_.running() == 0;
+}
+
+bool DriverHost::finish() {
+  if (!stack_error_.empty()) throw std::runtime_error(fmt::format("host {}: {}", host_name_, stack_error_));
+  refresh_stats();
+  return true;
 }
 
 stack::Co<void> DriverHost::refresh_task() {
@@ -202,6 +280,25 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
                  fmt::format("grep . /sys/class/net/{}/queues/tx-0/byte_queue_limits/{{limit,inflight,limit_max}}",
                              ifname),
                  bql_sysfs(i)});
+  }
+  // The protocol stack, as iproute2, tc and procfs print it.
+  v.push_back({"ip-s-link.txt", "ip -s link", net_->ip_s_link()});
+  v.push_back({"ip-addr.txt", "ip addr", net_->ip_addr()});
+  v.push_back({"ip-route.txt", "ip route", net_->ip_route()});
+  v.push_back({"ip-neigh.txt", "ip neigh", net_->ip_neigh()});
+  v.push_back({"tc-s-qdisc.txt", "tc -s qdisc", net_->tc_s_qdisc()});
+  v.push_back({"snmp", "cat /proc/net/snmp", net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp()});
+  v.push_back({"icmp-ratelimit.txt", "", stack::icmp_ratelimit_report(icmp_->mib())});
+  if (ping_ != nullptr) {
+    const auto& o = cfg_.ping;
+    std::string cmd = "ping";
+    if (o->count != 0) cmd += fmt::format(" -c {}", o->count);
+    if (o->interval_ms != 1000) cmd += fmt::format(" -i {}", o->interval_ms / 1000.0);
+    if (o->size != 56) cmd += fmt::format(" -s {}", o->size);
+    if (o->ttl >= 0) cmd += fmt::format(" -t {}", o->ttl);
+    if (o->deadline_s != 0) cmd += fmt::format(" -w {}", o->deadline_s);
+    cmd += " " + o->dst.str();
+    v.push_back({"ping.txt", cmd, ping_->output()});
   }
   v.push_back({"softnet_stat", "cat /proc/net/softnet_stat", softnet_stat()});
   v.push_back({"cpu.txt", "", cpu_usage(elapsed_ps)});

@@ -33,7 +33,8 @@ uint64_t mem_size_driver(const DriverSide& d, std::size_t nics) {
   return nics * (2 * 4096 * big_buf + 2 * 4096 * 16) + skbs * big_buf + (8u << 20);
 }
 
-DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std::vector<TestHostConfig>& traffic) {
+DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std::vector<TestHostConfig>& traffic,
+                               uint64_t host_index) {
   DriverHostConfig c;
   c.nics.clear();
   for (std::size_t i = 0; i < h.nics.size(); ++i) {
@@ -60,12 +61,56 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     d.gen.burst = s.driver.pktgen_burst;
     d.gen.interval = t.interval;
     d.gen.start = t.start;
+    if (n.address) {
+      d.address = stack::Ipv4Cidr{stack::Ipv4Addr::from_u32(n.address->addr), n.address->prefix};
+    }
+    d.qdisc = n.qdisc;
     d.bus_info = fmt::format("0000:01:{:02x}.0", i);
     d.bar0_base = TestHost::kBar0Base + i * kBarStride;
     c.nics.push_back(std::move(d));
   }
   c.costs = s.driver.costs;
+  c.costs.ip_rcv = s.stack_costs.ip_rcv;
+  c.costs.ip_local_deliver = s.stack_costs.ip_local_deliver;
+  c.costs.ip_output = s.stack_costs.ip_output;
+  c.costs.tc_ingress = s.stack_costs.tc_ingress;
+  c.costs.tap = s.stack_costs.tap;
+  c.costs.icmp = s.stack_costs.icmp;
   c.sysctl = h.sysctl.core;
+  // The host's network namespace: its sysctls by their Linux names, its own random stream.
+  c.net.default_qdisc = h.sysctl.default_qdisc;
+  c.net.ipv4.ip_forward = h.sysctl.ip_forward != 0;
+  c.net.ipv4.ip_default_ttl = h.sysctl.ip_default_ttl;
+  c.net.ipv4.icmp_ratelimit_ms = h.sysctl.icmp_ratelimit;
+  c.net.ipv4.icmp_ratemask = h.sysctl.icmp_ratemask;
+  c.net.ipv4.icmp_msgs_per_sec = h.sysctl.icmp_msgs_per_sec;
+  c.net.ipv4.icmp_msgs_burst = h.sysctl.icmp_msgs_burst;
+  c.net.ipv4.icmp_echo_ignore_all = h.sysctl.icmp_echo_ignore_all != 0;
+  c.net.ipv4.icmp_echo_ignore_broadcasts = h.sysctl.icmp_echo_ignore_broadcasts != 0;
+  c.net.neigh.arp_notify = h.sysctl.arp_notify != 0;
+  c.net.seed = s.seed * 1000003 + host_index;
+  for (const RouteConfig& r : h.routes) {
+    DriverRoute dr;
+    dr.route.dst = stack::Ipv4Cidr{stack::Ipv4Addr::from_u32(r.dst.addr & r.dst.netmask()), r.dst.prefix};
+    if (r.via) dr.route.gateway = stack::Ipv4Addr::from_u32(*r.via);
+    if (r.metric) dr.route.metric = *r.metric;
+    if (r.src) dr.route.prefsrc = stack::Ipv4Addr::from_u32(*r.src);
+    dr.route.scope = r.via ? stack::RouteScope::Universe : stack::RouteScope::Link;
+    dr.dev = r.dev;
+    dr.text = r.text;
+    c.routes.push_back(std::move(dr));
+  }
+  if (h.ping) {
+    stack::PingOptions o;
+    o.dst = stack::Ipv4Addr::from_u32(h.ping->dst);
+    o.count = h.ping->count;
+    o.interval_ms = static_cast<int>(h.ping->interval_ms);
+    o.size = h.ping->size;
+    if (h.ping->ttl) o.ttl = static_cast<int>(*h.ping->ttl);
+    if (h.ping->deadline_s) o.deadline_s = *h.ping->deadline_s;
+    o.start = stack::Instant{} + stack::Duration::ms(h.ping->start_ms);
+    c.ping = o;
+  }
   c.skb_pool = s.driver.skb_pool;
   c.mtu = s.driver.mtu;
   c.cpus = s.driver.cpus;
@@ -157,7 +202,7 @@ Platform::Platform(const Scenario& s) : s_(s) {
   for (std::size_t h = 0; h < hl.size(); ++h) {
     const std::string module = "host_" + hl[h].name;
     if (driver_hosts()) {
-      hosts_.push_back(std::make_unique<DriverHost>(module, *q_, *mems_[h], driver_config(s_, hl[h], traffic[h]),
+      hosts_.push_back(std::make_unique<DriverHost>(module, *q_, *mems_[h], driver_config(s_, hl[h], traffic[h], h),
                                                     hl[h].name));
     } else {
       hosts_.push_back(std::make_unique<DirectHost>(module, *q_, *mems_[h], traffic[h][0], hl[h].name,
@@ -293,36 +338,76 @@ void Platform::bring_up() {
   for (auto& h : hosts_) h->bring_up();
 }
 
-void Platform::run() {
-  bring_up();
-  if (s_.stop_after.ps() > 0) {
-    sc_core::sc_start(hw::from_ps(static_cast<uint64_t>(s_.stop_after.ps())));
-  } else {
-    sc_core::sc_start();
+void Platform::run() { run([] {}, 0); }
+
+bool Platform::traffic_done() const {
+  for (const auto& h : hosts_) {
+    if (!h->traffic_done()) return false;
   }
-  finish_run();
+  return true;
+}
+
+uint64_t Platform::link_frames() const {
+  uint64_t n = 0;
+  for (const auto& l : links_) n += l->stats(0).frames + l->stats(1).frames + l->in_flight(0) + l->in_flight(1);
+  return n;
 }
 
 void Platform::run(const std::function<void()>& tick, uint64_t slice_ps) {
   bring_up();
+  // The run advances on a fixed grid of kQuietCheck (the same whatever the progress slice, so
+  // slicing changes no result). It ends at stop_after if given; else when nothing is left to
+  // simulate, or at the first grid point where every host's traffic is done and no frame has
+  // crossed any link for kQuietChecks grid intervals (the neighbour table's timers would keep a
+  // simulation alive for tens of seconds after the last packet).
+  constexpr uint64_t kQuietCheck = 10'000'000'000;  // 10 ms
+  constexpr int kQuietChecks = 2;
   const uint64_t stop = static_cast<uint64_t>(s_.stop_after.ps());
+  uint64_t next_tick = slice_ps;
+  uint64_t frames = link_frames();
+  int quiet = 0;
   for (;;) {
     const uint64_t now = hw::to_ps(sc_core::sc_time_stamp());
+    if (stop > 0 && now >= stop) break;
+    uint64_t step = kQuietCheck - now % kQuietCheck;
+    if (stop > 0) step = std::min(step, stop - now);
+    if (slice_ps > 0) step = std::min(step, next_tick - now);
     if (stop > 0) {
-      if (now >= stop) break;
-      sc_core::sc_start(hw::from_ps(std::min(slice_ps, stop - now)));
+      sc_core::sc_start(hw::from_ps(step));
     } else {
-      // Ends, as a plain sc_start() does, at the last activity rather than at the slice's end.
-      sc_core::sc_start(hw::from_ps(slice_ps), sc_core::SC_EXIT_ON_STARVATION);
+      // Ends, as a plain sc_start() does, at the last activity rather than at the step's end.
       if (!sc_core::sc_pending_activity()) break;
+      if (hw::to_ps(sc_core::sc_time_to_pending_activity()) > step) {
+        sc_core::sc_start(hw::from_ps(step));  // nothing happens before the step's end
+      } else {
+        sc_core::sc_start(hw::from_ps(step), sc_core::SC_EXIT_ON_STARVATION);
+        if (!sc_core::sc_pending_activity()) break;
+        // It stops at the last activity inside the step even when more comes later: move the
+        // clock on to the step's end (nothing happens in between).
+        const uint64_t at = hw::to_ps(sc_core::sc_time_stamp());
+        if (at < now + step) sc_core::sc_start(hw::from_ps(now + step - at));
+      }
     }
-    tick();
+    const uint64_t t = hw::to_ps(sc_core::sc_time_stamp());
+    if (slice_ps > 0 && t >= next_tick) {
+      next_tick += slice_ps;
+      tick();
+    }
+    if (stop == 0 && t % kQuietCheck == 0) {
+      const uint64_t f = link_frames();
+      quiet = f == frames && traffic_done() ? quiet + 1 : 0;
+      frames = f;
+      if (quiet >= kQuietChecks) {
+        quiet_end_ps_ = q_->last_ps();  // the run's end: its last activity, not this grid point
+        break;
+      }
+    }
   }
   finish_run();
 }
 
 void Platform::finish_run() {
-  end_ps_ = q_->now_ps();
+  end_ps_ = quiet_end_ps_ != 0 ? quiet_end_ps_ : q_->now_ps();
   bool more = false;
   for (auto& h : hosts_) more = h->finish() || more;
   // ethtool -S reads the devices' counters through MMIO: let those reads run.

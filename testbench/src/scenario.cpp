@@ -116,6 +116,11 @@ min_len = 60
 max_len = 1514
 interval_ns = 0        # 0: keep the TX ring full (line rate)
 
+[host.a.ping]          # ping -c 5 -i 0.002 10.0.0.2 on host a, through the flood (driver hosts)
+dst = "10.0.0.2"
+count = 5
+interval_ms = 2
+
 [host.b]
 mac = "02:00:00:00:00:0b"
 address = "10.0.0.2/24"

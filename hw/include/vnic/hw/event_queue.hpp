@@ -29,6 +29,8 @@ class EventQueue : public sc_core::sc_module {
     const uint64_t sc_now = to_ps(sc_core::sc_time_stamp());
     return cur_ps_ > sc_now ? cur_ps_ : sc_now;
   }
+  // When the last callback ran (the last activity of the model).
+  uint64_t last_ps() const { return cur_ps_; }
   // How far ahead of SystemC's time callbacks may run in one activation (0: never ahead).
   // Only other SystemC processes can tell the difference; vnic's results are the same.
   void set_quantum(uint64_t ps) { quantum_ps_ = ps; }

@@ -67,7 +67,9 @@ class TxCore {
   // xmit_one: the taps, then ndo_start_xmit.
   NetdevTx xmit_one(NetDevice& dev, SkBuff* skb, bool more) {
     if (nit_ != nullptr) nit_(nit_ctx_, cpu_, skb);
-    return dev.start_xmit(skb, more);
+    const NetdevTx r = dev.start_xmit(skb, more);
+    if (r == NetdevTx::Ok) ++dev.tx_from_core;
+    return r;
   }
   NitFn nit_ = nullptr;
   void* nit_ctx_ = nullptr;

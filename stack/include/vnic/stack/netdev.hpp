@@ -94,6 +94,9 @@ class NetDevice {
   uint64_t rx_nohandler_core = 0;         // dev->core_stats rx_nohandler (exact delivery only; 0 here)
   uint64_t rx_otherhost_dropped_core = 0; // dev->core_stats rx_otherhost_dropped: ip_rcv's PACKET_OTHERHOST
   uint64_t tx_dropped_core = 0;  // dev->core_stats tx_dropped (a packet dev_queue_xmit could not send)
+  // The model's own: packets the transmit core handed to ndo_start_xmit that it took
+  // (NETDEV_TX_OK), beside what other senders (pktgen) hand it directly.
+  uint64_t tx_from_core = 0;
   // The egress queue (dev->qdisc) and txqueuelen (dev->tx_queue_len, 1000: DEFAULT_TX_QUEUE_LEN).
   std::unique_ptr<Qdisc> qdisc;
   uint32_t tx_queue_len = 1000;

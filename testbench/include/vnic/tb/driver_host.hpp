@@ -1,11 +1,13 @@
 // DriverHost: a host that runs the driver model: its CPU cores with their softnet, an skb pool,
 // and per NIC a PCI function on the host's bus (PciHostBus), a vnic driver instance (eth0,
 // eth1, ...) with its own interrupt vectors, a pktgen thread that sends and a checker that
-// receives. The protocol hand-off dispatches each packet to its device's checker.
+// receives, and the host's protocol stack (stack::NetStack: ARP, IPv4, ICMP, ping) above them;
+// the stack hands the pattern traffic (EtherType 0x88B5) to the checker of its device.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,7 +15,10 @@
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/nic.hpp"
 #include "vnic/model/trace.hpp"
+#include "vnic/stack/apps/ping_app.hpp"
 #include "vnic/stack/co.hpp"
+#include "vnic/stack/icmp.hpp"
+#include "vnic/stack/net.hpp"
 #include "vnic/stack/softnet.hpp"
 #include "vnic/tb/host.hpp"
 #include "vnic/tb/host_cpu.hpp"
@@ -29,6 +34,15 @@ struct DriverNicConfig {
   PktGenConfig gen{};
   std::string bus_info = "0000:01:00.0";  // domain:bus:device.function
   uint64_t bar0_base = 0xF000'0000;        // where the function's BAR0 is placed
+  std::optional<stack::Ipv4Cidr> address;  // `ip addr add` once the device is up
+  std::string qdisc;                       // its root qdisc (empty: net.core.default_qdisc)
+};
+
+// One `ip route add` of the host: the device by name (empty: the gateway's connected route's).
+struct DriverRoute {
+  stack::FibRoute route{};
+  std::string dev;
+  std::string text;  // as the scenario wrote it (errors)
 };
 
 struct DriverHostConfig {
@@ -39,6 +53,11 @@ struct DriverHostConfig {
   // CPU cores. The NICs' interrupts (and so NAPI) are bound to cpu0; pktgen runs on the last core.
   unsigned cpus = 2;
   uint32_t mtu = 1500;
+  // The protocol stack: the host's network namespace (sysctls, seed), its routes, and a ping
+  // run on the last core once every NIC is up (start relative to then).
+  stack::NetStackConfig net{};
+  std::vector<DriverRoute> routes;
+  std::optional<stack::PingOptions> ping;
 };
 
 class DriverHost final : public Host {
@@ -58,12 +77,17 @@ class DriverHost final : public Host {
   std::string trace_source(unsigned) const override { return name_; }
   // Starts a task: probe and open each NIC's driver in turn, then its pktgen.
   void bring_up() override;
-  bool finish() override {
-    refresh_stats();
-    return true;
+  // Every pktgen has sent its frames, the ping (if any) has finished, no TX queue holds packets.
+  bool traffic_done() const override;
+  // Reads the devices' counters; throws std::runtime_error if setting up the stack failed.
+  bool finish() override;
+  // What the NIC was given to send: pktgen's frames and the stack's (ARP, ICMP, ...).
+  uint64_t sent(unsigned port) const override {
+    return ports_.at(port)->gen->stats().sent + ports_.at(port)->drv->tx_from_core;
   }
-  uint64_t sent(unsigned port) const override { return ports_.at(port)->gen->stats().sent; }
-  uint64_t delivered(unsigned port) const override { return ports_.at(port)->checker.stats().frames; }
+  // What the driver handed to the kernel stack (netif_receive_skb / netif_rx); the stack's own
+  // fate of each packet is the per-packet account's (PacketAccount).
+  uint64_t delivered(unsigned port) const override;
   bool rx_clean(unsigned port) const override;
   std::vector<ConservationTerm> tx_drops(unsigned port) const override;
   std::vector<ConservationTerm> rx_drops(unsigned port) const override;
@@ -108,8 +132,17 @@ class DriverHost final : public Host {
   const PktGen& pktgen(unsigned port = 0) const { return *ports_.at(port)->gen; }
   const RxChecker& checker(unsigned port = 0) const { return ports_.at(port)->checker; }
   const DriverHostConfig& config() const { return cfg_; }
-  // Packets the protocol hand-off got from a device that is none of this host's NICs (dropped).
+  // Pattern frames (EtherType 0x88B5) the stack handed to the checkers from a device that is
+  // none of this host's NICs (dropped).
   uint64_t rx_unknown_dev() const { return rx_unknown_dev_; }
+  // The host's network namespace (the protocol stack), its ICMP and its ping (nullptr if none).
+  stack::NetStack& net() { return *net_; }
+  const stack::NetStack& net() const { return *net_; }
+  stack::Icmp& icmp() { return *icmp_; }
+  const stack::PingApp* ping() const { return ping_.get(); }
+  int ifindex(unsigned port = 0) const { return ports_.at(port)->ifindex; }
+  // Setting up the stack at bring-up failed (an address or route refused): why, else empty.
+  const std::string& stack_error() const { return stack_error_; }
 
   // /sys/class/net/<if>/queues/tx-0/byte_queue_limits/{limit,inflight} as `grep` prints them.
   std::string bql_sysfs(unsigned port = 0) const;
@@ -133,10 +166,13 @@ class DriverHost final : public Host {
     hw::Nic* nic = nullptr;
     model::PacketTags tags;
     int probe_rc = 1, open_rc = 1;  // 1: not run yet
+    int ifindex = 0;                // in the host's namespace
   };
   static std::string core_usage(const HostCpu& cpu, uint64_t elapsed_ps);
-  // The protocol hand-off: the packet's device picks the checker.
+  // ptype_base handler of the pattern traffic (EtherType 0x88B5): the packet's device picks the checker.
   static void rx(void* ctx, stack::SkBuff* skb);
+  // After every NIC is up: the routes, then the ping.
+  void stack_up();
   stack::Co<void> bring_up_task();
   stack::Co<void> refresh_task();
 
@@ -148,6 +184,11 @@ class DriverHost final : public Host {
   std::vector<std::unique_ptr<Port>> ports_;  // before the pool: its page allocator is port 0's bus
   std::vector<std::unique_ptr<stack::Softnet>> softnet_;
   stack::SkbPool skbs_;
+  std::unique_ptr<stack::NetStack> net_;
+  std::unique_ptr<stack::Icmp> icmp_;
+  std::unique_ptr<stack::PingApp> ping_;
+  std::string stack_error_;
+  bool up_done_ = false;  // the bring-up task has run to its end
   uint64_t rx_unknown_dev_ = 0;
   stack::TaskScope tasks_;  // last: its tasks use everything above
 };

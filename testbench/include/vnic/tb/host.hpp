@@ -52,6 +52,11 @@ class Host {
 
   // Starts the host: bring its ports up and start their traffic.
   virtual void bring_up() = 0;
+  // Its traffic is over: every generator and application has finished and nothing waits to be
+  // sent. The platform then ends the run once the links have stayed quiet (background timers,
+  // such as the neighbour table's, would otherwise keep a simulation alive for tens of seconds).
+  // false: the run ends only when nothing is left to simulate.
+  virtual bool traffic_done() const { return false; }
   // After the traffic: gathers what is left for the counters; true if the simulation must run on
   // a little for that (reads of the device's counters through MMIO).
   virtual bool finish() = 0;

@@ -113,6 +113,9 @@ class Platform {
   };
   void bring_up();
   void finish_run();
+  bool traffic_done() const;  // every host's
+  uint64_t link_frames() const;  // frames handed to any link so far, and those in flight
+  uint64_t quiet_end_ps_ = 0;    // the last activity, when the run ended on quiet links
   std::string conservation_line(PortId from);
 
   Scenario s_;
