@@ -47,6 +47,7 @@ bool EthLink::transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) {
     switch (faults_[dir].apply(frame.bytes())) {
       case FaultVerdict::Drop:
         ++st.dropped_fault;
+        lost(frame.id, model::HostDrop::LinkFault);
         frame.release();
         return true;  // lost on the wire; the sender saw it leave
       case FaultVerdict::Corrupted:
@@ -90,11 +91,19 @@ void EthLink::set_up(bool up) {
     ++epoch_;
     for (unsigned d = 0; d < 2; ++d) {
       stats_[d].dropped_link_down += flight_[d].size();
+      for (std::size_t i = 0; i < flight_[d].size(); ++i) lost(flight_[d][i].frame.id, model::HostDrop::LinkDown);
       flight_[d].clear();  // the buffers go back to the senders' pools now
       free_at_ps_[d] = 0;
     }
   }
   q_.after<&EthLink::notify_change>(sc_core::SC_ZERO_TIME, this, up ? 1 : 0);
+}
+
+void EthLink::lost(uint64_t id, model::HostDrop why) {
+  if (trace_ == nullptr || id == 0) return;
+  const uint64_t t = q_.now_ps();
+  trace_->trace(name(), model::TraceEvent{t, t, model::TraceKind::RxDrop, model::kNoStep, 0, 0,
+                                          model::host_drop(why), id});
 }
 
 void EthLink::notify_change(uint64_t up) {

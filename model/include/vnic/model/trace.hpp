@@ -150,6 +150,9 @@ enum class HostDrop : uint8_t {
   TxDroppedCore,        // the device's core tx_dropped (no queue, and the driver did not take it)
   ClsactDropped,        // tc ingress dropped it (tc -s qdisc: the clsact qdisc's "dropped")
   RxDroppedCore,        // the device's core rx_dropped (ip -s link "dropped"): no protocol handler
+  LinkFault,            // lost on the wire: the link's fault injector dropped it (not a host's counter:
+                        // the link's dropped_fault)
+  LinkDown,             // in flight when the link went down (the link's dropped_link_down)
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // The counter's name: an ethtool -S name of the device, or the host's.

@@ -11,6 +11,7 @@
 
 #include "vnic/hw/eth_port.hpp"
 #include "vnic/hw/event_queue.hpp"
+#include "vnic/model/trace.hpp"
 #include "vnic/tb/fault_injector.hpp"
 #include "vnic/tb/pcap.hpp"
 #include "vnic/tb/ring_queue.hpp"
@@ -67,11 +68,17 @@ class EthLink : public sc_core::sc_module, public hw::EthMedium {
   void close_capture() { pcap_.close(); }
   uint64_t captured() const { return pcap_.records(); }
 
+  // A frame the link loses (fault injection, link down) is reported to `sink` as the end of its
+  // packet's journey (TraceKind::RxDrop with the link's counter), when the frame carries an id.
+  void set_trace(model::TraceSink* sink) { trace_ = sink; }
+
   const LinkDirStats& stats(unsigned dir) const { return stats_[dir & 1]; }
   const FaultStats& fault_stats(unsigned dir) const { return faults_[dir & 1].stats(); }
   std::size_t in_flight(unsigned dir) const { return flight_[dir & 1].size(); }
 
  private:
+  void lost(uint64_t id, model::HostDrop why);
+  model::TraceSink* trace_ = nullptr;
   struct InFlight {
     model::Frame frame;
     uint64_t arrive_ps = 0;
