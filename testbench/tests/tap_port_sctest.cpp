@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "support/netns.hpp"
+#include "support/tshark.hpp"
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/model/crc32.hpp"
 #include "vnic/stack/wire/arp.hpp"
@@ -48,6 +49,8 @@ using vnic::tb::TapPortStats;
 using vnic::tb::test::CmdResult;
 using vnic::tb::test::NetNs;
 using vnic::tb::test::run_command;
+using vnic::tb::test::have_tshark;
+using vnic::tb::test::tshark_flagged;
 namespace wire = vnic::stack::wire;
 
 // Documentation addresses (RFC 5737, RFC 7042 locally administered MACs): never routed anywhere.
@@ -284,29 +287,6 @@ void expect_port_accounting(const TapPort& p) {
 
 int64_t wall_ns_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-}
-
-bool have_tshark() { return run_command("command -v tshark").ok(); }
-
-// Frames tshark finds malformed, with an error-level expert note, or with a bad IPv4 or ICMP
-// checksum (checked: ip.check_checksum is off by default).
-const char* const kTsharkBad =
-    "_ws.malformed || _ws.expert.severity == error || ip.checksum.status == \"Bad\" || "
-    "icmp.checksum.status == \"Bad\"";
-
-// Frame numbers tshark flags in `path`; nullopt (with the reason in *why) if tshark failed.
-std::optional<std::vector<int>> tshark_flagged(const std::string& path, std::string* why) {
-  const CmdResult r = run_command("tshark -n -r " + path + " -o ip.check_checksum:TRUE -Y '" + kTsharkBad +
-                                  "' -T fields -e frame.number 2>/dev/null");
-  if (!r.ok()) {
-    *why = "tshark exited " + std::to_string(r.exit_code) + ": " + r.output;
-    return std::nullopt;
-  }
-  std::vector<int> nums;
-  std::istringstream in(r.output);
-  int n;
-  while (in >> n) nums.push_back(n);
-  return nums;
 }
 
 // ---- Without the kernel -------------------------------------------------------------------------

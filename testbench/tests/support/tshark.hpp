@@ -1,0 +1,49 @@
+// tshark's verdict on a capture for the tests with the kernel as a peer: the frames it finds
+// malformed, with an error-level expert note, or with a bad IPv4 or ICMP checksum.
+#pragma once
+
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "netns.hpp"
+
+namespace vnic::tb::test {
+
+inline bool have_tshark() { return run_command("command -v tshark").ok(); }
+
+// The display filter for a bad frame (checksums are checked: ip.check_checksum is off by default,
+// and the callers turn it on).
+inline constexpr const char* kTsharkBad =
+    "_ws.malformed || _ws.expert.severity == error || ip.checksum.status == \"Bad\" || "
+    "icmp.checksum.status == \"Bad\"";
+
+// Frame numbers tshark flags in `path`; nullopt (with the reason in *why) if tshark failed.
+inline std::optional<std::vector<int>> tshark_flagged(const std::string& path, std::string* why) {
+  const CmdResult r = run_command("tshark -n -r " + path + " -o ip.check_checksum:TRUE -Y '" + kTsharkBad +
+                                  "' -T fields -e frame.number 2>/dev/null");
+  if (!r.ok()) {
+    *why = "tshark exited " + std::to_string(r.exit_code) + ": " + r.output;
+    return std::nullopt;
+  }
+  std::vector<int> nums;
+  std::istringstream in(r.output);
+  int n;
+  while (in >> n) nums.push_back(n);
+  return nums;
+}
+
+// How many frames of `path` match the display filter `filter` (checksums checked); -1 if tshark failed.
+inline int tshark_count(const std::string& path, const std::string& filter) {
+  const CmdResult r = run_command("tshark -n -r " + path + " -o ip.check_checksum:TRUE -Y " + shell_quote(filter) +
+                                  " -T fields -e frame.number 2>/dev/null");
+  if (!r.ok()) return -1;
+  std::istringstream in(r.output);
+  int count = 0;
+  int n;
+  while (in >> n) ++count;
+  return count;
+}
+
+}  // namespace vnic::tb::test
