@@ -15,17 +15,17 @@ constexpr std::string_view kNic = "hw/src/nic.cpp";
 
 constexpr StepInfo kTable[] = {
     // Egress: the sender.
-    {egress(1), "Application sends message (sendmsg or other)", "sendmsg", S::NotBuilt, "issue: protocol stack part 2 (UDP), 3a (TCP)"},
-    {egress(2), "TCP send message allocates skb_buff", "tcp_sendmsg", S::NotBuilt, "issue: protocol stack part 3a"},
+    {egress(1), "Application sends message (sendmsg or other)", "ping_v4_sendmsg", S::Emitted, "stack/src/apps/ping_app.cpp, stack/src/ipv4/ping.cpp (ping; UDP and TCP: issue: protocol stack part 2, 3a)"},
+    {egress(2), "TCP send message allocates skb_buff", "ping_v4_sendmsg (ip_append_data)", S::Emitted, "stack/src/ipv4/ping.cpp (ping; tcp_sendmsg: issue: protocol stack part 3a)"},
     {egress(3), "It enqueues skb to the socket write buffer of tcp_wmem size", "tcp_sendmsg", S::NotBuilt, "issue: protocol stack part 3a"},
     {egress(4), "Builds the TCP header (src and dst port, checksum)", "tcp_transmit_skb", S::NotBuilt, "issue: protocol stack part 3a"},
-    {egress(5), "Calls L3 handler (tcp_write_xmit, tcp_transmit_skb)", "ip_queue_xmit", S::NotBuilt, "issue: protocol stack part 3a"},
-    {egress(6), "L3 builds the IP header and calls netfilter LOCAL_OUT", "ip_queue_xmit", S::NotBuilt, "issue: protocol stack part 1a/1b"},
-    {egress(7), "Calls output route action", "ip_output", S::NotBuilt, "issue: protocol stack part 1a"},
-    {egress(8), "Calls netfilter POST_ROUTING", "ip_output", S::NotBuilt, "issue: protocol stack part 1b"},
-    {egress(9), "Fragment the packet (ip_output)", "ip_fragment", S::NotBuilt, "issue: protocol stack part 1b"},
-    {egress(10), "Calls L2 send function (dev_queue_xmit)", "dev_queue_xmit", S::Conditional, "stack/src/core/dev_xmit.cpp (pktgen bypasses it, as Linux's pktgen does; the stack's senders arrive with part 1a)"},
-    {egress(11), "Feeds the qdisc of txqueuelen length, default_qdisc", "__dev_xmit_skb", S::Conditional, "stack/src/core/dev_xmit.cpp, stack/src/sched/sch_generic.cpp (as egress 10)"},
+    {egress(5), "Calls L3 handler (tcp_write_xmit, tcp_transmit_skb)", "ip_push_pending_frames", S::Emitted, "stack/src/ipv4/ip_output.cpp (ICMP and ping; ip_queue_xmit from TCP: issue: protocol stack part 3a)"},
+    {egress(6), "L3 builds the IP header and calls netfilter LOCAL_OUT", "__ip_make_skb", S::Emitted, "stack/src/ipv4/ip_output.cpp (netfilter LOCAL_OUT: issue: protocol stack part 1b)"},
+    {egress(7), "Calls output route action", "ip_route_output_flow, dst_output", S::Emitted, "stack/src/ipv4/ip_output.cpp"},
+    {egress(8), "Calls netfilter POST_ROUTING", "ip_output", S::Emitted, "stack/src/ipv4/ip_output.cpp (netfilter POST_ROUTING: issue: protocol stack part 1b)"},
+    {egress(9), "Fragment the packet (ip_output)", "ip_fragment", S::NotBuilt, "issue: protocol stack part 1b (until then a datagram over the MTU is dropped here, FragFails, in stack/src/ipv4/ip_output.cpp)"},
+    {egress(10), "Calls L2 send function (dev_queue_xmit)", "dev_queue_xmit", S::Emitted, "stack/src/core/dev_xmit.cpp (the stack's packets: ARP, ICMP, ping; pktgen bypasses it, as Linux's pktgen does)"},
+    {egress(11), "Feeds the qdisc of txqueuelen length, default_qdisc", "__dev_xmit_skb", S::Emitted, "stack/src/core/dev_xmit.cpp, stack/src/sched/sch_generic.cpp (as egress 10)"},
     {egress(12), "The driver enqueues the packets at the ring buffer tx", "vnic_start_xmit", S::Emitted, kDriver},
     {egress(13), "soft IRQ NET_TX_SOFTIRQ (the qdisc runs again)", "netif_tx_wake_queue", S::Conditional, kDriver},
     {egress(14), "Re-enable hard IRQ to NIC", "napi_complete_done", S::Emitted, kDriver},
@@ -48,18 +48,18 @@ constexpr StepInfo kTable[] = {
     {ingress(10), "Linux allocates the sk_buff", "napi_alloc_skb", S::Emitted, kDriver},
     {ingress(11), "Fills the metadata: protocol, interface, MAC header; removes Ethernet", "eth_type_trans", S::Emitted, kDriver},
     {ingress(12), "Passes the skb to the kernel stack (netif_receive_skb)", "netif_receive_skb", S::Emitted, "stack/src/softnet.cpp"},
-    {ingress(13), "Network header, taps (tcpdump) and tc ingress", "__netif_receive_skb_core", S::NotBuilt, "issue: protocol stack part 1a"},
+    {ingress(13), "Network header, taps (tcpdump) and tc ingress", "__netif_receive_skb_core", S::Emitted, "stack/src/core/dev.cpp"},
     {ingress(14), "Queued on the backlog of netdev_max_backlog (netif_rx)", "enqueue_to_backlog", S::Conditional, "stack/src/softnet.cpp"},
-    {ingress(15), "ip_rcv: IP's main receive routine", "ip_rcv", S::NotBuilt, "issue: protocol stack part 1a"},
+    {ingress(15), "ip_rcv: IP's main receive routine", "ip_rcv", S::Emitted, "stack/src/ipv4/ip_input.cpp"},
     {ingress(16), "Netfilter PREROUTING", "ip_rcv", S::NotBuilt, "issue: protocol stack part 1b"},
-    {ingress(17), "Routing table: forward or local", "ip_rcv_finish", S::NotBuilt, "issue: protocol stack part 1a"},
-    {ingress(18), "If local, netfilter LOCAL_IN", "ip_local_deliver", S::NotBuilt, "issue: protocol stack part 1b"},
-    {ingress(19), "Calls the L4 protocol (tcp_v4_rcv)", "ip_local_deliver_finish", S::NotBuilt, "issue: protocol stack part 2 (UDP), 3a (TCP)"},
-    {ingress(20), "Finds the right socket", "__udp4_lib_lookup, __inet_lookup", S::NotBuilt, "issue: protocol stack part 2"},
+    {ingress(17), "Routing table: forward or local", "ip_rcv_finish", S::Emitted, "stack/src/ipv4/ip_input.cpp (forwarding: issue: protocol stack part 1b)"},
+    {ingress(18), "If local, netfilter LOCAL_IN", "ip_local_deliver", S::Emitted, "stack/src/ipv4/ip_input.cpp (netfilter LOCAL_IN: issue: protocol stack part 1b)"},
+    {ingress(19), "Calls the L4 protocol (tcp_v4_rcv)", "ip_local_deliver_finish, icmp_rcv", S::Emitted, "stack/src/ipv4/ip_input.cpp, stack/src/ipv4/icmp.cpp (ICMP; UDP and TCP: issue: protocol stack part 2, 3a)"},
+    {ingress(20), "Finds the right socket", "ping_lookup", S::Emitted, "stack/src/ipv4/ping.cpp (ping sockets; __udp4_lib_lookup, __inet_lookup: issue: protocol stack part 2, 3a)"},
     {ingress(21), "The TCP finite state machine", "tcp_rcv_state_process", S::NotBuilt, "issue: protocol stack part 3a"},
-    {ingress(22), "Enqueued on the receive buffer (tcp_rmem, tcp_moderate_rcvbuf)", "tcp_queue_rcv, __udp_enqueue_schedule_skb", S::NotBuilt, "issue: protocol stack part 2"},
-    {ingress(23), "Signals data available to applications (epoll)", "sk_data_ready", S::NotBuilt, "issue: protocol stack part 2"},
-    {ingress(24), "Application wakes up and reads the data", "recvmsg", S::NotBuilt, "issue: protocol stack part 2"},
+    {ingress(22), "Enqueued on the receive buffer (tcp_rmem, tcp_moderate_rcvbuf)", "ping_queue_rcv_skb (__sock_queue_rcv_skb)", S::Emitted, "stack/src/ipv4/ping.cpp (ping sockets; tcp_queue_rcv, __udp_enqueue_schedule_skb: issue: protocol stack part 2, 3a)"},
+    {ingress(23), "Signals data available to applications (epoll)", "sk_data_ready", S::Emitted, "stack/src/ipv4/ping.cpp"},
+    {ingress(24), "Application wakes up and reads the data", "ping_recvmsg", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/apps/ping_app.cpp"},
 };
 
 constexpr std::array<std::string_view, 21> kEgressNames = {
@@ -111,6 +111,8 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::TxDroppedCore: return "tx_dropped";
     case HostDrop::ClsactDropped: return "clsact.dropped";
     case HostDrop::RxDroppedCore: return "rx_dropped";
+    case HostDrop::LinkFault: return "link.dropped_fault";
+    case HostDrop::LinkDown: return "link.dropped_link_down";
   }
   return "?";
 }

@@ -202,7 +202,10 @@ int Softnet::netif_rx(SkBuff* skb) {
   emit(TraceKind::RxDrop, skb->len, model::host_drop(model::HostDrop::SoftnetDropped), skb->trace_id,
        model::ingress(14));
   const SkbDropReason why = running ? SkbDropReason::CpuBacklog : SkbDropReason::NotSpecified;  // enqueue_to_backlog
-  if (skb->dev != nullptr) ++skb->dev->rx_dropped_core;  // dev_core_stats_rx_dropped_inc
+  if (skb->dev != nullptr) {
+    ++skb->dev->rx_dropped_core;  // dev_core_stats_rx_dropped_inc
+    ++skb->dev->rx_backlog_dropped;
+  }
   kfree_skb(skb, why);
   return 1;
 }

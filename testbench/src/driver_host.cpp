@@ -71,7 +71,9 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
 }
 
 uint64_t DriverHost::delivered(unsigned port) const {
-  return ports_.at(port)->drv->stat(driver::DrvStat::rx_queue_0_packets);
+  // The driver's hand-offs, less those the input backlog (netif_rx) refused: the softnet term.
+  const auto& d = *ports_.at(port)->drv;
+  return d.stat(driver::DrvStat::rx_queue_0_packets) - d.rx_backlog_dropped;
 }
 
 DriverHost::~DriverHost() = default;
@@ -249,13 +251,13 @@ std::vector<ConservationTerm> DriverHost::rx_drops(unsigned port) const {
   const auto& d = driver(port);
   int64_t nic = 0;
   for (Stat st : model::regs::kRxDropStats) nic += static_cast<int64_t>(d.hw_stat(static_cast<unsigned>(st)));
-  // The backlog's drops of this device's packets (dev->core_stats rx_dropped; softnet_stat's
-  // `dropped` counts every device's).
+  // The backlog's drops of this device's packets (softnet_stat's `dropped` counts every
+  // device's; dev->core_stats rx_dropped counts them and the stack's own core drops).
   return {{"nic_rx_drops", "nic rx drops", nic},
           {"driver_rx_drops", "driver rx drops",
            static_cast<int64_t>(d.stat(D::rx_queue_0_errors) + d.stat(D::rx_queue_0_alloc_failed) +
                                 d.stat(D::rx_queue_0_flushed))},
-          {"softnet_drops", "softnet drops", static_cast<int64_t>(d.rx_dropped_core)}};
+          {"softnet_drops", "softnet drops", static_cast<int64_t>(d.rx_backlog_dropped)}};
 }
 
 std::string DriverHost::port_header(unsigned port) const {

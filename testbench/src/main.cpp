@@ -49,6 +49,7 @@ struct RecordOptions {
   std::optional<uint64_t> trace_limit;
   uint64_t journey = 0;       // every N-th packet of each sender (0: off)
   std::string journey_from;   // a host's name, or "" (all)
+  bool account = false;       // the per-packet account
 };
 
 struct RunOptions {
@@ -68,6 +69,9 @@ void add_record_options(CLI::App* cmd, RecordOptions& o) {
                   "(docs/journey.md)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
   cmd->add_option("--journey-from", o.journey_from, "Only packets made on this host (a, b, ...)");
+  cmd->add_flag("--account", o.account,
+                "Follow every packet to its one end (delivered, consumed by the stack, or dropped in one named "
+                "counter) and print the per-packet account; the run fails if a packet ends twice");
   cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
 }
@@ -78,6 +82,7 @@ std::vector<std::string> record_args(const RecordOptions& o) {
   if (o.trace_limit) a.insert(a.end(), {"--trace-limit", std::to_string(*o.trace_limit)});
   if (o.journey > 0) a.insert(a.end(), {"--journey", std::to_string(o.journey)});
   if (!o.journey_from.empty()) a.insert(a.end(), {"--journey-from", o.journey_from});
+  if (o.account) a.push_back("--account");
   return a;
 }
 
@@ -86,7 +91,8 @@ nlohmann::ordered_json record_json(const RecordOptions& o) {
   return {{"trace", o.trace ? nlohmann::ordered_json(base_name(*o.trace)) : nlohmann::ordered_json(nullptr)},
           {"trace_limit", o.trace_limit.value_or(vnic::tb::Scenario{}.trace_limit)},
           {"journey", o.journey},
-          {"journey_from", o.journey_from}};
+          {"journey_from", o.journey_from},
+          {"account", o.account}};
 }
 
 std::string toml_string(const std::string& s) {
@@ -201,6 +207,7 @@ int run(const RunOptions& o) {
   if (o.rec.trace_limit) s.trace_limit = *o.rec.trace_limit;
   s.journey_every = o.rec.journey;
   s.journey_from = o.rec.journey_from;
+  s.account = o.rec.account;
   if (!s.journey_from.empty() && s.find_host(s.journey_from) == nullptr) {
     fmt::print(stderr, "vnic: --journey-from {}: the scenario has no such host\n", s.journey_from);
     return 2;

@@ -22,7 +22,7 @@ void PacketAccount::trace(const char* source, const model::TraceEvent& e) {
   if (e.packet != 0) {
     switch (e.kind) {
       case TraceKind::Consumed: {
-        const bool app = e.step == model::kNoStep || e.step == model::ingress(24);
+        const bool app = e.b == model::kConsumedByApplication || e.step == model::ingress(24);
         end(e.packet, app ? End::Delivered : End::Consumed, {});
         break;
       }
@@ -32,6 +32,12 @@ void PacketAccount::trace(const char* source, const model::TraceEvent& e) {
       case TraceKind::RxDrop:
       case TraceKind::TxDropped:
         end(e.packet, End::Dropped, std::string(model::drop_counter_name(e.b)));
+        break;
+      case TraceKind::TxDone:
+      case TraceKind::TxClean:
+        // The sender's completion branch: its copy freed after the frame left, which may come
+        // after the packet's end at the receiver; not a step of the packet's way.
+        packets_.try_emplace(e.packet);
         break;
       default: {
         auto [it, fresh] = packets_.try_emplace(e.packet);

@@ -65,6 +65,7 @@ void PktGen::run() {
     return;
   }
   std::size_t taken = 0;
+  dev_.tx_lock(cpu_);  // __netif_tx_lock_bh: the stack may send on this queue from other CPUs
   while (taken < held_.size()) {
     if (dev_.netif_xmit_stopped()) break;  // stopped by the driver or by BQL
     const bool more = taken + 1 < held_.size();
@@ -75,6 +76,7 @@ void PktGen::run() {
     ++taken;
     ++stats_.sent;
   }
+  dev_.tx_unlock(cpu_);
   held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(taken));
   if (!held_.empty()) {
     // The driver's TX clean (or BQL's completion, or the next open after a reset) wakes the
@@ -93,7 +95,8 @@ void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
   if (c.trace_ != nullptr && c.cpu_ != nullptr) [[unlikely]] {
     const uint64_t t = static_cast<uint64_t>(c.cpu_->now().ps());
     c.trace_->trace(c.trace_source_, stack::TraceEvent{t, t, stack::TraceKind::Consumed, model::kNoStep,
-                                                       static_cast<uint16_t>(c.cpu_->id()), skb->len, 0, skb->trace_id});
+                                                       static_cast<uint16_t>(c.cpu_->id()), skb->len,
+                                                       model::kConsumedByApplication, skb->trace_id});
   }
   if (skb->pkt_type == stack::PktType::OtherHost) ++st.not_for_us;
   const auto seq = check_frame(c.pattern_, skb->mac_bytes());

@@ -238,6 +238,11 @@ Platform::Platform(const Scenario& s) : s_(s) {
     journey_ = std::make_unique<JourneyRecorder>(jc, s_.trace.empty() ? nullptr : &trace_);
     sink = journey_.get();
   }
+  if (s_.account) {
+    account_ = std::make_unique<PacketAccount>(sink);
+    sink = account_.get();
+  }
+  for (auto& l : links_) l->set_trace(sink);
   if (sink != nullptr) {
     // Frame and packet ids tell the senders apart: port k's are k * 2^32 + 1, 2, ...
     for (std::size_t h = 0; h < hl.size(); ++h) {
@@ -447,7 +452,7 @@ bool Platform::all_ok() {
   for (const PortId p : ports()) {
     if (unaccounted(p) != 0 || !rx_clean(p)) return false;
   }
-  return true;
+  return account_ == nullptr || account_->exact();
 }
 
 std::string Platform::conservation_line(PortId from) {
@@ -502,6 +507,7 @@ std::string Platform::report() {
     s += "\n";
   }
   s += link_report();
+  if (account_) s += "\npacket account (every packet from where it was made to its end):\n" + account_->report();
   return s;
 }
 

@@ -27,10 +27,11 @@ struct Recorder : model::TraceSink {
 TEST(PacketAccount, EachEndIsCountedOnceByItsKind) {
   PacketAccount acc;
   acc.trace("host_a", ev(TraceKind::PacketMade, 1));
-  acc.trace("host_b", ev(TraceKind::Consumed, 1));  // pktgen's checker: no step, an application
+  acc.trace("host_b", ev(TraceKind::Consumed, 1, model::kNoStep, 60, model::kConsumedByApplication));  // the checker
   acc.trace("host_a", ev(TraceKind::SockSend, 2, model::egress(1)));
   acc.trace("host_a", ev(TraceKind::Consumed, 2, model::ingress(24)));  // a socket's reader
   acc.trace("host_b", ev(TraceKind::Consumed, 3, model::ingress(19)));  // an echo request answered
+  acc.trace("host_a", ev(TraceKind::TxClean, 1, model::egress(20)));  // the sender's completion, later
   acc.trace("host_b", ev(TraceKind::Drop, 4, model::ingress(17),
                          static_cast<uint32_t>(stack::SkbDropReason::IpInaddrerrors)));
   acc.trace("nic_b", ev(TraceKind::RxDrop, 5, model::ingress(2), 0,

@@ -297,7 +297,16 @@ TEST(ScenarioTopology, TheDefaultHasTwoHostsOneLinkAndTheirAddresses) {
   EXPECT_EQ(s.nic_side("a").address->str(), "10.0.0.1/24");
   EXPECT_EQ(s.nic_side("b").address->str(), "10.0.0.2/24");
   EXPECT_TRUE(s.nic_side("a").qdisc.empty());  // the host's default_qdisc
-  EXPECT_FALSE(s.host("a").ping);
+  // The default pings b from a during the flood: ping -c 5 -i 0.002 10.0.0.2; b pings nobody.
+  ASSERT_TRUE(s.host("a").ping);
+  EXPECT_EQ(s.host("a").ping->dst, (10u << 24) | 2u);
+  EXPECT_EQ(s.host("a").ping->count, 5u);
+  EXPECT_EQ(s.host("a").ping->interval_ms, 2u);
+  EXPECT_EQ(s.host("a").ping->size, 56u);
+  EXPECT_EQ(s.host("a").ping->start_ms, 0u);
+  EXPECT_FALSE(s.host("a").ping->ttl);
+  EXPECT_FALSE(s.host("a").ping->deadline_s);
+  EXPECT_FALSE(s.host("b").ping);
   EXPECT_TRUE(s.host("a").routes.empty());
   // Linux 6.1's defaults, in every host.
   for (const auto& h : s.host_list) {
@@ -440,7 +449,8 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   expect_refused("[sysctl]\ndefault_qdisc = \"fq_codel\"\n", "sysctl.default_qdisc: 'fq_codel' is not one of");
   expect_refused("[sysctl]\nicmp_echo_ignore_all = 2\n", "sysctl.icmp_echo_ignore_all: 2 is outside 0..1");
   // Ping.
-  expect_refused("[host.a.ping]\ncount = 3\n", "host.a.ping.dst: is required");
+  // (host b: the default's [host.a.ping] already has a dst.)
+  expect_refused("[host.b.ping]\ncount = 3\n", "host.b.ping.dst: is required");
   expect_refused("[host.a.ping]\ndst = \"10.0.0\"\n", "host.a.ping.dst: '10.0.0' is not an IPv4 address");
   expect_refused("[host.a.ping]\ndst = \"10.0.0.2\"\nttl = 0\n", "host.a.ping.ttl: 0 is outside 1..255");
   expect_refused("[host.a.ping]\ndst = \"10.0.0.2\"\nflood = true\n", "host.a.ping.flood: unknown key");

@@ -38,7 +38,12 @@ NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
   if (q == nullptr || q->is_noqueue()) {
     // No queue: straight to the driver if it takes it; else the packet is lost (a virtual
     // device "asks to queue packet", or the device is down): -ENETDOWN, core tx_dropped.
-    if (dev.up && !dev.netif_xmit_stopped() && xmit_one(dev, skb, false) == NetdevTx::Ok) return NetXmit::Success;
+    if (dev.up && !dev.netif_xmit_stopped()) {
+      dev.tx_lock(cpu_);  // HARD_TX_LOCK
+      const NetdevTx r = xmit_one(dev, skb, false);
+      dev.tx_unlock(cpu_);
+      if (r == NetdevTx::Ok) return NetXmit::Success;
+    }
     ++dev.tx_dropped_core;
     emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxDroppedCore), skb->trace_id,
          model::egress(10));
@@ -143,6 +148,7 @@ bool TxCore::sch_direct_xmit(SkBuff* list, Qdisc& q) {
   // stopped with packets left) and the rest are requeued.
   NetDevice& dev = q.dev();
   SkBuff* skb = list;
+  dev.tx_lock(cpu_);  // HARD_TX_LOCK around dev_hard_start_xmit
   while (skb != nullptr) {
     if (dev.netif_xmit_stopped() || !dev.up) break;
     SkBuff* next = skb->next;
@@ -153,6 +159,7 @@ bool TxCore::sch_direct_xmit(SkBuff* list, Qdisc& q) {
     }
     skb = next;
   }
+  dev.tx_unlock(cpu_);
   if (skb != nullptr) {
     requeue(skb, q);
     return false;

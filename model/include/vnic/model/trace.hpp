@@ -155,6 +155,9 @@ enum class HostDrop : uint8_t {
   LinkDown,             // in flight when the link went down (the link's dropped_link_down)
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
+// A Consumed event's b: an application read the packet (pktgen's checker; a socket's reader
+// says so by its step, ingress 24); 0: the stack used it up (an ARP frame, an echo request).
+inline constexpr uint64_t kConsumedByApplication = 1;
 // The counter's name: an ethtool -S name of the device, or the host's.
 std::string_view drop_counter_name(uint64_t b);
 

@@ -97,6 +97,9 @@ class NetDevice {
   // The model's own: packets the transmit core handed to ndo_start_xmit that it took
   // (NETDEV_TX_OK), beside what other senders (pktgen) hand it directly.
   uint64_t tx_from_core = 0;
+  // The model's own: this device's packets the input backlog dropped (netif_rx: softnet_stat's
+  // `dropped`, per device; rx_dropped_core counts them too, beside other core drops).
+  uint64_t rx_backlog_dropped = 0;
   // The egress queue (dev->qdisc) and txqueuelen (dev->tx_queue_len, 1000: DEFAULT_TX_QUEUE_LEN).
   std::unique_ptr<Qdisc> qdisc;
   uint32_t tx_queue_len = 1000;
@@ -152,6 +155,22 @@ class NetDevice {
   }
   uint64_t tx_wakes() const { return tx_wakes_; }
 
+  // The TX queue's lock (txq->_xmit_lock: HARD_TX_LOCK in dev_hard_start_xmit's callers,
+  // __netif_tx_lock_bh in pktgen). Senders on different CPUs hold it in turn; the model runs each
+  // holder at its own CPU's time, so a CPU that takes it before the previous holder's release (in
+  // simulated time) spins until then, charged to it. This keeps the driver's doorbells in ring
+  // order whichever CPU rings them.
+  void tx_lock(Cpu& cpu) {
+    if (cpu.now() < txq_released_) {
+      ++tx_lock_contended;
+      cpu.charge(txq_released_ - cpu.now());
+    }
+  }
+  void tx_unlock(Cpu& cpu) {
+    if (txq_released_ < cpu.now()) txq_released_ = cpu.now();
+  }
+  uint64_t tx_lock_contended = 0;  // the model's own: times a sender spun on the lock
+
   // Byte queue limits. bql_enabled false is a kernel without CONFIG_BQL: the ring alone limits.
   bool bql_enabled = true;
   Dql dql{};
@@ -191,6 +210,7 @@ class NetDevice {
 
  private:
   bool drv_xoff_ = true;  // until open starts it
+  Instant txq_released_{};  // when the TX queue's lock was last released
   bool stack_xoff_ = false;
   uint64_t tx_wakes_ = 0;
   Waker waker_ = nullptr;

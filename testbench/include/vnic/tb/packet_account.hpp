@@ -1,13 +1,14 @@
 // PacketAccount: conservation per packet. Every packet the model makes has an id (the journey
 // vocabulary, model/include/vnic/model/trace.hpp); this sink follows each id through the trace
-// and checks that it ends exactly once: delivered to an application (pktgen's checker, whose
-// Consumed event has no step, or a socket's reader at ingress 24: ping), consumed by the stack
-// (a Consumed event at any other step: an ARP frame processed, an echo request answered), or
+// and checks that it ends exactly once: delivered to an application (a Consumed event marked
+// kConsumedByApplication, pktgen's checker, or a socket's reader at ingress 24: ping), consumed
+// by the stack (any other Consumed: an ARP frame processed, an echo request answered), or
 // dropped where exactly one named counter took it (TraceKind::Drop: Linux's drop reason, with
 // the host counter if one counts it; RxDrop / TxDropped: the NIC's, the driver's or the link's
 // counter). What has not ended when the run stops is in flight. A packet that ends twice, or
-// has an event after its end, is an error of the model, listed by id. Tap clones (tcpdump) are
-// not packets of their own: they never emit an end.
+// has an event after its end, is an error of the model, listed by id (the sender's completion,
+// TxDone and TxClean, may come after the end: it frees the sender's copy, not the packet). Tap
+// clones (tcpdump) are not packets of their own: they never emit an end.
 #pragma once
 
 #include <cstdint>

@@ -20,6 +20,7 @@
 #include "vnic/tb/host.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/journey.hpp"
+#include "vnic/tb/packet_account.hpp"
 #include "vnic/tb/scenario.hpp"
 #include "vnic/tb/test_host.hpp"
 #include "vnic/tb/trace_writer.hpp"
@@ -101,6 +102,8 @@ class Platform {
   TraceWriter& trace() { return trace_; }
   // The journeys of the sampled packets (nullptr unless the scenario asks for them).
   const JourneyRecorder* journeys() const { return journey_.get(); }
+  // The per-packet account (nullptr unless the scenario asks for it).
+  const PacketAccount* account() const { return account_.get(); }
   hw::EventQueue& queue() { return *q_; }
   // Simulated time at the end of the run (before the statistics read-out).
   uint64_t end_ps() const { return end_ps_; }
@@ -127,6 +130,7 @@ class Platform {
   std::vector<std::vector<Attach>> attach_;  // [host][nic]: its link and side
   TraceWriter trace_;
   std::unique_ptr<JourneyRecorder> journey_;
+  std::unique_ptr<PacketAccount> account_;
   uint64_t end_ps_ = 0;  // when the traffic run ended (before the statistics read-out)
 };
 

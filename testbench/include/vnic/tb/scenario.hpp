@@ -48,6 +48,9 @@ struct Scenario {
   // off), only those made on the host of that name ("": all).
   uint64_t journey_every = 0;
   std::string journey_from;
+  // The per-packet account (PacketAccount, set by the command line's --account): every packet
+  // followed from where it is made to its one end; printed at the end of the report.
+  bool account = false;
   hw::NicConfig nic{};
   std::string ring = "model";  // the NIC's descriptor FIFO: "model" (C++), "rtl" (Verilated), "rtl-broken"
   // The hosts in name order ([host.NAME]); each with its sysctls resolved ([sysctl] then its own).
