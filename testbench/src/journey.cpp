@@ -1,6 +1,8 @@
 // Journey implementation: sampling, attaching per-interrupt steps, the latency breakdown.
 #include "vnic/tb/journey.hpp"
 
+#include "vnic/stack/skb.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -111,6 +113,10 @@ void JourneyRecorder::add(Journey& j, const char* source, const model::TraceEven
   s.source = source;
   s.lane = e.lane;
   if (e.kind == TraceKind::RxDrop || e.kind == TraceKind::TxDropped) s.drop = model::drop_counter_name(e.b);
+  if (e.kind == TraceKind::Drop) {  // the stack's: Linux's drop reason, and a host counter if one counts it
+    s.drop = stack::drop_reason_name(static_cast<stack::SkbDropReason>(e.a));
+    if (e.b != 0) s.drop += fmt::format(" ({})", model::drop_counter_name(e.b));
+  }
   j.steps.push_back(std::move(s));
 }
 
@@ -154,6 +160,7 @@ void JourneyRecorder::trace(const char* source, const model::TraceEvent& e) {
     case TraceKind::Consumed: j.ended = true; break;
     case TraceKind::RxDrop:
     case TraceKind::TxDropped:
+    case TraceKind::Drop:
       j.ended = true;
       j.dropped_at = j.steps.back().drop;
       drop_waits(Branch::Forward);
