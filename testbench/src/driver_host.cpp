@@ -67,7 +67,18 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
                                               p->cfg.qdisc));
     }
   }
+  for (auto& p : ports_) {
+    if (p->cfg.tcpdump.empty()) continue;
+    p->tcpdump = std::make_unique<PcapWriter>();
+    std::string err;
+    if (!p->tcpdump->open(p->cfg.tcpdump, &err)) throw std::runtime_error(fmt::format("{}: tcpdump: {}", name_, err));
+    net_->add_tap(p->ifindex, &DriverHost::tcpdump_tap, p->tcpdump.get());
+  }
   net_->dev_add_pack(kTestEtherType, &DriverHost::rx, this);
+}
+
+void DriverHost::tcpdump_tap(void* ctx, const stack::SkBuff& skb, bool, stack::Instant t) {
+  static_cast<PcapWriter*>(ctx)->write(static_cast<uint64_t>(t.ps()), skb.bytes());
 }
 
 uint64_t DriverHost::delivered(unsigned port) const {

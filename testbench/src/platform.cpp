@@ -65,6 +65,7 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
       d.address = stack::Ipv4Cidr{stack::Ipv4Addr::from_u32(n.address->addr), n.address->prefix};
     }
     d.qdisc = n.qdisc;
+    d.tcpdump = n.tcpdump;
     d.bus_info = fmt::format("0000:01:{:02x}.0", i);
     d.bar0_base = TestHost::kBar0Base + i * kBarStride;
     c.nics.push_back(std::move(d));

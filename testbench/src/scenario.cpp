@@ -76,7 +76,7 @@ netdev_budget = 300    # net.core
 netdev_budget_usecs = 8000
 dev_weight = 64
 netdev_max_backlog = 1000
-default_qdisc = "pfifo_fast"  # the protocol stack's keys (stored for its wiring, not used yet)
+default_qdisc = "pfifo_fast"  # net.core.default_qdisc (Debian 12's systemd would set fq_codel: part 1b)
 ip_forward = 0         # net.ipv4; 1 (forwarding) comes with part 1b
 ip_default_ttl = 64
 arp_notify = 0         # net.ipv4.conf.all
@@ -100,7 +100,8 @@ mtu = 1500
 # [host.NAME.ethN] (N >= 1) adds a NIC with the same per-NIC keys; [host.NAME.sysctl] overrides
 # [sysctl]; routes = ["10.0.2.0/24 via 10.0.1.2 dev eth1", "default via 10.0.0.2"] and
 # [host.NAME.ping] (dst, count, interval_ms, size, ttl, start_ms, deadline_s) are for the
-# protocol stack. [link.NAME] with ends = ["a.eth1", "c.eth0"] adds a link (same keys as [link]).
+# protocol stack, as are a NIC's address, qdisc and tcpdump = "FILE.pcap" (a tap on the device).
+# [link.NAME] with ends = ["a.eth1", "c.eth0"] adds a link (same keys as [link]).
 [host.a]
 mac = "02:00:00:00:00:0a"
 address = "10.0.0.1/24"  # eth0's IPv4 address (for the protocol stack)
@@ -362,7 +363,7 @@ const toml::table* sub(Ctx& c, const toml::table& root, std::string_view name) {
 const std::set<std::string_view> kNicKeys{"mac",       "tx",       "rx",          "rx_buf", "rx-usecs", "rx-frames",
                                           "tx-usecs",  "tx-frames", "frames",     "min_len", "max_len", "interval_ns",
                                           "refill",    "promisc",  "rx-fcs",      "rx-all", "start_ns", "address",
-                                          "qdisc"};
+                                          "qdisc",     "tcpdump"};
 
 bool valid_name(std::string_view n) {
   if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
@@ -443,6 +444,10 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   get_string(c, t, name, "qdisc", n.qdisc);
   if (t.contains("qdisc") && n.qdisc != "pfifo_fast" && n.qdisc != "noqueue") {
     c.fail(fmt::format("{}.qdisc", name), fmt::format("'{}' is not one of pfifo_fast, noqueue", n.qdisc));
+  }
+  get_string(c, t, name, "tcpdump", n.tcpdump);
+  if (t.contains("tcpdump") && n.tcpdump.empty()) {
+    c.fail(fmt::format("{}.tcpdump", name), "is empty (give a pcap file, or leave the key out)");
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "vnic/stack/neighbour.hpp"
 #include "vnic/stack/skb.hpp"
+#include "vnic/tb/pcap.hpp"
 #include "vnic/tb/platform.hpp"
 
 namespace {
@@ -175,6 +176,54 @@ ends = ["a.eth1", "c.eth0"]
   EXPECT_EQ(a.icmp().mib().out_type(0), 20u);  // OutEchoReps
   EXPECT_TRUE(pf.account()->complete()) << pf.account()->report();
   EXPECT_EQ(pf.account()->totals().dropped, 0u);
+}
+
+TEST(StackSystem, TcpdumpOnADeviceSeesWhatTheStackSendsAndReceives_PtypeAllTap) {
+  // A ptype_all tap on b's eth0 (dev_queue_xmit_nit out, __netif_receive_skb_core in): the ARP
+  // exchange and the echoes in the order they crossed the device, without FCS, as tcpdump -w
+  // writes them. pktgen's frames bypass the stack on the way out (as Linux's pktgen does), so the
+  // tap sees a's 300 pattern frames coming in and none of b's going out.
+  const std::string file = ::testing::TempDir() + "b-eth0.pcap";
+  Scenario s = scenario(R"([host.a]
+frames = 300
+[host.b]
+frames = 300
+tcpdump = ")" + file + R"("
+)");
+  {
+    Platform pf(s);
+    pf.run();
+  }  // the capture is closed with its host
+  std::string err;
+  const auto recs = vnic::tb::read_pcap(file, &err);
+  ASSERT_TRUE(recs) << err;
+  std::vector<std::string> seen;  // the stack's frames: ARP and IPv4/ICMP, in capture order
+  uint64_t pattern = 0;
+  for (const auto& r : *recs) {
+    ASSERT_GE(r.bytes.size(), 14u);
+    const uint16_t type = static_cast<uint16_t>(r.bytes[12] << 8 | r.bytes[13]);
+    if (type == 0x88B5) {
+      ++pattern;
+      continue;
+    }
+    if (type == 0x0806) {
+      seen.push_back(r.bytes[21] == 1 ? "arp request" : "arp reply");
+    } else if (type == 0x0800) {
+      ASSERT_GE(r.bytes.size(), 14u + 20 + 8);
+      seen.push_back(r.bytes[34] == 8 ? "echo request" : r.bytes[34] == 0 ? "echo reply" : "icmp");
+    } else {
+      seen.push_back("other");
+    }
+  }
+  EXPECT_EQ(pattern, 300u);
+  std::vector<std::string> want{"arp request", "arp reply"};
+  for (int i = 0; i < 5; ++i) {
+    want.push_back("echo request");
+    want.push_back("echo reply");
+  }
+  EXPECT_EQ(seen, want);
+  // In time order, and the ARP reply as b sent it: 42 bytes, before the NIC pads it.
+  for (std::size_t i = 1; i < recs->size(); ++i) EXPECT_LE((*recs)[i - 1].ts_ns, (*recs)[i].ts_ns);
 }
 
 // The steps (with their kind) of one journey's forward chain.

@@ -24,6 +24,7 @@
 #include "vnic/tb/host_cpu.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/pci_host_bus.hpp"
+#include "vnic/tb/pcap.hpp"
 #include "vnic/tb/pktgen.hpp"
 
 namespace vnic::tb {
@@ -36,6 +37,9 @@ struct DriverNicConfig {
   uint64_t bar0_base = 0xF000'0000;        // where the function's BAR0 is placed
   std::optional<stack::Ipv4Cidr> address;  // `ip addr add` once the device is up
   std::string qdisc;                       // its root qdisc (empty: net.core.default_qdisc)
+  // `tcpdump -i ethN -w FILE`: a ptype_all tap writing what the stack sends and receives on the
+  // device (frames without FCS; pktgen's frames bypass the stack on the way out, as in Linux).
+  std::string tcpdump;
 };
 
 // One `ip route add` of the host: the device by name (empty: the gateway's connected route's).
@@ -167,7 +171,9 @@ class DriverHost final : public Host {
     model::PacketTags tags;
     int probe_rc = 1, open_rc = 1;  // 1: not run yet
     int ifindex = 0;                // in the host's namespace
+    std::unique_ptr<PcapWriter> tcpdump;
   };
+  static void tcpdump_tap(void* ctx, const stack::SkBuff& skb, bool outgoing, stack::Instant t);
   static std::string core_usage(const HostCpu& cpu, uint64_t elapsed_ps);
   // ptype_base handler of the pattern traffic (EtherType 0x88B5): the packet's device picks the checker.
   static void rx(void* ctx, stack::SkBuff* skb);

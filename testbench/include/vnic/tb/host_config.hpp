@@ -106,6 +106,7 @@ struct NicSide {
   TestHostConfig host = default_nic_traffic();
   std::optional<Ipv4Cidr> address;  // for the stack
   std::string qdisc;                // "pfifo_fast" | "noqueue"; empty: the host's default_qdisc
+  std::string tcpdump;              // `tcpdump -i ethN -w FILE` on the stack's tap; empty: none
 };
 
 struct HostConfig {
