@@ -101,7 +101,7 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     dr.text = r.text;
     c.routes.push_back(std::move(dr));
   }
-  if (h.ping) {
+  if (h.ping && h.ping->enabled) {  // enabled = false: the scenario turned a lower layer's ping off
     stack::PingOptions o;
     o.dst = stack::Ipv4Addr::from_u32(h.ping->dst);
     o.count = h.ping->count;

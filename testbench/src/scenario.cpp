@@ -99,7 +99,7 @@ mtu = 1500
 # Hosts: [host.NAME] (NAME: [a-z][a-z0-9_-]*) is the host and its first NIC, eth0;
 # [host.NAME.ethN] (N >= 1) adds a NIC with the same per-NIC keys; [host.NAME.sysctl] overrides
 # [sysctl]; routes = ["10.0.2.0/24 via 10.0.1.2 dev eth1", "default via 10.0.0.2"] and
-# [host.NAME.ping] (dst, count, interval_ms, size, ttl, start_ms, deadline_s) are for the
+# [host.NAME.ping] (enabled, dst, count, interval_ms, size, ttl, start_ms, deadline_s) are for the
 # protocol stack, as are a NIC's address, qdisc and tcpdump = "FILE.pcap" (a tap on the device).
 # [link.NAME] with ends = ["a.eth1", "c.eth0"] adds a link (same keys as [link]).
 [host.a]
@@ -118,6 +118,7 @@ max_len = 1514
 interval_ns = 0        # 0: keep the TX ring full (line rate)
 
 [host.a.ping]          # ping -c 5 -i 0.002 10.0.0.2 on host a, through the flood (driver hosts)
+# enabled = false    # turns it off (the built-ins about the NIC or driver alone do)
 dst = "10.0.0.2"
 count = 5
 interval_ms = 2
@@ -150,6 +151,8 @@ name = "line-rate"
 frames = 10000
 [host.b]
 frames = 10000
+[host.a.ping]          # the NIC and driver alone: no ping beside pktgen
+enabled = false
 )"},
     {"moderation",
      "Host a sends 1000-byte frames every 2 us to host b, whose interrupt moderation (rx-usecs) sets how many "
@@ -165,6 +168,8 @@ interval_ns = 2000
 frames = 0
 rx-usecs = 8
 rx-frames = 256
+[host.a.ping]          # the NIC and driver alone: no ping beside pktgen
+enabled = false
 )"},
     {"ring-overflow",
      "A slow receiver (each packet costs host b 2 us) with a 64-entry RX ring: the NIC finds no free "
@@ -178,6 +183,8 @@ frames = 4000
 [host.b]
 frames = 0
 rx = 64
+[host.a.ping]          # the NIC and driver alone: no ping beside pktgen
+enabled = false
 )"},
     {"bad-fcs",
      "A noisy link (bit error rate 1e-5): corrupted frames fail host b's FCS check and are counted in "
@@ -190,6 +197,8 @@ ber = 1e-5
 frames = 4000
 [host.b]
 frames = 0
+[host.a.ping]          # the NIC and driver alone: no ping beside pktgen
+enabled = false
 )"},
     {"backlog-overflow",
      "Host b hands packets to the stack with netif_rx through a backlog of 100 that is drained 16 at a time "
@@ -207,6 +216,8 @@ rx_handoff = "netif_rx"
 frames = 4000
 [host.b]
 frames = 0
+[host.a.ping]          # the NIC and driver alone: no ping beside pktgen
+enabled = false
 )"},
     {"three-hosts",
      "Host a has two NICs, each its own PCI function and driver: eth0 to host b (10 Gb/s), eth1 to host c "
@@ -482,11 +493,13 @@ void parse_sysctl(Ctx& c, const toml::table& t, std::string_view table, HostSysc
 }
 
 void parse_ping(Ctx& c, const toml::table& t, std::string_view table, PingConfig& p) {
-  check_keys(c, t, table, {"dst", "count", "interval_ms", "size", "ttl", "start_ms", "deadline_s"});
+  check_keys(c, t, table, {"enabled", "dst", "count", "interval_ms", "size", "ttl", "start_ms", "deadline_s"});
+  get_bool(c, t, table, "enabled", p.enabled);
   std::string dst;
   get_string(c, t, table, "dst", dst);
   if (!t.contains("dst")) {
-    c.fail(fmt::format("{}.dst", table), "is required (the address to ping)");
+    // A disabled ping needs no address (enabled = false may stand alone).
+    if (p.enabled) c.fail(fmt::format("{}.dst", table), "is required (the address to ping)");
   } else if (t.get("dst")->is_string()) {
     const auto a = parse_ipv4(dst);
     if (!a) {

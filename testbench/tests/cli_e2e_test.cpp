@@ -133,9 +133,13 @@ TEST(Cli, DefaultRunPrintsEthtoolStatsForBothNics) {
   ASSERT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("[host a]$ ethtool -S eth0"), std::string::npos);
   EXPECT_NE(r.out.find("[host b]$ ethtool -S eth0"), std::string::npos);
-  EXPECT_NE(r.out.find("     rx_queue_0_packets: 500\n"), std::string::npos);
-  EXPECT_NE(r.out.find("     rx_packets: 500\n"), std::string::npos);
-  EXPECT_NE(r.out.find("[host a]$ cat /proc/net/softnet_stat\n000001f4 00000000 00000000 "), std::string::npos) << r.out;
+  // Each NIC receives 506 frames: the other host's 500 pattern frames + the stack's 6 (the
+  // default's ping -c 5 from a: b gets 1 ARP request + 5 echo requests, a 1 ARP reply + 5 echo
+  // replies); softnet's processed counts them all (0x1fa = 506).
+  EXPECT_NE(r.out.find("     rx_queue_0_packets: 506\n"), std::string::npos);
+  EXPECT_NE(r.out.find("     rx_packets: 506\n"), std::string::npos);
+  EXPECT_NE(r.out.find("[host a]$ cat /proc/net/softnet_stat\n000001fa 00000000 00000000 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[host b]$ cat /proc/net/softnet_stat\n000001fa 00000000 00000000 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Link is Up - 10000Mbps/Full"), std::string::npos);
   EXPECT_NE(r.out.find("[ok]"), std::string::npos);
   EXPECT_EQ(r.out.find("MISMATCH"), std::string::npos);
@@ -199,7 +203,10 @@ TEST(Cli, AScenarioFileIsReadOverTheDefault) {
   const Result r = vnic("run --no-timing -s " + path);
   ASSERT_EQ(r.status, 0) << r.out;
   // The default's traffic still runs; only host a's rx-usecs changed.
-  EXPECT_NE(r.out.find("conservation a->b: sent 20000 = delivered 20000"), std::string::npos) << r.out;
+  // 20006 = the default's 20000 pattern frames + the stack's 1 ARP request + 5 echo requests
+  // (ping -c 5 from a); b->a carries 1 ARP reply + 5 echo replies beside its 20000.
+  EXPECT_NE(r.out.find("conservation a->b: sent 20006 = delivered 20006"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("conservation b->a: sent 20006 = delivered 20006"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[host a]$ ethtool -c eth0\nCoalesce parameters for eth0:\nAdaptive RX: off  TX: off\nrx-usecs: 20\n"), std::string::npos);
   EXPECT_NE(r.out.find("[host b]$ ethtool -c eth0\nCoalesce parameters for eth0:\nAdaptive RX: off  TX: off\nrx-usecs: 8\n"), std::string::npos);
   std::remove(path.c_str());
@@ -299,15 +306,23 @@ TEST(CliOut, TheFolderHoldsAFilePerHostAndViewAndASummary) {
   EXPECT_EQ(slurp(dir + "/report.txt"), r.out);
   for (const char* h : {"host-a", "host-b"}) {
     for (const char* f : {"ethtool.txt", "ethtool-c.txt", "ethtool-g.txt", "ethtool-S.txt", "byte_queue_limits.txt",
-                          "softnet_stat", "cpu.txt", "pktgen.txt", "rx_checker.txt", "dmesg.txt", "conservation.txt"}) {
+                          "softnet_stat", "cpu.txt", "pktgen.txt", "rx_checker.txt", "dmesg.txt", "conservation.txt",
+                          // the protocol stack's views
+                          "ip-s-link.txt", "ip-addr.txt", "ip-route.txt", "ip-neigh.txt", "tc-s-qdisc.txt", "snmp",
+                          "icmp-ratelimit.txt"}) {
       EXPECT_GT(fs::file_size(dir + "/" + h + "/" + f), 10u) << h << "/" << f;
     }
   }
+  // Host a runs the default's ping; host b pings nobody.
+  EXPECT_NE(slurp(dir + "/host-a/ping.txt").find("5 packets transmitted, 5 received, 0% packet loss"), std::string::npos)
+      << slurp(dir + "/host-a/ping.txt");
+  EXPECT_FALSE(fs::exists(dir + "/host-b/ping.txt"));
   // Each file is its section of the report, as the command prints it.
   EXPECT_EQ(slurp(dir + "/host-b/ethtool-S.txt"), report_section(r.out, "[host b]$ ethtool -S eth0\n"));
   EXPECT_EQ(slurp(dir + "/host-a/softnet_stat"), report_section(r.out, "[host a]$ cat /proc/net/softnet_stat\n")
                                                      .substr(0, slurp(dir + "/host-a/softnet_stat").size()));
-  EXPECT_EQ(slurp(dir + "/host-a/softnet_stat").rfind("000001f4 00000000 00000000 ", 0), 0u);
+  // 0x1fa = 506: host b's 500 pattern frames + 1 ARP reply + 5 echo replies to a's ping.
+  EXPECT_EQ(slurp(dir + "/host-a/softnet_stat").rfind("000001fa 00000000 00000000 ", 0), 0u);
   EXPECT_NE(slurp(dir + "/host-a/ethtool-c.txt").find("rx-usecs: 8\n"), std::string::npos);
   EXPECT_EQ(slurp(dir + "/scenario.toml"), vnic("show --frames 500 --seed 3").out);
   const Json j = summary(dir);
@@ -321,17 +336,22 @@ TEST(CliOut, TheFolderHoldsAFilePerHostAndViewAndASummary) {
   EXPECT_GT(j["simulated_time_ps"].get<uint64_t>(), 0u);
   for (const char* h : {"a", "b"}) {
     const Json& x = j["hosts"][h];
-    EXPECT_EQ(x["sent"], 500);
-    EXPECT_EQ(x["received"], 500);
-    EXPECT_EQ(x["driver"]["rx_queue_0_packets"], 500);
-    EXPECT_EQ(x["device"]["rx_packets"], 500);
+    EXPECT_EQ(x["sent"], 500);      // pktgen's
+    EXPECT_EQ(x["received"], 500);  // the checker's
+    // What the NIC and driver received and softnet processed: the other host's 500 pattern
+    // frames + the stack's 6 (1 ARP + 5 ICMP echo requests to b, or replies to a).
+    EXPECT_EQ(x["driver"]["rx_queue_0_packets"], 506);
+    EXPECT_EQ(x["device"]["rx_packets"], 506);
     EXPECT_EQ(x["device"].size(), j["hosts"]["a"]["device"].size());
-    EXPECT_EQ(x["softnet"]["cpu0"]["processed"], 500);
+    EXPECT_EQ(x["softnet"]["cpu0"]["processed"], 506);
+    EXPECT_EQ(x["conservation"]["sent"], 506);  // 500 pattern frames + 1 ARP + 5 ICMP
     EXPECT_EQ(x["conservation"]["unaccounted"], 0);
     EXPECT_EQ(x["conservation"]["ok"], true);
     EXPECT_GT(x["rates"]["irq_per_s"].get<double>(), 0);
   }
-  EXPECT_EQ(j["link"]["a_to_b"]["frames"], 500);
+  // 500 pattern frames + 1 ARP request + 5 echo requests; back: 500 + 1 ARP reply + 5 echo replies.
+  EXPECT_EQ(j["link"]["a_to_b"]["frames"], 506);
+  EXPECT_EQ(j["link"]["b_to_a"]["frames"], 506);
   EXPECT_TRUE(j["wall_clock"].contains("run_s"));
   // Direct test hosts: the device's views only.
   ASSERT_EQ(vnic("run --no-timing --frames 300 --hosts direct --out " + dir).status, 0);
@@ -436,11 +456,14 @@ TEST(Builtin, ThreeHostsCarryTrafficOnBothLinksConservedPerDirection) {
   const Json j = summary(d1);
   EXPECT_EQ(j["scenario"]["name"], "three-hosts");
   EXPECT_EQ(j["status"]["conservation_ok"], true);
-  // Four NIC ports, each sending 5000 frames to the port at the other end of its link.
+  // Four NIC ports, each sending 5000 pattern frames to the port at the other end of its link;
+  // the default's ping (a -> 10.0.0.2, over eth0) adds the stack's 6 frames each way on link:
+  // 1 ARP request + 5 echo requests a->b, 1 ARP reply + 5 echo replies b->a.
   for (const Json* x : {&j["hosts"]["a"], &j["hosts"]["a"]["eth1"], &j["hosts"]["b"], &j["hosts"]["c"]}) {
-    EXPECT_EQ((*x)["sent"], 5000);
-    EXPECT_EQ((*x)["received"], 5000);
-    EXPECT_EQ((*x)["conservation"]["sent"], 5000);
+    const bool on_link = x == &j["hosts"]["a"] || x == &j["hosts"]["b"];
+    EXPECT_EQ((*x)["sent"], 5000);      // pktgen's
+    EXPECT_EQ((*x)["received"], 5000);  // the checker's
+    EXPECT_EQ((*x)["conservation"]["sent"], on_link ? 5006 : 5000);
     EXPECT_EQ((*x)["conservation"]["unaccounted"], 0);
     EXPECT_EQ((*x)["conservation"]["ok"], true);
   }
@@ -451,14 +474,14 @@ TEST(Builtin, ThreeHostsCarryTrafficOnBothLinksConservedPerDirection) {
   EXPECT_EQ(j["hosts"]["a"]["eth1"]["mac"], "02:00:00:00:01:0a");
   EXPECT_EQ(j["hosts"]["a"]["eth1"]["bus_info"], "0000:01:01.0");
   // Both links carried their traffic, both ways.
-  for (const char* d : {"a_to_b", "b_to_a"}) EXPECT_EQ(j["link"][d]["frames"], 5000) << d;
+  for (const char* d : {"a_to_b", "b_to_a"}) EXPECT_EQ(j["link"][d]["frames"], 5006) << d;  // 5000 + 1 ARP + 5 ICMP
   EXPECT_EQ(j["links"]["ac"]["ends"][0], "a.eth1");
   for (const char* d : {"a_eth1_to_c", "c_to_a_eth1"}) EXPECT_EQ(j["links"]["ac"][d]["frames"], 5000) << d;
   // The report: a header per host naming each NIC, and a conservation line per direction.
   for (const char* line : {"== host a (nic_a at 0000:01:00.0, eth0 02:00:00:00:00:0a; nic_a_eth1 at 0000:01:01.0, "
                            "eth1 02:00:00:00:01:0a) ==",
-                           "[host a]$ ethtool -S eth1\n", "conservation a->b: sent 5000 = delivered 5000 ",
-                           "conservation a.eth1->c: sent 5000 = delivered 5000 ", "conservation b->a: sent 5000 ",
+                           "[host a]$ ethtool -S eth1\n", "conservation a->b: sent 5006 = delivered 5006 ",
+                           "conservation a.eth1->c: sent 5000 = delivered 5000 ", "conservation b->a: sent 5006 ",
                            "conservation c->a.eth1: sent 5000 ", "link a.eth1->c: frames 5000 ",
                            "links: link 10 Gb/s, ac 25 Gb/s"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line;
@@ -717,7 +740,11 @@ TEST(CliPlot, LatencyBreakdownAsAStackedBarFromARunsJourney) {
   // The segments in the order a packet passes them, from pktgen to the consumer.
   EXPECT_EQ(csv[0].rfind("statistic,- packet.made -> egress:15 tx.map,egress:15 tx.map -> egress:12 tx.ring,", 0), 0u)
       << csv[0];
-  EXPECT_NE(csv[0].find("ingress:12 netif_receive_skb -> - consumed"), std::string::npos) << csv[0];
+  // The pattern traffic reaches its consumer through the stack: __netif_receive_skb_core
+  // (ingress 13) hands it to the checker's ptype_base handler.
+  EXPECT_NE(csv[0].find(",ingress:12 netif_receive_skb -> ingress:13 netif_receive_skb_core,"), std::string::npos)
+      << csv[0];
+  EXPECT_NE(csv[0].find(",ingress:13 netif_receive_skb_core -> - consumed"), std::string::npos) << csv[0];
   EXPECT_EQ(csv[1].rfind("p50,", 0), 0u);
   EXPECT_EQ(csv[2].rfind("p99,", 0), 0u);
   fs::remove_all(dir);

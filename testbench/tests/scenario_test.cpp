@@ -306,6 +306,7 @@ TEST(ScenarioTopology, TheDefaultHasTwoHostsOneLinkAndTheirAddresses) {
   EXPECT_EQ(s.host("a").ping->start_ms, 0u);
   EXPECT_FALSE(s.host("a").ping->ttl);
   EXPECT_FALSE(s.host("a").ping->deadline_s);
+  EXPECT_TRUE(s.host("a").ping->enabled);  // enabled unless a layer says otherwise
   EXPECT_FALSE(s.host("b").ping);
   EXPECT_TRUE(s.host("a").routes.empty());
   // Linux 6.1's defaults, in every host.
@@ -480,6 +481,39 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   // A direct host has one NIC.
   expect_refused("[scenario]\nhosts = \"direct\"\n",
                  "host.a.eth1: a direct host (scenario.hosts = \"direct\") has one NIC", three);
+}
+
+TEST(ScenarioTopology, APingIsTurnedOffByEnabledFalseOverALowerLayer) {
+  std::string err;
+  // Over the default's [host.a.ping]: the ping stays described but is off.
+  const auto off = topo::over_default("[host.a.ping]\nenabled = false\n", &err);
+  ASSERT_TRUE(off) << err;
+  ASSERT_TRUE(off->scenario.host("a").ping);
+  EXPECT_FALSE(off->scenario.host("a").ping->enabled);
+  EXPECT_EQ(vnic::tb::ipv4_str(off->scenario.host("a").ping->dst), "10.0.0.2");
+  EXPECT_NE(off->toml.find("enabled = false"), std::string::npos) << off->toml;  // vnic show
+  // A disabled ping needs no dst; enabled = true is the default spelled out.
+  const auto b_off = topo::over_default("[host.b.ping]\nenabled = false\n", &err);
+  ASSERT_TRUE(b_off) << err;
+  ASSERT_TRUE(b_off->scenario.host("b").ping);
+  EXPECT_FALSE(b_off->scenario.host("b").ping->enabled);
+  const auto on = topo::over_default("[host.a.ping]\nenabled = true\n", &err);
+  ASSERT_TRUE(on) << err;
+  EXPECT_TRUE(on->scenario.host("a").ping->enabled);
+  // Strict like the other keys: a boolean, and an enabled ping still needs its dst.
+  topo::expect_refused("[host.a.ping]\nenabled = 0\n", "my.toml: host.a.ping.enabled: expected true or false");
+  topo::expect_refused("[host.a.ping]\nenabled = \"no\"\n", "host.a.ping.enabled: expected true or false");
+  topo::expect_refused("[host.b.ping]\nenabled = true\ncount = 3\n", "host.b.ping.dst: is required");
+  // The built-ins about the NIC or driver alone turn the default's ping off; default and
+  // three-hosts keep it.
+  for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts"}) {
+    const auto layer = vnic::tb::scenario_layer(std::string("builtin:") + name, &err);
+    ASSERT_TRUE(layer) << err;
+    const auto r = vnic::tb::resolve_scenario({*layer}, {}, &err);
+    ASSERT_TRUE(r) << name << ": " << err;
+    ASSERT_TRUE(r->scenario.host("a").ping) << name;
+    EXPECT_EQ(r->scenario.host("a").ping->enabled, std::string_view(name) == "three-hosts") << name;
+  }
 }
 
 TEST(ScenarioTopology, TheThreeHostsBuiltinHasFourNicsOnTwoLinks) {

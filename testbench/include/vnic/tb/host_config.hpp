@@ -64,6 +64,7 @@ struct HostSysctls {
 
 // `ping` run on a host ([host.NAME.ping]): ping -c count -i interval -s size -t ttl -w deadline dst.
 struct PingConfig {
+  bool enabled = true;             // false: no ping (turns off one a lower layer set)
   uint32_t dst = 0;                // an IPv4 address
   uint32_t count = 0;              // 0: until the deadline (or the run's end)
   uint32_t interval_ms = 1000;
