@@ -339,6 +339,7 @@ TEST(ScenarioTopology, EveryNewKeyIsApplied) {
 [host.a]
 routes = ["10.0.2.0/24 via 10.0.1.2 dev eth1 metric 10 src 10.0.1.1", "default via 10.0.0.2"]
 qdisc = "noqueue"
+tcpdump = "a-eth0.pcap"
 [host.a.ping]
 dst = "10.0.1.2"
 count = 3
@@ -376,6 +377,8 @@ icmp_ns = 116
   EXPECT_EQ(a.nics[1].host.coalesce.rx_usecs, 8u);      // the driver's default moderation
   EXPECT_EQ(a.nics[1].host.coalesce.tx_frames, 32u);
   EXPECT_EQ(a.nics[0].qdisc, "noqueue");
+  EXPECT_EQ(a.nics[0].tcpdump, "a-eth0.pcap");
+  EXPECT_TRUE(a.nics[1].tcpdump.empty());
   ASSERT_EQ(a.routes.size(), 2u);
   EXPECT_EQ(a.routes[0].dst.str(), "10.0.2.0/24");
   EXPECT_EQ(vnic::tb::ipv4_str(*a.routes[0].via), "10.0.1.2");
@@ -432,6 +435,8 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   expect_refused("[host.a]\naddress = \"224.0.0.1/4\"\n", "host.a.address: '224.0.0.1/4' is not a unicast");
   expect_refused("[host.a.eth1]\naddress = 7\n", "host.a.eth1.address: expected a string", three);
   expect_refused("[host.b]\nqdisc = \"fq\"\n", "host.b.qdisc: 'fq' is not one of pfifo_fast, noqueue");
+  expect_refused("[host.b]\ntcpdump = \"\"\n", "host.b.tcpdump: is empty");
+  expect_refused("[host.b]\ntcpdump = 3\n", "host.b.tcpdump: expected a string");
   // Routes.
   expect_refused("[host.a]\nroutes = [\"10.0.2.0/24 via 10.0.0.2 dev eth3\"]\n",
                  "host.a.routes[0]: '10.0.2.0/24 via 10.0.0.2 dev eth3': dev eth3: host a has no such device");
