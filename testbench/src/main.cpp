@@ -213,10 +213,14 @@ int run(const RunOptions& o) {
     return 2;
   }
   uint64_t to_send = 0;
+  bool pings = false;
   for (const auto& h : s.host_list) {
     for (const auto& n : h.nics) to_send += n.host.count;
+    pings = pings || (h.ping && h.ping->enabled && s.hosts == "driver");
   }
-  if (to_send == 0) fmt::print(stderr, "vnic: note: no host sends anything (every frames key is 0)\n");
+  if (to_send == 0 && !pings) {
+    fmt::print(stderr, "vnic: note: no host sends anything (every frames key is 0, and no ping)\n");
+  }
   // With --out, the capture and the trace go into the folder, under their own file names.
   vnic::tb::OutputDir out;
   vnic::tb::RunMeta meta;

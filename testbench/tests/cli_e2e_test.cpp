@@ -214,9 +214,13 @@ TEST(Cli, AScenarioFileIsReadOverTheDefault) {
 
 TEST(Cli, ARunWhereNoHostSendsSaysSo) {
   const std::string errf = tmp("vnic_nosend_err_");
-  const Result r = vnic("run --no-timing --set host.a.frames=0 --set host.b.frames=0", errf);
+  const Result r =
+      vnic("run --no-timing --set host.a.frames=0 --set host.b.frames=0 --set host.a.ping.enabled=false", errf);
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(slurp(errf).find("no host sends anything"), std::string::npos) << slurp(errf);
+  // The default's ping still sends: no note.
+  vnic("run --no-timing --set host.a.frames=0 --set host.b.frames=0", errf);
+  EXPECT_EQ(slurp(errf).find("no host sends anything"), std::string::npos) << slurp(errf);
   vnic("run --no-timing --frames 10", errf);
   EXPECT_EQ(slurp(errf).find("no host sends anything"), std::string::npos) << slurp(errf);
   std::remove(errf.c_str());
