@@ -8,7 +8,10 @@
 
 #include <systemc>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -183,7 +186,7 @@ TEST(StackSystem, TcpdumpOnADeviceSeesWhatTheStackSendsAndReceives_PtypeAllTap) 
   // exchange and the echoes in the order they crossed the device, without FCS, as tcpdump -w
   // writes them. pktgen's frames bypass the stack on the way out (as Linux's pktgen does), so the
   // tap sees a's 300 pattern frames coming in and none of b's going out.
-  const std::string file = ::testing::TempDir() + "b-eth0.pcap";
+  const std::string file = ::testing::TempDir() + "vnic_tcpdump_b_" + std::to_string(::getpid()) + ".pcap";
   Scenario s = scenario(R"([host.a]
 frames = 300
 [host.b]
@@ -222,8 +225,9 @@ tcpdump = ")" + file + R"("
     want.push_back("echo reply");
   }
   EXPECT_EQ(seen, want);
-  // In time order, and the ARP reply as b sent it: 42 bytes, before the NIC pads it.
+  // In time order.
   for (std::size_t i = 1; i < recs->size(); ++i) EXPECT_LE((*recs)[i - 1].ts_ns, (*recs)[i].ts_ns);
+  std::remove(file.c_str());
 }
 
 // The steps (with their kind) of one journey's forward chain.
