@@ -63,7 +63,9 @@ void EventQueue::arm() {
 }
 
 void EventQueue::fire() {
-  const uint64_t horizon = to_ps(sc_core::sc_time_stamp()) + quantum_ps_;
+  const uint64_t sc_now = to_ps(sc_core::sc_time_stamp());
+  uint64_t horizon = sc_now + quantum_ps_;
+  if (barrier_ps_ >= sc_now && horizon > barrier_ps_) horizon = barrier_ps_;
   armed_ps_ = UINT64_MAX;
   in_fire_ = true;
   // Run everything due by the horizon, in time order, including what callbacks schedule.

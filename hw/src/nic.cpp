@@ -742,6 +742,9 @@ void Nic::tx_complete(unsigned qp, TxInflight& e) {
       bump(Stat::tx_packets);
       bump(Stat::tx_bytes, bytes);
     } else {
+      // The medium refused it (the link is down): the end of its packet, in this one counter.
+      emit(TraceKind::TxDropped, static_cast<uint8_t>(qp), now_ps(), now_ps(), e.ndesc,
+           static_cast<uint64_t>(Stat::tx_dropped_link_down), e.frame_id);
       e.frame.release();
       bump(Stat::tx_dropped_link_down);
     }

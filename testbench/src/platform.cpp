@@ -376,6 +376,8 @@ void Platform::run(const std::function<void()>& tick, uint64_t slice_ps) {
     const uint64_t now = hw::to_ps(sc_core::sc_time_stamp());
     if (stop > 0 && now >= stop) break;
     uint64_t step = kQuietCheck - now % kQuietCheck;
+    // The quiet check looks at the model at the grid point: nothing after it may have run ahead.
+    if (stop == 0) q_->set_barrier(now + step);
     if (stop > 0) step = std::min(step, stop - now);
     if (slice_ps > 0) step = std::min(step, next_tick - now);
     if (stop > 0) {

@@ -800,3 +800,23 @@ TEST(Cli, StepsPrintsTheTableDocsJourneyEmbeds) {
 }
 
 }  // namespace
+
+TEST(Cli, TheQuantumChangesNoResultWhenTheRunEndsOnQuietLinks) {
+  // The default scenario ends on quiet links (the neighbour table's timers are still pending):
+  // the quiet check sees the model at its grid point whatever the event queue's look-ahead.
+  const Result a = vnic("run --no-timing --account --set scenario.quantum_ns=0");
+  const Result b = vnic("run --no-timing --account --set scenario.quantum_ns=100000");
+  EXPECT_EQ(a.status, 0);
+  EXPECT_EQ(b.status, 0);
+  EXPECT_NE(a.out.find("in flight at the end: 0\n"), std::string::npos) << a.out;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(Cli, FramesTheLinkLosesEndInItsCounter) {
+  // A frame the fault injector drops ends there: the account names the link's counter for it,
+  // and nothing is left in flight (ARP and ping retry or report their losses).
+  const Result r = vnic("run --no-timing --account --set link.drop_rate=0.2 --frames 2000");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("link.dropped_fault: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("in flight at the end: 0\n"), std::string::npos) << r.out;
+}

@@ -34,6 +34,10 @@ class EventQueue : public sc_core::sc_module {
   // How far ahead of SystemC's time callbacks may run in one activation (0: never ahead).
   // Only other SystemC processes can tell the difference; vnic's results are the same.
   void set_quantum(uint64_t ps) { quantum_ps_ = ps; }
+  // No callback after `ps` runs ahead of SystemC's time (the look-ahead stops there): a caller
+  // that inspects the model at SystemC time `ps` sees exactly what happened up to it, whatever
+  // the quantum. UINT64_MAX: none.
+  void set_barrier(uint64_t ps) { barrier_ps_ = ps; }
 
   // Runs fn(ctx, arg) at absolute time t_ps (clamped to now). Same-time callbacks run in the
   // order they were scheduled, so runs are deterministic. Returns a handle for cancel().
@@ -90,6 +94,7 @@ class EventQueue : public sc_core::sc_module {
   uint64_t fired_ = 0;
   uint64_t cur_ps_ = 0;  // time of the last callback run
   uint64_t quantum_ps_ = 0;
+  uint64_t barrier_ps_ = UINT64_MAX;
   uint64_t armed_ps_ = UINT64_MAX;
   bool in_fire_ = false;
   sc_core::sc_event ev_;
