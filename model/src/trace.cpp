@@ -113,6 +113,11 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::RxDroppedCore: return "rx_dropped";
     case HostDrop::LinkFault: return "link.dropped_fault";
     case HostDrop::LinkDown: return "link.dropped_link_down";
+    case HostDrop::NetfilterDrop: return "netfilter";
+    case HostDrop::FragQueueDropped: return "ipfrag.dropped";
+    case HostDrop::IpInHdrErrors: return "Ip.InHdrErrors";
+    case HostDrop::IpFragFails: return "Ip.FragFails";
+    case HostDrop::IpInNoRoutes: return "IpExt.InNoRoutes";
   }
   return "?";
 }
@@ -160,6 +165,12 @@ std::string_view trace_kind_name(TraceKind k) {
     case TraceKind::SockQueue: return "sock.queue";
     case TraceKind::SockWake: return "sock.wake";
     case TraceKind::AppRecv: return "app.recvmsg";
+    case TraceKind::NfHook: return "nf.hook";
+    case TraceKind::IpForward: return "ip_forward";
+    case TraceKind::IpFragment: return "ip_fragment";
+    case TraceKind::IpDefrag: return "ip_defrag";
+    case TraceKind::IpReasm: return "ip_frag_reasm";
+    case TraceKind::QdiscDequeue: return "qdisc.dequeue";
     case TraceKind::Irq: return "irq";
     case TraceKind::HardIrq: return "hardirq";
     case TraceKind::NapiSchedule: return "napi_schedule";
@@ -220,6 +231,11 @@ Step default_step(TraceKind k) {
     case TraceKind::SockQueue: return ingress(22);
     case TraceKind::SockWake: return ingress(23);
     case TraceKind::AppRecv: return ingress(24);
+    case TraceKind::IpForward: return ingress(17);
+    case TraceKind::IpFragment: return egress(9);
+    case TraceKind::IpDefrag: return ingress(18);
+    case TraceKind::IpReasm: return ingress(18);
+    case TraceKind::QdiscDequeue: return egress(11);
     default: return kNoStep;
   }
 }

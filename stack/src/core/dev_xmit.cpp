@@ -3,6 +3,9 @@
 // single-queue device whose root qdisc is lockless (pfifo_fast) or absent (noqueue).
 #include "vnic/stack/dev_xmit.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace vnic::stack {
 
 TxCore::TxCore(Cpu& cpu, const NetCoreSysctls& sys) : cpu_(cpu), sys_(sys) {
@@ -19,7 +22,16 @@ void TxCore::attach(NetDevice& dev, std::unique_ptr<Qdisc> q) {
   dev.qdisc = std::move(q);
   if (!dev.qdisc) dev.qdisc = std::make_unique<NoQueue>(dev);
   dev.qdisc->owner = this;
+  dev.qdisc->set_drop_fn(&TxCore::qdisc_drop_thunk, this);
   dev.set_qdisc_waker(&TxCore::wake_thunk, dev.qdisc.get());
+}
+
+void TxCore::qdisc_drop_thunk(void* ctx, SkBuff* skb, SkbDropReason why) {
+  // A packet the qdisc dropped itself (fq_codel's CoDel and overflow drops): its end.
+  auto* self = static_cast<TxCore*>(ctx);
+  self->emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), skb->trace_id,
+             model::egress(11));
+  kfree_skb(skb, why);
 }
 
 void TxCore::wake_thunk(void* ctx) {
@@ -68,9 +80,12 @@ NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
     return NetXmit::Success;
   }
   NetXmit rc = NetXmit::Success;
-  if (q->enqueue(skb)) {
-    emit(TraceKind::QdiscEnqueue, skb->len, 0, skb->trace_id, model::egress(11));
-  } else {
+  // The event comes first: a qdisc that answers NET_XMIT_CN may have dropped this very packet.
+  emit(TraceKind::QdiscEnqueue, skb->len, 0, skb->trace_id, model::egress(11));
+  const QdiscRc qrc = q->enqueue(skb, cpu_.now());
+  if (qrc == QdiscRc::Cn) {
+    rc = NetXmit::Cn;
+  } else if (qrc == QdiscRc::Drop) {
     ++q->stats.drops;
     emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), skb->trace_id,
          model::egress(11));
@@ -117,9 +132,11 @@ SkBuff* TxCore::dequeue_skb(Qdisc& q, int* packets) {
     return list;
   }
   if (dev.netif_xmit_stopped()) return nullptr;
-  SkBuff* skb = q.dequeue();
+  const Instant now = cpu_.now();
+  SkBuff* skb = q.dequeue(now);
   if (skb == nullptr) return nullptr;
   skb->next = nullptr;
+  dequeued(q, skb, now);
   q.stats.bytes += skb->len;
   ++q.stats.packets;
   *packets = 1;
@@ -129,9 +146,10 @@ SkBuff* TxCore::dequeue_skb(Qdisc& q, int* packets) {
     int bytelimit = dev.dql.avail() - static_cast<int>(skb->len);
     SkBuff* last = skb;
     while (bytelimit > 0) {
-      SkBuff* n = q.dequeue();
+      SkBuff* n = q.dequeue(now);
       if (n == nullptr) break;
       n->next = nullptr;
+      dequeued(q, n, now);
       q.stats.bytes += n->len;
       ++q.stats.packets;
       bytelimit -= static_cast<int>(n->len);
@@ -141,6 +159,13 @@ SkBuff* TxCore::dequeue_skb(Qdisc& q, int* packets) {
     }
   }
   return skb;
+}
+
+void TxCore::dequeued(Qdisc& q, SkBuff* skb, Instant now) {
+  if (trace_ == nullptr) [[likely]] return;
+  const int64_t ns = (now - skb->tstamp).ps() / 1000;
+  emit(TraceKind::QdiscDequeue, static_cast<uint32_t>(std::clamp<int64_t>(ns, 0, UINT32_MAX)), q.qlen(), skb->trace_id,
+       model::egress(11));
 }
 
 bool TxCore::sch_direct_xmit(SkBuff* list, Qdisc& q) {

@@ -29,14 +29,10 @@ NetStack::NetStack(const NetStackConfig& cfg, std::vector<Cpu*> cpus, SkbPool& p
   if (cpus_.empty() || std::find(cpus_.begin(), cpus_.end(), nullptr) != cpus_.end()) {
     throw std::invalid_argument(fmt::format("net {}: at least one CPU is needed, and no null one", cfg_.name));
   }
-  if (cfg_.ipv4.ip_forward) {
+  if (cfg_.default_qdisc != "pfifo_fast" && cfg_.default_qdisc != "noqueue" && cfg_.default_qdisc != "fq_codel") {
     throw std::invalid_argument(fmt::format(
-        "net {}: net.ipv4.ip_forward=1 is not supported yet (forwarding comes with part 1b of the protocol stack)",
-        cfg_.name));
-  }
-  if (cfg_.default_qdisc != "pfifo_fast" && cfg_.default_qdisc != "noqueue") {
-    throw std::invalid_argument(fmt::format("net {}: net.core.default_qdisc={}: this model has pfifo_fast and noqueue",
-                                            cfg_.name, cfg_.default_qdisc));
+        "net {}: net.core.default_qdisc={}: this model has pfifo_fast, fq_codel and noqueue", cfg_.name,
+        cfg_.default_qdisc));
   }
   if (cfg_.ipv4.ip_default_ttl < 1 || cfg_.ipv4.ip_default_ttl > 255) {
     throw std::invalid_argument(
@@ -54,9 +50,11 @@ NetStack::NetStack(const NetStackConfig& cfg, std::vector<Cpu*> cpus, SkbPool& p
   for (uint32_t& v : idents_) v = static_cast<uint32_t>(splitmix64(seed));  // ip_idents' random start
   ident_tstamp_.assign(kIpIdents, 0);
   ident_rng_ = splitmix64(seed);
+  ip_frags_init();
 }
 
 NetStack::~NetStack() {
+  ip_frags_exit();
   // Packets still waiting (ARP queues) are freed with the table; the trace's sink may already be
   // gone, and a teardown is not part of the run: nothing is emitted.
   neigh_->set_trace(nullptr, "");
@@ -123,7 +121,7 @@ int NetStack::set_qdisc(int ifindex, std::string_view kind) {
       s->next = nullptr;
       drop(c, s, SkbDropReason::NotSpecified, model::egress(11));
     }
-    while (SkBuff* s = old->dequeue()) drop(c, s, SkbDropReason::NotSpecified, model::egress(11));
+    while (SkBuff* s = old->dequeue(c.now())) drop(c, s, SkbDropReason::NotSpecified, model::egress(11));
   }
   tx_[0]->attach(*d->dev, std::move(q));
   return 0;

@@ -18,6 +18,7 @@ int xmit_errno(NetXmit rc) {
   switch (rc) {
     case NetXmit::Success: return 0;
     case NetXmit::Drop: return -kENOBUFS;  // net_xmit_errno(NET_XMIT_DROP)
+    case NetXmit::Cn: return 0;            // net_xmit_errno(NET_XMIT_CN): not an error
     case NetXmit::NetDown: return -kENETDOWN;
   }
   return -kENOBUFS;

@@ -8,17 +8,18 @@ namespace vnic::stack {
 
 PfifoFast::PfifoFast(NetDevice& dev) : Qdisc(dev), limit_(dev.tx_queue_len) {}
 
-bool PfifoFast::enqueue(SkBuff* skb) {
+QdiscRc PfifoFast::enqueue(SkBuff* skb, Instant now) {
   // pfifo_fast_enqueue: band = prio2band[skb->priority & TC_PRIO_MAX]; the band's skb_array was
   // sized to tx_queue_len at creation, and a full one refuses the packet (qdisc_drop_cpu).
   SkbQueue& band = bands_[kPrio2Band[skb->priority & 15u]];
-  if (band.size() >= limit_) return false;
+  if (band.size() >= limit_) return QdiscRc::Drop;
+  skb->tstamp = now;  // for the sojourn the transmit core reports (not used by pfifo_fast itself)
   band.push_back(skb);
   stats.backlog_bytes += skb->len;
-  return true;
+  return QdiscRc::Queued;
 }
 
-SkBuff* PfifoFast::dequeue() {
+SkBuff* PfifoFast::dequeue(Instant) {
   for (SkbQueue& band : bands_) {  // band 0 first
     if (SkBuff* skb = band.pop_front()) {
       stats.backlog_bytes -= skb->len;
@@ -53,6 +54,7 @@ std::string tc_s_qdisc(const Qdisc& q, std::string_view devname) {
   s += fmt::format("\n Sent {} bytes {} pkt (dropped {}, overlimits {} requeues {}) \n backlog {}b {}p requeues {}\n",
                    q.stats.bytes, q.stats.packets, q.stats.drops, q.stats.overlimits, q.stats.requeues,
                    q.stats.backlog_bytes, qlen, q.stats.requeues);
+  s += q.xstats();
   return s;
 }
 

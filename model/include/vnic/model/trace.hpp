@@ -116,6 +116,15 @@ enum class TraceKind : uint8_t {
   SockQueue,    // queued on the socket's receive queue (a: sk_rmem_alloc after, bytes)
   SockWake,     // sk_data_ready woke the task waiting on the socket
   AppRecv,      // the application read it (recvmsg) (a: bytes)
+  // Forwarding, fragments, netfilter, the qdisc's dequeue (protocol stack part 1b)
+  NfHook,       // a netfilter hook's chain ran (a: hook, NF_INET_*; b: the rule that decided, 1-based,
+                // 0: the chain's policy); the verdict is the next event (a Drop ends it)
+  IpForward,    // ip_forward: TTL decremented, on its way out (a: TTL after, b: out ifindex)
+  IpFragment,   // ip_fragment cut it (a: fragment offset in bytes, b: fragment length); the first
+                // event of every fragment after the first (its id: fragment_id(), below)
+  IpDefrag,     // ip_defrag queued a fragment (a: fragment offset in bytes, b: the datagram's IP id)
+  IpReasm,      // ip_frag_reasm completed the datagram (a: total length, b: fragments joined)
+  QdiscDequeue, // left the qdisc for the driver (a: sojourn in the qdisc, ns; b: packets left queued)
   kCount
 };
 
@@ -153,11 +162,29 @@ enum class HostDrop : uint8_t {
   LinkFault,            // lost on the wire: the link's fault injector dropped it (not a host's counter:
                         // the link's dropped_fault)
   LinkDown,             // in flight when the link went down (the link's dropped_link_down)
+  NetfilterDrop,        // a netfilter rule (DROP, REJECT) or a chain's policy: its iptables -v counter
+  FragQueueDropped,     // a fragment freed with its reassembly queue (timeout, overlap, memory):
+                        // the model's count per fragment (Linux counts ReasmFails per datagram)
+  IpInHdrErrors,        // Ip: InHdrErrors (a forwarded packet's TTL ran out)
+  IpFragFails,          // Ip: FragFails (too big and DF, or fragmentation failed)
+  IpInNoRoutes,         // IpExt: InNoRoutes (a forwarded packet without a route)
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // A Consumed event's b: an application read the packet (pktgen's checker; a socket's reader
 // says so by its step, ingress 24); 0: the stack used it up (an ARP frame, an echo request).
 inline constexpr uint64_t kConsumedByApplication = 1;
+// A Consumed event's a when reassembly used a fragment up (its bytes joined the datagram that
+// continues under the first fragment's id).
+inline constexpr uint32_t kConsumedJoined = 0x4A4F494E;  // "JOIN"
+
+// The id of an IPv4 fragment: the first fragment (offset 0) keeps the datagram's id, so the
+// reassembled datagram carries it on to the application; every other fragment gets the
+// datagram's id with its offset (in 8-byte units, + 1) in bits 48-61, unique per datagram
+// even when a router cuts a fragment again. Ids the model makes never use those bits.
+constexpr uint64_t fragment_id(uint64_t datagram_id, uint32_t offset_bytes) {
+  return offset_bytes == 0 ? datagram_id : (datagram_id & ~(uint64_t{0x3FFF} << 48)) | (uint64_t{(offset_bytes / 8u) + 1u} << 48);
+}
+constexpr uint64_t datagram_of(uint64_t fragment) { return fragment & ~(uint64_t{0x3FFF} << 48); }
 // The counter's name: an ethtool -S name of the device, or the host's.
 std::string_view drop_counter_name(uint64_t b);
 

@@ -16,7 +16,8 @@ namespace vnic::stack {
 
 // NET_XMIT_SUCCESS / NET_XMIT_DROP, and -ENETDOWN for a device that is down or has no queue and a
 // busy driver.
-enum class NetXmit : int { Success = 0, Drop = 1, NetDown = -100 };
+// NET_XMIT_CN: the qdisc took it but dropped packets of its flow (congestion notification).
+enum class NetXmit : int { Success = 0, Drop = 1, Cn = 2, NetDown = -100 };
 
 struct TxCoreStats {
   uint64_t xmit = 0;          // dev_queue_xmit calls
@@ -57,6 +58,8 @@ class TxCore {
  private:
   static void net_tx_action_thunk(void* ctx, uint64_t) { static_cast<TxCore*>(ctx)->net_tx_action(); }
   static void wake_thunk(void* ctx);
+  static void qdisc_drop_thunk(void* ctx, SkBuff* skb, SkbDropReason why);
+  void dequeued(Qdisc& q, SkBuff* skb, model::Instant now);  // the QdiscDequeue event (sojourn)
   void net_tx_action();
   // sch_direct_xmit: hands a list (linked through next) to the driver; false if it refused some
   // (they are requeued) or the queue stopped.

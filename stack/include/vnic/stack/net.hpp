@@ -31,7 +31,7 @@ namespace vnic::stack {
 
 // net.ipv4.* with Linux 6.1's defaults (Documentation/networking/ip-sysctl.rst, 6.1 sources).
 struct Ipv4Sysctls {
-  bool ip_forward = false;          // forwarding is part 1b: a NetStack with 1 is refused (std::invalid_argument)
+  bool ip_forward = false;          // net.ipv4.ip_forward (conf.all.forwarding)
   int ip_default_ttl = 64;
   int icmp_ratelimit_ms = 1000;     // icmp_ratelimit, in ms (HZ units in the kernel: 1 s)
   uint32_t icmp_ratemask = 6168;    // dest unreachable, source quench, time exceeded, param problem
@@ -47,9 +47,11 @@ struct Ipv4Sysctls {
   bool accept_local = false;        // 0: a packet from one of our addresses is a martian source
   bool drop_unicast_in_l2_multicast = false;
   bool log_martians = false;
-  // ipfrag_* (reassembly is part 1b; kept so the config names exist).
+  // Reassembly (net.ipv4.ipfrag_*): memory limits in bytes of truesize, queue lifetime, and how
+  // many fragments from one source may arrive in between before a queue is thrown away.
   uint32_t ipfrag_high_thresh = 4194304, ipfrag_low_thresh = 3145728;
   int ipfrag_time_s = 30;
+  int ipfrag_max_dist = 64;
 };
 
 struct NetStackConfig {
@@ -95,6 +97,8 @@ struct NetStackStats {
   uint64_t out_to_local = 0;      // a send to a local address: the loopback device is not built
   uint64_t options_bad = 0;       // ip_options_compile refused the options (also InHdrErrors)
 };
+
+struct IpFrags;  // the reassembly queues (ip_frag.hpp)
 
 class NetStack {
  public:
@@ -240,6 +244,24 @@ class NetStack {
   void ip_local_deliver(SkBuff* skb);          // ingress 18
   void ip_local_deliver_finish(SkBuff* skb);   // ingress 19 (ip_protocol_deliver_rcu)
 
+  // ---- fragments (stack/src/ipv4/ip_fragment.cpp, ip_do_fragment.cpp; ip_frag.hpp)
+  // egress 9: ip_do_fragment. `skb` is an IPv4 datagram (skb->data and the network header at its
+  // IP header, skb->dev set) longer than `mtu`; each fragment (an skb like it, at most `mtu`
+  // bytes) goes to `output` (ip_finish_output2) in order. The first fragment keeps skb's
+  // trace id, the others get model::fragment_id() and an IpFragment event as their first.
+  // Returns 0 (FragOKs, FragCreates per fragment) or an error (-EMSGSIZE for DF, -ENOBUFS),
+  // the skb freed with FragFails; the first error of `output` stops it (the rest freed).
+  using FragOutput = int (*)(void* ctx, Cpu& cpu, SkBuff* frag);
+  int ip_do_fragment(Cpu& cpu, SkBuff* skb, uint32_t mtu, FragOutput output, void* ctx);
+  // ingress 18: ip_defrag (ip_local_deliver, IP_DEFRAG_LOCAL_DELIVER). Takes a fragment
+  // (skb->data and the network header at its IP header); returns the whole datagram when this
+  // fragment completed it (a linear skb with the first fragment's trace id, its network header
+  // set, skb->data at it, an IpReasm event), else nullptr (queued, or dropped and counted).
+  SkBuff* ip_defrag(Cpu& cpu, SkBuff* skb);
+  // Reassembly state: queues, memory in use (sum of the queued fragments' truesize).
+  std::size_t frag_queues() const;
+  uint64_t frag_mem() const;
+
  private:
   struct Dev;
   struct Ptype {
@@ -301,6 +323,9 @@ class NetStack {
   std::vector<uint32_t> idents_;            // ip_idents
   std::vector<uint64_t> ident_tstamp_;      // ip_tstamps (jiffies of each slot's last use)
   uint64_t ident_rng_ = 0;                  // prandom for the slots' jumps
+  IpFrags* frags_ = nullptr;                // ip_frags_init / ip_frags_exit (ip_fragment.cpp)
+  void ip_frags_init();
+  void ip_frags_exit();
 };
 
 }  // namespace vnic::stack

@@ -1,6 +1,6 @@
 // Queueing disciplines (net/sched): the device's egress queue between dev_queue_xmit and the
-// driver. pfifo_fast (Linux 6.1's lockless three-band FIFO) and noqueue here; fq_codel comes
-// with the protocol stack's part 1b.
+// driver: pfifo_fast (Linux 6.1's lockless three-band FIFO), noqueue, and fq_codel
+// (sch_fq_codel.hpp, Debian 12's default_qdisc).
 #pragma once
 
 #include <array>
@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "vnic/model/units.hpp"
 #include "vnic/stack/skb.hpp"
 
 namespace vnic::stack {
@@ -24,17 +25,35 @@ struct QdiscStats {
   uint64_t backlog_bytes = 0;  // bytes queued now
 };
 
+// What ->enqueue() answers (NET_XMIT_*).
+enum class QdiscRc : uint8_t {
+  Queued,  // NET_XMIT_SUCCESS: the qdisc has it
+  Drop,    // NET_XMIT_DROP: refused; the caller frees it (QDISC_DROP) and counts the drop
+  Cn,      // NET_XMIT_CN: taken, but the qdisc dropped packets of the same flow to make room (it
+           // may have been one of them: the caller must not touch it again)
+};
+
 class Qdisc {
  public:
+  using Instant = model::Instant;
+  // A packet the qdisc drops itself (fq_codel: CoDel's drops in dequeue, a batch from the
+  // fattest flow when full): counted in stats.drops by qdisc_drop(), then handed here to be
+  // freed with its reason (TxCore emits the Drop event). Unset: kfree_skb.
+  using DropFn = void (*)(void* ctx, SkBuff* skb, SkbDropReason why);
+  void set_drop_fn(DropFn fn, void* ctx) {
+    drop_fn_ = fn;
+    drop_ctx_ = ctx;
+  }
+
   explicit Qdisc(NetDevice& dev) : dev_(dev) {}
   virtual ~Qdisc() = default;
   Qdisc(const Qdisc&) = delete;
   Qdisc& operator=(const Qdisc&) = delete;
 
   virtual std::string_view kind() const = 0;
-  // enqueue: true if queued; false if dropped (the caller frees it with reason QDISC_DROP).
-  virtual bool enqueue(SkBuff* skb) = 0;
-  virtual SkBuff* dequeue() = 0;
+  // `now`: the sending CPU's clock (CoDel's timestamps and sojourn times).
+  virtual QdiscRc enqueue(SkBuff* skb, Instant now) = 0;
+  virtual SkBuff* dequeue(Instant now) = 0;
   virtual uint32_t qlen() const = 0;
   // TCQ_F_CAN_BYPASS: an empty qdisc may hand a packet straight to the driver.
   virtual bool can_bypass() const { return false; }
@@ -42,6 +61,9 @@ class Qdisc {
   virtual bool is_noqueue() const { return false; }
   // What `tc qdisc show` prints after "qdisc KIND 0: root refcnt 2 ".
   virtual std::string params() const { return {}; }
+  // The qdisc's own statistics lines after the common ones in `tc -s qdisc` (fq_codel's
+  // "maxpacket ... drop_overlimit ..." lines), each ending in a newline; empty for none.
+  virtual std::string xstats() const { return {}; }
 
   NetDevice& dev() { return dev_; }
   QdiscStats stats;
@@ -55,7 +77,20 @@ class Qdisc {
   void* owner = nullptr;  // the transmit core that runs it (TxCore)
 
  protected:
+  // qdisc_drop / __qdisc_drop: count it, hand it to the drop callback.
+  void qdisc_drop(SkBuff* skb, SkbDropReason why) {
+    ++stats.drops;
+    if (drop_fn_ != nullptr) {
+      drop_fn_(drop_ctx_, skb, why);
+    } else {
+      kfree_skb(skb, why);
+    }
+  }
   NetDevice& dev_;
+
+ private:
+  DropFn drop_fn_ = nullptr;
+  void* drop_ctx_ = nullptr;
 };
 
 // pfifo_fast, as Linux 6.1 implements it (net/sched/sch_generic.c): three bands, band 0 first;
@@ -69,8 +104,8 @@ class PfifoFast final : public Qdisc {
 
   explicit PfifoFast(NetDevice& dev);
   std::string_view kind() const override { return "pfifo_fast"; }
-  bool enqueue(SkBuff* skb) override;
-  SkBuff* dequeue() override;
+  QdiscRc enqueue(SkBuff* skb, Instant now) override;
+  SkBuff* dequeue(Instant now) override;
   uint32_t qlen() const override { return bands_[0].size() + bands_[1].size() + bands_[2].size(); }
   bool can_bypass() const override { return true; }
   std::string params() const override;
@@ -87,14 +122,14 @@ class NoQueue final : public Qdisc {
  public:
   using Qdisc::Qdisc;
   std::string_view kind() const override { return "noqueue"; }
-  bool enqueue(SkBuff*) override { return false; }
-  SkBuff* dequeue() override { return nullptr; }
+  QdiscRc enqueue(SkBuff*, Instant) override { return QdiscRc::Drop; }
+  SkBuff* dequeue(Instant) override { return nullptr; }
   uint32_t qlen() const override { return 0; }
   bool is_noqueue() const override { return true; }
 };
 
-// The qdisc named (sysctl default_qdisc, `tc qdisc replace ... root KIND`): "pfifo_fast" or
-// "noqueue"; nullptr for a name this model does not have.
+// The qdisc named (sysctl default_qdisc, `tc qdisc replace ... root KIND`): "pfifo_fast",
+// "noqueue" or "fq_codel" (with its defaults); nullptr for a name this model does not have.
 std::unique_ptr<Qdisc> make_qdisc(std::string_view kind, NetDevice& dev);
 
 // `tc -s qdisc show dev DEV` for one root qdisc, as iproute2 prints it.
