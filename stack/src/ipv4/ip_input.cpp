@@ -80,6 +80,8 @@ std::string proc_net_netstat_ipext(const IpMib& m) {
 // ip_rcv, ip_rcv_finish (with ip_route_input_noref), ip_error, ip_local_deliver and
 // ip_protocol_deliver_rcu of one namespace (net/ipv4/ip_input.c, net/ipv4/route.c, Linux 6.1).
 
+#include <algorithm>
+
 #include "vnic/stack/net.hpp"
 
 namespace vnic::stack {
@@ -101,7 +103,8 @@ void NetStack::ip_rcv(SkBuff* skb) {
     drop(cpu, skb, why, model::ingress(15));
     return;
   }
-  // ingress 16: NF_INET_PRE_ROUTING (netfilter comes with part 1b: every packet goes on).
+  // ingress 16: NF_INET_PRE_ROUTING (in: the device it came in on).
+  if (!nf_hook(cpu, kNfPreRouting, skb, skb->dev, nullptr, model::ingress(16))) return;
   ip_rcv_finish(skb);
 }
 
@@ -167,9 +170,17 @@ NetStack::RouteIn NetStack::ip_route_input(const SkBuff& skb, wire::Ipv4Addr dad
     return {0, kRtnLocal, 0};
   }
   if (!cfg_.ipv4.ip_forward) return no_route(-kEHOSTUNREACH);
-  // Forwarding (part 1b) would make the forward route here; the constructor refuses ip_forward.
   if (t != RouteType::Unicast) return martian_destination();
-  return no_route(-kEHOSTUNREACH);
+  // ip_mkroute_input -> __mkroute_input: fib_validate_source, then a route whose input is
+  // ip_forward (ICMP redirects, for a packet leaving by the device it came in on, are not
+  // modelled: docs/stack.md).
+  if (!source_ok()) return martian_source();
+  if (skb.protocol != 0x0800) return {-kEINVAL, 0, 0};
+  ++rt_stats_.in_slow_tot;
+  RouteIn r{0, kRtnUnicast, 0};
+  r.oif = l.res.route->dev;
+  r.next_hop = l.res.next_hop;
+  return r;
 }
 
 void NetStack::ip_rcv_finish(SkBuff* skb) {
@@ -213,41 +224,92 @@ void NetStack::ip_rcv_finish(SkBuff* skb) {
     drop(cpu, skb, SkbDropReason::UnicastInL2Multicast, model::ingress(17));  // RFC 1122 3.3.6
     return;
   }
-  // dst_input: ip_local_deliver, or ip_error for a route that has none.
+  // dst_input: ip_local_deliver, ip_forward, or ip_error for a route that has none.
   if (r.rt_type == kRtnUnreachable) {
     ip_error(skb, r.dst_error);
+    return;
+  }
+  if (r.rt_type == kRtnUnicast) {
+    ip_forward(skb, r);
     return;
   }
   ip_local_deliver(skb);
 }
 
 void NetStack::ip_error(SkBuff* skb, int err) {
-  // ip_error: not forwarding, so no ICMP; the counter the route's error names.
+  // ip_error: the counter the route's error names; a forwarding host also tells the sender
+  // (ICMP destination unreachable), at most as fast as the source's token bucket allows.
   Cpu& cpu = *cpus_[0];
   SkbDropReason why = SkbDropReason::NotSpecified;
-  if (err == kEHOSTUNREACH) {
-    ++mib_.InAddrErrors;
-    why = SkbDropReason::IpInaddrerrors;
-  } else if (err == kENETUNREACH) {
-    ++mib_.InNoRoutes;
-    why = SkbDropReason::IpInnoroutes;
+  uint64_t counter = 0;
+  if (!cfg_.ipv4.ip_forward) {
+    if (err == kEHOSTUNREACH) {
+      ++mib_.InAddrErrors;
+      why = SkbDropReason::IpInaddrerrors;
+    } else if (err == kENETUNREACH) {
+      ++mib_.InNoRoutes;
+      why = SkbDropReason::IpInnoroutes;
+    }
+    drop(cpu, skb, why, model::ingress(17));
+    return;
   }
-  drop(cpu, skb, why, model::ingress(17));
+  uint8_t code = 0;
+  switch (err) {
+    case kEHOSTUNREACH: code = 1; break;  // ICMP_HOST_UNREACH: no counter (6.1)
+    case kENETUNREACH:
+      code = 0;  // ICMP_NET_UNREACH
+      ++mib_.InNoRoutes;
+      why = SkbDropReason::IpInnoroutes;
+      counter = model::host_drop(model::HostDrop::IpInNoRoutes);
+      break;
+    case kEACCES: code = 13; break;  // ICMP_PKT_FILTERED
+    default:  // EINVAL (a blackhole route): quietly
+      drop(cpu, skb, why, model::ingress(17));
+      return;
+  }
+  const auto ip = wire::Ipv4Packet::checked(skb->network_bytes(), wire::ChecksumCheck::Skip);
+  if (ip && ip_error_allow(cpu, ip->src())) {
+    icmp_send(cpu, *skb, 3, code, 0);  // ICMP_DEST_UNREACH
+  } else {
+    ++stats_.ip_error_ratelimited;
+  }
+  drop(cpu, skb, why, model::ingress(17), counter);
+}
+
+bool NetStack::ip_error_allow(Cpu& cpu, wire::Ipv4Addr saddr) {
+  // inet_getpeer_v4 + ip_error's bucket: a new peer starts with rate_last 60 s back (so its
+  // first error is sent), tokens grow one per jiffy up to ip_rt_error_burst (5 s), an ICMP costs
+  // ip_rt_error_cost (1 s): a burst of 5, then one per second per source.
+  constexpr uint64_t kCost = static_cast<uint64_t>(kHz), kBurst = 5 * kCost;
+  const uint64_t now = jiffies(cpu.now());
+  const uint32_t key = saddr.to_u32();
+  auto it = std::lower_bound(error_peers_.begin(), error_peers_.end(), key,
+                             [](const auto& p, uint32_t k) { return p.first < k; });
+  if (it == error_peers_.end() || it->first != key) {
+    it = error_peers_.insert(it, {key, ErrorPeer{0, now - 60 * kCost}});
+  }
+  ErrorPeer& p = it->second;
+  p.tokens += now - p.last;
+  if (p.tokens > kBurst) p.tokens = kBurst;
+  p.last = now;
+  if (p.tokens < kCost) return false;
+  p.tokens -= kCost;
+  return true;
 }
 
 void NetStack::ip_local_deliver(SkBuff* skb) {
-  // ingress 18: ip_local_deliver; then NF_INET_LOCAL_IN (part 1b) and ip_local_deliver_finish.
+  // ingress 18: ip_local_deliver: a fragment goes to ip_defrag (the datagram it completes goes
+  // on), then NF_INET_LOCAL_IN and ip_local_deliver_finish.
   Cpu& cpu = *cpus_[0];
   cpu.charge(cpu.costs().ip_local_deliver);
   trace_event(cpu, TraceKind::IpLocalDeliver, model::ingress(18), skb->trace_id, skb->len);
   const auto ip = wire::Ipv4Packet::checked(skb->network_bytes(), wire::ChecksumCheck::Skip);
   if (ip && ip->is_fragment()) {
-    // ip_defrag: reassembly is part 1b. The fragment is counted as a request that failed.
-    ++mib_.ReasmReqds;
-    ++mib_.ReasmFails;
-    drop(cpu, skb, SkbDropReason::NotSpecified, model::ingress(18));
-    return;
+    cpu.charge(cpu.costs().ip_defrag);
+    skb = ip_defrag(cpu, skb);
+    if (skb == nullptr) return;  // queued, or dropped and counted
   }
+  if (!nf_hook(cpu, kNfLocalIn, skb, skb->dev, nullptr, model::ingress(18))) return;
   ip_local_deliver_finish(skb);
 }
 

@@ -88,41 +88,76 @@ int NetStack::ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p) {
   }
   skb_reset_network_header(*skb);
   skb_set_transport_header(*skb, static_cast<int>(wire::kIpv4MinHeaderLen));
+  // __ip_make_skb: IP_PMTUDISC_WANT sets DF only on a datagram that fits the route's MTU (a
+  // larger one is fragmented here); IP_PMTUDISC_DO always sets it.
+  bool df = p.df;
+  if (df && p.df_only_if_fits) {
+    const Dev* od = dev_entry(rt.oif);
+    if (od != nullptr && total > od->dev->mtu) df = false;
+  }
   wire::Ipv4Repr ip;
   ip.src = saddr;
   ip.dst = p.daddr;
   ip.protocol = static_cast<wire::IpProtocol>(p.protocol);
   ip.ttl = static_cast<uint8_t>(p.ttl >= 0 && p.ttl <= 255 ? p.ttl : cfg_.ipv4.ip_default_ttl);
   ip.tos = p.tos;
-  ip.dont_fragment = p.df;
+  ip.dont_fragment = df;
   // ip_select_ident_segs: a connected socket's inet_id; else 0 for DF, the hashed generator otherwise.
-  ip.ident = p.id >= 0 ? static_cast<uint16_t>(p.id) : p.df ? 0 : ip_select_ident(cpu, saddr, p.daddr, p.protocol);
+  ip.ident = p.id >= 0 ? static_cast<uint16_t>(p.id) : df ? 0 : ip_select_ident(cpu, saddr, p.daddr, p.protocol);
   ip.payload_len = static_cast<uint16_t>(transport_len);
   ip.emit(h);
   skb->protocol = 0x0800;
   trace_event(cpu, TraceKind::IpHeader, model::egress(6), skb->trace_id, skb->len, ip.ident);
-  // NF_INET_LOCAL_OUT (part 1b), then dst_output: egress 7, the route's output action.
+  // NF_INET_LOCAL_OUT (out: the route's device), then dst_output: egress 7, the route's output.
+  Dev* od = dev_entry(rt.oif);
+  if (!nf_hook(cpu, kNfLocalOut, skb, nullptr, od != nullptr ? od->dev : nullptr, model::egress(6))) return -kEPERM;
   trace_event(cpu, TraceKind::RouteOutput, model::egress(7), skb->trace_id, static_cast<uint32_t>(rt.oif), 0);
   return ip_output(cpu, skb, rt);
 }
 
 int NetStack::ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt) {
   // egress 8: ip_output counts the datagram (IP_UPD_PO_STATS(IPSTATS_MIB_OUT): OutRequests and
-  // OutOctets in 6.1), sets the device and reaches NF_INET_POST_ROUTING (part 1b).
+  // OutOctets in 6.1), sets the device and runs NF_INET_POST_ROUTING (in: the device a
+  // forwarded packet came in on).
   Dev* d = dev_entry(rt.oif);
   ++mib_.OutRequests;
   mib_.OutOctets += skb->len;
+  NetDevice* const indev = skb->dev;
   skb->dev = d->dev;
   skb->protocol = 0x0800;
   trace_event(cpu, TraceKind::IpOutput, model::egress(8), skb->trace_id, skb->len);
-  // ip_finish_output -> __ip_finish_output: larger than the MTU goes to ip_fragment, which part
-  // 1b builds; until then it fails as ip_fragment does for a DF datagram (FragFails, -EMSGSIZE).
+  if (!nf_hook(cpu, kNfPostRouting, skb, indev, d->dev, model::egress(8))) return -kEPERM;
+  // ip_finish_output -> __ip_finish_output: a datagram larger than the MTU goes to
+  // ip_fragment (egress 9), each fragment to ip_finish_output2.
   if (skb->len > d->dev->mtu) {
+    struct Ctx {
+      NetStack* net;
+      const RouteOut* rt;
+    } ctx{this, &rt};
+    auto out = [](void* c, Cpu& cp, SkBuff* frag) {
+      auto* x = static_cast<Ctx*>(c);
+      return x->net->ip_finish_output2(cp, frag, *x->rt);
+    };
+    return ip_fragment(cpu, skb, d->dev->mtu, out, &ctx);
+  }
+  return ip_finish_output2(cpu, skb, rt);
+}
+
+int NetStack::ip_fragment(Cpu& cpu, SkBuff* skb, uint32_t mtu, FragOutput output, void* ctx) {
+  // ip_fragment: DF without ignore_df (a datagram IP_PMTUDISC_DO sent, or a DF packet forwarded
+  // here some other way) is refused as ip_forward refuses it: FragFails and frag-needed.
+  const auto ip = wire::Ipv4Packet::checked(skb->bytes(), wire::ChecksumCheck::Skip);
+  if (ip && ip->dont_fragment()) {
     ++mib_.FragFails;
-    drop(cpu, skb, SkbDropReason::NotSpecified, model::egress(9));
+    icmp_send(cpu, *skb, 3, 4, mtu);  // ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(mtu)
+    drop(cpu, skb, SkbDropReason::PktTooBig, model::egress(9), model::host_drop(model::HostDrop::IpFragFails));
     return -kEMSGSIZE;
   }
-  // ip_finish_output2.
+  return ip_do_fragment(cpu, skb, mtu, output, ctx);
+}
+
+int NetStack::ip_finish_output2(Cpu& cpu, SkBuff* skb, const RouteOut& rt) {
+  Dev* d = dev_entry(rt.oif);
   if (rt.type == RouteType::Broadcast) {
     ++mib_.OutBcastPkts;
     mib_.OutBcastOctets += skb->len;

@@ -145,7 +145,8 @@ int PingSockets::sendmsg(Cpu& cpu, PingSock& sk, Ipv4Addr daddr, uint16_t seq, s
   p.protocol = kIpprotoIcmp;
   p.tos = sk.tos;
   p.ttl = sk.ttl;
-  p.df = true;  // IP_PMTUDISC_WANT on an unconnected socket: DF, id 0
+  p.df = true;  // IP_PMTUDISC_WANT on an unconnected socket: DF and id 0 when it fits the MTU
+  p.df_only_if_fits = true;
   p.oif = sk.bound_dev_if;
   const int err = net_.ip_send(cpu, skb, p);
   if (err != 0) return err;

@@ -46,6 +46,10 @@ struct CpuCosts {
   Duration tc_ingress = Duration::ns(100);     // sch_handle_ingress: one classify pass over the filters
   Duration tap = Duration::ns(150);            // one ptype_all tap: skb_clone + packet_rcv
   Duration icmp = Duration::ns(300);           // icmp_rcv/icmp_reply or icmp_send: build and checksum one message
+  Duration ip_forward = Duration::ns(200);     // ip_forward + ip_forward_finish + ip_output: TTL, checksum, neighbour output
+  Duration nf_hook = Duration::ns(60);         // one netfilter hook with a table loaded: the walk of its rules
+  Duration ip_fragment = Duration::ns(120);    // ip_do_fragment: one fragment's skb and header (its bytes: copy_per_kib)
+  Duration ip_defrag = Duration::ns(100);      // ip_defrag: find the queue, insert one fragment
 };
 
 enum class Softirq : uint8_t { NetTx = 2, NetRx = 3 };  // Linux's numbers (HI 0, TIMER 1, ...)

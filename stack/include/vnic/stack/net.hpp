@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -32,6 +33,7 @@ namespace vnic::stack {
 // net.ipv4.* with Linux 6.1's defaults (Documentation/networking/ip-sysctl.rst, 6.1 sources).
 struct Ipv4Sysctls {
   bool ip_forward = false;          // net.ipv4.ip_forward (conf.all.forwarding)
+  bool ip_fwd_update_priority = true;  // a forwarded packet's skb->priority from its TOS (rt_tos2priority)
   int ip_default_ttl = 64;
   int icmp_ratelimit_ms = 1000;     // icmp_ratelimit, in ms (HZ units in the kernel: 1 s)
   uint32_t icmp_ratemask = 6168;    // dest unreachable, source quench, time exceeded, param problem
@@ -81,7 +83,7 @@ struct ClsactStats {
   uint64_t bytes = 0, packets = 0, drops = 0;  // the ingress miniq's, as tc -s qdisc prints them
 };
 
-inline constexpr int kEMSGSIZE = 90, kENETDOWN = 100, kENOBUFS = 105;
+inline constexpr int kEMSGSIZE = 90, kENETDOWN = 100, kENOBUFS = 105, kEPERM = 1;
 
 // RTN_* values (include/uapi/linux/rtnetlink.h) for SkBuff::rt_type.
 inline constexpr uint8_t kRtnUnicast = 1, kRtnLocal = 2, kRtnBroadcast = 3, kRtnMulticast = 5, kRtnUnreachable = 7;
@@ -96,6 +98,9 @@ struct NetStackStats {
   uint64_t tap_clone_failed = 0;  // a tap got nothing: skb_clone failed (packet_rcv's drop)
   uint64_t out_to_local = 0;      // a send to a local address: the loopback device is not built
   uint64_t options_bad = 0;       // ip_options_compile refused the options (also InHdrErrors)
+  uint64_t fwd_not_host = 0;      // ip_forward: a link-layer broadcast/multicast frame for a unicast
+                                  // destination not ours ("should never happen": Linux counts nothing)
+  uint64_t ip_error_ratelimited = 0;  // ip_error's ICMP held back by the per-source token bucket
 };
 
 struct IpFrags;  // the reassembly queues (ip_frag.hpp)
@@ -168,6 +173,7 @@ class NetStack {
     uint8_t tos = 0;
     int ttl = -1;            // -1: ip_default_ttl
     bool df = true;          // DF set: id 0 (ip_select_ident without a connected socket)
+    bool df_only_if_fits = false;  // IP_PMTUDISC_WANT: DF only when the datagram fits the MTU
     int oif = 0;             // bound device (SO_BINDTODEVICE / IP_PKTINFO), 0: any
     int id = -1;             // a connected socket's inet_id; -1: ip_select_ident chooses
   };
@@ -282,6 +288,15 @@ class NetStack {
     int err = 0;           // ip_route_input_noref's return (a martian: -EINVAL)
     uint8_t rt_type = 0;   // RTN_* of the route made (kRtnUnreachable: its input is ip_error)
     int dst_error = 0;     // rt->dst.error for an ip_error route (EHOSTUNREACH, ENETUNREACH)
+    // A forward route (rt_type unicast, dst.input = ip_forward): where it leaves.
+    int oif = 0;
+    wire::Ipv4Addr next_hop{};
+  };
+  // ip_error's per-source token bucket (inet_peer rate_tokens/rate_last; ip_rt_error_cost and
+  // ip_rt_error_burst): jiffies.
+  struct ErrorPeer {
+    uint64_t tokens = 0;
+    uint64_t last = 0;
   };
 
   Dev* dev_entry(int ifindex);
@@ -291,7 +306,17 @@ class NetStack {
   bool sch_handle_ingress(Cpu& cpu, Dev& d, SkBuff*& skb);  // false: the packet was dropped
   RouteIn ip_route_input(const SkBuff& skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, const NetDevice& dev);
   void ip_error(SkBuff* skb, int err);
-  int ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt);
+  bool ip_error_allow(Cpu& cpu, wire::Ipv4Addr saddr);
+  void ip_forward(SkBuff* skb, const RouteIn& r);         // ingress 17, the forward branch
+  void ip_forward_finish(Cpu& cpu, SkBuff* skb, const RouteOut& rt);
+  int ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt);          // egress 8
+  int ip_fragment(Cpu& cpu, SkBuff* skb, uint32_t mtu, FragOutput output, void* ctx);  // egress 9
+  int ip_finish_output2(Cpu& cpu, SkBuff* skb, const RouteOut& rt);  // the neighbour layer
+  // A netfilter hook (stack/src/netfilter/nf_hooks.cpp): the tables registered at `hook`
+  // (NF_INET_*) run on skb (skb->data at its IP header); true: go on (NF_ACCEPT); false: it was
+  // dropped (freed with NETFILTER_DROP; a REJECT's ICMP sent first).
+  static constexpr uint8_t kNfPreRouting = 0, kNfLocalIn = 1, kNfForward = 2, kNfLocalOut = 3, kNfPostRouting = 4;
+  bool nf_hook(Cpu& cpu, uint8_t hook, SkBuff* skb, const NetDevice* in, const NetDevice* out, model::Step step);
   uint16_t ip_select_ident(Cpu& cpu, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, uint8_t proto);
   void emit_slow(Cpu& cpu, TraceKind k, model::Step step, uint64_t packet, uint32_t a, uint64_t b);
   static void neigh_xmit(void* ctx, SkBuff* skb);
@@ -323,6 +348,7 @@ class NetStack {
   std::vector<uint32_t> idents_;            // ip_idents
   std::vector<uint64_t> ident_tstamp_;      // ip_tstamps (jiffies of each slot's last use)
   uint64_t ident_rng_ = 0;                  // prandom for the slots' jumps
+  std::vector<std::pair<uint32_t, ErrorPeer>> error_peers_;  // by source address, sorted
   IpFrags* frags_ = nullptr;                // ip_frags_init / ip_frags_exit (ip_fragment.cpp)
   void ip_frags_init();
   void ip_frags_exit();
