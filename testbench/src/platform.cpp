@@ -77,10 +77,19 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
   c.costs.tc_ingress = s.stack_costs.tc_ingress;
   c.costs.tap = s.stack_costs.tap;
   c.costs.icmp = s.stack_costs.icmp;
+  c.costs.ip_forward = s.stack_costs.ip_forward;
+  c.costs.nf_hook = s.stack_costs.nf_hook;
+  c.costs.ip_fragment = s.stack_costs.ip_fragment;
+  c.costs.ip_defrag = s.stack_costs.ip_defrag;
   c.sysctl = h.sysctl.core;
   // The host's network namespace: its sysctls by their Linux names, its own random stream.
   c.net.default_qdisc = h.sysctl.default_qdisc;
   c.net.ipv4.ip_forward = h.sysctl.ip_forward != 0;
+  c.net.ipv4.ip_fwd_update_priority = h.sysctl.ip_forward_update_priority != 0;
+  c.net.ipv4.ipfrag_high_thresh = static_cast<uint32_t>(h.sysctl.ipfrag_high_thresh);
+  c.net.ipv4.ipfrag_low_thresh = static_cast<uint32_t>(h.sysctl.ipfrag_low_thresh);
+  c.net.ipv4.ipfrag_time_s = h.sysctl.ipfrag_time;
+  c.net.ipv4.ipfrag_max_dist = h.sysctl.ipfrag_max_dist;
   c.net.ipv4.ip_default_ttl = h.sysctl.ip_default_ttl;
   c.net.ipv4.icmp_ratelimit_ms = h.sysctl.icmp_ratelimit;
   c.net.ipv4.icmp_ratemask = h.sysctl.icmp_ratemask;

@@ -64,12 +64,16 @@ mmio_read_ns = 1000
 pktgen_ns = 150
 dev_queue_xmit_ns = 100   # dev_queue_xmit: device and queue checks
 qdisc_ns = 50             # a qdisc enqueue + dequeue of one packet
-ip_rcv_ns = 200           # protocol stack (not wired yet): ip_rcv_core + the input route lookup
+ip_rcv_ns = 200           # protocol stack: ip_rcv_core + the input route lookup
 ip_local_deliver_ns = 60  # ip_local_deliver: the inet_protos dispatch
 ip_output_ns = 250        # IP header, output route, neighbour output, Ethernet header
 tc_ingress_ns = 100       # one classify pass of the ingress filters
 tap_ns = 150              # one ptype_all tap (skb_clone + packet_rcv)
 icmp_ns = 300             # build and checksum one ICMP message
+ip_forward_ns = 200       # ip_forward + ip_forward_finish + ip_output for a forwarded packet
+nf_hook_ns = 60           # one netfilter hook with rules loaded (iptables)
+ip_fragment_ns = 120      # one fragment made by ip_do_fragment (its bytes: copy_per_kib_ns)
+ip_defrag_ns = 100        # one fragment queued by ip_defrag
 
 [sysctl]               # every host's, by their Linux leaf names; Linux 6.1 defaults (HZ=250)
 netdev_budget = 300    # net.core
@@ -77,7 +81,8 @@ netdev_budget_usecs = 8000
 dev_weight = 64
 netdev_max_backlog = 1000
 default_qdisc = "pfifo_fast"  # net.core.default_qdisc (Debian 12's systemd would set fq_codel: part 1b)
-ip_forward = 0         # net.ipv4; 1 (forwarding) comes with part 1b
+ip_forward = 0         # net.ipv4
+ip_forward_update_priority = 1  # a forwarded packet's priority (qdisc band) from its TOS
 ip_default_ttl = 64
 arp_notify = 0         # net.ipv4.conf.all
 icmp_ratelimit = 1000  # ms
@@ -86,6 +91,10 @@ icmp_msgs_per_sec = 1000
 icmp_msgs_burst = 50
 icmp_echo_ignore_all = 0
 icmp_echo_ignore_broadcasts = 1
+ipfrag_high_thresh = 4194304  # reassembly memory, bytes
+ipfrag_low_thresh = 3145728
+ipfrag_time = 30       # s
+ipfrag_max_dist = 64
 
 [driver]
 napi_weight = 64                 # NAPI_POLL_WEIGHT
@@ -453,8 +462,8 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
     }
   }
   get_string(c, t, name, "qdisc", n.qdisc);
-  if (t.contains("qdisc") && n.qdisc != "pfifo_fast" && n.qdisc != "noqueue") {
-    c.fail(fmt::format("{}.qdisc", name), fmt::format("'{}' is not one of pfifo_fast, noqueue", n.qdisc));
+  if (t.contains("qdisc") && n.qdisc != "pfifo_fast" && n.qdisc != "noqueue" && n.qdisc != "fq_codel") {
+    c.fail(fmt::format("{}.qdisc", name), fmt::format("'{}' is not one of fq_codel, pfifo_fast, noqueue", n.qdisc));
   }
   get_string(c, t, name, "tcpdump", n.tcpdump);
   if (t.contains("tcpdump") && n.tcpdump.empty()) {
@@ -466,21 +475,29 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
 void parse_sysctl(Ctx& c, const toml::table& t, std::string_view table, HostSysctls& y) {
   check_keys(c, t, table,
              {"netdev_budget", "netdev_budget_usecs", "dev_weight", "netdev_max_backlog", "default_qdisc", "ip_forward",
-              "ip_default_ttl", "arp_notify", "icmp_ratelimit", "icmp_ratemask", "icmp_msgs_per_sec",
-              "icmp_msgs_burst", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts"});
+              "ip_forward_update_priority", "ip_default_ttl", "arp_notify", "icmp_ratelimit", "icmp_ratemask",
+              "icmp_msgs_per_sec", "icmp_msgs_burst", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
+              "ipfrag_high_thresh", "ipfrag_low_thresh", "ipfrag_time", "ipfrag_max_dist"});
   auto& k = y.core;
   get_int(c, t, table, "netdev_budget", k.netdev_budget, 1, 1'000'000);
   get_int(c, t, table, "netdev_budget_usecs", k.netdev_budget_usecs, 1, 100'000'000);
   get_int(c, t, table, "dev_weight", k.dev_weight, 1, 1'000'000);
   get_int(c, t, table, "netdev_max_backlog", k.netdev_max_backlog, 1, 10'000'000);
   get_string(c, t, table, "default_qdisc", y.default_qdisc);
-  if (y.default_qdisc != "pfifo_fast" && y.default_qdisc != "noqueue") {
+  if (y.default_qdisc != "pfifo_fast" && y.default_qdisc != "noqueue" && y.default_qdisc != "fq_codel") {
     c.fail(fmt::format("{}.default_qdisc", table),
-           fmt::format("'{}' is not one of pfifo_fast, noqueue (the qdiscs the stack has)", y.default_qdisc));
+           fmt::format("'{}' is not one of fq_codel, pfifo_fast, noqueue (the qdiscs the stack has)", y.default_qdisc));
   }
   get_int(c, t, table, "ip_forward", y.ip_forward, 0, 1);
-  if (y.ip_forward == 1 && t.contains("ip_forward")) {
-    c.fail(fmt::format("{}.ip_forward", table), "1 is not supported yet: forwarding comes with part 1b");
+  get_int(c, t, table, "ip_forward_update_priority", y.ip_forward_update_priority, 0, 1);
+  get_int(c, t, table, "ipfrag_high_thresh", y.ipfrag_high_thresh, 0, INT32_MAX);
+  get_int(c, t, table, "ipfrag_low_thresh", y.ipfrag_low_thresh, 0, INT32_MAX);
+  get_int(c, t, table, "ipfrag_time", y.ipfrag_time, 1, 86400);
+  get_int(c, t, table, "ipfrag_max_dist", y.ipfrag_max_dist, 0, INT32_MAX);
+  if (y.ipfrag_low_thresh > y.ipfrag_high_thresh) {
+    // proc_doulongvec_minmax's bounds: low_thresh may not pass high_thresh (EINVAL).
+    c.fail(fmt::format("{}.ipfrag_low_thresh", table),
+           fmt::format("{} is above ipfrag_high_thresh {}", y.ipfrag_low_thresh, y.ipfrag_high_thresh));
   }
   get_int(c, t, table, "ip_default_ttl", y.ip_default_ttl, 1, 255);
   get_int(c, t, table, "arp_notify", y.arp_notify, 0, 1);
@@ -879,7 +896,9 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
         {"dev_queue_xmit_ns", &k.dev_queue_xmit}, {"qdisc_ns", &k.qdisc},
         {"ip_rcv_ns", &s.stack_costs.ip_rcv}, {"ip_local_deliver_ns", &s.stack_costs.ip_local_deliver},
         {"ip_output_ns", &s.stack_costs.ip_output}, {"tc_ingress_ns", &s.stack_costs.tc_ingress},
-        {"tap_ns", &s.stack_costs.tap}, {"icmp_ns", &s.stack_costs.icmp}};
+        {"tap_ns", &s.stack_costs.tap}, {"icmp_ns", &s.stack_costs.icmp},
+        {"ip_forward_ns", &s.stack_costs.ip_forward}, {"nf_hook_ns", &s.stack_costs.nf_hook},
+        {"ip_fragment_ns", &s.stack_costs.ip_fragment}, {"ip_defrag_ns", &s.stack_costs.ip_defrag}};
     std::set<std::string_view> allowed{"cpus"};
     get_int(c, *t, "cpu", "cpus", s.driver.cpus, 1, 64);
     for (const auto& [name, d] : keys) {

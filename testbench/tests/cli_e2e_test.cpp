@@ -521,7 +521,7 @@ TEST(Cli, TopologyMistakesAreExit2NamingTheKey) {
       {"--set host.c.frames=1", "host.c.eth0 is on no link"},
       {"-s builtin:three-hosts --set 'link.ac.ends=[\"a.eth0\",\"c.eth0\"]'", "a.eth0 is on link already"},
       {"-s builtin:three-hosts --hosts direct", "host.a.eth1: a direct host"},
-      {"--set sysctl.ip_forward=1", "forwarding comes with part 1b"},
+      {"--set sysctl.ipfrag_low_thresh=5000000", "sysctl.ipfrag_low_thresh: 5000000 is above ipfrag_high_thresh"},
       {"--set sysctl.bogus=1", "sysctl.bogus: unknown key"},
       {"--set 'host.a.routes=[\"default via 10.0.0.2 dev eth9\"]'", "dev eth9: host a has no such device"},
       {"--journey 10 --journey-from z", "--journey-from z: the scenario has no such host"},

@@ -434,7 +434,7 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   expect_refused("[host.a]\naddress = \"10.0.0.1\"\n", "host.a.address");
   expect_refused("[host.a]\naddress = \"224.0.0.1/4\"\n", "host.a.address: '224.0.0.1/4' is not a unicast");
   expect_refused("[host.a.eth1]\naddress = 7\n", "host.a.eth1.address: expected a string", three);
-  expect_refused("[host.b]\nqdisc = \"fq\"\n", "host.b.qdisc: 'fq' is not one of pfifo_fast, noqueue");
+  expect_refused("[host.b]\nqdisc = \"fq\"\n", "host.b.qdisc: 'fq' is not one of fq_codel, pfifo_fast, noqueue");
   expect_refused("[host.b]\ntcpdump = \"\"\n", "host.b.tcpdump: is empty");
   expect_refused("[host.b]\ntcpdump = 3\n", "host.b.tcpdump: expected a string");
   // Routes.
@@ -449,10 +449,12 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   // Sysctls.
   expect_refused("[sysctl]\ntcp_bogus = 1\n", "my.toml: sysctl.tcp_bogus: unknown key");
   expect_refused("[host.b.sysctl]\nicmp_bogus = 1\n", "my.toml: host.b.sysctl.icmp_bogus: unknown key");
-  expect_refused("[sysctl]\nip_forward = 1\n", "sysctl.ip_forward: 1 is not supported yet: forwarding comes with part 1b");
-  expect_refused("[host.a.sysctl]\nip_forward = 1\n", "host.a.sysctl.ip_forward: 1 is not supported");
+  expect_refused("[sysctl]\nip_forward = 2\n", "sysctl.ip_forward: 2 is outside 0..1");
+  expect_refused("[host.a.sysctl]\nipfrag_low_thresh = 5000000\n",
+                 "host.a.sysctl.ipfrag_low_thresh: 5000000 is above ipfrag_high_thresh 4194304");
+  expect_refused("[sysctl]\nipfrag_time = 0\n", "sysctl.ipfrag_time: 0 is outside 1..86400");
   expect_refused("[sysctl]\nip_default_ttl = 0\n", "sysctl.ip_default_ttl: 0 is outside 1..255");
-  expect_refused("[sysctl]\ndefault_qdisc = \"fq_codel\"\n", "sysctl.default_qdisc: 'fq_codel' is not one of");
+  expect_refused("[sysctl]\ndefault_qdisc = \"sfq\"\n", "sysctl.default_qdisc: 'sfq' is not one of");
   expect_refused("[sysctl]\nicmp_echo_ignore_all = 2\n", "sysctl.icmp_echo_ignore_all: 2 is outside 0..1");
   // Ping.
   // (host b: the default's [host.a.ping] already has a dst.)

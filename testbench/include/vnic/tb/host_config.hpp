@@ -51,7 +51,8 @@ std::optional<RouteConfig> parse_route(std::string_view text, std::string* why);
 struct HostSysctls {
   stack::NetCoreSysctls core{};  // netdev_budget, netdev_budget_usecs, dev_weight, netdev_max_backlog
   std::string default_qdisc = "pfifo_fast";  // net.core.default_qdisc
-  int ip_forward = 0;                        // net.ipv4.ip_forward (1: forwarding, not built yet)
+  int ip_forward = 0;                        // net.ipv4.ip_forward
+  int ip_forward_update_priority = 1;        // net.ipv4.ip_forward_update_priority
   int ip_default_ttl = 64;                   // net.ipv4.ip_default_ttl
   int arp_notify = 0;                        // net.ipv4.conf.all.arp_notify
   int icmp_ratelimit = 1000;                 // net.ipv4.icmp_ratelimit, ms
@@ -60,6 +61,10 @@ struct HostSysctls {
   int icmp_msgs_burst = 50;                  // net.ipv4.icmp_msgs_burst
   int icmp_echo_ignore_all = 0;              // net.ipv4.icmp_echo_ignore_all
   int icmp_echo_ignore_broadcasts = 1;       // net.ipv4.icmp_echo_ignore_broadcasts
+  int64_t ipfrag_high_thresh = 4194304;      // net.ipv4.ipfrag_high_thresh, bytes
+  int64_t ipfrag_low_thresh = 3145728;       // net.ipv4.ipfrag_low_thresh
+  int ipfrag_time = 30;                      // net.ipv4.ipfrag_time, s
+  int ipfrag_max_dist = 64;                  // net.ipv4.ipfrag_max_dist
 };
 
 // `ping` run on a host ([host.NAME.ping]): ping -c count -i interval -s size -t ttl -w deadline dst.
@@ -83,6 +88,10 @@ struct StackCpuCosts {
   model::Duration tc_ingress = stack::CpuCosts{}.tc_ingress;
   model::Duration tap = stack::CpuCosts{}.tap;
   model::Duration icmp = stack::CpuCosts{}.icmp;
+  model::Duration ip_forward = stack::CpuCosts{}.ip_forward;
+  model::Duration nf_hook = stack::CpuCosts{}.nf_hook;
+  model::Duration ip_fragment = stack::CpuCosts{}.ip_fragment;
+  model::Duration ip_defrag = stack::CpuCosts{}.ip_defrag;
 };
 
 // The driver's interrupt moderation defaults (ethtool -C, driver::DriverConfig): every host,
