@@ -77,6 +77,23 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
   net_->dev_add_pack(kTestEtherType, &DriverHost::rx, this);
 }
 
+void DriverHost::expect_udp(const TrafficPattern& p) {
+  if (udp_sinks_.empty()) net_->inet_add_protocol(17, &DriverHost::udp_rx, this);
+  udp_sinks_.push_back(std::make_unique<RxChecker>());
+  udp_sinks_.back()->expect(p);
+}
+
+void DriverHost::udp_rx(void* ctx, stack::SkBuff* skb) {
+  auto& h = *static_cast<DriverHost*>(ctx);
+  const std::span<const uint8_t> nb = skb->network_bytes();
+  const uint32_t src = nb.size() >= 20 ? (uint32_t{nb[12]} << 24 | uint32_t{nb[13]} << 16 | uint32_t{nb[14]} << 8 | nb[15]) : 0;
+  for (auto& c : h.udp_sinks_) {
+    if (c->pattern().ip_src == src) return c->rx_datagram(skb);
+  }
+  ++h.udp_unknown_;
+  h.net_->drop(h.cpus_.core(0), skb, stack::SkbDropReason::NoSocket, model::ingress(20));
+}
+
 void DriverHost::tcpdump_tap(void* ctx, const stack::SkBuff& skb, bool, stack::Instant t) {
   static_cast<PcapWriter*>(ctx)->write(static_cast<uint64_t>(t.ps()), skb.bytes());
 }
@@ -133,6 +150,7 @@ void DriverHost::set_trace(model::TraceSink* sink, const std::vector<uint64_t>& 
     p.drv->set_trace(sink, name_.c_str(), tags);
     p.gen->set_trace(sink, name_.c_str(), base);
     p.checker.set_trace(sink, name_.c_str(), &cpus_.core(0));
+    for (auto& u : udp_sinks_) u->set_trace(sink, name_.c_str(), &cpus_.core(0));
     if (p.nic != nullptr) p.nic->set_trace(sink, base, tags);
   }
   // The stack's own packets (ARP, ICMP, ping) take ids in eth0's range with bit 31 set.
@@ -325,6 +343,17 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
     v.push_back({file(i, "rx_checker.txt"), "",
                  fmt::format("rx checker{}: frames {} ok {} bad_bytes {} out_of_order {} gap_frames {}\n", who,
                              k.frames, k.ok, k.bad_bytes, k.out_of_order, k.gap_frames)});
+  }
+  if (!udp_sinks_.empty()) {
+    std::string u;
+    for (const auto& c : udp_sinks_) {
+      const auto& k = c->stats();
+      u += fmt::format("udp sink from {}: frames {} ok {} bad_bytes {} out_of_order {} gap_frames {}\n",
+                       stack::Ipv4Addr::from_u32(c->pattern().ip_src).str(), k.frames, k.ok, k.bad_bytes,
+                       k.out_of_order, k.gap_frames);
+    }
+    u += fmt::format("udp from no expected sender: {}\n", udp_unknown_);
+    v.push_back({"udp_sink.txt", "", u});
   }
   // dmesg: every driver's lines, NIC by NIC.
   std::string dmesg;

@@ -88,6 +88,27 @@ void PktGen::run() {
   if (next_seq_ < cfg_.count) schedule(cfg_.interval);  // yield the CPU between bursts
 }
 
+void RxChecker::rx_datagram(stack::SkBuff* skb) {
+  auto& st = stats_;
+  ++st.frames;
+  if (trace_ != nullptr && cpu_ != nullptr) [[unlikely]] {
+    const uint64_t t = static_cast<uint64_t>(cpu_->now().ps());
+    trace_->trace(trace_source_, stack::TraceEvent{t, t, stack::TraceKind::Consumed, model::kNoStep,
+                                                   static_cast<uint16_t>(cpu_->id()), skb->len,
+                                                   model::kConsumedByApplication, skb->trace_id});
+  }
+  const auto seq = check_datagram(pattern_, skb->network_bytes());
+  if (!seq) {
+    ++st.bad_bytes;
+  } else {
+    if (*seq < st.next_seq) ++st.out_of_order;
+    if (*seq > st.next_seq) st.gap_frames += *seq - st.next_seq;
+    st.next_seq = *seq + 1;
+    ++st.ok;
+  }
+  stack::consume_skb(skb);
+}
+
 void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
   auto& c = *static_cast<RxChecker*>(ctx);
   auto& st = c.stats_;

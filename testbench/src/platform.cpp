@@ -190,6 +190,17 @@ Platform::Platform(const Scenario& s) : s_(s) {
       t.pattern.seed = s_.seed * 2 + global[h][n];
       t.pattern.src = hl[h].nics[n].mac;
       t.pattern.dst = hl[p.host].nics[p.nic].mac;
+      if (t.pattern.ip_dst != 0) {
+        // pktgen's IPv4/UDP mode: from this NIC's address, to its link peer's MAC (the next hop).
+        const std::string who = fmt::format("host.{}.{}", hl[h].name, hl[h].nics[n].ifname);
+        if (!driver_hosts()) throw std::runtime_error(who + ".dst_ip: IPv4 traffic needs driver hosts (hosts = \"driver\")");
+        if (!hl[h].nics[n].address) throw std::runtime_error(who + ".dst_ip: the NIC needs an address to send from");
+        if (t.pattern.min_len < kIpUdpHeaderLen + 8) {
+          throw std::runtime_error(fmt::format("{}.min_len: {} is too short for IPv4/UDP frames (at least {})", who,
+                                               t.pattern.min_len, kIpUdpHeaderLen + 8));
+        }
+        t.pattern.ip_src = hl[h].nics[n].address->addr;
+      }
       traffic[h].push_back(t);
     }
   }
@@ -224,6 +235,17 @@ Platform::Platform(const Scenario& s) : s_(s) {
       const PortId p = peer_of(h, n);
       hosts_[h]->expect(n, traffic[p.host][p.nic].pattern);
       hosts_[h]->connect(n, *nics_[h][n]);
+    }
+  }
+  // IPv4/UDP floods: the host that owns the destination address checks each sender's pattern.
+  for (std::size_t h = 0; h < hl.size(); ++h) {
+    for (const TestHostConfig& t : traffic[h]) {
+      if (t.pattern.ip_dst == 0 || t.count == 0) continue;
+      for (std::size_t g = 0; g < hl.size(); ++g) {
+        for (const NicSide& nic : hl[g].nics) {
+          if (nic.address && nic.address->addr == t.pattern.ip_dst) driver_host(hl[g].name).expect_udp(t.pattern);
+        }
+      }
     }
   }
   for (std::size_t h = 0; h < hl.size(); ++h) mems_[h]->set_iommu(hl[h].iommu);  // after binding: it withdraws DMI

@@ -109,7 +109,8 @@ mtu = 1500
 # [host.NAME.ethN] (N >= 1) adds a NIC with the same per-NIC keys; [host.NAME.sysctl] overrides
 # [sysctl]; routes = ["10.0.2.0/24 via 10.0.1.2 dev eth1", "default via 10.0.0.2"] and
 # [host.NAME.ping] (enabled, dst, count, interval_ms, size, ttl, start_ms, deadline_s) are for the
-# protocol stack, as are a NIC's address, qdisc and tcpdump = "FILE.pcap" (a tap on the device).
+# protocol stack, as are a NIC's address, qdisc, tcpdump = "FILE.pcap" (a tap on the device) and
+# dst_ip = "10.0.2.2" (pktgen sends IPv4/UDP to that address through its link peer, as Linux's pktgen).
 # [link.NAME] with ends = ["a.eth1", "c.eth0"] adds a link (same keys as [link]).
 [host.a]
 mac = "02:00:00:00:00:0a"
@@ -383,7 +384,7 @@ const toml::table* sub(Ctx& c, const toml::table& root, std::string_view name) {
 const std::set<std::string_view> kNicKeys{"mac",       "tx",       "rx",          "rx_buf", "rx-usecs", "rx-frames",
                                           "tx-usecs",  "tx-frames", "frames",     "min_len", "max_len", "interval_ns",
                                           "refill",    "promisc",  "rx-fcs",      "rx-all", "start_ns", "address",
-                                          "qdisc",     "tcpdump"};
+                                          "qdisc",     "tcpdump",  "dst_ip"};
 
 bool valid_name(std::string_view n) {
   if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
@@ -464,6 +465,16 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   get_string(c, t, name, "qdisc", n.qdisc);
   if (t.contains("qdisc") && n.qdisc != "pfifo_fast" && n.qdisc != "noqueue" && n.qdisc != "fq_codel") {
     c.fail(fmt::format("{}.qdisc", name), fmt::format("'{}' is not one of fq_codel, pfifo_fast, noqueue", n.qdisc));
+  }
+  std::string dst_ip;
+  get_string(c, t, name, "dst_ip", dst_ip);
+  if (t.contains("dst_ip") && t.get("dst_ip")->is_string()) {
+    const auto a = parse_ipv4(dst_ip);
+    if (!a || *a == 0 || (*a >> 28) >= 14) {
+      c.fail(fmt::format("{}.dst_ip", name), fmt::format("'{}' is not a unicast IPv4 address", dst_ip));
+    } else {
+      hc.pattern.ip_dst = *a;
+    }
   }
   get_string(c, t, name, "tcpdump", n.tcpdump);
   if (t.contains("tcpdump") && n.tcpdump.empty()) {

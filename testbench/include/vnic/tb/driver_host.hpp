@@ -135,6 +135,13 @@ class DriverHost final : public Host {
   PktGen& pktgen(unsigned port = 0) { return *ports_.at(port)->gen; }
   const PktGen& pktgen(unsigned port = 0) const { return *ports_.at(port)->gen; }
   const RxChecker& checker(unsigned port = 0) const { return ports_.at(port)->checker; }
+  // pktgen's IPv4/UDP floods addressed to this host: each sender's pattern checked by a sink on
+  // UDP (IP protocol 17, registered with the first; a stand-in for a UDP socket on port 9 until
+  // sockets are built), found by the datagram's source address.
+  void expect_udp(const TrafficPattern& p);
+  std::size_t udp_sinks() const { return udp_sinks_.size(); }
+  const RxChecker& udp_sink(std::size_t i) const { return *udp_sinks_.at(i); }
+  uint64_t udp_unknown() const { return udp_unknown_; }  // UDP from no expected sender (dropped, NO_SOCKET)
   const DriverHostConfig& config() const { return cfg_; }
   // Pattern frames (EtherType 0x88B5) the stack handed to the checkers from a device that is
   // none of this host's NICs (dropped).
@@ -177,6 +184,9 @@ class DriverHost final : public Host {
   static std::string core_usage(const HostCpu& cpu, uint64_t elapsed_ps);
   // ptype_base handler of the pattern traffic (EtherType 0x88B5): the packet's device picks the checker.
   static void rx(void* ctx, stack::SkBuff* skb);
+  static void udp_rx(void* ctx, stack::SkBuff* skb);
+  std::vector<std::unique_ptr<RxChecker>> udp_sinks_;
+  uint64_t udp_unknown_ = 0;
   // After every NIC is up: the routes, then the ping.
   void stack_up();
   stack::Co<void> bring_up_task();

@@ -75,9 +75,12 @@ struct RxCheckerStats {
 
 class RxChecker {
  public:
+  const TrafficPattern& pattern() const { return pattern_; }
   void expect(const TrafficPattern& p) { pattern_ = p; }
   // Softnet::RxHandler.
   static void rx(void* ctx, stack::SkBuff* skb);
+  // The IPv4/UDP form (an L4 handler's sink: skb's network header at the datagram); consumes skb.
+  void rx_datagram(stack::SkBuff* skb);
   const RxCheckerStats& stats() const { return stats_; }
   // Each packet consumed is an event: the end of its journey.
   void set_trace(stack::TraceSink* sink, const char* source, stack::Cpu* cpu) {

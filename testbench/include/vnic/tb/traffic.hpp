@@ -20,7 +20,16 @@ struct TrafficPattern {
   uint32_t max_len = 1514;
   model::MacAddr dst{};
   model::MacAddr src{};
+  // IPv4/UDP frames as Linux's pktgen sends them (dst set): from ip_src to ip_dst, UDP port 9 to
+  // port 9 (pktgen's udp_src_min/udp_dst_min), TTL 32, no DF, IP id = sequence number, UDP
+  // checksum 0 (pktgen without UDPCSUM); the sequence number and pattern bytes in the UDP
+  // payload. 0: raw frames of kTestEtherType.
+  uint32_t ip_src = 0;
+  uint32_t ip_dst = 0;
 };
+
+inline constexpr uint32_t kIpUdpHeaderLen = 14 + 20 + 8;  // Ethernet, IPv4, UDP headers
+inline constexpr uint16_t kPktgenUdpPort = 9;              // discard
 
 // Length (without FCS) of frame `seq`.
 uint32_t frame_len(const TrafficPattern& p, uint64_t seq);
@@ -28,5 +37,9 @@ uint32_t frame_len(const TrafficPattern& p, uint64_t seq);
 void fill_frame(const TrafficPattern& p, uint64_t seq, std::span<uint8_t> out);
 // Returns the sequence number if `frame` (without FCS) is exactly what fill_frame made for it.
 std::optional<uint64_t> check_frame(const TrafficPattern& p, std::span<const uint8_t> frame);
+// For an IPv4/UDP pattern: the sequence number if `datagram` (from its IPv4 header on) carries
+// what fill_frame put there. Routers on the way change the Ethernet header, the TTL and the
+// header checksum: those are not compared (the checksum must still verify).
+std::optional<uint64_t> check_datagram(const TrafficPattern& p, std::span<const uint8_t> datagram);
 
 }  // namespace vnic::tb
