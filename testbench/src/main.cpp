@@ -47,6 +47,7 @@ struct ScenarioOptions {
 struct RecordOptions {
   std::optional<std::string> trace;
   std::optional<uint64_t> trace_limit;
+  std::vector<std::string> trace_kinds;
   uint64_t journey = 0;       // every N-th packet of each sender (0: off)
   std::string journey_from;   // a host's name, or "" (all)
   bool account = false;       // the per-packet account
@@ -74,12 +75,16 @@ void add_record_options(CLI::App* cmd, RecordOptions& o) {
                 "counter) and print the per-packet account; the run fails if a packet ends twice");
   cmd->add_option("--trace-limit", o.trace_limit, "At most this many trace events (default 1,000,000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  cmd->add_option("--trace-kinds", o.trace_kinds,
+                  "Only these event kinds in the --trace file, comma-separated (e.g. qdisc.dequeue,app.recvmsg)")
+      ->delimiter(',');
 }
 
 std::vector<std::string> record_args(const RecordOptions& o) {
   std::vector<std::string> a;
   if (o.trace) a.insert(a.end(), {"--trace", *o.trace});
   if (o.trace_limit) a.insert(a.end(), {"--trace-limit", std::to_string(*o.trace_limit)});
+  if (!o.trace_kinds.empty()) a.insert(a.end(), {"--trace-kinds", fmt::format("{}", fmt::join(o.trace_kinds, ","))});
   if (o.journey > 0) a.insert(a.end(), {"--journey", std::to_string(o.journey)});
   if (!o.journey_from.empty()) a.insert(a.end(), {"--journey-from", o.journey_from});
   if (o.account) a.push_back("--account");
@@ -90,6 +95,7 @@ std::vector<std::string> record_args(const RecordOptions& o) {
 nlohmann::ordered_json record_json(const RecordOptions& o) {
   return {{"trace", o.trace ? nlohmann::ordered_json(base_name(*o.trace)) : nlohmann::ordered_json(nullptr)},
           {"trace_limit", o.trace_limit.value_or(vnic::tb::Scenario{}.trace_limit)},
+          {"trace_kinds", o.trace_kinds},
           {"journey", o.journey},
           {"journey_from", o.journey_from},
           {"account", o.account}};
@@ -205,6 +211,7 @@ int run(const RunOptions& o) {
   vnic::tb::Scenario& s = r->scenario;
   if (o.rec.trace) s.trace = *o.rec.trace;
   if (o.rec.trace_limit) s.trace_limit = *o.rec.trace_limit;
+  s.trace_kinds = o.rec.trace_kinds;
   s.journey_every = o.rec.journey;
   s.journey_from = o.rec.journey_from;
   s.account = o.rec.account;

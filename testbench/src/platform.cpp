@@ -262,7 +262,9 @@ Platform::Platform(const Scenario& s) : s_(s) {
   model::TraceSink* sink = nullptr;
   if (!s_.trace.empty()) {
     std::string err;
-    if (!trace_.open(s_.trace, s_.trace_limit, &err)) throw std::runtime_error(err);
+    if (!trace_.open(s_.trace, s_.trace_limit, &err) || !trace_.set_kinds(s_.trace_kinds, &err)) {
+      throw std::runtime_error(err);
+    }
     sink = &trace_;
   }
   if (s_.journey_every > 0) {

@@ -371,6 +371,41 @@ int plot_run(const std::string& dir, std::string* error) {
     if (!draw(plots, f, csv, error)) return 2;
     ++drawn;
   }
+  // Sojourn in each host's qdiscs (qdisc.dequeue events: the time each packet waited), one line
+  // per host: the bufferbloat picture (docs/qdisc.md).
+  {
+    std::vector<std::string> lines;
+    std::vector<std::tuple<double, std::size_t, double>> samples;  // time (us), line, sojourn (us)
+    for (const auto& e : (*t)["traceEvents"]) {
+      if (e.value("name", "") != "qdisc.dequeue" || !e.contains("args") || !e["args"].contains("sojourn_us")) continue;
+      const std::string line = process[e["pid"]];
+      auto it = std::find(lines.begin(), lines.end(), line);
+      if (it == lines.end()) it = lines.insert(lines.end(), line);
+      samples.emplace_back(e["ts"].get<double>(), static_cast<std::size_t>(it - lines.begin()),
+                           e["args"]["sojourn_us"].get<double>());
+    }
+    if (!samples.empty()) {
+      std::stable_sort(samples.begin(), samples.end(),
+                       [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+      std::vector<std::string> header = {"time_us"};
+      for (const auto& l : lines) header.push_back(csv_field(l + " sojourn"));
+      std::string csv = fmt::format("{}\n", fmt::join(header, ","));
+      for (const auto& [ts, line, us] : samples) {
+        std::vector<std::string> row(lines.size());  // the other hosts' columns empty: missing
+        row[line] = json(us).dump();
+        csv += fmt::format("{},{}\n", json(ts).dump(), fmt::join(row, ","));
+      }
+      Figure f;
+      f.name = "qdisc-sojourn";
+      f.title = "Time each packet spent in its qdisc (dequeue time on the x axis)";
+      f.xlabel = "simulated time (us)";
+      f.ylabel = "sojourn (us)";
+      f.columns = lines.size() + 1;
+      f.style = "points";
+      if (!draw(plots, f, csv, error)) return 2;
+      ++drawn;
+    }
+  }
   if (drawn == 0) return fail(fmt::format("{}: the trace has no counter tracks", trace->get<std::string>()));
   return 0;
 }

@@ -102,6 +102,12 @@ nlohmann::json args(const model::TraceEvent& e) {
     case TraceKind::RingLevel: j["descriptors"] = e.a; break;
     case TraceKind::BacklogLevel: j["backlog"] = e.a; break;
     case TraceKind::TxTimeout: j["stalled_ms"] = e.b; break;
+    case TraceKind::QdiscDequeue: j["sojourn_us"] = static_cast<double>(e.a) / 1000.0; j["qlen"] = e.b; break;
+    case TraceKind::NfHook: j["hook"] = e.a; j["rule"] = e.b; break;
+    case TraceKind::IpForward: j["ttl"] = e.a; j["oif"] = e.b; break;
+    case TraceKind::IpFragment: j["offset"] = e.a; j["bytes"] = e.b; break;
+    case TraceKind::IpDefrag: j["offset"] = e.a; j["ip_id"] = e.b; break;
+    case TraceKind::IpReasm: j["bytes"] = e.a; j["fragments"] = e.b; break;
     default:
       if (e.a != 0) j["a"] = e.a;
       if (e.b != 0) j["b"] = e.b;
@@ -163,8 +169,30 @@ void TraceWriter::irq_rate(int pid, const model::TraceEvent& e) {
   ++n;
 }
 
+bool TraceWriter::set_kinds(const std::vector<std::string>& names, std::string* error) {
+  kinds_.clear();
+  if (names.empty()) return true;
+  std::vector<bool> k(static_cast<std::size_t>(TraceKind::kCount), false);
+  for (const std::string& n : names) {
+    bool found = false;
+    for (unsigned i = 0; i < k.size(); ++i) {
+      if (model::trace_kind_name(static_cast<TraceKind>(i)) == n) {
+        k[i] = true;
+        found = true;
+      }
+    }
+    if (!found) {
+      if (error) *error = fmt::format("--trace-kinds: '{}' is no event kind (vnic steps lists the steps; docs/journey.md the kinds)", n);
+      return false;
+    }
+  }
+  kinds_ = std::move(k);
+  return true;
+}
+
 void TraceWriter::trace(const char* source, const model::TraceEvent& e) {
   if (f_ == nullptr) return;
+  if (!kinds_.empty() && !kinds_[static_cast<std::size_t>(e.kind)]) return;
   if (written_ >= max_) {
     ++dropped_;
     return;

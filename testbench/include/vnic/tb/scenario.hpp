@@ -44,6 +44,7 @@ struct Scenario {
   model::Duration quantum = model::Duration::us(10);  // EventQueue look-ahead; results do not depend on it
   std::string trace;  // empty: no trace; ".json": Chrome/Perfetto JSON; otherwise text
   uint64_t trace_limit = 1'000'000;
+  std::vector<std::string> trace_kinds;  // only these event kinds ("qdisc.dequeue", ...); empty: all
   // Journeys (docs/journey.md), set by the command line: every N-th packet of each sender (0:
   // off), only those made on the host of that name ("": all).
   uint64_t journey_every = 0;

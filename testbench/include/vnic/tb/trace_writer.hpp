@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "vnic/model/trace.hpp"
 
@@ -26,6 +27,9 @@ class TraceWriter final : public model::TraceSink {
   bool open(const std::string& path, uint64_t max_events, std::string* error);
   void trace(const char* source, const model::TraceEvent& e) override;
   void close();
+  // Only events of these kinds (by their names, model::trace_kind_name) are written; empty: all.
+  // false (and *error naming it) for an unknown name.
+  bool set_kinds(const std::vector<std::string>& names, std::string* error);
   uint64_t written() const { return written_; }
   uint64_t dropped() const { return dropped_; }
 
@@ -36,6 +40,7 @@ class TraceWriter final : public model::TraceSink {
   int pid_of(const char* source);
   void put(const std::string& line);
   void irq_rate(int pid, const model::TraceEvent& e);
+  std::vector<bool> kinds_;  // empty: every kind
   std::FILE* f_ = nullptr;
   bool json_ = true;
   bool first_ = true;
