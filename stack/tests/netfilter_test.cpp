@@ -675,7 +675,8 @@ TEST(IpTablesCommand, RefusedCommandsChangeNothing) {
       {"-A FORWARD -j LOG", 2, kLegacy + "target `LOG': not supported by this model\n" + kTry},
       {"-A FORWARD -m conntrack --ctstate NEW", 2, kLegacy + "match `conntrack': not supported by this model\n" + kTry},
       {"-A FORWARD -m nosuch", 2, kLegacy + "Couldn't load match `nosuch':No such file or directory\n\n" + kTry},
-      {"-A FORWARD -p tcp --syn -j DROP", 2, kLegacy + "tcp match option \"--syn\": not supported by this model\n" + kTry},
+      {"-A FORWARD -p tcp --syn -j DROP", 2,
+       kLegacy + "tcp match option \"--syn\": not supported by this model\n" + kTry},
       {"-A FORWARD -p tcp -j REJECT --reject-with tcp-reset", 2,
        kLegacy + "--reject-with tcp-reset: not supported by this model (TCP is not built yet, so there is no RST to "
                  "send)\n" + kTry},

@@ -1207,8 +1207,10 @@ constexpr LongOpt kBaseLongOpts[] = {
     {"ipv6", 0, '6'},
 };
 constexpr LongOpt kPortOpts[] = {
-    {"source-port", 1, kOptSport}, {"sport", 1, kOptSport}, {"destination-port", 1, kOptDport}, {"dport", 1, kOptDport}};
-constexpr LongOpt kTcpOnlyOpts[] = {{"syn", 0, kOptSyn}, {"tcp-flags", 1, kOptTcpFlags}, {"tcp-option", 1, kOptTcpOption}};
+    {"source-port", 1, kOptSport}, {"sport", 1, kOptSport}, {"destination-port", 1, kOptDport},
+    {"dport", 1, kOptDport}};
+constexpr LongOpt kTcpOnlyOpts[] = {
+    {"syn", 0, kOptSyn}, {"tcp-flags", 1, kOptTcpFlags}, {"tcp-option", 1, kOptTcpOption}};
 constexpr LongOpt kIcmpOpts[] = {{"icmp-type", 1, kOptIcmpType}};
 constexpr LongOpt kRejectOpts[] = {{"reject-with", 1, kOptRejectWith}};
 
@@ -1606,7 +1608,9 @@ class Parser {
       for (std::size_t i = 0; i < std::size(kRejectTable); ++i) {
         if (kRejectTable[i].name.empty()) continue;
         if (iequals_prefix(kRejectTable[i].name, arg) || iequals_prefix(kRejectTable[i].alias, arg)) {
-          if (i == kRejectTcpReset) not_modelled("--reject-with tcp-reset", " (TCP is not built yet, so there is no RST to send)");
+          if (i == kRejectTcpReset) {
+            not_modelled("--reject-with tcp-reset", " (TCP is not built yet, so there is no RST to send)");
+          }
           c_.reject_with = static_cast<uint8_t>(i);
           return;
         }
@@ -2002,7 +2006,9 @@ void IpTables::Impl::execute(const Cmd& c, const Parser& p, std::string& out) {
       if (found) out += '\n';
       if (c.rulenum == 0) print_header(out, format, ch);
       for (std::size_t i = 0; i < ch.rules.size(); ++i) {
-        if (c.rulenum == 0 || c.rulenum == i + 1) print_rule_line(out, ch.rules[i], static_cast<unsigned>(i + 1), format);
+        if (c.rulenum == 0 || c.rulenum == i + 1) {
+          print_rule_line(out, ch.rules[i], static_cast<unsigned>(i + 1), format);
+        }
       }
       found = true;
     }
