@@ -8,6 +8,7 @@
 
 #include "net_priv.hpp"
 #include "vnic/stack/net.hpp"
+#include "vnic/stack/netfilter.hpp"
 
 namespace vnic::stack {
 
@@ -51,6 +52,7 @@ NetStack::NetStack(const NetStackConfig& cfg, std::vector<Cpu*> cpus, SkbPool& p
   ident_tstamp_.assign(kIpIdents, 0);
   ident_rng_ = splitmix64(seed);
   ip_frags_init();
+  ipt_ = std::make_unique<IpTables>();
 }
 
 NetStack::~NetStack() {

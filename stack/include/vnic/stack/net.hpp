@@ -101,9 +101,12 @@ struct NetStackStats {
   uint64_t fwd_not_host = 0;      // ip_forward: a link-layer broadcast/multicast frame for a unicast
                                   // destination not ours ("should never happen": Linux counts nothing)
   uint64_t ip_error_ratelimited = 0;  // ip_error's ICMP held back by the per-source token bucket
+  uint64_t nf_dropped = 0;        // packets a netfilter rule or policy dropped (each also in its rule's counter)
+  uint64_t nf_hotdrop = 0;        // of which a match could not read its header (no rule counter moves)
 };
 
 struct IpFrags;  // the reassembly queues (ip_frag.hpp)
+class IpTables;  // netfilter's ip_tables (netfilter.hpp)
 
 class NetStack {
  public:
@@ -194,6 +197,10 @@ class NetStack {
   bool is_local_addr(wire::Ipv4Addr a) const;
   // The first address of a device (inet_select_addr's answer for scope universe), unspecified if none.
   wire::Ipv4Addr dev_addr4(int ifindex) const;
+
+  // ---- netfilter: the namespace's ip_tables (`iptables ...` commands: iptables().exec(line))
+  IpTables& iptables() { return *ipt_; }
+  const IpTables& iptables() const { return *ipt_; }
 
   // ---- per-CPU pieces and tables
   Cpu& cpu(unsigned i) { return *cpus_[i]; }
@@ -350,6 +357,7 @@ class NetStack {
   uint64_t ident_rng_ = 0;                  // prandom for the slots' jumps
   std::vector<std::pair<uint32_t, ErrorPeer>> error_peers_;  // by source address, sorted
   IpFrags* frags_ = nullptr;                // ip_frags_init / ip_frags_exit (ip_fragment.cpp)
+  std::unique_ptr<IpTables> ipt_;
   void ip_frags_init();
   void ip_frags_exit();
 };
