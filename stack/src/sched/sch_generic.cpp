@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "vnic/stack/netdev.hpp"
+#include "vnic/stack/sch_fq_codel.hpp"
 #include "vnic/stack/sched.hpp"
 
 namespace vnic::stack {
@@ -38,6 +39,7 @@ std::string PfifoFast::params() const {
 std::unique_ptr<Qdisc> make_qdisc(std::string_view kind, NetDevice& dev) {
   if (kind == "pfifo_fast") return std::make_unique<PfifoFast>(dev);
   if (kind == "noqueue") return std::make_unique<NoQueue>(dev);
+  if (kind == "fq_codel") return std::make_unique<FqCodel>(dev);
   return nullptr;
 }
 
