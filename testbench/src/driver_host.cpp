@@ -1,6 +1,8 @@
 // DriverHost implementation.
 #include "vnic/tb/driver_host.hpp"
 
+#include "vnic/stack/netfilter.hpp"
+
 #include <fmt/format.h>
 
 #include <span>
@@ -75,6 +77,12 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
     net_->add_tap(p->ifindex, &DriverHost::tcpdump_tap, p->tcpdump.get());
   }
   net_->dev_add_pack(kTestEtherType, &DriverHost::rx, this);
+  // netfilter rules, as a boot script loads them before the interfaces come up (the scenario
+  // checked each command).
+  for (const std::string& cmd : cfg.iptables) {
+    const stack::IptResult r = net_->iptables().exec(cmd);
+    if (!r.ok()) throw std::invalid_argument(fmt::format("{}: iptables {}: {}", name_, cmd, r.err));
+  }
 }
 
 void DriverHost::expect_udp(const TrafficPattern& p) {
@@ -320,6 +328,18 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
   v.push_back({"tc-s-qdisc.txt", "tc -s qdisc", net_->tc_s_qdisc()});
   v.push_back({"snmp", "cat /proc/net/snmp", net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp()});
   v.push_back({"icmp-ratelimit.txt", "", stack::icmp_ratelimit_report(icmp_->mib())});
+  // iptables -t T -L -v -n -x for each table loaded (the kernel has none until one is named).
+  for (const char* t : {"raw", "mangle", "filter"}) {
+    const stack::NfTable tab = t[0] == 'r' ? stack::NfTable::Raw : t[0] == 'm' ? stack::NfTable::Mangle : stack::NfTable::Filter;
+    if (!net_->iptables().table_loaded(tab)) continue;
+    const std::string cmd = fmt::format("-t {} -L -v -n -x", t);
+    v.push_back({fmt::format("iptables-{}.txt", t), "iptables " + cmd, net_->iptables().exec(cmd).out});
+  }
+  if (net_->stats().nf_dropped != 0 || net_->iptables().table_loaded(stack::NfTable::Filter)) {
+    v.push_back({"netfilter.txt", "",
+                 fmt::format("netfilter drops: {} (of which hotdrop {}); iptables commands refused {}\n",
+                             net_->stats().nf_dropped, net_->stats().nf_hotdrop, net_->iptables().commands_refused())});
+  }
   if (ping_ != nullptr) {
     const auto& o = cfg_.ping;
     std::string cmd = "ping";

@@ -1,6 +1,8 @@
 // Scenario parsing (toml++) with errors that name the file, key and reason.
 #include "vnic/tb/scenario.hpp"
 
+#include "vnic/stack/netfilter.hpp"
+
 #include "vnic/tb/splitmix.hpp"
 
 #include <fmt/format.h>
@@ -111,6 +113,8 @@ mtu = 1500
 # [host.NAME.ping] (enabled, dst, count, interval_ms, size, ttl, start_ms, deadline_s) are for the
 # protocol stack, as are a NIC's address, qdisc, tcpdump = "FILE.pcap" (a tap on the device) and
 # dst_ip = "10.0.2.2" (pktgen sends IPv4/UDP to that address through its link peer, as Linux's pktgen).
+# iptables = ["-A FORWARD -p udp --dport 9 -j DROP", "-P INPUT ACCEPT"] loads netfilter rules at
+# boot, in iptables' own syntax (raw, mangle and filter tables; docs/netfilter.md).
 # [link.NAME] with ends = ["a.eth1", "c.eth0"] adds a link (same keys as [link]).
 [host.a]
 mac = "02:00:00:00:00:0a"
@@ -554,7 +558,7 @@ void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConf
                 std::vector<bool>* mac_given) {
   h.sysctl = global;
   std::set<std::string_view> allowed = kNicKeys;
-  allowed.insert({"iommu", "routes", "sysctl", "ping"});
+  allowed.insert({"iommu", "routes", "sysctl", "ping", "iptables"});
   // ethN subtables, numbered from eth1 without gaps.
   std::map<unsigned, const toml::table*> extra;
   for (const auto& [k, v] : t) {
@@ -629,6 +633,35 @@ void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConf
         continue;
       }
       h.routes.push_back(std::move(*r));
+    }
+  }
+  if (const toml::node* it = t.get("iptables")) {
+    const toml::array* arr = it->as_array();
+    if (arr == nullptr) {
+      c.fail(table + ".iptables", "expected an array of iptables commands like \"-A FORWARD -p udp -j DROP\"");
+      return;
+    }
+    // Each command runs on a scratch table set, in order, so a mistake is reported here with
+    // iptables' own words (the host runs them again at boot, before its NICs come up).
+    stack::IpTables scratch;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const std::string key = fmt::format("{}.iptables[{}]", table, i);
+      const auto text = (*arr)[i].value<std::string>();
+      if (!text || !(*arr)[i].is_string()) {
+        c.fail(key, "expected a string like \"-A INPUT -p icmp -j ACCEPT\"");
+        continue;
+      }
+      const stack::IptResult r = scratch.exec(*text);
+      if (!r.ok()) {
+        std::string why = r.err;
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+        for (char& ch : why) {
+          if (ch == '\n') ch = ' ';
+        }
+        c.fail(key, fmt::format("'{}': {}", *text, why));
+        continue;
+      }
+      h.iptables.push_back(*text);
     }
   }
 }

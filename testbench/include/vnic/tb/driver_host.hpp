@@ -61,6 +61,7 @@ struct DriverHostConfig {
   // run on the last core once every NIC is up (start relative to then).
   stack::NetStackConfig net{};
   std::vector<DriverRoute> routes;
+  std::vector<std::string> iptables;  // run at boot, before the NICs come up
   std::optional<stack::PingOptions> ping;
 };
 

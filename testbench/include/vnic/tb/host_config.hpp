@@ -126,6 +126,7 @@ struct HostConfig {
   std::vector<RouteConfig> routes;  // for the stack
   HostSysctls sysctl{};
   std::optional<PingConfig> ping;   // for the stack
+  std::vector<std::string> iptables;  // iptables commands run at boot (for the stack)
   // The NIC named `ifname` ("eth1"), or nullptr.
   const NicSide* nic(std::string_view ifname) const;
   NicSide* nic(std::string_view ifname);
