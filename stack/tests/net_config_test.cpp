@@ -33,9 +33,15 @@ TEST(RegisterNetdevice, IfindexesStartAfterLoAndErrorsAreNegativeErrno) {
   EXPECT_FALSE(r.net->is_local_addr(ip4("10.0.0.2")));
 }
 
-TEST(TcQdiscReplace, NoqueueAndPfifoFastOnlyAndTheViewFollows) {
+TEST(TcQdiscReplace, TheQdiscsTheModelHasAndTheViewFollows) {
   NetRig r;
-  EXPECT_EQ(r.net->set_qdisc(r.ifindex, "fq_codel"), -kEINVAL);
+  EXPECT_EQ(r.net->set_qdisc(r.ifindex, "cake"), -kEINVAL);
+  ASSERT_EQ(r.net->set_qdisc(r.ifindex, "fq_codel"), 0);
+  EXPECT_EQ(r.net->tc_s_qdisc().rfind("qdisc fq_codel 0: dev eth0 root refcnt 2 limit 10240p flows 1024 quantum 1514 "
+                                      "target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64",
+                                      0),
+            0u)
+      << r.net->tc_s_qdisc();
   EXPECT_EQ(r.net->set_qdisc(7, "noqueue"), -kENODEV);
   ASSERT_EQ(r.net->set_qdisc(r.ifindex, "noqueue"), 0);
   EXPECT_EQ(r.net->tc_s_qdisc().rfind("qdisc noqueue 0: dev eth0 root refcnt 2\n", 0), 0u) << r.net->tc_s_qdisc();
