@@ -1,7 +1,7 @@
 // ip_local_deliver / ip_local_deliver_finish / ip_protocol_deliver_rcu (net/ipv4/ip_input.c,
 // Linux 6.1): the inet_protos handler gets the skb at its transport header and InDelivers is
 // counted; an unknown protocol is InUnknownProtos, an ICMP protocol unreachable through the
-// stack's icmp_send, and IP_NOPROTO; a fragment is dropped until reassembly exists (part 1b).
+// stack's icmp_send, and IP_NOPROTO; a fragment goes to ip_defrag.
 #include <gtest/gtest.h>
 
 #include "support/net_rig.hpp"
@@ -77,15 +77,18 @@ TEST(IpLocalDeliver, UnknownProtocolWithoutAnIcmpModuleSendsNothing) {
   EXPECT_TRUE(r.dev.frames.empty());
 }
 
-TEST(IpLocalDeliver, AFragmentIsAFailedReassemblyUntilPart1b) {
+TEST(IpLocalDeliver, AFragmentGoesToReassembly) {
+  // ip_is_fragment -> ip_defrag: the first fragment waits in its queue (ip_fragment_test.cpp
+  // tests reassembly itself).
   NetRig r;
   L4 l4;
   r.net->inet_add_protocol(17, &L4::fn, &l4);
   r.receive(r.frame(0x0800, NetRig::datagram("10.0.0.2", "10.0.0.1", 17, std::vector<uint8_t>(16), wire::kIpv4FlagMf), 5));
   EXPECT_EQ(l4.calls, 0);
   EXPECT_EQ(r.net->ip_mib().ReasmReqds, 1u);
-  EXPECT_EQ(r.net->ip_mib().ReasmFails, 1u);
-  EXPECT_EQ(r.end_of(5)->reason, SkbDropReason::NotSpecified);
+  EXPECT_EQ(r.net->ip_mib().ReasmFails, 0u);
+  EXPECT_EQ(r.net->frag_queues(), 1u);
+  EXPECT_EQ(r.end_of(5), nullptr);
 }
 
 }  // namespace
