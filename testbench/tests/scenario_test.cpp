@@ -309,9 +309,9 @@ TEST(ScenarioTopology, TheDefaultHasTwoHostsOneLinkAndTheirAddresses) {
   EXPECT_TRUE(s.host("a").ping->enabled);  // enabled unless a layer says otherwise
   EXPECT_FALSE(s.host("b").ping);
   EXPECT_TRUE(s.host("a").routes.empty());
-  // Linux 6.1's defaults, in every host.
+  // Debian 12's default_qdisc and Linux 6.1's other defaults, in every host.
   for (const auto& h : s.host_list) {
-    EXPECT_EQ(h.sysctl.default_qdisc, "pfifo_fast");
+    EXPECT_EQ(h.sysctl.default_qdisc, "fq_codel");
     EXPECT_EQ(h.sysctl.ip_forward, 0);
     EXPECT_EQ(h.sysctl.ip_default_ttl, 64);
     EXPECT_EQ(h.sysctl.arp_notify, 0);
@@ -404,7 +404,7 @@ icmp_ns = 116
   EXPECT_EQ(s.host("c").sysctl.icmp_echo_ignore_all, 1);
   EXPECT_EQ(s.host("c").sysctl.ip_default_ttl, 128);
   EXPECT_EQ(s.host("c").sysctl.default_qdisc, "noqueue");
-  EXPECT_EQ(s.host("b").sysctl.default_qdisc, "pfifo_fast");
+  EXPECT_EQ(s.host("b").sysctl.default_qdisc, "fq_codel");
   EXPECT_EQ(s.stack_costs.ip_rcv.ps(), 111'000);
   EXPECT_EQ(s.stack_costs.ip_local_deliver.ps(), 112'000);
   EXPECT_EQ(s.stack_costs.ip_output.ps(), 113'000);

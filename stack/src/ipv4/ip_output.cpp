@@ -150,8 +150,8 @@ int NetStack::ip_fragment(Cpu& cpu, SkBuff* skb, uint32_t mtu, FragOutput output
   if (ip && ip->dont_fragment()) {
     ++mib_.FragFails;
     icmp_send(cpu, *skb, 3, 4, mtu);  // ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(mtu)
-    drop(cpu, skb, SkbDropReason::PktTooBig, model::egress(9), model::host_drop(model::HostDrop::IpFragFails));
-    return -kEMSGSIZE;
+    drop(cpu, skb, SkbDropReason::NotSpecified, model::egress(9), model::host_drop(model::HostDrop::IpFragFails));
+    return -kEMSGSIZE;  // 6.1 frees it with kfree_skb: no reason
   }
   return ip_do_fragment(cpu, skb, mtu, output, ctx);
 }

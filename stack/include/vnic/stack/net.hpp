@@ -271,7 +271,8 @@ class NetStack {
   // fragment completed it (a linear skb with the first fragment's trace id, its network header
   // set, skb->data at it, an IpReasm event), else nullptr (queued, or dropped and counted).
   SkBuff* ip_defrag(Cpu& cpu, SkBuff* skb);
-  // Reassembly state: queues, memory in use (sum of the queued fragments' truesize).
+  // Reassembly state: queues, memory in use (the queued fragments' truesize plus 200 bytes per
+  // queue, sizeof(struct ipq), as 6.1's frag_mem_limit counts it).
   std::size_t frag_queues() const;
   uint64_t frag_mem() const;
 

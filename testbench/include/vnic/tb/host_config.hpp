@@ -50,7 +50,7 @@ std::optional<RouteConfig> parse_route(std::string_view text, std::string* why);
 // [host.NAME.sysctl] for one).
 struct HostSysctls {
   stack::NetCoreSysctls core{};  // netdev_budget, netdev_budget_usecs, dev_weight, netdev_max_backlog
-  std::string default_qdisc = "pfifo_fast";  // net.core.default_qdisc
+  std::string default_qdisc = "fq_codel";    // net.core.default_qdisc as Debian 12 sets it (the kernel: pfifo_fast)
   int ip_forward = 0;                        // net.ipv4.ip_forward
   int ip_forward_update_priority = 1;        // net.ipv4.ip_forward_update_priority
   int ip_default_ttl = 64;                   // net.ipv4.ip_default_ttl
@@ -115,7 +115,7 @@ struct NicSide {
   // Rings, moderation, RX buffer size and the pktgen traffic of this NIC (count, pattern, interval).
   TestHostConfig host = default_nic_traffic();
   std::optional<Ipv4Cidr> address;  // for the stack
-  std::string qdisc;                // "pfifo_fast" | "noqueue"; empty: the host's default_qdisc
+  std::string qdisc;                // "fq_codel" | "pfifo_fast" | "noqueue"; empty: the host's default_qdisc
   std::string tcpdump;              // `tcpdump -i ethN -w FILE` on the stack's tap; empty: none
 };
 
