@@ -93,7 +93,9 @@ bool JourneyRecorder::sampled(uint64_t packet) const {
   const uint64_t seq = packet & 0xFFFF'FFFFu;  // ids are a host's base + 1, 2, ...
   if (seq == 0 || cfg_.every == 0 || (seq - 1) % cfg_.every != 0) return false;
   if (cfg_.from_host.empty()) return true;
-  const uint64_t prefix = packet >> 32;  // port k's packets are k * 2^32 + 1, 2, ...
+  // Port k's packets are k * 2^32 + 1, 2, ...; an IPv4 fragment's id carries its offset above
+  // bit 48 (model::fragment_id): it follows its datagram's sampling and sender.
+  const uint64_t prefix = model::datagram_of(packet) >> 32;
   if (const auto it = sender_of_.find(prefix); it != sender_of_.end()) return cfg_.from_host == it->second;
   return cfg_.from_host == (prefix == 0 ? "a" : prefix == 1 ? "b" : "");
 }

@@ -260,6 +260,79 @@ ends = ["a.eth1", "c.eth0"]
 speed = "25G"
 propagation_ns = 50
 )"},
+    {"router",
+     "Three hosts in a line, b forwarding between its two NICs: a pings c through b (ttl 63 back), "
+     "4000-byte pings fragmented at a and c and reassembled at the other end, a UDP flood from c to a "
+     "forwarded by b.",
+     R"([scenario]
+name = "router"
+[host.a]
+frames = 0
+address = "10.0.1.2/24"
+routes = ["default via 10.0.1.1"]
+[host.a.ping]
+dst = "10.0.2.2"
+count = 10
+interval_ms = 2
+size = 4000
+[host.b]
+frames = 0
+address = "10.0.1.1/24"
+[host.b.sysctl]
+ip_forward = 1
+[host.b.eth1]
+mac = "02:00:00:00:01:0b"
+address = "10.0.2.1/24"
+frames = 0
+[host.c]
+mac = "02:00:00:00:00:0c"
+address = "10.0.2.2/24"
+routes = ["default via 10.0.2.1"]
+frames = 5000
+interval_ns = 2000
+start_ns = 100000      # after b's eth1 is up
+dst_ip = "10.0.1.2"    # IPv4/UDP to a, through b
+[link.bc]
+ends = ["b.eth1", "c.eth0"]
+)"},
+    {"bufferbloat",
+     "A router between 10 Gb/s and 1 Gb/s: a floods c through b at 2 Gb/s (IPv4/UDP) and pings c "
+     "meanwhile. With fq_codel on b's egress (Debian's default) the ping stays under 1 ms; with "
+     "--set host.b.eth1.qdisc=pfifo_fast it waits behind txqueuelen packets (~12 ms). docs/qdisc.md.",
+     R"([scenario]
+name = "bufferbloat"
+[host.a]
+address = "10.0.1.2/24"
+routes = ["default via 10.0.1.1"]
+dst_ip = "10.0.2.2"
+frames = 30000         # 180 ms at 2 Gb/s
+min_len = 1514
+max_len = 1514
+interval_ns = 6000
+start_ns = 100000      # after b's eth1 is up
+[host.a.ping]
+dst = "10.0.2.2"
+count = 30
+interval_ms = 5
+start_ms = 10
+[host.b]
+frames = 0
+address = "10.0.1.1/24"
+[host.b.sysctl]
+ip_forward = 1
+[host.b.eth1]
+mac = "02:00:00:00:01:0b"
+address = "10.0.2.1/24"
+frames = 0
+[host.c]
+mac = "02:00:00:00:00:0c"
+address = "10.0.2.2/24"
+routes = ["default via 10.0.2.1"]
+frames = 0
+[link.bc]
+ends = ["b.eth1", "c.eth0"]
+speed = "1G"
+)"},
 };
 
 }  // namespace
