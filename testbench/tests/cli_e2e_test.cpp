@@ -274,10 +274,11 @@ TEST(Cli, ShowPrintsTheResolvedScenarioWhichReadsBackTheSame) {
 TEST(Cli, ListNamesEveryBuiltinWithASentence) {
   const Result r = vnic("list");
   ASSERT_EQ(r.status, 0);
-  for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts"}) {
+  for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts",
+                           "router", "bufferbloat"}) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 8);
 }
 
 namespace fs = std::filesystem;
