@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -820,4 +823,53 @@ TEST(Cli, FramesTheLinkLosesEndInItsCounter) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("link.dropped_fault: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("in flight at the end: 0\n"), std::string::npos) << r.out;
+}
+
+namespace {
+// "rtt min/avg/max/mdev = A/B/C/D ms" of a ping.txt view: {min, avg, max} in ms.
+std::optional<std::array<double, 3>> ping_rtt(const std::string& text) {
+  const auto at = text.find("rtt min/avg/max/mdev = ");
+  if (at == std::string::npos) return std::nullopt;
+  std::array<double, 3> v{};
+  if (std::sscanf(text.c_str() + at, "rtt min/avg/max/mdev = %lf/%lf/%lf", &v[0], &v[1], &v[2]) != 3) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+TEST(Cli, BufferbloatAPingWaitsBehindPfifoFastsQueueButNotBehindFqCodels) {
+  // builtin:bufferbloat: a floods c at 2 Gb/s through b, whose egress to c runs at 1 Gb/s, and
+  // pings c. pfifo_fast (one FIFO band for both) fills to txqueuelen: an echo request that gets
+  // in waits behind 1000 x 1514 B at 1 Gb/s = 12.1 ms. fq_codel puts the ping, a sparse flow, in
+  // its own queue served first (RFC 8290 4.1): it waits for at most the packet on the wire and
+  // what BQL lets the driver hold, while the flood is dropped in its own queue.
+  const std::string fq = tmp("vnic_bloat_fq_"), pf = tmp("vnic_bloat_pf_");
+  for (const auto& d : {fq, pf}) fs::remove_all(d);
+  const std::string common = "run -s builtin:bufferbloat --no-timing --trace trace.json --trace-kinds qdisc.dequeue ";
+  ASSERT_EQ(vnic(common + "--out " + fq).status, 0);
+  ASSERT_EQ(vnic(common + "--set host.b.eth1.qdisc=pfifo_fast --out " + pf).status, 0);
+  const std::string ping_fq = slurp(fq + "/host-a/ping.txt"), ping_pf = slurp(pf + "/host-a/ping.txt");
+  std::cout << "fq_codel on b's egress:\n" << ping_fq << "\npfifo_fast on b's egress:\n" << ping_pf;
+  const auto r_fq = ping_rtt(ping_fq), r_pf = ping_rtt(ping_pf);
+  ASSERT_TRUE(r_fq && r_pf);
+  const double predicted_ms = 1000 * 1514 * 8 / 1e9 * 1e3;  // txqueuelen x frame / rate
+  // pfifo_fast: the requests that got in waited a full queue (the first ones, while it filled,
+  // less), plus the frames BQL lets the driver hold.
+  EXPECT_GT((*r_pf)[2], predicted_ms);
+  EXPECT_LT((*r_pf)[2], predicted_ms + 1.0);
+  EXPECT_GT((*r_pf)[1], 0.9 * predicted_ms);
+  // fq_codel: every reply back well under 1 ms, none lost.
+  EXPECT_LT((*r_fq)[2], 1.0);
+  EXPECT_NE(ping_fq.find("30 packets transmitted, 30 received, 0% packet loss"), std::string::npos);
+  EXPECT_GT((*r_pf)[1], 50 * (*r_fq)[2]);  // the separation
+  // Where the flood went: fq_codel dropped it in its own queue (overlimit and CoDel).
+  const std::string tc = slurp(fq + "/host-b/tc-s-qdisc.txt");
+  const auto eth1 = tc.find("qdisc fq_codel 0: dev eth1 root");
+  ASSERT_NE(eth1, std::string::npos) << tc;
+  EXPECT_EQ(tc.find("drop_overlimit 0 ", eth1), std::string::npos) << tc;
+  // The sojourn plot (vnic plot reads the qdisc.dequeue events of the trace).
+  ASSERT_EQ(vnic("plot " + fq).status, 0);
+  const std::string csv = slurp(fq + "/plots/qdisc-sojourn.csv");
+  EXPECT_EQ(csv.rfind("time_us,", 0), 0u) << csv.substr(0, 200);
+  EXPECT_GT(std::count(csv.begin(), csv.end(), '\n'), 1000);
+  for (const auto& d : {fq, pf}) fs::remove_all(d);
 }
