@@ -46,4 +46,27 @@ inline int tshark_count(const std::string& path, const std::string& filter) {
   return count;
 }
 
+// The fields `fields` (tshark -e, one line per frame, tab-separated) of the frames of `path` that
+// match `filter` (checksums checked). `two_pass` (-2) lets later frames fill in earlier ones, e.g.
+// ip.reassembled_in on the first fragments of a datagram. nullopt (reason in *why) if tshark failed.
+inline std::optional<std::vector<std::string>> tshark_fields(const std::string& path, const std::string& filter,
+                                                             const std::vector<std::string>& fields, std::string* why,
+                                                             bool two_pass = false) {
+  std::string cmd = "tshark -n -r " + path + (two_pass ? " -2" : "") + " -o ip.check_checksum:TRUE -Y " +
+                    shell_quote(filter) + " -T fields";
+  for (const std::string& f : fields) cmd += " -e " + shell_quote(f);
+  const CmdResult r = run_command(cmd + " 2>/dev/null");
+  if (!r.ok()) {
+    *why = "tshark exited " + std::to_string(r.exit_code) + ": " + r.output;
+    return std::nullopt;
+  }
+  std::vector<std::string> lines;
+  std::istringstream in(r.output);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
 }  // namespace vnic::tb::test
