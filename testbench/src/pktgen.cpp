@@ -88,7 +88,8 @@ void PktGen::run() {
   if (next_seq_ < cfg_.count) schedule(cfg_.interval);  // yield the CPU between bursts
 }
 
-void RxChecker::rx_datagram(stack::SkBuff* skb) {
+void RxChecker::take(stack::SkBuff* skb, std::optional<uint64_t> seq) {
+  // The packet's end: read by the application (the checker stands for it).
   auto& st = stats_;
   ++st.frames;
   if (trace_ != nullptr && cpu_ != nullptr) [[unlikely]] {
@@ -97,30 +98,7 @@ void RxChecker::rx_datagram(stack::SkBuff* skb) {
                                                    static_cast<uint16_t>(cpu_->id()), skb->len,
                                                    model::kConsumedByApplication, skb->trace_id});
   }
-  const auto seq = check_datagram(pattern_, skb->network_bytes());
-  if (!seq) {
-    ++st.bad_bytes;
-  } else {
-    if (*seq < st.next_seq) ++st.out_of_order;
-    if (*seq > st.next_seq) st.gap_frames += *seq - st.next_seq;
-    st.next_seq = *seq + 1;
-    ++st.ok;
-  }
-  stack::consume_skb(skb);
-}
-
-void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
-  auto& c = *static_cast<RxChecker*>(ctx);
-  auto& st = c.stats_;
-  ++st.frames;
-  if (c.trace_ != nullptr && c.cpu_ != nullptr) [[unlikely]] {
-    const uint64_t t = static_cast<uint64_t>(c.cpu_->now().ps());
-    c.trace_->trace(c.trace_source_, stack::TraceEvent{t, t, stack::TraceKind::Consumed, model::kNoStep,
-                                                       static_cast<uint16_t>(c.cpu_->id()), skb->len,
-                                                       model::kConsumedByApplication, skb->trace_id});
-  }
   if (skb->pkt_type == stack::PktType::OtherHost) ++st.not_for_us;
-  const auto seq = check_frame(c.pattern_, skb->mac_bytes());
   if (!seq) {
     ++st.bad_bytes;
   } else {
@@ -130,6 +108,13 @@ void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
     ++st.ok;
   }
   stack::consume_skb(skb);  // delivered: used, not dropped
+}
+
+void RxChecker::rx_datagram(stack::SkBuff* skb) { take(skb, check_datagram(pattern_, skb->network_bytes())); }
+
+void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
+  auto& c = *static_cast<RxChecker*>(ctx);
+  c.take(skb, check_frame(c.pattern_, skb->mac_bytes()));
 }
 
 }  // namespace vnic::tb

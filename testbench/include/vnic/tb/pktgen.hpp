@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "vnic/stack/cpu.hpp"
@@ -90,6 +91,7 @@ class RxChecker {
   }
 
  private:
+  void take(stack::SkBuff* skb, std::optional<uint64_t> seq);  // counts, traces and consumes it
   TrafficPattern pattern_{};
   RxCheckerStats stats_;
   stack::TraceSink* trace_ = nullptr;
