@@ -265,8 +265,12 @@ void DriverHost::refresh_stats() {
 }
 
 bool DriverHost::rx_clean(unsigned port) const {
-  const auto& c = checker(port).stats();
-  return c.bad_bytes == 0 && c.out_of_order == 0;
+  // The port's pattern checker, and the host's UDP sinks (whose datagrams may come in on any port).
+  const auto clean = [](const RxCheckerStats& c) { return c.bad_bytes == 0 && c.out_of_order == 0; };
+  for (const auto& u : udp_sinks_) {
+    if (!clean(u->stats())) return false;
+  }
+  return clean(checker(port).stats());
 }
 
 std::vector<ConservationTerm> DriverHost::tx_drops(unsigned port) const {
