@@ -110,9 +110,15 @@ int NetStack::ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p) {
   trace_event(cpu, TraceKind::IpHeader, model::egress(6), skb->trace_id, skb->len, ip.ident);
   // NF_INET_LOCAL_OUT (out: the route's device), then dst_output: egress 7, the route's output.
   Dev* od = dev_entry(rt.oif);
-  if (!nf_hook(cpu, kNfLocalOut, skb, nullptr, od != nullptr ? od->dev : nullptr, model::egress(6))) return -kEPERM;
-  trace_event(cpu, TraceKind::RouteOutput, model::egress(7), skb->trace_id, static_cast<uint32_t>(rt.oif), 0);
-  return ip_output(cpu, skb, rt);
+  int err = -kEPERM;  // NF_DROP at LOCAL_OUT
+  if (nf_hook(cpu, kNfLocalOut, skb, nullptr, od != nullptr ? od->dev : nullptr, model::egress(6))) {
+    trace_event(cpu, TraceKind::RouteOutput, model::egress(7), skb->trace_id, static_cast<uint32_t>(rt.oif), 0);
+    err = ip_output(cpu, skb, rt);
+  }
+  // ip_send_skb (ip_push_pending_frames' tail, the path of ping, ICMP and UDP): a failed
+  // ip_local_out is OutDiscards (NET_XMIT_CN is no failure). TCP's ip_queue_xmit will not count.
+  if (err != 0) ++mib_.OutDiscards;
+  return err;
 }
 
 int NetStack::ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt) {

@@ -45,7 +45,7 @@ struct Ipv4Sysctls {
   bool icmp_errors_use_inbound_ifaddr = false;
   // net.ipv4.conf.*: the kernel's defaults (Debian's systemd sets rp_filter 2; the model follows
   // the kernel: 0, see docs/stack.md).
-  int rp_filter = 0;                // not used beyond 0: strict/loose checks are part 1b
+  int rp_filter = 0;                // not used beyond 0: strict/loose reverse-path checks are not built
   bool accept_local = false;        // 0: a packet from one of our addresses is a martian source
   bool drop_unicast_in_l2_multicast = false;
   bool log_martians = false;
@@ -112,7 +112,7 @@ class NetStack {
  public:
   // cpus[0] takes the receive path and the timers; each CPU gets its own TxCore. `pool` gives the
   // stack's own skbs (ARP, ICMP, sends). Throws std::invalid_argument for a config the model
-  // does not run (ip_forward 1, an unknown default_qdisc, no CPU).
+  // does not run (an unknown default_qdisc, a TTL outside 1..255, no CPU).
   NetStack(const NetStackConfig& cfg, std::vector<Cpu*> cpus, SkbPool& pool);
   ~NetStack();
   NetStack(const NetStack&) = delete;
@@ -125,7 +125,7 @@ class NetStack {
   NetDevice* dev_by_index(int ifindex);
   const NetDevice* dev_by_index(int ifindex) const;
   int ifindex_of(const NetDevice& dev) const;  // 0 if not registered here
-  // `tc qdisc replace dev X root KIND`: "pfifo_fast" | "noqueue"; -EINVAL otherwise, -ENODEV.
+  // `tc qdisc replace dev X root KIND`: "fq_codel" | "pfifo_fast" | "noqueue"; -EINVAL otherwise, -ENODEV.
   int set_qdisc(int ifindex, std::string_view kind);
   // After ndo_open succeeded: NETDEV_UP (arp_notify's gratuitous ARP, ...).
   void netdev_up(int ifindex);
@@ -166,9 +166,11 @@ class NetStack {
   // transport header with headroom; builds the IPv4 header, routes, sends through the neighbour
   // layer and dev_queue_xmit on the calling CPU. Returns 0, -ENETUNREACH / -EHOSTUNREACH /
   // -EACCES / -EINVAL (no route or a route that refuses: OutNoRoutes for -ENETUNREACH, as
-  // udp_sendmsg counts it; no ICMP), -EMSGSIZE (larger than the MTU: fragmentation is part 1b),
-  // -ENOBUFS (a qdisc drop, NET_XMIT_DROP), -ENETDOWN; the skb is always consumed (freed with its
-  // drop reason on error). A packet waiting for ARP counts as sent (0), as in Linux.
+  // udp_sendmsg counts it; no ICMP), -EPERM (netfilter dropped it at LOCAL_OUT or POST_ROUTING),
+  // -EMSGSIZE (larger than the MTU with DF: IP_PMTUDISC_DO), -ENOBUFS (a qdisc drop,
+  // NET_XMIT_DROP), -ENETDOWN; a failure after the route counts OutDiscards (ip_send_skb). A
+  // datagram over the MTU without DF is fragmented (egress 9). The skb is always consumed (freed
+  // with its drop reason on error). A packet waiting for ARP counts as sent (0), as in Linux.
   struct IpSend {
     wire::Ipv4Addr saddr{};  // unspecified: chosen from the route (its prefsrc)
     wire::Ipv4Addr daddr{};
