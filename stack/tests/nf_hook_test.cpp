@@ -103,6 +103,8 @@ TEST(NfHook, OutputDropIsEpermForTheSenderAndPostroutingSeesForwardedPackets) {
   p.protocol = 17;
   EXPECT_EQ(r.net->ip_send(r.cpu, skb, p), -kEPERM);
   EXPECT_TRUE(r.dev1.frames.empty());
+  EXPECT_EQ(r.net->ip_mib().OutDiscards, 1u);  // ip_send_skb counts a failed ip_local_out
+  EXPECT_EQ(r.net->ip_mib().OutRequests, 0u);  // it never reached ip_output
   // A forwarded packet is not LOCAL_OUT's, but POST_ROUTING sees it on its way out of eth1.
   r.arrive(RouterRig::udp("10.0.2.2"), 81);
   EXPECT_EQ(r.dev1.frames.size(), 1u);
