@@ -391,6 +391,10 @@ struct Ctx {
     if (!origins) return source;
     for (std::string_view k = key;;) {  // the key, else the nearest table above it that a layer replaced
       if (auto it = origins->find(k); it != origins->end()) return it->second;
+      if (k.ends_with(']') && k.rfind('[') != std::string_view::npos) {  // "host.b.routes[1]": the array's
+        k = k.substr(0, k.rfind('['));
+        continue;
+      }
       const auto dot = k.rfind('.');
       if (dot == std::string_view::npos) return source;
       k = k.substr(0, dot);

@@ -449,7 +449,12 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
                  "host.a.routes[0]: '10.0.2.0/24 via 10.0.0.2 dev eth3': dev eth3: host a has no such device");
   expect_refused("[host.a]\nroutes = [\"default via 10.0.0.2\", \"10.0.2.1/24 dev eth0\"]\n",
                  "host.a.routes[1]: '10.0.2.1/24 dev eth0': 10.0.2.1/24 has host bits set");
-  expect_refused("[host.a]\nroutes = [\"10.0.2.0/24\"]\n", "host.a.routes[0]: '10.0.2.0/24': needs a gateway");
+  expect_refused("[host.a]\nroutes = [\"10.0.2.0/24\"]\n", "my.toml: host.a.routes[0]: '10.0.2.0/24': needs a gateway");
+  // iptables commands: iptables' own message, named by the file that gave them.
+  expect_refused("[host.b]\niptables = [\"-A FORWARD -j ACCEPT\", \"-A FORWARD -p udp --dport 70000 -j DROP\"]\n",
+                 "my.toml: host.b.iptables[1]: '-A FORWARD -p udp --dport 70000 -j DROP': iptables v1.8.9 (legacy)");
+  expect_refused("[host.b]\niptables = [\"-t mangle -A PREROUTING -j REJECT\"]\n", "my.toml: host.b.iptables[0]");
+  expect_refused("[host.b]\niptables = \"-P INPUT DROP\"\n", "host.b.iptables: expected an array");
   expect_refused("[host.a]\nroutes = [\"default via 10.0.0.2 weight 3\"]\n", "'weight' is not one of via, dev, metric, src");
   expect_refused("[host.a]\nroutes = [\"default via x\"]\n", "host.a.routes[0]: 'default via x': via x: not an IPv4");
   expect_refused("[host.a]\nroutes = \"default via 10.0.0.2\"\n", "host.a.routes: expected an array");
