@@ -1,0 +1,121 @@
+// Replays reassembly fuzz inputs through the same harness as vnic_defrag_fuzz, deterministically,
+// in every preset (GCC too): the ctest label `fuzz` runs it on the committed corpus. A broken
+// invariant aborts (the input is named); an input named "<expect>--<what>" must also have done
+// what its name says:
+//   reasm    a datagram was reassembled and handed up     timeout   ip_expire ran (ReasmTimeout)
+//   fail     ReasmFails counted                           overlap   ReasmOverlaps counted
+//   frag     ip_send cut a datagram (FragCreates)         fragfail  FragFails counted
+//   any      nothing in particular
+//   vnic_defrag_fuzz_replay [--trace] FILE_OR_DIR...
+//   vnic_defrag_fuzz_replay --write-seeds DIR          (writes DIR/<seed>)
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "corpus_files.hpp"
+#include "defrag_fuzz_harness.hpp"
+#include "defrag_fuzz_seeds.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace df = vnic::fuzz::defrag;
+
+char current_input[512] = "";
+
+extern "C" void on_abort(int sig) {
+  const char what[] = "vnic-defrag-fuzz: the failing input is ";
+  (void)!std::fwrite(what, 1, sizeof(what) - 1, stderr);
+  (void)!std::fwrite(current_input, 1, std::strlen(current_input), stderr);
+  (void)!std::fwrite("\n", 1, 1, stderr);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: vnic_defrag_fuzz_replay [--trace] FILE_OR_DIR...\n"
+               "       vnic_defrag_fuzz_replay --write-seeds DIR\n");
+  return 2;
+}
+
+int write_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  for (const df::DefragSeed& s : df::defrag_seed_corpus()) {
+    std::ofstream f(dir / s.name, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(s.bytes.data()), static_cast<std::streamsize>(s.bytes.size()));
+    if (!f) {
+      std::fprintf(stderr, "cannot write %s\n", (dir / s.name).c_str());
+      return 1;
+    }
+    std::printf("%-64s %5zu B\n", s.name.c_str(), s.bytes.size());
+  }
+  return 0;
+}
+
+// Whether the summary shows what the name's tag asks for (true for an unknown tag: reported).
+bool did(const std::string& tag, const df::Summary& s, bool* known) {
+  *known = true;
+  if (tag == "reasm") return s.reassembled > 0 && s.reasm_oks > 0;
+  if (tag == "timeout") return s.reasm_timeout > 0;
+  if (tag == "fail") return s.reasm_fails > 0;
+  if (tag == "overlap") return s.reasm_overlaps > 0;
+  if (tag == "frag") return s.frag_creates > 0 && s.sent_frames > 0;
+  if (tag == "fragfail") return s.frag_fails > 0;
+  if (tag == "any" || tag == "found" || tag == "crash") return true;
+  *known = false;
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  if (argc == 3 && std::string(argv[1]) == "--write-seeds") return write_seeds(argv[2]);
+  bool trace = false;
+  std::vector<fs::path> inputs;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--trace") {
+      trace = true;
+      continue;
+    }
+    if (!vnic::fuzz::add_inputs(argv[i], &inputs)) return 2;
+  }
+  if (inputs.empty()) return usage();
+
+  std::signal(SIGABRT, on_abort);
+  int wrong = 0;
+  df::Summary total;
+  for (const fs::path& p : inputs) {
+    const std::vector<uint8_t> raw = vnic::fuzz::read_input(p);
+    const auto bytes = std::make_unique<uint8_t[]>(raw.size());  // exactly the input's size, as libFuzzer's
+    std::memcpy(bytes.get(), raw.data(), raw.size());
+    std::snprintf(current_input, sizeof(current_input), "%s", p.c_str());
+    const df::Summary s = df::run_input({bytes.get(), raw.size()}, trace);
+    total.ops += s.ops;
+    total.reassembled += s.reassembled;
+    total.sent_frames += s.sent_frames;
+    total.max_frag_mem = std::max(total.max_frag_mem, s.max_frag_mem);
+    const std::string name = p.filename().string();
+    const std::size_t sep = name.find("--");
+    bool ok = true;
+    std::string note;
+    if (sep != std::string::npos) {
+      bool known = false;
+      ok = did(name.substr(0, sep), s, &known);
+      if (!known) note = "  (unknown tag)";
+      else if (!ok) note = "  (the name says otherwise)";
+    }
+    if (!ok) ++wrong;
+    std::printf("%-64s %5zu B  %s%s\n", name.c_str(), raw.size(), df::describe(s).c_str(), note.c_str());
+  }
+  std::printf("summary: %zu inputs, %u ops, %llu datagrams reassembled and handed up, %llu frames sent, frag_mem at most %llu; "
+              "%d not doing what their name says\n",
+              inputs.size(), total.ops, static_cast<unsigned long long>(total.reassembled),
+              static_cast<unsigned long long>(total.sent_frames), static_cast<unsigned long long>(total.max_frag_mem), wrong);
+  return wrong == 0 ? 0 : 1;
+}
