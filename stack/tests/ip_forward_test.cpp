@@ -1,7 +1,8 @@
 // IPv4 forwarding (net/ipv4/ip_forward.c and route.c's forward route and ip_error, Linux 6.1;
 // RFC 1812 5.2 and 5.3): a router with two devices. TTL decremented with the checksum still
 // valid (RFC 1812 5.3.1, RFC 1624), Time Exceeded when it would reach zero (RFC 792, RFC 1812
-// 5.3.1), net unreachable for no route (ip_error, with its per-source bucket: a burst of 5),
+// 5.3.1), net unreachable for no route (ip_error, its bucket shared with ICMP's limit on the
+// source's inet_peer),
 // fragmentation needed with the next hop's MTU for DF (RFC 1191), priority from the TOS
 // (rt_tos2priority), the counters Linux moves and the trace's forward step.
 #include <gtest/gtest.h>
@@ -79,24 +80,32 @@ TEST(IpForward, TtlOneIsTimeExceededFromTheIncomingSide) {
   EXPECT_EQ(end->reason, SkbDropReason::IpInhdr);
 }
 
-TEST(IpForward, NoRouteIsNetUnreachableWithTheErrorBucketsBurstOfFive) {
+TEST(IpForward, NoRouteIsNetUnreachableTwoAtOnceThenOneEveryTwoSeconds) {
+  // ip_error's bucket (ip_rt_error_cost 1 s, burst 5 s) and icmpv4_xrlim_allow (icmp_ratelimit
+  // 1 s, burst 6 s) charge the same inet_peer of the source (route.c ip_error, icmp.c): each
+  // unreachable costs 2 s of tokens. A new peer holds 5 s after ip_error's cap: two ICMPs, the
+  // third refused by ICMP's limit (ip_error already took its token), the rest by ip_error's.
   RouterRig r;
   for (int i = 0; i < 10; ++i) r.arrive(RouterRig::udp("192.168.9.9"), 100 + static_cast<uint64_t>(i));
   EXPECT_EQ(r.net->ip_mib().InNoRoutes, 10u);
-  // ip_error: 5 s of tokens, 1 s each, all at the same jiffy: five ICMPs, then none.
-  ASSERT_EQ(r.dev.frames.size(), 5u);
+  ASSERT_EQ(r.dev.frames.size(), 2u);
   for (const auto& f : r.dev.frames) {
     const auto ip = wire::Ipv4Packet::checked(RouterRig::ip_of(f), wire::ChecksumCheck::Verify);
     ASSERT_TRUE(ip);
     EXPECT_EQ(ip->payload()[0], 3);  // ICMP_DEST_UNREACH
     EXPECT_EQ(ip->payload()[1], 0);  // ICMP_NET_UNREACH
   }
-  EXPECT_EQ(r.net->stats().ip_error_ratelimited, 5u);
+  EXPECT_EQ(r.net->stats().ip_error_ratelimited, 7u);
+  EXPECT_EQ(r.icmp.mib().RateLimitHost, 1u);
   EXPECT_EQ(r.end_of(100)->reason, SkbDropReason::IpInnoroutes);
-  // A second later one more token has grown.
+  // One second later ip_error has a token but ICMP's look at the same bucket finds none.
   r.cpu.set_now(r.cpu.now() + Duration::ms(1000));
   r.arrive(RouterRig::udp("192.168.9.9"), 200);
-  EXPECT_EQ(r.dev.frames.size(), 6u);
+  EXPECT_EQ(r.dev.frames.size(), 2u);
+  // Two seconds after the burst there is enough for both.
+  r.cpu.set_now(r.cpu.now() + Duration::ms(2000));
+  r.arrive(RouterRig::udp("192.168.9.9"), 201);
+  EXPECT_EQ(r.dev.frames.size(), 3u);
 }
 
 TEST(IpForward, DfTooBigForTheNextHopIsFragNeededWithItsMtu) {

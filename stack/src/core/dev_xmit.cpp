@@ -29,6 +29,7 @@ void TxCore::attach(NetDevice& dev, std::unique_ptr<Qdisc> q) {
 void TxCore::qdisc_drop_thunk(void* ctx, SkBuff* skb, SkbDropReason why) {
   // A packet the qdisc dropped itself (fq_codel's CoDel and overflow drops): its end.
   auto* self = static_cast<TxCore*>(ctx);
+  if (skb == self->enqueuing_) self->enqueued_dropped_ = true;
   self->emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), skb->trace_id,
              model::egress(11));
   kfree_skb(skb, why);
@@ -80,9 +81,15 @@ NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
     return NetXmit::Success;
   }
   NetXmit rc = NetXmit::Success;
-  // The event comes first: a qdisc that answers NET_XMIT_CN may have dropped this very packet.
-  emit(TraceKind::QdiscEnqueue, skb->len, 0, skb->trace_id, model::egress(11));
+  // A qdisc that answers NET_XMIT_CN may have dropped this very packet (its Drop already
+  // traced): the enqueue event is for a packet that stays in the qdisc.
+  const uint32_t len = skb->len;
+  const uint64_t id = skb->trace_id;
+  enqueuing_ = skb;
+  enqueued_dropped_ = false;
   const QdiscRc qrc = q->enqueue(skb, cpu_.now());
+  enqueuing_ = nullptr;
+  if (qrc != QdiscRc::Drop && !enqueued_dropped_) emit(TraceKind::QdiscEnqueue, len, 0, id, model::egress(11));
   if (qrc == QdiscRc::Cn) {
     rc = NetXmit::Cn;
   } else if (qrc == QdiscRc::Drop) {

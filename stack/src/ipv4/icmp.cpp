@@ -117,35 +117,6 @@ bool icmpv4_mask_allow(uint32_t ratemask, uint8_t type, uint8_t code) {
   return ((1u << type) & ratemask) == 0;
 }
 
-bool inet_peer_xrlim_allow(InetPeer* peer, uint64_t now, uint64_t timeout) {
-  if (peer == nullptr) return true;
-  uint64_t token = peer->rate_tokens;
-  token += now - peer->rate_last;
-  peer->rate_last = now;
-  if (token > kXrlimBurstFactor * timeout) token = kXrlimBurstFactor * timeout;
-  bool rc = false;
-  if (token >= timeout) {
-    token -= timeout;
-    rc = true;
-  }
-  peer->rate_tokens = token;
-  return rc;
-}
-
-InetPeer& InetPeers::getpeer(wire::Ipv4Addr daddr, uint64_t now) {
-  const auto [it, fresh] = peers_.try_emplace(daddr.to_u32());
-  if (fresh) {
-    it->second.rate_tokens = 0;
-    it->second.rate_last = now - 60 * static_cast<uint64_t>(kHz);  // inet_getpeer
-  }
-  return it->second;
-}
-
-const InetPeer* InetPeers::find(wire::Ipv4Addr daddr) const {
-  const auto it = peers_.find(daddr.to_u32());
-  return it == peers_.end() ? nullptr : &it->second;
-}
-
 }  // namespace vnic::stack
 
 // ------------------------------------------------------------------------------ the protocol
@@ -383,12 +354,14 @@ bool Icmp::global_allow(Cpu& cpu, uint8_t type, uint8_t code) {
   return false;
 }
 
+const InetPeers& Icmp::peers() const { return net_.inet_peers(); }
+
 bool Icmp::xrlim_allow(Cpu& cpu, Ipv4Addr daddr, RouteType rt_type, uint8_t type, uint8_t code) {
   const Ipv4Sysctls& s = net_.ipv4_sysctls();
   if (icmpv4_mask_allow(s.icmp_ratemask, type, code)) return true;
   if (rt_type == RouteType::Local) return true;  // no rate limit on loopback
   const uint64_t now = jiffies(cpu.now());
-  InetPeer& peer = peers_.getpeer(daddr, now);
+  InetPeer& peer = net_.inet_peers().getpeer(daddr, now);
   if (inet_peer_xrlim_allow(&peer, now, msecs_to_jiffies(static_cast<uint64_t>(std::max(s.icmp_ratelimit_ms, 0)))))
     return true;
   ++mib_.RateLimitHost;

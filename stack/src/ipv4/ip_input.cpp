@@ -277,23 +277,18 @@ void NetStack::ip_error(SkBuff* skb, int err) {
 }
 
 bool NetStack::ip_error_allow(Cpu& cpu, wire::Ipv4Addr saddr) {
-  // inet_getpeer_v4 + ip_error's bucket: a new peer starts with rate_last 60 s back (so its
-  // first error is sent), tokens grow one per jiffy up to ip_rt_error_burst (5 s), an ICMP costs
-  // ip_rt_error_cost (1 s): a burst of 5, then one per second per source.
+  // ip_error's bucket on the source's inet_peer: tokens grow one per jiffy up to
+  // ip_rt_error_burst (5 s), an unreachable costs ip_rt_error_cost (1 s). The peer is the one
+  // ICMP's per-destination limit (icmpv4_xrlim_allow) then charges again for the same message,
+  // as in 6.1: from a new peer (rate_last 60 s back) two get out, then one every 2 s.
   constexpr uint64_t kCost = static_cast<uint64_t>(kHz), kBurst = 5 * kCost;
   const uint64_t now = jiffies(cpu.now());
-  const uint32_t key = saddr.to_u32();
-  auto it = std::lower_bound(error_peers_.begin(), error_peers_.end(), key,
-                             [](const auto& p, uint32_t k) { return p.first < k; });
-  if (it == error_peers_.end() || it->first != key) {
-    it = error_peers_.insert(it, {key, ErrorPeer{0, now - 60 * kCost}});
-  }
-  ErrorPeer& p = it->second;
-  p.tokens += now - p.last;
-  if (p.tokens > kBurst) p.tokens = kBurst;
-  p.last = now;
-  if (p.tokens < kCost) return false;
-  p.tokens -= kCost;
+  InetPeer& p = peers_.getpeer(saddr, now);
+  p.rate_tokens += now - p.rate_last;
+  if (p.rate_tokens > kBurst) p.rate_tokens = kBurst;
+  p.rate_last = now;
+  if (p.rate_tokens < kCost) return false;
+  p.rate_tokens -= kCost;
   return true;
 }
 

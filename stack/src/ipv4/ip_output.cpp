@@ -14,15 +14,19 @@ uint64_t mix(uint64_t z) {  // a 64-bit finaliser standing in for siphash (ip_id
   return z ^ (z >> 31);
 }
 
-int xmit_errno(NetXmit rc) {
+// What dev_queue_xmit answered, as Linux's output functions pass it up: NET_XMIT_SUCCESS 0,
+// NET_XMIT_DROP 1, NET_XMIT_CN 2, or a negative errno. ip_do_fragment stops at anything but 0;
+// ip_send_skb turns a positive value into an errno (net_xmit_errno: CN is no error).
+int xmit_rc(NetXmit rc) {
   switch (rc) {
     case NetXmit::Success: return 0;
-    case NetXmit::Drop: return -kENOBUFS;  // net_xmit_errno(NET_XMIT_DROP)
-    case NetXmit::Cn: return 0;            // net_xmit_errno(NET_XMIT_CN): not an error
+    case NetXmit::Drop: return 1;
+    case NetXmit::Cn: return 2;
     case NetXmit::NetDown: return -kENETDOWN;
   }
-  return -kENOBUFS;
+  return 1;
 }
+constexpr int net_xmit_errno(int rc) { return rc == 2 ? 0 : -kENOBUFS; }
 
 }  // namespace
 
@@ -114,6 +118,7 @@ int NetStack::ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p) {
   if (nf_hook(cpu, kNfLocalOut, skb, nullptr, od != nullptr ? od->dev : nullptr, model::egress(6))) {
     trace_event(cpu, TraceKind::RouteOutput, model::egress(7), skb->trace_id, static_cast<uint32_t>(rt.oif), 0);
     err = ip_output(cpu, skb, rt);
+    if (err > 0) err = net_xmit_errno(err);
   }
   // ip_send_skb (ip_push_pending_frames' tail, the path of ping, ICMP and UDP): a failed
   // ip_local_out is OutDiscards (NET_XMIT_CN is no failure). TCP's ip_queue_xmit will not count.
@@ -180,7 +185,7 @@ int NetStack::ip_finish_output2(Cpu& cpu, SkBuff* skb, const RouteOut& rt) {
     }
     eth.emit(e);
     skb_reset_mac_header(*skb);
-    return xmit_errno(tx_for(cpu).dev_queue_xmit(skb));
+    return xmit_rc(tx_for(cpu).dev_queue_xmit(skb));
   }
   const Neighbour* n = neigh_->find(*d->dev, rt.next_hop);
   const uint8_t state = n != nullptr ? n->nud_state : uint8_t{kNudNone};
@@ -198,7 +203,7 @@ void NetStack::neigh_xmit(void* ctx, SkBuff* skb) {
   // The neighbour layer's dev_queue_xmit: on the CPU sending now, or cpus[0] (timers, receive).
   auto* net = static_cast<NetStack*>(ctx);
   Cpu& cpu = net->xmit_cpu_ != nullptr ? *net->xmit_cpu_ : *net->cpus_[0];
-  net->last_xmit_rc_ = xmit_errno(net->tx_for(cpu).dev_queue_xmit(skb));
+  net->last_xmit_rc_ = xmit_rc(net->tx_for(cpu).dev_queue_xmit(skb));
 }
 
 }  // namespace vnic::stack

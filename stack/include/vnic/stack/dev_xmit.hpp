@@ -82,6 +82,8 @@ class TxCore {
   Qdisc* output_head_ = nullptr;  // sd->output_queue
   Qdisc* output_tail_ = nullptr;
   TxCoreStats stats_;
+  SkBuff* enqueuing_ = nullptr;    // the packet in ->enqueue() now (compared, never touched)
+  bool enqueued_dropped_ = false;  // the qdisc dropped that very packet (NET_XMIT_CN)
   TraceSink* trace_ = nullptr;
   const char* trace_source_ = "";
 };

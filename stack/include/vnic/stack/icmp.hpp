@@ -13,6 +13,7 @@
 
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/fib.hpp"
+#include "vnic/stack/inetpeer.hpp"
 #include "vnic/stack/skb.hpp"
 #include "vnic/stack/wire/icmp.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
@@ -92,30 +93,6 @@ bool icmpv4_mask_allow(uint32_t ratemask, uint8_t type, uint8_t code);
 // msecs_to_jiffies, as proc_dointvec_ms_jiffies stores icmp_ratelimit: rounded up.
 constexpr uint64_t msecs_to_jiffies(uint64_t ms) { return (ms * kHz + 999) / 1000; }
 
-// The rate-limit state of an inet_peer (rate_tokens, rate_last in jiffies, unsigned long).
-struct InetPeer {
-  uint64_t rate_tokens = 0;
-  uint64_t rate_last = 0;
-};
-inline constexpr uint64_t kXrlimBurstFactor = 6;  // XRLIM_BURST_FACTOR
-// inet_peer_xrlim_allow: tokens grow by the jiffies since rate_last, capped at 6 * timeout; a
-// message costs `timeout` tokens. nullptr (no peer) is always allowed.
-bool inet_peer_xrlim_allow(InetPeer* peer, uint64_t now_jiffies, uint64_t timeout);
-
-// The inet_peer base of a namespace, keyed by destination address (Linux's per-net AVL tree).
-// A new peer starts with rate_last = jiffies - 60*HZ (inet_getpeer), so its first messages see a
-// full burst. Peers are never aged out here (Linux's inet_peer GC drops unused ones after
-// inet_peer_maxttl, 10 min, under memory pressure); docs/stack.md says so.
-class InetPeers {
- public:
-  InetPeer& getpeer(wire::Ipv4Addr daddr, uint64_t now_jiffies);
-  const InetPeer* find(wire::Ipv4Addr daddr) const;
-  std::size_t size() const { return peers_.size(); }
-
- private:
-  std::map<uint32_t, InetPeer> peers_;
-};
-
 // ------------------------------------------------------------------------------ the protocol
 
 // What icmp_send decided for one request (the model's account; Linux keeps none of this).
@@ -164,7 +141,7 @@ class Icmp {
   IcmpMib& mib() { return mib_; }
   const IcmpMib& mib() const { return mib_; }
   std::string proc_net_snmp_icmp() const { return vnic::stack::proc_net_snmp_icmp(mib_); }
-  const InetPeers& peers() const { return peers_; }
+  const InetPeers& peers() const;  // the namespace's (NetStack::inet_peers)
   const IcmpGlobal& global() const { return global_; }
   PingSockets& ping() { return *ping_; }
   NetStack& net() { return net_; }
@@ -199,7 +176,6 @@ class Icmp {
   NetStack& net_;
   IcmpMib mib_;
   IcmpGlobal global_;
-  InetPeers peers_;
   Prandom rng_;
   std::unique_ptr<PingSockets> ping_;
   ErrHandler err_handlers_[256];

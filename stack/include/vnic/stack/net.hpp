@@ -20,6 +20,7 @@
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/dev_xmit.hpp"
 #include "vnic/stack/fib.hpp"
+#include "vnic/stack/inetpeer.hpp"
 #include "vnic/stack/ip.hpp"
 #include "vnic/stack/neighbour.hpp"
 #include "vnic/stack/netdev.hpp"
@@ -204,6 +205,10 @@ class NetStack {
   IpTables& iptables() { return *ipt_; }
   const IpTables& iptables() const { return *ipt_; }
 
+  // The namespace's inet_peer base (ICMP's xrlim and ip_error's bucket use the same peers).
+  InetPeers& inet_peers() { return peers_; }
+  const InetPeers& inet_peers() const { return peers_; }
+
   // ---- per-CPU pieces and tables
   Cpu& cpu(unsigned i) { return *cpus_[i]; }
   unsigned cpu_count() const { return static_cast<unsigned>(cpus_.size()); }
@@ -302,12 +307,7 @@ class NetStack {
     int oif = 0;
     wire::Ipv4Addr next_hop{};
   };
-  // ip_error's per-source token bucket (inet_peer rate_tokens/rate_last; ip_rt_error_cost and
-  // ip_rt_error_burst): jiffies.
-  struct ErrorPeer {
-    uint64_t tokens = 0;
-    uint64_t last = 0;
-  };
+
 
   Dev* dev_entry(int ifindex);
   const Dev* dev_entry(int ifindex) const;
@@ -358,7 +358,7 @@ class NetStack {
   std::vector<uint32_t> idents_;            // ip_idents
   std::vector<uint64_t> ident_tstamp_;      // ip_tstamps (jiffies of each slot's last use)
   uint64_t ident_rng_ = 0;                  // prandom for the slots' jumps
-  std::vector<std::pair<uint32_t, ErrorPeer>> error_peers_;  // by source address, sorted
+  InetPeers peers_;  // net->ipv4.peers: ICMP's per-destination limit and ip_error share them
   IpFrags* frags_ = nullptr;                // ip_frags_init / ip_frags_exit (ip_fragment.cpp)
   std::unique_ptr<IpTables> ipt_;
   void ip_frags_init();
