@@ -2,6 +2,7 @@
 #include "vnic/tb/driver_host.hpp"
 
 #include "vnic/stack/netfilter.hpp"
+#include "vnic/stack/wire/ipv4.hpp"
 
 #include <fmt/format.h>
 
@@ -93,8 +94,8 @@ void DriverHost::expect_udp(const TrafficPattern& p) {
 
 void DriverHost::udp_rx(void* ctx, stack::SkBuff* skb) {
   auto& h = *static_cast<DriverHost*>(ctx);
-  const std::span<const uint8_t> nb = skb->network_bytes();
-  const uint32_t src = nb.size() >= 20 ? (uint32_t{nb[12]} << 24 | uint32_t{nb[13]} << 16 | uint32_t{nb[14]} << 8 | nb[15]) : 0;
+  const auto ip = stack::wire::Ipv4Packet::checked(skb->network_bytes(), stack::wire::ChecksumCheck::Skip);
+  const uint32_t src = ip ? ip->src().to_u32() : 0;
   for (auto& c : h.udp_sinks_) {
     if (c->pattern().ip_src == src) return c->rx_datagram(skb);
   }

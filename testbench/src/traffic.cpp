@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "vnic/model/bytes.hpp"
+#include "vnic/stack/wire/endian.hpp"
+#include "vnic/stack/wire/ipv4.hpp"
 
 namespace vnic::tb {
 
@@ -47,52 +49,29 @@ const uint8_t* payload_block(uint64_t seed) {
 std::size_t payload_offset(uint64_t seq) { return static_cast<std::size_t>((seq * 0x9E3779B1ull) % kBlock); }
 }  // namespace
 
-namespace {
-uint16_t ip_checksum(std::span<const uint8_t> h) {
-  uint32_t sum = 0;
-  for (std::size_t i = 0; i + 1 < h.size(); i += 2) sum += static_cast<uint32_t>(h[i] << 8 | h[i + 1]);
-  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
-void be16(std::span<uint8_t> b, std::size_t at, uint32_t v) {
-  b[at] = static_cast<uint8_t>(v >> 8);
-  b[at + 1] = static_cast<uint8_t>(v);
-}
-void be32(std::span<uint8_t> b, std::size_t at, uint32_t v) {
-  be16(b, at, v >> 16);
-  be16(b, at + 2, v & 0xFFFF);
-}
-uint32_t load_be32(std::span<const uint8_t> b, std::size_t at) {
-  return uint32_t{b[at]} << 24 | uint32_t{b[at + 1]} << 16 | uint32_t{b[at + 2]} << 8 | b[at + 3];
-}
-}  // namespace
 
 void fill_frame(const TrafficPattern& p, uint64_t seq, std::span<uint8_t> out) {
   const uint32_t len = frame_len(p, seq);
   std::memcpy(out.data(), p.dst.b.data(), 6);
   std::memcpy(out.data() + 6, p.src.b.data(), 6);
   if (p.ip_dst != 0) {
-    // pktgen's fill_packet_ipv4: IPv4 (ihl 5, TOS 0, id, no DF, TTL 32, UDP) and UDP (port 9 to
-    // 9, checksum 0), then the pattern.
+    // pktgen's fill_packet_ipv4: IPv4 (TOS 0, id, no DF, TTL 32, UDP) and UDP (port 9 to 9,
+    // checksum 0), then the pattern.
     out[12] = 0x08;
     out[13] = 0x00;
-    const std::span<uint8_t> ip = out.subspan(14, 20);
-    ip[0] = 0x45;
-    ip[1] = 0;
-    be16(ip, 2, len - 14);
-    be16(ip, 4, static_cast<uint32_t>(seq & 0xFFFF));
-    be16(ip, 6, 0);
-    ip[8] = 32;
-    ip[9] = 17;
-    be16(ip, 10, 0);
-    be32(ip, 12, p.ip_src);
-    be32(ip, 16, p.ip_dst);
-    be16(ip, 10, ip_checksum(ip));
+    stack::wire::Ipv4Repr ip;
+    ip.src = stack::wire::Ipv4Addr::from_u32(p.ip_src);
+    ip.dst = stack::wire::Ipv4Addr::from_u32(p.ip_dst);
+    ip.protocol = stack::wire::IpProtocol::Udp;
+    ip.ttl = 32;
+    ip.ident = static_cast<uint16_t>(seq & 0xFFFF);
+    ip.payload_len = static_cast<uint16_t>(len - 34);
+    ip.emit(out.subspan(14, 20));
     const std::span<uint8_t> udp = out.subspan(34, 8);
-    be16(udp, 0, kPktgenUdpPort);
-    be16(udp, 2, kPktgenUdpPort);
-    be16(udp, 4, len - 34);
-    be16(udp, 6, 0);
+    stack::wire::store_be16(udp, 0, kPktgenUdpPort);
+    stack::wire::store_be16(udp, 2, kPktgenUdpPort);
+    stack::wire::store_be16(udp, 4, static_cast<uint16_t>(len - 34));
+    stack::wire::store_be16(udp, 6, 0);
     model::store_le<uint64_t>(out, kIpUdpHeaderLen, seq);
     std::memcpy(out.data() + kIpUdpHeaderLen + 8, payload_block(p.seed) + payload_offset(seq),
                 len - kIpUdpHeaderLen - 8);
@@ -121,15 +100,17 @@ std::optional<uint64_t> check_frame(const TrafficPattern& p, std::span<const uin
 
 std::optional<uint64_t> check_datagram(const TrafficPattern& p, std::span<const uint8_t> d) {
   constexpr std::size_t kHdr = kIpUdpHeaderLen - 14;  // IPv4 + UDP
-  if (p.ip_dst == 0 || d.size() < kHdr + 8 || d.size() - kHdr - 8 > kMaxPayload) return std::nullopt;
-  if (d[0] != 0x45 || ip_checksum(d.first(20)) != 0 || d[9] != 17) return std::nullopt;
-  if (load_be32(d, 12) != p.ip_src || load_be32(d, 16) != p.ip_dst) return std::nullopt;
-  if ((uint32_t{d[2]} << 8 | d[3]) != d.size()) return std::nullopt;
+  if (p.ip_dst == 0) return std::nullopt;
+  const auto ip = stack::wire::Ipv4Packet::checked(d, stack::wire::ChecksumCheck::Verify);
+  if (!ip || ip->header_len() != 20 || ip->total_len() != d.size() || d.size() < kHdr + 8 ||
+      d.size() - kHdr - 8 > kMaxPayload || ip->protocol() != stack::wire::IpProtocol::Udp ||
+      ip->src().to_u32() != p.ip_src || ip->dst().to_u32() != p.ip_dst) {
+    return std::nullopt;
+  }
   const uint64_t seq = model::load_le<uint64_t>(d, kHdr);
-  if (d.size() + 14 != frame_len(p, seq)) return std::nullopt;
-  if ((uint32_t{d[4]} << 8 | d[5]) != (seq & 0xFFFF)) return std::nullopt;
-  if ((uint32_t{d[20]} << 8 | d[21]) != kPktgenUdpPort || (uint32_t{d[22]} << 8 | d[23]) != kPktgenUdpPort ||
-      (uint32_t{d[24]} << 8 | d[25]) != d.size() - 20) {
+  if (d.size() + 14 != frame_len(p, seq) || ip->ident() != (seq & 0xFFFF)) return std::nullopt;
+  if (stack::wire::load_be16(d, 20) != kPktgenUdpPort || stack::wire::load_be16(d, 22) != kPktgenUdpPort ||
+      stack::wire::load_be16(d, 24) != d.size() - 20) {
     return std::nullopt;
   }
   if (std::memcmp(d.data() + kHdr + 8, payload_block(p.seed) + payload_offset(seq), d.size() - kHdr - 8) != 0) {
