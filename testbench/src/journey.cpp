@@ -260,13 +260,16 @@ std::string JourneyRecorder::format(const Journey& j) const {
     uint64_t prev = steps.front()->t_ps;
     for (const JourneyStep* s : steps) {
       const model::StepInfo* info = model::step_info(s->step);
+      // Packets the stack makes (ARP, ICMP, sends) carry bit 31 in their ids (NetStack's
+      // next_packet_id); pktgen's do not.
+      const bool by_stack = (model::datagram_of(j.packet) & (uint64_t{1} << 31)) != 0;
       const std::string_view fn = info ? info->function
-                                  : s->kind == TraceKind::PacketMade ? "pktgen"
+                                  : s->kind == TraceKind::PacketMade ? (by_stack ? "alloc_skb" : "pktgen")
                                   : s->kind == TraceKind::TxWire ? "Nic::tx_wire_end"
                                   : s->kind == TraceKind::Consumed ? "RxChecker::rx" : "";
       std::string what = info ? std::string(info->words) : std::string(model::trace_kind_name(s->kind));
       if (s->kind == TraceKind::TxWire) what = "on the wire (preamble to last bit)";
-      if (s->kind == TraceKind::PacketMade) what = "pktgen made the packet";
+      if (s->kind == TraceKind::PacketMade) what = by_stack ? "the stack made the packet" : "pktgen made the packet";
       if (s->kind == TraceKind::Consumed) what = "consumed by the receiver";
       if (!s->drop.empty()) what = "dropped: " + s->drop;
       const std::string where = fmt::format("{} {}{}", s->source, journey_context(s->kind) == "device" ? "q" : "cpu", s->lane);
