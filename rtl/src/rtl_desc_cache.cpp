@@ -16,7 +16,7 @@ namespace {
 uint64_t g_cycles = 0;
 
 template <class V>
-class RtlDescCache final : public hw::DescCache {
+class RtlDescCache final : public model::DescCache {
  public:
   RtlDescCache() : ctx_(std::make_unique<VerilatedContext>()), m_(std::make_unique<V>(ctx_.get())) {
     m_->push = 0;
@@ -87,12 +87,12 @@ void check(uint32_t depth, uint32_t width) {
 }
 }  // namespace
 
-std::unique_ptr<hw::DescCache> make_rtl_desc_cache(uint32_t depth, uint32_t width_bits) {
+std::unique_ptr<model::DescCache> make_rtl_desc_cache(uint32_t depth, uint32_t width_bits) {
   check(depth, width_bits);
   return std::make_unique<RtlDescCache<Vfifo_nic>>();
 }
 
-std::unique_ptr<hw::DescCache> make_broken_rtl_desc_cache(uint32_t depth, uint32_t width_bits) {
+std::unique_ptr<model::DescCache> make_broken_rtl_desc_cache(uint32_t depth, uint32_t width_bits) {
   check(depth, width_bits);
   return std::make_unique<RtlDescCache<Vfifo_nic_broken>>();
 }

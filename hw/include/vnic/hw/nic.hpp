@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "vnic/hw/desc_cache.hpp"
 #include "vnic/hw/dma_engine.hpp"
 #include "vnic/hw/eth_port.hpp"
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/trace.hpp"
+#include "vnic/model/desc_cache.hpp"
 #include "vnic/model/descriptor.hpp"
 #include "vnic/model/frame.hpp"
 #include "vnic/model/host_ring.hpp"
@@ -50,7 +50,7 @@ struct NicConfig {
   uint32_t fetch_batch = 16;       // descriptors per fetch at most (256 B, half an MRRS)
   uint32_t tx_buffer_bytes = 32768;  // on-chip TX packet buffer (frames fetched, not yet sent)
   uint32_t max_tx_desc_per_frame = 16;
-  DescCacheFactory desc_cache_factory = &make_model_desc_cache;
+  model::DescCacheFactory desc_cache_factory = &model::make_model_desc_cache;
   // A soft reset (CTRL.RST) takes this long: STATUS.RESET_DONE reads 0 and register writes are
   // ignored (counted in mmio_in_reset) until it is over. Power-on reset is instant.
   uint32_t reset_ns = 10'000;
@@ -150,7 +150,7 @@ class Nic : public sc_core::sc_module, public EthEndpoint {
     bool running = false;
     uint64_t fetch_ev = kNoEvent;  // the descriptor fetch in flight (its completion callback)
     model::regs::QueueErr err = model::regs::QueueErr::None;
-    std::unique_ptr<DescCache> cache;
+    std::unique_ptr<model::DescCache> cache;
     std::vector<uint8_t> fetch_buf;  // bytes of the fetch in flight
     uint32_t fetch_count = 0;
     uint32_t fetch_first = 0;

@@ -1,18 +1,20 @@
 // DescCache: the interface to the NIC's on-chip descriptor FIFO, so the C++ reference model
-// (default) and the Verilated RTL ring can be swapped without touching the NIC.
+// (default) and the Verilated RTL ring can be swapped without touching the NIC. SystemC-free:
+// hw/ holds one per queue, rtl/ implements it without seeing hw/.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "vnic/model/desc_fifo.hpp"
 
-namespace vnic::hw {
+namespace vnic::model {
 
 class DescCache {
  public:
   virtual ~DescCache() = default;
-  virtual bool push(const model::FifoWord& w) = 0;  // false (and sticky overflow) when full
-  virtual bool pop(model::FifoWord* w) = 0;         // false (and sticky underflow) when empty
+  virtual bool push(const FifoWord& w) = 0;  // false (and sticky overflow) when full
+  virtual bool pop(FifoWord* w) = 0;         // false (and sticky underflow) when empty
   virtual void reset() = 0;
   virtual uint32_t count() const = 0;
   virtual uint32_t depth() const = 0;
@@ -27,8 +29,8 @@ class DescCache {
 class ModelDescCache final : public DescCache {
  public:
   ModelDescCache(uint32_t depth, uint32_t width_bits) : fifo_(depth, width_bits) {}
-  bool push(const model::FifoWord& w) override { return fifo_.push(w); }
-  bool pop(model::FifoWord* w) override { return fifo_.pop(w); }
+  bool push(const FifoWord& w) override { return fifo_.push(w); }
+  bool pop(FifoWord* w) override { return fifo_.pop(w); }
   void reset() override { fifo_.reset(); }
   uint32_t count() const override { return fifo_.count(); }
   uint32_t depth() const override { return fifo_.depth(); }
@@ -36,7 +38,7 @@ class ModelDescCache final : public DescCache {
   bool underflow() const override { return fifo_.underflow(); }
 
  private:
-  model::DescFifo fifo_;
+  DescFifo fifo_;
 };
 
 // Makes a descriptor cache; a platform may install another factory (e.g. the RTL ring).
@@ -45,4 +47,4 @@ inline std::unique_ptr<DescCache> make_model_desc_cache(uint32_t depth, uint32_t
   return std::make_unique<ModelDescCache>(depth, width_bits);
 }
 
-}  // namespace vnic::hw
+}  // namespace vnic::model
