@@ -18,20 +18,7 @@ namespace pci = model::pci;
 using stack::SkBuff;
 
 namespace {
-constexpr uint32_t kCtrlEn = 1u << 0;
-constexpr uint32_t kCtrlRst = 1u << 1;
 constexpr uint32_t kMaxLog = 1000;
-
-uint32_t speed_mbps(uint32_t code) {
-  switch (code) {
-    case 1: return 1000;
-    case 2: return 10000;
-    case 3: return 25000;
-    case 4: return 40000;
-    case 5: return 100000;
-    default: return 0;
-  }
-}
 
 constexpr const char* kDrvStatNames[] = {
 #define X(name, doc) #name,
@@ -76,13 +63,13 @@ void VnicDriver::MmioRead::sample(void* ctx, uint64_t) {
 // ------------------------------------------------------------------------------ probe / remove
 
 Co<int> VnicDriver::reset_and_wait() {
-  wr(regs::kCtrl.offset, kCtrlRst);
+  wr(regs::kCtrl.offset, regs::ctrl::kRst.mask());
   const stack::Instant deadline = cpu_.now() + cfg_.reset_timeout;
   uint32_t st = 0;
   for (;;) {
     co_await stack::sleep(cpu_, cfg_.reset_poll);
     st = co_await mmio_read(regs::kStatus.offset);
-    if (st != 0xFFFF'FFFFu && regs::kStatusFields[2].get(st) != 0) {
+    if (st != 0xFFFF'FFFFu && regs::status::kResetDone.get(st) != 0) {
       status_ = st;
       co_return 0;
     }
@@ -116,8 +103,9 @@ Co<int> VnicDriver::probe() {
     co_return -stack::kENODEV;
   }
   const uint32_t ver = co_await mmio_read(regs::kVersionReg.offset);
-  if ((ver >> 16) != (regs::kVersion >> 16)) {
-    logf(fmt::format("probe: unsupported device version {}.{}", ver >> 16, ver & 0xFFFF));
+  if (regs::version::kMajor.get(ver) != regs::version::kMajor.get(regs::kVersion)) {
+    logf(fmt::format("probe: unsupported device version {}.{}", regs::version::kMajor.get(ver),
+                     regs::version::kMinor.get(ver)));
     disable();
     co_return -stack::kENODEV;
   }
@@ -126,8 +114,8 @@ Co<int> VnicDriver::probe() {
     co_return rc;
   }
   const uint32_t cap = co_await mmio_read(regs::kCap.offset);
-  num_qp_ = regs::kCapFields[0].get(cap);
-  const unsigned vec_cap = regs::kCapFields[3].get(cap);
+  num_qp_ = regs::cap::kNumQp.get(cap);
+  const unsigned vec_cap = regs::cap::kNumVec.get(cap);
   if (num_qp_ == 0 || vec_cap < num_qp_ + 1) {
     logf(fmt::format("probe: CAP 0x{:08x} reports no usable queue pair or too few vectors", cap));
     disable();
@@ -154,7 +142,7 @@ Co<int> VnicDriver::probe() {
   sd_.netif_napi_add(napi_, &VnicDriver::napi_poll, this, cfg_.napi_weight);
   probed_ = true;
   logf(fmt::format("{}: {} queue pair(s), {} MSI-X vectors, version {}.{}", perm_addr_.str(), num_qp_, nvec_,
-                   ver >> 16, ver & 0xFFFF));
+                   regs::version::kMajor.get(ver), regs::version::kMinor.get(ver)));
   co_return 0;
 }
 
@@ -295,16 +283,17 @@ Co<int> VnicDriver::do_open() {
   wr(regs::kRxqCtrl.offset_of(0), 1);
   wr(regs::kTxqCtrl.offset_of(0), 1);
   wr(regs::kImaskClr.offset, (1u << nvec_) - 1);
-  wr(regs::kCtrl.offset, kCtrlEn);
+  wr(regs::kCtrl.offset, regs::ctrl::kEn.mask());
   status_ = co_await mmio_read(regs::kStatus.offset);
-  carrier = regs::kStatusFields[0].get(status_) != 0;
+  carrier = regs::status::kLinkUp.get(status_) != 0;
   up = true;
   skip_doorbells_ = false;
   netdev_tx_reset_queue(jiffies_now());
   trans_start = cpu_.now();
   watchdog_.start();
   netif_tx_wake_queue();  // whoever waited on the queue (pktgen after a reset) goes on
-  logf(carrier ? fmt::format("Link is Up - {}Mbps/Full - flow control off", speed_mbps(regs::kStatusFields[1].get(status_)))
+  logf(carrier ? fmt::format("Link is Up - {}Mbps/Full - flow control off",
+                             regs::status::speed_mbps(regs::status::kSpeed.get(status_)))
                : std::string("Link is Down"));
   co_return 0;
 }
@@ -402,12 +391,12 @@ Co<void> VnicDriver::misc_work_once() {
   wr(regs::kIcr.offset, icr);  // write 1 to clear what was seen
   if ((icr & regs::kIcrLink) != 0) {
     status_ = co_await mmio_read(regs::kStatus.offset);
-    const bool link = regs::kStatusFields[0].get(status_) != 0;
+    const bool link = regs::status::kLinkUp.get(status_) != 0;
     bump(DrvStat::link_changes);
     if (up && link != carrier) {
       carrier = link;
       logf(link ? fmt::format("Link is Up - {}Mbps/Full - flow control off",
-                              speed_mbps(regs::kStatusFields[1].get(status_)))
+                              regs::status::speed_mbps(regs::status::kSpeed.get(status_)))
                 : std::string("Link is Down"));
     }
   }
@@ -426,8 +415,8 @@ Co<void> VnicDriver::misc_work_once() {
     // A refused DMA, a refused ring or an ignored tail leaves a queue stopped or out of step
     // with the driver: only a reset brings it back. A dropped malformed frame or a bad register
     // access leaves the queues running.
-    const uint32_t fatal = regs::kErrCauseFields[0].mask() | regs::kErrCauseFields[1].mask() |
-                           regs::kErrCauseFields[2].mask() | regs::kErrCauseFields[3].mask();
+    const uint32_t fatal = regs::err_cause::kRxDma.mask() | regs::err_cause::kTxDma.mask() |
+                           regs::err_cause::kRingCfg.mask() | regs::err_cause::kTail.mask();
     if ((cause & fatal) != 0) schedule_reset("device error");
   }
 }
@@ -620,7 +609,7 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
 Co<int> VnicDriver::set_coalesce(stack::EthtoolCoalesce c) {
   co_await rtnl_.lock();
   stack::AsyncMutex::Guard g(rtnl_);
-  const uint32_t lim = regs::kUsecsFields[0].mask();
+  const uint32_t lim = regs::usecs::kUsecs.mask();
   if (c.rx_coalesce_usecs > lim || c.tx_coalesce_usecs > lim || c.rx_max_coalesced_frames > lim ||
       c.tx_max_coalesced_frames > lim) {
     logf(fmt::format("set_coalesce: values above {} are not supported", lim));
@@ -638,7 +627,7 @@ stack::EthtoolRingparam VnicDriver::get_ringparam() const {
 stack::EthtoolLinkSettings VnicDriver::get_link_ksettings() const {
   stack::EthtoolLinkSettings s;
   s.link = carrier;
-  s.speed_mbps = carrier ? speed_mbps(regs::kStatusFields[1].get(status_)) : 0;
+  s.speed_mbps = carrier ? regs::status::speed_mbps(regs::status::kSpeed.get(status_)) : 0;
   return s;
 }
 
@@ -669,11 +658,11 @@ Co<void> VnicDriver::update_hw_stats() {
 
 void VnicDriver::set_rx_mode() {
   if (!probed_) return;
-  uint32_t ctrl = regs::kRxCtrlFields[2].mask();  // broadcast
-  if (promisc) ctrl |= regs::kRxCtrlFields[0].mask();
-  if (allmulti) ctrl |= regs::kRxCtrlFields[1].mask();
-  if (feat_rx_fcs) ctrl |= regs::kRxCtrlFields[3].mask();
-  if (feat_rx_all) ctrl |= regs::kRxCtrlFields[4].mask();
+  uint32_t ctrl = regs::rx_ctrl::kBcast.mask();  // broadcast
+  if (promisc) ctrl |= regs::rx_ctrl::kPromisc.mask();
+  if (allmulti) ctrl |= regs::rx_ctrl::kAllmulti.mask();
+  if (feat_rx_fcs) ctrl |= regs::rx_ctrl::kRxFcs.mask();
+  if (feat_rx_all) ctrl |= regs::rx_ctrl::kRxAll.mask();
   uint64_t hash = 0;
   for (const model::MacAddr& a : mc_list) {
     if (a.is_multicast()) hash |= uint64_t{1} << model::mc_hash_index(a);

@@ -18,17 +18,6 @@ namespace {
 constexpr uint32_t kEntryWidth = 128;   // descriptor FIFO entry: a whole descriptor's fields
 constexpr uint32_t kMinRxBuf = 64;
 constexpr uint32_t kMaxRxBuf = 16384;
-
-uint32_t speed_code(model::BitRate r) {
-  switch (r.bps() / 1000'000'000u) {
-    case 1: return 1;
-    case 10: return 2;
-    case 25: return 3;
-    case 40: return 4;
-    case 100: return 5;
-    default: return 0;
-  }
-}
 }  // namespace
 
 Nic::Nic(sc_core::sc_module_name name, EventQueue& q, const NicConfig& cfg)
@@ -120,8 +109,8 @@ void Nic::soft_reset(bool power_on) {
       word(*r, i) = v;
     }
   }
-  word(regs::kCap, 0) = regs::kCapFields[0].put(0, cfg_.num_qp) | regs::kCapFields[1].put(0, 3) |
-                        regs::kCapFields[2].put(0, 12) | regs::kCapFields[3].put(0, cfg_.num_qp + 1);
+  word(regs::kCap, 0) = regs::cap::kNumQp.put(0, cfg_.num_qp) | regs::cap::kMinRingLog2.put(0, 3) |
+                        regs::cap::kMaxRingLog2.put(0, 12) | regs::cap::kNumVec.put(0, cfg_.num_qp + 1);
   if (power_on) {  // the counters survive a soft reset, so a driver's totals do too
     stats_.fill(0);
     stat_hi_latch_.fill(0);
@@ -192,7 +181,7 @@ void Nic::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   const auto hit = bad_shape ? std::nullopt : regs::find(static_cast<uint32_t>(addr));
   if (!hit) {
     bump(Stat::mmio_errors);
-    latch_error(regs::kErrCauseFields[5].mask(), 0, false);
+    latch_error(regs::err_cause::kMmio.mask(), 0, false);
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }
@@ -220,9 +209,10 @@ uint32_t Nic::read_reg(const regs::Hit& h) {
   const unsigned i = h.index;
   if (r.access == regs::Access::WO) return 0;
   if (&r == &regs::kStatus) {
-    return regs::kStatusFields[0].put(0, link_up_ ? 1 : 0) |
-           regs::kStatusFields[1].put(0, link_up_ ? speed_code(link_rate_) : 0) |
-           regs::kStatusFields[2].put(0, in_reset() ? 0 : 1);
+    return regs::status::kLinkUp.put(0, link_up_ ? 1 : 0) |
+           regs::status::kSpeed.put(0, link_up_ ? regs::status::speed_code(link_rate_)
+                                                : regs::status::kSpeedNone) |
+           regs::status::kResetDone.put(0, in_reset() ? 0 : 1);
   }
   if (&r == &regs::kStatLo) {
     const uint64_t v = stat(static_cast<Stat>(i));
@@ -236,8 +226,8 @@ uint32_t Nic::read_reg(const regs::Hit& h) {
     if (&r == &regs::kRxqStatus || &r == &regs::kTxqStatus) {
       const Queue& qq = (&r == &regs::kRxqStatus) ? static_cast<const Queue&>(rxq_[i]) : txq_[i];
       const uint32_t err = static_cast<uint32_t>(qq.err);
-      return regs::kQStatusFields[0].put(0, qq.running ? 1 : 0) |
-             regs::kQStatusFields[1].put(0, err != 0 ? 1 : 0) | regs::kQStatusFields[2].put(0, err);
+      return regs::q_status::kRunning.put(0, qq.running ? 1 : 0) |
+             regs::q_status::kError.put(0, err != 0 ? 1 : 0) | regs::q_status::kErrCode.put(0, err);
     }
   }
   uint32_t v = word(r, i);
@@ -255,7 +245,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
   const uint32_t wv = v & r.writable_mask();
   // While a soft reset runs only another reset is heard; the MSI-X table belongs to the PCI
   // function and is always writable.
-  if (in_reset() && r.reset_src != regs::ResetSrc::Keep && !(&r == &regs::kCtrl && regs::kCtrlFields[1].get(wv) != 0)) {
+  if (in_reset() && r.reset_src != regs::ResetSrc::Keep && !(&r == &regs::kCtrl && regs::ctrl::kRst.get(wv) != 0)) {
     bump(Stat::mmio_in_reset);
     return;
   }
@@ -264,7 +254,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
     return;
   }
   if (&r == &regs::kCtrl) {
-    if (regs::kCtrlFields[1].get(wv) != 0) {
+    if (regs::ctrl::kRst.get(wv) != 0) {
       soft_reset();  // RST self-clears; EN returns to 0 with everything else
       return;
     }
@@ -290,7 +280,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
   if (&r == &regs::kMaxFrame) {
     if (v < regs::kMinFrame || v > regs::kMaxFrameLimit) {  // judged before reserved bits are dropped
       bump(Stat::mmio_errors);
-      latch_error(regs::kErrCauseFields[5].mask(), 0, false);
+      latch_error(regs::err_cause::kMmio.mask(), 0, false);
       return;
     }
     word(r, i) = wv;
@@ -311,7 +301,7 @@ void Nic::write_reg(const regs::Hit& h, uint32_t v) {
     const bool backwards = qq.running && wv < size && qq.ring.used(qq.head, wv) < qq.ring.used(qq.head, qq.tail);
     if (wv >= size || backwards) {
       bump(Stat::tail_errors);
-      latch_error(regs::kErrCauseFields[3].mask(), 0, false);
+      latch_error(regs::err_cause::kTail.mask(), 0, false);
       return;
     }
     word(r, i) = wv;
@@ -410,7 +400,7 @@ void Nic::enable_queue(bool tx, unsigned qp) {
     bump(Stat::ring_cfg_errors);
     qq.running = false;
     qq.err = regs::QueueErr::RingCfg;
-    latch_error(regs::kErrCauseFields[2].mask(), 0, false);
+    latch_error(regs::err_cause::kRingCfg.mask(), 0, false);
     return;
   }
   qq.base = base;
@@ -522,7 +512,7 @@ void Nic::start_fetch(bool tx, unsigned qp) {
   if (!r.ok) {
     bump(Stat::desc_dma_errors);
     stop_queue(tx, qp, regs::QueueErr::Dma);
-    latch_error(regs::kErrCauseFields[tx ? 1 : 0].mask(), r.fault_addr, true);
+    latch_error((tx ? regs::err_cause::kTxDma : regs::err_cause::kRxDma).mask(), r.fault_addr, true);
     return;
   }
   qq.fetch_first = qq.fetch;
@@ -644,7 +634,7 @@ bool Nic::tx_launch(unsigned qp) {
       e.frame.release();
       t.chain.clear();
       stop_queue(true, qp, regs::QueueErr::Dma);
-      latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
+      latch_error(regs::err_cause::kTxDma.mask(), r.fault_addr, true);
       return false;
     }
     ready = std::max(ready, r.done_ps);
@@ -674,7 +664,7 @@ void Nic::tx_launch_malformed(unsigned qp, uint32_t first, uint32_t ndesc, const
   e.last_index = last.index;
   e.wb_errors = model::TxDesc::kErrDesc;
   e.ready_ps = now_ps() + cycles_ps(cfg_.cycles.tx_frame);
-  latch_error(regs::kErrCauseFields[4].mask(), 0, false);
+  latch_error(regs::err_cause::kTxDesc.mask(), 0, false);
   tx_push(qp, std::move(e));
 }
 
@@ -767,7 +757,7 @@ void Nic::tx_complete(unsigned qp, TxInflight& e) {
       dma_.end_group();
       bump(Stat::desc_dma_errors);
       stop_queue(true, qp, regs::QueueErr::Dma);
-      latch_error(regs::kErrCauseFields[1].mask(), r.fault_addr, true);
+      latch_error(regs::err_cause::kTxDma.mask(), r.fault_addr, true);
     }
   }
 }
@@ -794,12 +784,12 @@ void Nic::rx_fetch_done(uint64_t a) {
 
 bool Nic::rx_filter(const model::Frame& f) const {
   const uint32_t ctrl = word(regs::kRxCtrl, 0);
-  if (regs::kRxCtrlFields[0].get(ctrl) != 0) return true;  // promiscuous
+  if (regs::rx_ctrl::kPromisc.get(ctrl) != 0) return true;  // promiscuous
   model::MacAddr dst;
   std::memcpy(dst.b.data(), f.data(), 6);
-  if (dst.is_broadcast()) return regs::kRxCtrlFields[2].get(ctrl) != 0;
+  if (dst.is_broadcast()) return regs::rx_ctrl::kBcast.get(ctrl) != 0;
   if (dst.is_multicast()) {
-    if (regs::kRxCtrlFields[1].get(ctrl) != 0) return true;  // all-multicast
+    if (regs::rx_ctrl::kAllmulti.get(ctrl) != 0) return true;  // all-multicast
     const unsigned idx = model::mc_hash_index(dst);
     const uint32_t w = idx < 32 ? word(regs::kMcHashLo, 0) : word(regs::kMcHashHi, 0);
     return ((w >> (idx & 31)) & 1u) != 0;
@@ -823,8 +813,8 @@ void Nic::eth_receive(model::Frame&& frame) {
     return;
   }
   const uint32_t ctrl = word(regs::kRxCtrl, 0);
-  const bool rx_all = regs::kRxCtrlFields[4].get(ctrl) != 0;
-  const bool keep_fcs = regs::kRxCtrlFields[3].get(ctrl) != 0;
+  const bool rx_all = regs::rx_ctrl::kRxAll.get(ctrl) != 0;
+  const bool keep_fcs = regs::rx_ctrl::kRxFcs.get(ctrl) != 0;
   const std::size_t len = frame.size();
   uint16_t errors = 0;
   if (!model::fcs_ok(frame.bytes())) {
@@ -893,7 +883,7 @@ void Nic::eth_receive(model::Frame&& frame) {
     emit(TraceKind::RxDrop, qp, now_ps(), now_ps(), static_cast<uint32_t>(data_len),
          static_cast<uint64_t>(Stat::rx_dma_errors), fid, model::ingress(3));
     stop_queue(false, qp, regs::QueueErr::Dma);
-    latch_error(regs::kErrCauseFields[0].mask(), d.ok ? b.fault_addr : d.fault_addr, true);
+    latch_error(regs::err_cause::kRxDma.mask(), d.ok ? b.fault_addr : d.fault_addr, true);
     return;
   }
   r.head = r.ring.next(idx);
@@ -921,7 +911,7 @@ void Nic::on_write_done(const WriteDone& w) {
     bump(Stat::rx_dma_errors);
     emit(TraceKind::RxDrop, qp, now, now, tag.len, static_cast<uint64_t>(Stat::rx_dma_errors), w.id, model::ingress(3));
     stop_queue(false, qp, regs::QueueErr::Dma);
-    latch_error(regs::kErrCauseFields[0].mask(), w.addr, true);
+    latch_error(regs::err_cause::kRxDma.mask(), w.addr, true);
   };
   switch (tag.kind) {
     case WriteKind::Msi:
@@ -934,7 +924,7 @@ void Nic::on_write_done(const WriteDone& w) {
       } else if (w.status == WriteStatus::Refused) {
         bump(Stat::desc_dma_errors);
         stop_queue(true, qp, regs::QueueErr::Dma);
-        latch_error(regs::kErrCauseFields[1].mask(), w.addr, true);
+        latch_error(regs::err_cause::kTxDma.mask(), w.addr, true);
       }
       return;
     case WriteKind::RxData:

@@ -1,4 +1,5 @@
-// The register table: no overlaps, aligned, find() total and exact, fields sane, doc up to date.
+// The register table: no overlaps, aligned, find() total and exact, fields sane, named fields and
+// SPEED codes consistent, docs/regmap.md up to date.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -57,9 +58,9 @@ TEST(Regs, FieldsDoNotOverlapAndFit) {
     EXPECT_FALSE(r->doc.empty()) << r->name;
   }
   EXPECT_EQ(kCtrl.writable_mask(), 0x3u);
-  EXPECT_EQ(kIcrFields[3].mask(), 0x8000'0000u);
-  EXPECT_EQ(kStatusFields[1].put(0, 2), 0x4u);
-  EXPECT_EQ(kStatusFields[1].get(0x4), 2u);
+  EXPECT_EQ(icr::kErr.mask(), 0x8000'0000u);
+  EXPECT_EQ(status::kSpeed.put(0, 2), 0x4u);
+  EXPECT_EQ(status::kSpeed.get(0x4), 2u);
 }
 
 TEST(Regs, NamesAreUniqueAndCountersComplete) {
@@ -70,6 +71,45 @@ TEST(Regs, NamesAreUniqueAndCountersComplete) {
   EXPECT_EQ(std::size(kStatInfo), kNumStats);
   EXPECT_EQ(kStatLo.count, kNumStats);
   EXPECT_EQ(kStatInfo[static_cast<unsigned>(Stat::rx_crc_errors)].name, "rx_crc_errors");
+}
+
+TEST(Regs, NamedFieldsAreTheTablesFieldsInBitOrder) {
+  // Each group's array lists its named constants (same name, bits and doc), in bit order.
+  auto same = [](const Field& a, const Field& b) {
+    return a.name == b.name && a.lsb == b.lsb && a.width == b.width && a.doc == b.doc;
+  };
+  EXPECT_TRUE(same(kCtrlFields[0], ctrl::kEn) && same(kCtrlFields[1], ctrl::kRst));
+  EXPECT_TRUE(same(kStatusFields[1], status::kSpeed) && same(kStatusFields[2], status::kResetDone));
+  EXPECT_TRUE(same(kCapFields[0], cap::kNumQp) && same(kCapFields[3], cap::kNumVec));
+  EXPECT_TRUE(same(kErrCauseFields[5], err_cause::kMmio) && same(kQStatusFields[2], q_status::kErrCode));
+  EXPECT_TRUE(same(kRxCtrlFields[2], rx_ctrl::kBcast) && same(kRxCtrlFields[4], rx_ctrl::kRxAll));
+  for (const Reg* r : kAll) {
+    for (std::size_t i = 1; i < r->fields.size(); ++i) EXPECT_LT(r->fields[i - 1].lsb, r->fields[i].lsb) << r->name;
+  }
+  EXPECT_EQ(kRxCtrl.reset, rx_ctrl::kBcast.mask());
+  EXPECT_EQ(kIcrLink, icr::kLink.mask());
+  EXPECT_EQ(icr_tx_bit(1), 1u << 9);
+}
+
+TEST(Regs, SpeedCodesRoundTripAndMatchTheFieldDoc) {
+  using vnic::model::BitRate;
+  EXPECT_EQ(status::speed_code(BitRate::gbps(1)), 1u);
+  EXPECT_EQ(status::speed_code(BitRate::gbps(10)), 2u);
+  EXPECT_EQ(status::speed_code(BitRate::mbps(10'312)), 2u);  // whole Gb/s, as the device always did
+  EXPECT_EQ(status::speed_code(BitRate::gbps(25)), 3u);
+  EXPECT_EQ(status::speed_code(BitRate::gbps(40)), 4u);
+  EXPECT_EQ(status::speed_code(BitRate::gbps(100)), 5u);
+  EXPECT_EQ(status::speed_code(BitRate::mbps(2500)), status::kSpeedNone);
+  EXPECT_EQ(status::speed_code(BitRate::mbps(100)), status::kSpeedNone);
+  EXPECT_EQ(status::speed_code(BitRate{}), status::kSpeedNone);
+  for (const status::SpeedCode& c : status::kSpeedCodes) {
+    EXPECT_EQ(status::speed_mbps(status::speed_code(BitRate::mbps(c.mbps))), c.mbps) << c.name;
+    EXPECT_LE(c.code, status::kSpeed.mask() >> status::kSpeed.lsb) << c.name;  // fits the field
+  }
+  for (uint32_t code : {0u, 6u, 7u}) EXPECT_EQ(status::speed_mbps(code), 0u) << code;
+  std::string doc = "Link speed: 0 none";
+  for (const status::SpeedCode& c : status::kSpeedCodes) doc += ", " + std::to_string(c.code) + " " + std::string(c.name);
+  EXPECT_EQ(status::kSpeed.doc, doc + ".");
 }
 
 TEST(RegmapDoc, IsUpToDate) {

@@ -481,7 +481,7 @@ void NicFuzzHarness::Platform::sample_queue(unsigned qp, bool tx) {
   t.en = en;
   if (!mse()) return;  // STATUS and HEAD can only be read through the BAR
   const uint32_t st = mmio_read(qreg(tx, regs::kRxqStatus, regs::kTxqStatus).offset_of(qp));
-  const bool running = regs::kQStatusFields[0].get(st) != 0;
+  const bool running = regs::q_status::kRunning.get(st) != 0;
   if (running && !t.running) new_epoch(t, qp, tx);
   t.running = running;
   if (!t.epoch) return;
@@ -915,7 +915,7 @@ bool NicFuzzHarness::Platform::op_bring_up(Reader& in) {
   const unsigned nqp = (flags & bu::kTwoQueuePairs) ? 2 : 1;
   const bool jumbo = (flags & bu::kJumbo) != 0;
   if (flags & bu::kResetFirst) {
-    mmio_write(regs::kCtrl.offset, regs::kCtrlFields[1].mask());
+    mmio_write(regs::kCtrl.offset, regs::ctrl::kRst.mask());
     const uint64_t wait = std::min<uint64_t>(budget_ps_, uint64_t{nic_.config().reset_ns} * 1000 + 100'000);
     budget_ps_ -= wait;
     advance(wait);
@@ -957,12 +957,12 @@ bool NicFuzzHarness::Platform::op_bring_up(Reader& in) {
     mmio_write(regs::kRxqCtrl.offset_of(qp), 1);
     mmio_write(regs::kTxqCtrl.offset_of(qp), 1);
   }
-  uint32_t rx_ctrl = regs::kRxCtrlFields[2].mask();  // broadcast
-  if (flags & bu::kPromiscuous) rx_ctrl |= regs::kRxCtrlFields[0].mask();
-  if (flags & bu::kRxAllFcs) rx_ctrl |= regs::kRxCtrlFields[3].mask() | regs::kRxCtrlFields[4].mask();
+  uint32_t rx_ctrl = regs::rx_ctrl::kBcast.mask();  // broadcast
+  if (flags & bu::kPromiscuous) rx_ctrl |= regs::rx_ctrl::kPromisc.mask();
+  if (flags & bu::kRxAllFcs) rx_ctrl |= regs::rx_ctrl::kRxFcs.mask() | regs::rx_ctrl::kRxAll.mask();
   mmio_write(regs::kRxCtrl.offset, rx_ctrl);
   if (jumbo) mmio_write(regs::kMaxFrame.offset, regs::kMaxFrameLimit);
-  mmio_write(regs::kCtrl.offset, regs::kCtrlFields[0].mask());
+  mmio_write(regs::kCtrl.offset, regs::ctrl::kEn.mask());
   return true;
 }
 

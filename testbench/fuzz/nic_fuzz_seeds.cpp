@@ -135,7 +135,7 @@ std::vector<Seed> build() {
     {
       OpWriter w = up();
       w.bus(mode).msix_target(kMisc, MsixTo::BarOffset, regs::kCtrl.offset);
-      w.reg(regs::kMsixData, kMisc, regs::kCtrlFields[1].mask());  // CTRL.RST from inside the DMA
+      w.reg(regs::kMsixData, kMisc, regs::ctrl::kRst.mask());  // CTRL.RST from inside the DMA
       w.post_tx(0, 8, 512).wait_ns(600).reg(regs::kTxqTail, 0, 1000).wait_ns(20'000);
       add("case3-msix-into-own-ctrl-" + m, "error vector -> BAR0 CTRL (data: RST) with traffic in flight", w);
     }
@@ -245,7 +245,7 @@ std::vector<Seed> build() {
   {
     OpWriter w = up(bring_up::kNoRxBuffers);
     w.post_rx(0, 1, {BufKind::ReadOnly, 0, 0, 0}).wait_ns(2'000).frame(FrameKind::Good, 100).wait_ns(5'000);
-    w.reg(regs::kCtrl, 0, regs::kCtrlFields[1].mask()).wait_ns(11'000).bring_up(64, 64, bring_up::kNoRxBuffers);
+    w.reg(regs::kCtrl, 0, regs::ctrl::kRst.mask()).wait_ns(11'000).bring_up(64, 64, bring_up::kNoRxBuffers);
     w.post_rx(0, 1, {BufKind::Msi, 0, 0x40, 0}).wait_ns(2'000).frame(FrameKind::Good, 100).wait_ns(5'000);
     add("hw-rx-buffer-read-only-or-in-the-msi-window", "an RX buffer mapped to-device only; after a reset, one in the MSI window", w);
   }
@@ -305,7 +305,7 @@ std::vector<Seed> build() {
   {
     OpWriter w = up();
     w.config(0, pci::kCmdMemorySpace).post_tx(0, 2, 100).frame(FrameKind::Good, 100).wait_ns(10'000);
-    w.config(0, kCmdUp).reg(regs::kCtrl, 0, regs::kCtrlFields[1].mask()).wait_ns(11'000);
+    w.config(0, kCmdUp).reg(regs::kCtrl, 0, regs::ctrl::kRst.mask()).wait_ns(11'000);
     w.bring_up(64, 64).post_tx(0, 2, 100).wait_ns(10'000);
     add("hw-dma-while-bus-master-enable-is-off", "BME off with traffic: refused, no message; BME on, reset, up", w);
   }
@@ -329,7 +329,7 @@ std::vector<Seed> build() {
   {
     OpWriter w = up();
     w.wait_ns(2'000).post_tx(0, 32, 1500).frame(FrameKind::Good, 1000, 8).wait_ns(1'500);
-    w.reg(regs::kCtrl, 0, regs::kCtrlFields[1].mask()).wait_ns(20'000);
+    w.reg(regs::kCtrl, 0, regs::ctrl::kRst.mask()).wait_ns(20'000);
     w.bring_up(64, 64).post_tx(0, 4, 100).wait_ns(10'000);
     add("hw-soft-reset-while-dma-is-in-flight", "CTRL.RST with fetches, data and write-backs in flight; up again", w);
   }

@@ -1,6 +1,7 @@
 // Scenario parsing (toml++) with errors that name the file, key and reason.
 #include "vnic/tb/scenario.hpp"
 
+#include "vnic/model/regs.hpp"
 #include "vnic/stack/netfilter.hpp"
 
 #include "vnic/tb/splitmix.hpp"
@@ -526,11 +527,14 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   get_int(c, t, name, "start_ns", start_ns, 0, int64_t{1} << 40);
   hc.start = model::Duration::ns(start_ns);
   get_bool(c, t, name, "refill", hc.refill_rx);
-  bool promisc = hc.rx_ctrl & 0x1u, rx_fcs = hc.rx_ctrl & 0x8u, rx_all = hc.rx_ctrl & 0x10u;
+  namespace rx_ctrl = model::regs::rx_ctrl;
+  bool promisc = rx_ctrl::kPromisc.get(hc.rx_ctrl) != 0, rx_fcs = rx_ctrl::kRxFcs.get(hc.rx_ctrl) != 0,
+       rx_all = rx_ctrl::kRxAll.get(hc.rx_ctrl) != 0;
   get_bool(c, t, name, "promisc", promisc);
   get_bool(c, t, name, "rx-fcs", rx_fcs);
   get_bool(c, t, name, "rx-all", rx_all);
-  hc.rx_ctrl = 0x4u | (promisc ? 0x1u : 0u) | (rx_fcs ? 0x8u : 0u) | (rx_all ? 0x10u : 0u);
+  hc.rx_ctrl = rx_ctrl::kBcast.mask() | (promisc ? rx_ctrl::kPromisc.mask() : 0u) |
+               (rx_fcs ? rx_ctrl::kRxFcs.mask() : 0u) | (rx_all ? rx_ctrl::kRxAll.mask() : 0u);
   std::string addr;
   get_string(c, t, name, "address", addr);
   if (t.contains("address") && t.get("address")->is_string()) {

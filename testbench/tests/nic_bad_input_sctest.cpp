@@ -36,16 +36,16 @@ TEST(BadInput, WritesDuringASoftResetAreIgnoredAndCounted) {
   nc.reset_ns = 10'000;
   Rig r(Rig::small(), nc);
   r.wr(regs::kCtrl, 2);
-  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 0u);  // RESET_DONE 0
+  EXPECT_EQ(regs::status::kResetDone.get(r.rd(regs::kStatus)), 0u);  // RESET_DONE 0
   r.wr(regs::kRxUsecs, 77);                                          // too early: ignored
   r.wr(regs::kMsixData, 5, 0);                                       // the MSI-X table is the function's
   EXPECT_EQ(r.stat(Stat::mmio_in_reset), 1u);
   EXPECT_EQ(r.rd(regs::kRxUsecs), 0u);
   EXPECT_EQ(r.rd(regs::kMsixData, 0), 5u);
   r.run_for(Duration::ns(9'990));
-  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 0u);
+  EXPECT_EQ(regs::status::kResetDone.get(r.rd(regs::kStatus)), 0u);
   r.run_for(Duration::ns(20));
-  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 1u);
+  EXPECT_EQ(regs::status::kResetDone.get(r.rd(regs::kStatus)), 1u);
   r.wr(regs::kRxUsecs, 77);
   EXPECT_EQ(r.rd(regs::kRxUsecs), 77u);
   EXPECT_EQ(r.stat(Stat::mmio_in_reset), 1u);
@@ -55,10 +55,10 @@ TEST(BadInput, AResetThatHangsNeverReportsDone) {
   vnic::hw::NicConfig nc = Rig::cfg();
   nc.reset_hangs = true;
   Rig r(Rig::small(), nc);
-  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 1u);  // power-on reset is done
+  EXPECT_EQ(regs::status::kResetDone.get(r.rd(regs::kStatus)), 1u);  // power-on reset is done
   r.wr(regs::kCtrl, 2);
   r.run_for(Duration::ms(10));
-  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 0u);
+  EXPECT_EQ(regs::status::kResetDone.get(r.rd(regs::kStatus)), 0u);
   r.wr(regs::kRxUsecs, 1);
   EXPECT_EQ(r.stat(Stat::mmio_in_reset), 1u);
 }
@@ -74,10 +74,10 @@ TEST(BadInput, TxRingOutsideHostMemoryStopsTheQueueUntilReset) {
   r.run_for(Duration::us(5));
   EXPECT_EQ(r.stat(Stat::desc_dma_errors), 1u);
   const uint32_t st = r.rd(regs::kTxqStatus);
-  EXPECT_EQ(regs::kQStatusFields[0].get(st), 0u);  // not running
-  EXPECT_EQ(regs::kQStatusFields[1].get(st), 1u);  // error
-  EXPECT_EQ(regs::kQStatusFields[2].get(st), static_cast<uint32_t>(regs::QueueErr::Dma));
-  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[1].mask(), 0u);
+  EXPECT_EQ(regs::q_status::kRunning.get(st), 0u);  // not running
+  EXPECT_EQ(regs::q_status::kError.get(st), 1u);  // error
+  EXPECT_EQ(regs::q_status::kErrCode.get(st), static_cast<uint32_t>(regs::QueueErr::Dma));
+  EXPECT_NE(r.err_cause() & regs::err_cause::kTxDma.mask(), 0u);
   EXPECT_EQ(r.rd(regs::kErrAddrLo), 0x1000u);
   EXPECT_EQ(r.host->stats().irqs_per_vector.back(), r.stat(Stat::irq_misc));
   EXPECT_GE(r.stat(Stat::irq_misc), 1u);
@@ -87,7 +87,7 @@ TEST(BadInput, TxRingOutsideHostMemoryStopsTheQueueUntilReset) {
   r.wr(regs::kTxqCtrl, 1);
   r.run_for(Duration::us(5));
   EXPECT_EQ(r.stat(Stat::desc_dma_errors), 1u);
-  EXPECT_EQ(regs::kQStatusFields[1].get(r.rd(regs::kTxqStatus)), 1u);
+  EXPECT_EQ(regs::q_status::kError.get(r.rd(regs::kTxqStatus)), 1u);
   // Reset recovers the device: everything back to reset values, traffic works again.
   r.wr(regs::kCtrl, 2);
   EXPECT_EQ(r.rd(regs::kTxqStatus), 0u);
@@ -110,8 +110,8 @@ TEST(BadInput, RxBufferOutsideHostMemoryDropsTheFrameAndStopsRx) {
   EXPECT_EQ(r.stat(Stat::tx_packets), 1u);
   EXPECT_EQ(r.stat(Stat::rx_dma_errors), 1u);
   EXPECT_EQ(r.stat(Stat::rx_packets), 0u);
-  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[0].mask(), 0u);
-  EXPECT_EQ(regs::kQStatusFields[1].get(r.rd(regs::kRxqStatus)), 1u);
+  EXPECT_NE(r.err_cause() & regs::err_cause::kRxDma.mask(), 0u);
+  EXPECT_EQ(regs::q_status::kError.get(r.rd(regs::kRxqStatus)), 1u);
   // The RX ring was not written back (no DD anywhere).
   for (uint32_t i = 0; i < 64; ++i) {
     EXPECT_FALSE(vnic::model::decode_rx(r.mem.view(r.host->rx_ring_addr() + i * 16ull, 16).first<16>()).done());
@@ -133,7 +133,7 @@ TEST(BadInput, TxBufferOutsideHostMemoryDropsTheFrame) {
   EXPECT_EQ(r.stat(Stat::tx_packets), 0u);
   EXPECT_EQ(r.wire.sent, 0u);
   EXPECT_EQ(r.rd(regs::kErrAddrHi), 0xDEADu);
-  EXPECT_EQ(regs::kQStatusFields[2].get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
+  EXPECT_EQ(regs::q_status::kErrCode.get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
 }
 
 TEST(BadInput, BadRingSizesAndAlignmentAreRefusedAtEnable) {
@@ -147,7 +147,7 @@ TEST(BadInput, BadRingSizesAndAlignmentAreRefusedAtEnable) {
     r.wr(regs::kTxqCtrl, 1);
     ++n;
     EXPECT_EQ(r.stat(Stat::ring_cfg_errors), n) << "size " << size;
-    EXPECT_EQ(regs::kQStatusFields[2].get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::RingCfg));
+    EXPECT_EQ(regs::q_status::kErrCode.get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::RingCfg));
   }
   r.wr(regs::kTxqCtrl, 0);
   r.wr(regs::kTxqSize, 64);
@@ -158,12 +158,12 @@ TEST(BadInput, BadRingSizesAndAlignmentAreRefusedAtEnable) {
   r.wr(regs::kRxqBufSize, 32);  // below 64
   r.wr(regs::kRxqCtrl, 1);
   EXPECT_EQ(r.stat(Stat::ring_cfg_errors), n + 2);
-  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[2].mask(), 0u);
+  EXPECT_NE(r.err_cause() & regs::err_cause::kRingCfg.mask(), 0u);
   // A good configuration then runs.
   r.wr(regs::kTxqCtrl, 0);
   r.wr(regs::kTxqBaseLo, static_cast<uint32_t>(r.host->tx_ring_addr()));
   r.wr(regs::kTxqCtrl, 1);
-  EXPECT_EQ(regs::kQStatusFields[0].get(r.rd(regs::kTxqStatus)), 1u);
+  EXPECT_EQ(regs::q_status::kRunning.get(r.rd(regs::kTxqStatus)), 1u);
 }
 
 TEST(BadInput, TailBeyondTheRingIsIgnoredAndCounted) {
@@ -173,8 +173,8 @@ TEST(BadInput, TailBeyondTheRingIsIgnoredAndCounted) {
   r.wr(regs::kTxqTail, 0xFFFF);
   EXPECT_EQ(r.stat(Stat::tail_errors), 2u);
   EXPECT_EQ(r.rd(regs::kTxqTail), 0u);
-  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[3].mask(), 0u);
-  EXPECT_EQ(regs::kQStatusFields[0].get(r.rd(regs::kTxqStatus)), 1u);  // still running
+  EXPECT_NE(r.err_cause() & regs::err_cause::kTail.mask(), 0u);
+  EXPECT_EQ(regs::q_status::kRunning.get(r.rd(regs::kTxqStatus)), 1u);  // still running
 }
 
 TEST(BadInput, ZeroLengthDescriptorDropsOnlyThatFrame) {
@@ -231,7 +231,7 @@ TEST(BadInput, UnalignedUnknownAndOddSizedMmioGetAnAddressError) {
   EXPECT_EQ(r.host->raw_access(false, 0x0FFC, b.data(), 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // a gap
   EXPECT_EQ(r.host->raw_access(false, 0x10'0000, b.data(), 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // past BAR0
   EXPECT_EQ(r.stat(Stat::mmio_errors), 5u);
-  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[5].mask(), 0u);
+  EXPECT_NE(r.err_cause() & regs::err_cause::kMmio.mask(), 0u);
   EXPECT_EQ(r.host->raw_access(false, regs::kId.offset, b.data(), 4), tlm::TLM_OK_RESPONSE);
 }
 
@@ -241,7 +241,7 @@ TEST(BadInput, WritesToReadOnlyRegistersAreIgnored) {
   r.wr(regs::kCap, 0xFFFFFFFF);
   r.wr(regs::kStatLo, 0x1234, 3);
   EXPECT_EQ(r.rd(regs::kId), regs::kDeviceId);
-  EXPECT_EQ(regs::kCapFields[0].get(r.rd(regs::kCap)), 1u);
+  EXPECT_EQ(regs::cap::kNumQp.get(r.rd(regs::kCap)), 1u);
   EXPECT_EQ(r.stat(Stat::mmio_ro_writes), 3u);
 }
 
@@ -273,7 +273,7 @@ TEST(BadInput, ResetWhileDmaIsInFlightAbandonsItCleanly) {
   EXPECT_EQ(r.nic.dma().pending_writes(), 0u);
   EXPECT_EQ(r.rd(regs::kCtrl), 0u);
   EXPECT_EQ(r.stat(Stat::tx_packets), tx_at_reset);  // nothing completed after the reset
-  EXPECT_EQ(regs::kStatusFields[2].get(r.rd(regs::kStatus)), 1u);
+  EXPECT_EQ(regs::status::kResetDone.get(r.rd(regs::kStatus)), 1u);
   // And it comes back up.
   r.host->bring_up();
   r.run_for(Duration::us(100));
@@ -328,8 +328,8 @@ TEST(NicRegs, CountersReadAsLatchedHalvesAndSurviveAResetThatRestoresEverythingE
   EXPECT_EQ(r.rd(regs::kStatLo, i), 104u);  // the counters survive a soft reset
   EXPECT_EQ(r.rd(regs::kRxqBufSize), regs::kDefaultRxBufSize);
   const uint32_t st = r.rd(regs::kStatus);
-  EXPECT_EQ(regs::kStatusFields[0].get(st), 1u);  // link up
-  EXPECT_EQ(regs::kStatusFields[1].get(st), 2u);  // 10G
+  EXPECT_EQ(regs::status::kLinkUp.get(st), 1u);  // link up
+  EXPECT_EQ(regs::status::kSpeed.get(st), 2u);  // 10G
 }
 
 TEST(NicFilter, UnicastBroadcastMulticastHashAndPromiscuous) {
@@ -405,7 +405,7 @@ TEST(Iommu, TrafficRunsThroughMappingsAndStrayDmaIsRefusedCountedAndRecovered) {
   EXPECT_EQ(r.stat(Stat::tx_dma_errors), 1u);
   EXPECT_EQ(r.mem.stats().iommu_faults, 1u);
   EXPECT_EQ(r.mem.stats().iommu_last_fault, stray);
-  EXPECT_EQ(regs::kQStatusFields[2].get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
+  EXPECT_EQ(regs::q_status::kErrCode.get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
   // Reset and bring-up recover the device.
   const uint64_t sent_before = r.stat(Stat::tx_packets);
   r.wr(regs::kCtrl, 2);
@@ -476,7 +476,7 @@ TEST(Pci, DmaWithBusMasteringOffIsRefusedCountedAndRecoverable) {
   // The TX fetch, and the RX queue's next prefetch batch, are both refused.
   EXPECT_GE(r.stat(Stat::desc_dma_errors), 1u);
   EXPECT_EQ(r.host->stats().irqs, 0u);  // no interrupt message without bus mastering
-  EXPECT_EQ(regs::kQStatusFields[2].get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
+  EXPECT_EQ(regs::q_status::kErrCode.get(r.rd(regs::kTxqStatus)), static_cast<uint32_t>(regs::QueueErr::Dma));
   // Bus mastering back on, a reset and a bring-up: the device works again.
   r.nic.cfg_write32(pci::kCommandStatus, pci::kCmdMemorySpace | pci::kCmdBusMaster);
   r.host->bring_up();

@@ -249,8 +249,8 @@ TEST_P(RefusedRxBuffer, IsAnRxDmaErrorWithNoDoneBit) {
     EXPECT_TRUE(std::equal(v.begin(), v.end(), old.begin()));
   }
   const uint32_t st = r.rd(regs::kRxqStatus);
-  EXPECT_EQ(regs::kQStatusFields[2].get(st), static_cast<uint32_t>(regs::QueueErr::Dma));
-  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[0].mask(), 0u);
+  EXPECT_EQ(regs::q_status::kErrCode.get(st), static_cast<uint32_t>(regs::QueueErr::Dma));
+  EXPECT_NE(r.err_cause() & regs::err_cause::kRxDma.mask(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, RefusedRxBuffer, ::testing::Values(0, 1, 2), [](const auto& i) {
@@ -372,7 +372,7 @@ TEST(TailBackwards, IsIgnoredCountedAndChangesNothing) {
   r.run_for(Duration::ns(10));
   r.wr(regs::kTxqTail, 2);
   EXPECT_EQ(r.stat(Stat::tail_errors), 1u);
-  EXPECT_NE(r.err_cause() & regs::kErrCauseFields[3].mask(), 0u);
+  EXPECT_NE(r.err_cause() & regs::err_cause::kTail.mask(), 0u);
   EXPECT_EQ(r.rd(regs::kTxqTail), 4u);
   r.run_for(Duration::us(100));
   EXPECT_EQ(r.wire.sent, 4u);
@@ -400,13 +400,13 @@ TEST(QueueEnable, ATailBeyondANewSizeIsRefusedAtEnableAndTheRegistersAgree) {
   r.wr(regs::kTxqCtrl, 1);
   EXPECT_EQ(r.stat(Stat::ring_cfg_errors), before + 1);
   const uint32_t st = r.rd(regs::kTxqStatus);
-  EXPECT_EQ(regs::kQStatusFields[0].get(st), 0u);  // not running
-  EXPECT_EQ(regs::kQStatusFields[2].get(st), static_cast<uint32_t>(regs::QueueErr::RingCfg));
+  EXPECT_EQ(regs::q_status::kRunning.get(st), 0u);  // not running
+  EXPECT_EQ(regs::q_status::kErrCode.get(st), static_cast<uint32_t>(regs::QueueErr::RingCfg));
   // A valid tail makes the next enable work.
   r.wr(regs::kTxqCtrl, 0);
   r.wr(regs::kTxqTail, 0);
   r.wr(regs::kTxqCtrl, 1);
-  EXPECT_EQ(regs::kQStatusFields[0].get(r.rd(regs::kTxqStatus)), 1u);
+  EXPECT_EQ(regs::q_status::kRunning.get(r.rd(regs::kTxqStatus)), 1u);
 }
 
 TEST(Counters, DmaCountersSurviveASoftResetLikeEveryOther) {

@@ -7,6 +7,8 @@
 #include <span>
 #include <string_view>
 
+#include "vnic/model/units.hpp"
+
 namespace vnic::model::regs {
 
 // RO: read-only (writes ignored and counted). RW: read/write. W1C: write 1 to clear.
@@ -67,92 +69,255 @@ inline constexpr uint32_t kDefaultMaxFrame = 1518;
 inline constexpr uint32_t kDefaultRxBufSize = 2048;
 
 // ---------------------------------------------------------------- fields
-inline constexpr Field kIdFields[] = {{"ID", 0, 32, "0x564E4943 (\"VNIC\")."}};
-inline constexpr Field kVersionFields[] = {
-    {"MINOR", 0, 16, "Minor version."}, {"MAJOR", 16, 16, "Major version."}};
-inline constexpr Field kCtrlFields[] = {
-    {"EN", 0, 1, "Device enable: queues may run only while set."},
-    {"RST", 1, 1, "Write 1: soft reset. Every register returns to its reset value (MAC_LO/HI to the "
-                  "permanent address; the MSI-X table and the counters are kept), queues stop, in-flight "
-                  "DMA is abandoned. Takes 10 us (STATUS.RESET_DONE). Reads 0."},
+// Every field is a named constant in a namespace named after its field group (regs::ctrl::kRst,
+// regs::status::kSpeed, regs::q_status::kErrCode; a group shared by several registers, like
+// q_status for RXQ_STATUS and TXQ_STATUS, is named once). Code uses these names, never a position;
+// each group's array (kCtrlFields, ...) lists the same constants in bit order for the registers,
+// the MMIO dispatch and the generated docs.
+namespace id {
+inline constexpr Field kId{"ID", 0, 32, "0x564E4943 (\"VNIC\")."};
+}  // namespace id
+inline constexpr Field kIdFields[] = {id::kId};
+
+namespace version {
+inline constexpr Field kMinor{"MINOR", 0, 16, "Minor version."};
+inline constexpr Field kMajor{"MAJOR", 16, 16, "Major version."};
+}  // namespace version
+inline constexpr Field kVersionFields[] = {version::kMinor, version::kMajor};
+
+namespace ctrl {
+inline constexpr Field kEn{"EN", 0, 1, "Device enable: queues may run only while set."};
+inline constexpr Field kRst{
+    "RST", 1, 1,
+    "Write 1: soft reset. Every register returns to its reset value (MAC_LO/HI to the "
+    "permanent address; the MSI-X table and the counters are kept), queues stop, in-flight "
+    "DMA is abandoned. Takes 10 us (STATUS.RESET_DONE). Reads 0."};
+}  // namespace ctrl
+inline constexpr Field kCtrlFields[] = {ctrl::kEn, ctrl::kRst};
+
+namespace status {
+inline constexpr Field kLinkUp{"LINK_UP", 0, 1, "Link is up."};
+inline constexpr Field kSpeed{"SPEED", 1, 3, "Link speed: 0 none, 1 1G, 2 10G, 3 25G, 4 40G, 5 100G."};
+inline constexpr Field kResetDone{
+    "RESET_DONE", 4, 1,
+    "Set when the last soft reset (or power-on) has completed; 0 while a soft reset runs "
+    "(NicConfig::reset_ns, 10 us by default)."};
+
+// SPEED's codes: the device encodes its link rate with speed_code(), the driver decodes with
+// speed_mbps(); kSpeed's doc lists the same codes (a test checks).
+struct SpeedCode {
+  uint32_t code;
+  uint32_t mbps;
+  std::string_view name;  // as in kSpeed's doc and the C header's VNIC_STATUS_SPEED_<name>
 };
-inline constexpr Field kStatusFields[] = {
-    {"LINK_UP", 0, 1, "Link is up."},
-    {"SPEED", 1, 3, "Link speed: 0 none, 1 1G, 2 10G, 3 25G, 4 40G, 5 100G."},
-    {"RESET_DONE", 4, 1, "Set when the last soft reset (or power-on) has completed; 0 while a soft reset runs (NicConfig::reset_ns, 10 us by default)."},
-};
-inline constexpr Field kCapFields[] = {
-    {"NUM_QP", 0, 8, "Number of queue pairs this instance has."},
-    {"MIN_RING_LOG2", 8, 4, "log2 of the smallest ring size (8)."},
-    {"MAX_RING_LOG2", 12, 4, "log2 of the largest ring size (4096)."},
-    {"NUM_VEC", 16, 8, "Interrupt vectors: one per queue pair, then one for link and errors."},
-};
-inline constexpr Field kIcrFields[] = {
-    {"RXQ", 0, 8, "Bit i: RX completions of queue pair i."},
-    {"TXQ", 8, 8, "Bit i: TX completions of queue pair i."},
-    {"LINK", 30, 1, "Link state changed."},
-    {"ERR", 31, 1, "An error was latched in ERR_CAUSE."},
-};
-inline constexpr Field kImaskFields[] = {
-    {"VEC", 0, kMaxVectors, "Bit v: vector v is masked (vector NUM_QP is link/errors)."}};
-inline constexpr Field kErrCauseFields[] = {
-    {"RX_DMA", 0, 1, "An RX DMA access failed (address outside host memory or refused)."},
-    {"TX_DMA", 1, 1, "A TX DMA access failed."},
-    {"RING_CFG", 2, 1, "A queue was enabled with a bad ring size, base alignment, buffer size, or a tail beyond the size."},
-    {"TAIL", 3, 1, "A tail was written beyond the ring size or backwards (the write was ignored)."},
-    {"TX_DESC", 4, 1, "A TX descriptor was malformed (zero length, frame too long, no EOP)."},
-    {"MMIO", 5, 1, "An MMIO access was unaligned, not 4 bytes, to no register, or an out-of-range value."},
-};
-inline constexpr Field kAddrLoFields[] = {{"ADDR_LO", 0, 32, "Bits 31:0 of the address."}};
-inline constexpr Field kAddrHiFields[] = {{"ADDR_HI", 0, 32, "Bits 63:32 of the address."}};
-inline constexpr Field kMacLoFields[] = {
-    {"MAC0", 0, 8, "First octet on the wire."}, {"MAC1", 8, 8, "Second octet."},
-    {"MAC2", 16, 8, "Third octet."}, {"MAC3", 24, 8, "Fourth octet."}};
-inline constexpr Field kMacHiFields[] = {{"MAC4", 0, 8, "Fifth octet."}, {"MAC5", 8, 8, "Sixth octet."}};
-inline constexpr Field kRxCtrlFields[] = {
-    {"PROMISC", 0, 1, "Accept every frame whatever its destination."},
-    {"ALLMULTI", 1, 1, "Accept every multicast frame."},
-    {"BCAST", 2, 1, "Accept broadcast frames."},
-    {"RX_FCS", 3, 1, "Keep the 4-byte FCS at the end of received data (ethtool rx-fcs)."},
-    {"RX_ALL", 4, 1, "Deliver frames with a bad FCS or length, flagged in the descriptor (ethtool rx-all)."},
-};
-inline constexpr Field kMaxFrameFields[] = {
-    {"SIZE", 0, 14, "Largest frame accepted or sent, in bytes including the FCS (64..9022)."}};
-inline constexpr Field kHashLoFields[] = {{"HASH", 0, 32, "Multicast hash filter bits 31:0."}};
-inline constexpr Field kHashHiFields[] = {{"HASH", 0, 32, "Multicast hash filter bits 63:32."}};
-inline constexpr Field kRingBaseLoFields[] = {
-    {"BASE_LO", 0, 32, "Ring base bits 31:0; must be 16-byte aligned."}};
-inline constexpr Field kRingBaseHiFields[] = {{"BASE_HI", 0, 32, "Ring base bits 63:32."}};
-inline constexpr Field kRingSizeFields[] = {
-    {"SIZE", 0, 13, "Ring size in descriptors: a power of two, 8..4096."}};
-inline constexpr Field kHeadFields[] = {
-    {"HEAD", 0, 12, "Next descriptor the device will use (device-owned)."}};
-inline constexpr Field kTailFields[] = {
-    {"TAIL", 0, 13, "One past the last descriptor handed to the device (doorbell). While the queue runs it may "
-                    "only move forward: a value behind the current tail (or >= the size) is ignored and counted."}};
-inline constexpr Field kBufSizeFields[] = {
-    {"SIZE", 0, 16, "RX buffer size in bytes (64..16384); a longer frame is a length error."}};
-inline constexpr Field kQCtrlFields[] = {
-    {"ENABLE", 0, 1, "Start the queue from slot 0 (ring registers and the tail are checked here); clear to "
-                     "stop it and revoke its work in flight (fetches, frames not yet on the wire, writes not yet landed)."}};
-inline constexpr Field kQStatusFields[] = {
-    {"RUNNING", 0, 1, "The queue is enabled and has no error."},
-    {"ERROR", 1, 1, "The queue stopped on an error; only a soft reset restarts it."},
-    {"ERR_CODE", 8, 8, "Why: 1 DMA refused, 2 bad ring configuration (size, base, buffer size, or tail >= size)."},
-};
-inline constexpr Field kUsecsFields[] = {
-    {"USECS", 0, 16, "Interrupt moderation time in microseconds after the first completion (0: off)."}};
-inline constexpr Field kFramesFields[] = {
-    {"FRAMES", 0, 16, "Interrupt after this many completions (0: off; 1: every completion)."}};
-inline constexpr Field kVecCountFields[] = {
-    {"COUNT", 0, 32, "Interrupts raised on this vector since reset (wraps)."}};
-inline constexpr Field kStatFields[] = {{"VALUE", 0, 32, "Counter half (see the counter table)."}};
-inline constexpr Field kMsixAddrLoFields[] = {{"ADDR_LO", 2, 30, "Message address bits 31:2 (bits 1:0 read 0)."}};
-inline constexpr Field kMsixAddrHiFields[] = {{"ADDR_HI", 0, 32, "Message address bits 63:32."}};
-inline constexpr Field kMsixDataFields[] = {{"DATA", 0, 32, "Message data, written as 4 bytes."}};
-inline constexpr Field kMsixVctrlFields[] = {{"MASK", 0, 1, "Vector masked: a message waits in the PBA."}};
-inline constexpr Field kMsixPbaFields[] = {
-    {"PENDING", 0, kMaxVectors, "Bit v: vector v has a message held back by a mask."}};
+inline constexpr uint32_t kSpeedNone = 0;  // link down, or a rate without a code
+inline constexpr SpeedCode kSpeedCodes[] = {
+    {1, 1000, "1G"}, {2, 10000, "10G"}, {3, 25000, "25G"}, {4, 40000, "40G"}, {5, 100000, "100G"}};
+// The code for a link rate, by its whole Gb/s (10.3 Gb/s is 10G); kSpeedNone for any other rate.
+constexpr uint32_t speed_code(BitRate r) {
+  const uint64_t gbps = r.bps() / 1000'000'000u;
+  for (const SpeedCode& s : kSpeedCodes) {
+    if (gbps == s.mbps / 1000u) return s.code;
+  }
+  return kSpeedNone;
+}
+// The rate in Mb/s for a SPEED code; 0 for kSpeedNone or a code the table does not know.
+constexpr uint32_t speed_mbps(uint32_t code) {
+  for (const SpeedCode& s : kSpeedCodes) {
+    if (code == s.code) return s.mbps;
+  }
+  return 0;
+}
+}  // namespace status
+inline constexpr Field kStatusFields[] = {status::kLinkUp, status::kSpeed, status::kResetDone};
+
+namespace cap {
+inline constexpr Field kNumQp{"NUM_QP", 0, 8, "Number of queue pairs this instance has."};
+inline constexpr Field kMinRingLog2{"MIN_RING_LOG2", 8, 4, "log2 of the smallest ring size (8)."};
+inline constexpr Field kMaxRingLog2{"MAX_RING_LOG2", 12, 4, "log2 of the largest ring size (4096)."};
+inline constexpr Field kNumVec{"NUM_VEC", 16, 8,
+                               "Interrupt vectors: one per queue pair, then one for link and errors."};
+}  // namespace cap
+inline constexpr Field kCapFields[] = {cap::kNumQp, cap::kMinRingLog2, cap::kMaxRingLog2, cap::kNumVec};
+
+namespace icr {
+inline constexpr Field kRxq{"RXQ", 0, 8, "Bit i: RX completions of queue pair i."};
+inline constexpr Field kTxq{"TXQ", 8, 8, "Bit i: TX completions of queue pair i."};
+inline constexpr Field kLink{"LINK", 30, 1, "Link state changed."};
+inline constexpr Field kErr{"ERR", 31, 1, "An error was latched in ERR_CAUSE."};
+}  // namespace icr
+inline constexpr Field kIcrFields[] = {icr::kRxq, icr::kTxq, icr::kLink, icr::kErr};
+
+namespace imask {
+inline constexpr Field kVec{"VEC", 0, kMaxVectors, "Bit v: vector v is masked (vector NUM_QP is link/errors)."};
+}  // namespace imask
+inline constexpr Field kImaskFields[] = {imask::kVec};
+
+namespace err_cause {
+inline constexpr Field kRxDma{"RX_DMA", 0, 1, "An RX DMA access failed (address outside host memory or refused)."};
+inline constexpr Field kTxDma{"TX_DMA", 1, 1, "A TX DMA access failed."};
+inline constexpr Field kRingCfg{
+    "RING_CFG", 2, 1,
+    "A queue was enabled with a bad ring size, base alignment, buffer size, or a tail beyond the size."};
+inline constexpr Field kTail{"TAIL", 3, 1,
+                             "A tail was written beyond the ring size or backwards (the write was ignored)."};
+inline constexpr Field kTxDesc{"TX_DESC", 4, 1,
+                               "A TX descriptor was malformed (zero length, frame too long, no EOP)."};
+inline constexpr Field kMmio{
+    "MMIO", 5, 1, "An MMIO access was unaligned, not 4 bytes, to no register, or an out-of-range value."};
+}  // namespace err_cause
+inline constexpr Field kErrCauseFields[] = {err_cause::kRxDma,  err_cause::kTxDma,  err_cause::kRingCfg,
+                                            err_cause::kTail,   err_cause::kTxDesc, err_cause::kMmio};
+
+namespace addr_lo {
+inline constexpr Field kAddrLo{"ADDR_LO", 0, 32, "Bits 31:0 of the address."};
+}  // namespace addr_lo
+inline constexpr Field kAddrLoFields[] = {addr_lo::kAddrLo};
+
+namespace addr_hi {
+inline constexpr Field kAddrHi{"ADDR_HI", 0, 32, "Bits 63:32 of the address."};
+}  // namespace addr_hi
+inline constexpr Field kAddrHiFields[] = {addr_hi::kAddrHi};
+
+namespace mac_lo {
+inline constexpr Field kMac0{"MAC0", 0, 8, "First octet on the wire."};
+inline constexpr Field kMac1{"MAC1", 8, 8, "Second octet."};
+inline constexpr Field kMac2{"MAC2", 16, 8, "Third octet."};
+inline constexpr Field kMac3{"MAC3", 24, 8, "Fourth octet."};
+}  // namespace mac_lo
+inline constexpr Field kMacLoFields[] = {mac_lo::kMac0, mac_lo::kMac1, mac_lo::kMac2, mac_lo::kMac3};
+
+namespace mac_hi {
+inline constexpr Field kMac4{"MAC4", 0, 8, "Fifth octet."};
+inline constexpr Field kMac5{"MAC5", 8, 8, "Sixth octet."};
+}  // namespace mac_hi
+inline constexpr Field kMacHiFields[] = {mac_hi::kMac4, mac_hi::kMac5};
+
+namespace rx_ctrl {
+inline constexpr Field kPromisc{"PROMISC", 0, 1, "Accept every frame whatever its destination."};
+inline constexpr Field kAllmulti{"ALLMULTI", 1, 1, "Accept every multicast frame."};
+inline constexpr Field kBcast{"BCAST", 2, 1, "Accept broadcast frames."};
+inline constexpr Field kRxFcs{"RX_FCS", 3, 1,
+                              "Keep the 4-byte FCS at the end of received data (ethtool rx-fcs)."};
+inline constexpr Field kRxAll{
+    "RX_ALL", 4, 1, "Deliver frames with a bad FCS or length, flagged in the descriptor (ethtool rx-all)."};
+}  // namespace rx_ctrl
+inline constexpr Field kRxCtrlFields[] = {rx_ctrl::kPromisc, rx_ctrl::kAllmulti, rx_ctrl::kBcast,
+                                          rx_ctrl::kRxFcs, rx_ctrl::kRxAll};
+
+namespace max_frame {
+inline constexpr Field kSize{"SIZE", 0, 14,
+                             "Largest frame accepted or sent, in bytes including the FCS (64..9022)."};
+}  // namespace max_frame
+inline constexpr Field kMaxFrameFields[] = {max_frame::kSize};
+
+namespace hash_lo {
+inline constexpr Field kHash{"HASH", 0, 32, "Multicast hash filter bits 31:0."};
+}  // namespace hash_lo
+inline constexpr Field kHashLoFields[] = {hash_lo::kHash};
+
+namespace hash_hi {
+inline constexpr Field kHash{"HASH", 0, 32, "Multicast hash filter bits 63:32."};
+}  // namespace hash_hi
+inline constexpr Field kHashHiFields[] = {hash_hi::kHash};
+
+namespace ring_base_lo {
+inline constexpr Field kBaseLo{"BASE_LO", 0, 32, "Ring base bits 31:0; must be 16-byte aligned."};
+}  // namespace ring_base_lo
+inline constexpr Field kRingBaseLoFields[] = {ring_base_lo::kBaseLo};
+
+namespace ring_base_hi {
+inline constexpr Field kBaseHi{"BASE_HI", 0, 32, "Ring base bits 63:32."};
+}  // namespace ring_base_hi
+inline constexpr Field kRingBaseHiFields[] = {ring_base_hi::kBaseHi};
+
+namespace ring_size {
+inline constexpr Field kSize{"SIZE", 0, 13, "Ring size in descriptors: a power of two, 8..4096."};
+}  // namespace ring_size
+inline constexpr Field kRingSizeFields[] = {ring_size::kSize};
+
+namespace head {
+inline constexpr Field kHead{"HEAD", 0, 12, "Next descriptor the device will use (device-owned)."};
+}  // namespace head
+inline constexpr Field kHeadFields[] = {head::kHead};
+
+namespace tail {
+inline constexpr Field kTail{
+    "TAIL", 0, 13,
+    "One past the last descriptor handed to the device (doorbell). While the queue runs it may "
+    "only move forward: a value behind the current tail (or >= the size) is ignored and counted."};
+}  // namespace tail
+inline constexpr Field kTailFields[] = {tail::kTail};
+
+namespace buf_size {
+inline constexpr Field kSize{"SIZE", 0, 16,
+                             "RX buffer size in bytes (64..16384); a longer frame is a length error."};
+}  // namespace buf_size
+inline constexpr Field kBufSizeFields[] = {buf_size::kSize};
+
+namespace q_ctrl {
+inline constexpr Field kEnable{
+    "ENABLE", 0, 1,
+    "Start the queue from slot 0 (ring registers and the tail are checked here); clear to "
+    "stop it and revoke its work in flight (fetches, frames not yet on the wire, writes not yet landed)."};
+}  // namespace q_ctrl
+inline constexpr Field kQCtrlFields[] = {q_ctrl::kEnable};
+
+namespace q_status {
+inline constexpr Field kRunning{"RUNNING", 0, 1, "The queue is enabled and has no error."};
+inline constexpr Field kError{"ERROR", 1, 1, "The queue stopped on an error; only a soft reset restarts it."};
+inline constexpr Field kErrCode{
+    "ERR_CODE", 8, 8,
+    "Why: 1 DMA refused, 2 bad ring configuration (size, base, buffer size, or tail >= size)."};
+}  // namespace q_status
+inline constexpr Field kQStatusFields[] = {q_status::kRunning, q_status::kError, q_status::kErrCode};
+
+namespace usecs {
+inline constexpr Field kUsecs{"USECS", 0, 16,
+                              "Interrupt moderation time in microseconds after the first completion (0: off)."};
+}  // namespace usecs
+inline constexpr Field kUsecsFields[] = {usecs::kUsecs};
+
+namespace frames {
+inline constexpr Field kFrames{"FRAMES", 0, 16,
+                               "Interrupt after this many completions (0: off; 1: every completion)."};
+}  // namespace frames
+inline constexpr Field kFramesFields[] = {frames::kFrames};
+
+namespace vec_count {
+inline constexpr Field kCount{"COUNT", 0, 32, "Interrupts raised on this vector since reset (wraps)."};
+}  // namespace vec_count
+inline constexpr Field kVecCountFields[] = {vec_count::kCount};
+
+namespace stat {
+inline constexpr Field kValue{"VALUE", 0, 32, "Counter half (see the counter table)."};
+}  // namespace stat
+inline constexpr Field kStatFields[] = {stat::kValue};
+
+namespace msix_addr_lo {
+inline constexpr Field kAddrLo{"ADDR_LO", 2, 30, "Message address bits 31:2 (bits 1:0 read 0)."};
+}  // namespace msix_addr_lo
+inline constexpr Field kMsixAddrLoFields[] = {msix_addr_lo::kAddrLo};
+
+namespace msix_addr_hi {
+inline constexpr Field kAddrHi{"ADDR_HI", 0, 32, "Message address bits 63:32."};
+}  // namespace msix_addr_hi
+inline constexpr Field kMsixAddrHiFields[] = {msix_addr_hi::kAddrHi};
+
+namespace msix_data {
+inline constexpr Field kData{"DATA", 0, 32, "Message data, written as 4 bytes."};
+}  // namespace msix_data
+inline constexpr Field kMsixDataFields[] = {msix_data::kData};
+
+namespace msix_vctrl {
+inline constexpr Field kMask{"MASK", 0, 1, "Vector masked: a message waits in the PBA."};
+}  // namespace msix_vctrl
+inline constexpr Field kMsixVctrlFields[] = {msix_vctrl::kMask};
+
+namespace msix_pba {
+inline constexpr Field kPending{"PENDING", 0, kMaxVectors, "Bit v: vector v has a message held back by a mask."};
+}  // namespace msix_pba
+inline constexpr Field kMsixPbaFields[] = {msix_pba::kPending};
 
 // ---------------------------------------------------------------- queue error codes
 enum class QueueErr : uint8_t { None = 0, Dma = 1, RingCfg = 2 };
@@ -344,9 +509,9 @@ struct Hit {
 std::optional<Hit> find(uint32_t offset);
 
 // Vector and ICR helpers.
-constexpr uint32_t icr_rx_bit(unsigned qp) { return 1u << qp; }
-constexpr uint32_t icr_tx_bit(unsigned qp) { return 1u << (8 + qp); }
-inline constexpr uint32_t kIcrLink = 1u << 30;
-inline constexpr uint32_t kIcrErr = 1u << 31;
+constexpr uint32_t icr_rx_bit(unsigned qp) { return 1u << (icr::kRxq.lsb + qp); }
+constexpr uint32_t icr_tx_bit(unsigned qp) { return 1u << (icr::kTxq.lsb + qp); }
+inline constexpr uint32_t kIcrLink = icr::kLink.mask();
+inline constexpr uint32_t kIcrErr = icr::kErr.mask();
 
 }  // namespace vnic::model::regs
