@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vnic/model/regmap_doc.hpp"
+#include "vnic/model/regs_c_header.hpp"
 #include "vnic/model/trace.hpp"
 #include "vnic/tb/platform.hpp"
 #include "vnic/tb/plot.hpp"
@@ -467,6 +468,10 @@ int sc_main(int argc, char* argv[]) {
   plot_cmd->add_option("--x", plot_x, "The grid key on the x axis (default: the first)");
   auto* scen = app.add_subcommand("scenario", "Print the embedded default scenario (TOML, with comments)");
   auto* regmap = app.add_subcommand("regmap", "Print the register map as Markdown (docs/regmap.md)");
+  bool regmap_c = false;
+  regmap->add_flag("--c-header", regmap_c,
+                   "Print it as a C99 header instead: offsets, field _SHIFT/_MASK macros, descriptor layouts "
+                   "(docs/vnic_regs.h)");
   auto* steps = app.add_subcommand("steps", "Print the steps of the reference flow and what emits each (docs/journey.md)");
   try {
     app.parse(argc, argv);
@@ -479,7 +484,8 @@ int sc_main(int argc, char* argv[]) {
     return 0;
   }
   if (*regmap) {
-    std::fputs(vnic::model::regs::regmap_markdown().c_str(), stdout);
+    const std::string text = regmap_c ? vnic::model::regs::regmap_c_header() : vnic::model::regs::regmap_markdown();
+    std::fputs(text.c_str(), stdout);
     return 0;
   }
   if (*scen) {

@@ -765,6 +765,12 @@ TEST(Cli, RegmapOutputIsTheCommittedDoc) {
   EXPECT_EQ(r.out, slurp(std::string(VNIC_SOURCE_DIR) + "/docs/regmap.md"));
 }
 
+TEST(Cli, RegmapCHeaderOutputIsTheCommittedHeader) {
+  const Result r = vnic("regmap --c-header");
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, slurp(std::string(VNIC_SOURCE_DIR) + "/docs/vnic_regs.h"));
+}
+
 TEST(Cli, JourneyPrintsEachSampledPacketsStepsAndTheBreakdown) {
   const Result r = vnic("run --frames 300 --no-timing --journey 100 --journey-from a");
   ASSERT_EQ(r.status, 0);
