@@ -40,7 +40,7 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
   for (std::size_t i = 0; i < h.nics.size(); ++i) {
     const TestHostConfig& t = traffic[i];
     const NicSide& n = h.nics[i];
-    if (!t.refill_rx || t.rx_ctrl != 0x4u) {
+    if (!t.refill_rx || t.rx_ctrl != model::regs::rx_ctrl::kBcast.mask()) {
       throw std::runtime_error(fmt::format(
           "host.{}{}: refill = false, promisc, rx-fcs and rx-all need scenario.hosts = \"direct\" (the driver's "
           "rx-mode and features are not built yet)", h.name, i == 0 ? std::string() : "." + n.ifname));

@@ -30,7 +30,7 @@ struct TestHostConfig {
   uint32_t rx_buf = 2048;
   Coalesce coalesce{};
   bool refill_rx = true;          // false: never give RX buffers back (tests rx_missed_errors)
-  uint32_t rx_ctrl = 0x4;         // RX_CTRL (BCAST)
+  uint32_t rx_ctrl = model::regs::rx_ctrl::kBcast.mask();  // RX_CTRL (BCAST)
   // Transmit: `count` frames of `pattern`; interval 0 keeps the TX ring full, otherwise one
   // frame every `interval` starting at `start`.
   TrafficPattern pattern{};
