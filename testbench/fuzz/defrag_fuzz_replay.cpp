@@ -8,7 +8,6 @@
 //   any      nothing in particular
 //   vnic_defrag_fuzz_replay [--trace] FILE_OR_DIR...
 //   vnic_defrag_fuzz_replay --write-seeds DIR          (writes DIR/<seed>)
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -26,17 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace df = vnic::fuzz::defrag;
 
-char current_input[512] = "";
-
-extern "C" void on_abort(int sig) {
-  const char what[] = "vnic-defrag-fuzz: the failing input is ";
-  (void)!std::fwrite(what, 1, sizeof(what) - 1, stderr);
-  (void)!std::fwrite(current_input, 1, std::strlen(current_input), stderr);
-  (void)!std::fwrite("\n", 1, 1, stderr);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
-
 int usage() {
   std::fprintf(stderr,
                "usage: vnic_defrag_fuzz_replay [--trace] FILE_OR_DIR...\n"
@@ -45,15 +33,8 @@ int usage() {
 }
 
 int write_seeds(const fs::path& dir) {
-  fs::create_directories(dir);
-  for (const df::DefragSeed& s : df::defrag_seed_corpus()) {
-    std::ofstream f(dir / s.name, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(s.bytes.data()), static_cast<std::streamsize>(s.bytes.size()));
-    if (!f) {
-      std::fprintf(stderr, "cannot write %s\n", (dir / s.name).c_str());
-      return 1;
-    }
-    std::printf("%-64s %5zu B\n", s.name.c_str(), s.bytes.size());
+  for (const auto& s : df::defrag_seed_corpus()) {
+    if (vnic::fuzz::write_seed(dir, s.name, s.bytes, 64) != 0) return 1;
   }
   return 0;
 }
@@ -87,14 +68,14 @@ int main(int argc, char* argv[]) {
   }
   if (inputs.empty()) return usage();
 
-  std::signal(SIGABRT, on_abort);
+  vnic::fuzz::install_abort_hook("vnic-defrag-fuzz");
   int wrong = 0;
   df::Summary total;
   for (const fs::path& p : inputs) {
     const std::vector<uint8_t> raw = vnic::fuzz::read_input(p);
     const auto bytes = std::make_unique<uint8_t[]>(raw.size());  // exactly the input's size, as libFuzzer's
     std::memcpy(bytes.get(), raw.data(), raw.size());
-    std::snprintf(current_input, sizeof(current_input), "%s", p.c_str());
+    vnic::fuzz::set_current_input(p);
     const df::Summary s = df::run_input({bytes.get(), raw.size()}, trace);
     total.ops += s.ops;
     total.reassembled += s.reassembled;

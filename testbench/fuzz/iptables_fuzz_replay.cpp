@@ -5,7 +5,6 @@
 // (a verdict of a chain's policy), unreadable (bytes no IPv4 header), any.
 //   vnic_iptables_fuzz_replay [--trace] FILE_OR_DIR...
 //   vnic_iptables_fuzz_replay --write-seeds DIR          (writes DIR/<seed>)
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -23,17 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ip = vnic::fuzz::ipt;
 
-char current_input[512] = "";
-
-extern "C" void on_abort(int sig) {
-  const char what[] = "vnic-iptables-fuzz: the failing input is ";
-  (void)!std::fwrite(what, 1, sizeof(what) - 1, stderr);
-  (void)!std::fwrite(current_input, 1, std::strlen(current_input), stderr);
-  (void)!std::fwrite("\n", 1, 1, stderr);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
-
 int usage() {
   std::fprintf(stderr,
                "usage: vnic_iptables_fuzz_replay [--trace] FILE_OR_DIR...\n"
@@ -42,15 +30,8 @@ int usage() {
 }
 
 int write_seeds(const fs::path& dir) {
-  fs::create_directories(dir);
-  for (const ip::IptablesSeed& s : ip::iptables_seed_corpus()) {
-    std::ofstream f(dir / s.name, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(s.bytes.data()), static_cast<std::streamsize>(s.bytes.size()));
-    if (!f) {
-      std::fprintf(stderr, "cannot write %s\n", (dir / s.name).c_str());
-      return 1;
-    }
-    std::printf("%-56s %5zu B\n", s.name.c_str(), s.bytes.size());
+  for (const auto& s : ip::iptables_seed_corpus()) {
+    if (vnic::fuzz::write_seed(dir, s.name, s.bytes, 56) != 0) return 1;
   }
   return 0;
 }
@@ -84,14 +65,14 @@ int main(int argc, char* argv[]) {
   }
   if (inputs.empty()) return usage();
 
-  std::signal(SIGABRT, on_abort);
+  vnic::fuzz::install_abort_hook("vnic-iptables-fuzz");
   int wrong = 0;
   ip::Summary total;
   for (const fs::path& p : inputs) {
     const std::vector<uint8_t> raw = vnic::fuzz::read_input(p);
     const auto bytes = std::make_unique<uint8_t[]>(raw.size());  // exactly the input's size, as libFuzzer's
     std::memcpy(bytes.get(), raw.data(), raw.size());
-    std::snprintf(current_input, sizeof(current_input), "%s", p.c_str());
+    vnic::fuzz::set_current_input(p);
     const ip::Summary s = ip::run_input({bytes.get(), raw.size()}, trace);
     total.commands += s.commands;
     total.refused += s.refused;

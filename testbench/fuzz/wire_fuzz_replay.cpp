@@ -5,7 +5,6 @@
 //   vnic_wire_fuzz_replay FORMAT FILE_OR_DIR...     (FORMAT: ethernet, arp, ipv4, icmp, checksum)
 //   vnic_wire_fuzz_replay --write-seeds DIR         (writes DIR/wire-<format>/...)
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -23,18 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace wf = vnic::fuzz::wire;
-
-char current_input[512] = "";
-
-// A failed check aborts: name the input it failed on, then die as before.
-extern "C" void on_abort(int sig) {
-  const char what[] = "vnic-wire-fuzz: the failing input is ";
-  (void)!std::fwrite(what, 1, sizeof(what) - 1, stderr);
-  (void)!std::fwrite(current_input, 1, std::strlen(current_input), stderr);
-  (void)!std::fwrite("\n", 1, 1, stderr);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
 
 int usage() {
   std::fprintf(stderr,
@@ -84,7 +71,7 @@ int main(int argc, char* argv[]) {
   }
   if (inputs.empty()) return usage();
 
-  std::signal(SIGABRT, on_abort);
+  vnic::fuzz::install_abort_hook("vnic-wire-fuzz");
   std::map<std::string, int> outcomes;
   int wrong = 0;
   for (const fs::path& p : inputs) {
@@ -92,7 +79,7 @@ int main(int argc, char* argv[]) {
     // A heap block of exactly the input's size, as libFuzzer hands it: ASan sees a read past it.
     const auto bytes = std::make_unique<uint8_t[]>(raw.size());
     std::memcpy(bytes.get(), raw.data(), raw.size());
-    std::snprintf(current_input, sizeof(current_input), "%s", p.c_str());
+    vnic::fuzz::set_current_input(p);
     const std::string got = wf::check_input(*format, {bytes.get(), raw.size()});
     ++outcomes[got];
     const std::string name = p.filename().string();
