@@ -13,7 +13,7 @@
 /* Sizing. */
 #define VNIC_BAR0_SIZE 0x8000u
 #define VNIC_DEVICE_ID 0x564E4943u               /* ID register value ("VNIC"). */
-#define VNIC_VERSION 0x00010000u                 /* VERSION register value. */
+#define VNIC_VERSION 0x00010001u                 /* VERSION register value. */
 #define VNIC_MAX_QUEUE_PAIRS 8u
 #define VNIC_MAX_VECTORS 9u                      /* One per queue pair, then link/errors. */
 #define VNIC_MIN_RING_SIZE 8u
@@ -35,7 +35,7 @@
 
 /* VERSION (RO): Register map version. */
 #define VNIC_REG_VERSION 0x0004u
-#define VNIC_REG_VERSION_RESET 0x00010000u
+#define VNIC_REG_VERSION_RESET 0x00010001u
 /* VERSION.MINOR: Minor version. */
 #define VNIC_VERSION_MINOR_SHIFT 0u
 #define VNIC_VERSION_MINOR_WIDTH 16u
@@ -372,10 +372,18 @@
 #define VNIC_REG_RX_USECS_COUNT 8u
 #define VNIC_REG_RX_USECS_STRIDE 0x0100u
 #define VNIC_REG_RX_USECS_RESET 0x00000000u
-/* RX_USECS.USECS: Interrupt moderation time in microseconds after the first completion (0: off). */
+/* RX_USECS.USECS: Interrupt moderation time in microseconds; what it times depends on MODE (0:
+ * off). */
 #define VNIC_RX_USECS_USECS_SHIFT 0u
 #define VNIC_RX_USECS_USECS_WIDTH 16u
 #define VNIC_RX_USECS_USECS_MASK 0x0000FFFFu
+/* RX_USECS.MODE: Moderation rule (docs/hw.md): 0 timer from the first completion after an
+ * interrupt, with FRAMES; 1 minimum interval between interrupts (ITR); 2 packet timer restarted
+ * by every completion, bounded by *_ABS_USECS (RDTR/RADV). 3 is reserved: the write is refused
+ * (mmio_errors, ERR_CAUSE.MMIO). */
+#define VNIC_RX_USECS_MODE_SHIFT 16u
+#define VNIC_RX_USECS_MODE_WIDTH 2u
+#define VNIC_RX_USECS_MODE_MASK 0x00030000u
 
 /* RX_FRAMES (RW): ethtool rx-frames. */
 #define VNIC_REG_RX_FRAMES(i) (0x1024u + (i) * 0x0100u)
@@ -386,6 +394,17 @@
 #define VNIC_RX_FRAMES_FRAMES_SHIFT 0u
 #define VNIC_RX_FRAMES_FRAMES_WIDTH 16u
 #define VNIC_RX_FRAMES_FRAMES_MASK 0x0000FFFFu
+
+/* RX_ABS_USECS (RW): RX packet timer's absolute bound (e1000 RADV). */
+#define VNIC_REG_RX_ABS_USECS(i) (0x1028u + (i) * 0x0100u)
+#define VNIC_REG_RX_ABS_USECS_COUNT 8u
+#define VNIC_REG_RX_ABS_USECS_STRIDE 0x0100u
+#define VNIC_REG_RX_ABS_USECS_RESET 0x00000000u
+/* RX_ABS_USECS.ABS_USECS: MODE 2 only: the most an interrupt is delayed after the first
+ * completion since the last one, in microseconds (0: no bound). */
+#define VNIC_RX_ABS_USECS_ABS_USECS_SHIFT 0u
+#define VNIC_RX_ABS_USECS_ABS_USECS_WIDTH 16u
+#define VNIC_RX_ABS_USECS_ABS_USECS_MASK 0x0000FFFFu
 
 /* TXQ_BASE_LO (RW): TX ring base, low half. */
 #define VNIC_REG_TXQ_BASE_LO(i) (0x1040u + (i) * 0x0100u)
@@ -475,10 +494,18 @@
 #define VNIC_REG_TX_USECS_COUNT 8u
 #define VNIC_REG_TX_USECS_STRIDE 0x0100u
 #define VNIC_REG_TX_USECS_RESET 0x00000000u
-/* TX_USECS.USECS: Interrupt moderation time in microseconds after the first completion (0: off). */
+/* TX_USECS.USECS: Interrupt moderation time in microseconds; what it times depends on MODE (0:
+ * off). */
 #define VNIC_TX_USECS_USECS_SHIFT 0u
 #define VNIC_TX_USECS_USECS_WIDTH 16u
 #define VNIC_TX_USECS_USECS_MASK 0x0000FFFFu
+/* TX_USECS.MODE: Moderation rule (docs/hw.md): 0 timer from the first completion after an
+ * interrupt, with FRAMES; 1 minimum interval between interrupts (ITR); 2 packet timer restarted
+ * by every completion, bounded by *_ABS_USECS (RDTR/RADV). 3 is reserved: the write is refused
+ * (mmio_errors, ERR_CAUSE.MMIO). */
+#define VNIC_TX_USECS_MODE_SHIFT 16u
+#define VNIC_TX_USECS_MODE_WIDTH 2u
+#define VNIC_TX_USECS_MODE_MASK 0x00030000u
 
 /* TX_FRAMES (RW): ethtool tx-frames. */
 #define VNIC_REG_TX_FRAMES(i) (0x1064u + (i) * 0x0100u)
@@ -489,6 +516,17 @@
 #define VNIC_TX_FRAMES_FRAMES_SHIFT 0u
 #define VNIC_TX_FRAMES_FRAMES_WIDTH 16u
 #define VNIC_TX_FRAMES_FRAMES_MASK 0x0000FFFFu
+
+/* TX_ABS_USECS (RW): TX packet timer's absolute bound (e1000 TADV). */
+#define VNIC_REG_TX_ABS_USECS(i) (0x1068u + (i) * 0x0100u)
+#define VNIC_REG_TX_ABS_USECS_COUNT 8u
+#define VNIC_REG_TX_ABS_USECS_STRIDE 0x0100u
+#define VNIC_REG_TX_ABS_USECS_RESET 0x00000000u
+/* TX_ABS_USECS.ABS_USECS: MODE 2 only: the most an interrupt is delayed after the first
+ * completion since the last one, in microseconds (0: no bound). */
+#define VNIC_TX_ABS_USECS_ABS_USECS_SHIFT 0u
+#define VNIC_TX_ABS_USECS_ABS_USECS_WIDTH 16u
+#define VNIC_TX_ABS_USECS_ABS_USECS_MASK 0x0000FFFFu
 
 /* STAT_LO (RO): Counter i, bits 31:0; reading it latches bits 63:32 into STAT_HI[i]. Kept by
  * CTRL.RST. */

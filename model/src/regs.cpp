@@ -40,7 +40,7 @@ std::optional<Hit> find(uint32_t offset) {
   if (offset >= kBar0Size || (offset & 3u) != 0) return std::nullopt;
   const Slot s = table()[offset / 4];
   if (s.reg < 0) return std::nullopt;
-  return Hit{kAll[static_cast<std::size_t>(s.reg)], s.index};
+  return Hit{kAll[static_cast<std::size_t>(s.reg)], s.index, static_cast<uint16_t>(s.reg)};
 }
 
 }  // namespace vnic::model::regs

@@ -62,7 +62,7 @@ inline constexpr uint32_t kMinRingSize = 8;
 inline constexpr uint32_t kMaxRingSize = 4096;
 inline constexpr uint32_t kBar0Size = 0x8000;
 inline constexpr uint32_t kDeviceId = 0x564E4943;  // "VNIC"
-inline constexpr uint32_t kVersion = 0x0001'0000;  // 1.0
+inline constexpr uint32_t kVersion = 0x0001'0001;  // 1.1: moderation modes (*_USECS.MODE, *_ABS_USECS)
 inline constexpr uint32_t kMinFrame = 64;          // incl. FCS
 inline constexpr uint32_t kMaxFrameLimit = 9022;   // jumbo 9000 MTU + 14 + 4 VLAN + 4 FCS
 inline constexpr uint32_t kDefaultMaxFrame = 1518;
@@ -274,9 +274,23 @@ inline constexpr Field kQStatusFields[] = {q_status::kRunning, q_status::kError,
 
 namespace usecs {
 inline constexpr Field kUsecs{"USECS", 0, 16,
-                              "Interrupt moderation time in microseconds after the first completion (0: off)."};
+                              "Interrupt moderation time in microseconds; what it times depends on MODE (0: off)."};
+inline constexpr Field kMode{
+    "MODE", 16, 2,
+    "Moderation rule (docs/hw.md): 0 timer from the first completion after an interrupt, with FRAMES; "
+    "1 minimum interval between interrupts (ITR); 2 packet timer restarted by every completion, bounded by "
+    "*_ABS_USECS (RDTR/RADV). 3 is reserved: the write is refused (mmio_errors, ERR_CAUSE.MMIO)."};
+// MODE's values (model::IrqModerator::Mode has the same numbering).
+inline constexpr uint32_t kModeFirstCompletion = 0, kModeMinInterval = 1, kModePacketTimer = 2;
 }  // namespace usecs
-inline constexpr Field kUsecsFields[] = {usecs::kUsecs};
+inline constexpr Field kUsecsFields[] = {usecs::kUsecs, usecs::kMode};
+
+namespace abs_usecs {
+inline constexpr Field kAbsUsecs{"ABS_USECS", 0, 16,
+                                 "MODE 2 only: the most an interrupt is delayed after the first completion "
+                                 "since the last one, in microseconds (0: no bound)."};
+}  // namespace abs_usecs
+inline constexpr Field kAbsUsecsFields[] = {abs_usecs::kAbsUsecs};
 
 namespace frames {
 inline constexpr Field kFrames{"FRAMES", 0, 16,
@@ -452,6 +466,8 @@ inline constexpr Reg kRxUsecs{"RX_USECS", kQpBase + 0x20, Access::RW, 0, kUsecsF
                               "ethtool rx-usecs.", kQp, kQpStride};
 inline constexpr Reg kRxFrames{"RX_FRAMES", kQpBase + 0x24, Access::RW, 0, kFramesFields,
                                "ethtool rx-frames.", kQp, kQpStride};
+inline constexpr Reg kRxAbsUsecs{"RX_ABS_USECS", kQpBase + 0x28, Access::RW, 0, kAbsUsecsFields,
+                                 "RX packet timer's absolute bound (e1000 RADV).", kQp, kQpStride};
 inline constexpr Reg kTxqBaseLo{"TXQ_BASE_LO", kQpBase + 0x40, Access::RW, 0, kRingBaseLoFields,
                                 "TX ring base, low half.", kQp, kQpStride};
 inline constexpr Reg kTxqBaseHi{"TXQ_BASE_HI", kQpBase + 0x44, Access::RW, 0, kRingBaseHiFields,
@@ -470,6 +486,8 @@ inline constexpr Reg kTxUsecs{"TX_USECS", kQpBase + 0x60, Access::RW, 0, kUsecsF
                               "ethtool tx-usecs.", kQp, kQpStride};
 inline constexpr Reg kTxFrames{"TX_FRAMES", kQpBase + 0x64, Access::RW, 0, kFramesFields,
                                "ethtool tx-frames.", kQp, kQpStride};
+inline constexpr Reg kTxAbsUsecs{"TX_ABS_USECS", kQpBase + 0x68, Access::RW, 0, kAbsUsecsFields,
+                                 "TX packet timer's absolute bound (e1000 TADV).", kQp, kQpStride};
 
 inline constexpr Reg kStatLo{"STAT_LO", kStatBase + 0x0, Access::RO, 0, kStatFields,
                              "Counter i, bits 31:0; reading it latches bits 63:32 into STAT_HI[i]. Kept by CTRL.RST.",
@@ -495,15 +513,25 @@ inline constexpr const Reg* kAll[] = {
     &kImaskSet, &kImaskClr,   &kErrCause,  &kErrAddrLo, &kErrAddrHi, &kMacLo,     &kMacHi,
     &kRxCtrl,   &kMaxFrame,   &kMcHashLo,  &kMcHashHi,  &kVecCount,  &kRxqBaseLo, &kRxqBaseHi,
     &kRxqSize,  &kRxqHead,    &kRxqTail,   &kRxqBufSize, &kRxqCtrl,  &kRxqStatus, &kRxUsecs,
-    &kRxFrames, &kTxqBaseLo,  &kTxqBaseHi, &kTxqSize,   &kTxqHead,   &kTxqTail,   &kTxqCtrl,
-    &kTxqStatus, &kTxUsecs,   &kTxFrames,  &kStatLo,    &kStatHi,    &kMsixAddrLo, &kMsixAddrHi,
+    &kRxFrames, &kRxAbsUsecs, &kTxqBaseLo,  &kTxqBaseHi, &kTxqSize,   &kTxqHead,   &kTxqTail,   &kTxqCtrl,
+    &kTxqStatus, &kTxUsecs,   &kTxFrames,  &kTxAbsUsecs, &kStatLo,    &kStatHi,    &kMsixAddrLo, &kMsixAddrHi,
     &kMsixData, &kMsixVctrl,  &kMsixPba,
 };
 
-// A decoded MMIO address: which register, which element of an array.
+inline constexpr std::size_t kNumRegs = std::size(kAll);
+// A register's position in kAll (its id: dispatch tables are indexed by it).
+constexpr std::size_t id_of(const Reg& r) {
+  for (std::size_t i = 0; i < kNumRegs; ++i) {
+    if (kAll[i] == &r) return i;
+  }
+  return kNumRegs;
+}
+
+// A decoded MMIO address: which register (and its id), which element of an array.
 struct Hit {
   const Reg* reg;
   unsigned index;
+  uint16_t id = 0;
 };
 // Finds the register at a byte offset in BAR0; nullopt if no register starts there.
 std::optional<Hit> find(uint32_t offset);
