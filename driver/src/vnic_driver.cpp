@@ -213,12 +213,132 @@ void VnicDriver::free_rings() {
   tx_ring_ = rx_ring_ = 0;
 }
 
+// The moderation the queue pair starts with: the static values, or for an adaptive direction
+// net_dim's default profile (mlx5e_reset_rx_moderation / _tx_: what mlx5e_open_cq programs), from
+// which the dim work moves it.
 void VnicDriver::write_coalesce() {
   const auto& c = cfg_.coalesce;
-  wr(regs::kRxUsecs.offset_of(0), c.rx_coalesce_usecs);
-  wr(regs::kRxFrames.offset_of(0), c.rx_max_coalesced_frames);
-  wr(regs::kTxUsecs.offset_of(0), c.tx_coalesce_usecs);
-  wr(regs::kTxFrames.offset_of(0), c.tx_max_coalesced_frames);
+  if (c.use_adaptive_rx_coalesce) {
+    const stack::DimCqModer m = stack::net_dim_get_def_rx_moderation(kDimCqPeriodMode);
+    write_rx_moder(m.usec, m.pkts);
+  } else {
+    write_rx_moder(c.rx_coalesce_usecs, c.rx_max_coalesced_frames);
+  }
+  if (c.use_adaptive_tx_coalesce) {
+    const stack::DimCqModer m = stack::net_dim_get_def_tx_moderation(kDimCqPeriodMode);
+    write_tx_moder(m.usec, m.pkts);
+  } else {
+    write_tx_moder(c.tx_coalesce_usecs, c.tx_max_coalesced_frames);
+  }
+}
+
+void VnicDriver::write_rx_moder(uint32_t usecs, uint32_t frames) {
+  wr(regs::kRxUsecs.offset_of(0), usecs);
+  wr(regs::kRxFrames.offset_of(0), frames);
+}
+
+void VnicDriver::write_tx_moder(uint32_t usecs, uint32_t frames) {
+  wr(regs::kTxUsecs.offset_of(0), usecs);
+  wr(regs::kTxFrames.offset_of(0), frames);
+}
+
+// ------------------------------------------------------------------------------ adaptive moderation
+//
+// mlx5's scheme (en_txrx.c, en_dim.c, Linux 6.1): at the end of a NAPI poll that completes, each
+// adaptive queue gives net_dim a sample (its vector's interrupt count, its packets and bytes, the
+// time); when net_dim picks a new profile it schedules the queue's dim work, which programs the
+// profile into the device and sets the dim back to measuring. Until then net_dim ignores samples.
+
+void VnicDriver::reset_dims() {
+  // mlx5 opens new channels (kvzalloc'd: a zeroed struct dim, profile_ix 0) whose CQs run the
+  // default profile; dim.mode follows the CQ period mode (mlx5e_alloc_rq, mlx5e_alloc_txqsq).
+  cancel_dim_work();
+  rx_dim_ = stack::Dim{};
+  tx_dim_ = stack::Dim{};
+  rx_dim_.mode = tx_dim_.mode = kDimCqPeriodMode;
+  dim_on_ = cfg_.coalesce.use_adaptive_rx_coalesce || cfg_.coalesce.use_adaptive_tx_coalesce;
+  if (dim_trace_ != nullptr) {
+    for (const bool tx : {false, true}) {
+      DimTraceEntry e;
+      e.kind = DimTraceEntry::Kind::Reset;
+      e.tx = tx;
+      dim_trace_->push_back(e);
+    }
+  }
+}
+
+void VnicDriver::cancel_dim_work() {
+  for (uint64_t* h : {&rx_dim_work_, &tx_dim_work_}) {
+    if (*h != 0) cpu_.cancel(*h);
+    *h = 0;
+  }
+}
+
+void VnicDriver::net_dim_samples() {
+  // dim_update_sample: ktime_get(), the CQ's event counter (u16), the queue's packets and bytes.
+  // One vector serves the queue pair, so both dims count its interrupts (mlx5: each CQ's events).
+  const stack::Instant now = cpu_.now();
+  const auto events = static_cast<uint16_t>(stat(DrvStat::irq_queue_0));
+  if (cfg_.coalesce.use_adaptive_tx_coalesce) {  // mlx5e_handle_tx_dim, then the RX one
+    stack::DimSample s;
+    s.time = now;
+    s.pkt_ctr = static_cast<uint32_t>(stat(DrvStat::tx_queue_0_packets));
+    s.byte_ctr = static_cast<uint32_t>(stat(DrvStat::tx_queue_0_bytes));
+    s.event_ctr = events;
+    feed_dim(true, s);
+  }
+  if (cfg_.coalesce.use_adaptive_rx_coalesce) {
+    stack::DimSample s;
+    s.time = now;
+    s.pkt_ctr = static_cast<uint32_t>(stat(DrvStat::rx_queue_0_packets));
+    s.byte_ctr = static_cast<uint32_t>(stat(DrvStat::rx_queue_0_bytes));
+    s.event_ctr = events;
+    feed_dim(false, s);
+  }
+}
+
+void VnicDriver::feed_dim(bool tx, const stack::DimSample& s) {
+  stack::Dim& dim = tx ? tx_dim_ : rx_dim_;
+  const bool apply = stack::net_dim(dim, s);
+  if (dim_trace_ != nullptr) [[unlikely]] {
+    DimTraceEntry e;
+    e.kind = DimTraceEntry::Kind::Sample;
+    e.tx = tx;
+    e.sample = s;
+    e.profile_ix = dim.profile_ix;
+    e.scheduled = apply;
+    dim_trace_->push_back(e);
+  }
+  if (!apply) return;
+  // schedule_work(&dim->work): a work item on this CPU, run after the softirq (process context).
+  (tx ? tx_dim_work_ : rx_dim_work_) =
+      cpu_.call_at(cpu_.now(), tx ? &VnicDriver::tx_dim_work : &VnicDriver::rx_dim_work, this);
+}
+
+void VnicDriver::rx_dim_work(void* ctx, uint64_t) { static_cast<VnicDriver*>(ctx)->dim_work(false); }
+void VnicDriver::tx_dim_work(void* ctx, uint64_t) { static_cast<VnicDriver*>(ctx)->dim_work(true); }
+
+// mlx5e_rx_dim_work / mlx5e_tx_dim_work: program the chosen profile, measure again.
+void VnicDriver::dim_work(bool tx) {
+  stack::Dim& dim = tx ? tx_dim_ : rx_dim_;
+  (tx ? tx_dim_work_ : rx_dim_work_) = 0;
+  const stack::DimCqModer m = tx ? stack::net_dim_get_tx_moderation(dim.mode, dim.profile_ix)
+                                 : stack::net_dim_get_rx_moderation(dim.mode, dim.profile_ix);
+  if (tx) {
+    write_tx_moder(m.usec, m.pkts);  // mlx5_core_modify_cq_moderation
+  } else {
+    write_rx_moder(m.usec, m.pkts);
+  }
+  dim.state = stack::DimState::StartMeasure;
+  bump(tx ? DrvStat::tx_queue_0_dim_changes : DrvStat::rx_queue_0_dim_changes);
+  if (dim_trace_ != nullptr) {
+    DimTraceEntry e;
+    e.kind = DimTraceEntry::Kind::Work;
+    e.tx = tx;
+    e.profile_ix = dim.profile_ix;
+    e.moder = m;
+    dim_trace_->push_back(e);
+  }
 }
 
 void VnicDriver::write_rx_desc(uint32_t i) {
@@ -269,6 +389,7 @@ Co<int> VnicDriver::do_open() {
     logf("open: request_irq failed");
     co_return -stack::kEBUSY;
   }
+  reset_dims();  // new channels, new dims (before the first poll can sample)
   program_device();
   // Give the device every RX buffer but one (a full ring would look empty).
   for (uint32_t i = 0; i + 1 < cfg_.rx_ring; ++i) write_rx_desc(i);
@@ -324,6 +445,7 @@ Co<int> VnicDriver::do_stop() {
   wr(regs::kRxqCtrl.offset_of(0), 0);
   wr(regs::kCtrl.offset, 0);
   co_await sd_.napi_disable(napi_);
+  cancel_dim_work();  // cancel_work_sync(&dim->work), as mlx5e_close_rq / _txqsq after NAPI is off
   // Write-backs already issued land within a few microseconds; collect them before the reset.
   co_await stack::sleep(cpu_, Duration::us(10));
   // Reset: the device abandons DMA and messages in flight, so buffers can be freed safely.
@@ -434,6 +556,7 @@ int VnicDriver::napi_poll(stack::Napi* n, int budget) {
   // Re-enable the interrupt unless the interface is going down (stop() masked it). Not `up`:
   // open() unmasks before it sets `up`, and a poll in between must not leave the vector masked.
   if (d.sd_.napi_complete_done(*n, work) && !d.stopping_) {
+    if (d.dim_on_) d.net_dim_samples();  // mlx5e_napi_poll: dim, then arm the CQs
     d.wr(regs::kImaskClr.offset, 1u << 0);
     d.emit(stack::TraceKind::IrqEnable, 0, 0);
   }
@@ -615,8 +738,24 @@ Co<int> VnicDriver::set_coalesce(stack::EthtoolCoalesce c) {
     logf(fmt::format("set_coalesce: values above {} are not supported", lim));
     co_return -stack::kEINVAL;
   }
+  // mlx5e_ethtool_set_coalesce: switching adaptive on or off in either direction rebuilds the
+  // channels (mlx5e_safe_switch_params with reset): both dims start over, each CQ gets the default
+  // profile (adaptive) or the static values. Here the queues keep running and only the dims and
+  // the moderation registers start over. Otherwise the static values of a non-adaptive direction
+  // are written on the fly; an adaptive one keeps what its dim work programmed (the values given
+  // are kept, get_coalesce reports them, and they return when adaptive goes off).
+  const bool restart = c.use_adaptive_rx_coalesce != cfg_.coalesce.use_adaptive_rx_coalesce ||
+                       c.use_adaptive_tx_coalesce != cfg_.coalesce.use_adaptive_tx_coalesce;
   cfg_.coalesce = c;
-  if (up) write_coalesce();  // the device uses them from the next interrupt on
+  if (!up) co_return 0;  // open() starts the dims and programs the device
+  // The device uses the new values from the next completion on.
+  if (restart) {
+    reset_dims();
+    write_coalesce();
+  } else {
+    if (!c.use_adaptive_rx_coalesce) write_rx_moder(c.rx_coalesce_usecs, c.rx_max_coalesced_frames);
+    if (!c.use_adaptive_tx_coalesce) write_tx_moder(c.tx_coalesce_usecs, c.tx_max_coalesced_frames);
+  }
   co_return 0;
 }
 

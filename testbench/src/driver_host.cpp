@@ -453,10 +453,11 @@ std::string DriverHost::ethtool_s(unsigned port) const {
 std::string DriverHost::ethtool_c(unsigned port) const {
   const auto& d = driver(port);
   const auto c = d.get_coalesce();
-  return fmt::format("Coalesce parameters for {}:\nAdaptive RX: off  TX: off\nrx-usecs: {}\nrx-frames: {}\n"
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  return fmt::format("Coalesce parameters for {}:\nAdaptive RX: {}  TX: {}\nrx-usecs: {}\nrx-frames: {}\n"
                      "tx-usecs: {}\ntx-frames: {}\n",
-                     d.name, c.rx_coalesce_usecs, c.rx_max_coalesced_frames, c.tx_coalesce_usecs,
-                     c.tx_max_coalesced_frames);
+                     d.name, on(c.use_adaptive_rx_coalesce), on(c.use_adaptive_tx_coalesce), c.rx_coalesce_usecs,
+                     c.rx_max_coalesced_frames, c.tx_coalesce_usecs, c.tx_max_coalesced_frames);
 }
 
 std::string DriverHost::ethtool_g(unsigned port) const {

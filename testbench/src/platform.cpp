@@ -49,8 +49,8 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     d.drv.ifname = n.ifname;
     d.drv.rx_ring = t.rx_ring;
     d.drv.tx_ring = t.tx_ring;
-    d.drv.coalesce = stack::EthtoolCoalesce{t.coalesce.rx_usecs, t.coalesce.rx_frames, t.coalesce.tx_usecs,
-                                            t.coalesce.tx_frames};
+    d.drv.coalesce = stack::EthtoolCoalesce{t.coalesce.rx_usecs,   t.coalesce.rx_frames,   t.coalesce.tx_usecs,
+                                            t.coalesce.tx_frames,  t.coalesce.adaptive_rx, t.coalesce.adaptive_tx};
     d.drv.napi_weight = s.driver.napi_weight;
     d.drv.rx_handoff =
         s.driver.rx_handoff == "netif_rx" ? driver::RxHandoff::NetifRx : driver::RxHandoff::ReceiveSkb;
@@ -201,6 +201,11 @@ Platform::Platform(const Scenario& s) : s_(s) {
                                                t.pattern.min_len, kIpUdpHeaderLen + 8));
         }
         t.pattern.ip_src = hl[h].nics[n].address->addr;
+      }
+      if (!driver_hosts() && (t.coalesce.adaptive_rx || t.coalesce.adaptive_tx)) {
+        throw std::runtime_error(fmt::format(
+            "host.{}: adaptive-rx and adaptive-tx need driver hosts (hosts = \"driver\"): net_dim runs in the driver",
+            hl[h].name));
       }
       traffic[h].push_back(t);
     }

@@ -466,7 +466,7 @@ const toml::table* sub(Ctx& c, const toml::table& root, std::string_view name) {
 const std::set<std::string_view> kNicKeys{"mac",       "tx",       "rx",          "rx_buf", "rx-usecs", "rx-frames",
                                           "tx-usecs",  "tx-frames", "frames",     "min_len", "max_len", "interval_ns",
                                           "refill",    "promisc",  "rx-fcs",      "rx-all", "start_ns", "address",
-                                          "qdisc",     "tcpdump",  "dst_ip"};
+                                          "qdisc",     "tcpdump",  "dst_ip",      "adaptive-rx", "adaptive-tx"};
 
 bool valid_name(std::string_view n) {
   if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
@@ -516,6 +516,8 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   get_int(c, t, name, "rx-frames", hc.coalesce.rx_frames, 0, 65535);
   get_int(c, t, name, "tx-usecs", hc.coalesce.tx_usecs, 0, 65535);
   get_int(c, t, name, "tx-frames", hc.coalesce.tx_frames, 0, 65535);
+  get_bool(c, t, name, "adaptive-rx", hc.coalesce.adaptive_rx);
+  get_bool(c, t, name, "adaptive-tx", hc.coalesce.adaptive_tx);
   get_int(c, t, name, "frames", hc.count, 0, int64_t{1} << 40);
   get_int(c, t, name, "min_len", hc.pattern.min_len, 60, 9014);
   get_int(c, t, name, "max_len", hc.pattern.max_len, 60, 9014);

@@ -11,6 +11,7 @@
 #include "vnic/driver/host_bus.hpp"
 #include "vnic/stack/co.hpp"
 #include "vnic/stack/cpu.hpp"
+#include "vnic/stack/dim.hpp"
 #include "vnic/stack/netdev.hpp"
 #include "vnic/stack/softnet.hpp"
 #include "vnic/stack/trace.hpp"
@@ -64,6 +65,7 @@ enum class DriverFault : uint8_t {
   X(rx_queue_0_flushed, "Received packets still in the ring at close, dropped.")                 \
   X(rx_queue_0_polls, "NAPI polls.")                                                             \
   X(rx_queue_0_full_polls, "NAPI polls that used the whole budget.")                             \
+  X(rx_queue_0_dim_changes, "adaptive-rx: moderation profiles net_dim chose (dim work runs).")   \
   X(tx_queue_0_packets, "Packets whose transmission the device completed.")                      \
   X(tx_queue_0_bytes, "Bytes of those packets.")                                                 \
   X(tx_queue_0_desc_errors, "Completions with an error bit: the device dropped the packet.")     \
@@ -73,6 +75,7 @@ enum class DriverFault : uint8_t {
   X(tx_queue_0_restarts, "Times TX clean woke the queue.")                                       \
   X(tx_queue_0_busy, "start_xmit returned NETDEV_TX_BUSY (queue was full).")                     \
   X(tx_queue_0_doorbells, "TX tail writes.")                                                     \
+  X(tx_queue_0_dim_changes, "adaptive-tx: moderation profiles net_dim chose (dim work runs).")   \
   X(irq_queue_0, "Hard interrupts on the queue vector.")                                         \
   X(irq_misc, "Hard interrupts on the link/error vector.")                                       \
   X(link_changes, "Link state changes seen.")                                                    \
@@ -90,6 +93,26 @@ enum class DrvStat : uint8_t {
       kCount
 };
 inline constexpr unsigned kNumDrvStats = static_cast<unsigned>(DrvStat::kCount);
+
+// Adaptive moderation (ethtool -C adaptive-rx/-tx): the CQ period mode of both directions. The
+// device's timer starts at the first completion after an interrupt (docs/hw.md), which is what
+// DIM_CQ_PERIOD_MODE_START_FROM_CQE stands for, so net_dim's CQE tables apply to RX and TX.
+inline constexpr stack::DimCqPeriodMode kDimCqPeriodMode = stack::DimCqPeriodMode::StartFromCqe;
+
+// One step of adaptive moderation as the test-only recorder sees it (VnicDriver::set_dim_trace).
+struct DimTraceEntry {
+  enum class Kind : uint8_t {
+    Reset,   // the queue's dim was (re)initialised: zeroed, mode kDimCqPeriodMode (open, set_coalesce)
+    Sample,  // the end of a completed NAPI poll fed `sample` to net_dim
+    Work,    // the dim work programmed `moder` (profile `profile_ix`) and set StartMeasure
+  };
+  Kind kind = Kind::Sample;
+  bool tx = false;             // the TX queue's dim (else RX)
+  stack::DimSample sample{};   // Sample: what net_dim got
+  uint8_t profile_ix = 0;      // Sample: dim.profile_ix after net_dim; Work: the one programmed
+  bool scheduled = false;      // Sample: net_dim returned true (the dim work was scheduled)
+  stack::DimCqModer moder{};   // Work: what went into *_USECS / *_FRAMES
+};
 
 class VnicDriver : public stack::NetDevice {
  public:
@@ -128,6 +151,12 @@ class VnicDriver : public stack::NetDevice {
   unsigned bql_limit() const { return dql.limit; }
   unsigned bql_inflight() const { return dql.inflight(); }
   uint64_t watchdog_timeouts() const { return watchdog_.timeouts(); }
+  // Adaptive moderation: each queue's net_dim state (profile_ix, tune state, ...).
+  const stack::Dim& rx_dim() const { return rx_dim_; }
+  const stack::Dim& tx_dim() const { return tx_dim_; }
+  // Test-only: appends every dim reset, every sample the NAPI poll feeds net_dim and every run of
+  // the dim work to `*t`, in order (nullptr: off; only the adaptive path looks at it).
+  void set_dim_trace(std::vector<DimTraceEntry>* t) { dim_trace_ = t; }
   // The driver's steps (xmit, DMA map, TX clean, NAPI, RX poll, skb, eth_type_trans), timeouts
   // and resets go to `sink` (nullptr: off). With `tags`, TX buffers are tagged with their
   // packet's id for the NIC and RX buffers' tags are taken (model::PacketTags).
@@ -186,6 +215,16 @@ class VnicDriver : public stack::NetDevice {
   int alloc_rings();
   void free_rings();
   void write_coalesce();
+  void write_rx_moder(uint32_t usecs, uint32_t frames);
+  void write_tx_moder(uint32_t usecs, uint32_t frames);
+  // Adaptive moderation (mlx5e_handle_rx_dim / _tx_dim and the dim work, en_dim.c).
+  void reset_dims();            // cancel the dim work; both dims zeroed, mode kDimCqPeriodMode
+  void cancel_dim_work();       // cancel_work_sync
+  void net_dim_samples();       // the end of a completed poll: one sample per adaptive queue
+  void feed_dim(bool tx, const stack::DimSample& s);
+  static void rx_dim_work(void* ctx, uint64_t);
+  static void tx_dim_work(void* ctx, uint64_t);
+  void dim_work(bool tx);
   void program_device();
   uint32_t rx_buf_size() const;
 
@@ -240,6 +279,10 @@ class VnicDriver : public stack::NetDevice {
   bool skip_doorbells_ = false;
   bool bad_tail_ = false;
   stack::TxWatchdog watchdog_;
+  stack::Dim rx_dim_, tx_dim_;
+  uint64_t rx_dim_work_ = 0, tx_dim_work_ = 0;  // the scheduled dim work (call_at handle; 0: none)
+  bool dim_on_ = false;  // adaptive-rx or adaptive-tx: the one test the poll pays when both are off
+  std::vector<DimTraceEntry>* dim_trace_ = nullptr;
   stack::TraceSink* trace_ = nullptr;
   const char* trace_source_ = "";
   model::PacketTags* tags_ = nullptr;

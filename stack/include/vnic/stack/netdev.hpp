@@ -47,10 +47,12 @@ struct LinkStats64 {
   uint64_t tx_aborted_errors = 0, tx_carrier_errors = 0;
 };
 
-// struct ethtool_coalesce (the fields a moderation-capable NIC supports).
+// struct ethtool_coalesce (the fields a moderation-capable NIC supports). The adaptive flags are
+// `ethtool -C adaptive-rx/adaptive-tx`: net_dim picks the moderation (docs/driver.md).
 struct EthtoolCoalesce {
   uint32_t rx_coalesce_usecs = 0, rx_max_coalesced_frames = 1;
   uint32_t tx_coalesce_usecs = 0, tx_max_coalesced_frames = 1;
+  bool use_adaptive_rx_coalesce = false, use_adaptive_tx_coalesce = false;
 };
 struct EthtoolRingparam {
   uint32_t rx_max_pending = 0, tx_max_pending = 0, rx_pending = 0, tx_pending = 0;

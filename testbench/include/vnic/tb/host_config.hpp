@@ -99,7 +99,8 @@ struct StackCpuCosts {
 // tx-frames, and the platform hands the result to either kind the same way.
 inline Coalesce default_coalesce() {
   const stack::EthtoolCoalesce d = driver::DriverConfig{}.coalesce;
-  return Coalesce{d.rx_coalesce_usecs, d.rx_max_coalesced_frames, d.tx_coalesce_usecs, d.tx_max_coalesced_frames};
+  return Coalesce{d.rx_coalesce_usecs,        d.rx_max_coalesced_frames,  d.tx_coalesce_usecs,
+                  d.tx_max_coalesced_frames,  d.use_adaptive_rx_coalesce, d.use_adaptive_tx_coalesce};
 }
 
 inline TestHostConfig default_nic_traffic() {

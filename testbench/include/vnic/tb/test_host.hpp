@@ -22,6 +22,7 @@ namespace vnic::tb {
 
 struct Coalesce {
   uint32_t rx_usecs = 0, rx_frames = 1, tx_usecs = 0, tx_frames = 1;
+  bool adaptive_rx = false, adaptive_tx = false;  // ethtool -C adaptive-rx/-tx (driver hosts only)
 };
 
 struct TestHostConfig {
