@@ -204,7 +204,7 @@ void VnicDriver::free_rings() {
   rx_slots_.clear();
   for (TxSlot& s : tx_slots_) {
     if (s.skb == nullptr) continue;
-    if (s.mapped) bus_.dma_unmap_single(s.dma);
+    bus_.dma_unmap_single(s.dma);
     stack::kfree_skb(s.skb);
   }
   tx_slots_.clear();
@@ -357,14 +357,8 @@ void VnicDriver::program_device() {
   wr(regs::kRxqBaseHi.offset_of(0), static_cast<uint32_t>(rx_ring_ >> 32));
   wr(regs::kRxqSize.offset_of(0), cfg_.rx_ring);
   wr(regs::kRxqBufSize.offset_of(0), rx_buf_size());
-  uint64_t tx_base = tx_ring_;
-  if (fault_ == DriverFault::BadRingAddress) {
-    fault_ = DriverFault::None;
-    bump(DrvStat::faults_injected);
-    tx_base = 0x1000;  // below host memory: the device's descriptor fetch will be refused
-  }
-  wr(regs::kTxqBaseLo.offset_of(0), static_cast<uint32_t>(tx_base));
-  wr(regs::kTxqBaseHi.offset_of(0), static_cast<uint32_t>(tx_base >> 32));
+  wr(regs::kTxqBaseLo.offset_of(0), static_cast<uint32_t>(tx_ring_));
+  wr(regs::kTxqBaseHi.offset_of(0), static_cast<uint32_t>(tx_ring_ >> 32));
   wr(regs::kTxqSize.offset_of(0), cfg_.tx_ring);
   write_coalesce();
 }
@@ -394,7 +388,6 @@ Co<int> VnicDriver::do_open() {
   // Give the device every RX buffer but one (a full ring would look empty).
   for (uint32_t i = 0; i + 1 < cfg_.rx_ring; ++i) write_rx_desc(i);
   tx_ntu_ = tx_ntc_ = tail_written_ = 0;
-  bad_tail_ = false;
   stopping_ = false;  // before the unmask below: a poll from here on re-enables the interrupt
   rx_ntc_ = 0;
   rx_tail_ = cfg_.rx_ring - 1;
@@ -408,7 +401,6 @@ Co<int> VnicDriver::do_open() {
   status_ = co_await mmio_read(regs::kStatus.offset);
   carrier = regs::status::kLinkUp.get(status_) != 0;
   up = true;
-  skip_doorbells_ = false;
   netdev_tx_reset_queue(jiffies_now());
   trans_start = cpu_.now();
   watchdog_.start();
@@ -456,7 +448,7 @@ Co<int> VnicDriver::do_stop() {
   const uint32_t rs = cfg_.rx_ring;
   for (uint32_t n = tx_ntc_; n != tx_ntu_; ++n) {
     TxSlot& s = tx_slots_[n % cfg_.tx_ring];
-    if (s.mapped) bus_.dma_unmap_single(s.dma);
+    bus_.dma_unmap_single(s.dma);
     stack::kfree_skb(s.skb);
     s = TxSlot{};
     bump(DrvStat::tx_queue_0_flushed);
@@ -582,7 +574,7 @@ void VnicDriver::clean_tx() {
     }
     ++pkts;
     bytes_done += s.len;
-    if (s.mapped) bus_.dma_unmap_single(s.dma);
+    bus_.dma_unmap_single(s.dma);
     emit(stack::TraceKind::TxClean, s.len, desc.errors, s.skb->trace_id);
     stack::consume_skb(s.skb);  // sent (napi_consume_skb), not a drop
     s = TxSlot{};
@@ -676,7 +668,7 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
          model::egress(15));
     stack::kfree_skb(skb);
     // Packets queued before this one with xmit_more still need their doorbell.
-    if (!xmit_more && tail_written_ != tx_ntu_ && !skip_doorbells_) {
+    if (!xmit_more && tail_written_ != tx_ntu_) {
       bump(DrvStat::tx_queue_0_doorbells);
       wr(regs::kTxqTail.offset_of(0), tx_ntu_ % cfg_.tx_ring);
       tail_written_ = tx_ntu_;
@@ -690,23 +682,9 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
   d.buf_addr = dma;
   d.length = static_cast<uint16_t>(skb->len);
   d.cmd = model::TxDesc::kCmdEop | model::TxDesc::kCmdRs;
-  bool mapped = true;
-  if (fault_ != DriverFault::None && fault_ != DriverFault::BadRingAddress) {
-    switch (fault_) {
-      case DriverFault::ZeroLengthDesc: d.length = 0; break;
-      case DriverFault::NoEndOfPacket: d.cmd = model::TxDesc::kCmdRs; break;
-      case DriverFault::UnmapOwnedBuffer: mapped = false; break;
-      case DriverFault::TailBeyondRing: bad_tail_ = true; break;
-      case DriverFault::SkipDoorbells: skip_doorbells_ = true; break;
-      default: break;
-    }
-    fault_ = DriverFault::None;
-    bump(DrvStat::faults_injected);
-  }
   model::encode(d, bus_.cpu_view(tx_ring_ + uint64_t{i} * model::kDescSize, model::kDescSize)
                        .first<model::kDescSize>());
-  if (!mapped) bus_.dma_unmap_single(dma);  // the fault: the device still owns this buffer
-  tx_slots_[i] = TxSlot{skb, dma, skb->len, mapped};
+  tx_slots_[i] = TxSlot{skb, dma, skb->len};
   ++tx_ntu_;
   emit(stack::TraceKind::TxRing, skb->len, i, skb->trace_id);
   trans_start = cpu_.now();
@@ -717,11 +695,9 @@ stack::NetdevTx VnicDriver::start_xmit(SkBuff* skb, bool xmit_more) {
     netif_tx_stop_queue();
   }
   if (kick || netif_xmit_stopped()) {
-    if (skip_doorbells_) return stack::NetdevTx::Ok;
     bump(DrvStat::tx_queue_0_doorbells);
     emit(stack::TraceKind::TxDoorbell, tx_ntu_ % cfg_.tx_ring, 0);
-    wr(regs::kTxqTail.offset_of(0), bad_tail_ ? cfg_.tx_ring + 5 : tx_ntu_ % cfg_.tx_ring);
-    bad_tail_ = false;
+    wr(regs::kTxqTail.offset_of(0), tx_ntu_ % cfg_.tx_ring);
     tail_written_ = tx_ntu_;
   }
   return stack::NetdevTx::Ok;

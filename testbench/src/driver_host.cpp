@@ -61,7 +61,9 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
     softnet_.back()->set_rx_handler(&stack::NetStack::rx_handler, net_.get());
   }
   for (auto& p : ports_) {
-    p->drv = std::make_unique<driver::VnicDriver>(*p->bus, cpus_, *softnet_[0], skbs_, p->cfg.drv);
+    if (p->cfg.fault_injection) p->fault_bus = std::make_unique<driver::FaultInjectingBus>(*p->bus);
+    driver::HostBus& host_bus = p->fault_bus ? static_cast<driver::HostBus&>(*p->fault_bus) : *p->bus;
+    p->drv = std::make_unique<driver::VnicDriver>(host_bus, cpus_, *softnet_[0], skbs_, p->cfg.drv);
     p->drv->mtu = cfg.mtu;
     p->gen = std::make_unique<PktGen>(cpus_.core(cpus_.size() - 1), *p->drv, skbs_, p->cfg.gen);
     p->ifindex = net_->register_netdev(*p->drv);

@@ -66,6 +66,7 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     }
     d.qdisc = n.qdisc;
     d.tcpdump = n.tcpdump;
+    d.fault_injection = h.fault_injection;
     d.bus_info = fmt::format("0000:01:{:02x}.0", i);
     d.bar0_base = TestHost::kBar0Base + i * kBarStride;
     c.nics.push_back(std::move(d));
@@ -205,6 +206,13 @@ Platform::Platform(const Scenario& s) : s_(s) {
       if (!driver_hosts() && (t.coalesce.adaptive_rx || t.coalesce.adaptive_tx)) {
         throw std::runtime_error(fmt::format(
             "host.{}: adaptive-rx and adaptive-tx need driver hosts (hosts = \"driver\"): net_dim runs in the driver",
+            hl[h].name));
+      }
+      const Coalesce& mod = t.coalesce;
+      if (driver_hosts() && (mod.rx_mode != 0 || mod.tx_mode != 0 || mod.rx_abs_usecs != 0 || mod.tx_abs_usecs != 0)) {
+        throw std::runtime_error(fmt::format(
+            "host.{}: rx-/tx-moderation and rx-/tx-abs-usecs need direct hosts (hosts = \"direct\"): the driver "
+            "programs the first-completion rule, as ethtool -C has no knob for the others",
             hl[h].name));
       }
       traffic[h].push_back(t);

@@ -1,5 +1,6 @@
 // System tests of the driver's depth: byte queue limits, ring and coalescing changes under
-// traffic, rx-mode and MTU, features, the TX watchdog, and each fault of the fault-injecting mode.
+// traffic, rx-mode and MTU, features, the TX watchdog, and each fault of the fault-injecting bus
+// (driver::FaultInjectingBus between the driver and its bus).
 #include <gtest/gtest.h>
 
 #include <systemc>
@@ -454,6 +455,7 @@ struct Fault : ::testing::Test {
   uint64_t seq = 0;
   void start(bool iommu_a = false) {
     s.host("a").iommu = iommu_a;
+    s.host("a").fault_injection = true;  // a's driver reaches its bus through a FaultInjectingBus
     c = std::make_unique<Ctx>(s);
     c->up_both();
     run();
@@ -463,6 +465,16 @@ struct Fault : ::testing::Test {
     run();
   }
   vnic::driver::VnicDriver& drv() { return c->a().driver(); }
+  vnic::driver::FaultInjectingBus& faults() { return *c->a().fault_bus(); }
+  // Arms `f` on a's bus; each test checks it was provoked exactly once.
+  void inject(DriverFault f) {
+    ASSERT_NE(c->a().fault_bus(), nullptr);
+    faults().inject(f);
+  }
+  void expect_injected_once() {
+    EXPECT_EQ(faults().faults_injected(), 1u);
+    EXPECT_EQ(faults().pending(), DriverFault::None);
+  }
   // After the fault: the device works again.
   void expect_recovered() {
     const uint64_t before = c->b().checker().stats().ok;
@@ -485,7 +497,7 @@ Co<void> cycle(DriverHost& h) {
 
 TEST_F(Fault, BadRingAddressIsRefusedReportedAndResetRecovers) {
   start();
-  drv().inject_fault(DriverFault::BadRingAddress);
+  inject(DriverFault::BadRingAddress);
   c->a().spawn(cycle(c->a()));  // the fault applies when open() programs the ring
   run();
   send_n(20);
@@ -498,25 +510,26 @@ TEST_F(Fault, BadRingAddressIsRefusedReportedAndResetRecovers) {
   // the rest went out after the reset.
   EXPECT_GE(drv().stat(D::tx_queue_0_flushed), 1u);
   EXPECT_EQ(c->b().checker().stats().ok + drv().stat(D::tx_queue_0_flushed), 20u);
-  EXPECT_EQ(drv().stat(D::faults_injected), 1u);
+  expect_injected_once();
   expect_recovered();
 }
 
 TEST_F(Fault, TailBeyondTheRingIsIgnoredReportedAndResetRecovers) {
   start();
-  drv().inject_fault(DriverFault::TailBeyondRing);
+  inject(DriverFault::TailBeyondRing);
   send_n(10);
   c->a().refresh_stats();
   run();
   EXPECT_EQ(ethtool_stat(c->a(), "tail_errors"), 1u);
   EXPECT_EQ(drv().stat(D::resets), 1u);
   expect_log("(TAIL)");
+  expect_injected_once();
   expect_recovered();
 }
 
 TEST_F(Fault, ZeroLengthDescriptorDropsOnlyThatFrame) {
   start();
-  drv().inject_fault(DriverFault::ZeroLengthDesc);
+  inject(DriverFault::ZeroLengthDesc);
   send_n(10);
   c->a().refresh_stats();
   run();
@@ -525,12 +538,13 @@ TEST_F(Fault, ZeroLengthDescriptorDropsOnlyThatFrame) {
   EXPECT_EQ(c->b().checker().stats().ok, 9u);
   EXPECT_EQ(drv().stat(D::resets), 0u);  // the queue kept running: nothing to recover
   expect_log("(TX_DESC)");
+  expect_injected_once();
   expect_recovered();
 }
 
 TEST_F(Fault, FrameWithoutEndOfPacketStallsTheRingUntilTheWatchdogResets) {
   start();
-  drv().inject_fault(DriverFault::NoEndOfPacket);
+  inject(DriverFault::NoEndOfPacket);
   send_n(40);
   c->a().refresh_stats();
   run();
@@ -543,12 +557,13 @@ TEST_F(Fault, FrameWithoutEndOfPacketStallsTheRingUntilTheWatchdogResets) {
   EXPECT_EQ(drv().stat(D::tx_timeout), 1u);
   EXPECT_EQ(drv().stat(D::resets), 1u);
   expect_log("NETDEV WATCHDOG: eth0 (vnic): transmit queue 0 timed out");
+  expect_injected_once();
   expect_recovered();
 }
 
 TEST_F(Fault, UnmappingABufferTheDeviceOwnsIsRefusedAndResetRecovers) {
   start(/*iommu_a=*/true);
-  drv().inject_fault(DriverFault::UnmapOwnedBuffer);
+  inject(DriverFault::UnmapOwnedBuffer);
   send_n(10);
   c->a().refresh_stats();
   run();
@@ -557,12 +572,13 @@ TEST_F(Fault, UnmappingABufferTheDeviceOwnsIsRefusedAndResetRecovers) {
   EXPECT_EQ(drv().stat(D::resets), 1u);
   expect_log("(TX_DMA)");
   EXPECT_EQ(c->a().memory().stats().bad_unmaps, 0u);  // the driver did not unmap it twice
+  expect_injected_once();
   expect_recovered();
 }
 
 TEST_F(Fault, SkippedDoorbellsStallTheQueueUntilTheWatchdogResets) {
   start();
-  drv().inject_fault(DriverFault::SkipDoorbells);
+  inject(DriverFault::SkipDoorbells);
   send_n(200);
   // The first packet's doorbell is skipped: it never completes, BQL keeps the queue stopped, and
   // the watchdog resets the device, which clears the fault; the packet is flushed, the rest go.
@@ -570,6 +586,8 @@ TEST_F(Fault, SkippedDoorbellsStallTheQueueUntilTheWatchdogResets) {
   EXPECT_EQ(drv().stat(D::resets), 1u);
   EXPECT_EQ(drv().stat(D::tx_queue_0_flushed), 1u);
   EXPECT_EQ(c->b().checker().stats().ok, 199u);
+  EXPECT_GE(faults().doorbells_dropped(), 1u);  // at least the first packet's
+  expect_injected_once();
   expect_recovered();
 }
 

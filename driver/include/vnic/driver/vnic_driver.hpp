@@ -44,18 +44,6 @@ struct DriverConfig {
   Duration watchdog_timeo = Duration::s(5);  // TX watchdog (dev->watchdog_timeo)
 };
 
-// Faults the test-only fault-injecting mode provokes (inject_fault). Each is one-shot except
-// SkipDoorbells, which lasts until the next reset.
-enum class DriverFault : uint8_t {
-  None,
-  BadRingAddress,     // the next open() gives the device a TX ring base outside host memory
-  TailBeyondRing,     // the next TX doorbell writes a tail past the ring's end
-  ZeroLengthDesc,     // the next packet's descriptor has length 0
-  NoEndOfPacket,      // the next packet's descriptor lacks EOP
-  UnmapOwnedBuffer,   // the next packet's buffer is unmapped while the device still owns it
-  SkipDoorbells,      // TX doorbells are not written (until a reset)
-};
-
 // Driver-side counters (ethtool -S names; the device's own counters follow them in ethtool -S).
 #define VNIC_DRIVER_STATS(X)                                                                     \
   X(rx_queue_0_packets, "Packets handed to the stack.")                                          \
@@ -83,8 +71,7 @@ enum class DriverFault : uint8_t {
   X(rx_queue_0_flagged, "Packets the device flagged bad, delivered because rx-all is on.")       \
   X(tx_queue_0_bql_stops, "Times byte queue limits stopped the queue.")                          \
   X(tx_timeout, "TX watchdog timeouts (queue stopped longer than watchdog_timeo).")              \
-  X(resets, "Device resets to recover (after a TX timeout or a device error).")                  \
-  X(faults_injected, "Faults the test-only fault injection provoked.")
+  X(resets, "Device resets to recover (after a TX timeout or a device error).")
 
 enum class DrvStat : uint8_t {
 #define X(name, doc) name,
@@ -144,9 +131,6 @@ class VnicDriver : public stack::NetDevice {
   Co<int> set_mac_address(model::MacAddr a);
   Co<int> change_mtu(uint32_t new_mtu);
   Co<int> set_features(bool rx_fcs, bool rx_all);
-  // Test-only: provoke a fault (docs/driver.md lists each one and the device's answer).
-  void inject_fault(DriverFault f) { fault_ = f; }
-  DriverFault pending_fault() const { return fault_; }
   // BQL state (/sys/class/net/<if>/queues/tx-0/byte_queue_limits/).
   unsigned bql_limit() const { return dql.limit; }
   unsigned bql_inflight() const { return dql.inflight(); }
@@ -198,7 +182,6 @@ class VnicDriver : public stack::NetDevice {
     stack::SkBuff* skb = nullptr;
     uint64_t dma = 0;
     uint32_t len = 0;
-    bool mapped = false;  // false once a fault unmapped it early
   };
   struct RxSlot {
     uint64_t addr = 0;  // buffer (host address)
@@ -275,9 +258,6 @@ class VnicDriver : public stack::NetDevice {
   uint32_t tail_written_ = 0;  // tx_ntu_ at the last doorbell
   bool stopping_ = false;      // stop() has begun: a finishing poll must not unmask
   bool reset_pending_ = false;
-  DriverFault fault_ = DriverFault::None;
-  bool skip_doorbells_ = false;
-  bool bad_tail_ = false;
   stack::TxWatchdog watchdog_;
   stack::Dim rx_dim_, tx_dim_;
   uint64_t rx_dim_work_ = 0, tx_dim_work_ = 0;  // the scheduled dim work (call_at handle; 0: none)

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "vnic/driver/fault_bus.hpp"
 #include "vnic/driver/vnic_driver.hpp"
 #include "vnic/hw/event_queue.hpp"
 #include "vnic/hw/nic.hpp"
@@ -40,6 +41,8 @@ struct DriverNicConfig {
   // `tcpdump -i ethN -w FILE`: a ptype_all tap writing what the stack sends and receives on the
   // device (frames without FCS; pktgen's frames bypass the stack on the way out, as in Linux).
   std::string tcpdump;
+  // Tests: the driver reaches the bus through a driver::FaultInjectingBus (fault_bus(port)).
+  bool fault_injection = false;
 };
 
 // One `ip route add` of the host: the device by name (empty: the gateway's connected route's).
@@ -125,6 +128,9 @@ class DriverHost final : public Host {
   const HostCpu& cpu(unsigned i = 0) const { return cpus_.core(i); }
   PciHostBus& bus(unsigned port = 0) { return *ports_.at(port)->bus; }
   const PciHostBus& bus(unsigned port = 0) const { return *ports_.at(port)->bus; }
+  // The fault-injecting decorator between the port's driver and its bus (DriverNicConfig::
+  // fault_injection), or nullptr.
+  driver::FaultInjectingBus* fault_bus(unsigned port = 0) { return ports_.at(port)->fault_bus.get(); }
   // cpu i's softnet_data (cpu0's takes the NICs' packets).
   stack::Softnet& softnet(unsigned i = 0) { return *softnet_[i]; }
   const stack::Softnet& softnet(unsigned i = 0) const { return *softnet_[i]; }
@@ -172,6 +178,7 @@ class DriverHost final : public Host {
   struct Port {
     DriverNicConfig cfg;
     std::unique_ptr<PciHostBus> bus;
+    std::unique_ptr<driver::FaultInjectingBus> fault_bus;  // between drv and bus, if asked for
     std::unique_ptr<driver::VnicDriver> drv;
     std::unique_ptr<PktGen> gen;
     RxChecker checker;

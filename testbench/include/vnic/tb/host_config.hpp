@@ -123,6 +123,9 @@ struct NicSide {
 struct HostConfig {
   std::string name;                 // [a-z][a-z0-9_-]*
   bool iommu = false;               // the host's IOMMU-like check on device accesses
+  // Tests only, not a scenario key: each NIC's driver reaches its bus through a
+  // driver::FaultInjectingBus (DriverHost::fault_bus) that a test arms. Driver hosts only.
+  bool fault_injection = false;
   std::vector<NicSide> nics;        // nics[0] is eth0, nics[i] is eth<i>
   std::vector<RouteConfig> routes;  // for the stack
   HostSysctls sysctl{};
