@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <map>
 #include <set>
@@ -466,7 +467,11 @@ const toml::table* sub(Ctx& c, const toml::table& root, std::string_view name) {
 const std::set<std::string_view> kNicKeys{"mac",       "tx",       "rx",          "rx_buf", "rx-usecs", "rx-frames",
                                           "tx-usecs",  "tx-frames", "frames",     "min_len", "max_len", "interval_ns",
                                           "refill",    "promisc",  "rx-fcs",      "rx-all", "start_ns", "address",
-                                          "qdisc",     "tcpdump",  "dst_ip",      "adaptive-rx", "adaptive-tx"};
+                                          "qdisc",     "tcpdump",  "dst_ip",      "adaptive-rx", "adaptive-tx",
+                                          "rx-moderation", "tx-moderation", "rx-abs-usecs", "tx-abs-usecs"};
+
+// The device's moderation rules by their scenario names (RX_USECS.MODE / TX_USECS.MODE values).
+constexpr std::array<std::string_view, 3> kModerationModes{"first-completion", "min-interval", "packet-timer"};
 
 bool valid_name(std::string_view n) {
   if (n.empty() || n.front() < 'a' || n.front() > 'z') return false;
@@ -518,6 +523,20 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   get_int(c, t, name, "tx-frames", hc.coalesce.tx_frames, 0, 65535);
   get_bool(c, t, name, "adaptive-rx", hc.coalesce.adaptive_rx);
   get_bool(c, t, name, "adaptive-tx", hc.coalesce.adaptive_tx);
+  for (auto [key, mode] : {std::pair{"rx-moderation", &hc.coalesce.rx_mode}, std::pair{"tx-moderation", &hc.coalesce.tx_mode}}) {
+    std::string v;
+    get_string(c, t, name, key, v);
+    if (!t.contains(key) || !t.get(key)->is_string()) continue;
+    const auto it = std::find(kModerationModes.begin(), kModerationModes.end(), v);
+    if (it == kModerationModes.end()) {
+      c.fail(fmt::format("{}.{}", name, key),
+             fmt::format("'{}' is not one of first-completion, min-interval, packet-timer", v));
+    } else {
+      *mode = static_cast<uint32_t>(it - kModerationModes.begin());
+    }
+  }
+  get_int(c, t, name, "rx-abs-usecs", hc.coalesce.rx_abs_usecs, 0, 65535);
+  get_int(c, t, name, "tx-abs-usecs", hc.coalesce.tx_abs_usecs, 0, 65535);
   get_int(c, t, name, "frames", hc.count, 0, int64_t{1} << 40);
   get_int(c, t, name, "min_len", hc.pattern.min_len, 60, 9014);
   get_int(c, t, name, "max_len", hc.pattern.max_len, 60, 9014);

@@ -97,10 +97,13 @@ void TestHost::bring_up() {
   write32(regs::kTxqBaseLo.offset_of(qp), static_cast<uint32_t>(tx_ring_));
   write32(regs::kTxqBaseHi.offset_of(qp), static_cast<uint32_t>(tx_ring_ >> 32));
   write32(regs::kTxqSize.offset_of(qp), cfg_.tx_ring);
-  write32(regs::kRxUsecs.offset_of(qp), cfg_.coalesce.rx_usecs);
-  write32(regs::kRxFrames.offset_of(qp), cfg_.coalesce.rx_frames);
-  write32(regs::kTxUsecs.offset_of(qp), cfg_.coalesce.tx_usecs);
-  write32(regs::kTxFrames.offset_of(qp), cfg_.coalesce.tx_frames);
+  const Coalesce& c = cfg_.coalesce;
+  write32(regs::kRxUsecs.offset_of(qp), regs::usecs::kMode.put(regs::usecs::kUsecs.put(0, c.rx_usecs), c.rx_mode));
+  write32(regs::kRxFrames.offset_of(qp), c.rx_frames);
+  write32(regs::kRxAbsUsecs.offset_of(qp), c.rx_abs_usecs);
+  write32(regs::kTxUsecs.offset_of(qp), regs::usecs::kMode.put(regs::usecs::kUsecs.put(0, c.tx_usecs), c.tx_mode));
+  write32(regs::kTxFrames.offset_of(qp), c.tx_frames);
+  write32(regs::kTxAbsUsecs.offset_of(qp), c.tx_abs_usecs);
   write32(regs::kRxCtrl.offset, cfg_.rx_ctrl);
   // Fill every RX slot but one with a fresh buffer.
   for (uint32_t i = 0; i + 1 < cfg_.rx_ring; ++i) {

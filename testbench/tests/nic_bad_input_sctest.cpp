@@ -253,6 +253,19 @@ TEST(BadInput, MaxFrameOutOfRangeIsRefused) {
   EXPECT_EQ(r.stat(Stat::mmio_errors), 2u);
 }
 
+TEST(BadInput, ReservedModerationModeIsRefusedWhole) {
+  Rig r;
+  namespace us = regs::usecs;
+  r.wr(regs::kRxUsecs, us::kMode.put(us::kUsecs.put(0, 40), us::kModeMinInterval));
+  r.wr(regs::kTxUsecs, us::kMode.put(us::kUsecs.put(0, 9), 3));  // MODE 3 is reserved
+  r.wr(regs::kRxUsecs, us::kMode.put(us::kUsecs.put(0, 7), 3));
+  EXPECT_EQ(r.rd(regs::kTxUsecs), 0u);  // refused whole: neither MODE nor USECS taken
+  EXPECT_EQ(us::kUsecs.get(r.rd(regs::kRxUsecs)), 40u);
+  EXPECT_EQ(us::kMode.get(r.rd(regs::kRxUsecs)), us::kModeMinInterval);
+  EXPECT_EQ(r.stat(Stat::mmio_errors), 2u);
+  EXPECT_NE(r.err_cause() & regs::err_cause::kMmio.mask(), 0u);
+}
+
 TEST(BadInput, ResetWhileDmaIsInFlightAbandonsItCleanly) {
   vnic::tb::TestHostConfig hc = Rig::small();
   hc.count = 1000;

@@ -23,6 +23,9 @@ namespace vnic::tb {
 struct Coalesce {
   uint32_t rx_usecs = 0, rx_frames = 1, tx_usecs = 0, tx_frames = 1;
   bool adaptive_rx = false, adaptive_tx = false;  // ethtool -C adaptive-rx/-tx (driver hosts only)
+  // The device's moderation rule per direction (RX_USECS.MODE / TX_USECS.MODE: 0 first-completion
+  // timer, 1 minimum interval, 2 packet timer) and the packet timer's bound (*_ABS_USECS).
+  uint32_t rx_mode = 0, rx_abs_usecs = 0, tx_mode = 0, tx_abs_usecs = 0;
 };
 
 struct TestHostConfig {
