@@ -50,6 +50,14 @@ struct CpuCosts {
   Duration nf_hook = Duration::ns(60);         // one netfilter hook with a table loaded: the walk of its rules
   Duration ip_fragment = Duration::ns(120);    // ip_do_fragment: one fragment's skb and header (its bytes: copy_per_kib)
   Duration ip_defrag = Duration::ns(100);      // ip_defrag: find the queue, insert one fragment
+  // Sockets and applications (issue "Protocol stack, part 2").
+  Duration syscall = Duration::ns(100);        // a system call's entry and exit (sendmsg, recvmsg, epoll_wait, ...)
+  Duration udp_sendmsg = Duration::ns(250);    // udp_sendmsg: checks, route lookup, skb and UDP header (its bytes: copy_per_kib)
+  Duration udp_rcv = Duration::ns(150);        // udp_rcv: checksum state, socket lookup, enqueue
+  Duration sock_recvmsg = Duration::ns(150);   // udp_recvmsg: dequeue, addresses, free (its bytes: copy_per_kib)
+  Duration wakeup = Duration::ns(400);         // try_to_wake_up from sk_data_ready / sk_write_space / an epoll callback
+  Duration context_switch = Duration::ns(1500);  // a task switched in on its CPU after a wake-up
+  Duration epoll_wait = Duration::ns(150);     // ep_poll: the ready list, copying events out (per call)
 };
 
 enum class Softirq : uint8_t { NetTx = 2, NetRx = 3 };  // Linux's numbers (HI 0, TIMER 1, ...)
