@@ -15,10 +15,10 @@ constexpr std::string_view kNic = "hw/src/nic.cpp";
 
 constexpr StepInfo kTable[] = {
     // Egress: the sender.
-    {egress(1), "Application sends message (sendmsg or other)", "ping_v4_sendmsg", S::Emitted, "stack/src/apps/ping_app.cpp, stack/src/ipv4/ping.cpp (ping; UDP and TCP: issue: protocol stack part 2, 3a)"},
-    {egress(2), "TCP send message allocates skb_buff", "ping_v4_sendmsg (ip_append_data)", S::Emitted, "stack/src/ipv4/ping.cpp (ping; tcp_sendmsg: issue: protocol stack part 3a)"},
-    {egress(3), "It enqueues skb to the socket write buffer of tcp_wmem size", "tcp_sendmsg", S::NotBuilt, "issue: protocol stack part 3a"},
-    {egress(4), "Builds the TCP header (src and dst port, checksum)", "tcp_transmit_skb", S::NotBuilt, "issue: protocol stack part 3a"},
+    {egress(1), "Application sends message (sendmsg or other)", "ping_v4_sendmsg, udp_sendmsg", S::Emitted, "stack/src/apps/ping_app.cpp, stack/src/ipv4/ping.cpp (ping), stack/src/ipv4/udp.cpp (UDP; TCP: issue: protocol stack part 3a)"},
+    {egress(2), "TCP send message allocates skb_buff", "ping_v4_sendmsg, udp_sendmsg (ip_append_data)", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (ping, UDP; tcp_sendmsg: issue: protocol stack part 3a)"},
+    {egress(3), "It enqueues skb to the socket write buffer of tcp_wmem size", "skb_set_owner_w (udp_sendmsg)", S::Conditional, "stack/src/ipv4/udp.cpp: UDP charges sk_wmem_alloc until the skb is freed (ping does not trace it; tcp_sendmsg: issue: protocol stack part 3a)"},
+    {egress(4), "Builds the TCP header (src and dst port, checksum)", "udp_send_skb", S::Conditional, "stack/src/ipv4/udp.cpp: the UDP header (tcp_transmit_skb: issue: protocol stack part 3a)"},
     {egress(5), "Calls L3 handler (tcp_write_xmit, tcp_transmit_skb)", "ip_push_pending_frames", S::Emitted, "stack/src/ipv4/ip_output.cpp (ICMP and ping; ip_queue_xmit from TCP: issue: protocol stack part 3a)"},
     {egress(6), "L3 builds the IP header and calls netfilter LOCAL_OUT", "__ip_make_skb, NF_HOOK(LOCAL_OUT)", S::Emitted, "stack/src/ipv4/ip_output.cpp; the hook's nf.hook event from stack/src/netfilter/nf_hooks.cpp when a table is loaded (as the kernel runs no hook before)"},
     {egress(7), "Calls output route action", "ip_route_output_flow, dst_output", S::Emitted, "stack/src/ipv4/ip_output.cpp"},
@@ -54,12 +54,12 @@ constexpr StepInfo kTable[] = {
     {ingress(16), "Netfilter PREROUTING", "ip_rcv, NF_HOOK(PRE_ROUTING)", S::Conditional, "stack/src/ipv4/ip_input.cpp, stack/src/netfilter/nf_hooks.cpp: only when a raw or mangle table is loaded (no hook is registered before, as in the kernel)"},
     {ingress(17), "Routing table: forward or local", "ip_rcv_finish, ip_forward", S::Emitted, "stack/src/ipv4/ip_input.cpp (the route); stack/src/ipv4/ip_forward.cpp (the forward branch: ip_forward, then the FORWARD hook and egress 8-11 on the way out)"},
     {ingress(18), "If local, netfilter LOCAL_IN", "ip_local_deliver, ip_defrag, NF_HOOK(LOCAL_IN)", S::Emitted, "stack/src/ipv4/ip_input.cpp; fragments: stack/src/ipv4/ip_fragment.cpp (ip_defrag, ip_frag_reasm); nf.hook when a table is loaded"},
-    {ingress(19), "Calls the L4 protocol (tcp_v4_rcv)", "ip_local_deliver_finish, icmp_rcv", S::Emitted, "stack/src/ipv4/ip_input.cpp, stack/src/ipv4/icmp.cpp (ICMP; UDP and TCP: issue: protocol stack part 2, 3a)"},
-    {ingress(20), "Finds the right socket", "ping_lookup", S::Emitted, "stack/src/ipv4/ping.cpp (ping sockets; __udp4_lib_lookup, __inet_lookup: issue: protocol stack part 2, 3a)"},
+    {ingress(19), "Calls the L4 protocol (tcp_v4_rcv)", "ip_local_deliver_finish, icmp_rcv, udp_rcv", S::Emitted, "stack/src/ipv4/ip_input.cpp, stack/src/ipv4/icmp.cpp, stack/src/ipv4/udp.cpp (ICMP, UDP; TCP: issue: protocol stack part 3a)"},
+    {ingress(20), "Finds the right socket", "ping_lookup, __udp4_lib_lookup", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (ping and UDP sockets; __inet_lookup: issue: protocol stack part 3a)"},
     {ingress(21), "The TCP finite state machine", "tcp_rcv_state_process", S::NotBuilt, "issue: protocol stack part 3a"},
-    {ingress(22), "Enqueued on the receive buffer (tcp_rmem, tcp_moderate_rcvbuf)", "ping_queue_rcv_skb (__sock_queue_rcv_skb)", S::Emitted, "stack/src/ipv4/ping.cpp (ping sockets; tcp_queue_rcv, __udp_enqueue_schedule_skb: issue: protocol stack part 2, 3a)"},
-    {ingress(23), "Signals data available to applications (epoll)", "sk_data_ready", S::Emitted, "stack/src/ipv4/ping.cpp"},
-    {ingress(24), "Application wakes up and reads the data", "ping_recvmsg", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/apps/ping_app.cpp"},
+    {ingress(22), "Enqueued on the receive buffer (tcp_rmem, tcp_moderate_rcvbuf)", "ping_queue_rcv_skb, __udp_enqueue_schedule_skb", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (ping and UDP sockets; tcp_queue_rcv: issue: protocol stack part 3a)"},
+    {ingress(23), "Signals data available to applications (epoll)", "sk_data_ready", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (when a task or epoll waits on the socket)"},
+    {ingress(24), "Application wakes up and reads the data", "ping_recvmsg, udp_recvmsg", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/apps/ping_app.cpp, stack/src/ipv4/udp.cpp"},
 };
 
 constexpr std::array<std::string_view, 21> kEgressNames = {
@@ -161,6 +161,8 @@ std::string_view trace_kind_name(TraceKind k) {
     case TraceKind::IpOutput: return "ip_output";
     case TraceKind::NeighOutput: return "neigh_output";
     case TraceKind::SockSend: return "sock.sendmsg";
+    case TraceKind::SockWmem: return "sock.wmem";
+    case TraceKind::L4Header: return "l4.header";
     case TraceKind::SockLookup: return "sock.lookup";
     case TraceKind::SockQueue: return "sock.queue";
     case TraceKind::SockWake: return "sock.wake";
@@ -227,6 +229,8 @@ Step default_step(TraceKind k) {
     case TraceKind::RouteOutput: return egress(7);
     case TraceKind::IpOutput: return egress(8);
     case TraceKind::SockSend: return egress(1);
+    case TraceKind::SockWmem: return egress(3);
+    case TraceKind::L4Header: return egress(4);
     case TraceKind::SockLookup: return ingress(20);
     case TraceKind::SockQueue: return ingress(22);
     case TraceKind::SockWake: return ingress(23);

@@ -112,6 +112,8 @@ enum class TraceKind : uint8_t {
   NeighOutput,  // neigh_output (a: NUD state, b: 1 if it waits for resolution)
   // Sockets and the applications above them (stack/src/ipv4/ping.cpp; UDP and TCP later)
   SockSend,     // an application's send call (sendmsg) took the data (a: bytes)
+  SockWmem,     // the skb charged to the socket's send buffer (skb_set_owner_w) (a: sk_wmem_alloc after)
+  L4Header,     // the transport header built (UDP: udp_send_skb) (a: IP protocol, b: sport << 16 | dport)
   SockLookup,   // the L4 protocol found the packet's socket (a: IP protocol, b: port or ICMP ident)
   SockQueue,    // queued on the socket's receive queue (a: sk_rmem_alloc after, bytes)
   SockWake,     // sk_data_ready woke the task waiting on the socket

@@ -55,6 +55,12 @@ struct Ipv4Sysctls {
   uint32_t ipfrag_high_thresh = 4194304, ipfrag_low_thresh = 3145728;
   int ipfrag_time_s = 30;
   int ipfrag_max_dist = 64;
+  // Local ports for autobind and connect (ip_local_port_range) and UDP's per-socket memory
+  // guarantee under udp_mem pressure (udp_rmem_min / udp_wmem_min, one page). udp_mem itself
+  // and the pressure it applies are not modelled (docs/stack.md), so the two minimums are kept
+  // for the record only.
+  int ip_local_port_range_lo = 32768, ip_local_port_range_hi = 60999;
+  int udp_rmem_min = 4096, udp_wmem_min = 4096;
 };
 
 struct NetStackConfig {

@@ -22,6 +22,11 @@ struct NetCoreSysctls {
   int dev_weight_rx_bias = 1;
   int dev_weight_tx_bias = 1;
   uint32_t netdev_max_backlog = 1000;
+  // Socket buffers (bytes of skb truesize): a socket's initial sk_rcvbuf / sk_sndbuf, and the
+  // most SO_RCVBUF / SO_SNDBUF may ask for (before Linux doubles it). 6.1: SK_RMEM_MAX =
+  // SK_WMEM_MAX = _SK_MEM_OVERHEAD x _SK_MEM_PACKETS = SKB_TRUESIZE(256) x 256 = 832 x 256.
+  uint32_t rmem_default = 212992, rmem_max = 212992;
+  uint32_t wmem_default = 212992, wmem_max = 212992;
 };
 
 struct SoftnetStats {
