@@ -12,6 +12,8 @@
 
 namespace vnic::stack {
 
+class Cpu;  // cpu.hpp
+
 // Event bits, Linux's values (EPOLLIN == POLLIN, ...).
 inline constexpr uint32_t kEpollIn = 0x001, kEpollPri = 0x002, kEpollOut = 0x004, kEpollErr = 0x008,
                           kEpollHup = 0x010, kEpollNval = 0x020, kEpollRdNorm = 0x040, kEpollRdBand = 0x080,
@@ -38,15 +40,22 @@ class WaitQueue {
     }
     if (depth_ == 0) compact();
   }
-  // __wake_up: every entry, with `key`.
-  void wake(uint32_t key) {
+  // __wake_up: every entry, with `key`. `waker`: the CPU whose code wakes the queue (sk_data_ready's
+  // softirq CPU); entries read it through waker() so a task they resume never runs before the
+  // event (its now()). Null: the waker did not say.
+  void wake(uint32_t key, const Cpu* waker = nullptr) {
+    const Cpu* outer = waker_;
+    waker_ = waker;
     ++depth_;
     for (std::size_t i = 0; i < entries_.size(); ++i) {  // entries added meanwhile run too
       const Entry e = entries_[i];
       if (e.fn != nullptr) e.fn(e.ctx, key);
     }
+    waker_ = outer;
     if (--depth_ == 0) compact();
   }
+  // During wake(): the waker's CPU as given to it (null outside a wake or if not given).
+  const Cpu* waker() const { return waker_; }
   bool active() const {  // wq_has_sleeper: anyone to wake
     for (const Entry& e : entries_) {
       if (e.fn != nullptr) return true;
@@ -66,6 +75,7 @@ class WaitQueue {
   std::vector<Entry> entries_;
   uint64_t seq_ = 0;
   int depth_ = 0;
+  const Cpu* waker_ = nullptr;
 };
 
 // A file as poll and epoll see it (struct file with its f_op->poll).
