@@ -82,6 +82,13 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
   c.costs.nf_hook = s.stack_costs.nf_hook;
   c.costs.ip_fragment = s.stack_costs.ip_fragment;
   c.costs.ip_defrag = s.stack_costs.ip_defrag;
+  c.costs.syscall = s.stack_costs.syscall;
+  c.costs.udp_sendmsg = s.stack_costs.udp_sendmsg;
+  c.costs.udp_rcv = s.stack_costs.udp_rcv;
+  c.costs.sock_recvmsg = s.stack_costs.sock_recvmsg;
+  c.costs.wakeup = s.stack_costs.wakeup;
+  c.costs.context_switch = s.stack_costs.context_switch;
+  c.costs.epoll_wait = s.stack_costs.epoll_wait;
   c.sysctl = h.sysctl.core;
   // The host's network namespace: its sysctls by their Linux names, its own random stream.
   c.net.default_qdisc = h.sysctl.default_qdisc;

@@ -92,6 +92,13 @@ struct StackCpuCosts {
   model::Duration nf_hook = stack::CpuCosts{}.nf_hook;
   model::Duration ip_fragment = stack::CpuCosts{}.ip_fragment;
   model::Duration ip_defrag = stack::CpuCosts{}.ip_defrag;
+  model::Duration syscall = stack::CpuCosts{}.syscall;
+  model::Duration udp_sendmsg = stack::CpuCosts{}.udp_sendmsg;
+  model::Duration udp_rcv = stack::CpuCosts{}.udp_rcv;
+  model::Duration sock_recvmsg = stack::CpuCosts{}.sock_recvmsg;
+  model::Duration wakeup = stack::CpuCosts{}.wakeup;
+  model::Duration context_switch = stack::CpuCosts{}.context_switch;
+  model::Duration epoll_wait = stack::CpuCosts{}.epoll_wait;
 };
 
 // The driver's interrupt moderation defaults (ethtool -C, driver::DriverConfig): every host,
