@@ -22,6 +22,9 @@ DmaEngine::DmaEngine(sc_core::sc_module_name name, EventQueue& q, const PcieConf
   const uint64_t most = uint64_t{cfg_.mrrs} + (cfg_.mrrs / cfg_.mps + 2) * cfg_.tlp_overhead;
   ser_table_.resize(most + 1);
   for (uint64_t b = 0; b <= most; ++b) ser_table_[b] = cfg_.ser_ps(b);
+  mps_shift_ = static_cast<unsigned>(std::countr_zero(cfg_.mps));
+  ser_full_mps_ = ser(uint64_t{cfg_.mps} + cfg_.tlp_overhead);
+  half_rtt_ps_ = static_cast<uint64_t>(cfg_.read_rtt.ps()) / 2;
   socket.register_invalidate_direct_mem_ptr(this, &DmaEngine::invalidate_dmi);
 }
 
@@ -48,6 +51,15 @@ void DmaEngine::reset() {
   }
 }
 
+void DmaEngine::WriteRing::grow() {
+  const std::size_t cap = slots_.empty() ? 16 : slots_.size() * 2;
+  std::vector<PendingWrite> next(cap);
+  for (std::size_t i = 0; i < n_; ++i) next[i] = std::move((*this)[i]);
+  slots_.swap(next);
+  head_ = 0;
+  mask_ = cap - 1;
+}
+
 void DmaEngine::report(PendingWrite& w, WriteStatus st, uint64_t fault) {
   if (on_write_done_ == nullptr) return;
   on_write_done_(write_done_ctx_, WriteDone{w.tag, w.frame ? w.frame.id : w.id, st == WriteStatus::Refused ? fault : w.addr, st});
@@ -56,7 +68,7 @@ void DmaEngine::report(PendingWrite& w, WriteStatus st, uint64_t fault) {
 void DmaEngine::recycle(PendingWrite& w) {
   if (w.frame) {
     w.frame.release();
-  } else {
+  } else if (w.bytes.capacity() != 0) {
     spare_.push_back(std::move(w.bytes));
   }
 }
@@ -79,7 +91,8 @@ void DmaEngine::drop_unfinished() {
 // Keeps exactly one commit callback scheduled while a write that ends a group is pending.
 void DmaEngine::arm_commit() {
   if (commit_ev_ != EventQueue::kNone || in_commit_) return;
-  for (const PendingWrite& w : pending_) {
+  for (std::size_t i = 0, n = pending_.size(); i < n; ++i) {
+    const PendingWrite& w = pending_[i];
     if (!w.more) {
       commit_ev_ = q_.at_ps<&DmaEngine::commit_writes>(w.land_ps, this);
       return;
@@ -98,9 +111,7 @@ bool DmaEngine::access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint3
   if (addr + len < addr) return false;  // wraps the 64-bit space
   ensure_dmi(addr);
   const bool want_write = cmd == tlm::TLM_WRITE_COMMAND;
-  if (dmi_valid_ && addr >= dmi_.get_start_address() && addr + len - 1 <= dmi_.get_end_address() &&
-      (want_write ? dmi_.is_write_allowed() : dmi_.is_read_allowed())) {
-    uint8_t* p = dmi_.get_dmi_ptr() + (addr - dmi_.get_start_address());
+  if (uint8_t* p = dmi_ptr(addr, len, want_write)) {
     if (want_write) {
       std::memcpy(p, data, len);
     } else {
@@ -171,13 +182,21 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
   uint64_t off = 0;
   uint64_t done = start_ps;
   const uint64_t req_ps = ser(cfg_.tlp_overhead);
+  // The whole range inside the DMI region: one copy for all its requests (the bytes are the
+  // same, sampled at the same instant); the timing is still per request below.
+  const uint8_t* whole = nullptr;
+  if (!dst.empty() && addr + dst.size() > addr) {
+    ensure_dmi(addr);
+    whole = dmi_ptr(addr, dst.size(), false);
+    if (whole != nullptr) std::memcpy(dst.data(), whole, dst.size());
+  }
   while (off < dst.size()) {
     const uint64_t a = addr + off;
     const uint64_t chunk = std::min<uint64_t>(dst.size() - off, cfg_.mrrs - (a & (cfg_.mrrs - 1)));
     // Timing: wait for a free tag and the upstream link, send the request, then the
     // completions (split by MPS) arrive after the round trip on the downstream link.
     uint64_t& tag = tag_done_ps_[next_tag_];
-    next_tag_ = (next_tag_ + 1) % tag_done_ps_.size();
+    if (++next_tag_ == tag_done_ps_.size()) next_tag_ = 0;
     const uint64_t issue = std::max({start_ps, up_free_ps_, tag});
     up_free_ps_ = issue + req_ps;
     const uint64_t cpl_tlps = split_count(a, chunk, cfg_.mps);
@@ -188,7 +207,7 @@ DmaResult DmaEngine::read(uint64_t addr, std::span<uint8_t> dst, uint64_t start_
     done = std::max(done, cpl_done);
     ++stats_.rd_tlps;
     stats_.rd_bytes += chunk;
-    if (r.ok && !access(tlm::TLM_READ_COMMAND, a, dst.data() + off, static_cast<uint32_t>(chunk), &extra_ps)) {
+    if (whole == nullptr && r.ok && !access(tlm::TLM_READ_COMMAND, a, dst.data() + off, static_cast<uint32_t>(chunk), &extra_ps)) {
       r.ok = false;
       r.fault_addr = a;
       ++stats_.errors;
@@ -221,43 +240,51 @@ DmaResult DmaEngine::reserve_write(uint64_t addr, std::size_t len, uint64_t star
     }
     off += chunk;
   }
-  uint64_t off = 0;
+  // The TLPs leave back to back: the first (up to the next MPS boundary) when the link is free,
+  // then whole MPS ones, then the rest.
   uint64_t last = start_ps;
-  while (off < len) {
-    const uint64_t a = addr + off;
-    const uint64_t chunk = std::min<uint64_t>(len - off, cfg_.mps - (a & (cfg_.mps - 1)));
-    const uint64_t begin = std::max(start_ps, up_free_ps_);
-    up_free_ps_ = begin + ser(chunk + cfg_.tlp_overhead);
-    last = up_free_ps_;
-    ++stats_.wr_tlps;
-    stats_.wr_bytes += chunk;
-    off += chunk;
+  if (len > 0) {
+    const uint64_t first = std::min<uint64_t>(len, cfg_.mps - (addr & (cfg_.mps - 1)));
+    const uint64_t rest = len - first;
+    const uint64_t full = rest >> mps_shift_;  // MPS is a power of two
+    const uint64_t tail = rest & (cfg_.mps - 1);
+    last = std::max(start_ps, up_free_ps_) + ser(first + cfg_.tlp_overhead);
+    if (full != 0) last += full * ser_full_mps_;
+    if (tail != 0) last += ser(tail + cfg_.tlp_overhead);
+    up_free_ps_ = last;
+    stats_.wr_tlps += 1 + full + (tail != 0 ? 1 : 0);
+    stats_.wr_bytes += len;
   }
   // Posted: the data lands half a round trip after it leaves the device, never before an
   // earlier write (PCIe keeps posted writes in order).
-  uint64_t land = last + static_cast<uint64_t>(cfg_.read_rtt.ps()) / 2 + extra_ps;
+  uint64_t land = last + half_rtt_ps_ + extra_ps;
   if (!pending_.empty()) land = std::max(land, pending_.back().land_ps);
   r.done_ps = land;
   return r;
-}
-
-void DmaEngine::enqueue(PendingWrite&& w) {
-  const bool ends_group = !w.more;
-  pending_.push_back(std::move(w));
-  if (ends_group) arm_commit();
 }
 
 DmaResult DmaEngine::write(uint64_t addr, std::span<const uint8_t> src, uint64_t start_ps, uint64_t tag,
                            bool more, uint64_t id, bool quiet) {
   const DmaResult r = reserve_write(addr, src.size(), start_ps);
   if (!r.ok) return r;
-  std::vector<uint8_t> buf;
-  if (!spare_.empty()) {
-    buf = std::move(spare_.back());
-    spare_.pop_back();
+  PendingWrite& w = pending_.push_back();
+  w.addr = addr;
+  w.land_ps = r.done_ps;
+  w.tag = tag;
+  w.id = id;
+  w.len = src.size();
+  w.more = more;
+  w.quiet = quiet;
+  if (src.size() <= kInlineBytes) {
+    if (!src.empty()) std::memcpy(w.small.data(), src.data(), src.size());
+  } else {
+    if (!spare_.empty()) {
+      w.bytes = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    w.bytes.assign(src.begin(), src.end());
   }
-  buf.assign(src.begin(), src.end());
-  enqueue(PendingWrite{addr, r.done_ps, tag, id, more, quiet, std::move(buf), model::Frame{}, src.size()});
+  if (!more) arm_commit();
   return r;
 }
 
@@ -269,7 +296,16 @@ DmaResult DmaEngine::write_frame(uint64_t addr, model::Frame&& frame, std::size_
     frame.release();
     return r;
   }
-  enqueue(PendingWrite{addr, r.done_ps, tag, 0, more, quiet, {}, std::move(frame), len});
+  PendingWrite& w = pending_.push_back();
+  w.addr = addr;
+  w.land_ps = r.done_ps;
+  w.tag = tag;
+  w.id = 0;
+  w.len = len;
+  w.more = more;
+  w.quiet = quiet;
+  w.frame = std::move(frame);
+  if (!more) arm_commit();
   return r;
 }
 
@@ -292,6 +328,26 @@ void DmaEngine::commit_writes(uint64_t) {
   in_commit_ = true;
   bool skip = false;  // the write this one depends on was refused
   while (n-- > 0 && !pending_.empty()) {
+    // The common case, landed in place: not skipped, wholly inside the DMI region, and no frame
+    // to keep until a report. One copy; the slot is emptied before the handler runs (it may
+    // issue writes into the ring).
+    if (PendingWrite& s = pending_.front(); !skip && (s.quiet || !s.frame) && s.len > 0 && s.addr + s.len > s.addr) {
+      ensure_dmi(s.addr);
+      if (uint8_t* p = dmi_ptr(s.addr, s.len, true)) {
+        std::memcpy(p, s.data(), s.len);
+        const bool quiet = s.quiet;
+        const WriteDone done{s.tag, s.frame ? s.frame.id : s.id, s.addr, WriteStatus::Landed};
+        recycle(s);
+        pending_.pop_front();
+        if (!quiet && on_write_done_ != nullptr) on_write_done_(write_done_ctx_, done);
+        if (epoch != epoch_) break;
+        if (revision != revision_) {
+          revision = revision_;
+          n = due();
+        }
+        continue;
+      }
+    }
     PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
     const bool dependent_follows = w.more;
@@ -299,10 +355,18 @@ void DmaEngine::commit_writes(uint64_t) {
       report(w, WriteStatus::Skipped);
     } else {
       uint64_t extra_ps = 0;  // charged when the write was probed at issue
-      uint8_t* data = w.frame ? w.frame.data() : w.bytes.data();
+      uint8_t* data = w.data();
       uint64_t off = 0;
       uint64_t fault = 0;
       bool ok = true;
+      // The whole write inside the DMI region: one copy for all its TLPs (they land together).
+      if (w.len > 0 && w.addr + w.len > w.addr) {
+        ensure_dmi(w.addr);
+        if (uint8_t* p = dmi_ptr(w.addr, w.len, true)) {
+          std::memcpy(p, data, w.len);
+          off = w.len;
+        }
+      }
       while (off < w.len) {
         const uint64_t a = w.addr + off;
         const uint64_t chunk = std::min<uint64_t>(w.len - off, cfg_.mps - (a & (cfg_.mps - 1)));

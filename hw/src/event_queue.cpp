@@ -1,7 +1,9 @@
-// EventQueue implementation: a binary heap of callbacks and one re-armed sc_event.
+// EventQueue implementation: the callbacks in a vector sorted by (time, scheduling order), latest
+// first, and one re-armed sc_event.
 #include "vnic/hw/event_queue.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace vnic::hw {
 
@@ -22,36 +24,49 @@ EventQueue::EventQueue(sc_core::sc_module_name name) : sc_core::sc_module(name) 
 uint64_t EventQueue::at_ps(uint64_t t_ps, Fn fn, void* ctx, uint64_t arg) {
   const uint64_t when = std::max(t_ps, now_ps());
   const uint64_t seq = seq_++;
-  heap_.push_back(Item{when, seq, fn, ctx, arg});
-  std::push_heap(heap_.begin(), heap_.end(), later);
+  const Item it{when, seq, fn, ctx, arg};
+  std::size_t j = items_.size();
+  items_.emplace_back();
+  Item* v = items_.data();
+  // Those due before the new one move one place towards the back: usually one or two.
+  for (unsigned steps = 0; j > 0 && before(v[j - 1], it); ++steps) {
+    if (steps == 16) {  // many: find the place by bisection, then move them in one go
+      const Item* lo = std::partition_point(v, v + j, [&it](const Item& x) { return !before(x, it); });
+      const std::size_t k = static_cast<std::size_t>(lo - v);
+      std::memmove(static_cast<void*>(v + k + 1), v + k, (j - k) * sizeof(Item));
+      j = k;
+      break;
+    }
+    v[j] = v[j - 1];
+    --j;
+  }
+  v[j] = it;
   if (!in_fire_ && when < armed_ps_) arm();
   return seq;
 }
 
 bool EventQueue::cancel(uint64_t handle) {
-  // Rare (timers moved earlier, queues torn down): a linear search and a re-heapify, so the
-  // heap holds only live callbacks and pending() is an exact count.
-  const auto it = std::find_if(heap_.begin(), heap_.end(), [handle](const Item& i) { return i.seq == handle; });
-  if (it == heap_.end()) return false;  // already ran, or never existed
-  *it = heap_.back();
-  heap_.pop_back();
-  std::make_heap(heap_.begin(), heap_.end(), later);
+  // Rare (timers moved earlier, queues torn down): a linear search and an erase, so the vector
+  // holds only live callbacks and pending() is an exact count.
+  const auto it = std::find_if(items_.begin(), items_.end(), [handle](const Item& i) { return i.seq == handle; });
+  if (it == items_.end()) return false;  // already ran, or never existed
+  items_.erase(it);
   if (!in_fire_) arm();
   return true;
 }
 
 void EventQueue::clear() {
-  heap_.clear();
+  items_.clear();
   arm();
 }
 
 void EventQueue::arm() {
-  if (heap_.empty()) {
+  if (items_.empty()) {
     armed_ps_ = UINT64_MAX;
     ev_.cancel();
     return;
   }
-  const uint64_t when = heap_.front().t_ps;
+  const uint64_t when = items_.back().t_ps;
   const uint64_t sc_now = to_ps(sc_core::sc_time_stamp());
   armed_ps_ = when;
   ev_.cancel();
@@ -70,10 +85,9 @@ void EventQueue::fire() {
   in_fire_ = true;
   // Run everything due by the horizon, in time order, including what callbacks schedule.
   for (;;) {
-    if (heap_.empty() || heap_.front().t_ps > horizon) break;
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    const Item it = heap_.back();
-    heap_.pop_back();
+    if (items_.empty() || items_.back().t_ps > horizon) break;
+    const Item it = items_.back();
+    items_.pop_back();
     cur_ps_ = std::max(cur_ps_, it.t_ps);
     ++fired_;
     it.fn(it.ctx, it.arg);

@@ -8,9 +8,27 @@
 
 namespace vnic::model {
 
+namespace {
+#if defined(__x86_64__) || defined(__i386__)
+// AVX usable (CPU and OS): vzeroupper may be executed.
+const bool kHasAvx = [] {
+  __builtin_cpu_init();  // this runs as a static initializer, maybe before libgcc's
+  return __builtin_cpu_supports("avx") != 0;
+}();
+#endif
+}  // namespace
+
 uint32_t crc32_ieee(std::span<const uint8_t> data, uint32_t prev) {
-  // isa-l's len is a uint64_t; frames are far below any limit.
-  return crc32_gzip_refl(prev, data.data(), data.size());
+  // isa-l's len is a uint64_t; frames are far below any limit. Its dispatcher picks the widest
+  // variant (AVX-512 VPCLMULQDQ where there is one), which returns with the upper halves of the
+  // vector registers dirty: every SSE instruction after it (the rest of the program) then pays
+  // for that state until something clears it. Clear it here: b2b_1500_oneway took 2.3x less
+  // CPU time with it (whole process), with the same widest CRC.
+  const uint32_t crc = crc32_gzip_refl(prev, data.data(), data.size());
+#if defined(__x86_64__) || defined(__i386__)
+  if (kHasAvx) asm volatile("vzeroupper" ::: "memory");
+#endif
+  return crc;
 }
 
 uint32_t crc32_zlib(std::span<const uint8_t> data, uint32_t prev) {

@@ -35,11 +35,6 @@ tlm_utils::simple_target_socket<HostMemory>& HostMemory::port(unsigned i) {
   return *more_ports_[i - 1];
 }
 
-std::span<uint8_t> HostMemory::view(uint64_t addr, uint64_t len) {
-  if (!contains(addr, len)) return {};
-  return {bytes_.get() + (addr - base_), static_cast<std::size_t>(len)};
-}
-
 uint64_t HostMemory::alloc(uint64_t len, uint64_t align) {
   if (len == 0 || align == 0 || (align & (align - 1)) != 0) {
     ++stats_.failed_allocs;

@@ -9,7 +9,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <vector>
 
@@ -134,29 +133,72 @@ class DmaEngine : public sc_core::sc_module {
   bool probe(uint64_t addr, uint64_t len, uint64_t* extra_ps);
   void ensure_dmi(uint64_t addr);
 
+  // Writes this small (descriptors, interrupt messages) keep their bytes inline: no buffer.
+  static constexpr std::size_t kInlineBytes = 16;
   struct PendingWrite {
-    uint64_t addr;
-    uint64_t land_ps;
-    uint64_t tag;
-    uint64_t id;
-    bool more;
-    bool quiet;  // no report when it lands
+    uint64_t addr = 0;
+    uint64_t land_ps = 0;
+    uint64_t tag = 0;
+    uint64_t id = 0;
+    std::size_t len = 0;
+    bool more = false;
+    bool quiet = false;  // no report when it lands
+    std::array<uint8_t, kInlineBytes> small{};  // the data when len <= kInlineBytes, or
     std::vector<uint8_t> bytes;  // a copy of the data, or
     model::Frame frame;          // the frame that holds it
-    std::size_t len;
+    uint8_t* data() { return frame ? frame.data() : len <= kInlineBytes ? small.data() : bytes.data(); }
+  };
+  // The posted writes in issue order: a ring (power-of-two capacity, grows), so steady traffic
+  // allocates nothing. Slots left behind by pop_front/pop_back are moved-from (empty).
+  class WriteRing {
+   public:
+    std::size_t size() const { return n_; }
+    bool empty() const { return n_ == 0; }
+    PendingWrite& operator[](std::size_t i) { return slots_[(head_ + i) & mask_]; }
+    const PendingWrite& operator[](std::size_t i) const { return slots_[(head_ + i) & mask_]; }
+    PendingWrite& front() { return slots_[head_]; }
+    PendingWrite& back() { return (*this)[n_ - 1]; }
+    const PendingWrite& back() const { return (*this)[n_ - 1]; }
+    // A slot at the back, to be filled in place.
+    PendingWrite& push_back() {
+      if (n_ == slots_.size()) grow();
+      ++n_;
+      return back();
+    }
+    void pop_front() {
+      head_ = (head_ + 1) & mask_;
+      --n_;
+    }
+    void pop_back() { --n_; }
+
+   private:
+    void grow();
+    std::vector<PendingWrite> slots_;
+    std::size_t head_ = 0, n_ = 0, mask_ = 0;
   };
   void report(PendingWrite& w, WriteStatus st, uint64_t fault = 0);
   void recycle(PendingWrite& w);
   void arm_commit();
   DmaResult reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps);
-  void enqueue(PendingWrite&& w);
+  // Inside the DMI region with the access allowed: the host pointer for [addr, addr+len), else
+  // nullptr (len > 0 and no wrap assumed).
+  uint8_t* dmi_ptr(uint64_t addr, uint64_t len, bool write) const {
+    if (!dmi_valid_ || addr < dmi_.get_start_address() || addr + len - 1 > dmi_.get_end_address() ||
+        !(write ? dmi_.is_write_allowed() : dmi_.is_read_allowed())) {
+      return nullptr;
+    }
+    return dmi_.get_dmi_ptr() + (addr - dmi_.get_start_address());
+  }
 
   uint64_t ser(uint64_t bytes) const { return bytes < ser_table_.size() ? ser_table_[bytes] : cfg_.ser_ps(bytes); }
 
   EventQueue& q_;
   PcieConfig cfg_;
   std::vector<uint64_t> ser_table_;  // ser_ps() for every TLP size up to the largest
-  std::deque<PendingWrite> pending_;
+  unsigned mps_shift_ = 0;           // log2(MPS)
+  uint64_t ser_full_mps_ = 0;        // ser() of a whole-MPS write TLP
+  uint64_t half_rtt_ps_ = 0;         // a posted write's flight: half the read round trip
+  WriteRing pending_;
   std::vector<std::vector<uint8_t>> spare_;  // reused byte buffers: no allocation in steady state
   uint64_t revision_ = 0;              // bumps when writes are removed other than by a commit
   uint64_t epoch_ = 0;                 // bumps on reset: a commit loop stops if one happens inside it
@@ -181,20 +223,23 @@ class DmaEngine : public sc_core::sc_module {
 template <class Pred>
 std::size_t DmaEngine::revoke_if(Pred&& match) {
   // One pass: the kept writes stay in order, the revoked ones are reported in issue order.
+  const std::size_t n = pending_.size();
   bool any = false;
-  for (const PendingWrite& w : pending_) any = any || match(w.tag);
+  for (std::size_t i = 0; i < n && !any; ++i) any = match(pending_[i].tag);
   if (!any) return 0;
-  std::deque<PendingWrite> kept;
   std::vector<PendingWrite> gone;
-  for (PendingWrite& w : pending_) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    PendingWrite& w = pending_[i];
     if (match(w.tag)) {
       gone.push_back(std::move(w));
     } else {
-      kept.push_back(std::move(w));
+      if (kept != i) pending_[kept] = std::move(w);
+      ++kept;
     }
   }
+  while (pending_.size() > kept) pending_.pop_back();
   ++revision_;
-  pending_.swap(kept);
   for (PendingWrite& w : gone) {
     report(w, WriteStatus::Revoked);
     recycle(w);

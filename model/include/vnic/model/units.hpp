@@ -67,6 +67,15 @@ class BitRate {
   // (exact for 1/10/25/40/100 Gb/s: one bit is 1000/100/40/25/10 ps).
   constexpr Duration time_for_bytes(uint64_t bytes) const {
     if (bps_ == 0) return Duration{};
+    // Frame-sized counts at a rate whose bit time is a whole number of picoseconds (every
+    // Ethernet rate): a multiplication, exact.
+    if (ps_per_byte_ != 0 && bytes < 1'000'000) return Duration::ps(static_cast<int64_t>(bytes * ps_per_byte_));
+    // Frame-sized counts fit 64 bits (bytes * 8e12 + bps < 2^64): one 64-bit division, the
+    // same result as the 128-bit one below.
+    if (bytes < 1'000'000 && bps_ < (uint64_t{1} << 62)) {
+      const uint64_t num = bytes * 8u * 1000'000'000'000u;
+      return Duration::ps(static_cast<int64_t>((num + bps_ - 1) / bps_));
+    }
     __extension__ using U128 = unsigned __int128;  // bytes * 8e12 overflows 64 bits
     const U128 num = static_cast<U128>(bytes) * 8u * 1000'000'000'000u;
     return Duration::ps(static_cast<int64_t>((num + bps_ - 1) / bps_));
@@ -74,8 +83,10 @@ class BitRate {
   constexpr auto operator<=>(const BitRate&) const = default;
 
  private:
-  constexpr explicit BitRate(uint64_t v) : bps_(v) {}
+  constexpr explicit BitRate(uint64_t v)
+      : bps_(v), ps_per_byte_(v != 0 && 8'000'000'000'000u % v == 0 ? 8'000'000'000'000u / v : 0) {}
   uint64_t bps_ = 0;
+  uint64_t ps_per_byte_ = 0;  // 8e12 / bps_ when that is a whole number, else 0 (a function of bps_)
 };
 
 }  // namespace vnic::model

@@ -45,7 +45,10 @@ class HostMemory : public sc_core::sc_module {
     return addr >= base_ && len <= size_ && addr - base_ <= size_ - len;
   }
   // Host-side (CPU) view of memory: a span over [addr, addr+len); empty if out of range.
-  std::span<uint8_t> view(uint64_t addr, uint64_t len);
+  std::span<uint8_t> view(uint64_t addr, uint64_t len) {
+    if (!contains(addr, len)) return {};
+    return {bytes_.get() + (addr - base_), static_cast<std::size_t>(len)};
+  }
   // DMA memory allocator (first fit, freed blocks coalesce): returns 0 when no aligned block
   // of len bytes is free. align must be a power of two.
   uint64_t alloc(uint64_t len, uint64_t align = 64);
