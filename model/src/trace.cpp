@@ -118,6 +118,9 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::IpInHdrErrors: return "Ip.InHdrErrors";
     case HostDrop::IpFragFails: return "Ip.FragFails";
     case HostDrop::IpInNoRoutes: return "IpExt.InNoRoutes";
+    case HostDrop::SwitchQueueFull: return "switch.dropped_queue_full";
+    case HostDrop::SwitchFiltered: return "switch.dropped_filtered";
+    case HostDrop::SwitchLinkDown: return "switch.dropped_link_down";
   }
   return "?";
 }

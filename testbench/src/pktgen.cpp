@@ -89,6 +89,18 @@ void PktGen::run() {
 }
 
 void RxChecker::take(stack::SkBuff* skb, std::optional<uint64_t> seq) {
+  // The IPv4/UDP form: one sender, in order.
+  RxExpect::Result r;
+  if (seq) {
+    r.ok = true;
+    r.seq = *seq;
+    r.out_of_order = *seq < stats_.next_seq;
+    r.gap = *seq > stats_.next_seq ? *seq - stats_.next_seq : 0;
+  }
+  take(skb, r);
+}
+
+void RxChecker::take(stack::SkBuff* skb, const RxExpect::Result& r) {
   // The packet's end: read by the application (the checker stands for it).
   auto& st = stats_;
   ++st.frames;
@@ -99,12 +111,13 @@ void RxChecker::take(stack::SkBuff* skb, std::optional<uint64_t> seq) {
                                                    model::kConsumedByApplication, skb->trace_id});
   }
   if (skb->pkt_type == stack::PktType::OtherHost) ++st.not_for_us;
-  if (!seq) {
+  if (!r.ok) {
     ++st.bad_bytes;
   } else {
-    if (*seq < st.next_seq) ++st.out_of_order;
-    if (*seq > st.next_seq) st.gap_frames += *seq - st.next_seq;
-    st.next_seq = *seq + 1;
+    // Earlier than expected: reordered or duplicated; later: frames lost in between (per sender).
+    if (r.out_of_order) ++st.out_of_order;
+    st.gap_frames += r.gap;
+    st.next_seq = r.seq + 1;
     ++st.ok;
   }
   stack::consume_skb(skb);  // delivered: used, not dropped
@@ -114,7 +127,7 @@ void RxChecker::rx_datagram(stack::SkBuff* skb) { take(skb, check_datagram(patte
 
 void RxChecker::rx(void* ctx, stack::SkBuff* skb) {
   auto& c = *static_cast<RxChecker*>(ctx);
-  c.take(skb, check_frame(c.pattern_, skb->mac_bytes()));
+  c.take(skb, c.frames_.check(skb->mac_bytes()));
 }
 
 }  // namespace vnic::tb

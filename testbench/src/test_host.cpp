@@ -204,15 +204,15 @@ void TestHost::poll_rx() {
       ++stats_.rx_err_flagged;
     } else {
       const std::size_t len = (d.status & model::RxDesc::kStaFcs) ? d.length - 4u : d.length;
-      const auto seq = check_frame(rx_pattern_, mem_.view(d.buf_addr, len));
-      if (!seq) {
+      // Out of order: reordered or duplicated; a gap: frames lost in between (each loss is in
+      // some drop counter; conservation checks that). Per sender (RxExpect).
+      const RxExpect::Result r = rx_expect_.check(mem_.view(d.buf_addr, len));
+      if (!r.ok) {
         ++stats_.rx_bad_bytes;
       } else {
-        // Earlier than expected: reordered or duplicated. Later: frames lost in between
-        // (each loss is in some drop counter; conservation checks that).
-        if (*seq < stats_.next_rx_seq) ++stats_.rx_out_of_order;
-        if (*seq > stats_.next_rx_seq) stats_.rx_gap_frames += *seq - stats_.next_rx_seq;
-        stats_.next_rx_seq = *seq + 1;
+        if (r.out_of_order) ++stats_.rx_out_of_order;
+        stats_.rx_gap_frames += r.gap;
+        stats_.next_rx_seq = r.seq + 1;
         ++stats_.rx_ok;
       }
     }

@@ -1,6 +1,7 @@
 // Deterministic test frames.
 #include "vnic/tb/traffic.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <vector>
@@ -24,12 +25,13 @@ constexpr std::size_t kBlock = 32768;
 constexpr std::size_t kMaxPayload = 16384;
 
 const uint8_t* payload_block(uint64_t seed) {
-  // A few patterns are live at once (one per direction): keep a small cache, round robin.
+  // A few patterns are live at once (one per sender: 8 on builtin:switch8): keep a small cache,
+  // round robin.
   struct Entry {
     uint64_t seed = 0;
     std::vector<uint8_t> block;
   };
-  thread_local std::array<Entry, 4> cache;
+  thread_local std::array<Entry, 16> cache;
   thread_local std::size_t next = 0;
   for (const Entry& e : cache) {
     if (!e.block.empty() && e.seed == seed) return e.block.data();
@@ -52,7 +54,7 @@ std::size_t payload_offset(uint64_t seq) { return static_cast<std::size_t>((seq 
 
 void fill_frame(const TrafficPattern& p, uint64_t seq, std::span<uint8_t> out) {
   const uint32_t len = frame_len(p, seq);
-  std::memcpy(out.data(), p.dst.b.data(), 6);
+  std::memcpy(out.data(), frame_dst(p, seq).b.data(), 6);
   std::memcpy(out.data() + 6, p.src.b.data(), 6);
   if (p.ip_dst != 0) {
     // pktgen's fill_packet_ipv4: IPv4 (TOS 0, id, no DF, TTL 32, UDP) and UDP (port 9 to 9,
@@ -87,7 +89,7 @@ std::optional<uint64_t> check_frame(const TrafficPattern& p, std::span<const uin
   if (frame.size() < kTestHeaderLen || frame.size() - kTestHeaderLen > kMaxPayload) return std::nullopt;
   const uint64_t seq = model::load_le<uint64_t>(frame, 14);
   if (frame.size() != frame_len(p, seq)) return std::nullopt;
-  if (std::memcmp(frame.data(), p.dst.b.data(), 6) != 0 || std::memcmp(frame.data() + 6, p.src.b.data(), 6) != 0 ||
+  if (std::memcmp(frame.data(), frame_dst(p, seq).b.data(), 6) != 0 || std::memcmp(frame.data() + 6, p.src.b.data(), 6) != 0 ||
       frame[12] != (kTestEtherType >> 8) || frame[13] != (kTestEtherType & 0xFF)) {
     return std::nullopt;
   }
@@ -96,6 +98,43 @@ std::optional<uint64_t> check_frame(const TrafficPattern& p, std::span<const uin
     return std::nullopt;
   }
   return seq;
+}
+
+void RxExpect::set(const TrafficPattern& p) { senders_.assign(1, Sender{p, 0, 1}); }
+
+void RxExpect::add(const TrafficPattern& p, const model::MacAddr& me) {
+  Sender s{p, 0, 1};
+  if (!p.dsts.empty()) {
+    const auto it = std::find(p.dsts.begin(), p.dsts.end(), me);
+    s.next = it == p.dsts.end() ? 0 : static_cast<uint64_t>(it - p.dsts.begin());
+    s.stride = p.dsts.size();
+  }
+  senders_.push_back(std::move(s));
+}
+
+RxExpect::Result RxExpect::check(std::span<const uint8_t> frame) {
+  Result r;
+  Sender* s = senders_.empty() ? nullptr : &senders_.front();
+  if (senders_.size() > 1 && frame.size() >= 12) {
+    s = nullptr;
+    for (Sender& x : senders_) {
+      if (std::memcmp(frame.data() + 6, x.p.src.b.data(), 6) == 0) {
+        s = &x;
+        break;
+      }
+    }
+  }
+  if (s == nullptr) return r;
+  const auto seq = check_frame(s->p, frame);
+  if (!seq) return r;
+  r.ok = true;
+  r.seq = *seq;
+  // Earlier than expected: reordered or duplicated. Later: frames lost in between (each loss
+  // is in some drop counter; conservation checks that).
+  if (*seq < s->next) r.out_of_order = true;
+  if (*seq > s->next) r.gap = (*seq - s->next) / s->stride;
+  s->next = *seq + s->stride;
+  return r;
 }
 
 std::optional<uint64_t> check_datagram(const TrafficPattern& p, std::span<const uint8_t> d) {

@@ -170,6 +170,9 @@ enum class HostDrop : uint8_t {
   IpInHdrErrors,        // Ip: InHdrErrors (a forwarded packet's TTL ran out)
   IpFragFails,          // Ip: FragFails (too big and DF, or fragmentation failed)
   IpInNoRoutes,         // IpExt: InNoRoutes (a forwarded packet without a route)
+  SwitchQueueFull,      // a switch port's output queue was full (tb::EthSwitch dropped_queue_full)
+  SwitchFiltered,       // a switch's filtering: for the port it came in on (dropped_filtered)
+  SwitchLinkDown,       // inside a switch port when it went down (rx_/tx_dropped_link_down)
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // A Consumed event's b: an application read the packet (pktgen's checker; a socket's reader

@@ -77,7 +77,12 @@ struct RxCheckerStats {
 class RxChecker {
  public:
   const TrafficPattern& pattern() const { return pattern_; }
-  void expect(const TrafficPattern& p) { pattern_ = p; }
+  void expect(const TrafficPattern& p) {
+    pattern_ = p;
+    frames_.set(p);
+  }
+  // One more sender whose raw frames to `me` this checker takes (a station on a switch).
+  void expect_also(const TrafficPattern& p, const model::MacAddr& me) { frames_.add(p, me); }
   // Softnet::RxHandler.
   static void rx(void* ctx, stack::SkBuff* skb);
   // The IPv4/UDP form (an L4 handler's sink: skb's network header at the datagram); consumes skb.
@@ -92,7 +97,9 @@ class RxChecker {
 
  private:
   void take(stack::SkBuff* skb, std::optional<uint64_t> seq);  // counts, traces and consumes it
-  TrafficPattern pattern_{};
+  void take(stack::SkBuff* skb, const RxExpect::Result& r);
+  TrafficPattern pattern_{};  // the IPv4/UDP form's
+  RxExpect frames_{};         // the raw frames' senders
   RxCheckerStats stats_;
   stack::TraceSink* trace_ = nullptr;
   const char* trace_source_ = "";

@@ -72,7 +72,9 @@ class TestHost : public sc_core::sc_module {
   const PciFunction& pci() const { return pci_; }
   void bring_up();
   // The peer's receive pattern (what this host expects to receive).
-  void expect(const TrafficPattern& p) { rx_pattern_ = p; }
+  void expect(const TrafficPattern& p) { rx_expect_.set(p); }
+  // One more sender whose frames to `me` this host takes (a station on a switch).
+  void expect_also(const TrafficPattern& p, const model::MacAddr& me) { rx_expect_.add(p, me); }
 
   uint32_t read32(uint32_t off);
   void write32(uint32_t off, uint32_t v);
@@ -106,7 +108,7 @@ class TestHost : public sc_core::sc_module {
   RootComplex rc_{"rc"};
   hw::Nic* nic_ = nullptr;
   PciFunction pci_{};
-  TrafficPattern rx_pattern_{};
+  RxExpect rx_expect_{};
   uint64_t tx_ring_ = 0, rx_ring_ = 0;
   std::vector<uint64_t> tx_bufs_, rx_bufs_;
   uint32_t tx_tail_ = 0, tx_clean_ = 0;
