@@ -57,6 +57,11 @@ void DirectHost::expect(unsigned port, const TrafficPattern& p) {
   th_->expect(p);
 }
 
+void DirectHost::expect_also(unsigned port, const TrafficPattern& p, const model::MacAddr& me) {
+  check_port(port);
+  th_->expect_also(p, me);
+}
+
 void DirectHost::set_trace(model::TraceSink* sink, const std::vector<uint64_t>& id_base) {
   // The test host makes no trace events of its own; its NIC's frames carry the port's ids.
   if (nic_ != nullptr) nic_->set_trace(sink, id_base.empty() ? 0 : id_base[0]);

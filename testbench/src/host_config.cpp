@@ -122,3 +122,16 @@ NicSide* HostConfig::nic(std::string_view ifname) {
 }
 
 }  // namespace vnic::tb
+
+namespace vnic::tb {
+
+std::string SwitchConfig::port_pcap(unsigned k) const {
+  if (pcap.empty()) return {};
+  const auto slash = pcap.find_last_of('/');
+  const auto dot = pcap.rfind('.');
+  const bool ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+  return ext ? pcap.substr(0, dot) + "-p" + std::to_string(k) + pcap.substr(dot)
+             : pcap + "-p" + std::to_string(k) + ".pcap";
+}
+
+}  // namespace vnic::tb

@@ -250,6 +250,9 @@ int run(const RunOptions& o) {
       if (l.name == "link") meta.pcap_file = name;
       l.pcap = out.staging() + "/" + name;
     }
+    for (auto& w : s.switches) {  // its ports' captures (NAME-pK.pcap) go in too
+      if (!w.pcap.empty()) w.pcap = out.staging() + "/" + base_name(w.pcap);
+    }
     if (!s.trace.empty()) {
       meta.trace_file = base_name(s.trace);
       s.trace = out.staging() + "/" + meta.trace_file;

@@ -175,9 +175,25 @@ Platform::Platform(const Scenario& s) : s_(s) {
       a = Attach{l, side};
     }
   }
+  for (unsigned w = 0; w < s_.switches.size(); ++w) {
+    const SwitchConfig& sc = s_.switches[w];
+    if (sc.attached.size() > sc.ports) {
+      throw std::runtime_error(fmt::format("switch {}: {} NICs on {} ports", sc.name, sc.attached.size(), sc.ports));
+    }
+    for (unsigned j = 0; j < sc.attached.size(); ++j) {
+      const PortRef& e = sc.attached[j];
+      const unsigned h = host_index(e.host);
+      const NicSide* n = hl[h].nic(e.ifname);
+      if (n == nullptr) throw std::runtime_error(fmt::format("switch {}: host {} has no {}", sc.name, e.host, e.ifname));
+      Attach& a = attach_[h][static_cast<std::size_t>(n - hl[h].nics.data())];
+      if (a.link != ~0u || a.sw != ~0u) throw std::runtime_error(fmt::format("{} is on a link and a switch", e.str()));
+      a.sw = w;
+      a.sw_port = j;
+    }
+  }
   for (std::size_t h = 0; h < hl.size(); ++h) {
     for (std::size_t n = 0; n < hl[h].nics.size(); ++n) {
-      if (attach_[h][n].link == ~0u) {
+      if (attach_[h][n].link == ~0u && attach_[h][n].sw == ~0u) {
         throw std::runtime_error(fmt::format("host.{}.{} is on no link", hl[h].name, hl[h].nics[n].ifname));
       }
     }
@@ -189,16 +205,39 @@ Platform::Platform(const Scenario& s) : s_(s) {
     return PortId{ph, static_cast<unsigned>(hl[ph].nic(e.ifname) - hl[ph].nics.data())};
   };
 
+  // The NICs on switch w, in port order.
+  const auto on_switch = [&](unsigned w) {
+    std::vector<PortId> v;
+    for (const PortRef& e : s_.switches[w].attached) {
+      const unsigned ph = host_index(e.host);
+      v.push_back(PortId{ph, static_cast<unsigned>(hl[ph].nic(e.ifname) - hl[ph].nics.data())});
+    }
+    return v;
+  };
+
   // Each port's traffic: its own seed (the scenario's, twice, plus the port's index), from its
-  // MAC to its peer's.
+  // MAC to its peer's; on a switch, to every other NIC on it, round robin in port order.
   std::vector<std::vector<TestHostConfig>> traffic(hl.size());
   for (std::size_t h = 0; h < hl.size(); ++h) {
     for (std::size_t n = 0; n < hl[h].nics.size(); ++n) {
       TestHostConfig t = hl[h].nics[n].host;
-      const PortId p = peer_of(static_cast<unsigned>(h), static_cast<unsigned>(n));
       t.pattern.seed = s_.seed * 2 + global[h][n];
       t.pattern.src = hl[h].nics[n].mac;
-      t.pattern.dst = hl[p.host].nics[p.nic].mac;
+      if (const unsigned w = attach_[h][n].sw; w != ~0u) {
+        for (const PortId q : on_switch(w)) {
+          if (q.host != h || q.nic != n) t.pattern.dsts.push_back(hl[q.host].nics[q.nic].mac);
+        }
+        t.pattern.dst = t.pattern.dsts.empty() ? model::MacAddr::broadcast() : t.pattern.dsts[0];
+        if (t.pattern.dsts.size() == 1) t.pattern.dsts.clear();
+        if (t.pattern.ip_dst != 0) {
+          throw std::runtime_error(fmt::format(
+              "host.{}.{}.dst_ip: a NIC on a switch sends pktgen's raw frames to the other NICs on it (the "
+              "IPv4/UDP mode needs a link peer as its next hop)", hl[h].name, hl[h].nics[n].ifname));
+        }
+      } else {
+        const PortId p = peer_of(static_cast<unsigned>(h), static_cast<unsigned>(n));
+        t.pattern.dst = hl[p.host].nics[p.nic].mac;
+      }
       if (t.pattern.ip_dst != 0) {
         // pktgen's IPv4/UDP mode: from this NIC's address, to its link peer's MAC (the next hop).
         const std::string who = fmt::format("host.{}.{}", hl[h].name, hl[h].nics[n].ifname);
@@ -253,8 +292,17 @@ Platform::Platform(const Scenario& s) : s_(s) {
   }
   for (unsigned h = 0; h < hosts_.size(); ++h) {
     for (unsigned n = 0; n < hosts_[h]->num_ports(); ++n) {
-      const PortId p = peer_of(h, n);
-      hosts_[h]->expect(n, traffic[p.host][p.nic].pattern);
+      if (const unsigned w = attach_[h][n].sw; w != ~0u) {
+        // Every other NIC on the switch that sends sends here too.
+        for (const PortId q : on_switch(w)) {
+          if ((q.host != h || q.nic != n) && traffic[q.host][q.nic].count > 0) {
+            hosts_[h]->expect_also(n, traffic[q.host][q.nic].pattern, hl[h].nics[n].mac);
+          }
+        }
+      } else {
+        const PortId p = peer_of(h, n);
+        hosts_[h]->expect(n, traffic[p.host][p.nic].pattern);
+      }
       hosts_[h]->connect(n, *nics_[h][n]);
     }
   }
@@ -280,6 +328,21 @@ Platform::Platform(const Scenario& s) : s_(s) {
     links_.push_back(std::make_unique<EthLink>(l.name.c_str(), *q_, lc));
     if (!l.pcap.empty()) links_.back()->capture_to(l.pcap);
   }
+  for (unsigned w = 0; w < s_.switches.size(); ++w) {
+    const SwitchConfig& sc = s_.switches[w];
+    EthSwitchConfig c;
+    c.rates.clear();
+    for (unsigned j = 0; j < sc.ports; ++j) c.rates.push_back(sc.rate(j));
+    c.latency = sc.latency;
+    c.queue_bytes = sc.queue_bytes;
+    c.propagation = sc.propagation;
+    c.ageing = sc.ageing;
+    c.id_prefix = 0xF000 + w;  // above every port's prefix (port k's ids are k << 32 + 1, 2, ...)
+    switches_.push_back(std::make_unique<EthSwitch>(sc.name.c_str(), *q_, c));
+    if (!sc.pcap.empty()) {
+      for (unsigned j = 0; j < sc.attached.size(); ++j) switches_.back()->capture_to(j, sc.port_pcap(j));
+    }
+  }
   model::TraceSink* sink = nullptr;
   if (!s_.trace.empty()) {
     std::string err;
@@ -298,6 +361,7 @@ Platform::Platform(const Scenario& s) : s_(s) {
     sink = account_.get();
   }
   for (auto& l : links_) l->set_trace(sink);
+  for (auto& w : switches_) w->set_trace(sink);
   if (sink != nullptr) {
     // Frame and packet ids tell the senders apart: port k's are k * 2^32 + 1, 2, ...
     for (std::size_t h = 0; h < hl.size(); ++h) {
@@ -314,7 +378,12 @@ Platform::Platform(const Scenario& s) : s_(s) {
   }
   for (std::size_t h = 0; h < hl.size(); ++h) {
     for (std::size_t n = 0; n < hl[h].nics.size(); ++n) {
-      nics_[h][n]->attach(links_[attach_[h][n].link].get(), attach_[h][n].side);
+      const Attach& a = attach_[h][n];
+      if (a.sw != ~0u) {
+        nics_[h][n]->attach(&switches_[a.sw]->port(a.sw_port), 0);
+      } else {
+        nics_[h][n]->attach(links_[a.link].get(), a.side);
+      }
     }
   }
 }
@@ -356,10 +425,29 @@ PortId Platform::port(std::string_view host, unsigned n) const {
 
 PortId Platform::peer(PortId p) const {
   const Attach a = attach_.at(p.host).at(p.nic);
+  if (a.sw != ~0u) throw std::runtime_error(fmt::format("{} is on switch {}: it has no one peer", label(p), s_.switches[a.sw].name));
   const PortRef& e = s_.links[a.link].ends[1 - a.side];
   const unsigned h = host_index(e.host);
   const auto& nics = s_.host_list[h].nics;
   return {h, static_cast<unsigned>(s_.host_list[h].nic(e.ifname) - nics.data())};
+}
+
+std::string Platform::peer_label(PortId p) const {
+  const Attach a = attach_.at(p.host).at(p.nic);
+  return a.sw != ~0u ? s_.switches[a.sw].name : label(peer(p));
+}
+
+std::optional<std::pair<unsigned, unsigned>> Platform::switch_port(PortId p) const {
+  const Attach a = attach_.at(p.host).at(p.nic);
+  if (a.sw == ~0u) return std::nullopt;
+  return std::pair{a.sw, a.sw_port};
+}
+
+EthSwitch& Platform::eth_switch(std::string_view name) {
+  for (unsigned i = 0; i < s_.switches.size(); ++i) {
+    if (s_.switches[i].name == name) return *switches_[i];
+  }
+  throw std::out_of_range(fmt::format("the platform has no switch {}", name));
 }
 
 std::string Platform::label(PortId p) const {
@@ -410,6 +498,11 @@ bool Platform::traffic_done() const {
 uint64_t Platform::link_frames() const {
   uint64_t n = 0;
   for (const auto& l : links_) n += l->stats(0).frames + l->stats(1).frames + l->in_flight(0) + l->in_flight(1);
+  for (const auto& w : switches_) {
+    for (unsigned k = 0; k < w->num_ports(); ++k) {
+      n += w->stats(k).rx_frames + w->stats(k).tx_frames + w->in_rx(k) + w->in_tx(k);
+    }
+  }
   return n;
 }
 
@@ -475,9 +568,38 @@ void Platform::finish_run() {
   // ethtool -S reads the devices' counters through MMIO: let those reads run.
   if (more) sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_MS));
   trace_.close();
+  for (auto& w : switches_) w->close_captures();
 }
 
 std::vector<ConservationTerm> Platform::conservation_terms(PortId from) {
+  if (const auto sp = switch_port(from)) {
+    // A port on a switch: two sums, one per direction of its cable, as the switch counts them.
+    //   sent = into the switch + tx drops + link drops (the port went down under it)
+    //   out of the switch = delivered + rx drops
+    // "unaccounted" is the sum of both sums' remainders in absolute value (0 when both hold).
+    Host& h = *hosts_.at(from.host);
+    const auto& st = switches_[sp->first]->stats(sp->second);
+    const std::string& sw = s_.switches[sp->first].name;
+    std::vector<ConservationTerm> t;
+    t.push_back({"sent", "sent", static_cast<int64_t>(h.sent(from.nic))});
+    t.push_back({"switch_rx", "into " + sw, static_cast<int64_t>(st.rx_frames)});
+    int64_t out = t[0].value - t[1].value;
+    for (auto& d : h.tx_drops(from.nic)) {
+      out -= d.value;
+      t.push_back(std::move(d));
+    }
+    t.push_back({"link_drops", "link drops", static_cast<int64_t>(st.rx_dropped_link_down)});
+    out -= t.back().value;
+    t.push_back({"switch_tx", "out of " + sw, static_cast<int64_t>(st.tx_frames)});
+    t.push_back({"delivered", "delivered", static_cast<int64_t>(h.delivered(from.nic))});
+    int64_t in = t[t.size() - 2].value - t.back().value;
+    for (auto& d : h.rx_drops(from.nic)) {
+      in -= d.value;
+      t.push_back(std::move(d));
+    }
+    t.push_back({"unaccounted", "unaccounted", (out < 0 ? -out : out) + (in < 0 ? -in : in)});
+    return t;
+  }
   const PortId to = peer(from);
   Host& tx = *hosts_.at(from.host);
   Host& rx = *hosts_.at(to.host);
@@ -497,7 +619,14 @@ std::vector<ConservationTerm> Platform::conservation_terms(PortId from) {
 
 int64_t Platform::unaccounted(PortId from, std::string* detail) {
   const auto t = conservation_terms(from);
-  if (detail) {
+  if (detail && switch_port(from)) {
+    std::string s = fmt::format("sent {} = {} {}", t[0].value, t[1].label, t[1].value);
+    std::size_t i = 2;
+    for (; t[i].name != "switch_tx"; ++i) s += fmt::format(" + {} {}", t[i].label, t[i].value);
+    s += fmt::format("; {} {} = delivered {}", t[i].label, t[i].value, t[i + 1].value);
+    for (i += 2; i + 1 < t.size(); ++i) s += fmt::format(" + {} {}", t[i].label, t[i].value);
+    *detail = s + fmt::format(" (+ {} unaccounted)", t.back().value);
+  } else if (detail) {
     *detail = fmt::format("sent {} = delivered {}", t[0].value, t[1].value);
     for (std::size_t i = 2; i + 1 < t.size(); ++i) *detail += fmt::format(" + {} {}", t[i].label, t[i].value);
     *detail += fmt::format(" (+ {} unaccounted)", t.back().value);
@@ -509,13 +638,16 @@ bool Platform::all_ok() {
   for (const PortId p : ports()) {
     if (unaccounted(p) != 0 || !rx_clean(p)) return false;
   }
+  for (unsigned w = 0; w < switches_.size(); ++w) {
+    if (switch_unaccounted(w) != 0) return false;
+  }
   return account_ == nullptr || account_->exact();
 }
 
 std::string Platform::conservation_line(PortId from) {
   std::string detail;
   const int64_t left = unaccounted(from, &detail);
-  return fmt::format("conservation {}->{}: {} [{}]\n", label(from), label(peer(from)), detail,
+  return fmt::format("conservation {}->{}: {} [{}]\n", label(from), peer_label(from), detail,
                      left == 0 ? "ok" : "MISMATCH");
 }
 
@@ -534,6 +666,63 @@ std::string Platform::link_report() {
   return s;
 }
 
+int64_t Platform::switch_unaccounted(unsigned i, std::string* detail) {
+  const EthSwitch& w = *switches_.at(i);
+  SwitchPortStats sum;
+  uint64_t inside = 0;
+  for (unsigned k = 0; k < w.num_ports(); ++k) {
+    const SwitchPortStats& st = w.stats(k);
+    sum.rx_frames += st.rx_frames;
+    sum.flood_copies += st.flood_copies;
+    sum.tx_frames += st.tx_frames;
+    sum.dropped_queue_full += st.dropped_queue_full;
+    sum.dropped_filtered += st.dropped_filtered;
+    sum.tx_dropped_link_down += st.tx_dropped_link_down;
+    inside += w.in_tx(k);
+  }
+  const int64_t left = static_cast<int64_t>(sum.rx_frames + sum.flood_copies) -
+                       static_cast<int64_t>(sum.tx_frames + sum.dropped_queue_full + sum.dropped_filtered +
+                                            sum.tx_dropped_link_down + inside);
+  if (detail) {
+    *detail = fmt::format("in {} + flood copies {} = out {} + dropped_queue_full {} + dropped_filtered {} + "
+                          "tx_dropped_link_down {} + inside {} (+ {} unaccounted)",
+                          sum.rx_frames, sum.flood_copies, sum.tx_frames, sum.dropped_queue_full,
+                          sum.dropped_filtered, sum.tx_dropped_link_down, inside, left);
+  }
+  return left;
+}
+
+std::string Platform::switch_report() {
+  std::string s;
+  for (unsigned i = 0; i < switches_.size(); ++i) {
+    const SwitchConfig& c = s_.switches[i];
+    EthSwitch& w = *switches_[i];
+    s += fmt::format("switch {}: {} ports, latency {} ns, queue {} bytes per port, ageing {} s\n", c.name, c.ports,
+                     c.latency.ps() / 1000, c.queue_bytes, c.ageing.ps() / 1'000'000'000'000);
+    for (unsigned k = 0; k < w.num_ports(); ++k) {
+      const SwitchPortStats& st = w.stats(k);
+      const std::string who = k < c.attached.size() ? c.attached[k].label() : "-";
+      s += fmt::format("switch {} port {} ({}, {} Gb/s{}): rx_frames {} rx_bytes {} tx_frames {} tx_bytes {} "
+                       "flood_copies {} dropped_queue_full {} dropped_filtered {} rx_dropped_link_down {} "
+                       "tx_dropped_link_down {} queue_max_bytes {}\n",
+                       c.name, k, who, c.rate(k).gbps_f(), w.port_up(k) ? "" : ", down", st.rx_frames, st.rx_bytes,
+                       st.tx_frames, st.tx_bytes, st.flood_copies, st.dropped_queue_full, st.dropped_filtered,
+                       st.rx_dropped_link_down, st.tx_dropped_link_down, st.queue_max_bytes);
+    }
+    std::string detail;
+    const int64_t left = switch_unaccounted(i, &detail);
+    s += fmt::format("conservation {}: {} [{}]\n", c.name, detail, left == 0 ? "ok" : "MISMATCH");
+    // As `bridge fdb show br NAME` lists the learned entries (with the age `-s` would add).
+    s += fmt::format("$ bridge fdb show br {}\n", c.name);
+    for (const auto& e : w.fdb(end_ps_)) {
+      const std::string who = e.port < c.attached.size() ? c.attached[e.port].label() : "-";
+      s += fmt::format("{} dev {}-p{} master {} ({}) age {:.6f} s\n", e.mac.str(), c.name, e.port, c.name, who,
+                       static_cast<double>(e.age_ps) / 1e12);
+    }
+  }
+  return s;
+}
+
 std::vector<ReportView> Platform::host_views(unsigned i) {
   std::vector<std::string> cons;
   for (unsigned n = 0; n < hosts_.at(i)->num_ports(); ++n) cons.push_back(conservation_line({i, n}));
@@ -544,10 +733,16 @@ std::string Platform::report() {
   std::string links;
   if (s_.links.size() == 1) {
     links = fmt::format("link: {} Gb/s", s_.links[0].rate.gbps_f());
-  } else {
+  } else if (!s_.links.empty()) {
     links = "links:";
     for (std::size_t l = 0; l < s_.links.size(); ++l) {
       links += fmt::format("{} {} {} Gb/s", l == 0 ? "" : ",", s_.links[l].name, s_.links[l].rate.gbps_f());
+    }
+  }
+  if (!s_.switches.empty()) {
+    links += links.empty() ? "switches:" : "  switches:";
+    for (std::size_t w = 0; w < s_.switches.size(); ++w) {
+      links += fmt::format("{} {} {} ports", w == 0 ? "" : ",", s_.switches[w].name, s_.switches[w].ports);
     }
   }
   std::string s = fmt::format("scenario: {}  seed: {}  {}  hosts: {}  simulated time: {:.6f} s\n\n", s_.name, s_.seed,
@@ -564,6 +759,7 @@ std::string Platform::report() {
     s += "\n";
   }
   s += link_report();
+  if (!switches_.empty()) s += (links_.empty() ? "" : "\n") + switch_report();
   if (account_) s += "\npacket account (every packet from where it was made to its end):\n" + account_->report();
   return s;
 }

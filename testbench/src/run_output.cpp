@@ -20,7 +20,7 @@ using json = nlohmann::ordered_json;
 namespace {
 
 json conservation_json(Platform& p, PortId from) {
-  json c{{"direction", fmt::format("{}->{}", p.label(from), p.label(p.peer(from)))}};
+  json c{{"direction", fmt::format("{}->{}", p.label(from), p.peer_label(from))}};
   int64_t left = 0;
   for (const auto& t : p.conservation_terms(from)) {
     c[t.name] = t.value;
@@ -110,6 +110,7 @@ json run_summary(Platform& p, const RunMeta& m) {
     conserved = conserved && p.unaccounted(port) == 0;
     clean = clean && p.rx_clean(port);
   }
+  for (unsigned w = 0; w < p.num_switches(); ++w) conserved = conserved && p.switch_unaccounted(w) == 0;
   j["status"] = json{{"exit", m.exit_status}, {"conservation_ok", conserved}, {"rx_clean", clean}};
   j["run"] = m.run.is_null() ? json::object() : m.run;
   j["simulated_time_ps"] = p.end_ps();
@@ -132,6 +133,28 @@ json run_summary(Platform& p, const RunMeta& m) {
     }
   }
   if (!named.empty()) j["links"] = std::move(named);
+  // switches.NAME: its ports' counters (by port number) and whether its sum holds.
+  json switches = json::object();
+  for (unsigned w = 0; w < p.num_switches(); ++w) {
+    const SwitchConfig& c = p.switch_config(w);
+    json ports = json::object();
+    for (unsigned k = 0; k < p.eth_switch(w).num_ports(); ++k) {
+      const SwitchPortStats& st = p.eth_switch(w).stats(k);
+      ports[fmt::format("p{}", k)] = json{{"station", k < c.attached.size() ? c.attached[k].str() : ""},
+                                          {"rx_frames", st.rx_frames},
+                                          {"rx_bytes", st.rx_bytes},
+                                          {"tx_frames", st.tx_frames},
+                                          {"tx_bytes", st.tx_bytes},
+                                          {"flood_copies", st.flood_copies},
+                                          {"dropped_queue_full", st.dropped_queue_full},
+                                          {"dropped_filtered", st.dropped_filtered},
+                                          {"rx_dropped_link_down", st.rx_dropped_link_down},
+                                          {"tx_dropped_link_down", st.tx_dropped_link_down},
+                                          {"queue_max_bytes", st.queue_max_bytes}};
+    }
+    switches[c.name] = json{{"ports", std::move(ports)}, {"conservation_ok", p.switch_unaccounted(w) == 0}};
+  }
+  if (!switches.empty()) j["switches"] = std::move(switches);
   if (const JourneyRecorder* jr = p.journeys()) {
     // The sampled packets' latency, sender's pktgen to receiver's consumer (--journey N).
     json e2e = nullptr;
@@ -167,6 +190,7 @@ bool write_run_files(Platform& p, const std::string& report, const RunMeta& m, c
   if (!write_file(d / "report.txt", report, error)) return false;
   if (!write_file(d / "scenario.toml", m.scenario_toml, error)) return false;
   if (!write_file(d / "link.txt", p.link_report(), error)) return false;
+  if (p.num_switches() > 0 && !write_file(d / "switch.txt", p.switch_report(), error)) return false;
   for (unsigned i = 0; i < p.num_hosts(); ++i) {
     const fs::path hd = d / ("host-" + p.host(i).host_name());
     for (const auto& v : p.host_views(i)) {

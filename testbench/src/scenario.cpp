@@ -125,6 +125,8 @@ mtu = 1500
 # iptables = ["-A FORWARD -p udp --dport 9 -j DROP", "-P INPUT ACCEPT"] loads netfilter rules at
 # boot, in iptables' own syntax (raw, mangle and filter tables; docs/netfilter.md).
 # [link.NAME] with ends = ["a.eth1", "c.eth0"] adds a link (same keys as [link]).
+# [switch.NAME] (ports, speed, port_speed = { h = "1G" }, queue_bytes, latency_ns, propagation_ns,
+# ageing_s, pcap) is a learning switch; a NIC joins it with switch = "NAME" instead of a link.
 [host.a]
 mac = "02:00:00:00:00:0a"
 address = "10.0.0.1/24"  # eth0's IPv4 address (for the protocol stack)
@@ -342,6 +344,49 @@ frames = 0
 ends = ["b.eth1", "c.eth0"]
 speed = "1G"
 )"},
+    {"switch8",
+     "Eight hosts on one learning switch (10 Gb/s ports, 1 us store-and-forward), each sending to every other "
+     "in turn: the first frames are flooded (each flood copy a packet of its own, filtered by the NICs it was "
+     "not for), the rest forwarded by the learned table; every frame delivered or in one drop counter.",
+     R"([scenario]
+name = "switch8"
+[switch.sw0]           # 8 ports at 10G; latency_ns = 1000, queue_bytes = 524288, ageing_s = 300
+ports = 8
+[host.a]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+[host.a.ping]          # raw frames only: no ping
+enabled = false
+[host.b]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+[host.c]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+[host.d]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+[host.e]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+[host.f]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+[host.g]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+[host.h]
+switch = "sw0"
+frames = 7000
+interval_ns = 2000
+)"},
 };
 
 }  // namespace
@@ -475,7 +520,8 @@ const std::set<std::string_view> kNicKeys{"mac",       "tx",       "rx",        
                                           "tx-usecs",  "tx-frames", "frames",     "min_len", "max_len", "interval_ns",
                                           "refill",    "promisc",  "rx-fcs",      "rx-all", "start_ns", "address",
                                           "qdisc",     "tcpdump",  "dst_ip",      "adaptive-rx", "adaptive-tx",
-                                          "rx-moderation", "tx-moderation", "rx-abs-usecs", "tx-abs-usecs"};
+                                          "rx-moderation", "tx-moderation", "rx-abs-usecs", "tx-abs-usecs",
+                                          "switch"};
 
 // The device's moderation rules by their scenario names (RX_USECS.MODE / TX_USECS.MODE values).
 constexpr std::array<std::string_view, 3> kModerationModes{"first-completion", "min-interval", "packet-timer"};
@@ -592,6 +638,10 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   get_string(c, t, name, "tcpdump", n.tcpdump);
   if (t.contains("tcpdump") && n.tcpdump.empty()) {
     c.fail(fmt::format("{}.tcpdump", name), "is empty (give a pcap file, or leave the key out)");
+  }
+  get_string(c, t, name, "switch", n.switch_name);
+  if (t.contains("switch") && n.switch_name.empty()) {
+    c.fail(fmt::format("{}.switch", name), "is empty (name a [switch.NAME], or leave the key out)");
   }
 }
 
@@ -784,21 +834,80 @@ std::optional<PortRef> parse_port(std::string_view text) {
   return p;
 }
 
+// "10G" -> 10 Gb/s; nullopt for anything but 1G, 10G, 25G, 40G, 100G.
+std::optional<model::BitRate> parse_speed(std::string_view speed) {
+  static const std::pair<std::string_view, uint64_t> kSpeeds[] = {
+      {"1G", 1}, {"10G", 10}, {"25G", 25}, {"40G", 40}, {"100G", 100}};
+  for (auto [name, g] : kSpeeds) {
+    if (speed == name) return model::BitRate::gbps(g);
+  }
+  return std::nullopt;
+}
+
+// [switch.NAME]'s own keys (which NICs attach is read from the hosts' `switch` keys).
+void parse_switch(Ctx& c, const toml::table& t, const std::string& table, SwitchConfig& w) {
+  check_keys(c, t, table,
+             {"ports", "speed", "port_speed", "queue_bytes", "latency_ns", "propagation_ns", "ageing_s", "pcap"});
+  get_int(c, t, table, "ports", w.ports, 1, 64);
+  if (const toml::node* n = t.get("speed")) {
+    std::string speed;
+    get_string(c, t, table, "speed", speed);
+    if (n->is_string()) {
+      if (const auto r = parse_speed(speed)) {
+        w.speed = *r;
+      } else {
+        c.fail(table + ".speed", fmt::format("'{}' is not one of 1G, 10G, 25G, 40G, 100G", speed));
+      }
+    }
+  }
+  if (const toml::node* n = t.get("port_speed")) {
+    if (!n->is_table()) {
+      c.fail(table + ".port_speed", "expected a table of ports and speeds like { h = \"1G\", \"a.eth1\" = \"25G\" }");
+    } else {
+      for (const auto& [k, v] : *n->as_table()) {
+        const std::string key = fmt::format("{}.port_speed.{}", table, k.str());
+        const std::string label(k.str());
+        auto ref = label.find('.') == std::string::npos ? std::optional<PortRef>(PortRef{label, "eth0"}) : std::nullopt;
+        if (!ref) {
+          const auto dot = label.find('.');
+          PortRef p{label.substr(0, dot), label.substr(dot + 1)};
+          if (valid_name(p.host) && eth_index(p.ifname)) ref = p;
+        }
+        if (!ref || !valid_name(ref->host)) {
+          c.fail(key, fmt::format("'{}' is not a port like h or a.eth1", label));
+          continue;
+        }
+        const auto r = v.is_string() ? parse_speed(*v.value<std::string>()) : std::nullopt;
+        if (!r) {
+          c.fail(key, fmt::format("'{}' is not one of 1G, 10G, 25G, 40G, 100G",
+                                  v.is_string() ? *v.value<std::string>() : std::string("(not a string)")));
+          continue;
+        }
+        w.port_speed.emplace_back(*ref, *r);
+      }
+    }
+  }
+  get_int(c, t, table, "queue_bytes", w.queue_bytes, 64, int64_t{1} << 34);
+  int64_t lat = w.latency.ps() / 1000;
+  get_int(c, t, table, "latency_ns", lat, 0, 1000'000'000);
+  w.latency = model::Duration::ns(lat);
+  int64_t prop = w.propagation.ps() / 1000;
+  get_int(c, t, table, "propagation_ns", prop, 0, 1000'000'000);
+  w.propagation = model::Duration::ns(prop);
+  int64_t ageing = w.ageing.ps() / 1'000'000'000'000;
+  get_int(c, t, table, "ageing_s", ageing, 1, 1'000'000);  // 802.1D allows 10..1,000,000 s; 1 for tests
+  w.ageing = model::Duration::s(ageing);
+  get_string(c, t, table, "pcap", w.pcap);
+}
+
 // The keys [link] and [link.NAME] share.
 void parse_link_keys(Ctx& c, const toml::table& t, const std::string& table, LinkConfig& l) {
   if (const toml::node* n = t.get("speed")) {
     std::string speed;
     get_string(c, t, table, "speed", speed);
-    static const std::pair<std::string_view, uint64_t> kSpeeds[] = {
-        {"1G", 1}, {"10G", 10}, {"25G", 25}, {"40G", 40}, {"100G", 100}};
-    bool found = false;
-    for (auto [name, g] : kSpeeds) {
-      if (speed == name) {
-        l.rate = model::BitRate::gbps(g);
-        found = true;
-      }
-    }
-    if (n->is_string() && !found) {
+    const auto r = parse_speed(speed);
+    if (r) l.rate = *r;
+    if (n->is_string() && !r) {
       c.fail(table + ".speed", fmt::format("'{}' is not one of 1G, 10G, 25G, 40G, 100G", speed));
     }
   }
@@ -906,7 +1015,62 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
       }
     }
   }
-  // Links: [link] joins a.eth0 and b.eth0; [link.NAME] subtables add links between any two ports.
+  // Switches: [switch.NAME]; each NIC with `switch = "NAME"` takes the switch's next port (hosts in
+  // name order, then NICs in order).
+  if (const auto* t = sub(c, root, "switch")) {
+    for (const auto& [k, v] : *t) {
+      const std::string name(k.str());
+      const std::string table = "switch." + name;
+      if (!valid_name(name)) {
+        c.fail(table, "a switch name is a lower-case letter, then letters, digits, '_' or '-'");
+        continue;
+      }
+      if (!v.is_table()) {
+        c.fail(table, "expected a table");
+        continue;
+      }
+      SwitchConfig w;
+      w.name = name;
+      parse_switch(c, *v.as_table(), table, w);
+      s.switches.push_back(std::move(w));
+    }
+  }
+  for (const auto& h : s.host_list) {
+    for (const auto& n : h.nics) {
+      if (n.switch_name.empty()) continue;
+      const std::string key = n.ifname == "eth0" ? fmt::format("host.{}.switch", h.name)
+                                                 : fmt::format("host.{}.{}.switch", h.name, n.ifname);
+      const auto w = std::find_if(s.switches.begin(), s.switches.end(),
+                                  [&](const SwitchConfig& x) { return x.name == n.switch_name; });
+      if (w == s.switches.end()) {
+        c.fail(key, fmt::format("there is no switch {} (give it a [switch.{}] table)", n.switch_name, n.switch_name));
+        continue;
+      }
+      w->attached.push_back(PortRef{h.name, n.ifname});
+    }
+  }
+  for (const auto& w : s.switches) {
+    if (w.attached.size() > w.ports) {
+      std::string who;
+      for (const auto& p : w.attached) who += (who.empty() ? "" : ", ") + p.label();
+      c.fail(fmt::format("switch.{}.ports", w.name),
+             fmt::format("{} NICs are on switch {} ({}), but it has {} ports", w.attached.size(), w.name, who, w.ports));
+    }
+    for (const auto& [ref, r] : w.port_speed) {
+      if (std::find(w.attached.begin(), w.attached.end(), ref) == w.attached.end()) {
+        c.fail(fmt::format("switch.{}.port_speed.{}", w.name, ref.label()),
+               fmt::format("{} is not on switch {} (its NIC needs switch = \"{}\")", ref.str(), w.name, w.name));
+      }
+    }
+  }
+  if (!c.ok) return;
+  // Links: [link] joins a.eth0 and b.eth0, unless one of them is on a switch; [link.NAME]
+  // subtables add links between any two ports.
+  const auto on_switch = [&](std::string_view host) {
+    const HostConfig* h = s.find_host(host);
+    return h != nullptr && !h->nics.empty() && !h->nics[0].switch_name.empty();
+  };
+  const bool main_link = !on_switch("a") && !on_switch("b");
   LinkConfig main;
   main.name = "link";
   std::vector<std::pair<std::string, const toml::table*>> named;
@@ -926,7 +1090,7 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
     parse_link_keys(c, *t, "link", main);
   }
   main.faults.seed = link_seed(s.seed, main.name);
-  s.links.push_back(main);
+  if (main_link) s.links.push_back(main);
   for (const auto& [name, t] : named) {
     const std::string table = "link." + name;
     check_keys(c, *t, table, {"ends", "speed", "propagation_ns", "ber", "drop_rate", "pcap"});
@@ -958,8 +1122,15 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
   }
   if (!c.ok) return;
   // Every port on exactly one link; every capture its own file.
-  std::map<std::string, std::string> on;  // port -> the table of its link
+  std::map<std::string, std::string> on;  // port -> the table of its link (or switch)
   std::map<std::string, std::string> pcaps;
+  for (const auto& w : s.switches) {
+    for (const auto& p : w.attached) on.emplace(p.str(), "switch." + w.name);
+    if (!w.pcap.empty()) {
+      const auto [it, fresh] = pcaps.emplace(w.pcap, "switch." + w.name);
+      if (!fresh) c.fail("switch." + w.name + ".pcap", fmt::format("'{}' is {}'s capture too", w.pcap, it->second));
+    }
+  }
   for (const auto& l : s.links) {
     const std::string table = l.name == "link" ? "link" : "link." + l.name;
     for (const auto& end : l.ends) {
@@ -978,8 +1149,9 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
     for (const auto& n : h.nics) {
       if (!on.contains(h.name + "." + n.ifname)) {
         c.fail(n.ifname == "eth0" ? "host." + h.name : fmt::format("host.{}.{}", h.name, n.ifname),
-               fmt::format("host.{}.{} is on no link (give it one with [link.NAME] ends = [\"{}.{}\", ...])", h.name,
-                           n.ifname, h.name, n.ifname));
+               fmt::format("host.{}.{} is on no link (give it one with [link.NAME] ends = [\"{}.{}\", ...], or "
+                           "put it on a switch with switch = \"NAME\")",
+                           h.name, n.ifname, h.name, n.ifname));
       }
     }
   }
@@ -987,7 +1159,7 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
 
 std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
   Scenario s;
-  check_keys(c, root, "", {"scenario", "link", "pcie", "nic", "host", "cpu", "sysctl", "driver"});
+  check_keys(c, root, "", {"scenario", "link", "pcie", "nic", "host", "cpu", "sysctl", "driver", "switch"});
   if (const auto* t = sub(c, root, "scenario")) {
     check_keys(c, *t, "scenario", {"name", "seed", "stop_after_us", "quantum_ns", "hosts"});
     get_string(c, *t, "scenario", "hosts", s.hosts);

@@ -278,10 +278,10 @@ TEST(Cli, ListNamesEveryBuiltinWithASentence) {
   const Result r = vnic("list");
   ASSERT_EQ(r.status, 0);
   for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts",
-                           "router", "bufferbloat"}) {
+                           "router", "bufferbloat", "switch8"}) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 8);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 9);
 }
 
 namespace fs = std::filesystem;
@@ -880,4 +880,34 @@ TEST(Cli, BufferbloatAPingWaitsBehindPfifoFastsQueueButNotBehindFqCodels) {
   EXPECT_EQ(csv.rfind("time_us,", 0), 0u) << csv.substr(0, 200);
   EXPECT_GT(std::count(csv.begin(), csv.end(), '\n'), 1000);
   for (const auto& d : {fq, pf}) fs::remove_all(d);
+}
+
+TEST(Builtin, Switch8TwiceGivesByteIdenticalFoldersEveryPacketAccounted) {
+  const std::string d1 = tmp("vnic_sw8a_"), d2 = tmp("vnic_sw8b_");
+  for (const auto& d : {d1, d2}) {
+    fs::remove_all(d);
+    ASSERT_EQ(vnic("run --no-timing -s builtin:switch8 --account --out " + d).status, 0) << d;
+  }
+  auto f1 = folder(d1), f2 = folder(d2);
+  ASSERT_EQ(f1.size(), f2.size());
+  for (auto& [name, bytes] : f1) {
+    if (name == "summary.json") continue;
+    EXPECT_TRUE(bytes == f2[name]) << name;
+  }
+  Json j1 = Json::parse(f1["summary.json"]), j2 = Json::parse(f2["summary.json"]);
+  j1.erase("wall_clock");
+  j2.erase("wall_clock");
+  EXPECT_EQ(j1.dump(), j2.dump());
+  EXPECT_EQ(j1["status"]["conservation_ok"], true);
+  EXPECT_EQ(j1["switches"]["sw0"]["conservation_ok"], true);
+  EXPECT_EQ(j1["switches"]["sw0"]["ports"]["p7"]["station"], "h.eth0");
+  EXPECT_EQ(j1["hosts"]["h"]["conservation"]["direction"], "h->sw0");
+  const std::string& sw = f1["switch.txt"];
+  EXPECT_NE(sw.find("switch sw0 port 0 (a, 10 Gb/s): rx_frames 7000 "), std::string::npos) << sw;
+  EXPECT_NE(sw.find("$ bridge fdb show br sw0\n"), std::string::npos) << sw;
+  // The per-packet account: nothing ended twice, nothing left in flight.
+  const std::string& report = f1["report.txt"];
+  EXPECT_NE(report.find("  in flight at the end: 0\n"), std::string::npos) << report;
+  EXPECT_EQ(report.find("ERRORS"), std::string::npos);
+  for (const auto& d : {d1, d2}) fs::remove_all(d);
 }

@@ -549,3 +549,77 @@ TEST(ScenarioTopology, TheThreeHostsBuiltinHasFourNicsOnTwoLinks) {
   }
   EXPECT_NE(r->toml.find("ends = [ 'a.eth1', 'c.eth0' ]"), std::string::npos) << r->toml;  // vnic show
 }
+
+// ------------------------------------------------------------------ switches
+
+TEST(ScenarioSwitch, HostsJoinASwitchInNameOrderAndTheDefaultLinkGoes) {
+  std::string err;
+  const auto r = topo::over_default(
+      "[switch.sw0]\nports = 4\nspeed = \"25G\"\nport_speed = { c = \"1G\" }\nqueue_bytes = 100000\n"
+      "latency_ns = 500\npropagation_ns = 20\nageing_s = 10\npcap = \"sw0.pcap\"\n"
+      "[host.a]\nswitch = \"sw0\"\n[host.b]\nswitch = \"sw0\"\n[host.c]\nswitch = \"sw0\"\n",
+      &err);
+  ASSERT_TRUE(r) << err;
+  const auto& s = r->scenario;
+  EXPECT_TRUE(s.links.empty());  // a.eth0 and b.eth0 are on the switch: no [link]
+  ASSERT_EQ(s.switches.size(), 1u);
+  const auto& w = s.switches[0];
+  EXPECT_EQ(w.name, "sw0");
+  EXPECT_EQ(w.ports, 4u);
+  ASSERT_EQ(w.attached.size(), 3u);
+  EXPECT_EQ(w.attached[2].str(), "c.eth0");
+  EXPECT_EQ(w.rate(0).bps(), 25'000'000'000u);
+  EXPECT_EQ(w.rate(2).bps(), 1'000'000'000u);
+  EXPECT_EQ(w.rate(3).bps(), 25'000'000'000u);
+  EXPECT_EQ(w.queue_bytes, 100000u);
+  EXPECT_EQ(w.latency.ps(), 500'000);
+  EXPECT_EQ(w.propagation.ps(), 20'000);
+  EXPECT_EQ(w.ageing.ps(), vnic::model::Duration::s(10).ps());
+  EXPECT_EQ(w.port_pcap(1), "sw0-p1.pcap");
+  // The defaults: 1 us, 512 KiB, 300 s, 10G.
+  const vnic::tb::SwitchConfig d;
+  EXPECT_EQ(d.latency.ps(), 1'000'000);
+  EXPECT_EQ(d.queue_bytes, 524288u);
+  EXPECT_EQ(d.ageing.ps(), vnic::model::Duration::s(300).ps());
+  // The resolved scenario reads back the same.
+  const auto again = vnic::tb::resolve_scenario({{r->toml, "show.toml"}}, {}, &err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_EQ(again->toml, r->toml);
+}
+
+TEST(ScenarioSwitch, BadSwitchesAreRefusedNamingTheKey) {
+  using topo::expect_refused;
+  const std::string two = "[switch.sw0]\nports = 2\n[host.a]\nswitch = \"sw0\"\n[host.b]\nswitch = \"sw0\"\n";
+  // An unknown switch.
+  expect_refused("[host.a]\nswitch = \"sw9\"\n[host.b]\nswitch = \"sw9\"\n",
+                 "my.toml: host.a.switch: there is no switch sw9 (give it a [switch.sw9] table)");
+  expect_refused("[host.c]\nswitch = \"sw1\"\n", "host.c.switch: there is no switch sw1", two);
+  expect_refused("[host.b]\nswitch = \"\"\n", "host.b.switch: is empty");
+  // More NICs than ports.
+  expect_refused("[host.c]\nswitch = \"sw0\"\n",
+                 "switch.sw0.ports: 3 NICs are on switch sw0 (a, b, c), but it has 2 ports", two);
+  expect_refused("[switch.sw0]\nports = 65\n", "switch.sw0.ports: 65 is outside 1..64", two);
+  // Bad speeds.
+  expect_refused("[switch.sw0]\nspeed = \"3G\"\n", "my.toml: switch.sw0.speed: '3G' is not one of 1G, 10G, 25G, 40G, 100G", two);
+  expect_refused("[switch.sw0]\nport_speed = { a = \"2G\" }\n", "switch.sw0.port_speed.a: '2G' is not one of", two);
+  expect_refused("[switch.sw0]\nport_speed = { a = 10 }\n", "switch.sw0.port_speed.a: '(not a string)' is not one of", two);
+  expect_refused("[switch.sw0]\nport_speed = { c = \"1G\" }\n", "switch.sw0.port_speed.c: c.eth0 is not on switch sw0", two);
+  expect_refused("[switch.sw0]\nport_speed = \"1G\"\n", "switch.sw0.port_speed: expected a table", two);
+  // Other keys.
+  expect_refused("[switch.sw0]\nlatency_ns = -1\n", "switch.sw0.latency_ns: -1 is outside", two);
+  expect_refused("[switch.sw0]\nqueue_bytes = 10\n", "switch.sw0.queue_bytes: 10 is outside 64..", two);
+  expect_refused("[switch.sw0]\nageing_s = 0\n", "switch.sw0.ageing_s: 0 is outside 1..1000000", two);
+  expect_refused("[switch.sw0]\nvlan = 3\n", "switch.sw0.vlan: unknown key", two);
+  expect_refused("[switch.SW]\nports = 2\n", "switch.SW: a switch name is a lower-case letter", two);
+  expect_refused("[switch]\nsw0 = 3\n", "switch.sw0: expected a table");
+  // A port takes one link or one switch; every NIC needs one.
+  expect_refused("[host.c]\nswitch = \"sw0\"\n[host.c.eth1]\nframes = 0\n[link.x]\nends = [\"c.eth1\", \"c.eth0\"]\n"
+                 "[switch.sw0]\nports = 3\n",
+                 "link.x.ends: c.eth0 is on switch.sw0 already (a port takes one link)", two);
+  expect_refused("[host.a]\nswitch = \"sw0\"\n[switch.sw0]\nports = 2\n",
+                 "host.b: host.b.eth0 is on no link (give it one with [link.NAME] ends = [\"b.eth0\", ...], or put "
+                 "it on a switch with switch = \"NAME\")");
+  expect_refused("[switch.sw0]\npcap = \"x.pcap\"\n[link.q]\nends = [\"c.eth0\", \"d.eth0\"]\npcap = \"x.pcap\"\n"
+                 "[host.c]\nframes = 0\n[host.d]\nframes = 0\n",
+                 "link.q.pcap: 'x.pcap' is switch.sw0's capture too", two);
+}

@@ -27,6 +27,7 @@ class DirectHost final : public Host {
   HostMemory& memory() override { return mem_; }
   void connect(unsigned port, hw::Nic& nic) override;
   void expect(unsigned port, const TrafficPattern& p) override;
+  void expect_also(unsigned port, const TrafficPattern& p, const model::MacAddr& me) override;
   void set_trace(model::TraceSink* sink, const std::vector<uint64_t>& id_base) override;
   std::string trace_source(unsigned) const override { return th_->name(); }
   void bring_up() override { th_->bring_up(); }

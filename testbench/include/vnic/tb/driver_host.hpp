@@ -81,6 +81,9 @@ class DriverHost final : public Host {
   HostMemory& memory() override { return mem_; }
   void connect(unsigned port, hw::Nic& nic) override;
   void expect(unsigned port, const TrafficPattern& p) override { ports_.at(port)->checker.expect(p); }
+  void expect_also(unsigned port, const TrafficPattern& p, const model::MacAddr& me) override {
+    ports_.at(port)->checker.expect_also(p, me);
+  }
   void set_trace(model::TraceSink* sink, const std::vector<uint64_t>& id_base) override;
   std::string trace_source(unsigned) const override { return name_; }
   // Starts a task: probe and open each NIC's driver in turn, then its pktgen.

@@ -45,6 +45,8 @@ class Host {
   virtual void connect(unsigned port, hw::Nic& nic) = 0;
   // What port i receives (the peer port's traffic).
   virtual void expect(unsigned port, const TrafficPattern& p) = 0;
+  // One more sender whose frames to `me` port i takes (a NIC on a switch hears from many).
+  virtual void expect_also(unsigned port, const TrafficPattern& p, const model::MacAddr& me) = 0;
   // Trace events of the host go to `sink`; packets port i makes get ids from id_base[i] + 1 on.
   virtual void set_trace(model::TraceSink* sink, const std::vector<uint64_t>& id_base) = 0;
   // The trace source of port i's host side (the journey recorder pairs the NIC with it).

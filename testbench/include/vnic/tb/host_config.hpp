@@ -125,6 +125,7 @@ struct NicSide {
   std::optional<Ipv4Cidr> address;  // for the stack
   std::string qdisc;                // "fq_codel" | "pfifo_fast" | "noqueue"; empty: the host's default_qdisc
   std::string tcpdump;              // `tcpdump -i ethN -w FILE` on the stack's tap; empty: none
+  std::string switch_name;          // `switch = "sw0"`: on that switch's next free port, not on a link
 };
 
 struct HostConfig {
@@ -160,6 +161,32 @@ struct LinkConfig {
   model::Duration propagation = model::Duration::ns(5);
   FaultConfig faults{};
   std::string pcap;  // empty: no capture
+};
+
+// [switch.NAME]: a learning store-and-forward switch (tb::EthSwitch); NICs join it with
+// `switch = "NAME"`, taking its ports in host name order, then NIC order.
+struct SwitchConfig {
+  std::string name;
+  unsigned ports = 8;
+  model::BitRate speed = model::BitRate::gbps(10);  // every port's, unless port_speed says otherwise
+  std::vector<std::pair<PortRef, model::BitRate>> port_speed;  // by the NIC on the port
+  uint64_t queue_bytes = 512 * 1024;                            // per port's output queue
+  model::Duration latency = model::Duration::us(1);             // last bit in to first bit out
+  model::Duration propagation = model::Duration::ns(5);         // each port's cable
+  model::Duration ageing = model::Duration::s(300);             // the learning table's (802.1D)
+  std::string pcap;                 // "sw0.pcap": one capture per port, sw0-p0.pcap, ...; empty: none
+  std::vector<PortRef> attached;    // port k's NIC (the parser fills it); ports beyond are empty
+  // The rate of port k.
+  model::BitRate rate(unsigned k) const {
+    if (k < attached.size()) {
+      for (const auto& [ref, r] : port_speed) {
+        if (ref == attached[k]) return r;
+      }
+    }
+    return speed;
+  }
+  // Port k's capture file ("" without pcap): the pcap's name with -pK before its extension.
+  std::string port_pcap(unsigned k) const;
 };
 
 }  // namespace vnic::tb

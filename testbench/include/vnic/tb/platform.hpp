@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "vnic/tb/direct_host.hpp"
 #include "vnic/tb/driver_host.hpp"
 #include "vnic/tb/eth_link.hpp"
+#include "vnic/tb/eth_switch.hpp"
 #include "vnic/tb/host.hpp"
 #include "vnic/tb/host_memory.hpp"
 #include "vnic/tb/journey.hpp"
@@ -59,10 +61,15 @@ class Platform {
   bool driver_hosts() const { return s_.hosts == "driver"; }
   HostMemory& memory(std::string_view host) { return *mems_.at(host_index(host)); }
 
-  // NIC ports: every one, hosts in order then NICs in order; the port at the other end of p's link.
+  // NIC ports: every one, hosts in order then NICs in order; the port at the other end of p's link
+  // (std::runtime_error for a port on a switch, which has no one peer).
   std::vector<PortId> ports() const;
   PortId port(std::string_view host, unsigned nic = 0) const;
   PortId peer(PortId p) const;
+  // What p's frames go to, as the report names it: the peer's label, or the switch's name.
+  std::string peer_label(PortId p) const;
+  // The switch p is on and its port there; nullopt for a port on a link.
+  std::optional<std::pair<unsigned, unsigned>> switch_port(PortId p) const;
   // How the report names a port: "a" for eth0, "a.eth1" otherwise.
   std::string label(PortId p) const;
   hw::Nic& nic(PortId p) { return *nics_.at(p.host).at(p.nic); }
@@ -73,6 +80,14 @@ class Platform {
   EthLink& link(unsigned i) { return *links_.at(i); }
   EthLink& link(std::string_view name = "link");
   const LinkConfig& link_config(unsigned i) const { return s_.links.at(i); }
+
+  // Switches ([switch.NAME], in name order).
+  unsigned num_switches() const { return static_cast<unsigned>(switches_.size()); }
+  EthSwitch& eth_switch(unsigned i) { return *switches_.at(i); }
+  EthSwitch& eth_switch(std::string_view name);
+  const SwitchConfig& switch_config(unsigned i) const { return s_.switches.at(i); }
+  // Switch i's own sum: frames in + flood copies = out + its drops + inside; 0 when it holds.
+  int64_t switch_unaccounted(unsigned i, std::string* detail = nullptr);
 
   // Frames port p sent, and those its host handed to the consumer; whether they were intact.
   uint64_t sent(PortId p) { return hosts_.at(p.host)->sent(p.nic); }
@@ -98,6 +113,8 @@ class Platform {
   std::vector<ReportView> host_views(unsigned i);
   // The links' counters per direction (the report's last lines).
   std::string link_report();
+  // Each switch: its ports' counters, its sum, and its learning table (bridge fdb show).
+  std::string switch_report();
 
   TraceWriter& trace() { return trace_; }
   // The journeys of the sampled packets (nullptr unless the scenario asks for them).
@@ -111,8 +128,10 @@ class Platform {
 
  private:
   struct Attach {
-    unsigned link = 0;
+    unsigned link = 0;  // ~0u: on a switch
     unsigned side = 0;
+    unsigned sw = ~0u;  // the switch, and its port
+    unsigned sw_port = 0;
   };
   void bring_up();
   void finish_run();
@@ -127,6 +146,7 @@ class Platform {
   std::vector<std::vector<std::unique_ptr<hw::Nic>>> nics_;  // [host][nic]
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<EthLink>> links_;
+  std::vector<std::unique_ptr<EthSwitch>> switches_;  // after the NICs: frames inside go back to their pools
   std::vector<std::vector<Attach>> attach_;  // [host][nic]: its link and side
   TraceWriter trace_;
   std::unique_ptr<JourneyRecorder> journey_;

@@ -58,6 +58,8 @@ struct Scenario {
   std::vector<HostConfig> host_list;
   // [link] (a.eth0 - b.eth0) first, then each [link.NAME] in name order.
   std::vector<LinkConfig> links;
+  // [switch.NAME], in name order. When a.eth0 or b.eth0 is on a switch, there is no [link].
+  std::vector<SwitchConfig> switches;
 
   // The host, NIC or link of that name; std::out_of_range naming it if there is none.
   HostConfig& host(std::string_view name);
