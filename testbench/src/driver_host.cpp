@@ -56,6 +56,7 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
   nc.core = cfg.sysctl;
   net_ = std::make_unique<stack::NetStack>(nc, cores, skbs_);
   icmp_ = std::make_unique<stack::Icmp>(*net_);
+  udp_ = std::make_unique<stack::Udp>(*net_, *icmp_);  // IP protocol 17
   for (unsigned i = 0; i < cpus_.size(); ++i) {
     softnet_.push_back(std::make_unique<stack::Softnet>(cpus_.core(i), cfg.sysctl));
     softnet_.back()->set_rx_handler(&stack::NetStack::rx_handler, net_.get());
@@ -89,6 +90,12 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
 }
 
 void DriverHost::expect_udp(const TrafficPattern& p) {
+  // The stand-in sink takes IP protocol 17 from the host's UDP: it cannot run beside UDP applications.
+  if (cfg_.udp_send || cfg_.udp_recv || cfg_.udp_rr || cfg_.udp_rr_server) {
+    throw std::invalid_argument(fmt::format("host {}: a pktgen IPv4/UDP flow to this host cannot be combined with "
+                                            "its UDP applications (udp_send, udp_recv, udp_rr, udp_rr_server)",
+                                            host_name_));
+  }
   if (udp_sinks_.empty()) net_->inet_add_protocol(17, &DriverHost::udp_rx, this);
   udp_sinks_.push_back(std::make_unique<RxChecker>());
   udp_sinks_.back()->expect(p);
@@ -223,6 +230,31 @@ void DriverHost::stack_up() {
     ping_ = std::make_unique<stack::PingApp>(*net_, *icmp_, cpu, o);
     tasks_.spawn(ping_->run());
   }
+  // UDP applications, on the last core like ping; servers first so that a local client finds them.
+  HostCpu& app_cpu = cpus_.core(cpus_.size() - 1);
+  const auto at = [&](stack::Instant rel) { return app_cpu.now() + (rel - stack::Instant{}); };
+  if (cfg_.udp_rr_server) {
+    udp_rr_server_ = std::make_unique<stack::UdpRrServer>(*udp_, app_cpu, *cfg_.udp_rr_server);
+    servers_.spawn(udp_rr_server_->run());
+  }
+  if (cfg_.udp_recv) {
+    stack::UdpRecvOptions o = *cfg_.udp_recv;
+    o.start = at(o.start);
+    udp_recv_ = std::make_unique<stack::UdpReceiver>(*net_, *udp_, app_cpu, o);
+    tasks_.spawn(udp_recv_->run());
+  }
+  if (cfg_.udp_send) {
+    stack::UdpSendOptions o = *cfg_.udp_send;
+    o.start = at(o.start);
+    udp_send_ = std::make_unique<stack::UdpSender>(*net_, *udp_, app_cpu, o);
+    tasks_.spawn(udp_send_->run());
+  }
+  if (cfg_.udp_rr) {
+    stack::UdpRrOptions o = *cfg_.udp_rr;
+    o.start = at(o.start);
+    udp_rr_ = std::make_unique<stack::UdpRrClient>(*net_, *udp_, app_cpu, o);
+    tasks_.spawn(udp_rr_->run());
+  }
 }
 
 void DriverHost::bring_up() {
@@ -244,6 +276,9 @@ bool DriverHost::traffic_done() const {
     if (q != nullptr && q->qlen() != 0) return false;
   }
   if (cfg_.ping && (ping_ == nullptr || !ping_->done())) return false;
+  if (cfg_.udp_send && (udp_send_ == nullptr || !udp_send_->done())) return false;
+  if (cfg_.udp_recv && (udp_recv_ == nullptr || !udp_recv_->done())) return false;
+  if (cfg_.udp_rr && (udp_rr_ == nullptr || !udp_rr_->done())) return false;
   return up_done_ && tasks_.running() == 0;
 }
 
@@ -333,7 +368,10 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
   v.push_back({"ip-route.txt", "ip route", net_->ip_route()});
   v.push_back({"ip-neigh.txt", "ip neigh", net_->ip_neigh()});
   v.push_back({"tc-s-qdisc.txt", "tc -s qdisc", net_->tc_s_qdisc()});
-  v.push_back({"snmp", "cat /proc/net/snmp", net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp()});
+  v.push_back({"snmp", "cat /proc/net/snmp",
+               net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp() + udp_->proc_net_snmp_udp()});
+  v.push_back({"netstat-su.txt", "netstat -su", udp_->netstat_su()});
+  v.push_back({"ss-uampn.txt", "ss -uampn", udp_->ss_uampn()});
   v.push_back({"icmp-ratelimit.txt", "", stack::icmp_ratelimit_report(icmp_->mib())});
   // iptables -t T -L -v -n -x for each table loaded (the kernel has none until one is named).
   for (const char* t : {"raw", "mangle", "filter"}) {
@@ -357,6 +395,30 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
     if (o->deadline_s != 0) cmd += fmt::format(" -w {}", o->deadline_s);
     cmd += " " + o->dst.str();
     v.push_back({"ping.txt", cmd, ping_->output()});
+  }
+  if (udp_send_ != nullptr) {
+    const auto& o = *cfg_.udp_send;
+    std::string cmd = fmt::format("iperf -c {} -u -p {} -l {} -b {}", o.dst.addr.str(), o.dst.port, o.len, o.rate_bps);
+    cmd += o.count != 0 ? fmt::format(" -n {}", o.count * o.len)
+                        : fmt::format(" -t {}", static_cast<double>(o.duration.ps()) / 1e12);
+    if (o.sndbuf > 0) cmd += fmt::format(" -w {}", o.sndbuf);
+    v.push_back({"iperf-client.txt", cmd, udp_send_->output()});
+  }
+  if (udp_recv_ != nullptr) {
+    const auto& o = *cfg_.udp_recv;
+    std::string cmd = fmt::format("iperf -s -u -p {}", o.port);
+    if (o.rcvbuf > 0) cmd += fmt::format(" -w {}", o.rcvbuf);
+    v.push_back({"iperf-server.txt", cmd, udp_recv_->output()});
+  }
+  if (udp_rr_ != nullptr) {
+    const auto& o = *cfg_.udp_rr;
+    std::string cmd = fmt::format("netperf -t UDP_RR -H {}", o.dst.addr.str());
+    cmd += o.count != 0 ? fmt::format(" -l -{}", o.count)
+                        : fmt::format(" -l {}", static_cast<double>(o.duration.ps()) / 1e12);
+    cmd += fmt::format(" -- -P ,{} -r {},{} -o min_latency,mean_latency,p50_latency,p90_latency,p99_latency,"
+                       "max_latency,stddev_latency,transaction_rate,request_size,response_size",
+                       o.dst.port, o.req, o.resp);
+    v.push_back({"netperf.txt", cmd, udp_rr_->output()});
   }
   v.push_back({"softnet_stat", "cat /proc/net/softnet_stat", softnet_stat()});
   v.push_back({"cpu.txt", "", cpu_usage(elapsed_ps)});

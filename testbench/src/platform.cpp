@@ -130,6 +130,37 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     o.start = stack::Instant{} + stack::Duration::ms(h.ping->start_ms);
     c.ping = o;
   }
+  if (h.udp_send) {
+    stack::UdpSendOptions o;
+    o.dst = {stack::Ipv4Addr::from_u32(h.udp_send->dst), h.udp_send->port};
+    o.len = h.udp_send->len;
+    o.rate_bps = h.udp_send->rate_bps;
+    o.count = h.udp_send->count;
+    o.duration = stack::Duration::ms(h.udp_send->duration_ms);
+    o.start = stack::Instant{} + stack::Duration::ms(h.udp_send->start_ms);
+    o.sndbuf = h.udp_send->sndbuf;
+    c.udp_send = o;
+  }
+  if (h.udp_recv) {
+    stack::UdpRecvOptions o;
+    o.port = h.udp_recv->port;
+    o.read_cost = stack::Duration::ns(h.udp_recv->read_cost_ns);
+    o.rcvbuf = h.udp_recv->rcvbuf;
+    o.use_epoll = h.udp_recv->use_epoll;
+    c.udp_recv = o;
+  }
+  if (h.udp_rr) {
+    stack::UdpRrOptions o;
+    o.dst = {stack::Ipv4Addr::from_u32(h.udp_rr->dst), h.udp_rr->port};
+    o.req = h.udp_rr->req;
+    o.resp = h.udp_rr->resp;
+    o.count = h.udp_rr->count;
+    o.duration = stack::Duration::ms(h.udp_rr->duration_ms);
+    o.timeout = stack::Duration::ms(h.udp_rr->timeout_ms);
+    o.start = stack::Instant{} + stack::Duration::ms(h.udp_rr->start_ms);
+    c.udp_rr = o;
+  }
+  c.udp_rr_server = h.udp_rr_server;
   c.skb_pool = s.driver.skb_pool;
   c.mtu = s.driver.mtu;
   c.cpus = s.driver.cpus;

@@ -344,6 +344,66 @@ frames = 0
 ends = ["b.eth1", "c.eth0"]
 speed = "1G"
 )"},
+    {"udp-iperf",
+     "iperf 2 over UDP sockets: a sends 1472-byte datagrams to b at a paced 500 Mbit/s (half the "
+     "payload rate the 10 Gb/s wire would take is far above that); b's server reads them with no loss and "
+     "prints the jitter. host-a/iperf-client.txt, host-b/iperf-server.txt, snmp, netstat-su.txt.",
+     R"([scenario]
+name = "udp-iperf"
+[host.a]
+frames = 0
+[host.a.ping]
+enabled = false
+[host.a.udp_send]
+dst = "10.0.0.2"
+len = 1472
+rate = "500M"
+count = 1000
+[host.b]
+frames = 0
+[host.b.udp_recv]
+)"},
+    {"udp-slow-reader",
+     "a floods b's UDP socket as fast as its send buffer lets it; b's reader spends 20 us on each "
+     "datagram and has a 64 KiB SO_RCVBUF (128 KiB doubled): the queue fills, and what the reader does not "
+     "get is in Udp: RcvbufErrors (host-b/snmp, netstat-su.txt) and iperf's Lost.",
+     R"([scenario]
+name = "udp-slow-reader"
+[host.a]
+frames = 0
+[host.a.ping]          # one ping first: b's address resolved, so no datagram waits in the ARP queue
+dst = "10.0.0.2"
+count = 1
+[host.a.udp_send]
+dst = "10.0.0.2"
+len = 1472
+rate = 0
+count = 2000
+start_ms = 2
+[host.b]
+frames = 0
+[host.b.udp_recv]
+read_cost_ns = 20000
+rcvbuf = 65536
+)"},
+    {"udp-rr",
+     "netperf UDP_RR at low load: 200 transactions of 64-byte requests and responses, one at a time; "
+     "the round trip's percentiles in host-a/netperf.txt (moderation adds rx-usecs on each side's RX).",
+     R"([scenario]
+name = "udp-rr"
+[host.a]
+frames = 0
+[host.a.ping]
+enabled = false
+[host.a.udp_rr]
+dst = "10.0.0.2"
+req = 64
+resp = 64
+count = 200
+[host.b]
+frames = 0
+[host.b.udp_rr_server]
+)"},
     {"switch8",
      "Eight hosts on one learning switch (10 Gb/s ports, 1 us store-and-forward), each sending to every other "
      "in turn: the first frames are flooded (each flood copy a packet of its own, filtered by the NICs it was "
@@ -711,13 +771,94 @@ void parse_ping(Ctx& c, const toml::table& t, std::string_view table, PingConfig
   if (t.contains("deadline_s")) p.deadline_s = deadline;
 }
 
+// "1G", "500M", "64k", "0" or an integer: bits per second (decimal multiples, as iperf's -b).
+std::optional<uint64_t> parse_rate(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t mult = 1;
+  const char last = s.back();
+  if (last == 'k' || last == 'K') mult = 1'000;
+  if (last == 'm' || last == 'M') mult = 1'000'000;
+  if (last == 'g' || last == 'G') mult = 1'000'000'000;
+  if (mult != 1) s.remove_suffix(1);
+  if (s.empty() || s.size() > 12) return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (v > 400'000'000'000ull / mult) return std::nullopt;  // at most 400 Gbit/s
+  return v * mult;
+}
+
+// dst: a required IPv4 address.
+void get_dst(Ctx& c, const toml::table& t, std::string_view table, uint32_t& out, const char* what) {
+  std::string dst;
+  get_string(c, t, table, "dst", dst);
+  if (!t.contains("dst")) return c.fail(fmt::format("{}.dst", table), fmt::format("is required ({})", what));
+  if (!t.get("dst")->is_string()) return;
+  const auto a = parse_ipv4(dst);
+  if (!a) return c.fail(fmt::format("{}.dst", table), fmt::format("'{}' is not an IPv4 address like 10.0.0.2", dst));
+  out = *a;
+}
+
+void parse_udp_send(Ctx& c, const toml::table& t, std::string_view table, UdpSendConfig& u) {
+  check_keys(c, t, table, {"dst", "port", "len", "rate", "count", "duration_ms", "start_ms", "sndbuf"});
+  get_dst(c, t, table, u.dst, "the address to send to");
+  get_int(c, t, table, "port", u.port, 1, 65535);
+  get_int(c, t, table, "len", u.len, 56, 65507);  // iperf's header and its report's room; the UDP maximum
+  if (const toml::node* n = t.get("rate")) {
+    const std::string full = fmt::format("{}.rate", table);
+    std::optional<uint64_t> r;
+    if (n->is_integer()) {
+      const int64_t v = *n->value<int64_t>();
+      if (v >= 0 && v <= 400'000'000'000) r = static_cast<uint64_t>(v);
+    } else if (n->is_string()) {
+      r = parse_rate(*n->value<std::string>());
+    }
+    if (!r) {
+      c.fail(full, "expected bits per second like \"1G\", \"500M\", \"64k\" or 0 (as fast as the socket lets), "
+                   "at most 400G");
+    } else {
+      u.rate_bps = *r;
+    }
+  }
+  get_int(c, t, table, "count", u.count, 1, 1'000'000'000);
+  get_int(c, t, table, "duration_ms", u.duration_ms, 1, 3'600'000);
+  if (t.contains("count") && t.contains("duration_ms"))
+    c.fail(fmt::format("{}.duration_ms", table), "give count or duration_ms, not both");
+  get_int(c, t, table, "start_ms", u.start_ms, 0, 3'600'000);
+  get_int(c, t, table, "sndbuf", u.sndbuf, 1, INT32_MAX);
+}
+
+void parse_udp_recv(Ctx& c, const toml::table& t, std::string_view table, UdpRecvConfig& u) {
+  check_keys(c, t, table, {"port", "read_cost_ns", "rcvbuf", "use_epoll"});
+  get_int(c, t, table, "port", u.port, 1, 65535);
+  get_int(c, t, table, "read_cost_ns", u.read_cost_ns, 0, 1'000'000'000);
+  get_int(c, t, table, "rcvbuf", u.rcvbuf, 1, INT32_MAX);
+  get_bool(c, t, table, "use_epoll", u.use_epoll);
+}
+
+void parse_udp_rr(Ctx& c, const toml::table& t, std::string_view table, UdpRrConfig& u) {
+  check_keys(c, t, table, {"dst", "port", "req", "resp", "count", "duration_ms", "start_ms", "timeout_ms"});
+  get_dst(c, t, table, u.dst, "the netserver's address");
+  get_int(c, t, table, "port", u.port, 1, 65535);
+  get_int(c, t, table, "req", u.req, 1, 65507);
+  get_int(c, t, table, "resp", u.resp, 1, 65507);
+  get_int(c, t, table, "count", u.count, 1, 1'000'000'000);
+  get_int(c, t, table, "duration_ms", u.duration_ms, 1, 3'600'000);
+  if (t.contains("count") && t.contains("duration_ms"))
+    c.fail(fmt::format("{}.duration_ms", table), "give count or duration_ms, not both");
+  get_int(c, t, table, "start_ms", u.start_ms, 0, 3'600'000);
+  get_int(c, t, table, "timeout_ms", u.timeout_ms, 1, 3'600'000);
+}
+
 // A host's keys: eth0's, the host-wide ones (iommu, routes) and its subtables (ethN, sysctl, ping).
 // *mac_given[i]: whether NIC i's MAC was set.
 void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConfig& h, const HostSysctls& global,
                 std::vector<bool>* mac_given) {
   h.sysctl = global;
   std::set<std::string_view> allowed = kNicKeys;
-  allowed.insert({"iommu", "routes", "sysctl", "ping", "iptables"});
+  allowed.insert({"iommu", "routes", "sysctl", "ping", "iptables", "udp_send", "udp_recv", "udp_rr", "udp_rr_server"});
   // ethN subtables, numbered from eth1 without gaps.
   std::map<unsigned, const toml::table*> extra;
   for (const auto& [k, v] : t) {
@@ -766,6 +907,30 @@ void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConf
       PingConfig p;
       parse_ping(c, *pt->as_table(), table + ".ping", p);
       h.ping = p;
+    }
+  }
+  // UDP applications: each its subtable.
+  const auto app = [&](const char* key, auto parse, auto& field) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    const std::string name = table + "." + key;
+    if (!n->is_table()) return c.fail(name, "expected a table");
+    typename std::remove_reference_t<decltype(field)>::value_type v{};
+    parse(c, *n->as_table(), name, v);
+    field = v;
+  };
+  app("udp_send", parse_udp_send, h.udp_send);
+  app("udp_recv", parse_udp_recv, h.udp_recv);
+  app("udp_rr", parse_udp_rr, h.udp_rr);
+  if (const toml::node* n = t.get("udp_rr_server")) {
+    const std::string name = table + ".udp_rr_server";
+    if (!n->is_table()) {
+      c.fail(name, "expected a table");
+    } else {
+      check_keys(c, *n->as_table(), name, {"port"});
+      uint16_t port = 5002;
+      get_int(c, *n->as_table(), name, "port", port, 1, 65535);
+      h.udp_rr_server = port;
     }
   }
   if (const toml::node* rt = t.get("routes")) {
@@ -1009,6 +1174,16 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
   }
   if (s.hosts == "direct") {
     for (const auto& h : s.host_list) {
+      const std::pair<const char*, bool> apps[] = {{"udp_send", h.udp_send.has_value()},
+                                                   {"udp_recv", h.udp_recv.has_value()},
+                                                   {"udp_rr", h.udp_rr.has_value()},
+                                                   {"udp_rr_server", h.udp_rr_server.has_value()}};
+      for (const auto& [k, has] : apps) {
+        if (has) {
+          c.fail(fmt::format("host.{}.{}", h.name, k),
+                 "UDP applications run on the protocol stack: they need driver hosts (scenario.hosts = \"driver\")");
+        }
+      }
       if (h.nics.size() > 1) {
         c.fail(fmt::format("host.{}.eth1", h.name),
                "a direct host (scenario.hosts = \"direct\") has one NIC; more need driver hosts");

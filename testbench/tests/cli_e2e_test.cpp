@@ -278,10 +278,10 @@ TEST(Cli, ListNamesEveryBuiltinWithASentence) {
   const Result r = vnic("list");
   ASSERT_EQ(r.status, 0);
   for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts",
-                           "router", "bufferbloat", "switch8"}) {
+                           "router", "bufferbloat", "switch8", "udp-iperf", "udp-slow-reader", "udp-rr"}) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 9);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 12);
 }
 
 namespace fs = std::filesystem;

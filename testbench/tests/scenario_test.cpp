@@ -224,7 +224,7 @@ TEST(ScenarioOverlay, EveryBuiltinResolvesAndNamesItself) {
     bool ping = false;
     for (const auto& h : r->scenario.host_list) {
       for (const auto& n : h.nics) frames += n.host.count;
-      ping = ping || (h.ping && h.ping->enabled);
+      ping = ping || (h.ping && h.ping->enabled) || h.udp_send || h.udp_rr;  // or a UDP application
     }
     EXPECT_TRUE(frames > 0 || ping) << b.name;
     EXPECT_FALSE(b.summary.empty());
@@ -474,6 +474,25 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   expect_refused("[host.a.ping]\ndst = \"10.0.0\"\n", "host.a.ping.dst: '10.0.0' is not an IPv4 address");
   expect_refused("[host.a.ping]\ndst = \"10.0.0.2\"\nttl = 0\n", "host.a.ping.ttl: 0 is outside 1..255");
   expect_refused("[host.a.ping]\ndst = \"10.0.0.2\"\nflood = true\n", "host.a.ping.flood: unknown key");
+  // UDP applications.
+  expect_refused("[host.a.udp_send]\nport = 5001\n", "host.a.udp_send.dst: is required");
+  expect_refused("[host.a.udp_send]\ndst = \"10.0.0.2\"\nrate = \"fast\"\n",
+                 "host.a.udp_send.rate: expected bits per second like \"1G\"");
+  expect_refused("[host.a.udp_send]\ndst = \"10.0.0.2\"\nrate = \"900G\"\n", "host.a.udp_send.rate: expected bits");
+  expect_refused("[host.a.udp_send]\ndst = \"10.0.0.2\"\nrate = -1\n", "host.a.udp_send.rate: expected bits");
+  expect_refused("[host.a.udp_send]\ndst = \"10.0.0.2\"\nlen = 70000\n", "host.a.udp_send.len: 70000 is outside 56..65507");
+  expect_refused("[host.a.udp_send]\ndst = \"10.0.0.2\"\ncount = 5\nduration_ms = 5\n",
+                 "host.a.udp_send.duration_ms: give count or duration_ms, not both");
+  expect_refused("[host.a.udp_send]\ndst = \"10.0.0.2\"\nport = 0\n", "host.a.udp_send.port: 0 is outside 1..65535");
+  expect_refused("[host.b.udp_recv]\nrcvbuf = 0\n", "host.b.udp_recv.rcvbuf: 0 is outside 1..");
+  expect_refused("[host.b.udp_recv]\nuse_epoll = 1\n", "host.b.udp_recv.use_epoll: expected true or false");
+  expect_refused("[host.b.udp_recv]\nread_cost = 5\n", "host.b.udp_recv.read_cost: unknown key");
+  expect_refused("[host.a.udp_rr]\ndst = \"10.0.0\"\n", "host.a.udp_rr.dst: '10.0.0' is not an IPv4 address");
+  expect_refused("[host.a.udp_rr]\ndst = \"10.0.0.2\"\nreq = 0\n", "host.a.udp_rr.req: 0 is outside 1..65507");
+  expect_refused("[host.b.udp_rr_server]\nport = 70000\n", "host.b.udp_rr_server.port: 70000 is outside 1..65535");
+  expect_refused("[host.b]\nudp_recv = 5\n", "host.b.udp_recv: expected a table");
+  expect_refused("[scenario]\nhosts = \"direct\"\n[host.b.udp_recv]\n",
+                 "host.b.udp_recv: UDP applications run on the protocol stack: they need driver hosts");
   // Hosts and NICs.
   expect_refused("[host.A]\ntx = 64\n", "host.A: a host name is a lower-case letter");
   expect_refused("[host.a.eth2]\nframes = 1\n", "host.a.eth2: host a has no eth1");

@@ -17,6 +17,8 @@
 #include "vnic/hw/nic.hpp"
 #include "vnic/model/trace.hpp"
 #include "vnic/stack/apps/ping_app.hpp"
+#include "vnic/stack/apps/udp_apps.hpp"
+#include "vnic/stack/udp.hpp"
 #include "vnic/stack/co.hpp"
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/net.hpp"
@@ -66,6 +68,12 @@ struct DriverHostConfig {
   std::vector<DriverRoute> routes;
   std::vector<std::string> iptables;  // run at boot, before the NICs come up
   std::optional<stack::PingOptions> ping;
+  // UDP applications on the last core (docs/stack.md, "UDP applications"): iperf -c -u, iperf -s -u,
+  // netperf UDP_RR and its netserver side; their start times relative to the host being up.
+  std::optional<stack::UdpSendOptions> udp_send;
+  std::optional<stack::UdpRecvOptions> udp_recv;
+  std::optional<stack::UdpRrOptions> udp_rr;
+  std::optional<uint16_t> udp_rr_server;  // the port it answers on
 };
 
 class DriverHost final : public Host {
@@ -161,6 +169,13 @@ class DriverHost final : public Host {
   const stack::NetStack& net() const { return *net_; }
   stack::Icmp& icmp() { return *icmp_; }
   const stack::PingApp* ping() const { return ping_.get(); }
+  // The host's UDP (its MIB, sockets) and its UDP applications (nullptr if none).
+  stack::Udp& udp() { return *udp_; }
+  const stack::Udp& udp() const { return *udp_; }
+  const stack::UdpSender* udp_sender() const { return udp_send_.get(); }
+  const stack::UdpReceiver* udp_receiver() const { return udp_recv_.get(); }
+  const stack::UdpRrClient* udp_rr_client() const { return udp_rr_.get(); }
+  const stack::UdpRrServer* udp_rr_server() const { return udp_rr_server_.get(); }
   int ifindex(unsigned port = 0) const { return ports_.at(port)->ifindex; }
   // Setting up the stack at bring-up failed (an address or route refused): why, else empty.
   const std::string& stack_error() const { return stack_error_; }
@@ -214,9 +229,15 @@ class DriverHost final : public Host {
   std::unique_ptr<stack::NetStack> net_;
   std::unique_ptr<stack::Icmp> icmp_;
   std::unique_ptr<stack::PingApp> ping_;
+  std::unique_ptr<stack::Udp> udp_;
+  std::unique_ptr<stack::UdpSender> udp_send_;
+  std::unique_ptr<stack::UdpReceiver> udp_recv_;
+  std::unique_ptr<stack::UdpRrClient> udp_rr_;
+  std::unique_ptr<stack::UdpRrServer> udp_rr_server_;
   std::string stack_error_;
   bool up_done_ = false;  // the bring-up task has run to its end
   uint64_t rx_unknown_dev_ = 0;
+  stack::TaskScope servers_;  // servers that run until the end (not waited for by traffic_done)
   stack::TaskScope tasks_;  // last: its tasks use everything above
 };
 

@@ -79,6 +79,36 @@ struct PingConfig {
   std::optional<uint32_t> deadline_s;
 };
 
+// UDP applications on a driver host (docs/guide.md, "UDP applications"; docs/stack.md has the models).
+// [host.NAME.udp_send]: iperf -c dst -u -p port -l len -b rate (-n count*len | -t duration).
+struct UdpSendConfig {
+  uint32_t dst = 0;                // an IPv4 address
+  uint16_t port = 5001;
+  uint32_t len = 1470;             // UDP payload bytes (iperf 2's default)
+  uint64_t rate_bps = 1048576;     // payload bits/s; 0: as fast as the socket lets
+  uint64_t count = 0;              // datagrams; 0: for duration_ms
+  uint32_t duration_ms = 10;
+  uint32_t start_ms = 0;           // after the host is up
+  int sndbuf = 0;                  // SO_SNDBUF (0: wmem_default)
+};
+// [host.NAME.udp_recv]: iperf -s -u -p port, with a per-read cost and SO_RCVBUF.
+struct UdpRecvConfig {
+  uint16_t port = 5001;
+  uint32_t read_cost_ns = 0;       // the application's work per datagram
+  int rcvbuf = 0;                  // SO_RCVBUF (0: rmem_default)
+  bool use_epoll = false;
+};
+// [host.NAME.udp_rr]: netperf -t UDP_RR -H dst -- -r req,resp (count transactions or duration_ms).
+struct UdpRrConfig {
+  uint32_t dst = 0;
+  uint16_t port = 5002;
+  uint32_t req = 1, resp = 1;
+  uint64_t count = 0;
+  uint32_t duration_ms = 10;
+  uint32_t start_ms = 0;
+  uint32_t timeout_ms = 100;       // a transaction with no response by then counts lost
+};
+
 // What the protocol stack's steps cost the CPU ([cpu] *_ns keys beyond the driver's); the
 // defaults are the stack's own (stack::CpuCosts), the wiring maps these onto it.
 struct StackCpuCosts {
@@ -138,6 +168,10 @@ struct HostConfig {
   std::vector<RouteConfig> routes;  // for the stack
   HostSysctls sysctl{};
   std::optional<PingConfig> ping;   // for the stack
+  std::optional<UdpSendConfig> udp_send;  // UDP applications (driver hosts)
+  std::optional<UdpRecvConfig> udp_recv;
+  std::optional<UdpRrConfig> udp_rr;
+  std::optional<uint16_t> udp_rr_server;  // [host.NAME.udp_rr_server] port
   std::vector<std::string> iptables;  // iptables commands run at boot (for the stack)
   // The NIC named `ifname` ("eth1"), or nullptr.
   const NicSide* nic(std::string_view ifname) const;
