@@ -14,7 +14,6 @@ namespace regs = model::regs;
 using regs::Stat;
 
 namespace {
-constexpr uint32_t kEntryWidth = 128;  // descriptor FIFO entry: a whole descriptor's fields
 constexpr uint32_t kMinRxBuf = 64;
 constexpr uint32_t kMaxRxBuf = 16384;
 }  // namespace
@@ -23,7 +22,7 @@ const QueueRegs RxPipeline::kRegs{regs::kRxqBaseLo, regs::kRxqBaseHi, regs::kRxq
 
 RxPipeline::RxPipeline(NicCore& core, RegisterFile& rf, Interrupts& irq, Mac& mac)
     : core_(core), irq_(irq), mac_(mac), rxq_(core.cfg.num_qp) {
-  for (State& r : rxq_) r.cache = core_.cfg.desc_cache_factory(core_.cfg.desc_cache_depth, kEntryWidth);
+  for (State& r : rxq_) r.make_cache(core_.cfg);
   rf.on_read<&RxPipeline::read_head>(regs::kRxqHead, this);
   rf.on_read<&RxPipeline::read_status>(regs::kRxqStatus, this);
   rf.on_write<&RxPipeline::write_tail>(regs::kRxqTail, this);

@@ -9,15 +9,11 @@ namespace vnic::hw {
 namespace regs = model::regs;
 using regs::Stat;
 
-namespace {
-constexpr uint32_t kEntryWidth = 128;  // descriptor FIFO entry: a whole descriptor's fields
-}  // namespace
-
 const QueueRegs TxPipeline::kRegs{regs::kTxqBaseLo, regs::kTxqBaseHi, regs::kTxqSize, regs::kTxqTail, regs::kTxqCtrl};
 
 TxPipeline::TxPipeline(NicCore& core, RegisterFile& rf, Interrupts& irq, Mac& mac)
     : core_(core), irq_(irq), mac_(mac), txq_(core.cfg.num_qp) {
-  for (State& t : txq_) t.cache = core_.cfg.desc_cache_factory(core_.cfg.desc_cache_depth, kEntryWidth);
+  for (State& t : txq_) t.make_cache(core_.cfg);
   rf.on_read<&TxPipeline::read_head>(regs::kTxqHead, this);
   rf.on_read<&TxPipeline::read_status>(regs::kTxqStatus, this);
   rf.on_write<&TxPipeline::write_tail>(regs::kTxqTail, this);

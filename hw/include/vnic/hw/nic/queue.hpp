@@ -25,6 +25,8 @@ struct QueueRegs {
 };
 
 struct Queue {
+  // A descriptor FIFO entry holds a whole descriptor's fields (the RTL FIFO's word width).
+  static constexpr uint32_t kFifoEntryWidth = 128;
   uint64_t base = 0;
   model::RingIndex ring;
   uint32_t head = 0;   // next descriptor to complete (visible in *_HEAD)
@@ -38,6 +40,8 @@ struct Queue {
   uint32_t fetch_count = 0;
   uint32_t fetch_first = 0;
 
+  // The on-chip descriptor FIFO the configuration asks for (model or Verilated).
+  void make_cache(const NicConfig& cfg) { cache = cfg.desc_cache_factory(cfg.desc_cache_depth, kFifoEntryWidth); }
   // Back to power-on (the FIFO emptied; the fetch callback must have been cancelled).
   void reset_state();
   // *_STATUS as the register reads it.
