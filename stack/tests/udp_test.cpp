@@ -9,6 +9,7 @@
 
 #include "support/net_rig.hpp"
 #include "vnic/stack/co.hpp"
+#include "vnic/stack/eventpoll.hpp"
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/udp.hpp"
 #include "vnic/stack/wire/udp.hpp"
@@ -485,6 +486,31 @@ TEST(UdpPoll, MaskTransitionsAndDataReadyKey) {
   r.deliver_udp(1, 9, 10, 82);
   EXPECT_EQ(keys.size(), 1u);  // nobody waits: no wake, no SockWake
   EXPECT_EQ(r.sink.count(TraceKind::SockWake), 1u);
+}
+
+// close() on a socket an epoll set watches takes it out of the set (eventpoll_release): a later
+// datagram or epoll_wait touches no freed socket (ASan checks the second half).
+TEST(UdpPoll, CloseTakesTheSocketOutOfEpoll) {
+  UdpRig r;
+  UdpSock* s = r.bound("0.0.0.0", 9);
+  UdpSock* t = r.bound("0.0.0.0", 10);
+  Epoll ep;
+  ASSERT_EQ(ep.ctl(kEpollCtlAdd, s, kEpollIn), 0);
+  ASSERT_EQ(ep.ctl(kEpollCtlAdd, t, kEpollIn), 0);
+  r.deliver_udp(1, 9, 10, 95);
+  EXPECT_EQ(ep.ready(), 1u);
+  r.udp.close(s);
+  EXPECT_EQ(ep.size(), 1u);
+  EXPECT_EQ(ep.ready(), 0u);
+  r.deliver_udp(1, 10, 10, 96);
+  EXPECT_EQ(ep.ready(), 1u);
+  TaskScope tasks;
+  EpollResult got;
+  auto task = [&]() -> Co<void> { got = co_await ep.wait(r.cpu, 8, 0); };
+  tasks.spawn(task());
+  r.cpu.run();
+  ASSERT_EQ(got.ret, 1);
+  EXPECT_EQ(got.events[0].events & kEpollIn, kEpollIn);
 }
 
 TEST(UdpBlocking, RecvWaitsForDataAndTimesOut) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "vnic/stack/eventpoll.hpp"
 #include "vnic/stack/net.hpp"
 #include "vnic/stack/wire/endian.hpp"
 #include "vnic/stack/wire/udp.hpp"
@@ -144,6 +145,9 @@ void Udp::free_queues(UdpSock& sk, bool trace) {
 
 void Udp::close(UdpSock* sk) {
   if (sk == nullptr) return;
+  // The file goes: out of every epoll set watching it, and every poll() on it sees POLLNVAL
+  // (fs/eventpoll.c's eventpoll_release, from __fput).
+  eventpoll_release(*sk);
   if (sk->num != 0) unhash(*sk);
   free_queues(*sk, true);
   const auto it = std::find_if(socks_.begin(), socks_.end(), [sk](const auto& p) { return p.get() == sk; });
