@@ -121,6 +121,12 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::SwitchQueueFull: return "switch.dropped_queue_full";
     case HostDrop::SwitchFiltered: return "switch.dropped_filtered";
     case HostDrop::SwitchLinkDown: return "switch.dropped_link_down";
+    case HostDrop::UdpNoPorts: return "Udp.NoPorts";
+    case HostDrop::UdpRcvbufErrors: return "Udp.RcvbufErrors";
+    case HostDrop::UdpInCsumErrors: return "Udp.InCsumErrors";
+    case HostDrop::UdpInErrors: return "Udp.InErrors";
+    case HostDrop::UdpIgnoredMulti: return "Udp.IgnoredMulti";
+    case HostDrop::UdpSinkUnknown: return "udp_sink.unknown_sender";
   }
   return "?";
 }

@@ -90,26 +90,38 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
 }
 
 void DriverHost::expect_udp(const TrafficPattern& p) {
-  // The stand-in sink takes IP protocol 17 from the host's UDP: it cannot run beside UDP applications.
-  if (cfg_.udp_send || cfg_.udp_recv || cfg_.udp_rr || cfg_.udp_rr_server) {
-    throw std::invalid_argument(fmt::format("host {}: a pktgen IPv4/UDP flow to this host cannot be combined with "
-                                            "its UDP applications (udp_send, udp_recv, udp_rr, udp_rr_server)",
-                                            host_name_));
+  if (udp_sink_sock_ == nullptr) {
+    bool taken = false;
+    for (const auto& r : cfg_.udp_recv) taken = taken || r.port == kPktgenUdpPort;
+    if (taken || cfg_.udp_rr_server == kPktgenUdpPort) {
+      throw std::invalid_argument(fmt::format("host {}: a pktgen IPv4/UDP flow to this host needs UDP port {} for the "
+                                              "testbench's sink; its udp_recv or udp_rr_server takes it",
+                                              host_name_, kPktgenUdpPort));
+    }
+    udp_sink_sock_ = udp_->socket();
+    const int rc = udp_->bind(*udp_sink_sock_, {stack::Ipv4Addr{}, kPktgenUdpPort});
+    if (rc != 0) throw std::runtime_error(fmt::format("host {}: the UDP sink's bind to port 9: {}", host_name_, rc));
+    udp_sink_sock_->encap_rcv = &DriverHost::udp_sink_rcv;
+    udp_sink_sock_->encap_ctx = this;
   }
-  if (udp_sinks_.empty()) net_->inet_add_protocol(17, &DriverHost::udp_rx, this);
   udp_sinks_.push_back(std::make_unique<RxChecker>());
   udp_sinks_.back()->expect(p);
 }
 
-void DriverHost::udp_rx(void* ctx, stack::SkBuff* skb) {
+int DriverHost::udp_sink_rcv(void* ctx, stack::UdpSock&, stack::SkBuff* skb) {
   auto& h = *static_cast<DriverHost*>(ctx);
   const auto ip = stack::wire::Ipv4Packet::checked(skb->network_bytes(), stack::wire::ChecksumCheck::Skip);
   const uint32_t src = ip ? ip->src().to_u32() : 0;
   for (auto& c : h.udp_sinks_) {
-    if (c->pattern().ip_src == src) return c->rx_datagram(skb);
+    if (c->pattern().ip_src == src) {
+      c->rx_datagram(skb);
+      return 0;
+    }
   }
   ++h.udp_unknown_;
-  h.net_->drop(h.cpus_.core(0), skb, stack::SkbDropReason::NoSocket, model::ingress(20));
+  h.net_->drop(h.cpus_.core(0), skb, stack::SkbDropReason::NotSpecified, model::ingress(21),
+               model::host_drop(model::HostDrop::UdpSinkUnknown));
+  return 0;
 }
 
 void DriverHost::tcpdump_tap(void* ctx, const stack::SkBuff& skb, bool, stack::Instant t) {
@@ -237,17 +249,15 @@ void DriverHost::stack_up() {
     udp_rr_server_ = std::make_unique<stack::UdpRrServer>(*udp_, app_cpu, *cfg_.udp_rr_server);
     servers_.spawn(udp_rr_server_->run());
   }
-  if (cfg_.udp_recv) {
-    stack::UdpRecvOptions o = *cfg_.udp_recv;
+  for (stack::UdpRecvOptions o : cfg_.udp_recv) {
     o.start = at(o.start);
-    udp_recv_ = std::make_unique<stack::UdpReceiver>(*net_, *udp_, app_cpu, o);
-    tasks_.spawn(udp_recv_->run());
+    udp_recv_.push_back(std::make_unique<stack::UdpReceiver>(*net_, *udp_, app_cpu, o));
+    tasks_.spawn(udp_recv_.back()->run());
   }
-  if (cfg_.udp_send) {
-    stack::UdpSendOptions o = *cfg_.udp_send;
+  for (stack::UdpSendOptions o : cfg_.udp_send) {
     o.start = at(o.start);
-    udp_send_ = std::make_unique<stack::UdpSender>(*net_, *udp_, app_cpu, o);
-    tasks_.spawn(udp_send_->run());
+    udp_send_.push_back(std::make_unique<stack::UdpSender>(*net_, *udp_, app_cpu, o));
+    tasks_.spawn(udp_send_.back()->run());
   }
   if (cfg_.udp_rr) {
     stack::UdpRrOptions o = *cfg_.udp_rr;
@@ -276,8 +286,13 @@ bool DriverHost::traffic_done() const {
     if (q != nullptr && q->qlen() != 0) return false;
   }
   if (cfg_.ping && (ping_ == nullptr || !ping_->done())) return false;
-  if (cfg_.udp_send && (udp_send_ == nullptr || !udp_send_->done())) return false;
-  if (cfg_.udp_recv && (udp_recv_ == nullptr || !udp_recv_->done())) return false;
+  if (udp_send_.size() != cfg_.udp_send.size() || udp_recv_.size() != cfg_.udp_recv.size()) return false;
+  for (const auto& u : udp_send_) {
+    if (!u->done()) return false;
+  }
+  for (const auto& u : udp_recv_) {
+    if (!u->done()) return false;
+  }
   if (cfg_.udp_rr && (udp_rr_ == nullptr || !udp_rr_->done())) return false;
   return up_done_ && tasks_.running() == 0;
 }
@@ -396,19 +411,24 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
     cmd += " " + o->dst.str();
     v.push_back({"ping.txt", cmd, ping_->output()});
   }
-  if (udp_send_ != nullptr) {
-    const auto& o = *cfg_.udp_send;
+  // One file per iperf: iperf-client.txt for a host's only one, iperf-client.N.txt (N from 0, in
+  // the scenario's order) when it runs several.
+  const auto numbered = [](const char* stem, std::size_t i, std::size_t n) {
+    return n == 1 ? fmt::format("{}.txt", stem) : fmt::format("{}.{}.txt", stem, i);
+  };
+  for (std::size_t i = 0; i < udp_send_.size(); ++i) {
+    const auto& o = cfg_.udp_send[i];
     std::string cmd = fmt::format("iperf -c {} -u -p {} -l {} -b {}", o.dst.addr.str(), o.dst.port, o.len, o.rate_bps);
     cmd += o.count != 0 ? fmt::format(" -n {}", o.count * o.len)
                         : fmt::format(" -t {}", static_cast<double>(o.duration.ps()) / 1e12);
     if (o.sndbuf > 0) cmd += fmt::format(" -w {}", o.sndbuf);
-    v.push_back({"iperf-client.txt", cmd, udp_send_->output()});
+    v.push_back({numbered("iperf-client", i, udp_send_.size()), cmd, udp_send_[i]->output()});
   }
-  if (udp_recv_ != nullptr) {
-    const auto& o = *cfg_.udp_recv;
+  for (std::size_t i = 0; i < udp_recv_.size(); ++i) {
+    const auto& o = cfg_.udp_recv[i];
     std::string cmd = fmt::format("iperf -s -u -p {}", o.port);
     if (o.rcvbuf > 0) cmd += fmt::format(" -w {}", o.rcvbuf);
-    v.push_back({"iperf-server.txt", cmd, udp_recv_->output()});
+    v.push_back({numbered("iperf-server", i, udp_recv_.size()), cmd, udp_recv_[i]->output()});
   }
   if (udp_rr_ != nullptr) {
     const auto& o = *cfg_.udp_rr;

@@ -74,6 +74,10 @@ std::string_view journey_context(TraceKind k) {
     case TraceKind::PacketMade:
     case TraceKind::TxMap:
     case TraceKind::TxRing:
+    case TraceKind::SockSend:  // the system calls: the application's task (the IP steps a
+    case TraceKind::SockWmem:  // sendmsg goes through also run there, but a forwarded packet's
+    case TraceKind::L4Header:  // run in softirq: the kind alone cannot tell, they say softirq)
+    case TraceKind::AppRecv:
       return "task";
     default:
       return "softirq";

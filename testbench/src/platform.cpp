@@ -130,24 +130,24 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     o.start = stack::Instant{} + stack::Duration::ms(h.ping->start_ms);
     c.ping = o;
   }
-  if (h.udp_send) {
+  for (const UdpSendConfig& u : h.udp_send) {
     stack::UdpSendOptions o;
-    o.dst = {stack::Ipv4Addr::from_u32(h.udp_send->dst), h.udp_send->port};
-    o.len = h.udp_send->len;
-    o.rate_bps = h.udp_send->rate_bps;
-    o.count = h.udp_send->count;
-    o.duration = stack::Duration::ms(h.udp_send->duration_ms);
-    o.start = stack::Instant{} + stack::Duration::ms(h.udp_send->start_ms);
-    o.sndbuf = h.udp_send->sndbuf;
-    c.udp_send = o;
+    o.dst = {stack::Ipv4Addr::from_u32(u.dst), u.port};
+    o.len = u.len;
+    o.rate_bps = u.rate_bps;
+    o.count = u.count;
+    o.duration = stack::Duration::ms(u.duration_ms);
+    o.start = stack::Instant{} + stack::Duration::ms(u.start_ms);
+    o.sndbuf = u.sndbuf;
+    c.udp_send.push_back(o);
   }
-  if (h.udp_recv) {
+  for (const UdpRecvConfig& u : h.udp_recv) {
     stack::UdpRecvOptions o;
-    o.port = h.udp_recv->port;
-    o.read_cost = stack::Duration::ns(h.udp_recv->read_cost_ns);
-    o.rcvbuf = h.udp_recv->rcvbuf;
-    o.use_epoll = h.udp_recv->use_epoll;
-    c.udp_recv = o;
+    o.port = u.port;
+    o.read_cost = stack::Duration::ns(u.read_cost_ns);
+    o.rcvbuf = u.rcvbuf;
+    o.use_epoll = u.use_epoll;
+    c.udp_recv.push_back(o);
   }
   if (h.udp_rr) {
     stack::UdpRrOptions o;

@@ -919,8 +919,29 @@ void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConf
     parse(c, *n->as_table(), name, v);
     field = v;
   };
-  app("udp_send", parse_udp_send, h.udp_send);
-  app("udp_recv", parse_udp_recv, h.udp_recv);
+  // udp_send and udp_recv: one table, or an array of tables ([[host.NAME.udp_send]]) for several.
+  const auto apps = [&](const char* key, auto parse, auto& field) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    const std::string name = table + "." + key;
+    typename std::remove_reference_t<decltype(field)>::value_type v{};
+    if (n->is_table()) {
+      parse(c, *n->as_table(), name, v);
+      field.push_back(v);
+    } else if (const toml::array* arr = n->as_array(); arr != nullptr && !arr->empty()) {
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        const std::string item = fmt::format("{}[{}]", name, i);
+        if (!(*arr)[i].is_table()) return c.fail(item, "expected a table");
+        v = {};
+        parse(c, *(*arr)[i].as_table(), item, v);
+        field.push_back(v);
+      }
+    } else {
+      c.fail(name, "expected a table, or an array of tables ([[" + name + "]]) for several");
+    }
+  };
+  apps("udp_send", parse_udp_send, h.udp_send);
+  apps("udp_recv", parse_udp_recv, h.udp_recv);
   app("udp_rr", parse_udp_rr, h.udp_rr);
   if (const toml::node* n = t.get("udp_rr_server")) {
     const std::string name = table + ".udp_rr_server";
@@ -931,6 +952,21 @@ void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConf
       uint16_t port = 5002;
       get_int(c, *n->as_table(), name, "port", port, 1, 65535);
       h.udp_rr_server = port;
+    }
+  }
+  // Servers bind their port on the wildcard address: two on one port would fail with EADDRINUSE.
+  {
+    std::map<uint16_t, std::string> bound;
+    for (std::size_t i = 0; i < h.udp_recv.size(); ++i) {
+      const std::string who = h.udp_recv.size() == 1 ? table + ".udp_recv" : fmt::format("{}.udp_recv[{}]", table, i);
+      const auto [it, fresh] = bound.emplace(h.udp_recv[i].port, who);
+      if (!fresh) c.fail(who + ".port", fmt::format("{} is taken by {} (bind would fail: EADDRINUSE)", it->first, it->second));
+    }
+    if (h.udp_rr_server) {
+      if (const auto it = bound.find(*h.udp_rr_server); it != bound.end()) {
+        c.fail(table + ".udp_rr_server.port",
+               fmt::format("{} is taken by {} (bind would fail: EADDRINUSE)", it->first, it->second));
+      }
     }
   }
   if (const toml::node* rt = t.get("routes")) {
@@ -1174,8 +1210,8 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
   }
   if (s.hosts == "direct") {
     for (const auto& h : s.host_list) {
-      const std::pair<const char*, bool> apps[] = {{"udp_send", h.udp_send.has_value()},
-                                                   {"udp_recv", h.udp_recv.has_value()},
+      const std::pair<const char*, bool> apps[] = {{"udp_send", !h.udp_send.empty()},
+                                                   {"udp_recv", !h.udp_recv.empty()},
                                                    {"udp_rr", h.udp_rr.has_value()},
                                                    {"udp_rr_server", h.udp_rr_server.has_value()}};
       for (const auto& [k, has] : apps) {

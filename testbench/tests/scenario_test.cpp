@@ -224,7 +224,7 @@ TEST(ScenarioOverlay, EveryBuiltinResolvesAndNamesItself) {
     bool ping = false;
     for (const auto& h : r->scenario.host_list) {
       for (const auto& n : h.nics) frames += n.host.count;
-      ping = ping || (h.ping && h.ping->enabled) || h.udp_send || h.udp_rr;  // or a UDP application
+      ping = ping || (h.ping && h.ping->enabled) || !h.udp_send.empty() || h.udp_rr;  // or a UDP application
     }
     EXPECT_TRUE(frames > 0 || ping) << b.name;
     EXPECT_FALSE(b.summary.empty());
@@ -490,7 +490,15 @@ TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   expect_refused("[host.a.udp_rr]\ndst = \"10.0.0\"\n", "host.a.udp_rr.dst: '10.0.0' is not an IPv4 address");
   expect_refused("[host.a.udp_rr]\ndst = \"10.0.0.2\"\nreq = 0\n", "host.a.udp_rr.req: 0 is outside 1..65507");
   expect_refused("[host.b.udp_rr_server]\nport = 70000\n", "host.b.udp_rr_server.port: 70000 is outside 1..65535");
-  expect_refused("[host.b]\nudp_recv = 5\n", "host.b.udp_recv: expected a table");
+  expect_refused("[host.b]\nudp_recv = 5\n", "host.b.udp_recv: expected a table, or an array of tables");
+  expect_refused("[host.b]\nudp_recv = []\n", "host.b.udp_recv: expected a table, or an array of tables");
+  expect_refused("[host.b]\nudp_recv = [5]\n", "host.b.udp_recv[0]: expected a table");
+  expect_refused("[[host.a.udp_send]]\ndst = \"10.0.0.2\"\n[[host.a.udp_send]]\nport = 7\n",
+                 "host.a.udp_send[1].dst: is required");
+  expect_refused("[[host.b.udp_recv]]\nport = 7\n[[host.b.udp_recv]]\nport = 7\n",
+                 "host.b.udp_recv[1].port: 7 is taken by host.b.udp_recv[0] (bind would fail: EADDRINUSE)");
+  expect_refused("[host.b.udp_recv]\nport = 9\n[host.b.udp_rr_server]\nport = 9\n",
+                 "host.b.udp_rr_server.port: 9 is taken by host.b.udp_recv");
   expect_refused("[scenario]\nhosts = \"direct\"\n[host.b.udp_recv]\n",
                  "host.b.udp_recv: UDP applications run on the protocol stack: they need driver hosts");
   // Hosts and NICs.
@@ -552,6 +560,33 @@ TEST(ScenarioTopology, APingIsTurnedOffByEnabledFalseOverALowerLayer) {
     ASSERT_TRUE(r->scenario.host("a").ping) << name;
     EXPECT_EQ(r->scenario.host("a").ping->enabled, std::string_view(name) == "three-hosts") << name;
   }
+}
+
+// Several iperf clients or servers on a host: [[host.NAME.udp_send]] / [[host.NAME.udp_recv]],
+// in the order given; one table is the one-element case.
+TEST(ScenarioTopology, UdpAppsTakeATableOrAnArrayOfTables) {
+  std::string err;
+  const auto r = topo::over_default(
+      "[[host.a.udp_send]]\ndst = \"10.0.0.2\"\nport = 6001\ncount = 3\n"
+      "[[host.a.udp_send]]\ndst = \"10.0.0.2\"\nport = 6002\nrate = \"2M\"\n"
+      "[[host.b.udp_recv]]\nport = 6001\n[[host.b.udp_recv]]\nport = 6002\nrcvbuf = 4096\n"
+      "[host.a.udp_recv]\nport = 7000\n",
+      &err);
+  ASSERT_TRUE(r) << err;
+  const auto& a = r->scenario.host("a");
+  const auto& b = r->scenario.host("b");
+  ASSERT_EQ(a.udp_send.size(), 2u);
+  EXPECT_EQ(a.udp_send[0].port, 6001);
+  EXPECT_EQ(a.udp_send[0].count, 3u);
+  EXPECT_EQ(a.udp_send[1].port, 6002);
+  EXPECT_EQ(a.udp_send[1].rate_bps, 2'000'000u);
+  EXPECT_EQ(a.udp_send[1].count, 0u);  // the first one's keys do not leak into the second
+  ASSERT_EQ(b.udp_recv.size(), 2u);
+  EXPECT_EQ(b.udp_recv[1].rcvbuf, 4096);
+  EXPECT_EQ(b.udp_recv[0].rcvbuf, 0);
+  ASSERT_EQ(a.udp_recv.size(), 1u);
+  EXPECT_EQ(a.udp_recv[0].port, 7000);
+  EXPECT_TRUE(b.udp_send.empty());
 }
 
 TEST(ScenarioTopology, TheThreeHostsBuiltinHasFourNicsOnTwoLinks) {

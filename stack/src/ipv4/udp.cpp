@@ -19,6 +19,8 @@ namespace {
 using model::egress;
 using model::ingress;
 using wire::Ipv4Addr;
+using model::host_drop;
+using model::HostDrop;
 
 constexpr uint8_t kIpprotoUdp = 17;
 constexpr uint32_t kChecksumBreak = 76;  // CHECKSUM_BREAK: shorter skbs are verified at once
@@ -348,7 +350,7 @@ int Udp::queue_rcv_skb(UdpSock& sk, SkBuff* skb) {
     ++sk.drops;
     ++mib_.RcvbufErrors;  // -ENOMEM: "charged twice", RcvbufErrors and InErrors
     ++mib_.InErrors;
-    net_.drop(cpu, skb, SkbDropReason::SocketRcvbuff, ingress(22));
+    net_.drop(cpu, skb, SkbDropReason::SocketRcvbuff, ingress(22), host_drop(HostDrop::UdpRcvbufErrors));
     return -1;
   }
   const uint32_t size = skb->truesize;
@@ -385,7 +387,7 @@ void Udp::mcast_deliver(SkBuff* skb, Ipv4Addr saddr, uint16_t sport, Ipv4Addr da
   }
   if (match.empty()) {
     ++mib_.IgnoredMulti;
-    net_.drop(cpu, skb, SkbDropReason::NotSpecified, ingress(20));
+    net_.drop(cpu, skb, SkbDropReason::NotSpecified, ingress(20), host_drop(HostDrop::UdpIgnoredMulti));
     return;
   }
   skb_pull(*skb, wire::kUdpHeaderLen);  // udp_csum_pull_header
@@ -418,7 +420,7 @@ void Udp::udp_rcv(SkBuff* skb) {
     ++mib_.InErrors;
     net_.drop(cpu, skb,
               p.error() == wire::UdpError::Truncated ? SkbDropReason::NotSpecified : SkbDropReason::PktTooSmall,
-              ingress(19));
+              ingress(19), host_drop(HostDrop::UdpInErrors));
     return;
   }
   const uint16_t sport = p->src_port(), dport = p->dst_port();
@@ -430,7 +432,7 @@ void Udp::udp_rcv(SkBuff* skb) {
   auto csum_error = [&] {
     ++mib_.InCsumErrors;
     ++mib_.InErrors;
-    net_.drop(cpu, skb, SkbDropReason::UdpCsum, ingress(19));
+    net_.drop(cpu, skb, SkbDropReason::UdpCsum, ingress(19), host_drop(HostDrop::UdpInCsumErrors));
   };
   if (p->checksum() == 0 || skb->ip_summed == IpSummed::Unnecessary) {
     skb->ip_summed = IpSummed::Unnecessary;
@@ -444,6 +446,16 @@ void Udp::udp_rcv(SkBuff* skb) {
   UdpSock* sk = lookup(saddr, sport, daddr, dport, dif);
   if (sk != nullptr) {
     net_.trace_event(cpu, TraceKind::SockLookup, ingress(20), skb->trace_id, kIpprotoUdp, dport);
+    if (sk->encap_rcv != nullptr) {  // udp_queue_rcv_one_skb's encapsulation socket
+      if (skb->ip_summed != IpSummed::Unnecessary && !wire::udp_checksum_ok(saddr, daddr, udp_bytes(*skb))) {
+        ++sk->drops;
+        return csum_error();
+      }
+      if (sk->encap_rcv(sk->encap_ctx, *sk, skb) <= 0) {
+        ++mib_.InDatagrams;
+        return;
+      }
+    }
     skb_pull(*skb, wire::kUdpHeaderLen);  // udp_csum_pull_header
     queue_rcv_skb(*sk, skb);
     return;
@@ -455,7 +467,7 @@ void Udp::udp_rcv(SkBuff* skb) {
   ++mib_.NoPorts;
   net_.icmp_send(cpu, *skb, static_cast<uint8_t>(wire::IcmpType::DestUnreachable),
                  static_cast<uint8_t>(wire::IcmpUnreachable::Port), 0);
-  net_.drop(cpu, skb, SkbDropReason::NoSocket, ingress(20));
+  net_.drop(cpu, skb, SkbDropReason::NoSocket, ingress(20), host_drop(HostDrop::UdpNoPorts));
 }
 
 // __udp4_lib_err: the socket that sent the quoted datagram learns of the error.
@@ -534,7 +546,7 @@ int Udp::recvmsg(Cpu& cpu, UdpSock& sk, std::span<uint8_t> buf, int flags, RecvM
         ++sk.drops;
         ++mib_.InCsumErrors;
         ++mib_.InErrors;
-        net_.drop(cpu, skb, SkbDropReason::UdpCsum, ingress(24));
+        net_.drop(cpu, skb, SkbDropReason::UdpCsum, ingress(24), host_drop(HostDrop::UdpInCsumErrors));
         continue;  // try_again
       }
       skb->ip_summed = IpSummed::Unnecessary;

@@ -173,6 +173,12 @@ enum class HostDrop : uint8_t {
   SwitchQueueFull,      // a switch port's output queue was full (tb::EthSwitch dropped_queue_full)
   SwitchFiltered,       // a switch's filtering: for the port it came in on (dropped_filtered)
   SwitchLinkDown,       // inside a switch port when it went down (rx_/tx_dropped_link_down)
+  UdpNoPorts,           // Udp: NoPorts (no socket on the port; a port unreachable goes back)
+  UdpRcvbufErrors,      // Udp: RcvbufErrors (the socket's receive buffer was full; with InErrors)
+  UdpInCsumErrors,      // Udp: InCsumErrors (a bad checksum; with InErrors)
+  UdpInErrors,          // Udp: InErrors alone (a truncated or short datagram)
+  UdpIgnoredMulti,      // Udp: IgnoredMulti (a broadcast or multicast datagram no socket wanted)
+  UdpSinkUnknown,       // the testbench's port-9 sink: a datagram from no expected sender
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // A Consumed event's b: an application read the packet (pktgen's checker; a socket's reader

@@ -68,6 +68,13 @@ struct UdpSock : Sock {
   SkbQueue reader_queue;          // udp_sock's reader_queue (recvmsg's side of the receive queue)
   uint32_t forward_deficit = 0;   // receive memory freed but not yet returned (udp_rmem_release)
   uint64_t ino = 0;               // a number for ss (the inode; the model counts sockets from 1)
+  // udp_sock's encap_rcv (setup_udp_tunnel_sock): a kernel consumer that takes each datagram in
+  // softirq, as VXLAN's or WireGuard's socket does, before the receive queue. Called with skb->data
+  // at the UDP header, the checksum verified; returns 0 when it took the skb (InDatagrams counted
+  // then), > 0 to let it go on to the receive queue as an ordinary datagram.
+  using EncapRcv = int (*)(void* ctx, UdpSock& sk, SkBuff* skb);
+  EncapRcv encap_rcv = nullptr;
+  void* encap_ctx = nullptr;
 
   // udp_poll: datagram_poll, EPOLLIN also for the reader queue.
   uint32_t poll_mask() const override;

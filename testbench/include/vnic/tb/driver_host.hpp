@@ -70,8 +70,8 @@ struct DriverHostConfig {
   std::optional<stack::PingOptions> ping;
   // UDP applications on the last core (docs/stack.md, "UDP applications"): iperf -c -u, iperf -s -u,
   // netperf UDP_RR and its netserver side; their start times relative to the host being up.
-  std::optional<stack::UdpSendOptions> udp_send;
-  std::optional<stack::UdpRecvOptions> udp_recv;
+  std::vector<stack::UdpSendOptions> udp_send;
+  std::vector<stack::UdpRecvOptions> udp_recv;
   std::optional<stack::UdpRrOptions> udp_rr;
   std::optional<uint16_t> udp_rr_server;  // the port it answers on
 };
@@ -153,13 +153,16 @@ class DriverHost final : public Host {
   PktGen& pktgen(unsigned port = 0) { return *ports_.at(port)->gen; }
   const PktGen& pktgen(unsigned port = 0) const { return *ports_.at(port)->gen; }
   const RxChecker& checker(unsigned port = 0) const { return ports_.at(port)->checker; }
-  // pktgen's IPv4/UDP floods addressed to this host: each sender's pattern checked by a sink on
-  // UDP (IP protocol 17, registered with the first; a stand-in for a UDP socket on port 9 until
-  // sockets are built), found by the datagram's source address.
+  // pktgen's IPv4/UDP floods addressed to this host: each sender's pattern checked by the
+  // testbench's discard sink, a kernel UDP socket bound to port 9 (0.0.0.0:9, made with the
+  // first) whose encap_rcv hook takes each datagram in softirq, as a tunnel's socket does, and
+  // hands it to the checker of its source address. It passes through udp_rcv like any datagram
+  // (checksum, lookup, Udp: InDatagrams); a UDP application of the host may not use port 9.
   void expect_udp(const TrafficPattern& p);
   std::size_t udp_sinks() const { return udp_sinks_.size(); }
   const RxChecker& udp_sink(std::size_t i) const { return *udp_sinks_.at(i); }
-  uint64_t udp_unknown() const { return udp_unknown_; }  // UDP from no expected sender (dropped, NO_SOCKET)
+  // Datagrams to port 9 from no expected sender: dropped by the sink (NOT_SPECIFIED, counter udp_sink_unknown).
+  uint64_t udp_unknown() const { return udp_unknown_; }
   const DriverHostConfig& config() const { return cfg_; }
   // Pattern frames (EtherType 0x88B5) the stack handed to the checkers from a device that is
   // none of this host's NICs (dropped).
@@ -172,8 +175,11 @@ class DriverHost final : public Host {
   // The host's UDP (its MIB, sockets) and its UDP applications (nullptr if none).
   stack::Udp& udp() { return *udp_; }
   const stack::Udp& udp() const { return *udp_; }
-  const stack::UdpSender* udp_sender() const { return udp_send_.get(); }
-  const stack::UdpReceiver* udp_receiver() const { return udp_recv_.get(); }
+  // The i-th [host.NAME.udp_send] / udp_recv in the scenario's order (nullptr if none or not started).
+  const stack::UdpSender* udp_sender(std::size_t i = 0) const { return i < udp_send_.size() ? udp_send_[i].get() : nullptr; }
+  const stack::UdpReceiver* udp_receiver(std::size_t i = 0) const {
+    return i < udp_recv_.size() ? udp_recv_[i].get() : nullptr;
+  }
   const stack::UdpRrClient* udp_rr_client() const { return udp_rr_.get(); }
   const stack::UdpRrServer* udp_rr_server() const { return udp_rr_server_.get(); }
   int ifindex(unsigned port = 0) const { return ports_.at(port)->ifindex; }
@@ -210,7 +216,8 @@ class DriverHost final : public Host {
   static std::string core_usage(const HostCpu& cpu, uint64_t elapsed_ps);
   // ptype_base handler of the pattern traffic (EtherType 0x88B5): the packet's device picks the checker.
   static void rx(void* ctx, stack::SkBuff* skb);
-  static void udp_rx(void* ctx, stack::SkBuff* skb);
+  static int udp_sink_rcv(void* ctx, stack::UdpSock& sk, stack::SkBuff* skb);
+  stack::UdpSock* udp_sink_sock_ = nullptr;
   std::vector<std::unique_ptr<RxChecker>> udp_sinks_;
   uint64_t udp_unknown_ = 0;
   // After every NIC is up: the routes, then the ping.
@@ -230,8 +237,8 @@ class DriverHost final : public Host {
   std::unique_ptr<stack::Icmp> icmp_;
   std::unique_ptr<stack::PingApp> ping_;
   std::unique_ptr<stack::Udp> udp_;
-  std::unique_ptr<stack::UdpSender> udp_send_;
-  std::unique_ptr<stack::UdpReceiver> udp_recv_;
+  std::vector<std::unique_ptr<stack::UdpSender>> udp_send_;
+  std::vector<std::unique_ptr<stack::UdpReceiver>> udp_recv_;
   std::unique_ptr<stack::UdpRrClient> udp_rr_;
   std::unique_ptr<stack::UdpRrServer> udp_rr_server_;
   std::string stack_error_;

@@ -80,7 +80,8 @@ struct PingConfig {
 };
 
 // UDP applications on a driver host (docs/guide.md, "UDP applications"; docs/stack.md has the models).
-// [host.NAME.udp_send]: iperf -c dst -u -p port -l len -b rate (-n count*len | -t duration).
+// [host.NAME.udp_send]: iperf -c dst -u -p port -l len -b rate (-n count*len | -t duration); a
+// host may run several ([[host.NAME.udp_send]], an array of tables), each its own iperf.
 struct UdpSendConfig {
   uint32_t dst = 0;                // an IPv4 address
   uint16_t port = 5001;
@@ -91,7 +92,8 @@ struct UdpSendConfig {
   uint32_t start_ms = 0;           // after the host is up
   int sndbuf = 0;                  // SO_SNDBUF (0: wmem_default)
 };
-// [host.NAME.udp_recv]: iperf -s -u -p port, with a per-read cost and SO_RCVBUF.
+// [host.NAME.udp_recv]: iperf -s -u -p port, with a per-read cost and SO_RCVBUF; several as
+// [[host.NAME.udp_recv]], on distinct ports.
 struct UdpRecvConfig {
   uint16_t port = 5001;
   uint32_t read_cost_ns = 0;       // the application's work per datagram
@@ -168,8 +170,8 @@ struct HostConfig {
   std::vector<RouteConfig> routes;  // for the stack
   HostSysctls sysctl{};
   std::optional<PingConfig> ping;   // for the stack
-  std::optional<UdpSendConfig> udp_send;  // UDP applications (driver hosts)
-  std::optional<UdpRecvConfig> udp_recv;
+  std::vector<UdpSendConfig> udp_send;  // UDP applications (driver hosts)
+  std::vector<UdpRecvConfig> udp_recv;
   std::optional<UdpRrConfig> udp_rr;
   std::optional<uint16_t> udp_rr_server;  // [host.NAME.udp_rr_server] port
   std::vector<std::string> iptables;  // iptables commands run at boot (for the stack)
