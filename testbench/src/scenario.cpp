@@ -447,6 +447,68 @@ switch = "sw0"
 frames = 7000
 interval_ns = 2000
 )"},
+    {"switch8-udp",
+     "Eight hosts on one learning switch, UDP through sockets all to all: each host runs seven iperf -u clients "
+     "(300 datagrams of 1472 bytes at 400 Mbit/s, one to every other host, port 5000 + the sender's number) and "
+     "seven servers. h's port is 1 Gb/s: seven senders at 2.8 Gbit/s overflow its switch queue "
+     "(dropped_queue_full); g's servers spend 5 us on each datagram: their sockets overflow (Udp: RcvbufErrors). "
+     "Every datagram read or in one of those counters (--account); each iperf-server.N.txt's Lost is its share.",
+     R"([scenario]
+name = "switch8-udp"
+[switch.sw0]           # 10 Gb/s ports but h's (1 Gb/s, and so h's NIC); latency_ns = 1000, queue_bytes = 524288
+ports = 8
+port_speed = { h = "1G" }
+[host.a.ping]          # sockets only: no ping
+enabled = false
+[host.a]
+switch = "sw0"
+address = "10.0.0.1/24"
+frames = 0
+udp_send = [{dst = "10.0.0.2", port = 5001, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.3", port = 5001, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.4", port = 5001, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.5", port = 5001, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.6", port = 5001, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.7", port = 5001, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.8", port = 5001, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5002}, {port = 5003}, {port = 5004}, {port = 5005}, {port = 5006}, {port = 5007}, {port = 5008}]
+[host.b]
+switch = "sw0"
+address = "10.0.0.2/24"
+frames = 0
+udp_send = [{dst = "10.0.0.1", port = 5002, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.3", port = 5002, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.4", port = 5002, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.5", port = 5002, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.6", port = 5002, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.7", port = 5002, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.8", port = 5002, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5001}, {port = 5003}, {port = 5004}, {port = 5005}, {port = 5006}, {port = 5007}, {port = 5008}]
+[host.c]
+switch = "sw0"
+address = "10.0.0.3/24"
+frames = 0
+udp_send = [{dst = "10.0.0.1", port = 5003, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.2", port = 5003, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.4", port = 5003, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.5", port = 5003, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.6", port = 5003, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.7", port = 5003, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.8", port = 5003, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5001}, {port = 5002}, {port = 5004}, {port = 5005}, {port = 5006}, {port = 5007}, {port = 5008}]
+[host.d]
+switch = "sw0"
+address = "10.0.0.4/24"
+frames = 0
+udp_send = [{dst = "10.0.0.1", port = 5004, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.2", port = 5004, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.3", port = 5004, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.5", port = 5004, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.6", port = 5004, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.7", port = 5004, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.8", port = 5004, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5001}, {port = 5002}, {port = 5003}, {port = 5005}, {port = 5006}, {port = 5007}, {port = 5008}]
+[host.e]
+switch = "sw0"
+address = "10.0.0.5/24"
+frames = 0
+udp_send = [{dst = "10.0.0.1", port = 5005, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.2", port = 5005, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.3", port = 5005, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.4", port = 5005, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.6", port = 5005, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.7", port = 5005, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.8", port = 5005, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5001}, {port = 5002}, {port = 5003}, {port = 5004}, {port = 5006}, {port = 5007}, {port = 5008}]
+[host.f]
+switch = "sw0"
+address = "10.0.0.6/24"
+frames = 0
+udp_send = [{dst = "10.0.0.1", port = 5006, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.2", port = 5006, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.3", port = 5006, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.4", port = 5006, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.5", port = 5006, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.7", port = 5006, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.8", port = 5006, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5001}, {port = 5002}, {port = 5003}, {port = 5004}, {port = 5005}, {port = 5007}, {port = 5008}]
+[host.g]
+switch = "sw0"
+address = "10.0.0.7/24"
+frames = 0
+udp_send = [{dst = "10.0.0.1", port = 5007, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.2", port = 5007, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.3", port = 5007, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.4", port = 5007, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.5", port = 5007, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.6", port = 5007, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.8", port = 5007, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5001, read_cost_ns = 5000}, {port = 5002, read_cost_ns = 5000}, {port = 5003, read_cost_ns = 5000}, {port = 5004, read_cost_ns = 5000}, {port = 5005, read_cost_ns = 5000}, {port = 5006, read_cost_ns = 5000}, {port = 5008, read_cost_ns = 5000}]
+[host.h]
+switch = "sw0"
+address = "10.0.0.8/24"
+frames = 0
+udp_send = [{dst = "10.0.0.1", port = 5008, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.2", port = 5008, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.3", port = 5008, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.4", port = 5008, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.5", port = 5008, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.6", port = 5008, len = 1472, rate = "400M", count = 300}, {dst = "10.0.0.7", port = 5008, len = 1472, rate = "400M", count = 300}]
+udp_recv = [{port = 5001}, {port = 5002}, {port = 5003}, {port = 5004}, {port = 5005}, {port = 5006}, {port = 5007}]
+)"},
 };
 
 }  // namespace

@@ -278,10 +278,10 @@ TEST(Cli, ListNamesEveryBuiltinWithASentence) {
   const Result r = vnic("list");
   ASSERT_EQ(r.status, 0);
   for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts",
-                           "router", "bufferbloat", "switch8", "udp-iperf", "udp-slow-reader", "udp-rr"}) {
+                           "router", "bufferbloat", "switch8", "switch8-udp", "udp-iperf", "udp-slow-reader", "udp-rr"}) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 12);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 13);
 }
 
 namespace fs = std::filesystem;
@@ -908,6 +908,30 @@ TEST(Builtin, Switch8TwiceGivesByteIdenticalFoldersEveryPacketAccounted) {
   // The per-packet account: nothing ended twice, nothing left in flight.
   const std::string& report = f1["report.txt"];
   EXPECT_NE(report.find("  in flight at the end: 0\n"), std::string::npos) << report;
+  EXPECT_EQ(report.find("ERRORS"), std::string::npos);
+  for (const auto& d : {d1, d2}) fs::remove_all(d);
+}
+
+// UDP through sockets on the switch: two runs byte for byte (56 iperf clients and 56 servers),
+// the account complete, and the drops only where the scenario puts them.
+TEST(Builtin, Switch8UdpTwiceGivesByteIdenticalFolders) {
+  const std::string d1 = tmp("vnic_sw8ua_"), d2 = tmp("vnic_sw8ub_");
+  for (const auto& d : {d1, d2}) {
+    fs::remove_all(d);
+    ASSERT_EQ(vnic("run --no-timing -s builtin:switch8-udp --account --out " + d).status, 0) << d;
+  }
+  auto f1 = folder(d1), f2 = folder(d2);
+  ASSERT_EQ(f1.size(), f2.size());
+  for (auto& [name, bytes] : f1) {
+    if (name == "summary.json") continue;
+    EXPECT_TRUE(bytes == f2[name]) << name;
+  }
+  EXPECT_TRUE(f1.contains("host-a/iperf-client.6.txt"));
+  EXPECT_TRUE(f1.contains("host-h/iperf-server.6.txt"));
+  const std::string& report = f1["report.txt"];
+  EXPECT_NE(report.find("  in flight at the end: 0\n"), std::string::npos) << report;
+  EXPECT_NE(report.find("    switch.dropped_queue_full: "), std::string::npos) << report;
+  EXPECT_NE(report.find("    SOCKET_RCVBUFF (Udp.RcvbufErrors): "), std::string::npos) << report;
   EXPECT_EQ(report.find("ERRORS"), std::string::npos);
   for (const auto& d : {d1, d2}) fs::remove_all(d);
 }
