@@ -1,6 +1,6 @@
 // The host's real kernel as a UDP peer of one of our simulated hosts (the TapPeer rig: NIC, driver
 // model and protocol stack on one side of an EthLink, a TapPort on the other, the TAP in a
-// throw-away network namespace). A stack::Udp on the simulated host's NetStack; simulated
+// throw-away network namespace). The simulated host's own stack::Udp (DriverHost::udp()); simulated
 // applications as tasks on its CPU; the kernel's side is vnic_udp_peer (tests/support/
 // udp_peer.cpp) run in the namespace with real AF_INET sockets.
 //   - request/response both ways at once, 10,000 requests each way (so 20,000 datagrams each way
@@ -128,15 +128,15 @@ struct AppStats {
   }
 };
 
-// The simulated host's side: its Udp (on the rig's NetStack and Icmp; the rig's DriverHost
-// registers nothing on IP protocol 17 without expect_udp, which this test does not call) and its
-// tasks, on the host's last core as the platform runs applications.
+// The simulated host's side: the rig's DriverHost's own Udp (IP protocol 17 of its NetStack, as
+// the platform's applications use it) and the test's tasks, on the host's last core as the
+// platform runs applications.
 struct SimUdp {
-  Udp udp;
+  Udp& udp;
   Cpu& cpu;
-  vnic::stack::TaskScope tasks;  // after udp: its suspended tasks go first
+  vnic::stack::TaskScope tasks;
 
-  explicit SimUdp(vnic::tb::DriverHost& host) : udp(host.net(), host.icmp()), cpu(host.cpu(1)) {}
+  explicit SimUdp(vnic::tb::DriverHost& host) : udp(host.udp()), cpu(host.cpu(1)) {}
 
   // Waits (1 ms steps of simulated time) until *flag.
   static Co<void> until(Cpu& cpu, const bool* flag) {
