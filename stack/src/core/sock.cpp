@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "vnic/stack/net.hpp"
 #include "vnic/stack/softnet.hpp"
 
 namespace vnic::stack {
@@ -52,6 +53,16 @@ void sock_set_sndbuf(Sock& sk, int val, const NetCoreSysctls& core, Cpu& cpu) {
   sk.sndbuf_locked = true;
   sk.sndbuf = std::max(v * 2, kSockMinSndbuf);
   sk.write_space(cpu);  // "Wake up sending tasks if we upped the value"
+}
+
+void sock_queue_purge(NetStack& net, SkbQueue& q, bool trace) {
+  while (SkBuff* skb = q.pop_front()) {
+    if (trace) {
+      net.drop(net.cpu(0), skb, SkbDropReason::NotSpecified, model::ingress(22));
+    } else {
+      kfree_skb(skb, SkbDropReason::NotSpecified);
+    }
+  }
 }
 
 void skb_set_owner_w(SkBuff* skb, Sock& sk) {

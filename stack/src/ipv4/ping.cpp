@@ -5,6 +5,7 @@
 
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/net.hpp"
+#include "vnic/stack/sock.hpp"
 #include "vnic/stack/wire/endian.hpp"
 #include "vnic/stack/wire/icmp.hpp"
 
@@ -58,7 +59,7 @@ void PingSockets::free_queues(PingSock& sk, bool trace) {
       kfree_skb(skb, SkbDropReason::NotSpecified);
     }
   };
-  while (SkBuff* skb = sk.receive_queue.pop_front()) free(skb);
+  sock_queue_purge(net_, sk.receive_queue, trace);
   for (auto& e : sk.error_queue) free(e.first);
   sk.error_queue.clear();
   sk.rmem_alloc = 0;

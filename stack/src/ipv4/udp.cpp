@@ -130,16 +130,8 @@ UdpSock* Udp::socket() {
 }
 
 void Udp::free_queues(UdpSock& sk, bool trace) {
-  Cpu& cpu = net_.cpu(0);
-  auto free = [&](SkBuff* skb) {
-    if (trace) {
-      net_.drop(cpu, skb, SkbDropReason::NotSpecified, ingress(22));
-    } else {
-      kfree_skb(skb, SkbDropReason::NotSpecified);
-    }
-  };
-  while (SkBuff* skb = sk.reader_queue.pop_front()) free(skb);
-  while (SkBuff* skb = sk.receive_queue.pop_front()) free(skb);
+  sock_queue_purge(net_, sk.reader_queue, trace);
+  sock_queue_purge(net_, sk.receive_queue, trace);
   sk.rmem_alloc = 0;
   sk.forward_alloc = 0;
   sk.forward_deficit = 0;

@@ -17,6 +17,8 @@
 
 namespace vnic::stack {
 
+class NetStack;
+
 struct NetCoreSysctls;
 
 // errno values (asm-generic/errno.h) the socket calls return negated, beyond those of fib.hpp,
@@ -91,6 +93,12 @@ struct Sock : Pollable {
 // sk_write_space. getsockopt returns the doubled value.
 void sock_set_rcvbuf(Sock& sk, int val, const NetCoreSysctls& core);
 void sock_set_sndbuf(Sock& sk, int val, const NetCoreSysctls& core, Cpu& cpu);
+
+// __skb_queue_purge as a socket's destructor runs it (inet_sock_destruct): every skb still on
+// `q` freed. With `trace`, each is a drop of the packet (NOT_SPECIFIED at ingress 22: the
+// application closed the socket without reading it); without, freed silently (a teardown after
+// the run, when the trace's sink may be gone).
+void sock_queue_purge(NetStack& net, SkbQueue& q, bool trace);
 
 // skb_set_owner_w: charge skb->truesize to sk's send buffer until the skb is freed; the
 // destructor (sock_wfree) gives it back and calls sk_write_space.
