@@ -513,6 +513,41 @@ TEST(UdpPoll, CloseTakesTheSocketOutOfEpoll) {
   EXPECT_EQ(got.events[0].events & kEpollIn, kEpollIn);
 }
 
+// close() while another task blocks in recv (with SO_RCVTIMEO) or send: the blocked call ends
+// with EBADF at once and nothing touches the freed socket afterwards (its timeout included: ASan
+// checks); an epoll set that outlives the whole Udp lets go of its sockets.
+TEST(UdpBlocking, CloseUnderABlockedCallEndsItWithEbadf) {
+  UdpRig r;
+  UdpSock* s = r.bound("0.0.0.0", 9);
+  s->rcvtimeo = Duration::ms(5);
+  TaskScope tasks;
+  int got = 1;
+  std::vector<uint8_t> buf(64);
+  auto task = [&]() -> Co<void> { got = co_await r.udp.recv(r.cpu, *s, buf, 0, nullptr); };
+  tasks.spawn(task());
+  EXPECT_EQ(tasks.running(), 1u);
+  const Instant t0 = r.cpu.now();
+  r.udp.close(s);
+  r.cpu.run();
+  EXPECT_EQ(got, -kEBADF);
+  EXPECT_EQ(tasks.running(), 0u);
+  EXPECT_LT(r.cpu.now() - t0, Duration::ms(5));  // not the timeout: the close
+  r.deliver_udp(1, 9, 10, 97);  // the port is free again: no socket
+  EXPECT_EQ(r.udp.mib().NoPorts, 1u);
+}
+
+TEST(UdpBlocking, EpollOutlivingTheUdpLetsGoOfItsSockets) {
+  auto ep = std::make_unique<Epoll>();
+  {
+    UdpRig r;
+    UdpSock* s = r.bound("0.0.0.0", 9);
+    ASSERT_EQ(ep->ctl(kEpollCtlAdd, s, kEpollIn), 0);
+    EXPECT_EQ(ep->size(), 1u);
+  }
+  EXPECT_EQ(ep->size(), 0u);
+  ep.reset();  // would touch the freed socket's wait queue if it were still in the set
+}
+
 TEST(UdpBlocking, RecvWaitsForDataAndTimesOut) {
   UdpRig r;
   UdpSock* s = r.bound("0.0.0.0", 9);

@@ -96,11 +96,20 @@ void SockWait::await_suspend(std::coroutine_handle<> handle) {
   }
 }
 
+SockWait::~SockWait() {
+  if (!h || done) return;  // never suspended, or resumed
+  if (!woken) sk.wq.remove(entry);
+  if (has_timer && !woken) cpu.cancel(timer);
+  if (woken) cpu.cancel(resume_call);
+}
+
 void SockWait::on_wake(void* ctx, uint32_t key) {
   auto* w = static_cast<SockWait*>(ctx);
   if (w->woken || w->done) return;
-  if (key != 0 && w->events != 0 && (key & w->events) == 0) return;
+  const bool freed = (key & kPollFree) != 0;
+  if (!freed && key != 0 && w->events != 0 && (key & w->events) == 0) return;
   w->woken = true;
+  w->freed = freed;
   w->sk.wq.remove(w->entry);
   const Cpu* waker = w->sk.wq.waker();
   if (w->has_timer) w->cpu.cancel(w->timer);

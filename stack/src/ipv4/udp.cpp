@@ -108,6 +108,7 @@ Udp::~Udp() {
   // flight lives on until their skbs are freed (sock_wfree deletes it), as sk_free waits for
   // sk_wmem_alloc.
   for (auto& s : socks_) {
+    eventpoll_release(*s);  // an epoll set or poll() that outlives this Udp lets go of its sockets
     free_queues(*s, false);
     if (s->wmem_alloc > 0) {
       s->dead = true;
@@ -567,7 +568,7 @@ Co<int> Udp::recv(Cpu& cpu, UdpSock& sk, std::span<uint8_t> buf, int flags, Recv
   for (;;) {
     const int r = recvmsg(cpu, sk, buf, flags, meta);
     if (r != -kEAGAIN || (flags & kMsgDontwait) != 0 || cpu.now() >= until) co_return r;
-    co_await SockWait{sk, cpu, until, kEpollIn | kEpollErr};
+    if (!co_await SockWait(sk, cpu, until, kEpollIn | kEpollErr)) co_return -kEBADF;
   }
 }
 
@@ -669,7 +670,7 @@ Co<int> Udp::send(Cpu& cpu, UdpSock& sk, std::span<const uint8_t> data, int flag
     if (r != -kEAGAIN || !send_full_ || (flags & kMsgDontwait) != 0 || cpu.now() >= until) co_return r;
     // sock_wait_for_wmem: SndbufErrors counts the call that gave up, not each time it waited.
     --mib_.SndbufErrors;
-    co_await SockWait{sk, cpu, until, kEpollOut | kEpollErr};
+    if (!co_await SockWait(sk, cpu, until, kEpollOut | kEpollErr)) co_return -kEBADF;
   }
 }
 

@@ -16,10 +16,6 @@
 
 namespace vnic::stack {
 
-// POLLFREE (include/uapi/asm-generic/poll.h): the key of a wake that says the queue is going away.
-// eventpoll_release() sends it; every entry must let go of the queue. Never reported to a task.
-inline constexpr uint32_t kPollFree = 0x4000;
-
 // epoll_ctl's operations, Linux's numbers.
 inline constexpr int kEpollCtlAdd = 1, kEpollCtlDel = 2, kEpollCtlMod = 3;
 

@@ -24,7 +24,7 @@ struct NetCoreSysctls;
 // errno values (asm-generic/errno.h) the socket calls return negated, beyond those of fib.hpp,
 // net.hpp and netdev.hpp.
 inline constexpr int kEAGAIN = 11, kEADDRINUSE = 98, kEDESTADDRREQ = 89,
-                     kECONNREFUSED = 111, kEAFNOSUPPORT = 97;
+                     kECONNREFUSED = 111, kEAFNOSUPPORT = 97, kEBADF = 9;
 // msg flags (include/linux/socket.h).
 inline constexpr int kMsgPeek = 0x2, kMsgTrunc = 0x20, kMsgDontwait = 0x40;
 
@@ -109,7 +109,11 @@ void sock_wfree(SkBuff* skb);
 // queue until a wake with any of `events` (or any wake when the key is 0) or `until` passes
 // (kNever: no timeout). The wake-up is a call on the task's CPU, not before the waker's time;
 // the task is charged CpuCosts::wakeup and context_switch when it runs.
-// await_resume: true if woken, false on timeout.
+// await_resume: false when the socket was closed under the wait (a wake with kPollFree: the
+// socket is gone, the caller returns -EBADF without touching it), true otherwise (woken or timed
+// out; the caller tries again). Linux keeps a socket alive while a call blocks in it (the call
+// holds the file); the model frees it at close(), so the blocked call ends with EBADF, as a
+// call made after the close would.
 struct SockWait {
   Sock& sk;
   Cpu& cpu;
@@ -123,10 +127,16 @@ struct SockWait {
   uint64_t resume_call = 0;
   bool woken = false;
   bool done = false;
+  bool freed = false;  // the socket was closed under the wait
 
+  SockWait(Sock& s, Cpu& c, Instant u, uint32_t ev) : sk(s), cpu(c), until(u), events(ev) {}
+  // A task destroyed while it waits (its TaskScope torn down) leaves the queue and its calls.
+  ~SockWait();
+  SockWait(const SockWait&) = delete;
+  SockWait& operator=(const SockWait&) = delete;
   bool await_ready() const noexcept { return cpu.now() >= until; }
   void await_suspend(std::coroutine_handle<> handle);
-  bool await_resume() const noexcept { return woken; }
+  bool await_resume() const noexcept { return !freed; }
 
  private:
   static void on_wake(void* ctx, uint32_t key);

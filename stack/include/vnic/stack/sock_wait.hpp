@@ -19,6 +19,9 @@ inline constexpr uint32_t kEpollIn = 0x001, kEpollPri = 0x002, kEpollOut = 0x004
                           kEpollHup = 0x010, kEpollNval = 0x020, kEpollRdNorm = 0x040, kEpollRdBand = 0x080,
                           kEpollWrNorm = 0x100, kEpollWrBand = 0x200, kEpollMsg = 0x400, kEpollRdHup = 0x2000;
 // epoll_ctl flags in the same word.
+// POLLFREE (include/uapi/asm-generic/poll.h): the key of a wake that says the queue is going away.
+// eventpoll_release() sends it; every entry must let go of the queue. Never reported to a task.
+inline constexpr uint32_t kPollFree = 0x4000;
 inline constexpr uint32_t kEpollExclusive = 1u << 28, kEpollWakeup = 1u << 29, kEpollOneshot = 1u << 30,
                           kEpollEt = 1u << 31;
 
