@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "support/net_rig.hpp"
-#include "support/wire_pair.hpp"
+#include "support/pair_rig.hpp"
 #include "vnic/stack/apps/ping_app.hpp"
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/ping.hpp"
@@ -23,61 +22,21 @@ namespace {
 
 using testing::cidr;
 using testing::ip4;
+using testing::lines;
 using testing::RecordingSink;
 
-struct PingPair : testing::WirePair {
+struct PingPair : testing::PairRig {
   Icmp icmp_a{*a.net};
   Icmp icmp_b{*b.net};
   TaskScope tasks;
   RecordingSink sink;
 
-  PingPair() : WirePair(cidr("10.0.0.1/24"), cidr("10.0.0.2/24")) {
-    a.net->set_id_base(uint64_t{1} << 32);
-    b.net->set_id_base(uint64_t{2} << 32);
-  }
+  PingPair() { max_steps = 10'000'000; }
   void trace() {
     a.net->set_trace(&sink, "host_a");
     b.net->set_trace(&sink, "host_b");
   }
-  static bool softirq_pending(const testing::FakeCpu& c) {
-    return c.softirq_pending(Softirq::NetRx) || c.softirq_pending(Softirq::NetTx);
-  }
-  // Both hosts' CPUs in time order: softirqs first (a frame arrives at its sender's time), then
-  // the earliest timed call of either, until nothing is left or `until`.
-  void run_until(Instant until) {
-    for (int guard = 0; guard < 10'000'000; ++guard) {
-      bool any = false;
-      for (testing::FakeCpu* c : {&a.cpu, &b.cpu}) {
-        testing::FakeCpu& o = c == &a.cpu ? b.cpu : a.cpu;
-        if (softirq_pending(*c)) {
-          if (c->now() < o.now()) c->set_now(o.now());
-          c->run_softirqs();
-          any = true;
-        }
-      }
-      if (any) continue;
-      const auto ta = a.cpu.next_call_time(), tb = b.cpu.next_call_time();
-      if (!ta && !tb) return;
-      const bool pick_a = ta && (!tb || *ta <= *tb);
-      if ((pick_a ? *ta : *tb) > until) return;
-      (pick_a ? a.cpu : b.cpu).run(1);
-    }
-    FAIL() << "the pair did not go idle";
-  }
 };
-
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> v;
-  std::size_t from = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n') {
-      v.push_back(s.substr(from, i - from));
-      from = i + 1;
-    }
-  }
-  if (from < s.size()) v.push_back(s.substr(from));
-  return v;
-}
 
 PingOptions to(const char* dst, uint32_t count) {
   PingOptions o;

@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "support/net_rig.hpp"
-#include "support/wire_pair.hpp"
+#include "support/pair_rig.hpp"
 #include "vnic/stack/apps/udp_apps.hpp"
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/udp.hpp"
@@ -16,61 +15,22 @@
 namespace vnic::stack {
 namespace {
 
-using testing::cidr;
 using testing::ip4;
+using testing::lines;
 
-struct UdpPair : testing::WirePair {
+struct UdpPair : testing::PairRig {
   Icmp icmp_a{*a.net};
   Icmp icmp_b{*b.net};
   Udp udp_a{*a.net, icmp_a};
   Udp udp_b{*b.net, icmp_b};
   TaskScope tasks;
 
-  UdpPair() : WirePair(cidr("10.0.0.1/24"), cidr("10.0.0.2/24")) {
-    a.net->set_id_base(uint64_t{1} << 32);
-    b.net->set_id_base(uint64_t{2} << 32);
-  }
   // Static neighbours both ways (ip neigh add ... permanent): no ARP queue in the way of a flood.
   void static_arp() {
     a.net->neigh().neigh_add(a.dev, ip4("10.0.0.2"), b.dev.dev_addr, kNudPermanent);
     b.net->neigh().neigh_add(b.dev, ip4("10.0.0.1"), a.dev.dev_addr, kNudPermanent);
   }
-  static bool softirq_pending(const testing::FakeCpu& c) {
-    return c.softirq_pending(Softirq::NetRx) || c.softirq_pending(Softirq::NetTx);
-  }
-  void run_until(Instant until) {
-    for (int guard = 0; guard < 50'000'000; ++guard) {
-      bool any = false;
-      for (testing::FakeCpu* c : {&a.cpu, &b.cpu}) {
-        testing::FakeCpu& o = c == &a.cpu ? b.cpu : a.cpu;
-        if (softirq_pending(*c)) {
-          if (c->now() < o.now()) c->set_now(o.now());
-          c->run_softirqs();
-          any = true;
-        }
-      }
-      if (any) continue;
-      const auto ta = a.cpu.next_call_time(), tb = b.cpu.next_call_time();
-      if (!ta && !tb) return;
-      const bool pick_a = ta && (!tb || *ta <= *tb);
-      if ((pick_a ? *ta : *tb) > until) return;
-      (pick_a ? a.cpu : b.cpu).run(1);
-    }
-    FAIL() << "the pair did not go idle";
-  }
 };
-
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> v;
-  std::size_t from = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n') {
-      v.push_back(s.substr(from, i - from));
-      from = i + 1;
-    }
-  }
-  return v;
-}
 
 // byte_snprintf's adaptive formats: bytes in 1024s, bits (the argument is bytes) in 1000s, four
 // places: #.##, ##.#, ###.

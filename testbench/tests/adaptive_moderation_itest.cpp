@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/driver_rig.hpp"
+#include "support/scenario_util.hpp"
 #include "vnic/model/regs.hpp"
 #include "vnic/tb/platform.hpp"
 #include "vnic/tb/scenario.hpp"
@@ -29,6 +30,7 @@ using vnic::tb::DriverHost;
 using vnic::tb::Platform;
 using vnic::tb::Scenario;
 using vnic::tb::testing::expect_conservation;
+using vnic::tb::testing::resolve;
 using vnic::tb::testing::run_for;
 using D = vnic::driver::DrvStat;
 using Kind = DimTraceEntry::Kind;
@@ -209,19 +211,6 @@ unsigned count(const std::vector<DimTraceEntry>& t, Kind k, bool tx) {
   unsigned n = 0;
   for (const auto& e : t) n += e.kind == k && e.tx == tx ? 1 : 0;
   return n;
-}
-
-Scenario resolve(const std::string& layer, const std::vector<std::string>& sets = {}) {
-  std::string err;
-  std::vector<vnic::tb::ScenarioSetting> ss;
-  for (const auto& a : sets) {
-    auto s = vnic::tb::parse_setting(a, &err);
-    EXPECT_TRUE(s) << a << ": " << err;
-    if (s) ss.push_back(*s);
-  }
-  auto r = vnic::tb::resolve_scenario({{layer, "test"}}, ss, &err);
-  EXPECT_TRUE(r) << err;
-  return r ? r->scenario : Scenario{};
 }
 
 // Co-routines a test starts on a host.

@@ -12,7 +12,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
-#include <deque>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "support/eth_tx.hpp"
 #include "vnic/model/crc32.hpp"
 #include "vnic/tb/eth_link.hpp"
 #include "vnic/tb/splitmix.hpp"
@@ -33,8 +33,8 @@ using vnic::model::FramePool;
 using vnic::tb::EthLink;
 using vnic::tb::EthLinkConfig;
 using vnic::tb::LinkDirStats;
-
-uint64_t bytes_ps(BitRate r, uint64_t bytes) { return static_cast<uint64_t>(r.time_for_bytes(bytes).ps()); }
+using vnic::tb::test::bytes_ps;
+using vnic::tb::test::WireTx;
 
 struct Rx {
   uint64_t at_ps;
@@ -80,9 +80,8 @@ struct Sender {
   int count;
   uint64_t first_ps = 0;
   FramePool pool{};
-  int refused = 0;
+  WireTx tx{};
   uint64_t next_id = 1;
-  std::deque<std::pair<Frame, uint64_t>> pending{};
   std::vector<std::vector<uint8_t>> sent{};
 
   void start() { q.at_ps<&Sender::send>(first_ps, this); }
@@ -98,14 +97,8 @@ struct Sender {
     for (std::size_t i = 0; i < sizeof hdr && i < b.size(); ++i) b[i] = hdr[i];
     vnic::model::write_fcs(b);
     sent.emplace_back(b.begin(), b.end());
-    pending.emplace_back(std::move(f), start_ps);
-    q.at_ps<&Sender::hand_over>(start_ps + bytes_ps(link.rate(), 8 + len), this);
+    tx.send(q, link, side, std::move(f), start_ps);
     if (--count > 0) q.at_ps<&Sender::send>(start_ps + gap_ps, this);
-  }
-  void hand_over(uint64_t) {
-    auto [f, start_ps] = std::move(pending.front());
-    pending.pop_front();
-    if (!link.transmit(side, std::move(f), start_ps)) ++refused;
   }
 };
 
@@ -313,7 +306,7 @@ TEST(EthLink, LinkDownDropsFramesInFlightAndRefusesNewOnes) {
   // on the cable (arriving at 3.22 and 4.46 us) when the link drops at 3 us: lost. Frames
   // 2..5 are handed over while it is down: refused. Frames 6..9 arrive.
   EXPECT_EQ(st.dropped_link_down, 2u);
-  EXPECT_EQ(s.refused, 4);
+  EXPECT_EQ(s.tx.refused, 4);
   ASSERT_EQ(r.b.rx.size(), 4u);
   EXPECT_EQ(r.b.rx[0].id, 7u);
   EXPECT_EQ(st.frames, 6u);  // refused frames are the sender's to count
@@ -353,7 +346,7 @@ TEST(EthLink, ALinkThatStartsDownRefusesUntilSetUp) {
   s.start();
   r.link.schedule_link_change(sc_core::sc_time(1500, sc_core::SC_NS), true);
   sc_core::sc_start();
-  EXPECT_EQ(s.refused, 2);
+  EXPECT_EQ(s.tx.refused, 2);
   EXPECT_EQ(r.b.rx.size(), 2u);
   ASSERT_EQ(r.a.changes.size(), 1u);
   EXPECT_TRUE(r.a.changes[0].up);
@@ -560,17 +553,17 @@ TEST(EthLink, EveryFrameIsDeliveredOrCountedInExactlyOneDropCounter) {
   EXPECT_GT(p.checks, 100);
   EXPECT_GT(p.max_in_flight, 5u);  // the probes saw frames on the cable
   const Sink* rx[2] = {&r.b, &r.a};
-  const Sender* tx[2] = {&s0, &s1};
+  const Sender* senders[2] = {&s0, &s1};
   for (unsigned d = 0; d < 2; ++d) {
     const auto& st = r.link.stats(d);
     EXPECT_EQ(r.link.in_flight(d), 0u);
     EXPECT_EQ(st.delivered, rx[d]->rx.size());
     EXPECT_EQ(st.frames, st.delivered + st.dropped_fault + st.dropped_link_down) << d;
-    EXPECT_EQ(st.frames + static_cast<uint64_t>(tx[d]->refused), tx[d]->sent.size()) << d;
+    EXPECT_EQ(st.frames + static_cast<uint64_t>(senders[d]->tx.refused), senders[d]->sent.size()) << d;
     EXPECT_GT(st.dropped_link_down, 0u) << d;
     EXPECT_GT(st.dropped_fault, 0u) << d;
-    EXPECT_GT(tx[d]->refused, 0) << d;
-    EXPECT_EQ(tx[d]->pool.in_use(), 0u) << d;
+    EXPECT_GT(senders[d]->tx.refused, 0) << d;
+    EXPECT_EQ(senders[d]->pool.in_use(), 0u) << d;
   }
 }
 

@@ -11,11 +11,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "support/eth_tx.hpp"
 #include "vnic/model/crc32.hpp"
 #include "vnic/tb/eth_switch.hpp"
 #include "vnic/tb/packet_account.hpp"
@@ -30,8 +30,8 @@ using vnic::model::MacAddr;
 using vnic::tb::EthSwitch;
 using vnic::tb::EthSwitchConfig;
 using vnic::tb::SwitchPortStats;
-
-uint64_t bytes_ps(BitRate r, uint64_t bytes) { return static_cast<uint64_t>(r.time_for_bytes(bytes).ps()); }
+using vnic::tb::test::bytes_ps;
+using vnic::tb::test::WireTx;
 
 MacAddr mac(unsigned i) { return MacAddr{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(i)}}; }
 
@@ -49,11 +49,10 @@ struct Station : vnic::hw::EthEndpoint {
   };
   std::vector<Rx> rx;
   std::vector<bool> changes;
-  std::deque<std::pair<Frame, uint64_t>> pending;
+  WireTx tx;
   uint64_t free_at_ps = 0;
   uint64_t next_id = 1;
   uint64_t id_base = 0;
-  int refused = 0;
 
   void eth_receive(Frame&& f) override {
     Rx r{q->now_ps(), f.id, {}, {}, f.size()};
@@ -77,13 +76,7 @@ struct Station : vnic::hw::EthEndpoint {
     b[12] = 0x88;
     b[13] = 0xB5;
     vnic::model::write_fcs(b);
-    pending.emplace_back(std::move(f), start);
-    q->at_ps<&Station::hand_over>(start + bytes_ps(port->rate(), 8 + len), this);
-  }
-  void hand_over(uint64_t) {
-    auto [f, start] = std::move(pending.front());
-    pending.pop_front();
-    if (!port->transmit(0, std::move(f), start)) ++refused;
+    tx.send(*q, *port, 0, std::move(f), start);
   }
   std::size_t count_from(const MacAddr& src) const {
     return static_cast<std::size_t>(std::count_if(rx.begin(), rx.end(), [&](const Rx& r) { return r.src == src; }));
@@ -270,7 +263,7 @@ TEST(EthSwitch, APortGoingDownLosesWhatIsQueuedForItAndTellsItsStation) {
   r.sw.set_port_up(2, false);
   r[2].send(mac(0), mac(2), 64, r.q.now_ps() + 1000);
   sc_core::sc_start();
-  EXPECT_EQ(r[2].refused, 1);
+  EXPECT_EQ(r[2].tx.refused, 1);
 }
 
 TEST(EthSwitch, EachPortCapturesBothDirectionsInItsOwnPcap) {

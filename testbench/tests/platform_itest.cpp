@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/scenario_util.hpp"
 #include "vnic/model/regs.hpp"
 #include "vnic/tb/platform.hpp"
 #include "vnic/tb/scenario.hpp"
@@ -21,14 +22,7 @@ using vnic::tb::Scenario;
 using D = vnic::driver::DrvStat;
 
 Scenario three_hosts(const std::vector<std::string>& sets = {}) {
-  std::string err;
-  auto layer = vnic::tb::scenario_layer("builtin:three-hosts", &err);
-  EXPECT_TRUE(layer) << err;
-  std::vector<vnic::tb::ScenarioSetting> ss;
-  for (const auto& a : sets) ss.push_back(*vnic::tb::parse_setting(a, &err));
-  auto r = vnic::tb::resolve_scenario({*layer}, ss, &err);
-  EXPECT_TRUE(r) << err;
-  return r->scenario;
+  return vnic::tb::testing::builtin("three-hosts", sets);
 }
 
 TEST(Platform, ThreeHostsAndFourNicsRunAndConservePerDirection) {

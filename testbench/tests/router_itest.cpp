@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/scenario_util.hpp"
 #include "vnic/stack/apps/ping_app.hpp"
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/netfilter.hpp"
@@ -28,18 +29,7 @@ namespace model = vnic::model;
 namespace stack = vnic::stack;
 
 Scenario router(const std::vector<std::string>& sets = {}) {
-  std::string err;
-  auto layer = vnic::tb::scenario_layer("builtin:router", &err);
-  EXPECT_TRUE(layer) << err;
-  std::vector<vnic::tb::ScenarioSetting> ss;
-  for (const auto& a : sets) {
-    auto s = vnic::tb::parse_setting(a, &err);
-    EXPECT_TRUE(s) << a << ": " << err;
-    if (s) ss.push_back(*s);
-  }
-  auto r = vnic::tb::resolve_scenario({*layer}, ss, &err);
-  EXPECT_TRUE(r) << err;
-  Scenario s = r ? r->scenario : Scenario{};
+  Scenario s = vnic::tb::testing::builtin("router", sets);
   s.account = true;
   return s;
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "support/scenario_util.hpp"
 #include "vnic/stack/neighbour.hpp"
 #include "vnic/stack/skb.hpp"
 #include "vnic/tb/pcap.hpp"
@@ -24,19 +25,11 @@ namespace {
 
 using vnic::tb::Platform;
 using vnic::tb::Scenario;
+using vnic::tb::testing::resolve;
 using vnic::model::Step;
 using vnic::model::TraceKind;
 namespace model = vnic::model;
 namespace stack = vnic::stack;
-
-Scenario scenario(const std::string& toml, const std::vector<std::string>& sets = {}) {
-  std::string err;
-  std::vector<vnic::tb::ScenarioSetting> ss;
-  for (const auto& a : sets) ss.push_back(*vnic::tb::parse_setting(a, &err));
-  auto r = vnic::tb::resolve_scenario({vnic::tb::ScenarioLayer{toml, "test"}}, ss, &err);
-  EXPECT_TRUE(r) << err;
-  return r ? r->scenario : Scenario{};
-}
 
 // Only the stack's traffic: no pktgen frames on either host.
 constexpr const char* kQuiet = R"([host.a]
@@ -48,7 +41,7 @@ frames = 0
 TEST(StackSystem, PingLossIsOneMinusBothWaysSurvivingOverALossyLink_Rfc792Echo) {
   // Each frame is lost with p per direction: a request and its reply both survive with (1-p)^2.
   const double p = 0.05;
-  Scenario s = scenario(std::string(kQuiet) + R"(
+  Scenario s = resolve(std::string(kQuiet) + R"(
 [link]
 drop_rate = 0.05
 [host.a.ping]
@@ -88,7 +81,7 @@ TEST(StackSystem, AnArpEntryAgesThroughItsStatesWithLinuxTimers_NeighTimerHandle
   // second ping finds it STALE and moves it to DELAY; with no confirmation (ICMP confirms
   // nothing) PROBE follows delay_first_probe_time (5 s) later and a unicast request is sent; its
   // reply makes the entry REACHABLE again, STALE reachable_time later. (The third ping keeps the run going past 65 s.)
-  Scenario s = scenario(std::string(kQuiet) + R"(
+  Scenario s = resolve(std::string(kQuiet) + R"(
 [host.a.ping]
 dst = "10.0.0.2"
 count = 3
@@ -137,7 +130,7 @@ TEST(StackSystem, AHostWithTwoNicsReachesEachPeerByItsRoutes_FibLookup) {
   // a: eth0 10.0.0.1/24 to b, eth1 10.0.1.1/24 to c. a pings b (out eth0 by the connected
   // route 10.0.0.0/24); c pings a (a's replies go out eth1 by 10.0.1.0/24). Each link carries
   // only its own peer's traffic.
-  Scenario s = scenario(R"([host.a]
+  Scenario s = resolve(R"([host.a]
 frames = 0
 [host.a.eth1]
 mac = "02:00:00:00:01:0a"
@@ -187,7 +180,7 @@ TEST(StackSystem, TcpdumpOnADeviceSeesWhatTheStackSendsAndReceives_PtypeAllTap) 
   // writes them. pktgen's frames bypass the stack on the way out (as Linux's pktgen does), so the
   // tap sees a's 300 pattern frames coming in and none of b's going out.
   const std::string file = ::testing::TempDir() + "vnic_tcpdump_b_" + std::to_string(::getpid()) + ".pcap";
-  Scenario s = scenario(R"([host.a]
+  Scenario s = resolve(R"([host.a]
 frames = 300
 [host.b]
 frames = 300
@@ -246,7 +239,7 @@ bool has_step(const vnic::tb::Journey& j, Step s) {
 TEST(StackSystem, AnEchoBothWaysPassesEveryStackStepWithOneIdEach_Journey) {
   // a pings b and b pings a, once each: four ICMP packets (two requests, two replies), each with
   // its own id from the application (or ICMP) that made it to the socket (or ICMP) that took it.
-  Scenario s = scenario(std::string(kQuiet) + R"(
+  Scenario s = resolve(std::string(kQuiet) + R"(
 [host.a.ping]
 dst = "10.0.0.2"
 count = 1
@@ -296,7 +289,7 @@ TEST(StackSystem, APacketTheStackDropsEndsItsJourneyWithItsDropReason_NeighFaile
   // b pings 10.0.0.77, which nobody has: ARP asks mcast_solicit (3) times, one retrans_time
   // (1 s) apart, then the entry is FAILED and the waiting echo request is dropped with
   // NEIGH_FAILED (neigh_invalidate). Its journey is egress 1-8 and that drop.
-  Scenario s = scenario(std::string(kQuiet) + R"(
+  Scenario s = resolve(std::string(kQuiet) + R"(
 [host.a.ping]
 dst = "10.0.0.2"
 count = 1

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/scenario_util.hpp"
 #include "vnic/model/regs.hpp"
 #include "vnic/stack/apps/udp_apps.hpp"
 #include "vnic/stack/udp.hpp"
@@ -22,24 +23,8 @@ using vnic::model::regs::Stat;
 using vnic::tb::Platform;
 using vnic::tb::PortId;
 using vnic::tb::Scenario;
+using vnic::tb::testing::resolve;
 namespace stack = vnic::stack;
-
-Scenario resolve(const std::string& base, const std::vector<std::string>& sets = {}) {
-  std::string err;
-  std::vector<vnic::tb::ScenarioLayer> layers;
-  if (base.starts_with("builtin:")) {
-    auto layer = vnic::tb::scenario_layer(base, &err);
-    EXPECT_TRUE(layer) << err;
-    layers.push_back(*layer);
-  } else {
-    layers.push_back({base, "test.toml"});
-  }
-  std::vector<vnic::tb::ScenarioSetting> ss;
-  for (const auto& a : sets) ss.push_back(*vnic::tb::parse_setting(a, &err));
-  auto r = vnic::tb::resolve_scenario(layers, ss, &err);
-  EXPECT_TRUE(r) << err;
-  return r ? r->scenario : Scenario{};
-}
 
 TEST(Switch, EightHostsAllToAllEveryPacketEndsOnceAndEveryCounterAddsUp) {
   Scenario s = resolve("builtin:switch8", {"scenario.hosts=\"driver\""});
@@ -196,7 +181,7 @@ interval_ns = 0
 [host.b]
 switch = "sw0"
 frames = 0
-)");
+)", {}, "test.toml");
   Platform p(s);
   p.run();
   auto& sw = p.eth_switch("sw0");

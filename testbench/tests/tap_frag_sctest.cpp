@@ -15,9 +15,7 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,13 +30,7 @@
 namespace {
 
 using vnic::model::Duration;
-using vnic::tb::test::Background;
-using vnic::tb::test::CmdResult;
-using vnic::tb::test::NetNs;
-using vnic::tb::test::run_command;
-using vnic::tb::test::snmp_row;
-using vnic::tb::test::TapPeerConfig;
-using vnic::tb::test::TapPeerRig;
+using namespace vnic::tb::test;  // the TAP peer rig and its helpers (tests/support)
 
 constexpr uint32_t kCount = 5;
 constexpr int kIntervalMs = 200;
@@ -51,15 +43,8 @@ constexpr uint64_t kFrags = 3;             // 1480 + 1480 + 1048 bytes of ICMP
 constexpr uint64_t kDatagramsEachWay = 2 * kCount;
 
 std::string temp_path(const std::string& stem, const std::string& ext) {
-  return std::string(::testing::TempDir()) + "tap_frag_" + stem + "_" + std::to_string(::getpid()) + ext;
+  return vnic::tb::test::temp_path("tap_frag", stem, ext);
 }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-uint64_t now_ps() { return vnic::hw::to_ps(sc_core::sc_time_stamp()); }
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;

@@ -13,9 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,27 +26,14 @@
 namespace {
 
 using vnic::model::Duration;
-using vnic::tb::test::Background;
-using vnic::tb::test::CmdResult;
-using vnic::tb::test::NetNs;
-using vnic::tb::test::run_command;
-using vnic::tb::test::snmp_row;
-using vnic::tb::test::TapPeerConfig;
-using vnic::tb::test::TapPeerRig;
+using namespace vnic::tb::test;  // the TAP peer rig and its helpers (tests/support)
 
 constexpr uint32_t kCount = 50;
 constexpr int kIntervalMs = 200;
 
 std::string temp_path(const std::string& stem, const std::string& ext) {
-  return std::string(::testing::TempDir()) + "tap_peer_" + stem + "_" + std::to_string(::getpid()) + ext;
+  return vnic::tb::test::temp_path("tap_peer", stem, ext);
 }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-uint64_t now_ps() { return vnic::hw::to_ps(sc_core::sc_time_stamp()); }
 
 TEST(TapPeer, KernelAndSimulatedHostResolveEachOtherAndPingBothWaysWithoutLoss) {
   if (auto why = NetNs::unavailable()) GTEST_SKIP() << *why;

@@ -62,7 +62,7 @@ constexpr uint16_t kIdent = 0x7a70;
 constexpr uint16_t kBadFcsSeq = 100;
 
 std::string temp_path(const std::string& stem, const std::string& ext) {
-  return std::string(::testing::TempDir()) + "tap_" + stem + "_" + std::to_string(::getpid()) + ext;
+  return vnic::tb::test::temp_path("tap", stem, ext);
 }
 
 std::vector<uint8_t> pattern(std::size_t n, uint8_t seed) {

@@ -19,9 +19,7 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -51,13 +49,7 @@ using vnic::stack::RecvMeta;
 using vnic::stack::SockAddrIn;
 using vnic::stack::Udp;
 using vnic::stack::UdpSock;
-using vnic::tb::test::Background;
-using vnic::tb::test::CmdResult;
-using vnic::tb::test::NetNs;
-using vnic::tb::test::run_command;
-using vnic::tb::test::snmp_row;
-using vnic::tb::test::TapPeerConfig;
-using vnic::tb::test::TapPeerRig;
+using namespace vnic::tb::test;  // the TAP peer rig and its helpers (tests/support)
 
 constexpr uint32_t kCount = 10'000;  // requests each way
 // Ports tshark 4.0 has no dissector for (`tshark -G decodes`), the clients' too: it shows every
@@ -74,15 +66,8 @@ const Ipv4Addr kKernelAddr = *Ipv4Addr::parse("10.77.0.1");
 constexpr std::string_view kSimProbe = "vnic simulated host: is anyone there?";  // to the closed port
 
 std::string temp_path(const std::string& stem, const std::string& ext) {
-  return std::string(::testing::TempDir()) + "tap_udp_" + stem + "_" + std::to_string(::getpid()) + ext;
+  return vnic::tb::test::temp_path("tap_udp", stem, ext);
 }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-uint64_t now_ps() { return vnic::hw::to_ps(sc_core::sc_time_stamp()); }
 
 // "key=value" words of the summary line of vnic_udp_peer starting with `head` ("udp_peer server ").
 std::optional<std::map<std::string, std::string>> summary(const std::string& out, const std::string& head) {

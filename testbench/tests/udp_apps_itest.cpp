@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "support/scenario_util.hpp"
 #include "vnic/stack/apps/udp_apps.hpp"
 #include "vnic/tb/platform.hpp"
 
@@ -30,24 +31,10 @@ namespace {
 
 using vnic::tb::Platform;
 using vnic::tb::Scenario;
+using vnic::tb::testing::builtin;
 using vnic::model::TraceKind;
 namespace model = vnic::model;
 namespace stack = vnic::stack;
-
-Scenario builtin(const char* name, const std::vector<std::string>& sets = {}) {
-  std::string err;
-  auto layer = vnic::tb::scenario_layer(std::string("builtin:") + name, &err);
-  EXPECT_TRUE(layer) << err;
-  std::vector<vnic::tb::ScenarioSetting> ss;
-  for (const auto& a : sets) {
-    auto s = vnic::tb::parse_setting(a, &err);
-    EXPECT_TRUE(s) << a << ": " << err;
-    if (s) ss.push_back(*s);
-  }
-  auto r = vnic::tb::resolve_scenario({*layer}, ss, &err);
-  EXPECT_TRUE(r) << err;
-  return r ? r->scenario : Scenario{};
-}
 
 // SystemC elaborates one platform per process: a test that compares runs makes each in a child
 // and gets back what it printed.

@@ -2,6 +2,7 @@
 // (through a TAP device), with the prerequisite check that makes such a test skip, command
 // runners (foreground with captured output, background with a kill on destruction), and
 // clean-up in the destructor. Traffic stays inside the namespace: it holds only lo and the TAP.
+// Also the files such tests write: temp_path, slurp.
 #pragma once
 
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 extern char** environ;
 
 namespace vnic::tb::test {
@@ -32,6 +35,18 @@ struct CmdResult {
   std::string output;  // stdout and stderr together
   bool ok() const { return exit_code == 0; }
 };
+
+// A file of this process in the tests' temporary directory: PREFIX_STEM_PID.EXT (`prefix` names
+// the test, e.g. "tap_udp"; `ext` has its dot).
+inline std::string temp_path(const std::string& prefix, const std::string& stem, const std::string& ext) {
+  return std::string(::testing::TempDir()) + prefix + "_" + stem + "_" + std::to_string(::getpid()) + ext;
+}
+
+// The whole of the file at `path`; empty if it cannot be read.
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // 'text' as one single-quoted shell word.
 inline std::string shell_quote(const std::string& text) {
@@ -107,8 +122,7 @@ class Background {
     }
     pid_ = -1;
     r.exit_code = w < 0 ? -1 : decode_status(st);
-    std::ifstream in(out_path_);
-    r.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    r.output = slurp(out_path_);
     if (w == 0) r.output += "\n[killed after the timeout]";
     return r;
   }

@@ -1,6 +1,7 @@
 // TapPeerRig: one simulated host (NIC, driver model and its protocol stack, as the platform builds
 // a driver host) on side 0 of an EthLink whose side 1 is a TapPort, the TAP moved into a
-// throw-away network namespace: the host's kernel there is the simulated host's peer.
+// throw-away network namespace: the host's kernel there is the simulated host's peer. Also
+// now_ps and snmp_row for the tests that run it.
 #pragma once
 
 #include <systemc>
@@ -82,6 +83,9 @@ struct TapPeerRig {
     ns.adopt_tap(ifname, c.ns_mac, c.ns_cidr);
   }
 };
+
+// SystemC's time now, in picoseconds.
+inline uint64_t now_ps() { return hw::to_ps(sc_core::sc_time_stamp()); }
 
 // One row pair of /proc/net/snmp ("Icmp: InMsgs ...\nIcmp: 12 ...") as name -> value; empty if
 // the prefix is not there.
