@@ -421,6 +421,41 @@ TEST(UdpSend, DatagramOnTheWireAndCounters) {
   EXPECT_EQ(s->wmem_alloc, 0u);  // freed after the device took it
 }
 
+// ip_select_ident_segs with UDP's ignore_df (IP_PMTUDISC_WANT): an unconnected socket's
+// datagrams get ids from the hashed generator (DF set, yet not 0); a connected socket's take
+// inet_id, one after another, also for a datagram too big for the MTU (sent in fragments).
+TEST(UdpSend, IpIdsAsIpSelectIdentSegs) {
+  UdpRig r;
+  const auto ip_id = [&](std::size_t i) { return wire::load_be16(r.dev.frames.at(i), 14 + 4); };
+  const auto df = [&](std::size_t i) { return (r.dev.frames.at(i)[14 + 6] & 0x40) != 0; };
+  UdpSock* u = r.bound("0.0.0.0", 5555);
+  const std::vector<uint8_t> small(10, 7), big(3000, 7);
+  const SockAddrIn to{ip4("10.0.0.2"), 7};
+  ASSERT_EQ(r.udp.sendmsg(r.cpu, *u, small, 0, &to), 10);
+  ASSERT_EQ(r.udp.sendmsg(r.cpu, *u, small, 0, &to), 10);
+  r.cpu.run();
+  ASSERT_EQ(r.dev.frames.size(), 2u);
+  EXPECT_TRUE(df(0));
+  EXPECT_NE(ip_id(0), 0u);  // not the DF-only id 0
+  EXPECT_NE(ip_id(0), ip_id(1));
+  UdpSock* c = r.bound("0.0.0.0", 5556);
+  ASSERT_EQ(r.udp.connect(*c, to), 0);
+  const uint16_t first = c->inet_id;
+  ASSERT_EQ(r.udp.sendmsg(r.cpu, *c, small, 0), 10);
+  ASSERT_EQ(r.udp.sendmsg(r.cpu, *c, big, 0), 3000);  // three fragments, one id
+  ASSERT_EQ(r.udp.sendmsg(r.cpu, *c, small, 0), 10);
+  r.cpu.run();
+  ASSERT_EQ(r.dev.frames.size(), 2u + 1u + 3u + 1u);
+  EXPECT_EQ(ip_id(2), first);
+  EXPECT_TRUE(df(2));
+  for (std::size_t i = 3; i < 6; ++i) {
+    EXPECT_EQ(ip_id(i), static_cast<uint16_t>(first + 1)) << i;
+    EXPECT_FALSE(df(i)) << i;
+  }
+  EXPECT_EQ(ip_id(6), static_cast<uint16_t>(first + 2));
+  EXPECT_EQ(c->inet_id, static_cast<uint16_t>(first + 3));
+}
+
 TEST(UdpSend, Errors) {
   UdpRig r;
   UdpSock* s = r.udp.socket();

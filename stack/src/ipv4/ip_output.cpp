@@ -106,8 +106,11 @@ int NetStack::ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p) {
   ip.ttl = static_cast<uint8_t>(p.ttl >= 0 && p.ttl <= 255 ? p.ttl : cfg_.ipv4.ip_default_ttl);
   ip.tos = p.tos;
   ip.dont_fragment = df;
-  // ip_select_ident_segs: a connected socket's inet_id; else 0 for DF, the hashed generator otherwise.
-  ip.ident = p.id >= 0 ? static_cast<uint16_t>(p.id) : df ? 0 : ip_select_ident(cpu, saddr, p.daddr, p.protocol);
+  // ip_select_ident_segs: a connected socket's inet_id; else 0 for DF without ignore_df, the
+  // hashed generator otherwise.
+  ip.ident = p.id >= 0                ? static_cast<uint16_t>(p.id)
+             : df && !p.ignore_df ? 0
+                                  : ip_select_ident(cpu, saddr, p.daddr, p.protocol);
   ip.payload_len = static_cast<uint16_t>(transport_len);
   ip.emit(h);
   skb->protocol = 0x0800;

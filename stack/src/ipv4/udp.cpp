@@ -648,10 +648,11 @@ int Udp::sendmsg(Cpu& cpu, UdpSock& sk, std::span<const uint8_t> data, int flags
   p.df = true;  // IP_PMTUDISC_WANT: DF when it fits the route's MTU
   p.df_only_if_fits = true;
   p.oif = sk.bound_dev_if;
-  if (connected) {  // ip_select_ident_segs: a connected socket's DF datagrams take inet_id++
-    const NetDevice* od = net_.dev_by_index(rt.oif);
-    if (od != nullptr && ulen + wire::kIpv4MinHeaderLen <= od->mtu) p.id = sk.inet_id++;
-  }
+  // __ip_make_skb: skb->ignore_df = ip_sk_ignore_df(sk), true for IP_PMTUDISC_WANT; then
+  // ip_select_ident_segs: a connected socket's every datagram takes inet_id++ (fitting the MTU
+  // or not), an unconnected socket's the hashed generator (never 0 for DF).
+  p.ignore_df = true;
+  if (connected) p.id = sk.inet_id++;
   const int err = net_.ip_send(cpu, skb, p);
   if (err == -kENOBUFS) {  // udp_send_skb: a full qdisc, without IP_RECVERR, is no error
     ++mib_.SndbufErrors;

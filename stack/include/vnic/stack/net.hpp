@@ -188,6 +188,9 @@ class NetStack {
     bool df_only_if_fits = false;  // IP_PMTUDISC_WANT: DF only when the datagram fits the MTU
     int oif = 0;             // bound device (SO_BINDTODEVICE / IP_PKTINFO), 0: any
     int id = -1;             // a connected socket's inet_id; -1: ip_select_ident chooses
+    // skb->ignore_df (ip_sk_ignore_df: a socket below IP_PMTUDISC_DO, as UDP's default
+    // IP_PMTUDISC_WANT): DF does not make the id 0, the hashed generator chooses it.
+    bool ignore_df = false;
   };
   int ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p);
   // A fresh skb for local output: `len` bytes of data (the transport header and payload, to be
