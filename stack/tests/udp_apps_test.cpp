@@ -4,6 +4,7 @@
 // output for the same run.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,8 @@ struct UdpPair : testing::PairRig {
   }
 };
 
-// byte_snprintf's adaptive formats: bytes in 1024s, bits (the argument is bytes) in 1000s, four
-// places: #.##, ##.#, ###.
+// byte_snprintf's adaptive formats (iperf 2.1.8 src/stdio.c): bytes in 1024s, bits (the argument
+// is bytes) in 1000s, up to Peta, four places: #.### under 0.9995, #.##, ##.#, ###.
 TEST(IperfFormat, ByteSnprintf) {
   EXPECT_EQ(iperf_byte_snprintf(212992, 'A'), " 208 KByte");
   EXPECT_EQ(iperf_byte_snprintf(1470.0 * 893, 'A'), "1.25 MByte");
@@ -41,7 +42,15 @@ TEST(IperfFormat, ByteSnprintf) {
   EXPECT_EQ(iperf_byte_snprintf(2'050'000, 'a'), "16.4 Mbit");
   EXPECT_EQ(iperf_byte_snprintf(1e9 / 8, 'a'), "1.00 Gbit");
   EXPECT_EQ(iperf_byte_snprintf(500, 'A'), " 500 Byte");
-  EXPECT_EQ(iperf_byte_snprintf(0, 'a'), "0.00 bit");
+  EXPECT_EQ(iperf_byte_snprintf(0, 'a'), "0.000 bit");
+  EXPECT_EQ(iperf_byte_snprintf(0, 'A'), "0.000 Byte");
+  EXPECT_EQ(iperf_byte_snprintf(0.5, 'A'), "0.500 Byte");
+  EXPECT_EQ(iperf_byte_snprintf(0.99949, 'A'), "0.999 Byte");
+  EXPECT_EQ(iperf_byte_snprintf(0.9995, 'A'), "1.00 Byte");
+  EXPECT_EQ(iperf_byte_snprintf(1023, 'A'), "1023 Byte");
+  EXPECT_EQ(iperf_byte_snprintf(2.0 * 1024 * 1024 * 1024 * 1024 * 1024, 'A'), "2.00 PByte");
+  EXPECT_EQ(iperf_byte_snprintf(3e15 / 8, 'a'), "3.00 Pbit");
+  EXPECT_EQ(iperf_byte_snprintf(5e18 / 8, 'a'), "5000 Pbit");  // Peta is the last unit
 }
 
 // RFC 3550 A.8 by hand: transits 10, 12, 11 us: J = 2/16, then J + (1 - J)/16.
@@ -52,17 +61,37 @@ TEST(IperfFormat, JitterStep) {
   EXPECT_DOUBLE_EQ(j, 2e-6 / 16 + (1e-6 - 2e-6 / 16) / 16);
 }
 
-// netperf's histogram: 1 us buckets under 10, 10 us under 100, ...; a percentile is its bucket's base.
-TEST(NetperfHistTest, PercentilesAreBucketBases) {
+// netperf 2.7's histogram (netlib.c HIST_add / HIST_search_bucket / HIST_get_percentile, 100
+// buckets a decade): the percentile interpolates inside the bucket that reaches p * total. The
+// figures are netperf's own functions' on the same values (was the bucket's base with 10 buckets
+// a decade: 7/30/30/1000).
+TEST(NetperfHistTest, PercentilesInterpolateInTheirBucket) {
   NetperfHist h;
   for (int i = 0; i < 50; ++i) h.add(7);
   for (int i = 0; i < 40; ++i) h.add(34);
   for (int i = 0; i < 10; ++i) h.add(1234);
   EXPECT_EQ(h.total(), 100u);
-  EXPECT_EQ(h.percentile(0.50), 7);
-  EXPECT_EQ(h.percentile(0.51), 30);
-  EXPECT_EQ(h.percentile(0.90), 30);
-  EXPECT_EQ(h.percentile(0.99), 1000);
+  EXPECT_EQ(h.percentile(0.50), 7);     // unit_usec[70]: (70 + 50/50) * 1 / 10
+  EXPECT_EQ(h.percentile(0.51), 34);    // ten_usec[34]: (34 + 1/40) * 10 / 10
+  EXPECT_EQ(h.percentile(0.90), 35);    // (34 + 40/40)
+  EXPECT_EQ(h.percentile(0.99), 1290);  // unit_msec[12]: (12 + 9/10) * 1000 / 10
+  EXPECT_EQ(h.min(), 7);
+  EXPECT_EQ(h.max(), 1234);
+  EXPECT_DOUBLE_EQ(h.mean(), (50.0 * 7 + 40 * 34 + 10 * 1234) / 100);
+  const double sq = 50.0 * 49 + 40 * 34 * 34 + 10.0 * 1234 * 1234, sum = 50.0 * 7 + 40 * 34 + 10 * 1234;
+  EXPECT_DOUBLE_EQ(h.stddev(), std::sqrt((sq * 100 - sum * sum) / (100.0 * 100)));
+  NetperfHist r;  // 1000 round trips of 130 us: hundred_usec[13], (13 + 500/1000) * 100 / 10
+  for (int i = 0; i < 1000; ++i) r.add(130);
+  EXPECT_EQ(r.percentile(0.50), 135);
+  EXPECT_EQ(r.percentile(0.90), 139);
+  EXPECT_EQ(r.percentile(0.99), 139);
+  EXPECT_EQ(r.stddev(), 0.0);
+  NetperfHist big;  // 100 s or more: "ridiculous", in the total; no bucket reaches the count: 1e8
+  big.add(150'000'000);
+  big.add(200'000'000);
+  EXPECT_EQ(big.total(), 2u);
+  EXPECT_EQ(big.percentile(0.50), 100'000'000);
+  EXPECT_EQ(NetperfHist{}.percentile(0.5), 0);  // (int)(p * 0): 0
 }
 
 UdpSendOptions send_to(const char* dst, uint64_t count, uint64_t rate) {
@@ -75,7 +104,9 @@ UdpSendOptions send_to(const char* dst, uint64_t count, uint64_t rate) {
 
 // 200 datagrams of 1470 bytes at 100 Mbit/s: each leaves in its slot (117.6 us apart), none is
 // lost, the server's jitter is RFC 3550's over the arrival and send times it read (recomputed
-// here), its report comes back in the FIN's ack and both print iperf's lines.
+// here as iperf 2.1.8 does: from transit 0, the first datagram at the time its read returned,
+// the FIN included), its report comes back in the FIN's ack and both print iperf's lines, the
+// FIN counted as datagram 201 with its bytes.
 TEST(UdpIperfPair, PacedFlowLosesNothingAndReportsJitter) {
   UdpPair p;
   UdpReceiver srv(*p.b.net, p.udp_b, p.b.cpu, UdpRecvOptions{});
@@ -93,6 +124,9 @@ TEST(UdpIperfPair, PacedFlowLosesNothingAndReportsJitter) {
   EXPECT_EQ(s.lost, 0u);
   EXPECT_EQ(s.out_of_order, 0u);
   EXPECT_EQ(s.bytes, 200u * 1470);
+  EXPECT_EQ(s.fin_bytes, 1470u);
+  EXPECT_EQ(s.total(), 201u);  // the FIN's id
+  EXPECT_EQ(s.fin.seq, 201);
   EXPECT_EQ(srv.bad_payloads(), 0u);
   // The slots: datagram k's send time (in its header) is t0 + k * 117.6 us, to the microsecond.
   const auto& arr = srv.arrivals();
@@ -102,12 +136,16 @@ TEST(UdpIperfPair, PacedFlowLosesNothingAndReportsJitter) {
     const int64_t want = arr[0].sent_us + static_cast<int64_t>((k * 1470 * 8 * 1'000'000) / 100'000'000);
     EXPECT_NEAR(static_cast<double>(arr[k].sent_us), static_cast<double>(want), 1.0);
   }
-  // Jitter: RFC 3550 applied here to (arrival us - send us).
-  double j = 0;
-  for (std::size_t k = 1; k < arr.size(); ++k) {
-    const double d = std::abs(static_cast<double>((arr[k].stamp.ps() / 1'000'000 - arr[k].sent_us) -
-                                                  (arr[k - 1].stamp.ps() / 1'000'000 - arr[k - 1].sent_us)));
-    j += (d / 1e6 - j) / 16;
+  // Jitter: RFC 3550 applied here to (arrival us - send us), from 0, the first datagram's arrival
+  // the time its read returned, then each one's stamp, then the FIN's.
+  EXPECT_GE(s.first, arr[0].stamp);
+  double j = 0, prev = 0;
+  for (std::size_t k = 0; k <= arr.size(); ++k) {
+    const UdpArrival& a = k < arr.size() ? arr[k] : s.fin;
+    const Instant at = k == 0 ? s.first : a.stamp;
+    const double transit = static_cast<double>(at.ps() / 1'000'000 - a.sent_us) / 1e6;
+    j += (std::abs(transit - prev) - j) / 16;
+    prev = transit;
   }
   EXPECT_NEAR(s.jitter_s, j, 1e-12);
   // The MIB on both sides: 200 data datagrams + the FIN one way, the ack the other.
@@ -118,9 +156,11 @@ TEST(UdpIperfPair, PacedFlowLosesNothingAndReportsJitter) {
   EXPECT_EQ(p.udp_b.mib().RcvbufErrors, 0u);
   // The client's report has the server's numbers.
   ASSERT_TRUE(cli.stats().server_report);
-  EXPECT_EQ(cli.stats().srv_datagrams, 200u);
+  EXPECT_EQ(cli.stats().srv_datagrams, 201u);
   EXPECT_EQ(cli.stats().srv_lost, 0u);
-  EXPECT_EQ(cli.stats().srv_bytes, 200u * 1470);
+  EXPECT_EQ(cli.stats().srv_bytes, 201u * 1470);
+  EXPECT_EQ(cli.stats().fin_bytes, 1470u);
+  EXPECT_EQ(cli.stats().sent_report, 201u);
   EXPECT_NEAR(cli.stats().srv_jitter_s, s.jitter_s, 1e-6);
   const auto cl = lines(cli.output());
   ASSERT_EQ(cl.size(), 12u) << cli.output();
@@ -129,10 +169,11 @@ TEST(UdpIperfPair, PacedFlowLosesNothingAndReportsJitter) {
   EXPECT_EQ(cl[3], "UDP buffer size:  208 KByte (default)");
   EXPECT_EQ(cl[5].rfind("[  1] local 10.0.0.1 port ", 0), 0u);
   EXPECT_EQ(cl[6], "[ ID] Interval       Transfer     Bandwidth");
-  EXPECT_EQ(cl[7].rfind("[  1] 0.0000-0.0234 sec   287 KBytes   100 Mbits/sec", 0), 0u) << cl[7];
+  // Transfer: 200 datagrams and the FIN, 201 x 1470 bytes (was 287 KBytes, 100 Mbits/sec without the FIN).
+  EXPECT_EQ(cl[7].rfind("[  1] 0.0000-0.0234 sec   289 KBytes   101 Mbits/sec", 0), 0u) << cl[7];
   EXPECT_EQ(cl[8], "[  1] Sent 201 datagrams");
   EXPECT_EQ(cl[9], "[  1] Server Report:");
-  EXPECT_EQ(cl[11].find(" 0/200 (0%)"), cl[11].size() - 11) << cl[11];
+  EXPECT_EQ(cl[11].find(" 0/201 (0%)"), cl[11].size() - 11) << cl[11];
   const auto sl = lines(srv.output());
   ASSERT_EQ(sl.size(), 7u) << srv.output();
   EXPECT_EQ(sl[1], "Server listening on UDP port 5001");
@@ -162,7 +203,11 @@ TEST(UdpIperfPair, SlowReaderOverflowsItsReceiveBuffer) {
   const auto& s = srv.stats();
   EXPECT_EQ(cli.stats().datagrams, 500u);
   EXPECT_GT(s.lost, 100u);
-  EXPECT_EQ(s.datagrams + s.lost, 500u);  // the FIN's sequence shows the losses at the end
+  // The FIN's id shows the losses at the end; the one read is a later try, whose id is one higher
+  // for each try before it (iperf's AwaitServerFinPacket): Total is 500 + the tries, Lost counts
+  // the earlier FINs' ids too, as iperf's server does.
+  EXPECT_EQ(s.total(), 500u + cli.stats().fins);
+  EXPECT_EQ(s.datagrams + s.lost + 1, s.total());
   const uint64_t not_read = (cli.stats().datagrams + cli.stats().fins) - (s.datagrams + s.fins);
   EXPECT_EQ(p.udp_b.mib().RcvbufErrors, not_read);
   EXPECT_EQ(p.udp_b.mib().InErrors, not_read);

@@ -144,7 +144,12 @@ TEST(Switch, EightHostsUdpAllToAllEveryDatagramReadOrDroppedOnce) {
       EXPECT_TRUE(r.finished) << names[x] << "->" << names[y];
       EXPECT_EQ(srv->bad_payloads(), 0u);
       EXPECT_EQ(r.out_of_order, 0u);
-      EXPECT_EQ(r.lost, c.datagrams - r.datagrams) << names[x] << "->" << names[y];
+      // iperf 2.1.8's server counts the FIN it read as a datagram (Total: its id, 301, or one
+      // more for each FIN try lost before it, as the client raises the id each try) and the ids
+      // below it not read as Lost: the data datagrams lost and the FINs lost before it.
+      EXPECT_GE(r.total(), c.datagrams + 1) << names[x] << "->" << names[y];
+      EXPECT_LE(r.total(), c.datagrams + c.fins) << names[x] << "->" << names[y];
+      EXPECT_EQ(r.lost, r.total() - 1 - r.datagrams) << names[x] << "->" << names[y];
       if (c.server_report) {
         EXPECT_EQ(c.srv_lost, r.lost);
       }
@@ -153,7 +158,7 @@ TEST(Switch, EightHostsUdpAllToAllEveryDatagramReadOrDroppedOnce) {
       }
       sent += c.datagrams;
       read += r.datagrams;
-      lost += r.lost;
+      lost += r.lost - (r.total() - 1 - c.datagrams);  // the data datagrams lost
     }
   }
   EXPECT_EQ(sent, 56u * 300u);

@@ -94,7 +94,9 @@ TEST(UdpApps, SlowReaderLosesExactlyItsRcvbufErrors) {
   for (const auto& t : b.rx_drops(0)) EXPECT_EQ(t.value, 0) << t.name;
   for (const auto& t : a.tx_drops(0)) EXPECT_EQ(t.value, 0) << t.name;
   EXPECT_EQ(a.net().neigh().stats().unresolved_discards, 0u);
-  // iperf's Lost is the same count (the FIN's sequence reveals the losses at the end).
+  // iperf's Lost is the same count (the FIN's sequence reveals the losses at the end); its Total is
+  // the FIN's id, 2001 (the first FIN got through).
+  EXPECT_EQ(srv->stats().total(), 2001u);
   EXPECT_EQ(srv->stats().lost, 2000u - srv->stats().datagrams);
   EXPECT_EQ(srv->bad_payloads(), 0u);
   // No datagram was read twice, none out of order (one queue, one reader).
@@ -102,7 +104,9 @@ TEST(UdpApps, SlowReaderLosesExactlyItsRcvbufErrors) {
 }
 
 // 1000 datagrams at 500 Mbit/s: nothing lost, the sender kept every slot, the jitter is RFC 3550's
-// recomputed here from the arrival and send times the server saw, the report's numbers are the MIB's.
+// recomputed here from the arrival and send times the server saw (as iperf 2.1.8: from transit 0,
+// the first datagram at the time its read returned, the FIN included), the report's numbers are
+// the MIB's. The server reads with its own -l, 1470: each 1472-byte datagram counts 1470 bytes.
 TEST(UdpApps, PacedIperfLosesNothingAndItsJitterIsRfc3550s) {
   Platform pf(builtin("udp-iperf"));
   pf.run();
@@ -116,27 +120,34 @@ TEST(UdpApps, PacedIperfLosesNothingAndItsJitterIsRfc3550s) {
   EXPECT_EQ(cli->stats().late, 0u);
   EXPECT_EQ(srv->stats().datagrams, 1000u);
   EXPECT_EQ(srv->stats().lost, 0u);
-  EXPECT_EQ(srv->stats().bytes, 1000u * 1472);
+  EXPECT_EQ(srv->stats().bytes, 1000u * 1470);
+  EXPECT_EQ(srv->stats().fin_bytes, 1470u);
+  EXPECT_EQ(srv->stats().total(), 1001u);
   EXPECT_EQ(b.udp().mib().InDatagrams, 1001u);  // and the FIN
   EXPECT_EQ(b.udp().mib().RcvbufErrors, 0u);
   EXPECT_EQ(a.udp().mib().OutDatagrams, 1001u);
   const auto& arr = srv->arrivals();
   ASSERT_EQ(arr.size(), 1000u);
   double j = 0;
-  for (std::size_t k = 1; k < arr.size(); ++k) {
-    const int64_t t1 = arr[k].stamp.ps() / 1'000'000 - arr[k].sent_us;
-    const int64_t t0 = arr[k - 1].stamp.ps() / 1'000'000 - arr[k - 1].sent_us;
-    j += (std::abs(static_cast<double>(t1 - t0)) / 1e6 - j) / 16;
+  int64_t prev = 0;
+  for (std::size_t k = 0; k <= arr.size(); ++k) {
+    const stack::UdpArrival& x = k < arr.size() ? arr[k] : srv->stats().fin;
+    const int64_t t1 = (k == 0 ? srv->stats().first : x.stamp).ps() / 1'000'000 - x.sent_us;
+    j += (std::abs(static_cast<double>(t1 - prev)) / 1e6 - j) / 16;
+    prev = t1;
     // Sent in its slot: k * 1472 * 8 / 500e6 s = k * 23.552 us after the first, to the microsecond.
-    EXPECT_NEAR(static_cast<double>(arr[k].sent_us - arr[0].sent_us), static_cast<double>(k) * 23.552, 1.0);
+    if (k < arr.size()) {
+      EXPECT_NEAR(static_cast<double>(arr[k].sent_us - arr[0].sent_us), static_cast<double>(k) * 23.552, 1.0);
+    }
   }
   EXPECT_NEAR(srv->stats().jitter_s, j, 1e-12);
   // A paced flow far below line rate meets an idle path: the transit varies by under a few us.
   EXPECT_LT(srv->stats().jitter_s, 5e-6);
   ASSERT_TRUE(cli->stats().server_report);
-  EXPECT_EQ(cli->stats().srv_datagrams, 1000u);
-  EXPECT_EQ(cli->stats().srv_bytes, srv->stats().bytes);
-  EXPECT_NE(srv->output().find(" 0/1000 (0%)\n"), std::string::npos) << srv->output();
+  EXPECT_EQ(cli->stats().srv_datagrams, 1001u);
+  EXPECT_EQ(cli->stats().srv_bytes, srv->stats().report_bytes());
+  EXPECT_EQ(cli->stats().sent_report, 1001u);
+  EXPECT_NE(srv->output().find(" 0/1001 (0%)\n"), std::string::npos) << srv->output();
 }
 
 // The mean round trip (us) of builtin:udp-rr with `sets`, run in a child; -1 if a transaction was lost.

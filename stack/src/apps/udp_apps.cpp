@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -73,35 +74,73 @@ std::string buffer_line(uint32_t actual, int requested) {
   return s + "\n";
 }
 
-// report_bw_jitter_loss_format: "%s" IPERFTimeFrmt " sec  %ss  %ss/sec  %6.3f ms %d/%d (%.2g%%)".
+// Debian's build (--enable-fastsampling): SMALLEST_INTERVAL_SEC 0.0001.
+constexpr double kSmallestIntervalSec = 0.0001;
+
+// _print_stats_common (ReportOutputs.c): the Transfer and the Bandwidth, bytes / (iEnd - iStart)
+// with iStart 0 (and no bytes for an interval under SMALLEST_INTERVAL_SEC), as printf prints them.
+std::pair<std::string, std::string> transfer_bandwidth(double t, uint64_t bytes) {
+  const double b = static_cast<double>(bytes);
+  return {iperf_byte_snprintf(b, 'A'), iperf_byte_snprintf((t < kSmallestIntervalSec ? 0.0 : b) / t, 'a')};
+}
+
+// report_bw_jitter_loss_format: "%s" IPERFTimeFrmt " sec  %ss  %ss/sec  %6.3f ms %d/%d (%.2g%%)",
+// the percentage (100.0 * Lost) / Total.
 std::string jitter_loss_line(double t, uint64_t bytes, double jitter_s, uint64_t lost, uint64_t total) {
-  const double bw = t > 0 ? static_cast<double>(bytes) / t : 0.0;
-  const double pct = total > 0 ? 100.0 * static_cast<double>(lost) / static_cast<double>(total) : 0.0;
+  const auto [transfer, bw] = transfer_bandwidth(t, bytes);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2g", pct);
-  return fmt::format("{}{:4.4f}-{:4.4f} sec  {}s  {}s/sec  {:6.3f} ms {}/{} ({}%)\n", kId, 0.0, t,
-                     iperf_byte_snprintf(static_cast<double>(bytes), 'A'), iperf_byte_snprintf(bw, 'a'),
-                     jitter_s * 1e3, lost, total, buf);
+  std::snprintf(buf, sizeof buf, "%6.3f ms %llu/%llu (%.2g%%)", jitter_s * 1e3, static_cast<unsigned long long>(lost),
+                static_cast<unsigned long long>(total),
+                (100.0 * static_cast<double>(lost)) / static_cast<double>(total));
+  return fmt::format("{}{:4.4f}-{:4.4f} sec  {}s  {}s/sec  {}\n", kId, 0.0, t, transfer, bw, buf);
+}
+
+// write_UDP_AckFIN (Reports.c): a double of seconds as its whole seconds and (long) of the rest x 1e6.
+void put_seconds(std::span<uint8_t> h, std::size_t at, double s) {
+  const auto whole = static_cast<long>(s);
+  put32(h, at, static_cast<uint32_t>(whole));
+  put32(h, at + 4, static_cast<uint32_t>(static_cast<long>((s - static_cast<double>(whole)) * 1e6)));
 }
 
 }  // namespace
 
 std::string iperf_byte_snprintf(double num, char format) {
-  static const char* const kByte[] = {"Byte", "KByte", "MByte", "GByte", "TByte"};
-  static const char* const kBit[] = {"bit", "Kbit", "Mbit", "Gbit", "Tbit"};
+  static const char* const kByte[] = {"Byte", "KByte", "MByte", "GByte", "TByte", "PByte"};
+  static const char* const kBit[] = {"bit", "Kbit", "Mbit", "Gbit", "Tbit", "Pbit"};
+  // kConversion / kConversionForBits: the factors, as stdio.c's initializers compute them.
+  static constexpr double kConversion[] = {1.0,
+                                           1.0 / 1024,
+                                           1.0 / 1024 / 1024,
+                                           1.0 / 1024 / 1024 / 1024,
+                                           1.0 / 1024 / 1024 / 1024 / 1024,
+                                           1.0 / 1024 / 1024 / 1024 / 1024 / 1024};
+  static constexpr double kConversionForBits[] = {1.0,
+                                                  1.0 / 1000,
+                                                  1.0 / 1000 / 1000,
+                                                  1.0 / 1000 / 1000 / 1000,
+                                                  1.0 / 1000 / 1000 / 1000 / 1000,
+                                                  1.0 / 1000 / 1000 / 1000 / 1000 / 1000};
+  constexpr int kConvPeta = 5;
   const bool bytes = std::isupper(static_cast<unsigned char>(format)) != 0;
   if (!bytes) num *= 8;
+  // The adaptive unit: divide a copy until under 1024 (1000 for bits), at most to Peta.
+  double tmp = num < 0.0 ? -num : num;
   const double base = bytes ? 1024.0 : 1000.0;
   int conv = 0;
-  while (num >= base && conv <= 3) {  // kConv_Giga
-    num /= base;
+  while (tmp >= base && conv < kConvPeta) {
+    tmp /= base;
     ++conv;
   }
+  num *= bytes ? kConversion[conv] : kConversionForBits[conv];
   const char* unit = bytes ? kByte[conv] : kBit[conv];
+  // Four places: 0.9995 would be rounded to 1.000, 9.995 to 10.00, 99.95 to 100.0.
+  tmp = num < 0.0 ? -num : num;
   char buf[64];
-  if (num < 9.995) {  // 9.995 would be rounded to 10.0
+  if (tmp < 0.9995) {
+    std::snprintf(buf, sizeof buf, "%4.3f %s", num, unit);
+  } else if (tmp < 9.995) {
     std::snprintf(buf, sizeof buf, "%4.2f %s", num, unit);
-  } else if (num < 99.95) {
+  } else if (tmp < 99.95) {
     std::snprintf(buf, sizeof buf, "%4.1f %s", num, unit);
   } else {
     std::snprintf(buf, sizeof buf, "%4.0f %s", num, unit);
@@ -151,6 +190,9 @@ Co<void> UdpSender::run() {
     return t0 + Duration::ps(static_cast<int64_t>(ps));
   };
   const Instant end = t0 + opt_.duration;
+  // iperf's reportstruct->packetID: the next datagram's id. A send that fails gives its id back
+  // (Client.cpp RunUDP: packetID--), so the server sees no gap for it.
+  int64_t packet_id = 1;
   for (uint64_t k = 0;; ++k) {
     if (opt_.count != 0 ? k >= opt_.count : (opt_.rate_bps != 0 ? slot(k) : cpu_.now()) >= end) break;
     const Instant at = slot(k);
@@ -159,34 +201,48 @@ Co<void> UdpSender::run() {
     } else if (opt_.rate_bps != 0 && cpu_.now() > at) {
       ++st_.late;
     }
-    write_udp_header(buf, static_cast<int64_t>(k + 1), usec_of(cpu_.now()));
+    write_udp_header(buf, packet_id, usec_of(cpu_.now()));
     uint64_t id = 0;
     const int r = co_await udp_.send(cpu_, *sk_, buf, 0, nullptr, &id);
     ids_.push_back(r >= 0 ? id : 0);
     if (r < 0) {
       ++st_.send_errors;
+      st_.sent_report = static_cast<uint64_t>(packet_id - 1);  // reported (empty) with the id given back
       continue;
     }
+    st_.sent_report = static_cast<uint64_t>(packet_id);
+    ++packet_id;
     if (st_.datagrams == 0) st_.first_send = cpu_.now();
     ++st_.datagrams;
     st_.bytes += static_cast<uint64_t>(r);
     st_.last_send = cpu_.now();
   }
-  const double t = secs(cpu_.now() - t0);
-  const double bw = t > 0 ? static_cast<double>(st_.bytes) / t : 0.0;
+  // FinishTrafficActions: the end of the interval, then the FIN (the next id negated); iperf
+  // reports it as one more datagram (its bytes in Transfer, its id the "Sent" count) when it went out.
+  const Instant fin_time = cpu_.now();
+  write_udp_header(buf, -packet_id, usec_of(fin_time));
+  const int w0 = co_await udp_.send(cpu_, *sk_, buf, 0);
+  if (w0 >= 0) {
+    ++st_.fins;
+    st_.fin_bytes = static_cast<uint64_t>(w0);
+    st_.sent_report = static_cast<uint64_t>(packet_id);
+  }
+  const double t = iperf_time_difference(usec_of(fin_time), usec_of(t0));
+  const auto [transfer, bw] = transfer_bandwidth(t, st_.bytes + st_.fin_bytes);
   out_ += "[ ID] Interval       Transfer     Bandwidth\n";
-  out_ += fmt::format("{}{:4.4f}-{:4.4f} sec  {}s  {}s/sec\n", kId, 0.0, t,
-                      iperf_byte_snprintf(static_cast<double>(st_.bytes), 'A'), iperf_byte_snprintf(bw, 'a'));
-  // iperf counts the FIN among the datagrams it sent.
-  out_ += fmt::format("[{:3}] Sent {} datagrams\n", 1, st_.datagrams + 1);
+  out_ += fmt::format("{}{:4.4f}-{:4.4f} sec  {}s  {}s/sec\n", kId, 0.0, t, transfer, bw);
+  out_ += fmt::format("[{:3}] Sent {} datagrams\n", 1, st_.sent_report);
 
-  // write_UDP_FIN: the sequence negated, until the server's ack (its report) comes back.
+  // AwaitServerFinPacket: wait for the server's ack (its report); at each timeout the FIN again,
+  // its id one higher each time (WritePacketID(-(++packetID))).
   sk_->rcvtimeo = opt_.fin_timeout;
   std::vector<uint8_t> ack(std::max<std::size_t>(opt_.len, kIperfUdpHeaderLen + kServerHdrLen));
   for (int tries = 0; tries < opt_.fin_tries && !st_.server_report; ++tries) {
-    write_udp_header(buf, -static_cast<int64_t>(st_.datagrams + 1), usec_of(cpu_.now()));
-    const int w = co_await udp_.send(cpu_, *sk_, buf, 0);
-    if (w >= 0) ++st_.fins;
+    if (tries > 0) {
+      write_udp_header(buf, -(++packet_id), usec_of(cpu_.now()));
+      const int w = co_await udp_.send(cpu_, *sk_, buf, 0);
+      if (w >= 0) ++st_.fins;
+    }
     const Instant until = cpu_.now() + opt_.fin_timeout;
     while (cpu_.now() < until) {
       const int r = co_await udp_.recv(cpu_, *sk_, ack, 0);
@@ -195,12 +251,15 @@ Co<void> UdpSender::run() {
       const std::span<const uint8_t> h(ack.data() + kIperfUdpHeaderLen, kServerHdrLen);
       if ((get32(h, 0) & kHeaderVersion1) == 0) continue;
       st_.server_report = true;
+      // InitServerRelayUDPReport: whole seconds, then + microseconds / 1e6.
       st_.srv_bytes = uint64_t{get32(h, 4)} << 32 | get32(h, 8);
-      st_.srv_duration_s = get32(h, 12) + get32(h, 16) / 1e6;
+      st_.srv_duration_s = get32(h, 12);
+      st_.srv_duration_s += get32(h, 16) / 1e6;
       st_.srv_lost = get32(h, 20);
       st_.srv_out_of_order = get32(h, 24);
       st_.srv_datagrams = get32(h, 28);
-      st_.srv_jitter_s = get32(h, 32) + get32(h, 36) / 1e6;
+      st_.srv_jitter_s = get32(h, 32);
+      st_.srv_jitter_s += get32(h, 36) / 1e6;
       break;
     }
   }
@@ -221,7 +280,9 @@ Co<void> UdpSender::run() {
 
 UdpReceiver::UdpReceiver(NetStack& net, Udp& udp, Cpu& cpu, UdpRecvOptions opt)
     : net_(net), udp_(udp), cpu_(cpu), opt_(opt) {
-  opt_.len = std::max<uint32_t>(opt_.len, 65536);  // a read takes any datagram whole
+  // iperf's server reads with its own -l (Server.cpp: recvmsg into mBufLen, 1470 by default): a
+  // longer datagram is cut to it and counts that many bytes. At least the header, to read the id.
+  opt_.len = std::max<uint32_t>(opt_.len, kIperfUdpHeaderLen);
 }
 
 UdpReceiver::~UdpReceiver() {
@@ -230,25 +291,33 @@ UdpReceiver::~UdpReceiver() {
   udp_.close(sk_);
 }
 
-void UdpReceiver::account(std::span<const uint8_t> d, int n, const RecvMeta& m) {
-  const int64_t seq = static_cast<int64_t>(uint64_t{get32(d, 12)} << 32 | get32(d, 0));
+void UdpReceiver::account(std::span<const uint8_t> d, int n, const RecvMeta& m, int64_t arr_us) {
+  int64_t seq = static_cast<int64_t>(uint64_t{get32(d, 12)} << 32 | get32(d, 0));
   const int64_t sent_us = int64_t{get32(d, 4)} * 1'000'000 + get32(d, 8);
-  const int64_t arr_us = usec_of(m.stamp);
-  arrivals_.push_back({seq, sent_us, m.stamp, m.packet});
-  // RFC 3550 6.4.1: the transit time's variation, from SO_TIMESTAMP's time (us, as a timeval).
-  const double transit = static_cast<double>(arr_us - sent_us) / 1e6;
-  if (have_transit_) st_.jitter_s = rfc3550_jitter_step(st_.jitter_s, transit, prev_transit_);
+  const bool fin = static_cast<int32_t>(get32(d, 0)) < 0;
+  if (fin) seq = -static_cast<int64_t>(static_cast<int32_t>(get32(d, 0)));  // the id made positive
+  (fin ? st_.fin : arrivals_.emplace_back()) = {seq, sent_us, m.stamp, m.packet};
+  ++st_.reads;
+  // reporter_handle_packet_oneway_transit: RFC 3550 6.4.1's transit variation, transit the arrival
+  // (us, as a timeval) less the header's send time, from transit.current.last = 0 (the first
+  // datagram's transit counts whole) and over every datagram, the FIN too.
+  const double transit = iperf_time_difference(arr_us, sent_us);
+  st_.jitter_s = rfc3550_jitter_step(st_.jitter_s, transit, prev_transit_);
   prev_transit_ = transit;
-  have_transit_ = true;
-  // iperf's server: a gap counts lost; an arrival below the next expected is out of order and
-  // fills one of the gaps counted before.
+  // reporter_handle_packet_server_udp: an id past the highest + 1 adds the gap, one below it counts
+  // out of order; Lost is the gaps less the out-of-order arrivals (at least 0), Total the highest id.
   if (seq > st_.max_seq + 1) {
-    st_.lost += static_cast<uint64_t>(seq - st_.max_seq - 1);
+    st_.gaps += static_cast<uint64_t>(seq - st_.max_seq - 1);
   } else if (seq < st_.max_seq + 1) {
     ++st_.out_of_order;
-    if (st_.lost > 0) --st_.lost;
   }
+  st_.lost = st_.gaps > st_.out_of_order ? st_.gaps - st_.out_of_order : 0;
   st_.max_seq = std::max(st_.max_seq, seq);
+  if (fin) {
+    ++st_.fins;
+    st_.fin_bytes = static_cast<uint64_t>(n);
+    return;
+  }
   ++st_.datagrams;
   st_.bytes += static_cast<uint64_t>(n);
   // Byte i of the datagram is i % 256 after the header: one memcmp against that pattern (a read
@@ -265,24 +334,21 @@ void UdpReceiver::account(std::span<const uint8_t> d, int n, const RecvMeta& m) 
     ++bad_payloads_;
 }
 
-void UdpReceiver::fin_ack(const RecvMeta& m) {
-  // The report goes back to the client, after the UDP_datagram header it sent.
+void UdpReceiver::fin_ack(const SockAddrIn& to, double end_s) {
+  // write_UDP_AckFIN: the report goes back to the client, after a UDP_datagram header.
   std::vector<uint8_t> a(kIperfUdpHeaderLen + kServerHdrLen);
   write_udp_header(a, -st_.max_seq - 1, usec_of(cpu_.now()));
   const std::span<uint8_t> h(a.data() + kIperfUdpHeaderLen, kServerHdrLen);
-  const int64_t dur_us = usec_of(st_.last) - usec_of(st_.first);
-  const int64_t jit_us = static_cast<int64_t>(st_.jitter_s * 1e6);
+  const uint64_t bytes = st_.report_bytes();
   put32(h, 0, kHeaderVersion1);
-  put32(h, 4, static_cast<uint32_t>(st_.bytes >> 32));
-  put32(h, 8, static_cast<uint32_t>(st_.bytes));
-  put32(h, 12, static_cast<uint32_t>(dur_us / 1'000'000));
-  put32(h, 16, static_cast<uint32_t>(dur_us % 1'000'000));
+  put32(h, 4, static_cast<uint32_t>(bytes >> 32));
+  put32(h, 8, static_cast<uint32_t>(bytes));
+  put_seconds(h, 12, end_s);
   put32(h, 20, static_cast<uint32_t>(st_.lost));
   put32(h, 24, static_cast<uint32_t>(st_.out_of_order));
   put32(h, 28, static_cast<uint32_t>(st_.total()));
-  put32(h, 32, static_cast<uint32_t>(jit_us / 1'000'000));
-  put32(h, 36, static_cast<uint32_t>(jit_us % 1'000'000));
-  (void)udp_.sendmsg(cpu_, *sk_, a, 0, &m.from);
+  put_seconds(h, 32, st_.jitter_s);
+  (void)udp_.sendmsg(cpu_, *sk_, a, 0, &to);
 }
 
 Co<void> UdpReceiver::run() {
@@ -316,34 +382,34 @@ Co<void> UdpReceiver::run() {
       n = co_await udp_.recv(cpu_, *sk_, buf, 0, &m);
     }
     if (n < 0) continue;
+    const Instant read_at = cpu_.now();
     if (opt_.read_cost > Duration{}) cpu_.charge(opt_.read_cost);  // what the application does with it
     if (n < static_cast<int>(kIperfUdpHeaderLen)) continue;         // not iperf's
     const std::span<const uint8_t> d(buf.data(), static_cast<std::size_t>(n));
-    if (st_.datagrams == 0 && st_.fins == 0) {
+    // The first datagram: iperf's listener reads it and takes the time then (accept_time): the
+    // report's start and that datagram's arrival; the others arrive at their SO_TIMESTAMP.
+    int64_t arr_us = usec_of(m.stamp);
+    if (st_.reads == 0) {
       peer_ = m.from;
-      st_.first = m.stamp;
+      st_.first = read_at;
+      arr_us = usec_of(read_at);
       const NetStack::RouteOut rt = net_.route_output(m.from.addr);
       out_ += fmt::format("{}local {} port {} connected with {} port {}\n", kId, rt.saddr.str(), opt_.port,
                           m.from.addr.str(), m.from.port);
       out_ += "[ ID] Interval       Transfer     Bandwidth        Jitter   Lost/Total Datagrams\n";
     }
-    if (static_cast<int32_t>(get32(d, 0)) < 0) {  // the FIN
-      // Its sequence (negated) is one past the last datagram sent: the datagrams missing at the
-      // end count lost too.
-      const int64_t fin_seq = -static_cast<int64_t>(static_cast<int32_t>(get32(d, 0)));
-      if (fin_seq > st_.max_seq + 1) {
-        st_.lost += static_cast<uint64_t>(fin_seq - st_.max_seq - 1);
-        st_.max_seq = fin_seq - 1;
-      }
-      ++st_.fins;
+    account(d, n, m, arr_us);
+    if (st_.fins != 0) {  // the FIN: its id (one past the last datagram sent, or more) shows the losses at the end
       st_.last = m.stamp;
-      fin_ack(m);
       break;
     }
-    account(d, n, m);
   }
-  const double t = static_cast<double>(usec_of(st_.last) - usec_of(st_.first)) / 1e6;
-  out_ += jitter_loss_line(t, st_.bytes, st_.jitter_s, st_.lost, st_.total());
+  // reporter_transfer_protocol_server_udp's total: from the start to the FIN; one datagram alone
+  // has no jitter.
+  const double t = iperf_time_difference(usec_of(st_.last), usec_of(st_.first));
+  if (st_.reads == 1) st_.jitter_s = 0;
+  fin_ack(peer_, t);
+  out_ += jitter_loss_line(t, st_.report_bytes(), st_.jitter_s, st_.lost, st_.total());
   if (st_.out_of_order != 0)
     out_ += fmt::format("{}{:4.4f}-{:4.4f} sec  {} datagrams received out-of-order\n", kId, 0.0, t, st_.out_of_order);
   st_.finished = true;
@@ -351,38 +417,88 @@ Co<void> UdpReceiver::run() {
 
 // ------------------------------------------------------------------------------ netperf
 
-void NetperfHist::add(int64_t us) {
-  ++total_;
-  int64_t base = 1;
-  for (auto& row : b_) {
-    if (us < base * 10) {
-      ++row[static_cast<std::size_t>(us / base)];
-      return;
-    }
-    base *= 10;
-  }
-  ++ridiculous_;
+namespace {
+
+constexpr int kHistNumOfBucket = 100;  // src/hist.h HIST_NUM_OF_BUCKET
+
+// C's (int) of a double on x86-64 (cvttsd2si): the truncation, or INT_MIN when it does not fit
+// (NaN included), where C++ would leave it undefined.
+int c_int(double x) {
+  if (!(x > -2147483649.0 && x < 2147483648.0)) return std::numeric_limits<int>::min();
+  return static_cast<int>(x);
 }
 
-int64_t NetperfHist::percentile(double p) const {
-  const auto target = static_cast<uint64_t>(p * static_cast<double>(total_));
-  uint64_t run = 0;
-  int64_t base = 1;
-  for (const auto& row : b_) {
-    for (std::size_t i = 0; i < 10; ++i) {
-      run += row[i];
-      if (run >= target) return static_cast<int64_t>(i) * base;
+// HIST_search_bucket: the running count carries over from decade to decade.
+int hist_search_bucket(const int* unit, int num, int& last, int& current, double scale) {
+  const int base = kHistNumOfBucket / 10;
+  for (int i = 0; i < kHistNumOfBucket; ++i) {
+    last = current;
+    current += unit[i];
+    if (current >= num) {
+      // (num - last) / (current - last): 0 / 0 or a negative over 0 when the count was reached in
+      // an earlier decade whose result was 0 (NaN or -inf in netperf's double: INT_MIN).
+      if (current == last) return std::numeric_limits<int>::min();
+      return c_int((i + static_cast<double>(num - last) / (current - last)) * scale / base);
     }
-    base *= 10;
   }
-  return base;  // ridiculous: 100 s or more
+  return 0;
+}
+
+}  // namespace
+
+void NetperfHist::add(int us) {
+  if (us < 0) {  // not counted (hoisted before the statistics, as netperf has it)
+    ++ridiculous_;
+    return;
+  }
+  if (total_ == 0) hmin_ = hmax_ = us;
+  ++total_;
+  sum_ += us;
+  sumsquare_ += static_cast<double>(us) * static_cast<double>(us);  // pow(time_delta, 2): exact
+  hmin_ = std::min(hmin_, us);
+  hmax_ = std::max(hmax_, us);
+  // In float, as HIST_add: val < 10 takes bucket (int)(val * 10) of the decade, else val /= 10.
+  const int base = kHistNumOfBucket / 10;
+  auto val = static_cast<float>(us);
+  for (auto& row : rows_) {
+    if (val < 10.0f) {
+      ++row[static_cast<int>(val * static_cast<float>(base))];
+      return;
+    }
+    val /= 10.0f;
+  }
+  ++ridiculous_;  // 100 s or more (in the total)
+}
+
+int NetperfHist::percentile(double p) const {
+  const double win_kludge = p * static_cast<double>(total_);
+  const int num = static_cast<int>(win_kludge);
+  if (num == 0) return 0;
+  int last = 0, current = 0;
+  double scale = 1e0;
+  for (const auto& row : rows_) {
+    if (const int r = hist_search_bucket(row, num, last, current, scale); r != 0) return r;
+    scale *= 10;
+  }
+  return static_cast<int>(1e8);
+}
+
+double NetperfHist::mean() const {
+  return total_ != 0 ? static_cast<double>(sum_) / static_cast<double>(total_) : 0.0;
+}
+
+double NetperfHist::stddev() const {
+  if (total_ == 0) return 0.0;
+  const double n = total_;
+  const auto sum = static_cast<double>(sum_);
+  return std::sqrt((sumsquare_ * n - std::pow(sum, 2)) / std::pow(n, 2));
 }
 
 double UdpRrStats::mean_us() const {
-  if (rtt_ps.empty()) return 0;
-  double s = 0;
-  for (int64_t v : rtt_ps) s += static_cast<double>(v) / 1e6;
-  return s / static_cast<double>(rtt_ps.size());
+  if (rtt_us.empty()) return 0;
+  int64_t s = 0;
+  for (int v : rtt_us) s += v;
+  return static_cast<double>(s) / static_cast<double>(rtt_us.size());
 }
 
 UdpRrClient::UdpRrClient(NetStack& net, Udp& udp, Cpu& cpu, UdpRrOptions opt)
@@ -431,31 +547,26 @@ Co<void> UdpRrClient::run() {
     }
     const int64_t rtt = (cpu_.now() - t).ps();
     st_.rtt_ps.push_back(rtt);
-    hist.add(rtt / 1'000'000);
+    // HIST_timestamp_stop_add: delta_micro of the two gettimeofday timevals.
+    const auto us = static_cast<int>(usec_of(cpu_.now()) - usec_of(t));
+    st_.rtt_us.push_back(us);
+    hist.add(us);
     ++st_.transactions;
     ids_.push_back({id, m.packet});
   }
   st_.end = cpu_.now();
   // -o min_latency,mean_latency,p50_latency,p90_latency,p99_latency,max_latency,stddev_latency,
   //    transaction_rate,request_size,response_size
-  int64_t mn = 0, mx = 0;
-  double sd = 0;
-  const double mean = st_.mean_us();
-  if (!st_.rtt_ps.empty()) {
-    mn = *std::min_element(st_.rtt_ps.begin(), st_.rtt_ps.end()) / 1'000'000;
-    mx = *std::max_element(st_.rtt_ps.begin(), st_.rtt_ps.end()) / 1'000'000;
-    for (int64_t v : st_.rtt_ps) {
-      const double d = static_cast<double>(v) / 1e6 - mean;
-      sd += d * d;
-    }
-    sd = std::sqrt(sd / static_cast<double>(st_.rtt_ps.size()));
-  }
+  // HIST_get_stats and HIST_get_percentile over the histogram; printf's %.2f for the doubles.
+  char mean[64], sd[64];
+  std::snprintf(mean, sizeof mean, "%.2f", hist.mean());
+  std::snprintf(sd, sizeof sd, "%.2f", hist.stddev());
   const double el = secs(st_.end - st_.first);
   out_ += "Minimum Latency Microseconds,Mean Latency Microseconds,50th Percentile Latency Microseconds,"
           "90th Percentile Latency Microseconds,99th Percentile Latency Microseconds,Maximum Latency Microseconds,"
           "Stddev Latency Microseconds,Transaction Rate Tran/s,Request Size Bytes,Response Size Bytes\n";
-  out_ += fmt::format("{},{:.2f},{},{},{},{},{:.2f},{:.3f},{},{}\n", mn, mean, hist.percentile(0.50),
-                      hist.percentile(0.90), hist.percentile(0.99), mx, sd,
+  out_ += fmt::format("{},{},{},{},{},{},{},{:.3f},{},{}\n", hist.min(), mean, hist.percentile(0.50),
+                      hist.percentile(0.90), hist.percentile(0.99), hist.max(), sd,
                       el > 0 ? static_cast<double>(st_.transactions) / el : 0.0, opt_.req, opt_.resp);
   if (st_.lost != 0) out_ += fmt::format("(vnic: {} transactions timed out after {} ms)\n", st_.lost,
                                          opt_.timeout.ps() / 1'000'000'000);
