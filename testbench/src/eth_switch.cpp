@@ -85,14 +85,16 @@ void EthSwitch::ready(uint64_t a) {
   ++in.stats.rx_frames;
   in.stats.rx_bytes += f.size();
   const uint64_t now = q_.now_ps();
-  if (f.size() < 12) {  // no addresses: nothing to learn or forward by (a NIC never sends one)
+  // No addresses (a NIC never sends one), or a source no station can have (br_handle_frame:
+  // !is_valid_ether_addr(h_source), multicast or all zeros): nothing to learn or forward by.
+  const uint8_t* d = f.data();
+  if (f.size() < 12 || (d[6] & 1u) != 0 || mac_key(d + 6) == 0) {
     ++in.stats.dropped_filtered;
     lost(f, model::HostDrop::SwitchFiltered);
     return;
   }
   // br_handle_frame_finish: learn the source (br_fdb_update), then look the destination up.
-  const uint8_t* d = f.data();
-  if ((d[6] & 1u) == 0) table_[mac_key(d + 6)] = Learned{in.index, now};
+  learn(mac_key(d + 6), in.index, now);
   int out = -1;
   if ((d[0] & 1u) == 0) {
     const auto it = table_.find(mac_key(d));
@@ -132,6 +134,22 @@ void EthSwitch::ready(uint64_t a) {
     enqueue(to[i], std::move(c));
   }
   enqueue(to[0], std::move(f));
+}
+
+void EthSwitch::learn(uint64_t mac, unsigned port, uint64_t now) {
+  if (const auto it = table_.find(mac); it != table_.end()) {
+    it->second = Learned{port, now};
+    return;
+  }
+  if (table_.size() >= cfg_.fdb_max) {
+    const uint64_t ageing = ps_of(cfg_.ageing);
+    std::erase_if(table_, [&](const auto& e) { return now - e.second.seen_ps >= ageing; });
+    if (table_.size() >= cfg_.fdb_max) {
+      ++fdb_full_;
+      return;
+    }
+  }
+  table_.emplace(mac, Learned{port, now});
 }
 
 void EthSwitch::enqueue(unsigned port, model::Frame&& f) {

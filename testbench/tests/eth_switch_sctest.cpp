@@ -242,6 +242,43 @@ TEST(EthSwitch, AFrameForAStationOnItsOwnPortIsFilteredAndCounted) {
   expect_conserved(r.sw, {2, 0, 0});
 }
 
+// br_handle_frame: a multicast or all-zero source is no station's: dropped (dropped_filtered),
+// not learned, not forwarded.
+TEST(EthSwitch, AnInvalidSourceAddressIsDroppedNotLearned) {
+  Rig r;
+  const MacAddr group{{0x01, 0, 0x5e, 0, 0, 1}}, zero{};
+  r[0].send(mac(1), group, 64, 0);
+  r[0].send(mac(1), zero, 64, 1'000'000);
+  sc_core::sc_start();
+  EXPECT_EQ(r.sw.stats(0).dropped_filtered, 2u);
+  EXPECT_TRUE(r[1].rx.empty());
+  EXPECT_TRUE(r[2].rx.empty());
+  EXPECT_EQ(r.sw.fdb(r.q.now_ps()).size(), 0u);
+  expect_conserved(r.sw, {2, 0, 0});
+}
+
+// A station sending from ever new source addresses fills the table to fdb_max, no further: the
+// rest are not learned (counted in fdb_full) and frames to them are flooded; once the entries
+// age out, new addresses are learned again.
+TEST(EthSwitch, TheLearningTableStopsAtFdbMax) {
+  EthSwitchConfig c;
+  c.fdb_max = 4;
+  c.ageing = Duration::ms(1);
+  Rig r(c);
+  for (unsigned i = 0; i < 6; ++i) r[0].send(mac(2), mac(100 + i), 64, i * 100'000);  // 0.1 us apart
+  r[1].send(mac(105), mac(1), 64, 1'000'000);  // at 1 us, still full: 1 not learned; to 105 (not
+                                               // learned either): flooded to 0 and 2
+  r[0].send(mac(2), mac(200), 64, 2'000'000'000);  // 2 ms, past the ageing time: swept, learned
+  sc_core::sc_start();
+  EXPECT_EQ(r.sw.fdb_full(), 3u);  // 104, 105, then 1
+  EXPECT_EQ(r[0].count_from(mac(1)), 1u);
+  EXPECT_EQ(r[2].count_from(mac(1)), 1u);
+  const auto fdb = r.sw.fdb(r.q.now_ps());
+  EXPECT_LE(fdb.size(), 4u);
+  EXPECT_TRUE(std::any_of(fdb.begin(), fdb.end(), [](const auto& e) { return e.mac == mac(200); }));
+  expect_conserved(r.sw, {7, 1, 0});
+}
+
 TEST(EthSwitch, APortGoingDownLosesWhatIsQueuedForItAndTellsItsStation) {
   EthSwitchConfig c;
   c.rates = {BitRate::gbps(10), BitRate::gbps(1), BitRate::gbps(10)};

@@ -37,6 +37,11 @@ struct EthSwitchConfig {
   uint64_t queue_bytes = 512 * 1024;
   model::Duration propagation = model::Duration::ns(5);  // each port's cable, as EthLink's default
   model::Duration ageing = model::Duration::s(300);      // IEEE 802.1D's default ageing time
+  // The learning table's size (a switch's CAM; Linux 6.1's bridge has no limit, later kernels
+  // add max_learned): when full, aged entries are swept and, if none, the new address is not
+  // learned (frames to it are flooded; EthSwitch::fdb_full counts it). Bounds the memory a guest
+  // sending from random source addresses can take.
+  std::size_t fdb_max = 16384;
   // Copies made by flooding get packet ids (id_prefix << 32) + 1, 2, ...: a prefix no sender
   // port uses, so the per-packet account sees each copy as a packet of its own.
   uint64_t id_prefix = 0xF000;
@@ -54,7 +59,9 @@ struct SwitchPortStats {
   uint64_t tx_frames = 0, tx_bytes = 0;  // handed to the station (its last bit arrived there)
   uint64_t flood_copies = 0;             // extra frames made flooding frames that came in here (n ports: n - 1)
   uint64_t dropped_queue_full = 0;       // did not fit this port's output queue (tail drop)
-  uint64_t dropped_filtered = 0;         // came in here for a station learned on this same port (or no port to flood to)
+  uint64_t dropped_filtered = 0;         // came in here for a station learned on this same port, no port to
+                                         // flood to, or not a frame to switch (shorter than its addresses; a
+                                         // multicast or all-zero source: br_handle_frame's is_valid_ether_addr)
   uint64_t rx_dropped_link_down = 0;     // coming in when the port went down
   uint64_t tx_dropped_link_down = 0;     // queued or on the cable out when the port went down
   uint64_t queue_max_bytes = 0;          // the output queue's high-water mark
@@ -63,6 +70,8 @@ struct SwitchPortStats {
 class EthSwitch : public sc_core::sc_module {
  public:
   static constexpr unsigned kMaxPorts = 64;
+  // Source addresses not learned because the table was full (of live entries).
+  uint64_t fdb_full() const { return fdb_full_; }
 
   EthSwitch(sc_core::sc_module_name name, hw::EventQueue& q, const EthSwitchConfig& cfg);
   ~EthSwitch() override;
@@ -141,6 +150,7 @@ class EthSwitch : public sc_core::sc_module {
   void tx_done(uint64_t a);   // the front frame's last bit left port a
   void deliver(uint64_t a);   // its last bit reached the station
   void enqueue(unsigned port, model::Frame&& frame);
+  void learn(uint64_t mac, unsigned port, uint64_t now);  // br_fdb_update, within fdb_max
   void start_next(Port& p);
   void notify(uint64_t a);
   void change_event(uint64_t a);
@@ -150,6 +160,7 @@ class EthSwitch : public sc_core::sc_module {
   EthSwitchConfig cfg_;
   std::vector<std::unique_ptr<Port>> ports_;
   std::unordered_map<uint64_t, Learned> table_;  // MAC (48 bits) -> port
+  uint64_t fdb_full_ = 0;
   model::FramePool pool_;                        // flood copies
   uint64_t serial_ = 0;
   uint64_t copies_ = 0;
