@@ -92,13 +92,13 @@ SkbPool::~SkbPool() {
   for (const auto& b : bufs_) mem_.free(b->addr);
 }
 
-SkbSharedInfo* SkbPool::get_buffer(bool large) {
-  SkbSharedInfo*& list = large ? free_large_ : free_;
+SkbSharedInfo* SkbPool::get_buffer(uint8_t cls) {
+  SkbSharedInfo*& list = cls == 2 ? free_huge_ : cls == 1 ? free_large_ : free_;
   SkbSharedInfo* b = list;
   if (b != nullptr) {
     list = b->next;
   } else {
-    const uint32_t size = large ? kLargeBuf : buf_size_;
+    const uint32_t size = cls == 2 ? kHugeBuf : cls == 1 ? kLargeBuf : buf_size_;
     const PageAllocator::Block blk = mem_.alloc(size, 64);
     if (blk.addr == 0) return nullptr;
     bufs_.push_back(std::make_unique<SkbSharedInfo>());
@@ -106,7 +106,7 @@ SkbSharedInfo* SkbPool::get_buffer(bool large) {
     b->addr = blk.addr;
     b->head = blk.bytes.data();
     b->size = size;
-    b->large = large;
+    b->cls = cls;
     ++stats_.buffers;
   }
   b->next = nullptr;
@@ -129,13 +129,13 @@ SkBuff* SkbPool::get_skb() {
 }
 
 SkBuff* SkbPool::alloc(uint32_t len, SkbAlloc how) {
-  const bool large = len > buf_size_ - kHeadroom;
-  const uint32_t size = large ? kLargeBuf : buf_size_;
+  const uint8_t cls = len <= buf_size_ - kHeadroom ? 0 : len <= kLargeBuf - kHeadroom ? 1 : 2;
+  const uint32_t size = cls == 2 ? kHugeBuf : cls == 1 ? kLargeBuf : buf_size_;
   if (len > size - kHeadroom || live() >= max_live_) {
     ++stats_.failed;
     return nullptr;
   }
-  SkbSharedInfo* b = get_buffer(large);
+  SkbSharedInfo* b = get_buffer(cls);
   if (b == nullptr) {
     ++stats_.failed;
     return nullptr;
@@ -180,7 +180,7 @@ SkBuff* SkbPool::copy(const SkBuff* s) {
     ++stats_.failed;
     return nullptr;
   }
-  SkbSharedInfo* b = get_buffer(s->shinfo->large);
+  SkbSharedInfo* b = get_buffer(s->shinfo->cls);
   if (b == nullptr) {
     ++stats_.failed;
     return nullptr;
@@ -232,7 +232,7 @@ void SkbPool::free(SkBuff* s) {
   if (s->destructor != nullptr) s->destructor(s);  // skb_release_head_state
   SkbSharedInfo* b = s->shinfo;
   if (--b->dataref == 0) {  // skb_release_data: the last user of the buffer
-    SkbSharedInfo*& list = b->large ? free_large_ : free_;
+    SkbSharedInfo*& list = b->cls == 2 ? free_huge_ : b->cls == 1 ? free_large_ : free_;
     b->next = list;
     list = b;
     --bufs_out_;

@@ -435,6 +435,25 @@ TEST_F(SkbTest, PoolLimitCountsClonesAndCopies) {
   EXPECT_EQ(small.buffers_in_use(), 0u);
 }
 
+// Above 16 KiB: the 64 KiB class (IP's largest datagram), recycled in its own class.
+TEST_F(SkbTest, HugeBuffersForDatagramsUpToIpsLargest) {
+  SkBuff* h = skb(65535 + 14);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->size, SkbPool::kHugeBuf);
+  SkBuff* c = skb_copy(h);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->size, SkbPool::kHugeBuf);
+  kfree_skb(h);
+  kfree_skb(c);
+  const uint64_t buffers = pool.stats().buffers;
+  SkBuff* again = skb(20000);  // a recycled huge buffer, no new one
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->size, SkbPool::kHugeBuf);
+  EXPECT_EQ(pool.stats().buffers, buffers);
+  kfree_skb(again);
+  EXPECT_EQ(pool.alloc(SkbPool::kHugeBuf), nullptr);  // beyond every class
+}
+
 TEST_F(SkbTest, LargeBuffersCloneAndCopyInTheirClass) {
   SkBuff* j = skb(9014);
   ASSERT_NE(j, nullptr);

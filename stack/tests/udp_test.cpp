@@ -456,6 +456,26 @@ TEST(UdpSend, IpIdsAsIpSelectIdentSegs) {
   EXPECT_EQ(c->inet_id, static_cast<uint16_t>(first + 3));
 }
 
+// Datagrams above 16 KiB up to UDP's 65507 bytes: one skb from the pool's 64 KiB class, cut
+// into fragments by IP; each fragment is charged to the send buffer until the device frees it.
+TEST(UdpSend, LargestDatagramGoesInFragmentsChargedToTheSocket) {
+  UdpRig r;
+  UdpSock* s = r.bound("0.0.0.0", 5555);
+  const SockAddrIn to{ip4("10.0.0.2"), 7};
+  for (const std::size_t n : {std::size_t{20000}, std::size_t{65507}}) {
+    r.dev.frames.clear();
+    r.dev.owners.clear();
+    const std::vector<uint8_t> d(n, 0x5A);
+    ASSERT_EQ(r.udp.sendmsg(r.cpu, *s, d, 0, &to), static_cast<int>(n)) << n;
+    r.cpu.run();
+    EXPECT_EQ(r.dev.frames.size(), (n + 8 + 1479) / 1480) << n;
+    for (const Sock* o : r.dev.owners) EXPECT_EQ(o, s);  // each fragment charged to the socket
+    EXPECT_EQ(s->wmem_alloc, 0u);  // and given back when the device freed it
+  }
+  EXPECT_EQ(r.udp.mib().OutDatagrams, 2u);
+  EXPECT_EQ(r.udp.mib().SndbufErrors, 0u);
+}
+
 TEST(UdpSend, Errors) {
   UdpRig r;
   UdpSock* s = r.udp.socket();

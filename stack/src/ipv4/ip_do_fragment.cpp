@@ -7,6 +7,7 @@
 
 #include "vnic/stack/ip_frag.hpp"
 #include "vnic/stack/net.hpp"
+#include "vnic/stack/sock.hpp"
 #include "vnic/stack/wire/checksum.hpp"
 
 namespace vnic::stack {
@@ -112,7 +113,8 @@ int NetStack::ip_do_fragment(Cpu& cpu, SkBuff* skb, uint32_t mtu, FragOutput out
     f->tstamp = skb->tstamp;
     skb_reset_network_header(*f);
     skb_set_transport_header(*f, static_cast<int>(hlen));
-    // (skb_set_owner_w: sockets come with part 2.)
+    // ip_frag_next: "charge the memory for the fragment to any owner it might possess".
+    if (skb->sk != nullptr && skb->destructor == &sock_wfree) skb_set_owner_w(f, *skb->sk);
     std::span<uint8_t> out = f->bytes();
     std::memcpy(out.data(), orig.data(), hlen);
     std::memcpy(out.data() + hlen, orig.data() + ptr, len);

@@ -175,8 +175,9 @@ SkBuff* ip_frag_reasm(NetStack& net, IpFrags& f, Cpu& cpu, IpFragQueue& q, SkBuf
     return nullptr;
   }
   // Linux chains the fragments (frag_list, or coalesced page frags) onto the head; the model
-  // copies them into one linear skb, which the pool cannot make beyond 16 KiB: that fails as
-  // inet_frag_reasm_prepare's out_nomem does (ReasmFails; IpFrags::reasm_too_big, pool failed).
+  // copies them into one linear skb (the pool's 64 KiB class above 16 KiB). When the pool cannot
+  // make it (its limit, host memory), that fails as inet_frag_reasm_prepare's out_nomem does
+  // (ReasmFails; IpFrags::reasm_too_big for a datagram above 16 KiB).
   SkBuff* out = net.pool().alloc(total, SkbAlloc::AllocSkb);
   if (out == nullptr) {
     if (total > SkbPool::kLargeBuf - SkbPool::kHeadroom) ++f.reasm_too_big;

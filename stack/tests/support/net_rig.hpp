@@ -42,9 +42,11 @@ struct RecordingSink : TraceSink {
 struct CaptureNetDevice : StubNetDevice {
   std::vector<std::vector<uint8_t>> frames;
   std::vector<uint64_t> ids;
+  std::vector<const Sock*> owners;  // the socket each was charged to (skb->sk), or null
   NetdevTx start_xmit(SkBuff* skb, bool) override {
     frames.emplace_back(skb->bytes().begin(), skb->bytes().end());
     ids.push_back(skb->trace_id);
+    owners.push_back(skb->sk);
     consume_skb(skb);
     return NetdevTx::Ok;
   }

@@ -216,7 +216,7 @@ struct SkbSharedInfo {
   uint8_t* head = nullptr;        // CPU view
   uint32_t size = 0;              // bytes
   uint32_t dataref = 0;           // skbs whose head this is (shinfo->dataref)
-  bool large = false;             // from the pool's large class
+  uint8_t cls = 0;                // the pool's buffer class: 0 buf_size, 1 kLargeBuf, 2 kHugeBuf
   SkbSharedInfo* next = nullptr;  // the pool's free list
 };
 
@@ -465,12 +465,16 @@ struct SkbPoolStats {
 
 // sk_buffs and their data buffers, recycled separately (the skbuff_head_cache and the slab and
 // page_pool recycling of a real kernel): a buffer is `buf_size` bytes, or kLargeBuf for data
-// that does not fit (jumbo frames), and returns to the pool when the last skb using it goes. At
-// most `max_live` sk_buffs exist at once (clones and copies count).
+// that does not fit (jumbo frames), or kHugeBuf above that (a datagram up to IP's 65535 bytes
+// that a socket sends or reassembly builds: Linux's page frags and frag lists, one flat buffer
+// here), and returns to the pool when the last skb using it goes. At most `max_live` sk_buffs
+// exist at once (clones and copies count).
 class SkbPool {
  public:
   static constexpr uint32_t kHeadroom = kNetSkbPad;  // NET_SKB_PAD on x86-64
   static constexpr uint32_t kLargeBuf = 16384 + kHeadroom;
+  // IP's largest datagram, its link header and room to spare.
+  static constexpr uint32_t kHugeBuf = 65536 + 128 + kHeadroom;
   // Told about every skb freed (the kfree_skb / consume_skb tracepoints): `reason` is why it was
   // dropped, or NotDroppedYet for consume_skb. Unset by default.
   using FreeHook = void (*)(void* ctx, const SkBuff& skb, SkbDropReason reason);
@@ -501,7 +505,7 @@ class SkbPool {
   const SkbPoolStats& stats() const { return stats_; }
 
  private:
-  SkbSharedInfo* get_buffer(bool large);
+  SkbSharedInfo* get_buffer(uint8_t cls);
   SkBuff* get_skb();
 
   PageAllocator& mem_;
@@ -512,6 +516,7 @@ class SkbPool {
   SkBuff* free_skbs_ = nullptr;
   SkbSharedInfo* free_ = nullptr;        // buf_size_ buffers
   SkbSharedInfo* free_large_ = nullptr;  // kLargeBuf buffers
+  SkbSharedInfo* free_huge_ = nullptr;   // kHugeBuf buffers
   uint64_t bufs_out_ = 0;
   FreeHook hook_ = nullptr;
   void* hook_ctx_ = nullptr;
