@@ -14,6 +14,18 @@ namespace vnic::stack {
 
 // ------------------------------------------------------------------------------ MIB
 
+IcmpErrConvert icmp_err_convert(uint8_t code) {
+  constexpr int kEnoprotoopt = 92, kEopnotsupp = 95, kEhostdown = 112, kEnonet = 64, kEhostunreach = 113,
+                kEnetunreach = 101, kEconnrefused = 111, kEmsgsize = 90;
+  constexpr IcmpErrConvert kTable[16] = {
+      {kEnetunreach, false}, {kEhostunreach, false}, {kEnoprotoopt, true},  {kEconnrefused, true},
+      {kEmsgsize, false},    {kEopnotsupp, false},   {kEnetunreach, true},  {kEhostdown, true},
+      {kEnonet, true},       {kEnetunreach, true},   {kEhostunreach, true}, {kEnetunreach, false},
+      {kEhostunreach, false}, {kEhostunreach, true}, {kEhostunreach, true}, {kEhostunreach, true},
+  };
+  return code < 16 ? kTable[code] : IcmpErrConvert{kEhostunreach, false};
+}
+
 namespace {
 
 // icmpmibmap (net/ipv4/proc.c): the column names and the IcmpMsg index each one reads.

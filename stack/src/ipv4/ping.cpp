@@ -19,21 +19,9 @@ using wire::Ipv4Addr;
 
 constexpr uint8_t kIpprotoIcmp = 1;
 // errno values (asm-generic/errno.h) ping_err reports.
-constexpr int kEhostunreach = 113, kEnetunreach = 101, kEnoprotoopt = 92, kEconnrefused = 111, kEmsgsize = 90,
-              kEopnotsupp = 95, kEhostdown = 112, kEnonet = 64, kEremoteio = 121, kEproto = 71;
+constexpr int kEhostunreach = 113, kEnetunreach = 101, kEmsgsize = 90, kEremoteio = 121, kEproto = 71;
 constexpr int kEaddrinuse = 98, kEinval = 22, kEacces = 13, kEnobufs = 105;
 
-// icmp_err_convert[] (net/ipv4/icmp.c): errno and whether RFC 1122 calls it fatal, per code.
-struct IcmpErr {
-  int err;
-  bool fatal;
-};
-constexpr IcmpErr kIcmpErrConvert[16] = {
-    {kEnetunreach, false}, {kEhostunreach, false}, {kEnoprotoopt, true},  {kEconnrefused, true},
-    {kEmsgsize, false},    {kEopnotsupp, false},   {kEnetunreach, true},  {kEhostdown, true},
-    {kEnonet, true},       {kEnetunreach, true},   {kEhostunreach, true}, {kEnetunreach, false},
-    {kEhostunreach, false}, {kEhostunreach, true}, {kEhostunreach, true}, {kEhostunreach, true},
-};
 
 }  // namespace
 
@@ -214,8 +202,8 @@ bool PingSockets::ping_err(SkBuff* skb, int offset, uint32_t info) {
         break;
       }
       if (code <= 15) {
-        err = kIcmpErrConvert[code].err;
-        harderr = kIcmpErrConvert[code].fatal;
+        err = icmp_err_convert(code).err;
+        harderr = icmp_err_convert(code).fatal;
       }
       break;
     case static_cast<uint8_t>(wire::IcmpType::Redirect): err = kEremoteio; break;

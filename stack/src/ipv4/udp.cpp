@@ -25,19 +25,7 @@ using model::HostDrop;
 constexpr uint8_t kIpprotoUdp = 17;
 constexpr uint32_t kChecksumBreak = 76;  // CHECKSUM_BREAK: shorter skbs are verified at once
 constexpr uint32_t kLlReservedSpace = 16;  // LL_RESERVED_SPACE of an Ethernet device
-constexpr int kEnoprotoopt = 92, kEopnotsupp = 95, kEhostdown = 112, kEnonet = 64, kEproto = 71;
-
-// icmp_err_convert[] (net/ipv4/icmp.c): errno and whether RFC 1122 calls it fatal, per code.
-struct IcmpErr {
-  int err;
-  bool fatal;
-};
-constexpr IcmpErr kIcmpErrConvert[16] = {
-    {kENETUNREACH, false}, {kEHOSTUNREACH, false}, {kEnoprotoopt, true},  {kECONNREFUSED, true},
-    {kEMSGSIZE, false},    {kEopnotsupp, false},   {kENETUNREACH, true},  {kEhostdown, true},
-    {kEnonet, true},       {kENETUNREACH, true},   {kEHOSTUNREACH, true}, {kENETUNREACH, false},
-    {kEHOSTUNREACH, false}, {kEHOSTUNREACH, true}, {kEHOSTUNREACH, true}, {kEHOSTUNREACH, true},
-};
+constexpr int kEproto = 71;
 
 Duration copy_cost(const Cpu& cpu, std::size_t bytes) {
   return Duration::ps(cpu.costs().copy_per_kib.ps() * static_cast<int64_t>(bytes) / 1024);
@@ -497,8 +485,8 @@ bool Udp::udp_err(SkBuff* skb, uint32_t info) {
         break;
       }
       if (code <= 15) {
-        err = kIcmpErrConvert[code].err;
-        harderr = kIcmpErrConvert[code].fatal;
+        err = icmp_err_convert(code).err;
+        harderr = icmp_err_convert(code).fatal;
       }
       break;
     default: break;  // time exceeded and the rest: EHOSTUNREACH, not fatal

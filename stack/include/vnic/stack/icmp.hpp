@@ -23,6 +23,14 @@ namespace vnic::stack {
 class NetStack;
 class PingSockets;
 
+// icmp_err_convert[] (net/ipv4/icmp.c): for a Destination Unreachable's code (0..15), the errno
+// (positive) a socket reports and whether RFC 1122 calls it fatal (a hard error).
+struct IcmpErrConvert {
+  int err;
+  bool fatal;
+};
+IcmpErrConvert icmp_err_convert(uint8_t code);
+
 // ------------------------------------------------------------------------------ MIB
 
 // ICMP_MIB_* (include/uapi/linux/snmp.h at v6.1) that 6.1's code increments, and the ICMPMSG
