@@ -476,6 +476,27 @@ TEST(UdpSend, LargestDatagramGoesInFragmentsChargedToTheSocket) {
   EXPECT_EQ(r.udp.mib().SndbufErrors, 0u);
 }
 
+// connect(AF_UNSPEC): __udp_disconnect. The peer, the device binding and an address bind()
+// did not give go; a port bind() gave stays (and the socket stays findable on it).
+TEST(UdpConnect, DisconnectKeepsOnlyWhatBindGave) {
+  UdpRig r;
+  UdpSock* s = r.bound("0.0.0.0", 5555);
+  s->bound_dev_if = r.net->ifindex_of(r.dev);
+  ASSERT_NE(s->bound_dev_if, 0);
+  ASSERT_EQ(r.udp.connect(*s, SockAddrIn{ip4("10.0.0.2"), 7}), 0);
+  EXPECT_EQ(s->state, SkState::Established);
+  EXPECT_EQ(s->rcv_saddr, ip4("10.0.0.1"));
+  ASSERT_EQ(r.udp.connect(*s, std::nullopt), 0);
+  EXPECT_EQ(s->state, SkState::Close);
+  EXPECT_TRUE(s->daddr.is_unspecified());
+  EXPECT_EQ(s->dport, 0);
+  EXPECT_EQ(s->bound_dev_if, 0);
+  EXPECT_TRUE(s->rcv_saddr.is_unspecified());
+  EXPECT_EQ(s->num, 5555);
+  r.deliver_udp(9, 5555, 4, 120, "10.0.0.3");  // any sender again
+  EXPECT_EQ(r.read(*s), 4);
+}
+
 TEST(UdpSend, Errors) {
   UdpRig r;
   UdpSock* s = r.udp.socket();

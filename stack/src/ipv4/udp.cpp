@@ -234,6 +234,7 @@ int Udp::connect(UdpSock& sk, std::optional<SockAddrIn> peer) {
     sk.state = SkState::Close;
     sk.daddr = Ipv4Addr{};
     sk.dport = 0;
+    sk.bound_dev_if = 0;  // __udp_disconnect lets go of SO_BINDTODEVICE too
     if (!sk.bind_addr_locked) {
       sk.rcv_saddr = sk.saddr = Ipv4Addr{};
       if (sk.num != 0) rehash(sk);
