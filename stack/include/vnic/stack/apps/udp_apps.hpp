@@ -57,8 +57,10 @@ struct UdpSendOptions {
   Duration duration = Duration::s(10);  // -t (when count is 0)
   Instant start{};              // when the program starts
   int sndbuf = 0;               // -w: SO_SNDBUF (0: the default)
-  Duration fin_timeout = Duration::ms(250);  // the wait for the server's ack of the FIN, per try
-  int fin_tries = 10;           // FIN sends before "did not receive ack of last datagram"
+  // AwaitServerFinPacket (iperf 2.1.8 Client.cpp): RETRYTIMER 10 ms per wait for the server's
+  // ack, RETRYCOUNT 200 waits (2 s), the FIN sent again after each that times out.
+  Duration fin_timeout = Duration::ms(10);
+  int fin_tries = 200;
 };
 
 struct UdpSendStats {
