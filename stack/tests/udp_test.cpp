@@ -11,6 +11,7 @@
 #include "vnic/stack/co.hpp"
 #include "vnic/stack/eventpoll.hpp"
 #include "vnic/stack/icmp.hpp"
+#include "vnic/stack/ip.hpp"
 #include "vnic/stack/udp.hpp"
 #include "vnic/stack/wire/udp.hpp"
 
@@ -658,6 +659,27 @@ TEST(UdpBlocking, RecvWaitsForDataAndTimesOut) {
 }
 
 // ---- the views
+
+// `netstat -su` whole, as net-tools 2.10 walks /proc/net/snmp and /proc/net/netstat: the known
+// tables it was not asked for (Ip, Icmp, Tcp, TcpExt) left out, the Udp section in words, every
+// table it does not know printed with its non-zero values only.
+TEST(UdpViews, NetstatSuPrintsTheTablesNetToolsDoesNotKnow) {
+  UdpMib m;
+  m.InDatagrams = 7;
+  const std::string snmp =
+      "Ip: Forwarding DefaultTTL\nIp: 2 64\n"
+      "Icmp: InMsgs OutMsgs\nIcmp: 3 3\n"
+      "IcmpMsg: InType3 OutType3\nIcmpMsg: 3 3\n" +
+      proc_net_snmp_udp(m);
+  const std::string netstat = "TcpExt: SyncookiesSent\nTcpExt: 9\n"
+                              "IpExt: InNoRoutes InOctets OutOctets\nIpExt: 0 1500 0\n" +
+                              proc_net_netstat_mptcpext();
+  EXPECT_EQ(netstat_su(snmp, netstat, m),
+            "IcmpMsg:\n    InType3: 3\n    OutType3: 3\n" + netstat_su(m) +
+                "UdpLite:\nIpExt:\n    InOctets: 1500\nMPTcpExt:\n");
+  EXPECT_EQ(proc_net_netstat_mptcpext().rfind("MPTcpExt: MPCapableSYNRX MPCapableSYNTX ", 0), 0u);
+  EXPECT_NE(proc_net_netstat_mptcpext().find(" RcvWndConflict\nMPTcpExt: 0 0 "), std::string::npos);
+}
 
 TEST(UdpViews, ProcNetSnmpAndSs) {
   UdpRig r;

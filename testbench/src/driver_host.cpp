@@ -1,6 +1,7 @@
 // DriverHost implementation.
 #include "vnic/tb/driver_host.hpp"
 
+#include "vnic/stack/ip.hpp"
 #include "vnic/stack/netfilter.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
 
@@ -385,7 +386,9 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
   v.push_back({"tc-s-qdisc.txt", "tc -s qdisc", net_->tc_s_qdisc()});
   v.push_back({"snmp", "cat /proc/net/snmp",
                net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp() + udp_->proc_net_snmp_udp()});
-  v.push_back({"netstat-su.txt", "netstat -su", udp_->netstat_su()});
+  v.push_back({"netstat-su.txt", "netstat -su",
+               stack::netstat_su(net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp() + udp_->proc_net_snmp_udp(),
+                                 net_->netstat_ipext() + stack::proc_net_netstat_mptcpext(), udp_->mib())});
   v.push_back({"ss-uampn.txt", "ss -uampn", udp_->ss_uampn()});
   v.push_back({"icmp-ratelimit.txt", "", stack::icmp_ratelimit_report(icmp_->mib())});
   // iptables -t T -L -v -n -x for each table loaded (the kernel has none until one is named).

@@ -1,6 +1,9 @@
 // ip_rcv_core (net/ipv4/ip_input.c, Linux 6.1) and the IPv4 MIB's /proc views.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string_view>
+
 #include "vnic/stack/ip.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
 
@@ -60,6 +63,29 @@ std::string proc_net_snmp_ip(const IpMib& m, bool ip_forward, int default_ttl) {
       ip_forward ? 1 : 2, default_ttl, m.InReceives, m.InHdrErrors, m.InAddrErrors, m.OutForwDatagrams,
       m.InUnknownProtos, m.InDiscards, m.InDelivers, m.OutRequests, m.OutDiscards, m.OutNoRoutes, m.ReasmTimeout,
       m.ReasmReqds, m.ReasmOKs, m.ReasmFails, m.FragOKs, m.FragFails, m.FragCreates);
+}
+
+std::string proc_net_netstat_mptcpext() {
+  constexpr std::string_view kNames =
+      "MPCapableSYNRX MPCapableSYNTX MPCapableSYNACKRX MPCapableACKRX MPCapableFallbackACK "
+      "MPCapableFallbackSYNACK MPFallbackTokenInit MPTCPRetrans MPJoinNoTokenFound "
+      "MPJoinSynRx MPJoinSynAckRx MPJoinSynAckHMacFailure MPJoinAckRx MPJoinAckHMacFailure "
+      "DSSNotMatching InfiniteMapTx InfiniteMapRx DSSNoMatchTCP DataCsumErr OFOQueueTail "
+      "OFOQueue OFOMerge NoDSSInWindow DuplicateData AddAddr EchoAdd PortAdd AddAddrDrop "
+      "MPJoinPortSynRx MPJoinPortSynAckRx MPJoinPortAckRx MismatchPortSynRx "
+      "MismatchPortAckRx RmAddr RmAddrDrop RmSubflow MPPrioTx MPPrioRx MPFailTx MPFailRx "
+      "MPFastcloseTx MPFastcloseRx MPRstTx MPRstRx RcvPruned SubflowStale SubflowRecover "
+      "SndWndShared RcvWndShared RcvWndConflictUpdate RcvWndConflict";
+  std::string out = "MPTcpExt:";
+  std::string vals = "MPTcpExt:";
+  for (std::size_t at = 0; at < kNames.size();) {
+    const std::size_t end = std::min(kNames.find(' ', at), kNames.size());
+    out += " ";
+    out += kNames.substr(at, end - at);
+    vals += " 0";
+    at = end + 1;
+  }
+  return out + "\n" + vals + "\n";
 }
 
 std::string proc_net_netstat_ipext(const IpMib& m) {

@@ -134,8 +134,9 @@ int PingSockets::sendmsg(Cpu& cpu, PingSock& sk, Ipv4Addr daddr, uint16_t seq, s
   p.protocol = kIpprotoIcmp;
   p.tos = sk.tos;
   p.ttl = sk.ttl;
-  p.df = true;  // IP_PMTUDISC_WANT on an unconnected socket: DF and id 0 when it fits the MTU
-  p.df_only_if_fits = true;
+  p.df = true;  // IP_PMTUDISC_WANT on an unconnected socket: DF when it fits the MTU, and
+  p.df_only_if_fits = true;  // ip_sk_ignore_df: the hashed generator's id even then (not 0)
+  p.ignore_df = true;
   p.oif = sk.bound_dev_if;
   const int err = net_.ip_send(cpu, skb, p);
   if (err != 0) return err;

@@ -61,6 +61,44 @@ std::string netstat_su(const UdpMib& m) {
   return out;
 }
 
+std::string netstat_su(std::string_view proc_net_snmp, std::string_view proc_net_netstat, const UdpMib& m) {
+  const auto words = [](std::string_view line) {
+    std::vector<std::string_view> w;
+    std::size_t at = 0;
+    while (at < line.size()) {
+      const std::size_t end = std::min(line.find(' ', at), line.size());
+      if (end > at) w.push_back(line.substr(at, end - at));
+      at = end + 1;
+    }
+    return w;
+  };
+  std::string out;
+  for (const std::string_view file : {proc_net_snmp, proc_net_netstat}) {
+    // Row pairs: "Name: Key1 Key2 ..." then "Name: v1 v2 ...".
+    std::vector<std::string_view> lines;
+    for (std::size_t at = 0; at < file.size();) {
+      const std::size_t end = std::min(file.find('\n', at), file.size());
+      lines.push_back(file.substr(at, end - at));
+      at = end + 1;
+    }
+    for (std::size_t i = 0; i + 1 < lines.size(); i += 2) {
+      const auto keys = words(lines[i]), vals = words(lines[i + 1]);
+      if (keys.empty() || vals.empty() || keys[0].back() != ':') continue;
+      const std::string_view title = keys[0].substr(0, keys[0].size() - 1);
+      if (title == "Udp") {
+        out += netstat_su(m);
+        continue;
+      }
+      if (title == "Ip" || title == "Icmp" || title == "Tcp" || title == "Sctp" || title == "TcpExt") continue;
+      out += fmt::format("{}:\n", title);
+      for (std::size_t k = 1; k < keys.size() && k < vals.size(); ++k) {
+        if (vals[k] != "0") out += fmt::format("    {}: {}\n", keys[k], vals[k]);
+      }
+    }
+  }
+  return out;
+}
+
 std::string Udp::ss_uampn() const {
   std::string out = fmt::format("{:<6} {:<6} {:<6} {:>21} {:<21} Process\n", "State", "Recv-Q", "Send-Q",
                                 "Local Address:Port", "Peer Address:Port");

@@ -26,6 +26,9 @@ struct IpMib {
 // counters) and the "IpExt:" lines of /proc/net/netstat.
 std::string proc_net_snmp_ip(const IpMib& m, bool ip_forward, int default_ttl);
 std::string proc_net_netstat_ipext(const IpMib& m);
+// The MPTcpExt rows of /proc/net/netstat (net/mptcp/mib.c's 51 counters in 6.1, CONFIG_MPTCP as
+// Debian builds it): all 0, MPTCP is not built.
+std::string proc_net_netstat_mptcpext();
 
 // ingress 15, ip_rcv_core: the datagram's checks in Linux's order, with its counters; returns
 // the skb trimmed to the datagram's total length, with its network and transport headers set,

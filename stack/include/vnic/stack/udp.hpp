@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vnic/stack/co.hpp"
@@ -35,6 +36,12 @@ std::string proc_net_snmp_udp(const UdpMib& m);
 // `netstat -su`'s Udp: section (net-tools 2.10): the six counters it has words for, then the
 // others as "Name: value" when not zero, as netstat prints keys it does not know.
 std::string netstat_su(const UdpMib& m);
+// The whole of `netstat -su` as net-tools 2.10 prints it (statistics.c process_fd over
+// /proc/net/snmp, then /proc/net/netstat, given as their text): a table net-tools knows (Ip,
+// Icmp, Tcp, Udp, Sctp, TcpExt) only when -u asks for it (Udp: netstat_su above), every other
+// table always ("IcmpMsg", "UdpLite", "IpExt", "MPTcpExt": its title, then "    Key: value" for
+// each value that is not 0).
+std::string netstat_su(std::string_view proc_net_snmp, std::string_view proc_net_netstat, const UdpMib& m);
 
 // sockaddr_in: an address and a port (host order).
 struct SockAddrIn {
