@@ -83,7 +83,7 @@ std::vector<DefragSeed> defrag_seed_corpus() {
   add("reasm--unaligned-mf-fragment-trimmed",
       OpWriter().frag(udp_a, 0, 803, ff::kMf).frag(udp_a, 100, 50, 0));
   add("fail--oversize-65540", OpWriter().datagram(x253, 65520, 8192, true));
-  add("fail--too-big-for-the-pool-20000", OpWriter().datagram(udp_a, 20000, 8000));
+  add("reasm--20000-in-the-64k-class", OpWriter().datagram(udp_a, 20000, 8000));
   add("reasm--broadcast-even-id", OpWriter().datagram(flow(0, 0, 0, true), 2000, 1000));
   add("any--other-host-odd-id-dropped", OpWriter().datagram(flow(0, 0, 1, true), 2000, 1000));
   add("any--protocol-6-no-handler", OpWriter().datagram(flow(0, 3, 5), 2000, 1000, true));
