@@ -287,7 +287,6 @@ UdpReceiver::UdpReceiver(NetStack& net, Udp& udp, Cpu& cpu, UdpRecvOptions opt)
 
 UdpReceiver::~UdpReceiver() {
   if (sk_ == nullptr) return;
-  if (ep_) eventpoll_release(*sk_);
   udp_.close(sk_);
 }
 

@@ -68,10 +68,7 @@ TcpOptions tcp_parse_options(std::span<const uint8_t> area) {
 }
 
 InternetChecksum tcp_pseudo_sum(Ipv4Addr src, Ipv4Addr dst, std::span<const uint8_t> tcp) {
-  InternetChecksum c;
-  c.add32(src.to_u32()).add32(dst.to_u32()).add16(kIpprotoTcp).add16(static_cast<uint16_t>(tcp.size()));
-  c.add(tcp);
-  return c;
+  return ipv4_pseudo_sum(src, dst, kIpprotoTcp, tcp);
 }
 
 uint16_t tcp_checksum(Ipv4Addr src, Ipv4Addr dst, std::span<const uint8_t> tcp) {

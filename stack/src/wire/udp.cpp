@@ -13,10 +13,7 @@ std::string_view name(UdpError e) {
 }
 
 InternetChecksum udp_pseudo_sum(Ipv4Addr src, Ipv4Addr dst, std::span<const uint8_t> udp) {
-  InternetChecksum c;
-  c.add32(src.to_u32()).add32(dst.to_u32()).add16(kIpprotoUdp).add16(static_cast<uint16_t>(udp.size()));
-  c.add(udp);
-  return c;
+  return ipv4_pseudo_sum(src, dst, kIpprotoUdp, udp);
 }
 
 uint16_t udp_checksum(Ipv4Addr src, Ipv4Addr dst, std::span<const uint8_t> udp) {

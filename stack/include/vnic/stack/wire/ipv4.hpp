@@ -310,4 +310,13 @@ struct Ipv4Repr {
   bool operator==(const Ipv4Repr& o) const;
 };
 
+// The IPv4 pseudo-header sum (RFC 768, RFC 9293 3.1: source, destination, zero, protocol,
+// transport length) plus the transport bytes (their checksum field as it is), for UDP and TCP.
+inline InternetChecksum ipv4_pseudo_sum(Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, std::span<const uint8_t> l4) {
+  InternetChecksum c;
+  c.add32(src.to_u32()).add32(dst.to_u32()).add16(protocol).add16(static_cast<uint16_t>(l4.size()));
+  c.add(l4);
+  return c;
+}
+
 }  // namespace vnic::stack::wire
