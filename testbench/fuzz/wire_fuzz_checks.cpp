@@ -13,6 +13,8 @@
 #include "vnic/stack/wire/ethernet.hpp"
 #include "vnic/stack/wire/icmp.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
+#include "vnic/stack/wire/tcp.hpp"
+#include "vnic/stack/wire/udp.hpp"
 
 namespace vnic::fuzz::wire {
 
@@ -319,6 +321,278 @@ std::string check_checksum(std::span<const uint8_t> in) {
   return outcome("checksum", "ok");
 }
 
+// ---- UDP and TCP: the pseudo-header's addresses, then the transport bytes ----
+
+constexpr std::size_t kAddrBytes = 8;
+constexpr std::size_t kMaxTransport = 65515;  // 65535 - the smallest IPv4 header
+
+uint32_t be32(std::span<const uint8_t> b, std::size_t at) {
+  return static_cast<uint32_t>(b[at]) << 24 | static_cast<uint32_t>(b[at + 1]) << 16 |
+         static_cast<uint32_t>(b[at + 2]) << 8 | b[at + 3];
+}
+
+// The pseudo-header sum the slow way (RFC 768, RFC 9293 3.1), then the transport bytes.
+uint16_t slow_pseudo_sum(std::span<const uint8_t> addrs, uint8_t proto, std::span<const uint8_t> l4) {
+  std::vector<uint8_t> all(addrs.begin(), addrs.end());
+  all.push_back(0);
+  all.push_back(proto);
+  all.push_back(static_cast<uint8_t>(l4.size() >> 8));
+  all.push_back(static_cast<uint8_t>(l4.size()));
+  all.insert(all.end(), l4.begin(), l4.end());
+  return slow_sum(all);
+}
+
+std::string_view udp_error_name(w::UdpError e) {
+  switch (e) {
+    case w::UdpError::Truncated: return "Truncated";
+    case w::UdpError::BadLength: return "BadLength";
+    case w::UdpError::BadChecksum: return "BadChecksum";
+  }
+  return "?";
+}
+
+std::string_view tcp_error_name(w::TcpError e) {
+  switch (e) {
+    case w::TcpError::Truncated: return "Truncated";
+    case w::TcpError::BadDataOffset: return "BadDataOffset";
+    case w::TcpError::TruncatedOptions: return "TruncatedOptions";
+    case w::TcpError::BadChecksum: return "BadChecksum";
+  }
+  return "?";
+}
+
+template <typename R, typename F>
+std::string_view named(const R& r, F error_name) {
+  return r ? std::string_view("ok") : error_name(r.error());
+}
+
+// __udp4_lib_rcv's order: the header, the length field, then (unless 0) the checksum over the
+// length field's bytes.
+std::string_view udp_oracle(std::span<const uint8_t> addrs, std::span<const uint8_t> b, bool verify) {
+  if (b.size() < 8) return "Truncated";
+  const std::size_t len = be16(b, 4);
+  if (len > b.size() || len < 8) return "BadLength";
+  if (verify && be16(b, 6) != 0 && slow_pseudo_sum(addrs, 17, b.first(len)) != 0xFFFF) return "BadChecksum";
+  return "ok";
+}
+
+std::string check_udp_at(std::span<const uint8_t> addrs, std::span<const uint8_t> b, int depth) {
+  const w::Ipv4Addr src{{addrs[0], addrs[1], addrs[2], addrs[3]}};
+  const w::Ipv4Addr dst{{addrs[4], addrs[5], addrs[6], addrs[7]}};
+  const auto r = w::UdpRepr::parse(b, src, dst);
+  require_same(named(r, udp_error_name), udp_oracle(addrs, b, true), "udp parse");
+  const auto skip = w::UdpRepr::parse(b, src, dst, w::ChecksumCheck::Skip);
+  require_same(named(skip, udp_error_name), udp_oracle(addrs, b, false), "udp parse without the checksum");
+  const auto v = w::UdpPacket::checked(b);
+  require(v.ok() == skip.ok(), "udp view and repr disagree");
+  if (v) {
+    touch(v->bytes());
+    touch(v->payload());
+    sink = v->src_port() ^ v->dst_port() ^ v->checksum();
+    require(v->length() == v->bytes().size() && v->bytes().size() <= b.size() &&
+                v->payload().size() + w::kUdpHeaderLen == v->length(),
+            "udp view bounds");
+    const bool slow = v->checksum() == 0 || slow_pseudo_sum(addrs, 17, v->bytes()) == 0xFFFF;
+    require(v->verify(src, dst) == slow, "udp verify differs from the slow sum");
+    require(w::udp_checksum_ok(src, dst, v->bytes()) == slow, "udp_checksum_ok differs from the slow sum");
+    require(r.ok() == slow, "udp parse's checksum verdict");
+  }
+  if (skip) {
+    const w::UdpRepr& repr = *skip;
+    require(repr.src_port == be16(b, 0) && repr.dst_port == be16(b, 2) && repr.total_len() == be16(b, 4),
+            "udp repr fields");
+    std::vector<uint8_t> out(repr.total_len());
+    std::copy_n(b.begin() + 8, repr.payload_len, out.begin() + 8);
+    repr.emit(out, src, dst);
+    require(std::equal(out.begin(), out.begin() + 6, b.begin()), "udp emitted header");
+    require(std::equal(out.begin() + 8, out.end(), b.begin() + 8), "udp emitted payload");
+    const uint16_t sent = be16(out, 6);
+    require(sent != 0, "udp emitted a checksum of 0 (RFC 768: sent as 0xFFFF)");
+    require(slow_pseudo_sum(addrs, 17, out) == 0xFFFF, "udp emitted checksum does not verify");
+    if (r && be16(b, 6) != 0) require(sent == be16(b, 6), "udp emitted checksum differs from the input's good one");
+    const auto back = w::UdpRepr::parse(out, src, dst);
+    require(back.ok() && back->src_port == repr.src_port && back->dst_port == repr.dst_port &&
+                back->payload_len == repr.payload_len,
+            "udp round trip");
+    repr.emit(out, src, dst, false);
+    require(be16(out, 6) == 0 && w::UdpRepr::parse(out, src, dst).ok(), "udp emitted without a checksum");
+  }
+  if (!r && r.error() == w::UdpError::BadChecksum && depth == 0) {
+    // With the checksum filled in, it must check.
+    std::vector<uint8_t> fixed(b.begin(), b.end());
+    fixed[6] = fixed[7] = 0;
+    const uint16_t c = w::udp_checksum(src, dst, std::span<const uint8_t>(fixed).first(be16(b, 4)));
+    fixed[6] = static_cast<uint8_t>(c >> 8);
+    fixed[7] = static_cast<uint8_t>(c);
+    require(check_udp_at(addrs, fixed, depth + 1) == "udp.ok", "udp checksum filled in does not check");
+  }
+  return outcome("udp", named(r, udp_error_name));
+}
+
+std::string check_udp(std::span<const uint8_t> in) {
+  if (in.size() < kAddrBytes) return outcome("udp", "short");
+  const auto b = in.subspan(kAddrBytes);
+  return check_udp_at(in.first(kAddrBytes), b.first(std::min(b.size(), kMaxTransport)), 0);
+}
+
+// tcp_v4_rcv's order: the fixed header, doff, the options there, the checksum over all of it.
+std::string_view tcp_oracle(std::span<const uint8_t> addrs, std::span<const uint8_t> b, bool verify) {
+  if (b.size() < 20) return "Truncated";
+  const std::size_t doff = b[12] >> 4;
+  if (doff < 5) return "BadDataOffset";
+  if (doff * 4 > b.size()) return "TruncatedOptions";
+  if (verify && slow_pseudo_sum(addrs, 6, b) != 0xFFFF) return "BadChecksum";
+  return "ok";
+}
+
+// tcp_parse_options restated as Linux 6.1 writes it (a length counting down, a pointer counting
+// up), without the SYN and sysctl conditions, which the model leaves to the protocol.
+w::TcpOptions tcp_options_oracle(std::span<const uint8_t> area) {
+  w::TcpOptions o;
+  std::size_t ptr = 0;
+  long length = static_cast<long>(area.size());
+  while (length > 0) {
+    const uint8_t opcode = area[ptr++];
+    if (opcode == 0) return o;  // TCPOPT_EOL
+    if (opcode == 1) {          // TCPOPT_NOP
+      --length;
+      continue;
+    }
+    if (length < 2) return o;  // "silly options"
+    const long opsize = area[ptr++];
+    if (opsize < 2) return o;
+    if (opsize > length) return o;  // "don't parse partial options"
+    const auto val = area.subspan(ptr, static_cast<std::size_t>(opsize - 2));
+    if (opcode == 2) {
+      if (opsize == 4) o.mss = be16(val, 0);
+    } else if (opcode == 3) {
+      if (opsize == 3) {
+        o.has_wscale = true;
+        o.wscale = val[0];
+      }
+    } else if (opcode == 4) {
+      if (opsize == 2) o.sack_permitted = true;
+    } else if (opcode == 8) {
+      if (opsize == 10) {
+        o.has_timestamp = true;
+        o.tsval = be32(val, 0);
+        o.tsecr = be32(val, 4);
+      }
+    } else if (opcode == 5) {
+      if (opsize >= 10 && (opsize - 2) % 8 == 0) {
+        const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(opsize - 2) / 8, 4);
+        for (std::size_t i = 0; i < n; ++i) o.sack[i] = {be32(val, 8 * i), be32(val, 8 * i + 4)};
+        o.num_sack = static_cast<uint8_t>(n);
+      }
+    } else {
+      ++o.unknown;
+    }
+    ptr += static_cast<std::size_t>(opsize - 2);
+    length -= opsize;
+  }
+  return o;
+}
+
+// What the options come back as after emit: unknown kinds are not emitted, SACK blocks only as
+// many as fit beside the others (the rest, and stale entries past num_sack, read back as 0).
+w::TcpOptions tcp_options_after_emit(w::TcpOptions o) {
+  std::size_t others = 0;
+  if (o.mss != 0) others += 4;
+  if (o.has_timestamp) others += 12;
+  if (o.sack_permitted && !o.has_timestamp) others += 4;
+  if (o.has_wscale) others += 4;
+  std::size_t fit = 0;
+  if (o.num_sack != 0 && others + 12 <= 40) fit = std::min<std::size_t>(o.num_sack, (40 - others - 4) / 8);
+  o.num_sack = static_cast<uint8_t>(fit);
+  for (std::size_t i = fit; i < o.sack.size(); ++i) o.sack[i] = {};
+  o.unknown = 0;
+  return o;
+}
+
+void tcp_round_trip(std::span<const uint8_t> addrs, const w::TcpRepr& repr, std::span<const uint8_t> b) {
+  const w::Ipv4Addr src{{addrs[0], addrs[1], addrs[2], addrs[3]}};
+  const w::Ipv4Addr dst{{addrs[4], addrs[5], addrs[6], addrs[7]}};
+  const std::size_t in_hlen = static_cast<std::size_t>(b[12] >> 4) * 4;
+  require(repr.payload_len == b.size() - in_hlen, "tcp repr payload length");
+  const std::size_t olen = repr.options_len();
+  require(olen % 4 == 0 && olen <= w::kTcpMaxOptionsLen, "tcp options do not fit in 40 bytes");
+  std::vector<uint8_t> out(repr.total_len());
+  std::copy(b.begin() + static_cast<long>(in_hlen), b.end(), out.begin() + static_cast<long>(repr.header_len()));
+  repr.emit(out, src, dst);
+  require(static_cast<std::size_t>(out[12] >> 4) * 4 == repr.header_len() && (out[12] & 0x0F) == 0,
+          "tcp emitted data offset");
+  require(std::equal(out.begin(), out.begin() + 12, b.begin()) && out[13] == b[13] &&
+              std::equal(out.begin() + 14, out.begin() + 16, b.begin() + 14) &&
+              std::equal(out.begin() + 18, out.begin() + 20, b.begin() + 18),
+          "tcp emitted fixed header differs from the input");
+  require(std::equal(out.begin() + static_cast<long>(repr.header_len()), out.end(),
+                     b.begin() + static_cast<long>(in_hlen)),
+          "tcp emitted payload differs from the input");
+  require(slow_pseudo_sum(addrs, 6, out) == 0xFFFF, "tcp emitted checksum does not verify");
+  const auto back = w::TcpRepr::parse(out, src, dst);
+  if (!back) fail("tcp emitted segment does not parse: %s", std::string(tcp_error_name(back.error())).c_str());
+  const w::TcpRepr& got = *back;
+  require(got.src_port == repr.src_port && got.dst_port == repr.dst_port && got.seq == repr.seq &&
+              got.ack == repr.ack && got.flags == repr.flags && got.window == repr.window &&
+              got.urgent == repr.urgent && got.payload_len == repr.payload_len &&
+              got.options == tcp_options_after_emit(repr.options),
+          "tcp round trip");
+  // Linux's layout is a fixed point: what was emitted emits again to the same bytes.
+  std::vector<uint8_t> again(back->total_len());
+  std::copy(out.begin() + static_cast<long>(repr.header_len()), out.end(),
+            again.begin() + static_cast<long>(back->header_len()));
+  back->emit(again, src, dst);
+  require(again == out, "tcp emit of an emitted segment differs");
+}
+
+std::string check_tcp_at(std::span<const uint8_t> addrs, std::span<const uint8_t> b, int depth) {
+  const w::Ipv4Addr src{{addrs[0], addrs[1], addrs[2], addrs[3]}};
+  const w::Ipv4Addr dst{{addrs[4], addrs[5], addrs[6], addrs[7]}};
+  const auto r = w::TcpRepr::parse(b, src, dst);
+  require_same(named(r, tcp_error_name), tcp_oracle(addrs, b, true), "tcp parse");
+  const auto skip = w::TcpRepr::parse(b, src, dst, w::ChecksumCheck::Skip);
+  require_same(named(skip, tcp_error_name), tcp_oracle(addrs, b, false), "tcp parse without the checksum");
+  const auto v = w::TcpPacket::checked(b);
+  require(v.ok() == skip.ok(), "tcp view and repr disagree");
+  if (v) {
+    touch(v->options());
+    touch(v->payload());
+    touch(v->bytes());
+    sink = v->src_port() ^ v->dst_port() ^ v->seq() ^ v->ack() ^ v->flags() ^ v->window() ^ v->checksum() ^
+           v->urgent() ^ static_cast<uint32_t>(v->ae());
+    require(v->header_len() >= w::kTcpHeaderLen && v->header_len() <= b.size() &&
+                v->options().size() == v->header_len() - w::kTcpHeaderLen &&
+                v->options().size() <= w::kTcpMaxOptionsLen && v->payload().size() == b.size() - v->header_len(),
+            "tcp view bounds");
+    const bool slow = slow_pseudo_sum(addrs, 6, b) == 0xFFFF;
+    require(v->verify(src, dst) == slow, "tcp verify differs from the slow sum");
+    require(w::tcp_pseudo_sum(src, dst, b).verifies() == slow, "tcp_pseudo_sum differs from the slow sum");
+    require(r.ok() == slow, "tcp parse's checksum verdict");
+    const w::TcpOptions want = tcp_options_oracle(v->options());
+    require(w::tcp_parse_options(v->options()) == want, "tcp options differ from Linux's walk");
+    require(skip->options == want && skip->seq == v->seq() && skip->ack == v->ack() && skip->flags == v->flags() &&
+                skip->window == v->window() && skip->urgent == v->urgent() && skip->src_port == v->src_port() &&
+                skip->dst_port == v->dst_port(),
+            "tcp repr fields");
+    tcp_round_trip(addrs, *skip, b);
+  }
+  if (!r && r.error() == w::TcpError::BadChecksum && depth == 0) {
+    std::vector<uint8_t> fixed(b.begin(), b.end());
+    fixed[16] = fixed[17] = 0;
+    const uint16_t c = w::tcp_checksum(src, dst, fixed);
+    fixed[16] = static_cast<uint8_t>(c >> 8);
+    fixed[17] = static_cast<uint8_t>(c);
+    require(check_tcp_at(addrs, fixed, depth + 1) == "tcp.ok", "tcp checksum filled in does not check");
+  }
+  return outcome("tcp", named(r, tcp_error_name));
+}
+
+std::string check_tcp(std::span<const uint8_t> in) {
+  if (in.size() < kAddrBytes) return outcome("tcp", "short");
+  const auto b = in.subspan(kAddrBytes);
+  return check_tcp_at(in.first(kAddrBytes), b.first(std::min(b.size(), kMaxTransport)), 0);
+}
+
 }  // namespace
 
 std::string_view format_name(Format f) {
@@ -328,6 +602,8 @@ std::string_view format_name(Format f) {
     case Format::Ipv4: return "ipv4";
     case Format::Icmp: return "icmp";
     case Format::Checksum: return "checksum";
+    case Format::Udp: return "udp";
+    case Format::Tcp: return "tcp";
   }
   return "?";
 }
@@ -346,6 +622,8 @@ std::string check_input(Format f, std::span<const uint8_t> input) {
     case Format::Ipv4: return check_ipv4(input, 0);
     case Format::Icmp: return check_icmp(input);
     case Format::Checksum: return check_checksum(input);
+    case Format::Udp: return check_udp(input);
+    case Format::Tcp: return check_tcp(input);
   }
   return {};
 }

@@ -11,9 +11,12 @@
 namespace vnic::fuzz::wire {
 
 // One target per parser; Ethernet also hands its payload to ARP or IPv4, and IPv4 to ICMP, as
-// the receive path does. Checksum fuzzes the accumulator and the incremental update.
-enum class Format : uint8_t { Ethernet, Arp, Ipv4, Icmp, Checksum };
-inline constexpr Format kFormats[] = {Format::Ethernet, Format::Arp, Format::Ipv4, Format::Icmp, Format::Checksum};
+// the receive path does. Checksum fuzzes the accumulator and the incremental update. Udp and Tcp
+// take the pseudo-header's addresses first (8 bytes: source, destination), then the datagram or
+// segment (at most 65515 bytes, what one IPv4 datagram carries; the rest is ignored).
+enum class Format : uint8_t { Ethernet, Arp, Ipv4, Icmp, Checksum, Udp, Tcp };
+inline constexpr Format kFormats[] = {Format::Ethernet, Format::Arp,      Format::Ipv4, Format::Icmp,
+                                      Format::Checksum, Format::Udp, Format::Tcp};
 
 std::string_view format_name(Format f);
 std::optional<Format> format_from_name(std::string_view s);
@@ -30,7 +33,12 @@ std::optional<Format> format_from_name(std::string_view s);
 //  - a header with a bad checksum is also tried with the checksum filled in, to reach further;
 //  - IPv4: the in-place TTL decrement keeps a good checksum good and agrees with RFC 1624;
 //    the option walk points inside the options;
-//  - checksum: any split of the data sums as the whole; RFC 1624 agrees with recomputation.
+//  - checksum: any split of the data sums as the whole; RFC 1624 agrees with recomputation;
+//  - UDP: the view spans the length field's bytes; verify() agrees with a slow pseudo-header sum
+//    (0: no checksum); emit's checksum is the input's when that one verified (never 0: 0xFFFF);
+//  - TCP: tcp_parse_options agrees with a restatement of Linux's loop; the Repr's options emit
+//    in at most 40 bytes, parse back (SACK blocks trimmed to what fits, unknown kinds dropped) and
+//    emit again to the same bytes; the fixed header and the payload survive the round trip.
 std::string check_input(Format f, std::span<const uint8_t> input);
 
 }  // namespace vnic::fuzz::wire

@@ -1,6 +1,6 @@
 // A libFuzzer target for one wire parser, with libFuzzer's own main (no SystemC here). Built
 // once per format: VNIC_WIRE_FUZZ_FORMAT names it ("ethernet", "arp", "ipv4", "icmp",
-// "checksum"); testbench/fuzz/CMakeLists.txt makes vnic_wire_fuzz_<format>.
+// "checksum", "udp", "tcp"); testbench/fuzz/CMakeLists.txt makes vnic_wire_fuzz_<format>.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

@@ -2,7 +2,7 @@
 // in every preset (GCC too): the ctest label `fuzz` runs it on the committed corpus. A violated
 // property aborts; an input named "<outcome>--<what>" must have that outcome. It also writes
 // the seed corpus from its C++ description.
-//   vnic_wire_fuzz_replay FORMAT FILE_OR_DIR...     (FORMAT: ethernet, arp, ipv4, icmp, checksum)
+//   vnic_wire_fuzz_replay FORMAT FILE_OR_DIR...     (FORMAT: ethernet, arp, ipv4, icmp, checksum, udp, tcp)
 //   vnic_wire_fuzz_replay --write-seeds DIR         (writes DIR/wire-<format>/...)
 #include <algorithm>
 #include <cstdio>
@@ -25,7 +25,8 @@ namespace wf = vnic::fuzz::wire;
 
 int usage() {
   std::fprintf(stderr,
-               "usage: vnic_wire_fuzz_replay FORMAT FILE_OR_DIR...   (FORMAT: ethernet, arp, ipv4, icmp, checksum)\n"
+               "usage: vnic_wire_fuzz_replay FORMAT FILE_OR_DIR...\n"
+               "         (FORMAT: ethernet, arp, ipv4, icmp, checksum, udp, tcp)\n"
                "       vnic_wire_fuzz_replay --write-seeds DIR\n");
   return 2;
 }

@@ -2,6 +2,7 @@
 // emitted messages of every kind, and each malformed case in Linux's order.
 #include "wire_fuzz_seeds.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 #include "vnic/stack/wire/arp.hpp"
@@ -9,6 +10,8 @@
 #include "vnic/stack/wire/ethernet.hpp"
 #include "vnic/stack/wire/icmp.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
+#include "vnic/stack/wire/tcp.hpp"
+#include "vnic/stack/wire/udp.hpp"
 
 namespace vnic::fuzz::wire {
 
@@ -86,6 +89,64 @@ const Bytes kRouterAlertIp = hex("46c00020000040000102424fc0a8010ae0000016940400
 const Bytes kArpRequest = hex("0001080006040001525400123456c0a8010a000000000000c0a80101");
 const std::string_view kToB = "5254006789ab5254001234560800";
 const std::string_view kToA = "5254001234565254006789ab0800";
+
+// UDP and TCP inputs: the pseudo-header's addresses (10.0.0.1 to 10.0.0.2), then the bytes.
+const w::Ipv4Addr kSrc{{10, 0, 0, 1}};
+const w::Ipv4Addr kDst{{10, 0, 0, 2}};
+Bytes with_addrs(const Bytes& l4) { return cat(hex("0a0000010a000002"), l4); }
+Bytes udp_datagram(uint16_t sport, uint16_t dport, const Bytes& payload, bool checksum = true) {
+  const w::UdpRepr r{sport, dport, static_cast<uint16_t>(payload.size())};
+  Bytes out(r.total_len());
+  std::copy(payload.begin(), payload.end(), out.begin() + 8);
+  r.emit(out, kSrc, kDst, checksum);
+  return out;
+}
+Bytes udp_fixed(Bytes b) {
+  b[6] = b[7] = 0;
+  const uint16_t c = w::udp_checksum(kSrc, kDst, std::span<const uint8_t>(b).first(std::min<std::size_t>(
+                                                     b.size(), static_cast<std::size_t>(b[4] << 8 | b[5]))));
+  b[6] = static_cast<uint8_t>(c >> 8);
+  b[7] = static_cast<uint8_t>(c);
+  return b;
+}
+Bytes tcp_segment(const w::TcpRepr& r, const Bytes& payload = {}) {
+  Bytes out(r.header_len() + payload.size());
+  std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(r.header_len()));
+  w::TcpRepr rp = r;
+  rp.payload_len = static_cast<uint16_t>(payload.size());
+  rp.emit(out, kSrc, kDst);
+  return out;
+}
+// A segment with a hand-made options area (a multiple of 4 bytes) and a good checksum.
+Bytes tcp_fixed(Bytes b) {
+  b[16] = b[17] = 0;
+  const uint16_t c = w::tcp_checksum(kSrc, kDst, b);
+  b[16] = static_cast<uint8_t>(c >> 8);
+  b[17] = static_cast<uint8_t>(c);
+  return b;
+}
+Bytes tcp_with_options(std::string_view options_hex, const Bytes& payload = {}) {
+  const Bytes opts = hex(options_hex);
+  Bytes b = hex("9c40145100000001000000005010faf000000000");  // 40000 > 5201, ACK, window 64240
+  b[12] = static_cast<uint8_t>(((20 + opts.size()) / 4) << 4);
+  b = cat(cat(b, opts), payload);
+  return tcp_fixed(b);
+}
+w::TcpRepr linux_syn() {  // tcpdump: "mss 1460,sackOK,TS val 16909060 ecr 0,nop,wscale 7"
+  w::TcpRepr r;
+  r.src_port = 40000;
+  r.dst_port = 5201;
+  r.seq = 0xDEADBEEF;
+  r.flags = w::kTcpSyn;
+  r.window = 64240;
+  r.options.mss = 1460;
+  r.options.sack_permitted = true;
+  r.options.has_timestamp = true;
+  r.options.tsval = 0x01020304;
+  r.options.has_wscale = true;
+  r.options.wscale = 7;
+  return r;
+}
 
 }  // namespace
 
@@ -240,6 +301,123 @@ std::vector<WireSeed> wire_seed_corpus() {
     b = kArpRequest;
     b[7] = 4;
     add(Format::Ethernet, "arp.UnsupportedOperation--rarp-reply", frame("ffffffffffff5254001234560806", b));
+  }
+
+  // ---- UDP datagrams (after the pseudo-header's addresses) ----
+  add(Format::Udp, "udp.ok--dns-query",
+      with_addrs(udp_datagram(53000, 53, hex("12340100000100000000000003777777076578616d706c6503636f6d0000010001"))));
+  add(Format::Udp, "udp.ok--no-checksum", with_addrs(udp_datagram(9, 9, hex("68656c6c6f"), false)));
+  add(Format::Udp, "udp.ok--empty", with_addrs(udp_datagram(1, 2, {})));
+  add(Format::Udp, "udp.ok--link-padding-after-the-length",
+      with_addrs(cat(udp_datagram(68, 67, hex("0102")), Bytes(8, 0))));
+  {
+    // A payload word chosen so that the sum comes to 0: sent as 0xFFFF (RFC 768).
+    Bytes b = udp_datagram(4000, 4001, hex("00000000"), false);
+    const uint16_t sum = static_cast<uint16_t>(~w::udp_pseudo_sum(kSrc, kDst, b).checksum());
+    const uint16_t wanted = static_cast<uint16_t>(0xFFFF - sum);
+    b[8] = static_cast<uint8_t>(wanted >> 8);
+    b[9] = static_cast<uint8_t>(wanted);
+    add(Format::Udp, "udp.ok--sum-zero-sent-as-ffff", with_addrs(udp_fixed(b)));
+  }
+  add(Format::Udp, "udp.short--seven-address-bytes", hex("0a0000010a0000"));
+  add(Format::Udp, "udp.Truncated--7-bytes", with_addrs(first(udp_datagram(1, 2, hex("aa")), 7)));
+  {
+    Bytes b = udp_datagram(5000, 5001, hex("0102030405"));
+    Bytes c = b;
+    c[5] = 0xff;  // length beyond the bytes there
+    add(Format::Udp, "udp.BadLength--length-past-the-end", with_addrs(c));
+    c = b;
+    c[4] = 0;
+    c[5] = 7;
+    add(Format::Udp, "udp.BadLength--length-7", with_addrs(c));
+    c = b;
+    c[12] ^= 0x40;
+    add(Format::Udp, "udp.BadChecksum--payload-changed", with_addrs(c));
+    c = b;
+    c[5] = 10;  // shorter than the bytes: the checksum is over the length field's bytes
+    add(Format::Udp, "udp.BadChecksum--length-cut-checksum-kept", with_addrs(c));
+    add(Format::Udp, "udp.ok--length-cut-checksum-fixed", with_addrs(udp_fixed(c)));
+  }
+
+  // ---- TCP segments (after the pseudo-header's addresses) ----
+  add(Format::Tcp, "tcp.ok--linux-syn-mss-sackok-ts-wscale", with_addrs(tcp_segment(linux_syn())));
+  {
+    w::TcpRepr r = linux_syn();
+    r.src_port = 5201;
+    r.dst_port = 40000;
+    r.seq = 0x11223344;
+    r.ack = 0xDEADBEF0;
+    r.flags = w::kTcpSyn | w::kTcpAck;
+    r.window = 65160;
+    r.options.tsecr = 0x01020304;
+    r.options.tsval = 0x0a0b0c0d;
+    add(Format::Tcp, "tcp.ok--linux-syn-ack", with_addrs(tcp_segment(r)));
+    w::TcpRepr d;
+    d.src_port = 40000;
+    d.dst_port = 5201;
+    d.seq = 0xDEADBEF0;
+    d.ack = 0x11223345;
+    d.flags = w::kTcpAck | w::kTcpPsh;
+    d.window = 502;
+    d.options.has_timestamp = true;
+    d.options.tsval = 0x01020400;
+    d.options.tsecr = 0x0a0b0c0d;
+    add(Format::Tcp, "tcp.ok--data-with-timestamps", with_addrs(tcp_segment(d, hex("48656c6c6f2c20776f726c640a"))));
+    d.flags = w::kTcpAck;
+    d.options.num_sack = 3;
+    d.options.sack[0] = {0x11224000, 0x11224800};
+    d.options.sack[1] = {0x11225000, 0x11225800};
+    d.options.sack[2] = {0x11226000, 0x11226800};
+    add(Format::Tcp, "tcp.ok--ack-with-ts-and-3-sack-blocks", with_addrs(tcp_segment(d)));
+    d.options.has_timestamp = false;
+    d.options.num_sack = 4;
+    d.options.sack[3] = {0x11227000, 0x11227800};
+    add(Format::Tcp, "tcp.ok--ack-with-4-sack-blocks", with_addrs(tcp_segment(d)));
+    w::TcpRepr f;
+    f.src_port = 40000;
+    f.dst_port = 5201;
+    f.flags = w::kTcpFin | w::kTcpAck | w::kTcpUrg | w::kTcpEce | w::kTcpCwr;
+    f.urgent = 1;
+    add(Format::Tcp, "tcp.ok--every-flag-but-syn-rst-no-options", with_addrs(tcp_segment(f, hex("00"))));
+  }
+  add(Format::Tcp, "tcp.ok--mss-wrong-length-3", with_addrs(tcp_with_options("0203050101010101")));
+  add(Format::Tcp, "tcp.ok--silly-length-1", with_addrs(tcp_with_options("020405b4080100000000000000000000")));
+  add(Format::Tcp, "tcp.ok--partial-option-at-the-end", with_addrs(tcp_with_options("0101080c0102030405060708")));
+  add(Format::Tcp, "tcp.ok--eol-then-junk", with_addrs(tcp_with_options("00020405b4030307")));
+  add(Format::Tcp, "tcp.ok--experimental-and-md5-kinds",
+      with_addrs(tcp_with_options("fe04f9890101131200112233445566778899aabbccddeeff01010000")));
+  add(Format::Tcp, "tcp.ok--wscale-15-and-two-mss", with_addrs(tcp_with_options("03030f01020405b4020405dc")));
+  add(Format::Tcp, "tcp.ok--two-sack-options", with_addrs(tcp_with_options(
+      "0101050a00000010000000200101051200000030000000400000005000000060")));
+  add(Format::Tcp, "tcp.ok--sack-bad-length-11", with_addrs(tcp_with_options("0101050b000000100000002000000000")));
+  add(Format::Tcp, "tcp.ok--sackok-wrong-length-and-ts-9",
+      with_addrs(tcp_with_options("040300080901020304050607")));
+  add(Format::Tcp, "tcp.ok--forty-bytes-of-nops", with_addrs(tcp_with_options(
+      "01010101010101010101010101010101010101010101010101010101010101010101010101010101")));
+  add(Format::Tcp, "tcp.ok--reserved-bits-and-ae", [] {
+    Bytes b = tcp_with_options("");
+    b[12] |= 0x0f;
+    return with_addrs(tcp_fixed(b));
+  }());
+  add(Format::Tcp, "tcp.short--no-addresses", hex("0a000001"));
+  add(Format::Tcp, "tcp.Truncated--19-bytes", with_addrs(first(tcp_segment(linux_syn()), 19)));
+  {
+    Bytes b = tcp_segment(linux_syn());
+    Bytes c = b;
+    c[12] = 0x40;
+    add(Format::Tcp, "tcp.BadDataOffset--doff-4", with_addrs(c));
+    c[12] = 0x00;
+    add(Format::Tcp, "tcp.BadDataOffset--doff-0", with_addrs(c));
+    c = b;
+    c[12] = 0xf0;
+    add(Format::Tcp, "tcp.TruncatedOptions--doff-15-in-40-bytes", with_addrs(c));
+    c = b;
+    c[24] ^= 0x01;
+    add(Format::Tcp, "tcp.BadChecksum--option-changed", with_addrs(c));
+    c = b;
+    c[0] = 0x0a;  // the addresses matter: the same bytes from another source
+    add(Format::Tcp, "tcp.BadChecksum--port-changed", with_addrs(c));
+    add(Format::Tcp, "tcp.BadChecksum--other-source-address", cat(hex("0a0000030a000002"), b));
   }
   return s;
 }
