@@ -33,6 +33,15 @@ struct TcpAckSample {
   uint32_t in_flight = 0;
 };
 
+// Where a congestion control counts the LINUX_MIB events it raises (CUBIC's HyStart exits). The
+// core points TcpCaSock::ca_counters at the host's TcpExt MIB; nullptr counts nothing.
+struct TcpCaCounters {
+  uint64_t hystart_train_detect = 0;  // TcpExt TCPHystartTrainDetect
+  uint64_t hystart_train_cwnd = 0;    // TcpExt TCPHystartTrainCwnd (sum of cwnd at the exits)
+  uint64_t hystart_delay_detect = 0;  // TcpExt TCPHystartDelayDetect
+  uint64_t hystart_delay_cwnd = 0;    // TcpExt TCPHystartDelayCwnd
+};
+
 // The parts of struct tcp_sock / inet_connection_sock a congestion control uses. TcpSock (tcp.hpp)
 // derives from it; tests may use it alone.
 struct TcpCaSock {
@@ -55,6 +64,11 @@ struct TcpCaSock {
   bool is_cwnd_limited = false;              // the sender was limited by cwnd in this window
   TcpCaState ca_state = TcpCaState::Open;    // icsk_ca_state
   uint32_t delivered = 0;                    // segments delivered (acked or sacked)
+  // struct sock's pacing fields, read by CUBIC's HyStart ACK-train cushion (hystart_ack_delay).
+  uint64_t sk_pacing_rate = 0;               // bytes per second (0: not set, no cushion)
+  uint32_t sk_gso_max_size = 0;              // bytes (0 without GSO)
+  bool sk_pacing = false;                    // sk_pacing_status != SK_PACING_NONE (fq or internal)
+  TcpCaCounters* ca_counters = nullptr;      // the MIB the algorithm counts into (may be null)
 };
 
 // tcp_in_slow_start.
@@ -92,6 +106,72 @@ class TcpCongestionOps {
 uint32_t tcp_reno_ssthresh(const TcpCaSock& tp);
 void tcp_reno_cong_avoid(TcpCaSock& tp, uint32_t ack, uint32_t acked);
 uint32_t tcp_reno_undo_cwnd(const TcpCaSock& tp);
+
+// CUBIC's module parameters (/sys/module/tcp_cubic/parameters), Linux 6.1's defaults. Linux
+// precomputes beta_scale, cube_rtt_scale and cube_factor from beta and bic_scale once at module
+// load; TcpCubic does it when constructed.
+struct TcpCubicParams {
+  int fast_convergence = 1;
+  int beta = 717;               // / 1024 (BICTCP_BETA_SCALE)
+  int initial_ssthresh = 0;     // used only when hystart is 0
+  int bic_scale = 41;           // C = bic_scale * 10 / 1024 = 0.4
+  int tcp_friendliness = 1;
+  int hystart = 1;
+  int hystart_detect = 3;       // bit 0: ACK train, bit 1: delay
+  int hystart_low_window = 16;
+  int hystart_ack_delta_us = 2000;
+};
+
+// struct bictcp: one CUBIC socket's private state (times in jiffies unless named _us).
+struct BictcpState {
+  uint32_t cnt = 0;               // increase cwnd by 1 after this many ACKed segments
+  uint32_t last_max_cwnd = 0;     // W_max: cwnd before the last reduction
+  uint32_t last_cwnd = 0;         // cwnd at the last bictcp_update
+  uint32_t last_time = 0;         // jiffies of that update
+  uint32_t bic_origin_point = 0;  // the cubic curve's plateau
+  uint32_t bic_K = 0;             // time from the epoch start to the plateau, in 1/1024 s
+  uint32_t delay_min = 0;         // minimum RTT seen, us
+  uint32_t epoch_start = 0;       // jiffies when this growth epoch began (0: none)
+  uint32_t ack_cnt = 0;           // segments ACKed (the Reno-friendly estimate's counter)
+  uint32_t tcp_cwnd = 0;          // the Reno-friendly estimate of cwnd
+  uint8_t sample_cnt = 0;         // HyStart delay samples taken in this round
+  uint8_t found = 0;              // HyStart has ended slow start
+  uint32_t round_start = 0;       // us: the start of this HyStart round
+  uint32_t end_seq = 0;           // snd_nxt when the round started
+  uint32_t last_ack = 0;          // us: the last ACK of the current train
+  uint32_t curr_rtt = 0;          // us: the minimum RTT of the round's first samples
+};
+
+// cubic_root: the cube root of a by a 64-entry table and one Newton-Raphson step (about 0.2%
+// error), in Linux's integer arithmetic.
+uint32_t tcp_cubic_root(uint64_t a);
+
+// CUBIC (tcp_cubic.c) with HyStart. tcp_ca_create("cubic") makes one with the default params.
+class TcpCubic final : public TcpCongestionOps {
+ public:
+  explicit TcpCubic(const TcpCubicParams& p = {});
+  std::string_view name() const override { return "cubic"; }
+  void init(TcpCaSock& tp) override;
+  uint32_t ssthresh(TcpCaSock& tp) override;
+  void cong_avoid(TcpCaSock& tp, uint32_t ack, uint32_t acked) override;
+  void set_state(TcpCaSock& tp, TcpCaState state) override;
+  void cwnd_event(TcpCaSock& tp, TcpCaEvent ev) override;
+  void pkts_acked(TcpCaSock& tp, const TcpAckSample& s) override;
+  const BictcpState& state() const { return ca_; }
+  const TcpCubicParams& params() const { return p_; }
+
+ private:
+  void update(const TcpCaSock& tp, uint32_t cwnd, uint32_t acked);
+  void hystart_reset(const TcpCaSock& tp);
+  void hystart_update(TcpCaSock& tp, uint32_t delay);
+  void reset();
+
+  TcpCubicParams p_;
+  uint32_t beta_scale_;      // 8 * (1024 + beta) / 3 / (1024 - beta): Reno-friendly ACKs per +1
+  uint32_t cube_rtt_scale_;  // bic_scale * 10: C * 1024
+  uint64_t cube_factor_;     // 2^40 / (bic_scale * 10): turns W_max - cwnd into K^3
+  BictcpState ca_;
+};
 
 // A new per-socket instance of the algorithm called `name` ("reno", "cubic"); nullptr if unknown
 // (setsockopt(TCP_CONGESTION) answers -ENOENT then).
