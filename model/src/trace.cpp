@@ -127,6 +127,18 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::UdpInErrors: return "Udp.InErrors";
     case HostDrop::UdpIgnoredMulti: return "Udp.IgnoredMulti";
     case HostDrop::UdpSinkUnknown: return "udp_sink.unknown_sender";
+    case HostDrop::TcpInErrs: return "Tcp.InErrs";
+    case HostDrop::TcpNoSocket: return "tcp.no_socket";
+    case HostDrop::TcpOldData: return "TcpExt.DelayedACKLost";
+    case HostDrop::TcpOutOfWindow: return "tcp.out_of_window";
+    case HostDrop::TcpPawsDrop: return "TcpExt.PAWSEstab";
+    case HostDrop::TcpRcvQDrop: return "TcpExt.TCPRcvQDrop";
+    case HostDrop::TcpOfoDrop: return "TcpExt.TCPOFODrop";
+    case HostDrop::TcpZeroWindowDrop: return "TcpExt.TCPZeroWindowDrop";
+    case HostDrop::TcpBadSegment: return "tcp.bad_segment";
+    case HostDrop::TcpListenDrop: return "TcpExt.ListenDrops";
+    case HostDrop::TcpOfoMerge: return "TcpExt.TCPOFOMerge";
+    case HostDrop::TcpClosedData: return "tcp.closed";
   }
   return "?";
 }
@@ -182,6 +194,8 @@ std::string_view trace_kind_name(TraceKind k) {
     case TraceKind::IpDefrag: return "ip_defrag";
     case TraceKind::IpReasm: return "ip_frag_reasm";
     case TraceKind::QdiscDequeue: return "qdisc.dequeue";
+    case TraceKind::TcpRetransmit: return "tcp.retransmit";
+    case TraceKind::TcpInput: return "tcp.input";
     case TraceKind::Irq: return "irq";
     case TraceKind::HardIrq: return "hardirq";
     case TraceKind::NapiSchedule: return "napi_schedule";
@@ -249,6 +263,8 @@ Step default_step(TraceKind k) {
     case TraceKind::IpDefrag: return ingress(18);
     case TraceKind::IpReasm: return ingress(18);
     case TraceKind::QdiscDequeue: return egress(11);
+    case TraceKind::TcpRetransmit: return egress(2);
+    case TraceKind::TcpInput: return ingress(21);
     default: return kNoStep;
   }
 }

@@ -108,6 +108,8 @@ nlohmann::json args(const model::TraceEvent& e) {
     case TraceKind::IpFragment: j["offset"] = e.a; j["bytes"] = e.b; break;
     case TraceKind::IpDefrag: j["offset"] = e.a; j["ip_id"] = e.b; break;
     case TraceKind::IpReasm: j["bytes"] = e.a; j["fragments"] = e.b; break;
+    case TraceKind::TcpRetransmit: j["seq"] = e.a; j["original"] = fmt::format("{:#x}", e.b); break;
+    case TraceKind::TcpInput: j["state"] = e.a; j["seq"] = e.b; break;
     default:
       if (e.a != 0) j["a"] = e.a;
       if (e.b != 0) j["b"] = e.b;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,13 +26,15 @@ struct WireNetDevice : StubNetDevice {
   std::vector<std::vector<uint8_t>> sent;      // every frame put on the wire, Ethernet header first
   uint64_t lost = 0;
   LinkStats64 stats{};
+  // A test's fault injector: a frame it answers true for is lost on the wire (counted in lost).
+  std::function<bool(std::span<const uint8_t> frame)> drop_if;
 
   NetdevTx start_xmit(SkBuff* skb, bool) override {
     const std::span<const uint8_t> f = skb->bytes();
     sent.emplace_back(f.begin(), f.end());
     ++stats.tx_packets;
     stats.tx_bytes += skb->len;
-    if (!cut && peer != nullptr && peer->up) {
+    if (!cut && peer != nullptr && peer->up && !(drop_if && drop_if(f))) {
       SkBuff* c = peer_pool->alloc(skb->len);
       if (c != nullptr) {
         std::memcpy(c->head + c->data, f.data(), f.size());

@@ -127,6 +127,10 @@ enum class TraceKind : uint8_t {
   IpDefrag,     // ip_defrag queued a fragment (a: fragment offset in bytes, b: the datagram's IP id)
   IpReasm,      // ip_frag_reasm completed the datagram (a: total length, b: fragments joined)
   QdiscDequeue, // left the qdisc for the driver (a: sojourn in the qdisc, ns; b: packets left queued)
+  // TCP (protocol stack part 3a)
+  TcpRetransmit, // a retransmission of a segment: the first event of the new packet (a: sequence
+                 // number, b: the id of the segment's first transmission)
+  TcpInput,      // the state machine took the segment (a: the socket's TCP state, b: its sequence number)
   kCount
 };
 
@@ -179,6 +183,18 @@ enum class HostDrop : uint8_t {
   UdpInErrors,          // Udp: InErrors alone (a truncated or short datagram)
   UdpIgnoredMulti,      // Udp: IgnoredMulti (a broadcast or multicast datagram no socket wanted)
   UdpSinkUnknown,       // the testbench's port-9 sink: a datagram from no expected sender
+  TcpInErrs,            // Tcp: InErrs (a bad header or checksum; InCsumErrors too for a checksum)
+  TcpNoSocket,          // tcp.no_socket: for no socket (a RST went back unless it was one)
+  TcpOldData,           // TcpExt: DelayedACKLost: data all received before (a duplicate ACK with D-SACK back)
+  TcpOutOfWindow,       // tcp.out_of_window: outside the receive window (tcp_sequence; a duplicate ACK back)
+  TcpPawsDrop,          // TcpExt: PAWSEstab: an old timestamp (RFC 7323 PAWS)
+  TcpRcvQDrop,          // TcpExt: TCPRcvQDrop: in order, but the receive buffer was full
+  TcpOfoDrop,           // TcpExt: TCPOFODrop: out of order, and the receive buffer was full
+  TcpZeroWindowDrop,    // TcpExt: TCPZeroWindowDrop: data while our window was zero
+  TcpBadSegment,        // tcp.bad_segment: discarded by the state machine (flags, RST and SYN checks, old ACKs)
+  TcpListenDrop,        // TcpExt: ListenDrops: a SYN or ACK a listener could not take (queue full)
+  TcpOfoMerge,          // TcpExt: TCPOFOMerge: out of order, and every byte of it already queued
+  TcpClosedData,        // tcp.closed: data for a socket its application had closed (a RST went back)
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // A Consumed event's b: an application read the packet (pktgen's checker; a socket's reader
