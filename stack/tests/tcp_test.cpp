@@ -36,6 +36,7 @@ struct TcpPair : testing::PairRig {
   TaskScope tasks;
 
   TcpPair() {
+    a.dev.drop_if = nullptr;
     a.net->neigh().neigh_add(a.dev, ip4("10.0.0.2"), b.dev.dev_addr, kNudPermanent);
     b.net->neigh().neigh_add(b.dev, ip4("10.0.0.1"), a.dev.dev_addr, kNudPermanent);
   }
@@ -67,10 +68,16 @@ struct TcpPair : testing::PairRig {
     return v;
   }
   Instant now() const { return std::max(a.cpu.now(), b.cpu.now()); }
-  void run_for(Duration d) { run_until(now() + d); }
+  // Runs the pair for `d` of simulated time past the end of the last run (run_until stops at the
+  // last event before its bound, so the clocks alone do not say how far the test has gone).
+  Instant clock{};
+  void run_for(Duration d) {
+    clock = std::max(clock, now()) + d;
+    run_until(clock);
+  }
 
   // A listener on b:5001 and a connection from a; returns {client, server} once established.
-  std::pair<TcpSock*, TcpSock*> connect_pair() {
+  std::pair<TcpSock*, TcpSock*> connect_pair(bool expect_established = true) {
     TcpSock* l = tcp_b.socket();
     EXPECT_EQ(tcp_b.bind(*l, {ip4("10.0.0.2"), 5001}), 0);
     EXPECT_EQ(tcp_b.listen(*l, 16), 0);
@@ -79,7 +86,7 @@ struct TcpPair : testing::PairRig {
     EXPECT_EQ(tcp_a.connect(a.cpu, *c, {ip4("10.0.0.2"), 5001}), -kEINPROGRESS);
     run_for(Duration::ms(5));
     TcpSock* s = tcp_b.accept(*l);
-    EXPECT_NE(s, nullptr);
+    if (expect_established) EXPECT_NE(s, nullptr);
     return {c, s};
   }
   TcpSock* listener = nullptr;
@@ -212,6 +219,336 @@ TEST(TcpData, OneMegabyteEachWayBytesExact) {
   EXPECT_EQ(c->bytes_acked, (uint64_t{1} << 20) + 1);  // + the SYN, as tcpi_bytes_acked counts it
   EXPECT_EQ(s->bytes_received, uint64_t{1} << 20);
   EXPECT_EQ(p.tcp_a.mib().RetransSegs, 0u);
+}
+
+
+// ------------------------------------------------------------------------------ helpers for loss
+
+// The frame's TCP header if it is one, for drop rules.
+std::optional<wire::TcpRepr> tcp_of(std::span<const uint8_t> f) { return TcpPair::parse(f); }
+
+// Sends `d` on sk and reads everything on rk (into `got`), as two tasks.
+void transfer(TcpPair& p, Tcp& ts, Cpu& tc, TcpSock* sk, Tcp& tr, Cpu& rc, TcpSock* rk, const std::vector<uint8_t>& d,
+              std::vector<uint8_t>& got) {
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* s, const std::vector<uint8_t>& data) -> Co<void> {
+    (void)co_await t.send(cpu, *s, data);
+  }(ts, tc, sk, d));
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* s, std::vector<uint8_t>& into, std::size_t want) -> Co<void> {
+    std::vector<uint8_t> buf(65536);
+    while (into.size() < want) {
+      const int r = co_await t.recv(cpu, *s, buf);
+      if (r <= 0) co_return;
+      into.insert(into.end(), buf.begin(), buf.begin() + r);
+    }
+  }(tr, rc, rk, got, d.size()));
+}
+
+// The times (from a's frames) at which segments matching `pred` left host a.
+template <typename Pred>
+std::vector<Instant> times_of(const TcpPair& p, Pred pred) {
+  std::vector<Instant> v;
+  for (std::size_t i = 0; i < p.a.dev.sent.size(); ++i) {
+    if (auto r = TcpPair::parse(p.a.dev.sent[i]); r && pred(*r)) v.push_back(p.a.dev.sent_at[i]);
+  }
+  return v;
+}
+
+// ------------------------------------------------------------------------------ lost handshake segments
+
+// RFC 6298 5.7 / Linux: a lost SYN is sent again after TCP_TIMEOUT_INIT (1 s), on the timer
+// wheel's tick (250 jiffies: level 1, 8-jiffy buckets, rounded up past the expiry: 1.000-1.036 s);
+// TCPSynRetrans and RetransSegs count it, the connection opens.
+TEST(TcpLoss, LostSynSentAgainAfterOneSecond) {
+  TcpPair p;
+  int syns = 0;
+  p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+    auto r = tcp_of(f);
+    return r && r->flags == wire::kTcpSyn && ++syns == 1;
+  };
+  auto [c, s] = p.connect_pair(false);
+  EXPECT_EQ(s, nullptr);  // not yet: the SYN was lost
+  p.run_for(Duration::ms(1100));
+  TcpSock* s2 = p.tcp_b.accept(*p.listener);
+  ASSERT_NE(s2, nullptr);
+  EXPECT_EQ(c->tstate, TcpState::Established);
+  const auto t = times_of(p, [](const wire::TcpRepr& r) { return r.flags == wire::kTcpSyn; });
+  ASSERT_EQ(t.size(), 2u);
+  const int64_t gap_us = (t[1] - t[0]).ps() / 1000000;
+  EXPECT_GE(gap_us, 1000000);
+  EXPECT_LE(gap_us, 1036000);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPSynRetrans], 1u);
+  EXPECT_EQ(p.tcp_a.mib().RetransSegs, 1u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPTimeouts], 1u);
+  // no RTT sample from a retransmitted SYN (Karn): rto stays 1 s; cwnd 10 (one retransmission only)
+  EXPECT_EQ(c->snd_cwnd, 10u);
+}
+
+// A lost SYN-ACK: the listener's request sock sends it again from its own timer (1 s), or when the
+// client's SYN comes again; either way the connection opens and the child is accepted once.
+TEST(TcpLoss, LostSynAckRecovered) {
+  TcpPair p;
+  int synacks = 0;
+  p.b.dev.drop_if = [&](std::span<const uint8_t> f) {
+    auto r = tcp_of(f);
+    return r && r->flags == (wire::kTcpSyn | wire::kTcpAck) && ++synacks == 1;
+  };
+  auto [c, s] = p.connect_pair(false);
+  EXPECT_EQ(s, nullptr);
+  p.run_for(Duration::ms(1100));
+  TcpSock* s2 = p.tcp_b.accept(*p.listener);
+  ASSERT_NE(s2, nullptr);
+  EXPECT_EQ(s2->tstate, TcpState::Established);
+  EXPECT_EQ(c->tstate, TcpState::Established);
+  EXPECT_EQ(p.tcp_b.accept(*p.listener), nullptr);
+  EXPECT_EQ(p.tcp_b.mib().PassiveOpens, 1u);
+  EXPECT_GE(synacks, 2);
+}
+
+// A lost FIN is sent again (by the loss probe, about 204 ms: one segment out, so 2 * srtt +
+// TCP_RTO_MIN capped at the RTO); both sides finish: the active closer in TIME-WAIT for 60 s on
+// the timer wheel (15000 jiffies: level 3, 512-jiffy buckets, so 60-62 s; then gone, TW
+// counted), the passive one closed.
+TEST(TcpLoss, LostFinThenTimeWaitSixtySeconds) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  int fins = 0;
+  p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+    auto r = tcp_of(f);
+    return r && (r->flags & wire::kTcpFin) != 0 && ++fins == 1;
+  };
+  p.tcp_a.close(c);
+  p.run_for(Duration::ms(100));
+  EXPECT_EQ(s->tstate, TcpState::Established);  // the FIN was lost
+  p.run_for(Duration::ms(400));                  // the RTO (about 204 ms) sent it again
+  EXPECT_EQ(s->tstate, TcpState::CloseWait);
+  EXPECT_EQ(fins, 2);
+  EXPECT_EQ(p.tcp_a.mib().RetransSegs, 1u);
+  p.tcp_b.close(s);
+  p.run_for(Duration::ms(10));
+  EXPECT_EQ(p.tcp_a.time_wait_count(), 1u);
+  EXPECT_EQ(p.tcp_b.size(), 1u);  // only the listener left on b
+  p.run_for(Duration::ms(59900));
+  EXPECT_EQ(p.tcp_a.time_wait_count(), 1u);
+  p.run_for(Duration::ms(2200));
+  EXPECT_EQ(p.tcp_a.time_wait_count(), 0u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TW], 1u);
+}
+
+// ------------------------------------------------------------------------------ RTO (RFC 6298 5.5)
+
+// The cable cut after the handshake: the one segment sent goes again first as a loss probe (at
+// the RTO's time: PTO = 2 srtt + 200 ms is capped by it), then at the RTO re-armed from the probe
+// (204 ms later), then with exponential backoff (408, 816 ms ...); with tcp_retries2 = 3 the
+// connection gives up with ETIMEDOUT once tcp_model_timeout's 15 * 200 ms have passed since the
+// first retransmission.
+TEST(TcpLoss, RtoExponentialBackoffThenTimeout) {
+  TcpPair p;
+  p.tcp_a.sysctls().tcp_retries2 = 3;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.a.dev.cut = true;
+  const std::vector<uint8_t> d = pattern(100, 3);
+  EXPECT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, d, 0), 100);
+  p.run_for(Duration::ms(20000));
+  const auto t = times_of(p, [](const wire::TcpRepr& r) { return r.payload_len == 100; });
+  ASSERT_GE(t.size(), 4u);
+  std::vector<double> gaps;
+  for (std::size_t i = 1; i < t.size(); ++i) gaps.push_back(static_cast<double>((t[i] - t[i - 1]).ps()) / 1e9);
+  // 204 ms (rto 51 jiffies, fired on the wheel) then doubling: 408, 816 ... within the ticks' rounding
+  ASSERT_GE(gaps.size(), 4u);
+  EXPECT_NEAR(gaps[0], 206, 6);   // the probe
+  EXPECT_NEAR(gaps[1], 206, 6);   // the first RTO (51 jiffies, fired a tick late: 204-208 ms)
+  EXPECT_NEAR(gaps[2], 412, 36);  // 102 jiffies: level 1, 8-jiffy buckets
+  EXPECT_NEAR(gaps[3], 824, 36);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPLossProbes], 1u);
+  EXPECT_EQ(c->tstate, TcpState::Close);
+  EXPECT_EQ(c->err, kETIMEDOUT);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPAbortOnTimeout], 1u);
+  EXPECT_GE(p.tcp_a.ext()[LinuxMib::TCPTimeouts], 3u);
+}
+
+// ------------------------------------------------------------------------------ SACK and RACK (RFC 8985)
+
+// Three holes in one window (segments 3, 6 and 9 of a 40-segment write lost once): the receiver's
+// SACK blocks let RACK mark exactly those lost; one SACK recovery, three fast retransmissions, no
+// timeout, and every byte arrives.
+TEST(TcpLoss, SackRecoveryOfSeveralHoles) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  std::map<uint32_t, int> seen;
+  const uint32_t base = c->snd_nxt;
+  p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+    auto r = tcp_of(f);
+    if (!r || r->payload_len == 0) return false;
+    const uint32_t k = (r->seq - base) / 1448;
+    return (k == 3 || k == 6 || k == 9) && seen[r->seq]++ == 0;
+  };
+  const std::vector<uint8_t> d = pattern(40 * 1448, 4);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(1000));
+  EXPECT_TRUE(got == d);
+  EXPECT_EQ(p.tcp_a.mib().RetransSegs, 3u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPSackRecovery], 1u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPFastRetrans], 3u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPTimeouts], 0u);
+  EXPECT_GE(p.tcp_b.ext()[LinuxMib::TCPOFOQueue], 3u);
+}
+
+// A tail loss (the last segment of a write lost once): the loss probe (TLP, after about two RTTs
+// plus TCP_TIMEOUT_MIN, well before the RTO) sends it again; no timeout.
+TEST(TcpLoss, TailLossRepairedByProbe) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  const uint32_t base = c->snd_nxt;
+  int hits = 0;
+  p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+    auto r = tcp_of(f);
+    return r && r->payload_len > 0 && r->seq == base + 4 * 1448 && hits++ == 0;
+  };
+  const std::vector<uint8_t> d = pattern(5 * 1448, 5);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(1000));
+  EXPECT_TRUE(got == d);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPLossProbes], 1u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPTimeouts], 0u);
+  EXPECT_EQ(p.tcp_a.mib().RetransSegs, 1u);
+}
+
+// ------------------------------------------------------------------------------ windows
+
+// A reader that does not read: the window closes (the receiver advertises 0), the sender's persist
+// timer sends window probes with backoff; once the reader drains, the transfer completes.
+TEST(TcpWindow, ZeroWindowProbesThenRecovery) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  const std::vector<uint8_t> d = pattern(400000, 6);
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data) -> Co<void> {
+    (void)co_await t.send(cpu, *sk, data);
+  }(p.tcp_a, p.a.cpu, c, d));
+  p.run_for(Duration::ms(3000));
+  EXPECT_GT(p.tcp_b.ext()[LinuxMib::TCPToZeroWindowAdv], 0u);
+  EXPECT_GT(p.tcp_a.ext()[LinuxMib::TCPWinProbe], 1u);
+  EXPECT_EQ(c->snd_wnd, 0u);
+  std::vector<uint8_t> got;
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, std::vector<uint8_t>& into, std::size_t want) -> Co<void> {
+    std::vector<uint8_t> buf(65536);
+    while (into.size() < want) {
+      const int r = co_await t.recv(cpu, *sk, buf);
+      if (r <= 0) co_return;
+      into.insert(into.end(), buf.begin(), buf.begin() + r);
+    }
+  }(p.tcp_b, p.b.cpu, s, got, d.size()));
+  p.run_for(Duration::ms(30000));
+  EXPECT_TRUE(got == d);
+}
+
+// Sequence numbers that wrap (RFC 9293 3.4): a send starting 100000 bytes below 2^32 crosses it.
+TEST(TcpData, SequenceNumbersWrap) {
+  TcpPair p;
+  TcpSock* l = p.tcp_b.socket();
+  ASSERT_EQ(p.tcp_b.bind(*l, {ip4("10.0.0.2"), 5001}), 0);
+  ASSERT_EQ(p.tcp_b.listen(*l, 4), 0);
+  TcpSock* c = p.tcp_a.socket();
+  c->isn_request = 0xFFFFFFFFu - 100000;
+  ASSERT_EQ(p.tcp_a.connect(p.a.cpu, *c, {ip4("10.0.0.2"), 5001}), -kEINPROGRESS);
+  p.run_for(Duration::ms(5));
+  TcpSock* s = p.tcp_b.accept(*l);
+  ASSERT_NE(s, nullptr);
+  const std::vector<uint8_t> d = pattern(300000, 7);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(2000));
+  EXPECT_TRUE(got == d);
+  EXPECT_LT(c->snd_una, 300000u);  // wrapped past 0
+}
+
+// ------------------------------------------------------------------------------ resets (RFC 5961 3)
+
+// A RST whose sequence number is in the window but not rcv_nxt gets a challenge ACK and changes
+// nothing; one at rcv_nxt resets the connection (ECONNRESET, EstabResets).
+TEST(TcpReset, InWindowRstChallengedExactRstResets) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  // forge RSTs from a to b through a's own device path: build them as the peer would
+  auto forge = [&](uint32_t seq) {
+    wire::TcpRepr r;
+    r.src_port = c->num;
+    r.dst_port = 5001;
+    r.seq = seq;
+    r.flags = wire::kTcpRst;
+    SkBuff* skb = p.a.net->alloc_skb(p.a.cpu, 20);
+    ASSERT_NE(skb, nullptr);
+    r.emit(skb->bytes(), ip4("10.0.0.1"), ip4("10.0.0.2"));
+    NetStack::IpSend ip;
+    ip.daddr = ip4("10.0.0.2");
+    ip.protocol = 6;
+    (void)p.a.net->ip_send(p.a.cpu, skb, ip);
+  };
+  forge(s->rcv_nxt + 1000);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(s->tstate, TcpState::Established);
+  EXPECT_EQ(p.tcp_b.ext()[LinuxMib::TCPChallengeACK], 1u);
+  forge(s->rcv_nxt);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(s->tstate, TcpState::Close);
+  EXPECT_EQ(s->err, kECONNRESET);
+  EXPECT_EQ(p.tcp_b.mib().EstabResets, 1u);
+}
+
+// A SYN on an established connection (RFC 5961 4): a challenge ACK, TCPSYNChallenge, no reset.
+TEST(TcpReset, SynOnEstablishedGetsChallengeAck) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  wire::TcpRepr r;
+  r.src_port = c->num;
+  r.dst_port = 5001;
+  r.seq = s->rcv_nxt + 10;
+  r.flags = wire::kTcpSyn;
+  SkBuff* skb = p.a.net->alloc_skb(p.a.cpu, 20);
+  ASSERT_NE(skb, nullptr);
+  r.emit(skb->bytes(), ip4("10.0.0.1"), ip4("10.0.0.2"));
+  NetStack::IpSend ip;
+  ip.daddr = ip4("10.0.0.2");
+  ip.protocol = 6;
+  (void)p.a.net->ip_send(p.a.cpu, skb, ip);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(s->tstate, TcpState::Established);
+  EXPECT_EQ(p.tcp_b.ext()[LinuxMib::TCPSYNChallenge], 1u);
+}
+
+// Closing with unread data sends RST (RFC 2525 2.17, TCPAbortOnClose) and the peer sees ECONNRESET.
+TEST(TcpReset, CloseWithUnreadDataAborts) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  const std::vector<uint8_t> d = pattern(1000, 8);
+  EXPECT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, d, 0), 1000);
+  p.run_for(Duration::ms(5));
+  p.tcp_b.close(s);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(p.tcp_b.ext()[LinuxMib::TCPAbortOnClose], 1u);
+  EXPECT_EQ(c->tstate, TcpState::Close);
+  EXPECT_EQ(c->err, kECONNRESET);
+}
+
+// Simultaneous close (RFC 9293 3.6 case 2): both FIN-WAIT-1 -> CLOSING -> TIME-WAIT.
+TEST(TcpClose, SimultaneousCloseBothTimeWait) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.tcp_a.shutdown(p.a.cpu, *c, 1);
+  p.tcp_b.shutdown(p.b.cpu, *s, 1);
+  p.run_for(Duration::ms(50));
+  EXPECT_EQ(p.tcp_a.time_wait_count(), 1u);
+  EXPECT_EQ(p.tcp_b.time_wait_count(), 1u);
 }
 
 }  // namespace

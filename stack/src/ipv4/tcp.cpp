@@ -118,7 +118,7 @@ void TcpEngine::destroy(TcpSock* sk) {
   eventpoll_release(*sk);
   Cpu& c = timer_cpu();
   for (uint64_t* h : {&sk->xmit_timer, &sk->dack_timer, &sk->keepalive_timer}) {
-    if (*h != 0) c.cancel(*h);
+    if (*h != 0) c.cancel(*h - 1);
     *h = 0;
   }
   unhash(*sk);
@@ -240,7 +240,7 @@ Tcp::~Tcp() {
   for (auto& s : socks_) {
     eventpoll_release(*s);
     for (uint64_t* h : {&s->xmit_timer, &s->dack_timer, &s->keepalive_timer}) {
-      if (*h != 0) c.cancel(*h);
+      if (*h != 0) c.cancel(*h - 1);
     }
     e_->free_rcv_queues(*s, false);
     if (s->wmem_alloc > 0) {
@@ -388,7 +388,7 @@ int Tcp::connect(Cpu& cpu, TcpSock& sk, SockAddrIn peer) {
     sk.num = found;
     e_->bhash_[found].push_back(&sk);
   }
-  sk.isn = e_->secure_seq(sk.saddr, sk.daddr, sk.num, sk.dport, cpu.now());
+  sk.isn = sk.isn_request ? *sk.isn_request : e_->secure_seq(sk.saddr, sk.daddr, sk.num, sk.dport, cpu.now());
   sk.tsoffset = static_cast<uint32_t>(isn_key_ >> 11) ^ (sk.isn * 2654435761u);
   sk.write_seq = sk.isn;
   sk.inet_id = static_cast<uint16_t>(rng_.u32());

@@ -287,7 +287,7 @@ class TcpEngine {
   std::unordered_map<FourTuple, TcpSock*, FourTupleHash> ehash_;
   std::unordered_map<uint16_t, std::vector<TcpSock*>> lhash_;
   std::unordered_map<uint16_t, std::vector<TcpSock*>> bhash_;
-  uint32_t challenge_count_ = 0, challenge_stamp_ = 0;
+  uint32_t challenge_count_ = 0, challenge_stamp_ = 0xFFFFFFFF;  // Linux's jiffies start far from 0
 };
 
 }  // namespace vnic::stack

@@ -681,7 +681,7 @@ void TcpEngine::ack_snd_check(Cpu& cpu, TcpSock& sk) {
   if (sk.srtt_us != 0 && sk.srtt_us < rtt) rtt = sk.srtt_us;
   // 5 % of the RTT (srtt is << 3), at most tcp_comp_sack_delay_ns (1 ms), plus its slack (100 us)
   const uint64_t delay_ns = std::min<uint64_t>(1000000, rtt * (1000 >> 3) / 20);
-  sk.comp_timer = timer_cpu().call_at(cpu.now() + Duration::ns(static_cast<int64_t>(delay_ns)), &TcpEngine::on_timer,
+  sk.comp_timer = 1 + timer_cpu().call_at(cpu.now() + Duration::ns(static_cast<int64_t>(delay_ns)), &TcpEngine::on_timer,
                                       this, sk.ino << 3 | 4);
 }
 

@@ -20,7 +20,9 @@ using wire::seq_before;
 
 void TcpEngine::mstamp_refresh(Cpu& cpu, TcpSock& sk) {
   sk.now = cpu.now();
-  sk.tcp_mstamp = static_cast<uint64_t>(sk.now.ps() / 1000000);
+  // tcp_clock_us: microseconds on a clock whose origin is arbitrary (Linux's is boot); +1 keeps
+  // a stamp of the simulation's first microsecond from reading as "none" (0)
+  sk.tcp_mstamp = static_cast<uint64_t>(sk.now.ps() / 1000000) + 1;
   sk.tcp_jiffies32 = static_cast<uint32_t>(jiffies(sk.now));
 }
 
@@ -274,7 +276,7 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
       ext_[LinuxMib::TCPAckCompressed] += sk.compressed_ack;
       sk.compressed_ack = 0;
       if (sk.comp_timer != 0) {
-        timer_cpu().cancel(sk.comp_timer);
+        timer_cpu().cancel(sk.comp_timer - 1);
         sk.comp_timer = 0;
       }
     }

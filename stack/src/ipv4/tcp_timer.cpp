@@ -88,13 +88,13 @@ void TcpEngine::reset_xmit_timer(TcpSock& sk, uint8_t what, uint64_t when, uint6
   const Instant at = timer_wheel_expiry(sk.now, when);
   sk.xmit_timeout = Instant::from_ps(static_cast<int64_t>(jiffies(sk.now) + when) * kJiffy.ps());
   Cpu& c = timer_cpu();
-  if (sk.xmit_timer != 0) c.cancel(sk.xmit_timer);
-  sk.xmit_timer = c.call_at(at, &TcpEngine::on_timer, this, sk.ino << 3 | kKindXmit);
+  if (sk.xmit_timer != 0) c.cancel(sk.xmit_timer - 1);
+  sk.xmit_timer = 1 + c.call_at(at, &TcpEngine::on_timer, this, sk.ino << 3 | kKindXmit);
 }
 
 void TcpEngine::clear_xmit_timer(TcpSock& sk) {
   sk.pending = 0;
-  if (sk.xmit_timer != 0) timer_cpu().cancel(sk.xmit_timer);
+  if (sk.xmit_timer != 0) timer_cpu().cancel(sk.xmit_timer - 1);
   sk.xmit_timer = 0;
 }
 
@@ -123,26 +123,26 @@ void TcpEngine::set_xmit_timer(TcpSock& sk) {
 
 void TcpEngine::reset_dack_timer(TcpSock& sk, Instant when) {
   Cpu& c = timer_cpu();
-  if (sk.dack_timer != 0) c.cancel(sk.dack_timer);
+  if (sk.dack_timer != 0) c.cancel(sk.dack_timer - 1);
   sk.dack_timeout = when;
-  sk.dack_timer = c.call_at(when, &TcpEngine::on_timer, this, sk.ino << 3 | kKindDack);
+  sk.dack_timer = 1 + c.call_at(when, &TcpEngine::on_timer, this, sk.ino << 3 | kKindDack);
 }
 
 void TcpEngine::clear_dack_timer(TcpSock& sk) {
-  if (sk.dack_timer != 0) timer_cpu().cancel(sk.dack_timer);
+  if (sk.dack_timer != 0) timer_cpu().cancel(sk.dack_timer - 1);
   sk.dack_timer = 0;
 }
 
 void TcpEngine::reset_keepalive_timer(TcpSock& sk, uint64_t when_jiffies) {
   Cpu& c = timer_cpu();
-  if (sk.keepalive_timer != 0) c.cancel(sk.keepalive_timer);
+  if (sk.keepalive_timer != 0) c.cancel(sk.keepalive_timer - 1);
   const Instant base = std::max(sk.now, c.now());
   sk.keepalive_timer =
-      c.call_at(timer_wheel_expiry(base, when_jiffies), &TcpEngine::on_timer, this, sk.ino << 3 | kKindKeepalive);
+      1 + c.call_at(timer_wheel_expiry(base, when_jiffies), &TcpEngine::on_timer, this, sk.ino << 3 | kKindKeepalive);
 }
 
 void TcpEngine::clear_keepalive_timer(TcpSock& sk) {
-  if (sk.keepalive_timer != 0) timer_cpu().cancel(sk.keepalive_timer);
+  if (sk.keepalive_timer != 0) timer_cpu().cancel(sk.keepalive_timer - 1);
   sk.keepalive_timer = 0;
 }
 

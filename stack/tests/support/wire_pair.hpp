@@ -24,6 +24,7 @@ struct WireNetDevice : StubNetDevice {
   SkbPool* peer_pool = nullptr;
   bool cut = false;                            // the cable is out: frames vanish (counted in lost)
   std::vector<std::vector<uint8_t>> sent;      // every frame put on the wire, Ethernet header first
+  std::vector<model::Instant> sent_at;         // each frame's skb->tstamp (when its sender made it)
   uint64_t lost = 0;
   LinkStats64 stats{};
   // A test's fault injector: a frame it answers true for is lost on the wire (counted in lost).
@@ -32,6 +33,7 @@ struct WireNetDevice : StubNetDevice {
   NetdevTx start_xmit(SkBuff* skb, bool) override {
     const std::span<const uint8_t> f = skb->bytes();
     sent.emplace_back(f.begin(), f.end());
+    sent_at.push_back(skb->tstamp);
     ++stats.tx_packets;
     stats.tx_bytes += skb->len;
     if (!cut && peer != nullptr && peer->up && !(drop_if && drop_if(f))) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -135,6 +136,9 @@ struct TcpSock : Sock, TcpCaSock {
   bool tw_kill = false;            // its timeout was short (TWKilled rather than TW when it ends)
   // sequence space
   uint32_t isn = 0;                // our initial sequence number
+  // connect()'s initial sequence number when set (what TCP_REPAIR's TCP_QUEUE_SEQ lets a test
+  // choose in Linux); unset: secure_tcp_seq's hash and clock.
+  std::optional<uint32_t> isn_request;
   uint32_t write_seq = 0, pushed_seq = 0, snd_sml = 0, snd_up = 0;
   uint32_t snd_wl1 = 0, snd_wnd = 0, max_window = 0;
   uint32_t rcv_nxt = 0, copied_seq = 0, rcv_wup = 0, rcv_wnd = 0, rcv_ssthresh = 0, window_clamp = 0;
@@ -214,7 +218,7 @@ struct TcpSock : Sock, TcpCaSock {
   std::deque<TcpRcvSeg> ofo;       // out of order, by seq
   bool fin_rcvd = false;           // SOCK_DONE: the peer's FIN arrived
   uint32_t rcv_ooopack = 0;
-  // timers (Cpu::call_at handles; 0 = not armed)
+  // timers (Cpu::call_at handles + 1; 0 = not armed)
   uint64_t xmit_timer = 0;         // retransmit / TLP / RACK reorder / probe0 (icsk_pending)
   uint8_t pending = 0;             // ICSK_TIME_RETRANS 1, DACK 2, PROBE0 3, LOSS_PROBE 5, REO_TIMEOUT 6
   model::Instant xmit_timeout{};
