@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "support/net_rig.hpp"
 #include "support/pair_rig.hpp"
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/tcp.hpp"
@@ -549,6 +552,164 @@ TEST(TcpClose, SimultaneousCloseBothTimeWait) {
   p.run_for(Duration::ms(50));
   EXPECT_EQ(p.tcp_a.time_wait_count(), 1u);
   EXPECT_EQ(p.tcp_b.time_wait_count(), 1u);
+}
+
+
+// ------------------------------------------------------------------------------ journeys
+
+struct Step {
+  std::string source, step, kind;
+  bool operator==(const Step&) const = default;
+};
+std::vector<std::string> journey(const testing::RecordingSink& sink, uint64_t id) {
+  std::vector<std::string> v;
+  for (const auto& r : sink.events) {
+    if (r.e.packet == id) {
+      v.push_back(r.source + " " + std::string(model::step_name(r.e.step)) + " " + std::string(model::trace_kind_name(r.e.kind)));
+    }
+  }
+  return v;
+}
+// Every packet of a run has exactly one end (Consumed or Drop), its last event; packets the
+// rig's wire lost (`lost`) have none.
+void expect_account(const testing::RecordingSink& sink, const std::set<uint64_t>& lost) {
+  std::map<uint64_t, int> ends;
+  std::map<uint64_t, TraceKind> last;
+  for (const auto& r : sink.events) {
+    if (r.e.packet == 0) continue;
+    last[r.e.packet] = r.e.kind;
+    if (r.e.kind == TraceKind::Consumed || r.e.kind == TraceKind::Drop) ++ends[r.e.packet];
+  }
+  for (const auto& [id, kind] : last) {
+    if (lost.count(id) != 0) {
+      EXPECT_EQ(ends[id], 0) << std::hex << id;
+      continue;
+    }
+    EXPECT_EQ(ends[id], 1) << std::hex << id << "\n" << ::testing::PrintToString(journey(sink, id));
+    EXPECT_TRUE(kind == TraceKind::Consumed || kind == TraceKind::Drop) << std::hex << id;
+  }
+}
+
+// One segment from send() to the reader's recv(): egress 1-4 in tcp_sendmsg/tcp_transmit_skb, the
+// IP layer, then on the reader ingress 19-24: tcp_v4_rcv, the lookup, the state machine, the
+// receive queue, the wake-up, the read and the end.
+TEST(TcpJourney, OneSegmentFromSendToRecv) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  testing::RecordingSink sink;
+  p.a.net->set_trace(&sink, "host_a");
+  p.b.net->set_trace(&sink, "host_b");
+  const std::vector<uint8_t> d = pattern(1000, 9);
+  std::vector<uint8_t> got;
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, std::vector<uint8_t>& into) -> Co<void> {
+    std::vector<uint8_t> buf(4096);
+    const int r = co_await t.recv(cpu, *sk, buf);
+    if (r > 0) into.assign(buf.begin(), buf.begin() + r);
+  }(p.tcp_b, p.b.cpu, s, got));
+  p.run_for(Duration::ms(1));
+  ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, d, 0), 1000);
+  p.run_for(Duration::ms(300));
+  ASSERT_TRUE(got == d);
+  uint64_t id = 0;
+  for (const auto& r : sink.events) {
+    if (r.e.kind == TraceKind::AppRecv) id = r.e.packet;
+  }
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(journey(sink, id),
+            (std::vector<std::string>{
+                "host_a egress:2 packet.made", "host_a egress:1 sock.sendmsg", "host_a egress:3 sock.wmem",
+                "host_a egress:4 l4.header", "host_a egress:5 ip.send", "host_a egress:6 ip.header",
+                "host_a egress:7 ip_route_output", "host_a egress:8 ip_output", "host_a - neigh_output",
+                "host_a egress:10 dev_queue_xmit", "host_a egress:11 qdisc.enqueue",
+                "host_b ingress:13 netif_receive_skb_core", "host_b ingress:15 ip_rcv",
+                "host_b ingress:17 ip_route_input", "host_b ingress:18 ip_local_deliver",
+                "host_b ingress:19 ip_protocol_deliver", "host_b ingress:20 sock.lookup", "host_b ingress:21 tcp.input",
+                "host_b ingress:22 sock.queue", "host_b ingress:23 sock.wake", "host_b ingress:24 app.recvmsg",
+                "host_b ingress:24 consumed"}));
+  std::set<uint64_t> none;
+  expect_account(sink, none);
+}
+
+// A retransmitted segment is a new packet: the original's id ends where it was lost, the
+// retransmission's first event is tcp.retransmit (egress 2) naming the original, and it is the
+// one the reader reads.
+TEST(TcpJourney, RetransmittedSegmentIsANewPacket) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  testing::RecordingSink sink;
+  p.a.net->set_trace(&sink, "host_a");
+  p.b.net->set_trace(&sink, "host_b");
+  std::set<uint64_t> lost;
+  const uint32_t base = c->snd_nxt;
+  int hits = 0;
+  p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+    auto r = tcp_of(f);
+    if (r && r->payload_len > 0 && r->seq == base + 1448 && hits++ == 0) {
+      lost.insert(p.a.dev.last_id);
+      return true;
+    }
+    return false;
+  };
+  const std::vector<uint8_t> d = pattern(6 * 1448, 10);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(1000));
+  ASSERT_TRUE(got == d);
+  ASSERT_EQ(lost.size(), 1u);
+  const uint64_t orig = *lost.begin();
+  uint64_t re = 0;
+  for (const auto& r : sink.events) {
+    if (r.e.kind == TraceKind::TcpRetransmit && r.e.b == orig) re = r.e.packet;
+  }
+  ASSERT_NE(re, 0u);
+  const auto j = journey(sink, re);
+  ASSERT_FALSE(j.empty());
+  EXPECT_EQ(j.front(), "host_a egress:2 tcp.retransmit");
+  EXPECT_EQ(j.back(), "host_b ingress:24 consumed");
+  EXPECT_NE(std::find(j.begin(), j.end(), "host_b ingress:24 app.recvmsg"), j.end());
+  expect_account(sink, lost);
+}
+
+// The per-packet account of a whole connection with loss: handshake, 200 KiB each way with every
+// 37th data frame lost once, close and TIME-WAIT; every packet ends once (or was lost on the wire).
+TEST(TcpJourney, EveryPacketOfALossyConnectionEndsOnce) {
+  TcpPair p;
+  testing::RecordingSink sink;
+  p.a.net->set_trace(&sink, "host_a");
+  p.b.net->set_trace(&sink, "host_b");
+  std::set<uint64_t> lost;
+  std::map<uint32_t, int> seen_a, seen_b;
+  int n = 0;
+  auto rule = [&](testing::WireNetDevice& dev, std::map<uint32_t, int>& seen) {
+    return [&dev, &seen, &lost, &n](std::span<const uint8_t> f) {
+      auto r = tcp_of(f);
+      if (!r || r->payload_len == 0) return false;
+      if (++n % 37 == 0 && seen[r->seq]++ == 0) {
+        lost.insert(dev.last_id);
+        return true;
+      }
+      return false;
+    };
+  };
+  p.a.dev.drop_if = rule(p.a.dev, seen_a);
+  p.b.dev.drop_if = rule(p.b.dev, seen_b);
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  const std::vector<uint8_t> da = pattern(200 * 1024, 11), db = pattern(200 * 1024, 12);
+  std::vector<uint8_t> ga, gb;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, da, gb);
+  transfer(p, p.tcp_b, p.b.cpu, s, p.tcp_a, p.a.cpu, c, db, ga);
+  p.run_for(Duration::ms(5000));
+  EXPECT_TRUE(gb == da);
+  EXPECT_TRUE(ga == db);
+  EXPECT_GT(lost.size(), 5u);
+  p.tcp_a.close(c);
+  p.tcp_b.close(s);
+  p.run_for(Duration::ms(70000));
+  EXPECT_EQ(p.tcp_a.time_wait_count() + p.tcp_b.time_wait_count(), 0u);
+  expect_account(sink, lost);
 }
 
 }  // namespace

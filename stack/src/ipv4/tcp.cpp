@@ -99,14 +99,21 @@ void TcpEngine::unhash(TcpSock& sk) {
 }
 
 void TcpEngine::free_rcv_queues(TcpSock& sk, bool trace) {
+  // sk_stream_kill_queues / the purge in tcp_close: what no one will read. A segment with data
+  // is a drop (tcp.closed); a bare FIN was used up by the state machine already (consumed).
   for (auto* q : {&sk.rcvq, &sk.ofo}) {
     for (TcpRcvSeg& r : *q) {
       r.skb->destructor = nullptr;
       r.skb->sk = nullptr;
-      if (trace) {
-        net_.drop(net_.cpu(0), r.skb, SkbDropReason::NotSpecified, ingress(22));
-      } else {
+      const bool data = r.end_seq - r.seq - (r.fin ? 1u : 0u) != 0;
+      if (!trace) {
         net_.pool().release(r.skb, SkbDropReason::NotSpecified);
+      } else if (data) {
+        ++stats_.closed;
+        net_.drop(net_.cpu(0), r.skb, SkbDropReason::NotSpecified, model::ingress(22),
+                  model::host_drop(model::HostDrop::TcpClosedData));
+      } else {
+        net_.consume(net_.cpu(0), r.skb, model::ingress(22), wire::kIpprotoTcp);
       }
     }
     q->clear();
@@ -137,7 +144,7 @@ void TcpEngine::destroy(TcpSock* sk) {
   for (auto& o : t_.socks_) {
     if (o->parent == sk) o->parent = nullptr;
   }
-  free_rcv_queues(*sk, false);
+  free_rcv_queues(*sk, true);
   socks_by_ino_.erase(sk->ino);
   const auto it = std::find_if(t_.socks_.begin(), t_.socks_.end(), [sk](const auto& p) { return p.get() == sk; });
   if (it == t_.socks_.end()) return;

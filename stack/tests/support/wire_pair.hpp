@@ -29,11 +29,13 @@ struct WireNetDevice : StubNetDevice {
   LinkStats64 stats{};
   // A test's fault injector: a frame it answers true for is lost on the wire (counted in lost).
   std::function<bool(std::span<const uint8_t> frame)> drop_if;
+  uint64_t last_id = 0;                        // the packet id of the frame being sent (for drop_if)
 
   NetdevTx start_xmit(SkBuff* skb, bool) override {
     const std::span<const uint8_t> f = skb->bytes();
     sent.emplace_back(f.begin(), f.end());
     sent_at.push_back(skb->tstamp);
+    last_id = skb->trace_id;
     ++stats.tx_packets;
     stats.tx_bytes += skb->len;
     if (!cut && peer != nullptr && peer->up && !(drop_if && drop_if(f))) {
