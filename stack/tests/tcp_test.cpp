@@ -712,5 +712,186 @@ TEST(TcpJourney, EveryPacketOfALossyConnectionEndsOnce) {
   expect_account(sink, lost);
 }
 
+
+// ------------------------------------------------------------------------------ ACKs, Nagle, cork
+
+// Delayed ACKs with Linux's quick-ack start: the first segments of a connection are ACKed at once
+// (icsk_ack.quick = min(rcv_wnd / (2 * rcv_mss), 16)), later ones after the delayed-ACK timer
+// (ato TCP_ATO_MIN = 40 ms, fired on the next tick: 40-48 ms), each counted in DelayedACKs. The
+// reader does not read (a read that empties the queue would ACK at once, tcp_cleanup_rbuf).
+TEST(TcpAck, QuickAcksThenDelayedAcks) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.tcp_a.set_nodelay(p.a.cpu, *c, true);
+  const std::size_t n_before = p.b.dev.sent.size();
+  for (int i = 0; i < 24; ++i) {
+    const std::vector<uint8_t> d = pattern(100, static_cast<uint32_t>(100 + i));
+    ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, d, 0), 100);
+    p.run_for(Duration::ms(100));
+  }
+  // b's ACKs in order, with the delay from the data they acknowledge
+  std::vector<double> delays_ms;
+  const auto ad = p.sent_by(p.a);
+  for (std::size_t i = n_before; i < p.b.dev.sent.size(); ++i) {
+    auto r = TcpPair::parse(p.b.dev.sent[i]);
+    if (!r || r->payload_len != 0) continue;
+    // the data segment this ACK covers last: its time on a
+    for (std::size_t k = 0; k < p.a.dev.sent.size(); ++k) {
+      auto q = TcpPair::parse(p.a.dev.sent[k]);
+      if (q && q->payload_len == 100 && q->seq + 100 == r->ack) {
+        delays_ms.push_back(static_cast<double>((p.b.dev.sent_at[i] - p.a.dev.sent_at[k]).ps()) / 1e9);
+      }
+    }
+  }
+  ASSERT_EQ(delays_ms.size(), 24u);
+  for (std::size_t i = 0; i < 16; ++i) EXPECT_LT(delays_ms[i], 1.0) << i;
+  for (std::size_t i = 16; i < 24; ++i) {
+    EXPECT_GE(delays_ms[i], 40.0) << i;
+    EXPECT_LE(delays_ms[i], 48.0) << i;
+  }
+  EXPECT_EQ(p.tcp_b.ext()[LinuxMib::DelayedACKs], 8u);
+}
+
+// TCP_CORK holds partial segments until uncorked (then one segment of all of them); MSG_MORE does
+// the same for one call.
+TEST(TcpNagle, CorkCoalescesUntilUncork) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.tcp_a.set_cork(p.a.cpu, *c, true);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, pattern(100, 20 + i), 0), 100);
+  p.run_for(Duration::ms(50));
+  auto data_segments = [&]() {
+    std::vector<uint16_t> v;
+    for (const auto& r : p.sent_by(p.a)) {
+      if (r.payload_len > 0) v.push_back(r.payload_len);
+    }
+    return v;
+  };
+  EXPECT_TRUE(data_segments().empty());
+  p.tcp_a.set_cork(p.a.cpu, *c, false);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(data_segments(), (std::vector<uint16_t>{300}));
+  ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, pattern(50, 30), kMsgMore), 50);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(data_segments().size(), 1u);
+  ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, pattern(50, 31), 0), 50);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(data_segments(), (std::vector<uint16_t>{300, 100}));
+}
+
+// NewReno (RFC 6582) when the receiver does not do SACK: one lost segment repaired by the
+// duplicate-ACK threshold (tcp_reordering 3), counted as a Reno recovery.
+TEST(TcpLoss, NewRenoWithoutSack) {
+  TcpPair p;
+  p.tcp_b.sysctls().tcp_sack = false;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(c->sack_ok);
+  const uint32_t base = c->snd_nxt;
+  int hits = 0;
+  p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+    auto r = tcp_of(f);
+    return r && r->payload_len > 0 && r->seq == base + 2 * 1448 && hits++ == 0;
+  };
+  const std::vector<uint8_t> d = pattern(30 * 1448, 13);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(2000));
+  EXPECT_TRUE(got == d);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPRenoRecovery], 1u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPSackRecovery], 0u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPTimeouts], 0u);
+  EXPECT_EQ(p.tcp_a.mib().RetransSegs, 1u);
+}
+
+// Keepalive (RFC 9293 3.8.4, Linux's knobs): idle 10 s, interval 2 s, 3 probes; with the peer gone
+// the probes leave at about 10, 12 and 14 s and at 16 s the connection is reset (ETIMEDOUT).
+TEST(TcpKeepalive, ProbesThenTimeout) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.tcp_a.set_keepalive(*c, true, 10, 2, 3);
+  p.a.dev.cut = true;
+  const Instant t0 = p.now();
+  p.run_for(Duration::ms(20000));
+  std::vector<double> probes;
+  for (std::size_t i = 0; i < p.a.dev.sent.size(); ++i) {
+    auto r = TcpPair::parse(p.a.dev.sent[i]);
+    if (r && r->flags == wire::kTcpAck && r->payload_len == 0 && r->seq == c->snd_nxt - 1) {
+      probes.push_back(static_cast<double>((p.a.dev.sent_at[i] - t0).ps()) / 1e12);
+    }
+  }
+  ASSERT_EQ(probes.size(), 3u);
+  EXPECT_NEAR(probes[0], 10.1, 0.3);
+  EXPECT_NEAR(probes[1], 12.1, 0.3);
+  EXPECT_NEAR(probes[2], 14.1, 0.3);
+  EXPECT_EQ(c->tstate, TcpState::Close);
+  EXPECT_EQ(c->err, kETIMEDOUT);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPKeepAlive], 3u);
+}
+
+// Receive-buffer auto-tuning (tcp_rcv_space_adjust): a prompt reader of 4 MiB sees sk_rcvbuf grow
+// from tcp_rmem[1] (131072) and never past tcp_rmem[2]; SO_RCVBUF locks it.
+TEST(TcpBuffers, ReceiveBufferGrowsWithinTcpRmem) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->rcvbuf, 131072u);
+  const std::vector<uint8_t> d = pattern(4 << 20, 14);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(3000));
+  EXPECT_TRUE(got == d);
+  EXPECT_GT(s->rcvbuf, 131072u);
+  EXPECT_LE(s->rcvbuf, 6291456u);
+  EXPECT_GT(c->sndbuf, 16384u);  // tcp_sndbuf_expand: room for twice the window
+}
+
+// A listener's accept queue: with backlog 1, a third handshake overflows (ListenOverflows,
+// ListenDrops); accepting makes room and the waiting client gets in from its retransmission.
+TEST(TcpListen, BacklogOverflowThenRoom) {
+  TcpPair p;
+  TcpSock* l = p.tcp_b.socket();
+  ASSERT_EQ(p.tcp_b.bind(*l, {ip4("10.0.0.2"), 5001}), 0);
+  ASSERT_EQ(p.tcp_b.listen(*l, 1), 0);
+  std::vector<TcpSock*> cs;
+  for (int i = 0; i < 3; ++i) {
+    cs.push_back(p.tcp_a.socket());
+    ASSERT_EQ(p.tcp_a.connect(p.a.cpu, *cs.back(), {ip4("10.0.0.2"), 5001}), -kEINPROGRESS);
+    p.run_for(Duration::ms(5));
+  }
+  EXPECT_GT(p.tcp_b.ext()[LinuxMib::ListenOverflows], 0u);
+  EXPECT_GT(p.tcp_b.ext()[LinuxMib::ListenDrops], 0u);
+  int accepted = 0;
+  while (p.tcp_b.accept(*l) != nullptr) ++accepted;
+  EXPECT_EQ(accepted, 2);
+  p.run_for(Duration::ms(5000));
+  while (p.tcp_b.accept(*l) != nullptr) ++accepted;
+  EXPECT_EQ(accepted, 3);
+}
+
+// Two identical runs print the same ss -tin and the same counters (determinism).
+TEST(TcpData, SameRunSameReport) {
+  auto run = []() {
+    TcpPair p;
+    auto [c, s] = p.connect_pair();
+    int n = 0;
+    p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+      auto r = tcp_of(f);
+      return r && r->payload_len > 0 && ++n % 29 == 0;
+    };
+    const std::vector<uint8_t> d = pattern(300000, 15);
+    std::vector<uint8_t> got;
+    transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+    p.run_for(Duration::ms(3000));
+    return p.tcp_a.ss_tin() + p.tcp_b.ss_tin() + p.tcp_a.netstat_st() + p.tcp_b.proc_net_snmp_tcp();
+  };
+  const std::string one = run(), two = run();
+  EXPECT_EQ(one, two);
+  EXPECT_NE(one.find("cubic wscale:7,7"), std::string::npos) << one;
+}
+
 }  // namespace
 }  // namespace vnic::stack

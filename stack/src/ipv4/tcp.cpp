@@ -843,6 +843,22 @@ std::string Tcp::proc_net_snmp_tcp() const {
   return vnic::stack::proc_net_snmp_tcp(m);
 }
 
+void Tcp::sync_ext() const {
+  const TcpCaCounters& h = e_->hystart_counters_;
+  ext_[LinuxMib::TCPHystartTrainDetect] = h.hystart_train_detect;
+  ext_[LinuxMib::TCPHystartTrainCwnd] = h.hystart_train_cwnd;
+  ext_[LinuxMib::TCPHystartDelayDetect] = h.hystart_delay_detect;
+  ext_[LinuxMib::TCPHystartDelayCwnd] = h.hystart_delay_cwnd;
+}
+
+std::string Tcp::netstat_st() const {
+  TcpMib m = mib_;
+  m.CurrEstab = static_cast<uint64_t>(std::count_if(socks_.begin(), socks_.end(), [](const auto& s) {
+    return s->tstate == TcpState::Established || s->tstate == TcpState::CloseWait;
+  }));
+  return vnic::stack::netstat_st(m, ext());
+}
+
 std::string Tcp::ss_tin() const {
   std::string out = fmt::format("{:<10} {:<6} {:<6} {:>21} {:<21} Process\n", "State", "Recv-Q", "Send-Q",
                                 "Local Address:Port", "Peer Address:Port");

@@ -292,8 +292,17 @@ class Tcp {
 
   TcpMib& mib() { return mib_; }
   const TcpMib& mib() const { return mib_; }
-  TcpExtMib& ext() { return ext_; }
-  const TcpExtMib& ext() const { return ext_; }
+  // TcpExt, with the congestion control's HyStart counts folded in when read.
+  TcpExtMib& ext() {
+    sync_ext();
+    return ext_;
+  }
+  const TcpExtMib& ext() const {
+    sync_ext();
+    return ext_;
+  }
+  std::string proc_net_netstat_tcpext() const { return vnic::stack::proc_net_netstat_tcpext(ext()); }
+  std::string netstat_st() const;  // `netstat -st`'s Tcp: and TcpExt: sections
   const TcpStats& stats() const { return stats_; }
   TcpSysctls& sysctls() { return sys_; }
   const TcpSysctls& sysctls() const { return sys_; }
@@ -319,11 +328,12 @@ class Tcp {
  private:
   friend class TcpEngine;
   void close_listener_children(Cpu& cpu, TcpSock& sk);
+  void sync_ext() const;
   NetStack& net_;
   Icmp& icmp_;
   TcpSysctls sys_;
   TcpMib mib_;
-  TcpExtMib ext_;
+  mutable TcpExtMib ext_;
   TcpStats stats_;
   Prandom rng_;
   uint64_t next_ino_ = 0;
