@@ -5,6 +5,8 @@
 // backoff, SACK recovery of several holes, a tail loss repaired by a probe, the persist timer.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <map>
@@ -398,6 +400,9 @@ TEST(TcpLoss, SackRecoveryOfSeveralHoles) {
   EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPFastRetrans], 3u);
   EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPTimeouts], 0u);
   EXPECT_GE(p.tcp_b.ext()[LinuxMib::TCPOFOQueue], 3u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPFullUndo], 0u);  // the losses were real
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPDSACKRecv], 0u);
+  if (std::getenv("VNIC_PRINT") != nullptr) std::printf("%s", p.tcp_a.netstat_st().c_str());
 }
 
 // A tail loss (the last segment of a write lost once): the loss probe (TLP, after about two RTTs
@@ -889,6 +894,7 @@ TEST(TcpData, SameRunSameReport) {
     return p.tcp_a.ss_tin() + p.tcp_b.ss_tin() + p.tcp_a.netstat_st() + p.tcp_b.proc_net_snmp_tcp();
   };
   const std::string one = run(), two = run();
+  if (std::getenv("VNIC_PRINT") != nullptr) std::printf("%s", one.c_str());
   EXPECT_EQ(one, two);
   EXPECT_NE(one.find("cubic wscale:7,7"), std::string::npos) << one;
 }

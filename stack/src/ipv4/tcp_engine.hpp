@@ -43,6 +43,7 @@ inline constexpr uint32_t kTcpMaxQuickacks = 16;
 inline constexpr uint32_t kTcpInitCwnd = 10;
 inline constexpr uint32_t kMaxTcpHeader = 320;  // MAX_TCP_HEADER on x86-64 (L1_CACHE_ALIGN(128 + MAX_HEADER))
 inline constexpr uint32_t kTcpMssDefault = 536;
+inline constexpr uint64_t kTcpClockOriginUs = 100'000'000;  // tcp_clock_us at the simulation's time 0
 
 // When a timer armed now for `delta` jiffies runs: the timer wheel's bucket (kernel/time/timer.c
 // calc_wheel_index: level granularity 8^lvl jiffies, always rounded up past the expiry), at the

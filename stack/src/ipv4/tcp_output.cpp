@@ -20,9 +20,10 @@ using wire::seq_before;
 
 void TcpEngine::mstamp_refresh(Cpu& cpu, TcpSock& sk) {
   sk.now = cpu.now();
-  // tcp_clock_us: microseconds on a clock whose origin is arbitrary (Linux's is boot); +1 keeps
-  // a stamp of the simulation's first microsecond from reading as "none" (0)
-  sk.tcp_mstamp = static_cast<uint64_t>(sk.now.ps() / 1000000) + 1;
+  // tcp_clock_us: microseconds since "boot", which the model puts 100 s before the simulation's
+  // time 0, so no stamp (nor its milliseconds, tcp_time_stamp) reads as "none" (0), as on a host
+  // that has been up a while
+  sk.tcp_mstamp = static_cast<uint64_t>(sk.now.ps() / 1000000) + kTcpClockOriginUs;
   sk.tcp_jiffies32 = static_cast<uint32_t>(jiffies(sk.now));
 }
 
