@@ -637,6 +637,7 @@ void TcpEngine::data_queue(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRe
     if (sk.ofo.empty()) sk.ack_pending |= kAckNow;
   }
   if (!sk.selective_acks.empty()) sack_remove(sk);
+  if (sk.ofo.empty() && sk.rcv_wnd != 0 && sk.rmem_alloc < sk.rcvbuf) sk.fast_path = true;  // tcp_fast_path_check
   if (!sk.orphan) {
     if (sk.wq.active()) trace(cpu, TraceKind::SockWake, ingress(23), skb->trace_id);
     sk.data_ready(cpu);
@@ -697,7 +698,8 @@ int TcpEngine::ack_update_window(TcpSock& sk, const wire::TcpRepr& th, uint32_t 
     sk.snd_wl1 = ack_seq;
     if (sk.snd_wnd != nwin) {
       sk.snd_wnd = nwin;
-      sk.fast_path = false;
+      // the only place the sender's fast path comes back (tcp_fast_path_check)
+      sk.fast_path = sk.ofo.empty() && sk.rcv_wnd != 0 && sk.rmem_alloc < sk.rcvbuf;
       if (nwin > sk.max_window) {
         sk.max_window = nwin;
         sync_mss(sk, sk.pmtu_cookie);
