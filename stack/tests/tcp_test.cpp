@@ -95,6 +95,29 @@ struct TcpPair : testing::PairRig {
     return {c, s};
   }
   TcpSock* listener = nullptr;
+
+  // A segment made by hand and sent from `from` (a or b) to the other host, as a third party on
+  // the path could.
+  void forge(testing::WireHost& from, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+             std::size_t payload = 0) {
+    const bool fa = &from == &a;
+    const wire::Ipv4Addr src = ip4(fa ? "10.0.0.1" : "10.0.0.2"), dst = ip4(fa ? "10.0.0.2" : "10.0.0.1");
+    wire::TcpRepr r;
+    r.src_port = sport;
+    r.dst_port = dport;
+    r.seq = seq;
+    r.ack = ack;
+    r.flags = flags;
+    r.window = 1000;
+    r.payload_len = static_cast<uint16_t>(payload);
+    SkBuff* skb = from.net->alloc_skb(from.cpu, static_cast<uint32_t>(r.total_len()));
+    ASSERT_NE(skb, nullptr);
+    r.emit(skb->bytes(), src, dst);
+    NetStack::IpSend ip;
+    ip.daddr = dst;
+    ip.protocol = 6;
+    (void)from.net->ip_send(from.cpu, skb, ip);
+  }
 };
 
 std::vector<uint8_t> pattern(std::size_t n, uint32_t seed) {
@@ -992,6 +1015,134 @@ TEST(TcpHostile, RandomSegmentsNeverBreakTheStack) {
   p.run_for(Duration::ms(70000));
   std::set<uint64_t> none;
   expect_account(sink, none);
+}
+
+
+// ------------------------------------------------------------------------------ RST in each state
+
+// RFC 9293 3.10.7.4 with RFC 5961 3.2: a RST at rcv_nxt ends the connection in every
+// synchronized state with the errno Linux reports (ECONNRESET; EPIPE in CLOSE-WAIT, where
+// rcv_nxt - 1 is accepted too); a TIME-WAIT socket is killed (RFC 1337 off); a request sock goes
+// (EmbryonicRsts); in SYN-SENT a RST without an acceptable ACK is ignored.
+TEST(TcpReset, RstInEachState) {
+  {  // FIN-WAIT-2 (not orphaned: shutdown(SHUT_WR))
+    TcpPair p;
+    auto [c, s] = p.connect_pair();
+    ASSERT_NE(s, nullptr);
+    p.tcp_a.shutdown(p.a.cpu, *c, 1);
+    p.run_for(Duration::ms(5));
+    ASSERT_EQ(c->tstate, TcpState::FinWait2);
+    p.forge(p.b, 5001, c->num, c->rcv_nxt, 0, wire::kTcpRst);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(c->tstate, TcpState::Close);
+    EXPECT_EQ(c->err, kECONNRESET);
+  }
+  {  // CLOSE-WAIT: rcv_nxt - 1 (the FIN's) accepted, EPIPE
+    TcpPair p;
+    auto [c, s] = p.connect_pair();
+    ASSERT_NE(s, nullptr);
+    p.tcp_a.shutdown(p.a.cpu, *c, 1);
+    p.run_for(Duration::ms(5));
+    ASSERT_EQ(s->tstate, TcpState::CloseWait);
+    p.forge(p.a, c->num, 5001, s->rcv_nxt - 1, 0, wire::kTcpRst);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(s->tstate, TcpState::Close);
+    EXPECT_EQ(s->err, kEPIPE);
+  }
+  {  // FIN-WAIT-1 (the FIN lost on the way): an orphan, gone
+    TcpPair p;
+    auto [c, s] = p.connect_pair();
+    ASSERT_NE(s, nullptr);
+    const uint16_t port = c->num;
+    const uint32_t rcv_nxt = c->rcv_nxt;
+    p.a.dev.cut = true;
+    p.tcp_a.close(c);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(p.tcp_a.size(), 1u);
+    p.forge(p.b, 5001, port, rcv_nxt, 0, wire::kTcpRst);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(p.tcp_a.size(), 0u);
+  }
+  {  // TIME-WAIT: killed
+    TcpPair p;
+    auto [c, s] = p.connect_pair();
+    ASSERT_NE(s, nullptr);
+    const uint16_t port = c->num;
+    p.tcp_a.close(c);
+    p.run_for(Duration::ms(5));
+    p.tcp_b.close(s);
+    p.run_for(Duration::ms(5));
+    ASSERT_EQ(p.tcp_a.time_wait_count(), 1u);
+    uint32_t tw_rcv_nxt = 0;
+    for (const auto& r : p.sent_by(p.b)) {
+      if ((r.flags & wire::kTcpFin) != 0) tw_rcv_nxt = r.seq + 1;
+    }
+    p.forge(p.b, 5001, port, tw_rcv_nxt, 0, wire::kTcpRst);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(p.tcp_a.time_wait_count(), 0u);
+  }
+  {  // SYN-RECEIVED: the request sock goes, EmbryonicRsts
+    TcpPair p;
+    TcpSock* l = p.tcp_b.socket();
+    ASSERT_EQ(p.tcp_b.bind(*l, {ip4("10.0.0.2"), 5001}), 0);
+    ASSERT_EQ(p.tcp_b.listen(*l, 4), 0);
+    // a's own stack answers the SYN-ACK for port 40000 with a RST (no socket there): that one is
+    // lost, so the RST below is the one the request sock sees
+    int rsts = 0;
+    p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+      auto r = tcp_of(f);
+      return r && (r->flags & wire::kTcpRst) != 0 && rsts++ == 0;
+    };
+    p.forge(p.a, 40000, 5001, 1000, 0, wire::kTcpSyn);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(rsts, 1);
+    EXPECT_EQ(p.tcp_b.size(), 2u);  // the listener and the request sock
+    p.forge(p.a, 40000, 5001, 1001, 0, wire::kTcpRst);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(p.tcp_b.size(), 1u);
+    EXPECT_EQ(p.tcp_b.ext()[LinuxMib::EmbryonicRsts], 1u);
+  }
+  {  // SYN-SENT: a RST with no ACK is ignored; the connection still opens
+    TcpPair p;
+    TcpSock* l = p.tcp_b.socket();
+    ASSERT_EQ(p.tcp_b.bind(*l, {ip4("10.0.0.2"), 5001}), 0);
+    ASSERT_EQ(p.tcp_b.listen(*l, 4), 0);
+    p.b.dev.cut = true;
+    TcpSock* c = p.tcp_a.socket();
+    ASSERT_EQ(p.tcp_a.connect(p.a.cpu, *c, {ip4("10.0.0.2"), 5001}), -kEINPROGRESS);
+    p.run_for(Duration::ms(5));
+    p.b.dev.cut = false;
+    p.forge(p.b, 5001, c->num, 777, 0, wire::kTcpRst);
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(c->tstate, TcpState::SynSent);
+    p.run_for(Duration::ms(1100));
+    EXPECT_EQ(c->tstate, TcpState::Established);
+  }
+}
+
+// RFC 9293 3.10.7.4 first check: a segment outside the receive window is not accepted; a
+// duplicate ACK goes back (tcp.out_of_window); old data gets a D-SACK (DelayedACKLost).
+TEST(TcpWindow, OutOfWindowAndOldSegments) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  const std::size_t acks0 = p.sent_by(p.b).size();
+  p.forge(p.a, c->num, 5001, s->rcv_nxt + 10'000'000, s->snd_nxt, wire::kTcpAck, 100);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(p.tcp_b.stats().out_of_window, 1u);
+  const auto sb = p.sent_by(p.b);
+  ASSERT_EQ(sb.size(), acks0 + 1);
+  EXPECT_EQ(sb.back().ack, s->rcv_nxt);
+  // a real byte stream, then an old copy of its first segment
+  ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, pattern(500, 17), 0), 500);
+  p.run_for(Duration::ms(5));
+  p.forge(p.a, c->num, 5001, s->rcv_nxt - 500, s->snd_nxt, wire::kTcpAck, 500);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(p.tcp_b.ext()[LinuxMib::DelayedACKLost], 1u);
+  const auto last = p.sent_by(p.b).back();
+  ASSERT_GE(last.options.num_sack, 1);
+  EXPECT_EQ(last.options.sack[0].start, s->rcv_nxt - 500);  // the D-SACK block
+  EXPECT_EQ(last.options.sack[0].end, s->rcv_nxt);
 }
 
 }  // namespace
