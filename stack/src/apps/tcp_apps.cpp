@@ -447,6 +447,10 @@ Co<void> NetperfTcpClient::run() {
 
 Co<void> NetperfTcpClient::run_rr() {
   sk_ = tcp_.socket();
+  // lss_size / lsr_size: create_data_socket's getsockopt on the new socket (the legacy report
+  // prints these, not the sizes autotuning reaches later).
+  st_.lss = sk_->sndbuf;
+  st_.lsr = sk_->rcvbuf;
   if (opt_.nodelay) tcp_.set_nodelay(cpu_, *sk_, true);
   const int rc = co_await tcp_.connect_wait(cpu_, *sk_, opt_.dst);
   if (rc != 0) {
@@ -486,9 +490,6 @@ Co<void> NetperfTcpClient::run_rr() {
   }
   st_.end = cpu_.now();
   st_.elapsed_s = static_cast<double>((st_.end - st_.first).ps()) / 1e12;
-  // The sizes at the end (lss_size_end / lsr_size_end: getsockopt after autotuning).
-  st_.lss = sk_->sndbuf;
-  st_.lsr = sk_->rcvbuf;
   // The end of the test: shutdown(SHUT_WR), read to the server's EOF, close (a graceful close).
   (void)tcp_.shutdown(cpu_, *sk_, kShutWr);
   std::vector<uint8_t> drain(64);
@@ -536,6 +537,11 @@ Co<void> NetperfTcpClient::run_crr() {
       out_ += fmt::format("netperf: send_omni: unable to bind data socket: {}\n", strerror_text(-rc));
       break;
     }
+    if (!sizes) {  // lss_size / lsr_size of the first data socket, as created
+      st_.lss = sk_->sndbuf;
+      st_.lsr = sk_->rcvbuf;
+      sizes = true;
+    }
     if (opt_.nodelay) tcp_.set_nodelay(cpu_, *sk_, true);
     rc = co_await tcp_.connect_wait(cpu_, *sk_, opt_.dst);
     if (rc != 0) {  // a hard failure: netperf's perror and exit
@@ -564,11 +570,6 @@ Co<void> NetperfTcpClient::run_crr() {
       tcp_.close(sk_);
       sk_ = nullptr;
       break;
-    }
-    if (!sizes) {  // get_sock_buffer once, while connected (lss_size_end / lsr_size_end)
-      st_.lss = sk_->sndbuf;
-      st_.lsr = sk_->rcvbuf;
-      sizes = true;
     }
     // disconnect_data_socket(initiate 0, do_close 1): no shutdown; recv expects the server's
     // close (0), then close(): the server closed first and keeps the TIME-WAIT.
