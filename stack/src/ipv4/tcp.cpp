@@ -873,7 +873,11 @@ std::string Tcp::ss_tin() const {
     out += fmt::format("{:<10} {:<6} {:<6} {:>21} {:<21}\n", tcp_state_name(s->tstate), recvq, sendq,
                        fmt::format("{}:{}", s->rcv_saddr.str(), s->num), fmt::format("{}:{}", s->daddr.str(), s->dport));
     if (s->tstate == TcpState::TimeWait) continue;
-    std::string line = fmt::format("\t {}", s->ca ? s->ca->name() : "?");
+    // iproute2's tcp_show_info order: ts sack <ca> wscale rto ... minrtt snd_wnd
+    std::string line = "\t";
+    if (s->tstamp_ok) line += " ts";
+    if (s->sack_ok) line += " sack";
+    line += fmt::format(" {}", s->ca ? s->ca->name() : "?");
     if (s->wscale_ok) line += fmt::format(" wscale:{},{}", s->snd_wscale, s->rcv_wscale);
     line += fmt::format(" rto:{:g}", s->rto_jiffies * 1000.0 / kHz);
     if (s->backoff != 0) line += fmt::format(" backoff:{}", s->backoff);
@@ -890,16 +894,23 @@ std::string Tcp::ss_tin() const {
     if (s->segs_in != 0) line += fmt::format(" segs_in:{}", s->segs_in);
     if (s->data_segs_out != 0) line += fmt::format(" data_segs_out:{}", s->data_segs_out);
     if (s->data_segs_in != 0) line += fmt::format(" data_segs_in:{}", s->data_segs_in);
-    if (s->srtt_us != 0) {
-      // ss: send = cwnd * mss * 8 / rtt
-      const double bps = static_cast<double>(s->snd_cwnd) * s->mss_cache * 8.0 * 1e6 / (s->srtt_us >> 3);
-      line += fmt::format(" send {}", ss_rate(bps));
+    {
+      // lastsnd / lastrcv / lastack in ms (tcp_get_info: now - lsndtime, - lrcvtime, - rcv_tstamp)
+      const uint32_t nowj = static_cast<uint32_t>(jiffies(net_.cpu(0).now()));
+      const auto ms = [&](uint32_t j) { return static_cast<uint64_t>(nowj - j) * 1000 / kHz; };
+      if (s->srtt_us != 0) {
+        const double bps = static_cast<double>(s->snd_cwnd) * s->mss_cache * 8.0 * 1e6 / (s->srtt_us >> 3);
+        line += fmt::format(" send {}", ss_rate(bps));
+      }
+      line += fmt::format(" lastsnd:{} lastrcv:{} lastack:{}", ms(s->lsndtime), ms(s->ack_lrcvtime), ms(s->rcv_tstamp));
+      if (s->sk_pacing_rate != 0) line += fmt::format(" pacing_rate {}", ss_rate(static_cast<double>(s->sk_pacing_rate) * 8));
     }
     if (s->rate_interval_us != 0 && s->rate_delivered != 0) {
       const double bps = static_cast<double>(s->rate_delivered) * s->mss_cache * 8.0 * 1e6 / s->rate_interval_us;
       line += fmt::format(" delivery_rate {}", ss_rate(bps));
       if (s->rate_app_limited) line += " app_limited";
     }
+    line += fmt::format(" delivered:{}", s->delivered);
     if (s->packets_out != 0) line += fmt::format(" unacked:{}", s->packets_out);
     if (s->total_retrans != 0 || s->retrans_out != 0) line += fmt::format(" retrans:{}/{}", s->retrans_out, s->total_retrans);
     if (s->lost_out != 0) line += fmt::format(" lost:{}", s->lost_out);
@@ -907,6 +918,8 @@ std::string Tcp::ss_tin() const {
     if (s->dsack_dups != 0) line += fmt::format(" dsack_dups:{}", s->dsack_dups);
     if (s->reordering != 3) line += fmt::format(" reordering:{}", s->reordering);
     line += fmt::format(" rcv_space:{} rcv_ssthresh:{}", s->rcvq_space, s->rcv_ssthresh);
+    if (s->rtt_min_us != ~0u) line += fmt::format(" minrtt:{:g}", s->rtt_min_us / 1000.0);
+    line += fmt::format(" snd_wnd:{}", s->snd_wnd);
     out += line + "\n";
   }
   return out;

@@ -119,6 +119,7 @@ class TcpEngine {
   void reset(Cpu& cpu, TcpSock& sk);  // tcp_reset: a RST took the connection
   void rcv_rtt_measure(TcpSock& sk, uint32_t len);
   void rcv_rtt_measure_ts(TcpSock& sk, uint32_t len);
+  void update_pacing_rate(TcpSock& sk);
   void cong_control(TcpSock& sk, uint32_t ack, uint32_t acked_sacked, int flag, uint32_t newly_lost);
   void end_packet(Cpu& cpu, SkBuff* skb, bool queued);  // a segment's end when nothing queued it
 

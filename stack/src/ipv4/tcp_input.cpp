@@ -896,6 +896,17 @@ int TcpEngine::tcp_ack(Cpu& cpu, TcpSock& sk, const SkBuff* skb, const wire::Tcp
   return 1;
 }
 
+void TcpEngine::update_pacing_rate(TcpSock& sk) {
+  // tcp_update_pacing_rate: 200 % of cwnd * mss / srtt in slow start (below ssthresh / 2), 120 %
+  // after (tcp_pacing_ss_ratio / tcp_pacing_ca_ratio); nothing paces by it without fq (part 3b),
+  // but ss prints it and CUBIC's HyStart reads it
+  uint64_t rate = uint64_t{sk.mss_cache} * ((1000000 / 100) << 3);
+  rate *= sk.snd_cwnd < sk.snd_ssthresh / 2 ? 200u : 120u;
+  rate *= std::max(sk.snd_cwnd, sk.packets_out);
+  if (sk.srtt_us != 0) rate /= sk.srtt_us;
+  sk.sk_pacing_rate = rate;
+}
+
 void TcpEngine::cong_control(TcpSock& sk, uint32_t ack, uint32_t acked_sacked, int flag, uint32_t newly_lost) {
   if (sk.ca_state == TcpCaState::Cwr || sk.ca_state == TcpCaState::Recovery) {
     cwnd_reduction(sk, static_cast<int>(acked_sacked), static_cast<int>(newly_lost), flag);
@@ -907,6 +918,7 @@ void TcpEngine::cong_control(TcpSock& sk, uint32_t ack, uint32_t acked_sacked, i
       sk.snd_cwnd_stamp = sk.tcp_jiffies32;
     }
   }
+  update_pacing_rate(sk);
 }
 
 // ------------------------------------------------------------------------------ validation
@@ -1003,6 +1015,8 @@ void TcpEngine::init_transfer(Cpu& cpu, TcpSock& sk) {
   }
   sk.snd_cwnd_stamp = sk.tcp_jiffies32;
   sk.ca_counters = &hystart_counters_;
+  sk.sk_gso_max_size = 65536;  // the device's gso_max_size (GSO_LEGACY_MAX_SIZE), as Linux's socket has it
+  update_pacing_rate(sk);
   if (sk.ca) sk.ca->init(sk);
   init_buffer_space(sk);
 }

@@ -134,6 +134,7 @@ int TcpEngine::sacktag_write_queue(TcpSock& sk, const wire::TcpRepr& th, uint32_
   }
   if (seq_before(ack, prior_snd_una - sk.max_window)) return 0;
   if (sk.packets_out == 0) return flag;
+  uint32_t highest = highest_sack_seq(sk);  // tcp_highest_sack_seq, kept up to date while tagging
   for (uint8_t i = 0; i < n; ++i) {
     const bool dup_sack = i == 0 && found_dup;
     const uint32_t start = sp[i].start, end = sp[i].end;
@@ -185,7 +186,7 @@ int TcpEngine::sacktag_write_queue(TcpSock& sk, const wire::TcpRepr& th, uint32_
           }
         } else {
           if ((sacked & kTcpcbRetrans) == 0) {
-            if (seq_before(s.seq, highest_sack_seq(sk)) && seq_before(s.seq, reord)) reord = s.seq;
+            if (seq_before(s.seq, highest) && seq_before(s.seq, reord)) reord = s.seq;
             if (!seq_after(s.end_seq, sk.high_seq)) flag |= kFlagOrigSackAcked;
             if (rs_.first_sackt == 0) rs_.first_sackt = s.mstamp_us;
             rs_.last_sackt = s.mstamp_us;
@@ -197,6 +198,7 @@ int TcpEngine::sacktag_write_queue(TcpSock& sk, const wire::TcpRepr& th, uint32_
         }
         sacked |= kTcpcbSackedAcked;
         flag |= kFlagDataSacked;
+        if (sk.sacked_out == 0 || seq_after(s.end_seq, highest)) highest = s.end_seq;
         ++sk.sacked_out;
         ++*sack_delivered;
         ++sk.delivered;
