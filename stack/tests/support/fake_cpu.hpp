@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <queue>
+#include <unordered_set>
 #include <vector>
 
 #include "vnic/stack/cpu.hpp"
@@ -27,7 +28,7 @@ class FakeCpu : public Cpu {
     calls_.push({when, seq_, fn, ctx, arg});
     return seq_++;
   }
-  void cancel(uint64_t handle) override { cancelled_.push_back(handle); }
+  void cancel(uint64_t handle) override { cancelled_.insert(handle); }
 
   CpuCosts& mutable_costs() { return costs_; }
   // Runs pending softirqs once (one __do_softirq pass); true if any ran.
@@ -49,7 +50,7 @@ class FakeCpu : public Cpu {
       if (calls_.empty()) return;
       Call c = calls_.top();
       calls_.pop();
-      if (std::find(cancelled_.begin(), cancelled_.end(), c.seq) != cancelled_.end()) continue;
+      if (cancelled_.erase(c.seq) != 0) continue;
       if (c.when > now_) now_ = c.when;
       c.fn(c.ctx, c.arg);
     }
@@ -81,7 +82,7 @@ class FakeCpu : public Cpu {
   std::array<bool, 8> pending_{};
   std::priority_queue<Call, std::vector<Call>, std::greater<>> calls_;
   uint64_t seq_ = 0;
-  std::vector<uint64_t> cancelled_;
+  std::unordered_set<uint64_t> cancelled_;  // a set: TCP re-arms (cancels) a timer on every ACK
 };
 
 class FakeMemory : public PageAllocator {
