@@ -58,6 +58,7 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
   net_ = std::make_unique<stack::NetStack>(nc, cores, skbs_);
   icmp_ = std::make_unique<stack::Icmp>(*net_);
   udp_ = std::make_unique<stack::Udp>(*net_, *icmp_);  // IP protocol 17
+  tcp_ = std::make_unique<stack::Tcp>(*net_, *icmp_, cfg.tcp);  // IP protocol 6
   for (unsigned i = 0; i < cpus_.size(); ++i) {
     softnet_.push_back(std::make_unique<stack::Softnet>(cpus_.core(i), cfg.sysctl));
     softnet_.back()->set_rx_handler(&stack::NetStack::rx_handler, net_.get());
@@ -384,12 +385,18 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
   v.push_back({"ip-route.txt", "ip route", net_->ip_route()});
   v.push_back({"ip-neigh.txt", "ip neigh", net_->ip_neigh()});
   v.push_back({"tc-s-qdisc.txt", "tc -s qdisc", net_->tc_s_qdisc()});
-  v.push_back({"snmp", "cat /proc/net/snmp",
-               net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp() + udp_->proc_net_snmp_udp()});
-  v.push_back({"netstat-su.txt", "netstat -su",
-               stack::netstat_su(net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp() + udp_->proc_net_snmp_udp(),
-                                 net_->netstat_ipext() + stack::proc_net_netstat_mptcpext(), udp_->mib())});
+  // /proc/net/snmp in 6.1's order (Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite) and /proc/net/netstat
+  // (TcpExt, IpExt, MPTcpExt), which netstat and nstat read.
+  const std::string snmp = net_->proc_net_snmp_ip() + icmp_->proc_net_snmp_icmp() + tcp_->proc_net_snmp_tcp() +
+                           udp_->proc_net_snmp_udp();
+  const std::string netstat = stack::proc_net_netstat_tcpext(tcp_->ext()) + net_->netstat_ipext() +
+                              stack::proc_net_netstat_mptcpext();
+  v.push_back({"snmp", "cat /proc/net/snmp", snmp});
+  v.push_back({"netstat-su.txt", "netstat -su", stack::netstat_su(snmp, netstat, udp_->mib())});
+  v.push_back({"netstat-st.txt", "netstat -st", stack::netstat_st(snmp, netstat)});
+  v.push_back({"nstat.txt", "nstat -az", stack::nstat_az(snmp, netstat)});
   v.push_back({"ss-uampn.txt", "ss -uampn", udp_->ss_uampn()});
+  v.push_back({"ss-tin.txt", "ss -tin", tcp_->ss_tin()});
   v.push_back({"icmp-ratelimit.txt", "", stack::icmp_ratelimit_report(icmp_->mib())});
   // iptables -t T -L -v -n -x for each table loaded (the kernel has none until one is named).
   for (const char* t : {"raw", "mangle", "filter"}) {

@@ -106,6 +106,7 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
   c.net.ipv4.icmp_echo_ignore_all = h.sysctl.icmp_echo_ignore_all != 0;
   c.net.ipv4.icmp_echo_ignore_broadcasts = h.sysctl.icmp_echo_ignore_broadcasts != 0;
   c.net.neigh.arp_notify = h.sysctl.arp_notify != 0;
+  c.tcp = h.sysctl.tcp;
   c.net.seed = s.seed * 1000003 + host_index;
   c.iptables = h.iptables;
   for (const RouteConfig& r : h.routes) {

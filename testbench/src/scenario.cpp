@@ -106,6 +106,14 @@ ipfrag_high_thresh = 4194304  # reassembly memory, bytes
 ipfrag_low_thresh = 3145728
 ipfrag_time = 30       # s
 ipfrag_max_dist = 64
+tcp_rmem = [4096, 131072, 6291456]  # bytes: min, default, max
+tcp_wmem = [4096, 16384, 4194304]
+tcp_congestion_control = "cubic"    # or "reno"
+tcp_sack = 1
+tcp_timestamps = 1
+tcp_window_scaling = 1
+tcp_recovery = 1       # RACK
+tcp_early_retrans = 3  # TLP
 
 [driver]
 napi_weight = 64                 # NAPI_POLL_WEIGHT
@@ -767,13 +775,61 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   }
 }
 
+// tcp_rmem / tcp_wmem: three integers "min default max" (bytes), as the sysctl takes them; each at
+// least 1 (proc_dointvec_minmax's bound) and in order.
+void get_tcp_mem(Ctx& c, const toml::table& t, std::string_view table, std::string_view key, uint32_t (&out)[3]) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  const std::string full = fmt::format("{}.{}", table, key);
+  const toml::array* a = n->as_array();
+  if (a == nullptr || a->size() != 3) return c.fail(full, "expected three integers [min, default, max] (bytes)");
+  uint32_t v[3];
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto x = (*a)[i].value<int64_t>();
+    if (!x || !(*a)[i].is_integer()) return c.fail(full, "expected three integers [min, default, max] (bytes)");
+    if (*x < 1 || *x > INT32_MAX) return c.fail(full, fmt::format("{} is outside 1..{}", *x, INT32_MAX));
+    v[i] = static_cast<uint32_t>(*x);
+  }
+  if (v[0] > v[1] || v[1] > v[2]) {
+    return c.fail(full, fmt::format("[{}, {}, {}] is not in order (min <= default <= max)", v[0], v[1], v[2]));
+  }
+  for (std::size_t i = 0; i < 3; ++i) out[i] = v[i];
+}
+
+// The net.ipv4.tcp_* keys of [sysctl] / [host.NAME.sysctl].
+void parse_tcp_sysctl(Ctx& c, const toml::table& t, std::string_view table, stack::TcpSysctls& y) {
+  get_tcp_mem(c, t, table, "tcp_rmem", y.tcp_rmem);
+  get_tcp_mem(c, t, table, "tcp_wmem", y.tcp_wmem);
+  std::string cc = y.tcp_congestion_control;
+  get_string(c, t, table, "tcp_congestion_control", cc);
+  if (cc != "reno" && cc != "cubic") {
+    c.fail(fmt::format("{}.tcp_congestion_control", table),
+           fmt::format("'{}' is not one of cubic, reno (the congestion controls the stack has)", cc));
+  } else {
+    y.tcp_congestion_control = cc;
+  }
+  const auto flag = [&](std::string_view key, bool& out) {
+    int v = out ? 1 : 0;
+    get_int(c, t, table, key, v, 0, 1);
+    out = v != 0;
+  };
+  flag("tcp_sack", y.tcp_sack);
+  flag("tcp_timestamps", y.tcp_timestamps);
+  flag("tcp_window_scaling", y.tcp_window_scaling);
+  // tcp_recovery: a bit mask (RACK 0x1, static reordering window 0x2, no DUPACK threshold 0x4).
+  get_int(c, t, table, "tcp_recovery", y.tcp_recovery, 0, 7);
+  get_int(c, t, table, "tcp_early_retrans", y.tcp_early_retrans, 0, 4);
+}
+
 // [sysctl] or [host.NAME.sysctl]: the keys it sets replace those of y.
 void parse_sysctl(Ctx& c, const toml::table& t, std::string_view table, HostSysctls& y) {
   check_keys(c, t, table,
              {"netdev_budget", "netdev_budget_usecs", "dev_weight", "netdev_max_backlog", "default_qdisc", "ip_forward",
               "ip_forward_update_priority", "ip_default_ttl", "arp_notify", "icmp_ratelimit", "icmp_ratemask",
               "icmp_msgs_per_sec", "icmp_msgs_burst", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
-              "ipfrag_high_thresh", "ipfrag_low_thresh", "ipfrag_time", "ipfrag_max_dist"});
+              "ipfrag_high_thresh", "ipfrag_low_thresh", "ipfrag_time", "ipfrag_max_dist", "tcp_rmem", "tcp_wmem",
+              "tcp_congestion_control", "tcp_sack", "tcp_timestamps", "tcp_window_scaling", "tcp_recovery",
+              "tcp_early_retrans"});
   auto& k = y.core;
   get_int(c, t, table, "netdev_budget", k.netdev_budget, 1, 1'000'000);
   get_int(c, t, table, "netdev_budget_usecs", k.netdev_budget_usecs, 1, 100'000'000);
@@ -803,6 +859,7 @@ void parse_sysctl(Ctx& c, const toml::table& t, std::string_view table, HostSysc
   get_int(c, t, table, "icmp_msgs_burst", y.icmp_msgs_burst, 0, INT32_MAX);
   get_int(c, t, table, "icmp_echo_ignore_all", y.icmp_echo_ignore_all, 0, 1);
   get_int(c, t, table, "icmp_echo_ignore_broadcasts", y.icmp_echo_ignore_broadcasts, 0, 1);
+  parse_tcp_sysctl(c, t, table, y.tcp);
 }
 
 void parse_ping(Ctx& c, const toml::table& t, std::string_view table, PingConfig& p) {

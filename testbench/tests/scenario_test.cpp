@@ -562,6 +562,75 @@ TEST(ScenarioTopology, APingIsTurnedOffByEnabledFalseOverALowerLayer) {
   }
 }
 
+// net.ipv4.tcp_* sysctls: Linux 6.1's defaults, [sysctl] for every host, [host.NAME.sysctl] over
+// it for one; bad values refused naming the key.
+TEST(ScenarioTopology, TcpSysctlsAreAppliedPerHostAndBadValuesRefused) {
+  std::string err;
+  const auto def = topo::over_default("", &err);
+  ASSERT_TRUE(def) << err;
+  const vnic::stack::TcpSysctls& d = def->scenario.host("a").sysctl.tcp;
+  EXPECT_EQ(d.tcp_rmem[0], 4096u);
+  EXPECT_EQ(d.tcp_rmem[1], 131072u);
+  EXPECT_EQ(d.tcp_rmem[2], 6291456u);
+  EXPECT_EQ(d.tcp_wmem[0], 4096u);
+  EXPECT_EQ(d.tcp_wmem[1], 16384u);
+  EXPECT_EQ(d.tcp_wmem[2], 4194304u);
+  EXPECT_EQ(d.tcp_congestion_control, "cubic");
+  EXPECT_TRUE(d.tcp_sack && d.tcp_timestamps && d.tcp_window_scaling);
+  EXPECT_EQ(d.tcp_recovery, 1);
+  EXPECT_EQ(d.tcp_early_retrans, 3);
+  const auto r = topo::over_default(R"([sysctl]
+tcp_congestion_control = "reno"
+tcp_sack = 0
+tcp_rmem = [4096, 87380, 1048576]
+[host.b.sysctl]
+tcp_congestion_control = "cubic"
+tcp_timestamps = 0
+tcp_window_scaling = 0
+tcp_recovery = 0
+tcp_early_retrans = 0
+tcp_wmem = [8192, 65536, 1048576]
+)",
+                                    &err);
+  ASSERT_TRUE(r) << err;
+  const vnic::stack::TcpSysctls& a = r->scenario.host("a").sysctl.tcp;
+  const vnic::stack::TcpSysctls& b = r->scenario.host("b").sysctl.tcp;
+  EXPECT_EQ(a.tcp_congestion_control, "reno");
+  EXPECT_FALSE(a.tcp_sack);
+  EXPECT_TRUE(a.tcp_timestamps && a.tcp_window_scaling);
+  EXPECT_EQ(a.tcp_rmem[1], 87380u);
+  EXPECT_EQ(a.tcp_wmem[1], 16384u);
+  EXPECT_EQ(a.tcp_recovery, 1);
+  EXPECT_EQ(b.tcp_congestion_control, "cubic");
+  EXPECT_FALSE(b.tcp_sack);  // from [sysctl]
+  EXPECT_FALSE(b.tcp_timestamps || b.tcp_window_scaling);
+  EXPECT_EQ(b.tcp_rmem[2], 1048576u);
+  EXPECT_EQ(b.tcp_wmem[0], 8192u);
+  EXPECT_EQ(b.tcp_wmem[1], 65536u);
+  EXPECT_EQ(b.tcp_recovery, 0);
+  EXPECT_EQ(b.tcp_early_retrans, 0);
+  EXPECT_NE(r->toml.find("tcp_congestion_control = 'reno'"), std::string::npos) << r->toml;  // vnic show
+
+  topo::expect_refused("[sysctl]\ntcp_congestion_control = \"bbr\"\n",
+                       "my.toml: sysctl.tcp_congestion_control: 'bbr' is not one of cubic, reno");
+  topo::expect_refused("[host.a.sysctl]\ntcp_congestion_control = 1\n",
+                       "host.a.sysctl.tcp_congestion_control: expected a string");
+  topo::expect_refused("[sysctl]\ntcp_sack = 2\n", "sysctl.tcp_sack: 2 is outside 0..1");
+  topo::expect_refused("[sysctl]\ntcp_timestamps = true\n", "sysctl.tcp_timestamps: expected an integer");
+  topo::expect_refused("[host.b.sysctl]\ntcp_window_scaling = -1\n",
+                       "host.b.sysctl.tcp_window_scaling: -1 is outside 0..1");
+  topo::expect_refused("[sysctl]\ntcp_recovery = 8\n", "sysctl.tcp_recovery: 8 is outside 0..7");
+  topo::expect_refused("[sysctl]\ntcp_early_retrans = 5\n", "sysctl.tcp_early_retrans: 5 is outside 0..4");
+  topo::expect_refused("[sysctl]\ntcp_rmem = [4096, 131072]\n",
+                       "sysctl.tcp_rmem: expected three integers [min, default, max]");
+  topo::expect_refused("[sysctl]\ntcp_rmem = 131072\n", "sysctl.tcp_rmem: expected three integers");
+  topo::expect_refused("[sysctl]\ntcp_wmem = [4096, \"16k\", 65536]\n", "sysctl.tcp_wmem: expected three integers");
+  topo::expect_refused("[sysctl]\ntcp_wmem = [0, 16384, 65536]\n", "sysctl.tcp_wmem: 0 is outside 1..2147483647");
+  topo::expect_refused("[host.a.sysctl]\ntcp_rmem = [4096, 131072, 65536]\n",
+                       "host.a.sysctl.tcp_rmem: [4096, 131072, 65536] is not in order (min <= default <= max)");
+  topo::expect_refused("[sysctl]\ntcp_foo = 1\n", "my.toml: sysctl.tcp_foo: unknown key");
+}
+
 // Several iperf clients or servers on a host: [[host.NAME.udp_send]] / [[host.NAME.udp_recv]],
 // in the order given; one table is the one-element case.
 TEST(ScenarioTopology, UdpAppsTakeATableOrAnArrayOfTables) {

@@ -23,6 +23,7 @@
 #include "vnic/stack/icmp.hpp"
 #include "vnic/stack/net.hpp"
 #include "vnic/stack/softnet.hpp"
+#include "vnic/stack/tcp.hpp"
 #include "vnic/tb/host.hpp"
 #include "vnic/tb/host_cpu.hpp"
 #include "vnic/tb/host_memory.hpp"
@@ -74,6 +75,8 @@ struct DriverHostConfig {
   std::vector<stack::UdpRecvOptions> udp_recv;
   std::optional<stack::UdpRrOptions> udp_rr;
   std::optional<uint16_t> udp_rr_server;  // the port it answers on
+  // net.ipv4.tcp_* of the host's TCP ([sysctl] / [host.NAME.sysctl]).
+  stack::TcpSysctls tcp{};
 };
 
 class DriverHost final : public Host {
@@ -175,6 +178,9 @@ class DriverHost final : public Host {
   // The host's UDP (its MIB, sockets) and its UDP applications (nullptr if none).
   stack::Udp& udp() { return *udp_; }
   const stack::Udp& udp() const { return *udp_; }
+  // The host's TCP (IP protocol 6 of its NetStack: its MIBs, sockets), made as udp() is.
+  stack::Tcp& tcp() { return *tcp_; }
+  const stack::Tcp& tcp() const { return *tcp_; }
   // The i-th [host.NAME.udp_send] / udp_recv in the scenario's order (nullptr if none or not started).
   const stack::UdpSender* udp_sender(std::size_t i = 0) const { return i < udp_send_.size() ? udp_send_[i].get() : nullptr; }
   const stack::UdpReceiver* udp_receiver(std::size_t i = 0) const {
@@ -237,6 +243,7 @@ class DriverHost final : public Host {
   std::unique_ptr<stack::Icmp> icmp_;
   std::unique_ptr<stack::PingApp> ping_;
   std::unique_ptr<stack::Udp> udp_;
+  std::unique_ptr<stack::Tcp> tcp_;  // after udp_ and the stack: torn down before them
   std::vector<std::unique_ptr<stack::UdpSender>> udp_send_;
   std::vector<std::unique_ptr<stack::UdpReceiver>> udp_recv_;
   std::unique_ptr<stack::UdpRrClient> udp_rr_;

@@ -14,6 +14,7 @@
 #include "vnic/model/units.hpp"
 #include "vnic/stack/cpu.hpp"
 #include "vnic/stack/softnet.hpp"
+#include "vnic/stack/tcp.hpp"
 #include "vnic/tb/fault_injector.hpp"
 #include "vnic/tb/test_host.hpp"
 
@@ -65,6 +66,9 @@ struct HostSysctls {
   int64_t ipfrag_low_thresh = 3145728;       // net.ipv4.ipfrag_low_thresh
   int ipfrag_time = 30;                      // net.ipv4.ipfrag_time, s
   int ipfrag_max_dist = 64;                  // net.ipv4.ipfrag_max_dist
+  // net.ipv4.tcp_* (tcp_rmem, tcp_wmem, tcp_congestion_control, tcp_sack, tcp_timestamps,
+  // tcp_window_scaling, tcp_recovery, tcp_early_retrans), Linux 6.1's defaults.
+  stack::TcpSysctls tcp{};
 };
 
 // `ping` run on a host ([host.NAME.ping]): ping -c count -i interval -s size -t ttl -w deadline dst.
