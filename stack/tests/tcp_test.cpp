@@ -1145,6 +1145,10 @@ TEST(TcpWindow, OutOfWindowAndOldSegments) {
   ASSERT_GE(last.options.num_sack, 1);
   EXPECT_EQ(last.options.sack[0].start, s->rcv_nxt - 500);  // the D-SACK block
   EXPECT_EQ(last.options.sack[0].end, s->rcv_nxt);
+  // ... sent once: the next ACK carries no SACK block
+  ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, pattern(100, 18), 0), 100);
+  p.run_for(Duration::ms(100));
+  EXPECT_EQ(p.sent_by(p.b).back().options.num_sack, 0);
 }
 
 }  // namespace

@@ -868,8 +868,9 @@ std::string Tcp::ss_tin() const {
   }
   std::sort(v.begin(), v.end(), [](const TcpSock* a, const TcpSock* b) { return a->ino < b->ino; });
   for (const TcpSock* s : v) {
-    const uint32_t recvq = s->rcv_nxt - s->copied_seq;
-    const uint32_t sendq = s->write_seq - s->snd_una;
+    // TIME-WAIT sockets have no queues (ss prints 0 0)
+    const uint32_t recvq = s->tw ? 0 : s->rcv_nxt - s->copied_seq;
+    const uint32_t sendq = s->tw ? 0 : s->write_seq - s->snd_una;
     out += fmt::format("{:<10} {:<6} {:<6} {:>21} {:<21}\n", tcp_state_name(s->tstate), recvq, sendq,
                        fmt::format("{}:{}", s->rcv_saddr.str(), s->num), fmt::format("{}:{}", s->daddr.str(), s->dport));
     if (s->tstate == TcpState::TimeWait) continue;

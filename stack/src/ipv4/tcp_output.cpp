@@ -246,6 +246,7 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
         if (o.num_sack >= room || o.num_sack >= wire::kTcpMaxSackBlocks) break;
         o.sack[o.num_sack++] = b;
       }
+      sk.dsack = false;  // tcp_options_write: a D-SACK block goes out once
     }
   }
   r.window = syn ? static_cast<uint16_t>(std::min<uint32_t>(sk.rcv_wnd, 65535)) : select_window(sk);
