@@ -1151,5 +1151,48 @@ TEST(TcpWindow, OutOfWindowAndOldSegments) {
   EXPECT_EQ(p.sent_by(p.b).back().options.num_sack, 0);
 }
 
+
+// tcp_syn_retries: with no answer the SYN goes at 0, 1 and 3 s (the RTO doubling from 1 s) and
+// with tcp_syn_retries 2 the connect gives up at 7 s with ETIMEDOUT (AttemptFails).
+TEST(TcpLoss, SynRetriesThenTimeout) {
+  TcpPair p;
+  p.tcp_a.sysctls().tcp_syn_retries = 2;
+  p.a.dev.cut = true;
+  TcpSock* c = p.tcp_a.socket();
+  int result = 1;
+  p.tasks.spawn([](TcpPair& pr, TcpSock* sk, int& out) -> Co<void> {
+    out = co_await pr.tcp_a.connect_wait(pr.a.cpu, *sk, {ip4("10.0.0.2"), 5001});
+  }(p, c, result));
+  p.run_for(Duration::ms(10000));
+  EXPECT_EQ(result, -kETIMEDOUT);
+  const auto t = times_of(p, [](const wire::TcpRepr& r) { return r.flags == wire::kTcpSyn; });
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_NEAR(static_cast<double>((t[1] - t[0]).ps()) / 1e12, 1.0, 0.04);
+  EXPECT_NEAR(static_cast<double>((t[2] - t[0]).ps()) / 1e12, 3.0, 0.08);
+  EXPECT_EQ(p.tcp_a.mib().AttemptFails, 1u);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPSynRetrans], 2u);
+}
+
+// tcp_synack_retries: a request sock whose SYN-ACKs are never answered sends 1 + 5 of them
+// (1, 2, 4, 8, 16 s apart) and is gone after the last timeout (32 s later); the listener stays.
+TEST(TcpLoss, SynAckRetriesThenTheRequestGoes) {
+  TcpPair p;
+  TcpSock* l = p.tcp_b.socket();
+  ASSERT_EQ(p.tcp_b.bind(*l, {ip4("10.0.0.2"), 5001}), 0);
+  ASSERT_EQ(p.tcp_b.listen(*l, 4), 0);
+  p.b.dev.cut = true;
+  p.forge(p.a, 40001, 5001, 5000, 0, wire::kTcpSyn);
+  p.run_for(Duration::ms(10));
+  EXPECT_EQ(p.tcp_b.size(), 2u);
+  p.run_for(Duration::ms(70000));
+  EXPECT_EQ(p.tcp_b.size(), 1u);
+  std::size_t synacks = 0;
+  for (const auto& f : p.b.dev.sent) {
+    auto r = TcpPair::parse(f);
+    if (r && r->flags == (wire::kTcpSyn | wire::kTcpAck)) ++synacks;
+  }
+  EXPECT_EQ(synacks, 6u);
+}
+
 }  // namespace
 }  // namespace vnic::stack
