@@ -533,6 +533,10 @@ TEST(TcpReset, InWindowRstChallengedExactRstResets) {
   EXPECT_EQ(s->tstate, TcpState::Close);
   EXPECT_EQ(s->err, kECONNRESET);
   EXPECT_EQ(p.tcp_b.mib().EstabResets, 1u);
+  // the reader sees the reset once, then the end of the stream
+  std::vector<uint8_t> buf(100);
+  EXPECT_EQ(p.tcp_b.recvmsg(p.b.cpu, *s, buf, 0), -kECONNRESET);
+  EXPECT_EQ(p.tcp_b.recvmsg(p.b.cpu, *s, buf, 0), 0);
 }
 
 // A SYN on an established connection (RFC 5961 4): a challenge ACK, TCPSYNChallenge, no reset.

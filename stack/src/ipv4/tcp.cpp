@@ -604,8 +604,11 @@ int Tcp::recvmsg(Cpu& cpu, TcpSock& sk, std::span<uint8_t> buf, int flags) {
   }
   if (!peek) e.tcp_cleanup_rbuf(cpu, sk, static_cast<int>(copied));
   if (copied > 0) return static_cast<int>(copied);
-  if (fin || sk.done || (sk.shutdown & kRcvShutdown) != 0) return 0;
+  // tcp_recvmsg's order: SOCK_DONE (the peer's FIN), then the error (a reset reports ECONNRESET
+  // once), then the shutdown, then a closed socket
+  if (fin || sk.fin_rcvd) return 0;
   if (sk.err != 0) return sk.sock_error();
+  if ((sk.shutdown & kRcvShutdown) != 0) return 0;
   if (sk.tstate == TcpState::Close) return -kENOTCONN;
   return -kEAGAIN;
 }
