@@ -122,6 +122,7 @@ void TcpEngine::free_rcv_queues(TcpSock& sk, bool trace) {
 }
 
 void TcpEngine::destroy(TcpSock* sk) {
+  std::erase(reap_, sk);
   eventpoll_release(*sk);
   Cpu& c = timer_cpu();
   for (uint64_t* h : {&sk->xmit_timer, &sk->dack_timer, &sk->keepalive_timer}) {
@@ -155,6 +156,14 @@ void TcpEngine::destroy(TcpSock* sk) {
   t_.socks_.erase(it);
 }
 
+void TcpEngine::reap() {
+  while (!reap_.empty()) {
+    TcpSock* sk = reap_.back();
+    reap_.pop_back();
+    destroy(sk);
+  }
+}
+
 void TcpEngine::set_state(TcpSock& sk, TcpState st) {
   // tcp_set_state (CurrEstab is counted from the states when printed)
   const TcpState old = sk.tstate;
@@ -176,8 +185,10 @@ void TcpEngine::tcp_done(Cpu& cpu, TcpSock& sk) {
   sk.done = true;
   if (!sk.orphan) {
     sk.wq.wake(0, &cpu);  // sk_state_change
-  } else {
-    destroy(&sk);
+  } else if (std::find(reap_.begin(), reap_.end(), &sk) == reap_.end()) {
+    // inet_csk_destroy_sock, once the code on the stack above us is done with the socket (Linux
+    // holds a reference for as long): reap() frees it at the end of the receive, timer or call
+    reap_.push_back(&sk);
   }
 }
 
@@ -689,6 +700,7 @@ int Tcp::shutdown(Cpu& cpu, TcpSock& sk, int how) {
     }
   }
   sk.wq.wake(kEpollIn | kEpollOut | kEpollRdHup, &cpu);
+  e_->reap();
   return 0;
 }
 
@@ -713,6 +725,11 @@ void Tcp::close_listener_children(Cpu& cpu, TcpSock& sk) {
 }
 
 void Tcp::close(TcpSock* skp) {
+  close_impl(skp);
+  e_->reap();
+}
+
+void Tcp::close_impl(TcpSock* skp) {
   if (skp == nullptr) return;
   TcpSock& sk = *skp;
   Cpu& cpu = net_.cpu(0);

@@ -57,6 +57,8 @@ class TcpEngine {
   // ---- tcp.cpp
   TcpSock* new_sock();
   void destroy(TcpSock* sk);         // frees it (unhashed, queues dropped, timers cancelled)
+  void reap();                       // frees the orphans tcp_done finished (see tcp_done)
+  std::vector<TcpSock*> reap_;
   void tcp_done(Cpu& cpu, TcpSock& sk);
   void set_state(TcpSock& sk, TcpState st);
   int get_port(TcpSock& sk, uint16_t snum);
@@ -70,7 +72,11 @@ class TcpEngine {
   void sbuf_release_to(TcpSock& sk, uint32_t seq);
 
   // ---- tcp_ipv4.cpp
-  void rcv(SkBuff* skb);
+  void rcv(SkBuff* skb) {
+    rcv_one(skb);
+    reap();
+  }
+  void rcv_one(SkBuff* skb);
   TcpSock* lookup_established(wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport);
   TcpSock* lookup_listener(wire::Ipv4Addr daddr, uint16_t dport, int dif);
   void send_reset(Cpu& cpu, const SkBuff& in, const wire::TcpRepr& th, uint32_t payload_len);
@@ -83,7 +89,8 @@ class TcpEngine {
   // ---- tcp_input.cpp
   void rcv_state_process(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRepr& th);
   void rcv_established(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRepr& th);
-  bool validate_incoming(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRepr& th);  // false: dropped
+  bool validate_incoming(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRepr& th, bool syn_inerr);  // false: dropped
+  bool oow_rate_limited(const TcpSock& sk, uint32_t seq, uint32_t end_seq, bool syn, LinuxMib mib, uint32_t& last);
   int tcp_ack(Cpu& cpu, TcpSock& sk, const SkBuff* skb, const wire::TcpRepr& th, int flag);
   void data_queue(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRepr& th);
   void data_queue_ofo(Cpu& cpu, TcpSock& sk, SkBuff* skb, uint32_t seq, uint32_t end_seq, bool fin);
@@ -140,7 +147,9 @@ class TcpEngine {
   uint16_t select_window(TcpSock& sk);
   uint32_t select_window_raw(TcpSock& sk);  // __tcp_select_window
   uint32_t receive_window(const TcpSock& sk) const;
-  int retransmit_skb(Cpu& cpu, TcpSock& sk, std::size_t idx, int segs);  // tcp_retransmit_skb
+  // tcp_retransmit_skb; probe: __tcp_retransmit_skb alone (the loss probe: no RETRANS marks,
+  // retrans_out, retrans_stamp or undo_retrans)
+  int retransmit_skb(Cpu& cpu, TcpSock& sk, std::size_t idx, int segs, bool probe = false);
   void xmit_retransmit_queue(Cpu& cpu, TcpSock& sk);
   void send_loss_probe(Cpu& cpu, TcpSock& sk);
   bool schedule_loss_probe(TcpSock& sk, bool advancing_rto);
@@ -219,6 +228,7 @@ class TcpEngine {
   void timewait_fin_wait2(Cpu& cpu, TcpSock& tw, SkBuff* skb, const wire::TcpRepr& th);
   void set_keepalive(TcpSock& sk, bool on);
   static void on_timer(void* ctx, uint64_t arg);
+  void on_timer_one(uint64_t arg);
 
   // ---- shared helpers
   Cpu& timer_cpu() { return net_.cpu(0); }

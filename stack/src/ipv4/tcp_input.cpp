@@ -139,6 +139,20 @@ void TcpEngine::replace_ts_recent(TcpSock& sk, uint32_t seq) {
 
 // ------------------------------------------------------------------------------ ACKs sent from input
 
+bool TcpEngine::oow_rate_limited(const TcpSock& sk, uint32_t seq, uint32_t end_seq, bool syn, LinuxMib mib,
+                                 uint32_t& last_oow_ack_time) {
+  // tcp_oow_rate_limited: data without SYN is not an ACK loop; else one reply per
+  // tcp_invalid_ratelimit (500 ms)
+  if (seq != end_seq && !syn) return false;
+  const int32_t elapsed = static_cast<int32_t>(sk.tcp_jiffies32 - last_oow_ack_time);
+  if (last_oow_ack_time != 0 && elapsed >= 0 && elapsed < static_cast<int32_t>(kHz / 2)) {
+    ++ext_[mib];
+    return true;
+  }
+  last_oow_ack_time = sk.tcp_jiffies32 == 0 ? 1 : sk.tcp_jiffies32;
+  return false;
+}
+
 void TcpEngine::send_challenge_ack(Cpu& cpu, TcpSock& sk) {
   // tcp_send_challenge_ack: per socket at most one each tcp_invalid_ratelimit (500 ms), and the
   // namespace's budget of tcp_challenge_ack_limit a second
@@ -495,8 +509,8 @@ void TcpEngine::ofo_queue(Cpu& cpu, TcpSock& sk) {
       continue;
     }
     // the part below rcv_nxt is skipped by the reader (its seq stays)
+    sk.bytes_received += r.end_seq - sk.rcv_nxt;  // tcp_rcv_nxt_update (a FIN counts, as in Linux)
     sk.rcv_nxt = r.end_seq;
-    sk.bytes_received += r.end_seq - std::max(r.seq, dsack_high) ;
     sk.rcvq.push_back(r);
     if (r.fin) {
       tcp_fin(cpu, sk);
@@ -625,8 +639,7 @@ void TcpEngine::data_queue(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRe
     return;
   }
   owner_r(sk, skb);
-  const uint32_t newbytes = end_seq - sk.rcv_nxt - (fin ? 1u : 0u);
-  sk.bytes_received += newbytes;
+  sk.bytes_received += end_seq - sk.rcv_nxt;  // tcp_rcv_nxt_update (a FIN counts, as in Linux)
   sk.rcv_nxt = end_seq;
   sk.rcvq.push_back(TcpRcvSeg{skb, seq, end_seq, fin});
   trace(cpu, TraceKind::SockQueue, ingress(22), skb->trace_id, sk.rmem_alloc);
@@ -693,7 +706,7 @@ int TcpEngine::ack_update_window(TcpSock& sk, const wire::TcpRepr& th, uint32_t 
   uint32_t nwin = th.window;
   if ((th.flags & kTcpSyn) == 0) nwin <<= sk.snd_wscale;
   // tcp_may_update_window
-  if (seq_after(ack, sk.snd_una) || seq_after(ack_seq, sk.snd_wl1) || (ack_seq == sk.snd_wl1 && (nwin > sk.snd_wnd || nwin == 0))) {
+  if (seq_after(ack, sk.snd_una) || seq_after(ack_seq, sk.snd_wl1) || (ack_seq == sk.snd_wl1 && nwin > sk.snd_wnd)) {
     flag |= kFlagWinUpdate;
     sk.snd_wl1 = ack_seq;
     if (sk.snd_wnd != nwin) {
@@ -923,7 +936,7 @@ void TcpEngine::cong_control(TcpSock& sk, uint32_t ack, uint32_t acked_sacked, i
 
 // ------------------------------------------------------------------------------ validation
 
-bool TcpEngine::validate_incoming(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRepr& th) {
+bool TcpEngine::validate_incoming(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRepr& th, bool syn_inerr) {
   const uint32_t seq = th.seq;
   const uint32_t end_seq = seq + skb->len + ((th.flags & kTcpSyn) != 0) + ((th.flags & kTcpFin) != 0);
   const bool rst = (th.flags & kTcpRst) != 0, syn = (th.flags & kTcpSyn) != 0;
@@ -934,6 +947,7 @@ bool TcpEngine::validate_incoming(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire
     return false;
   };
   auto syn_challenge = [&]() {
+    if (syn_inerr) ++mib_.InErrs;
     ++ext_[LinuxMib::TCPSYNChallenge];
     send_challenge_ack(cpu, sk);
     return discard(SkbDropReason::TcpInvalidSyn, HostDrop::TcpBadSegment);
@@ -951,7 +965,9 @@ bool TcpEngine::validate_incoming(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire
     if (!rst) {
       if (syn) return syn_challenge();
       ++ext_[LinuxMib::PAWSEstab];
-      send_dupack(cpu, sk, seq, end_seq);
+      if (!oow_rate_limited(sk, seq, end_seq, syn, LinuxMib::TCPACKSkippedPAWS, sk.last_oow_ack_time)) {
+        send_dupack(cpu, sk, seq, end_seq);
+      }
       return discard(SkbDropReason::TcpRfc7323Paws, HostDrop::TcpPawsDrop);
     }
   }
@@ -959,7 +975,9 @@ bool TcpEngine::validate_incoming(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire
   if (seq_before(end_seq, sk.rcv_wup) || seq_after(seq, sk.rcv_nxt + receive_window(sk))) {
     if (!rst) {
       if (syn) return syn_challenge();
-      send_dupack(cpu, sk, seq, end_seq);
+      if (!oow_rate_limited(sk, seq, end_seq, syn, LinuxMib::TCPACKSkippedSeq, sk.last_oow_ack_time)) {
+        send_dupack(cpu, sk, seq, end_seq);
+      }
     } else if (reset_check()) {
       return do_reset();
     }
@@ -1157,23 +1175,21 @@ void TcpEngine::rcv_state_process(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire
   }
   parse_options(sk, th);
   if (!ackf && !rst && !syn) return discard(SkbDropReason::TcpFlags);
-  if (!validate_incoming(cpu, sk, skb, th)) return;
+  if (!validate_incoming(cpu, sk, skb, th, false)) return;
   const bool was_synrecv = sk.tstate == TcpState::SynRecv;
   const int r = tcp_ack(cpu, sk, skb, th, kFlagSlowpath | kFlagUpdateTsRecent | kFlagNoChallengeAck);
-  if (r <= 0) {
+  if (r <= 0) {  // not acceptable (tcp_rcv_state_process: acceptable = tcp_ack() > 0)
     if (was_synrecv) {
       send_reset(cpu, *skb, th, skb->len);
       return discard(SkbDropReason::TcpOldAck);
     }
-    if (r < 0) {
-      send_challenge_ack(cpu, sk);
-      return discard(static_cast<SkbDropReason>(-r));
-    }
+    send_challenge_ack(cpu, sk);
+    return discard(r < 0 ? static_cast<SkbDropReason>(-r) : SkbDropReason::TcpOldAck);
   }
   switch (sk.tstate) {
     case TcpState::SynRecv: {
       ++sk.delivered;
-      if (sk.srtt_us == 0 && sk.first_tx_mstamp != 0 && sk.retransmits == 0) {
+      if (sk.srtt_us == 0 && sk.first_tx_mstamp != 0 && sk.total_retrans == 0) {  // tcp_synack_rtt_meas: !num_retrans
         const int64_t rtt = static_cast<int64_t>(sk.tcp_mstamp - sk.first_tx_mstamp);
         ack_update_rtt(sk, kFlagSynAcked, rtt, -1, rtt);
       }
@@ -1248,7 +1264,7 @@ void TcpEngine::rcv_state_process(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire
       [[fallthrough]];
     case TcpState::FinWait1:
     case TcpState::FinWait2:
-      if ((sk.shutdown & kRcvShutdown) != 0 && sk.orphan) {
+      if ((sk.shutdown & kRcvShutdown) != 0) {
         const uint32_t end_seq = th.seq + skb->len + ((th.flags & kTcpFin) != 0);
         if (end_seq != th.seq && seq_after(end_seq - ((th.flags & kTcpFin) != 0), sk.rcv_nxt)) {
           ++ext_[LinuxMib::TCPAbortOnData];
@@ -1322,7 +1338,7 @@ void TcpEngine::rcv_established(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::
     net_.drop(cpu, skb, SkbDropReason::TcpFlags, ingress(21), host_drop(HostDrop::TcpBadSegment));
     return;
   }
-  if (!validate_incoming(cpu, sk, skb, th)) return;
+  if (!validate_incoming(cpu, sk, skb, th, true)) return;
   const int r = tcp_ack(cpu, sk, skb, th, kFlagSlowpath | kFlagUpdateTsRecent);
   if (r < 0) {
     ++stats_.bad_segment;

@@ -115,7 +115,7 @@ void TcpEngine::end_packet(Cpu& cpu, SkBuff* skb, bool queued) {
   if (!queued) net_.consume(cpu, skb, ingress(21), wire::kIpprotoTcp);
 }
 
-void TcpEngine::rcv(SkBuff* skb) {
+void TcpEngine::rcv_one(SkBuff* skb) {
   Cpu& cpu = net_.cpu(0);
   cpu.charge(cpu.costs().udp_rcv);
   if (skb->pkt_type != PktType::Host) {
@@ -180,8 +180,15 @@ void TcpEngine::rcv(SkBuff* skb) {
     TcpSock& lsk = *req.parent;
     mstamp_refresh(cpu, req);
     const uint8_t flg = th.flags & (kTcpRst | kTcpSyn | kTcpAck);
-    if (th.seq == req.irs && flg == kTcpSyn) {  // a retransmitted SYN: SYN-ACK again
-      (void)transmit_synack(cpu, req);
+    const uint32_t seg_end = th.seq + plen + ((th.flags & kTcpSyn) != 0) + ((th.flags & kTcpFin) != 0);
+    if (th.seq == req.irs && flg == kTcpSyn) {
+      // a retransmitted SYN: the SYN-ACK again (inet_rtx_syn_ack), rate-limited
+      if (!oow_rate_limited(req, th.seq, seg_end, true, LinuxMib::TCPACKSkippedSynRecv, req.last_oow_ack_time) &&
+          transmit_synack(cpu, req) == 0) {
+        ++mib_.RetransSegs;
+        ++ext_[LinuxMib::TCPSynRetrans];
+        ++req.total_retrans;
+      }
       end_packet(cpu, skb, false);
       return;
     }
@@ -194,7 +201,10 @@ void TcpEngine::rcv(SkBuff* skb) {
     const uint32_t end_seq = th.seq + plen + ((th.flags & kTcpSyn) != 0) + ((th.flags & kTcpFin) != 0);
     const bool in_window = !(seq_before(end_seq, req.rcv_nxt)) && !seq_after(th.seq, req.rcv_nxt + req.rcv_wnd);
     if (!in_window && !(end_seq == th.seq && th.seq == req.rcv_nxt)) {
-      if ((flg & kTcpRst) == 0) send_ack_stateless(cpu, req.rcv_saddr, req.daddr, req.num, req.dport, req.isn + 1,
+      if ((flg & kTcpRst) == 0 &&
+          !oow_rate_limited(req, th.seq, end_seq, (th.flags & kTcpSyn) != 0, LinuxMib::TCPACKSkippedSynRecv,
+                            req.last_oow_ack_time))
+        send_ack_stateless(cpu, req.rcv_saddr, req.daddr, req.num, req.dport, req.isn + 1,
                                                    req.rcv_nxt, static_cast<uint16_t>(std::min<uint32_t>(req.rcv_wnd, 65535)),
                                                    wire::TcpOptions{}, kTcpAck);
       ++stats_.out_of_window;
@@ -233,6 +243,7 @@ void TcpEngine::rcv(SkBuff* skb) {
     req.retransmits = 0;
     req.rtx.clear();
     req.packets_out = 0;
+    req.snd_una = req.isn + 1;  // the child starts past its SYN-ACK (tcp_create_openreq_child)
     rcv_state_process(cpu, req, skb, th);
     if (req.tstate != TcpState::SynRecv) lsk.data_ready(cpu);
     return;
@@ -403,12 +414,17 @@ void TcpEngine::timewait_rcv(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::Tcp
       o.tsval = tsval(sk);
       o.tsecr = sk.ts_recent;
     }
-    send_ack_stateless(cpu, sk.rcv_saddr, sk.daddr, sk.num, sk.dport, sk.snd_nxt, sk.rcv_nxt,
-                       static_cast<uint16_t>(std::min<uint32_t>(sk.rcv_wnd >> sk.rcv_wscale, 65535)), o, kTcpAck);
+    mstamp_refresh(cpu, sk);
+    if (!oow_rate_limited(sk, th.seq, end_seq, (th.flags & kTcpSyn) != 0, LinuxMib::TCPACKSkippedTimeWait,
+                          sk.last_oow_ack_time)) {
+      send_ack_stateless(cpu, sk.rcv_saddr, sk.daddr, sk.num, sk.dport, sk.snd_nxt, sk.rcv_nxt,
+                         static_cast<uint16_t>(std::min<uint32_t>(sk.rcv_wnd >> sk.rcv_wscale, 65535)), o, kTcpAck);
+    }
   }
   if (skb->len > 0 && (th.flags & kTcpRst) == 0) {
-    ++ext_[LinuxMib::DelayedACKLost];
-    net_.drop(cpu, skb, SkbDropReason::TcpOldData, ingress(21), host_drop(HostDrop::TcpOldData));
+    // data for a connection in TIME-WAIT: answered with an ACK, then discarded (no Linux counter)
+    ++stats_.closed;
+    net_.drop(cpu, skb, SkbDropReason::NotSpecified, ingress(21), host_drop(HostDrop::TcpClosedData));
   } else {
     net_.consume(cpu, skb, ingress(21), wire::kIpprotoTcp);
   }
@@ -447,6 +463,7 @@ bool Tcp::tcp_v4_err(SkBuff* skb, uint32_t info) {
     sk->err = err;
     sk->error_report(cpu);
     e_->tcp_done(cpu, *sk);
+    e_->reap();
     return true;
   }
   // an established socket keeps soft errors (sk_err_soft), reported only if it times out

@@ -256,7 +256,7 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
   SkBuff* skb = net_.pool().alloc(hlen + seg.len, SkbAlloc::AllocSkb);
   if (skb == nullptr) {
     ++stats_.pool_empty;
-    return -kENOBUFS;
+    return -kENOMEM;  // no skb: nothing was sent
   }
   skb->tstamp = cpu.now();
   if (pure || seg.id == 0) {
@@ -385,7 +385,9 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
     if (seg.len > mss_now) fragment(sk, sk.wqueue, 0, mss_now);
     // tcp_cwnd_test
     const uint32_t in_flight = sk.packets_in_flight();
-    if (in_flight >= sk.snd_cwnd) {
+    // tcp_cwnd_test: "don't be strict about the congestion window for the final FIN"
+    const bool final_fin = (sk.wqueue.front().flags & kTcpFin) != 0 && sk.wqueue.size() == 1;
+    if (in_flight >= sk.snd_cwnd && !final_fin) {
       if (push_one == 2) {
         // a loss probe may go past cwnd
       } else {
@@ -428,13 +430,11 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
     if (push_one != 0) break;
   }
   (void)is_rwnd_limited;
-  if (sent_pkts > 0) {
-    if (sk.ca_state == TcpCaState::Cwr || sk.ca_state == TcpCaState::Recovery) sk.prr_out += sent_pkts;
-    if (push_one != 2) schedule_loss_probe(sk, false);
-    is_cwnd_limited |= sk.packets_in_flight() >= sk.snd_cwnd;
-    cwnd_validate(sk, is_cwnd_limited);
-    return false;
-  }
+  if (sent_pkts > 0 && (sk.ca_state == TcpCaState::Cwr || sk.ca_state == TcpCaState::Recovery)) sk.prr_out += sent_pkts;
+  if (sent_pkts > 0 && push_one != 2) schedule_loss_probe(sk, false);
+  is_cwnd_limited |= sk.packets_in_flight() >= sk.snd_cwnd;
+  if (sent_pkts > 0 || is_cwnd_limited) cwnd_validate(sk, is_cwnd_limited);
+  if (sent_pkts > 0) return false;
   return sk.packets_out == 0 && !sk.wqueue.empty();
 }
 
@@ -494,10 +494,11 @@ void TcpEngine::send_ack(Cpu& cpu, TcpSock& sk) {
   TcpSeg seg;
   seg.seq = seg.end_seq = acceptable_seq(sk);
   seg.flags = kTcpAck;
-  if (transmit(cpu, sk, seg, false, sk.rcv_nxt) < 0) {
-    // no skb: try again from the delayed-ACK timer
-    sk.ack_pending |= kAckSched;
+  if (transmit(cpu, sk, seg, false, sk.rcv_nxt) == -kENOMEM) {
+    // no skb: try again from the delayed-ACK timer (inet_csk_reset_xmit_timer(ICSK_TIME_DACK))
+    sk.ack_pending |= kAckSched | kAckTimer;
     sk.ack_ato = kTcpAtoMin;
+    sk.dack_timeout_j = sk.tcp_jiffies32 + kTcpDelackMax;
     reset_dack_timer(sk, timer_wheel_expiry(sk.now, kTcpDelackMax));
   }
 }
@@ -540,7 +541,7 @@ void TcpEngine::send_active_reset(Cpu& cpu, TcpSock& sk) {
 
 // ------------------------------------------------------------------------------ retransmission
 
-int TcpEngine::retransmit_skb(Cpu& cpu, TcpSock& sk, std::size_t idx, int segs) {
+int TcpEngine::retransmit_skb(Cpu& cpu, TcpSock& sk, std::size_t idx, int segs, bool probe) {
   (void)segs;
   int err = 0;
   {
@@ -578,10 +579,13 @@ int TcpEngine::retransmit_skb(Cpu& cpu, TcpSock& sk, std::size_t idx, int segs) 
   s.sacked |= kTcpcbEverRetrans;
   if (err == 0) {
     s.mstamp_us = sk.tcp_mstamp;  // tcp_update_skb_after_send
-    s.sacked |= kTcpcbRetrans;
-    ++sk.retrans_out;
   } else if (err != -16) {
     ++ext_[LinuxMib::TCPRetransFail];
+  }
+  if (probe) return err;
+  if (err == 0) {
+    s.sacked |= kTcpcbRetrans;
+    ++sk.retrans_out;
   }
   if (sk.retrans_stamp == 0) sk.retrans_stamp = static_cast<uint32_t>(s.mstamp_us / 1000);
   if (sk.undo_retrans < 0) sk.undo_retrans = 0;
@@ -657,14 +661,7 @@ void TcpEngine::send_loss_probe(Cpu& cpu, TcpSock& sk) {
       sent = sk.packets_out > pcount;
     } else if (!sk.rtx.empty()) {
       const std::size_t last = sk.rtx.size() - 1;
-      if (retransmit_skb(cpu, sk, last, 1) == 0) {
-        // __tcp_retransmit_skb alone: no retrans_out accounting for the probe
-        TcpSeg& s = sk.rtx[sk.rtx.size() - 1];
-        if ((s.sacked & kTcpcbSackedRetrans) != 0 && sk.retrans_out > 0) {
-          s.sacked &= static_cast<uint8_t>(~kTcpcbSackedRetrans);
-          --sk.retrans_out;
-        }
-        --sk.undo_retrans;
+      if (retransmit_skb(cpu, sk, last, 1, true) == 0) {  // __tcp_retransmit_skb
         sk.tlp_retrans = true;
         sent = true;
       }

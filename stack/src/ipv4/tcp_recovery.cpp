@@ -409,8 +409,8 @@ void TcpEngine::init_undo(TcpSock& sk) {
 }
 
 bool TcpEngine::packet_delayed(const TcpSock& sk) const {
-  if (sk.retrans_stamp != 0 && sk.saw_tstamp && sk.rcv_tsecr != 0 && seq_before(sk.rcv_tsecr, sk.retrans_stamp)) return true;
-  return sk.retrans_stamp == 0 && sk.tstate != TcpState::SynSent;
+  // 6.1: retrans_stamp && tcp_tsopt_ecr_before(tp, retrans_stamp)
+  return sk.retrans_stamp != 0 && sk.saw_tstamp && sk.rcv_tsecr != 0 && seq_before(sk.rcv_tsecr, sk.retrans_stamp);
 }
 
 bool TcpEngine::may_undo(const TcpSock& sk) const { return sk.undo_marker != 0 && (sk.undo_retrans == 0 || packet_delayed(sk)); }
@@ -637,7 +637,6 @@ void TcpEngine::fastretrans_alert(Cpu& cpu, TcpSock& sk, uint32_t prior_snd_una,
   if ((*ack_flag & kFlagSackReneging) != 0 && (*ack_flag & kFlagSndUnaAdvanced) != 0) {
     const uint64_t delay = std::max<uint64_t>(usecs_to_jiffies(sk.srtt_us >> 4), usecs_to_jiffies(10000));
     reset_xmit_timer(sk, kTimeRetrans, delay, kTcpRtoMax);
-    *ack_flag &= ~kFlagSetXmitTimer;
     return;
   }
   if (sk.ca_state == TcpCaState::Open) {

@@ -36,6 +36,12 @@ Instant timer_wheel_expiry(Instant now, uint64_t delta_jiffies) {
 
 void TcpEngine::on_timer(void* ctx, uint64_t arg) {
   auto* e = static_cast<TcpEngine*>(ctx);
+  e->on_timer_one(arg);
+  e->reap();
+}
+
+void TcpEngine::on_timer_one(uint64_t arg) {
+  TcpEngine* e = this;
   TcpSock* sk = e->by_ino(arg >> 3);
   if (sk == nullptr) return;
   Cpu& cpu = e->timer_cpu();
@@ -203,9 +209,8 @@ void TcpEngine::retransmit_timer(Cpu& cpu, TcpSock& sk) {
   sk.tlp_high_seq = 0;
   if (sk.snd_wnd == 0 && !sk.orphan && sk.tstate != TcpState::SynSent && sk.tstate != TcpState::SynRecv) {
     // the receiver shrank its window to nothing: retransmissions are zero-window probes
-    const uint32_t rtx_delta = time_stamp_ms(sk) - (sk.retrans_stamp != 0 ? sk.retrans_stamp
-                                                                            : static_cast<uint32_t>(sk.rtx.front().mstamp_us / 1000));
-    if (rtx_delta > kTcpRtoMax * 1000 / kHz) {
+    // 6.1: no ACK at all for TCP_RTO_MAX gives up
+    if (sk.tcp_jiffies32 - sk.rcv_tstamp > kTcpRtoMax) {
       write_err(cpu, sk);
       return;
     }
@@ -263,11 +268,6 @@ void TcpEngine::probe_timer(Cpu& cpu, TcpSock& sk) {
 void TcpEngine::delack_timer(Cpu& cpu, TcpSock& sk) {
   if (sk.tstate == TcpState::Close || sk.tstate == TcpState::Listen) return;
   mstamp_refresh(cpu, sk);
-  if (sk.compressed_ack != 0) {
-    --sk.compressed_ack;
-    send_ack(cpu, sk);
-    return;
-  }
   if ((sk.ack_pending & kAckTimer) == 0) return;
   if (static_cast<int32_t>(sk.dack_timeout_j - sk.tcp_jiffies32) > 0) {
     reset_dack_timer(sk, timer_wheel_expiry(sk.now, sk.dack_timeout_j - sk.tcp_jiffies32));
@@ -415,7 +415,11 @@ void TcpEngine::timewait_fin_wait2(Cpu& cpu, TcpSock& tw, SkBuff* skb, const wir
                        static_cast<uint16_t>(std::min<uint32_t>(tw.rcv_wnd >> tw.rcv_wscale, 65535)), o, kTcpAck);
   };
   if (!in_window) {
-    ack();
+    mstamp_refresh(cpu, tw);
+    if (!oow_rate_limited(tw, th.seq, end_seq, (th.flags & kTcpSyn) != 0, LinuxMib::TCPACKSkippedFinWait2,
+                          tw.last_oow_ack_time)) {
+      ack();
+    }
     ++stats_.out_of_window;
     net_.drop(cpu, skb, SkbDropReason::TcpInvalidSequence, ingress(21), host_drop(HostDrop::TcpOutOfWindow));
     return;

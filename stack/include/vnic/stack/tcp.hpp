@@ -328,6 +328,7 @@ class Tcp {
  private:
   friend class TcpEngine;
   void close_listener_children(Cpu& cpu, TcpSock& sk);
+  void close_impl(TcpSock* sk);
   void sync_ext() const;
   NetStack& net_;
   Icmp& icmp_;
