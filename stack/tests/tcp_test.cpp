@@ -1198,5 +1198,30 @@ TEST(TcpLoss, SynAckRetriesThenTheRequestGoes) {
   EXPECT_EQ(synacks, 6u);
 }
 
+
+// Nagle (RFC 896, tcp_nagle_check with Minshall's rule): a second small write waits while the
+// first small segment is unacknowledged, and goes when its ACK arrives; with TCP_NODELAY both go at
+// once.
+TEST(TcpNagle, SmallWriteWaitsForTheAckUnlessNodelay) {
+  for (const bool nodelay : {false, true}) {
+    TcpPair p;
+    auto [c, s] = p.connect_pair();
+    ASSERT_NE(s, nullptr);
+    if (nodelay) p.tcp_a.set_nodelay(p.a.cpu, *c, true);
+    const std::size_t a0 = p.a.dev.sent.size(), b0 = p.b.dev.sent.size();
+    ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, pattern(100, 40), 0), 100);
+    ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, pattern(100, 41), 0), 100);
+    // before anything runs: the first left, the second waits (Nagle) or left too (TCP_NODELAY)
+    EXPECT_EQ(p.a.dev.sent.size() - a0, nodelay ? 2u : 1u) << nodelay;
+    p.run_for(Duration::ms(5));
+    EXPECT_EQ(p.a.dev.sent.size() - a0, 2u);
+    if (!nodelay) {
+      // the second data segment left after b's ACK of the first
+      ASSERT_GT(p.b.dev.sent.size(), b0);
+      EXPECT_GE(p.a.dev.sent_at[a0 + 1], p.b.dev.sent_at[b0]);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vnic::stack
