@@ -83,6 +83,15 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
     net_->add_tap(p->ifindex, &DriverHost::tcpdump_tap, p->tcpdump.get());
   }
   net_->dev_add_pack(kTestEtherType, &DriverHost::rx, this);
+  // TCP servers exist from here on, so that a client on another host can find one's results;
+  // they start listening when the host is up (stack_up).
+  HostCpu& app_cpu = cpus_.core(cpus_.size() - 1);
+  for (const stack::Iperf3ServerOptions& o : cfg.iperf3_server) {
+    iperf3_server_.push_back(std::make_unique<stack::Iperf3Server>(*tcp_, app_cpu, o));
+  }
+  for (const stack::NetperfTcpServerOptions& o : cfg.netserver) {
+    netserver_.push_back(std::make_unique<stack::NetperfTcpServer>(*tcp_, app_cpu, o));
+  }
   // netfilter rules, as a boot script loads them before the interfaces come up (the scenario
   // checked each command).
   for (const std::string& cmd : cfg.iptables) {
@@ -267,6 +276,40 @@ void DriverHost::stack_up() {
     udp_rr_ = std::make_unique<stack::UdpRrClient>(*net_, *udp_, app_cpu, o);
     tasks_.spawn(udp_rr_->run());
   }
+  // TCP applications: servers first (iperf3 -s runs one test: waited for; netserver runs until
+  // the end), then the clients, each told its server if that is a host of the scenario.
+  for (auto& sv : iperf3_server_) tasks_.spawn(sv->run());
+  for (auto& sv : netserver_) servers_.spawn(sv->run());
+  const auto peer = [&](stack::Ipv4Addr a) { return tcp_peers_ ? tcp_peers_(a) : nullptr; };
+  for (stack::Iperf3ClientOptions o : cfg_.iperf3_client) {
+    o.start = at(o.start);
+    if (const DriverHost* h = peer(o.dst.addr)) o.server = h->iperf3_server_on(o.dst.port);
+    iperf3_client_.push_back(std::make_unique<stack::Iperf3Client>(*tcp_, app_cpu, o));
+    tasks_.spawn(iperf3_client_.back()->run());
+  }
+  for (auto* v : {&cfg_.tcp_rr, &cfg_.tcp_crr}) {
+    auto& out = v == &cfg_.tcp_rr ? tcp_rr_ : tcp_crr_;
+    for (stack::NetperfTcpOptions o : *v) {
+      o.start = at(o.start);
+      if (const DriverHost* h = peer(o.dst.addr)) o.server = h->netserver_on(o.dst.port);
+      out.push_back(std::make_unique<stack::NetperfTcpClient>(*tcp_, app_cpu, o));
+      tasks_.spawn(out.back()->run());
+    }
+  }
+}
+
+const stack::Iperf3Server* DriverHost::iperf3_server_on(uint16_t port) const {
+  for (std::size_t i = 0; i < iperf3_server_.size(); ++i) {
+    if (cfg_.iperf3_server[i].port == port) return iperf3_server_[i].get();
+  }
+  return nullptr;
+}
+
+const stack::NetperfTcpServer* DriverHost::netserver_on(uint16_t port) const {
+  for (std::size_t i = 0; i < netserver_.size(); ++i) {
+    if (cfg_.netserver[i].port == port) return netserver_[i].get();
+  }
+  return nullptr;
 }
 
 void DriverHost::bring_up() {
@@ -296,6 +339,21 @@ bool DriverHost::traffic_done() const {
     if (!u->done()) return false;
   }
   if (cfg_.udp_rr && (udp_rr_ == nullptr || !udp_rr_->done())) return false;
+  if (iperf3_client_.size() != cfg_.iperf3_client.size() || tcp_rr_.size() != cfg_.tcp_rr.size() ||
+      tcp_crr_.size() != cfg_.tcp_crr.size()) {
+    return false;
+  }
+  for (const auto& a : iperf3_server_) {
+    if (!a->done()) return false;
+  }
+  for (const auto& a : iperf3_client_) {
+    if (!a->done()) return false;
+  }
+  for (const auto* v : {&tcp_rr_, &tcp_crr_}) {
+    for (const auto& a : *v) {
+      if (!a->done()) return false;
+    }
+  }
   return up_done_ && tasks_.running() == 0;
 }
 
@@ -449,6 +507,38 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
                        "max_latency,stddev_latency,transaction_rate,request_size,response_size",
                        o.dst.port, o.req, o.resp);
     v.push_back({"netperf.txt", cmd, udp_rr_->output()});
+  }
+  // TCP: iperf3-client.txt / iperf3-server.txt, netperf-tcp-rr.txt / netperf-tcp-crr.txt, numbered
+  // as the iperf files are when a host runs several.
+  const auto secs = [](stack::Duration d) { return static_cast<double>(d.ps()) / 1e12; };
+  for (std::size_t i = 0; i < iperf3_server_.size(); ++i) {
+    const auto& o = cfg_.iperf3_server[i];
+    std::string cmd = fmt::format("iperf3 -s -p {}", o.port);
+    if (o.interval != stack::Duration::s(1)) cmd += fmt::format(" -i {}", secs(o.interval));
+    v.push_back({numbered("iperf3-server", i, iperf3_server_.size()), cmd, iperf3_server_[i]->output()});
+  }
+  for (std::size_t i = 0; i < iperf3_client_.size(); ++i) {
+    const auto& o = cfg_.iperf3_client[i];
+    std::string cmd = fmt::format("iperf3 -c {} -p {} -l {}", o.dst.addr.str(), o.dst.port, o.len);
+    cmd += o.bytes != 0 ? fmt::format(" -n {}", o.bytes) : fmt::format(" -t {}", secs(o.duration));
+    if (o.interval != stack::Duration::s(1)) cmd += fmt::format(" -i {}", secs(o.interval));
+    v.push_back({numbered("iperf3-client", i, iperf3_client_.size()), cmd, iperf3_client_[i]->output()});
+  }
+  for (const bool crr : {false, true}) {
+    const auto& apps = crr ? tcp_crr_ : tcp_rr_;
+    const auto& opts = crr ? cfg_.tcp_crr : cfg_.tcp_rr;
+    for (std::size_t i = 0; i < apps.size(); ++i) {
+      const auto& o = opts[i];
+      std::string cmd = fmt::format("netperf -t {} -H {}", crr ? "TCP_CRR" : "TCP_RR", o.dst.addr.str());
+      cmd += o.count != 0 ? fmt::format(" -l -{}", o.count) : fmt::format(" -l {}", secs(o.duration));
+      cmd += fmt::format(" -- -P ,{} -r {},{}", o.dst.port, o.req, o.resp);
+      if (o.nodelay) cmd += " -D";
+      if (o.csv_latency) {
+        cmd += " -o min_latency,mean_latency,p50_latency,p90_latency,p99_latency,max_latency,stddev_latency,"
+               "transaction_rate,request_size,response_size";
+      }
+      v.push_back({numbered(crr ? "netperf-tcp-crr" : "netperf-tcp-rr", i, apps.size()), cmd, apps[i]->output()});
+    }
   }
   v.push_back({"softnet_stat", "cat /proc/net/softnet_stat", softnet_stat()});
   v.push_back({"cpu.txt", "", cpu_usage(elapsed_ps)});

@@ -162,6 +162,45 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     c.udp_rr = o;
   }
   c.udp_rr_server = h.udp_rr_server;
+  for (const TcpIperf3ServerConfig& u : h.tcp_iperf3_server) {
+    stack::Iperf3ServerOptions o;
+    o.port = u.port;
+    o.interval = stack::Duration::ms(u.interval_ms);
+    c.iperf3_server.push_back(o);
+  }
+  for (const TcpIperf3ClientConfig& u : h.tcp_iperf3_client) {
+    stack::Iperf3ClientOptions o;
+    o.dst = {stack::Ipv4Addr::from_u32(u.dst), u.port};
+    o.bytes = u.bytes;
+    o.duration = stack::Duration::ms(u.duration_ms);
+    o.len = u.len;
+    o.interval = stack::Duration::ms(u.interval_ms);
+    o.start = stack::Instant{} + stack::Duration::ms(u.start_ms);
+    c.iperf3_client.push_back(o);
+  }
+  for (const bool crr : {false, true}) {
+    for (const TcpNetperfConfig& u : crr ? h.tcp_crr : h.tcp_rr) {
+      stack::NetperfTcpOptions o;
+      o.test = crr ? stack::NetperfTcpTest::CRR : stack::NetperfTcpTest::RR;
+      o.dst = {stack::Ipv4Addr::from_u32(u.dst), u.port};
+      o.req = u.req;
+      o.resp = u.resp;
+      o.count = u.count;
+      o.duration = stack::Duration::ms(u.duration_ms);
+      o.nodelay = u.nodelay;
+      o.csv_latency = u.latency;
+      o.start = stack::Instant{} + stack::Duration::ms(u.start_ms);
+      (crr ? c.tcp_crr : c.tcp_rr).push_back(o);
+    }
+  }
+  for (const NetserverConfig& u : h.netserver) {
+    stack::NetperfTcpServerOptions o;
+    o.port = u.port;
+    o.test = u.crr ? stack::NetperfTcpTest::CRR : stack::NetperfTcpTest::RR;
+    o.req = u.req;
+    o.resp = u.resp;
+    c.netserver.push_back(o);
+  }
   c.skb_pool = s.driver.skb_pool;
   c.mtu = s.driver.mtu;
   c.cpus = s.driver.cpus;
@@ -336,6 +375,20 @@ Platform::Platform(const Scenario& s) : s_(s) {
         hosts_[h]->expect(n, traffic[p.host][p.nic].pattern);
       }
       hosts_[h]->connect(n, *nics_[h][n]);
+    }
+  }
+  // TCP clients find their servers' results on the host that owns the destination address.
+  if (driver_hosts()) {
+    for (std::size_t h = 0; h < hl.size(); ++h) {
+      static_cast<DriverHost&>(*hosts_[h]).set_tcp_peers([this](stack::Ipv4Addr a) -> const DriverHost* {
+        const auto& l = s_.host_list;
+        for (std::size_t g = 0; g < l.size(); ++g) {
+          for (const NicSide& nic : l[g].nics) {
+            if (nic.address && nic.address->addr == a.to_u32()) return static_cast<const DriverHost*>(hosts_[g].get());
+          }
+        }
+        return nullptr;
+      });
     }
   }
   // IPv4/UDP floods: the host that owns the destination address checks each sender's pattern.

@@ -412,6 +412,56 @@ count = 200
 frames = 0
 [host.b.udp_rr_server]
 )"},
+    {"tcp-iperf3",
+     "iperf3 over TCP: a sends 8 MiB to b (128 KiB writes) over the 10 Gb/s link with Linux's default "
+     "sysctls (cubic, SACK, timestamps, window scaling; no GSO: one 1448-byte segment per packet); "
+     "host-a/iperf3-client.txt (Retr, Cwnd, both summary lines), host-b/iperf3-server.txt, netstat-st.txt, "
+     "ss-tin.txt.",
+     R"([scenario]
+name = "tcp-iperf3"
+[host.a]
+frames = 0
+[host.a.ping]
+enabled = false
+[host.a.tcp_iperf3_client]
+dst = "b"
+bytes = 8388608
+[host.b]
+frames = 0
+[host.b.tcp_iperf3_server]
+)"},
+    {"tcp-rr",
+     "netperf TCP_RR: 1000 transactions of 1 byte each way over one connection, one at a time; "
+     "host-a/netperf-tcp-rr.txt (transactions per second), the delayed and quick ACKs in netstat-st.txt.",
+     R"([scenario]
+name = "tcp-rr"
+[host.a]
+frames = 0
+[host.a.ping]
+enabled = false
+[host.a.tcp_rr]
+dst = "b"
+count = 1000
+[host.b]
+frames = 0
+[host.b.netserver]
+)"},
+    {"tcp-crr",
+     "netperf TCP_CRR: 100 connections, each a handshake, 1 byte each way, netserver closing first (its "
+     "sockets in TIME-WAIT: host-b/ss-tin.txt); host-a/netperf-tcp-crr.txt, ActiveOpens/PassiveOpens in snmp.",
+     R"([scenario]
+name = "tcp-crr"
+[host.a]
+frames = 0
+[host.a.ping]
+enabled = false
+[host.a.tcp_crr]
+dst = "b"
+count = 100
+[host.b]
+frames = 0
+[host.b.netserver]
+)"},
     {"switch8",
      "Eight hosts on one learning switch (10 Gb/s ports, 1 us store-and-forward), each sending to every other "
      "in turn: the first frames are flooded (each flood copy a packet of its own, filtered by the NICs it was "
@@ -971,13 +1021,155 @@ void parse_udp_rr(Ctx& c, const toml::table& t, std::string_view table, UdpRrCon
   get_int(c, t, table, "timeout_ms", u.timeout_ms, 1, 3'600'000);
 }
 
+// A TCP client's dst: a host's name (resolved once every host is read: resolve_tcp_apps) or an
+// IPv4 address.
+void get_tcp_dst(Ctx& c, const toml::table& t, std::string_view table, uint32_t& out, std::string& host,
+                 const char* what) {
+  std::string dst;
+  get_string(c, t, table, "dst", dst);
+  if (!t.contains("dst")) return c.fail(fmt::format("{}.dst", table), fmt::format("is required ({})", what));
+  if (!t.get("dst")->is_string()) return;
+  if (const auto a = parse_ipv4(dst)) {
+    out = *a;
+    host.clear();
+  } else if (valid_name(dst)) {
+    host = dst;
+  } else {
+    c.fail(fmt::format("{}.dst", table), fmt::format("'{}' is neither a host's name nor an IPv4 address like 10.0.0.2", dst));
+  }
+}
+
+void parse_tcp_iperf3_server(Ctx& c, const toml::table& t, std::string_view table, TcpIperf3ServerConfig& u) {
+  check_keys(c, t, table, {"port", "interval_ms"});
+  get_int(c, t, table, "port", u.port, 1, 65535);
+  get_int(c, t, table, "interval_ms", u.interval_ms, 1, 3'600'000);
+}
+
+void parse_tcp_iperf3_client(Ctx& c, const toml::table& t, std::string_view table, TcpIperf3ClientConfig& u) {
+  check_keys(c, t, table, {"dst", "port", "bytes", "duration_ms", "len", "interval_ms", "start_ms"});
+  get_tcp_dst(c, t, table, u.dst, u.dst_host, "the iperf3 server's host or address");
+  get_int(c, t, table, "port", u.port, 1, 65535);
+  get_int(c, t, table, "bytes", u.bytes, 1, int64_t{1} << 40);
+  get_int(c, t, table, "duration_ms", u.duration_ms, 1, 3'600'000);
+  if (t.contains("bytes") && t.contains("duration_ms"))
+    c.fail(fmt::format("{}.duration_ms", table), "give bytes or duration_ms, not both");
+  get_int(c, t, table, "len", u.len, 1, 16 * 1024 * 1024);
+  get_int(c, t, table, "interval_ms", u.interval_ms, 1, 3'600'000);
+  get_int(c, t, table, "start_ms", u.start_ms, 0, 3'600'000);
+}
+
+void parse_tcp_netperf(Ctx& c, const toml::table& t, std::string_view table, TcpNetperfConfig& u) {
+  check_keys(c, t, table, {"dst", "port", "req", "resp", "count", "duration_ms", "nodelay", "latency", "start_ms"});
+  get_tcp_dst(c, t, table, u.dst, u.dst_host, "the netserver's host or address");
+  get_int(c, t, table, "port", u.port, 1, 65535);
+  get_int(c, t, table, "req", u.req, 1, 16 * 1024 * 1024);
+  get_int(c, t, table, "resp", u.resp, 1, 16 * 1024 * 1024);
+  get_int(c, t, table, "count", u.count, 1, 1'000'000'000);
+  get_int(c, t, table, "duration_ms", u.duration_ms, 1, 3'600'000);
+  if (t.contains("count") && t.contains("duration_ms"))
+    c.fail(fmt::format("{}.duration_ms", table), "give count or duration_ms, not both");
+  get_bool(c, t, table, "nodelay", u.nodelay);
+  get_bool(c, t, table, "latency", u.latency);
+  get_int(c, t, table, "start_ms", u.start_ms, 0, 3'600'000);
+}
+
+void parse_netserver(Ctx& c, const toml::table& t, std::string_view table, NetserverConfig& u) {
+  check_keys(c, t, table, {"port"});
+  get_int(c, t, table, "port", u.port, 1, 65535);
+}
+
+// How an error names the i-th of n tables of a key: "host.a.tcp_rr" for a host's only one,
+// "host.a.tcp_rr[1]" when it has several.
+std::string app_key(std::string_view host, std::string_view key, std::size_t i, std::size_t n) {
+  return n == 1 ? fmt::format("host.{}.{}", host, key) : fmt::format("host.{}.{}[{}]", host, key, i);
+}
+
+// The TCP applications across hosts, once every host and address is known: each client's dst
+// resolved (a host's name: its first NIC's address); a client whose dst is a host of the scenario
+// needs that host's server on its port (else connect would be refused), and each server takes one
+// client (iperf3 -s runs one test; the model's netserver one netperf test per port, whose kind and
+// sizes it takes from that client, as netperf's control connection would tell it).
+void resolve_tcp_apps(Ctx& c, Scenario& s) {
+  const auto owner = [&](uint32_t addr) -> HostConfig* {
+    for (auto& h : s.host_list) {
+      for (const auto& n : h.nics) {
+        if (n.address && n.address->addr == addr) return &h;
+      }
+    }
+    return nullptr;
+  };
+  const auto resolve = [&](const std::string& key, uint32_t& dst, const std::string& dst_host) {
+    if (dst_host.empty()) return;
+    const HostConfig* h = s.find_host(dst_host);
+    if (h == nullptr) return c.fail(key + ".dst", fmt::format("there is no host {} (a host's name or an IPv4 address)", dst_host));
+    for (const auto& n : h->nics) {
+      if (n.address) {
+        dst = n.address->addr;
+        return;
+      }
+    }
+    c.fail(key + ".dst", fmt::format("host {} has no address (give its NIC one: address = \"10.0.0.2/24\")", dst_host));
+  };
+  std::map<std::pair<std::string, uint16_t>, std::string> served;  // (server host, port) -> its client
+  for (auto& h : s.host_list) {
+    const std::size_t ni = h.tcp_iperf3_client.size();
+    for (std::size_t i = 0; i < ni; ++i) {
+      auto& u = h.tcp_iperf3_client[i];
+      const std::string key = app_key(h.name, "tcp_iperf3_client", i, ni);
+      resolve(key, u.dst, u.dst_host);
+      if (!c.ok) return;
+      HostConfig* o = owner(u.dst);
+      if (o == nullptr) continue;  // an address the scenario has no host for: nothing to check
+      const auto& sv = o->tcp_iperf3_server;
+      if (std::none_of(sv.begin(), sv.end(), [&](const TcpIperf3ServerConfig& x) { return x.port == u.port; })) {
+        return c.fail(key, fmt::format("host {} runs no tcp_iperf3_server on port {} (connect would be refused: "
+                                       "ECONNREFUSED)", o->name, u.port));
+      }
+      const auto [it, fresh] = served.emplace(std::pair{o->name + "/iperf3", u.port}, key);
+      if (!fresh) {
+        return c.fail(key, fmt::format("host {}'s tcp_iperf3_server on port {} serves {} already (iperf3 -s runs one "
+                                       "test at a time: give each client its own server port)", o->name, u.port,
+                                       it->second));
+      }
+    }
+    for (const bool crr : {false, true}) {
+      auto& v = crr ? h.tcp_crr : h.tcp_rr;
+      const char* what = crr ? "tcp_crr" : "tcp_rr";
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        auto& u = v[i];
+        const std::string key = app_key(h.name, what, i, v.size());
+        resolve(key, u.dst, u.dst_host);
+        if (!c.ok) return;
+        HostConfig* o = owner(u.dst);
+        if (o == nullptr) continue;
+        auto ns = std::find_if(o->netserver.begin(), o->netserver.end(),
+                               [&](const NetserverConfig& x) { return x.port == u.port; });
+        if (ns == o->netserver.end()) {
+          return c.fail(key, fmt::format("host {} runs no netserver on port {} (connect would be refused: "
+                                         "ECONNREFUSED)", o->name, u.port));
+        }
+        const auto [it, fresh] = served.emplace(std::pair{o->name + "/netserver", u.port}, key);
+        if (!fresh) {
+          return c.fail(key, fmt::format("host {}'s netserver on port {} serves {} already (the model's netserver "
+                                         "serves one netperf test per port: give each its own)", o->name, u.port,
+                                         it->second));
+        }
+        ns->crr = crr;
+        ns->req = u.req;
+        ns->resp = u.resp;
+      }
+    }
+  }
+}
+
 // A host's keys: eth0's, the host-wide ones (iommu, routes) and its subtables (ethN, sysctl, ping).
 // *mac_given[i]: whether NIC i's MAC was set.
 void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConfig& h, const HostSysctls& global,
                 std::vector<bool>* mac_given) {
   h.sysctl = global;
   std::set<std::string_view> allowed = kNicKeys;
-  allowed.insert({"iommu", "routes", "sysctl", "ping", "iptables", "udp_send", "udp_recv", "udp_rr", "udp_rr_server"});
+  allowed.insert({"iommu", "routes", "sysctl", "ping", "iptables", "udp_send", "udp_recv", "udp_rr", "udp_rr_server",
+                  "tcp_iperf3_server", "tcp_iperf3_client", "tcp_rr", "tcp_crr", "netserver"});
   // ethN subtables, numbered from eth1 without gaps.
   std::map<unsigned, const toml::table*> extra;
   for (const auto& [k, v] : t) {
@@ -1071,6 +1263,27 @@ void parse_host(Ctx& c, const toml::table& t, const std::string& table, HostConf
       uint16_t port = 5002;
       get_int(c, *n->as_table(), name, "port", port, 1, 65535);
       h.udp_rr_server = port;
+    }
+  }
+  // TCP applications: one table or an array of tables each.
+  apps("tcp_iperf3_server", parse_tcp_iperf3_server, h.tcp_iperf3_server);
+  apps("tcp_iperf3_client", parse_tcp_iperf3_client, h.tcp_iperf3_client);
+  apps("tcp_rr", parse_tcp_netperf, h.tcp_rr);
+  apps("tcp_crr", parse_tcp_netperf, h.tcp_crr);
+  apps("netserver", parse_netserver, h.netserver);
+  // TCP listeners on the wildcard address: two on one port would fail with EADDRINUSE (TCP's
+  // ports are apart from UDP's).
+  {
+    std::map<uint16_t, std::string> bound;
+    for (std::size_t i = 0; i < h.tcp_iperf3_server.size(); ++i) {
+      const std::string who = app_key(h.name, "tcp_iperf3_server", i, h.tcp_iperf3_server.size());
+      const auto [it, fresh] = bound.emplace(h.tcp_iperf3_server[i].port, who);
+      if (!fresh) c.fail(who + ".port", fmt::format("{} is taken by {} (bind would fail: EADDRINUSE)", it->first, it->second));
+    }
+    for (std::size_t i = 0; i < h.netserver.size(); ++i) {
+      const std::string who = app_key(h.name, "netserver", i, h.netserver.size());
+      const auto [it, fresh] = bound.emplace(h.netserver[i].port, who);
+      if (!fresh) c.fail(who + ".port", fmt::format("{} is taken by {} (bind would fail: EADDRINUSE)", it->first, it->second));
     }
   }
   // Servers bind their port on the wildcard address: two on one port would fail with EADDRINUSE.
@@ -1332,11 +1545,17 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
       const std::pair<const char*, bool> apps[] = {{"udp_send", !h.udp_send.empty()},
                                                    {"udp_recv", !h.udp_recv.empty()},
                                                    {"udp_rr", h.udp_rr.has_value()},
-                                                   {"udp_rr_server", h.udp_rr_server.has_value()}};
+                                                   {"udp_rr_server", h.udp_rr_server.has_value()},
+                                                   {"tcp_iperf3_server", !h.tcp_iperf3_server.empty()},
+                                                   {"tcp_iperf3_client", !h.tcp_iperf3_client.empty()},
+                                                   {"tcp_rr", !h.tcp_rr.empty()},
+                                                   {"tcp_crr", !h.tcp_crr.empty()},
+                                                   {"netserver", !h.netserver.empty()}};
       for (const auto& [k, has] : apps) {
         if (has) {
           c.fail(fmt::format("host.{}.{}", h.name, k),
-                 "UDP applications run on the protocol stack: they need driver hosts (scenario.hosts = \"driver\")");
+                 fmt::format("{} applications run on the protocol stack: they need driver hosts (scenario.hosts = "
+                             "\"driver\")", k[0] == 'u' ? "UDP" : "TCP"));
         }
       }
       if (h.nics.size() > 1) {
@@ -1485,6 +1704,7 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
       }
     }
   }
+  if (c.ok) resolve_tcp_apps(c, s);
 }
 
 std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {

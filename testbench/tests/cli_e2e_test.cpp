@@ -278,10 +278,11 @@ TEST(Cli, ListNamesEveryBuiltinWithASentence) {
   const Result r = vnic("list");
   ASSERT_EQ(r.status, 0);
   for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts",
-                           "router", "bufferbloat", "switch8", "switch8-udp", "udp-iperf", "udp-slow-reader", "udp-rr"}) {
+                           "router", "bufferbloat", "switch8", "switch8-udp", "udp-iperf", "udp-slow-reader", "udp-rr",
+                           "tcp-iperf3", "tcp-rr", "tcp-crr"}) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 13);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 16);
 }
 
 namespace fs = std::filesystem;
@@ -932,4 +933,46 @@ TEST(Builtin, Switch8UdpTwiceGivesByteIdenticalFolders) {
   EXPECT_NE(report.find("    switch.dropped_queue_full: "), std::string::npos) << report;
   EXPECT_NE(report.find("    SOCKET_RCVBUFF (Udp.RcvbufErrors): "), std::string::npos) << report;
   EXPECT_EQ(report.find("ERRORS"), std::string::npos);
+}
+
+// TCP through sockets: each TCP built-in twice byte for byte, with the account complete (every
+// segment, ACK and handshake packet ends once) and what the applications report.
+TEST(Builtin, TcpBuiltinsTwiceGiveByteIdenticalFolders) {
+  {
+    auto f = run_twice_byte_identical("tcp-iperf3");
+    const std::string& c = f["host-a/iperf3-client.txt"];
+    EXPECT_NE(f["report.txt"].find("[host a]$ iperf3 -c 10.0.0.2 -p 5201 -l 131072 -n 8388608\n"), std::string::npos);
+    EXPECT_NE(f["report.txt"].find("[host b]$ iperf3 -s -p 5201\n"), std::string::npos);
+    EXPECT_NE(c.find("8.00 MBytes"), std::string::npos) << c;
+    EXPECT_NE(c.find("sender\n"), std::string::npos) << c;
+    EXPECT_NE(c.find("receiver\n"), std::string::npos) << c;
+    EXPECT_NE(c.find("iperf Done."), std::string::npos) << c;
+    const std::string& s = f["host-b/iperf3-server.txt"];
+    EXPECT_NE(s.find("Accepted connection from 10.0.0.1"), std::string::npos) << s;
+    EXPECT_NE(s.find("8.00 MBytes"), std::string::npos) << s;
+    EXPECT_NE(f["report.txt"].find("  in flight at the end: 0\n"), std::string::npos) << f["report.txt"];
+    EXPECT_EQ(f["report.txt"].find("ERRORS"), std::string::npos);
+  }
+  for (const char* b : {"tcp-rr", "tcp-crr"}) {
+    const bool crr = std::string_view(b) == "tcp-crr";
+    auto f = run_twice_byte_identical(b);
+    const std::string& n = f[crr ? "host-a/netperf-tcp-crr.txt" : "host-a/netperf-tcp-rr.txt"];
+    EXPECT_NE(f["report.txt"].find(crr ? "[host a]$ netperf -t TCP_CRR -H 10.0.0.2 -l -100 -- -P ,12866 -r 1,1\n"
+                                       : "[host a]$ netperf -t TCP_RR -H 10.0.0.2 -l -1000 -- -P ,12866 -r 1,1\n"),
+              std::string::npos);
+    EXPECT_NE(n.find(crr ? "MIGRATED TCP Connect/Request/Response TEST" : "MIGRATED TCP REQUEST/RESPONSE TEST"),
+              std::string::npos)
+        << n;
+    EXPECT_NE(n.find("16384  131072\n"), std::string::npos) << n;  // the remote sizes: the netserver was found
+    // Tcp: ActiveOpens on a: one connection per transaction for TCP_CRR, one for TCP_RR.
+    const std::string& snmp = f["host-a/snmp"];
+    const auto vals = snmp.find("\nTcp: 1 ");
+    ASSERT_NE(vals, std::string::npos) << snmp;
+    std::istringstream row(snmp.substr(vals + 6, snmp.find('\n', vals + 1) - vals - 6));
+    int64_t algo = 0, min = 0, max = 0, maxconn = 0, active = 0;
+    row >> algo >> min >> max >> maxconn >> active;
+    EXPECT_EQ(active, crr ? 100 : 1) << snmp;
+    EXPECT_NE(f["report.txt"].find("  in flight at the end: 0\n"), std::string::npos) << f["report.txt"];
+    EXPECT_EQ(f["report.txt"].find("ERRORS"), std::string::npos);
+  }
 }

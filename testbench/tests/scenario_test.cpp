@@ -225,6 +225,7 @@ TEST(ScenarioOverlay, EveryBuiltinResolvesAndNamesItself) {
     for (const auto& h : r->scenario.host_list) {
       for (const auto& n : h.nics) frames += n.host.count;
       ping = ping || (h.ping && h.ping->enabled) || !h.udp_send.empty() || h.udp_rr;  // or a UDP application
+      ping = ping || !h.tcp_iperf3_client.empty() || !h.tcp_rr.empty() || !h.tcp_crr.empty();  // or a TCP one
     }
     EXPECT_TRUE(frames > 0 || ping) << b.name;
     EXPECT_FALSE(b.summary.empty());
@@ -656,6 +657,141 @@ TEST(ScenarioTopology, UdpAppsTakeATableOrAnArrayOfTables) {
   ASSERT_EQ(a.udp_recv.size(), 1u);
   EXPECT_EQ(a.udp_recv[0].port, 7000);
   EXPECT_TRUE(b.udp_send.empty());
+}
+
+// TCP applications: one table or an array of tables each; a client's dst a host's name (its
+// first NIC's address) or an address; a netserver takes its test and sizes from its client.
+TEST(ScenarioTopology, TcpAppsTakeATableOrAnArrayOfTablesAndFindTheirServers) {
+  std::string err;
+  const auto r = topo::over_default(std::string(topo::kThree) + R"(
+[[host.a.tcp_iperf3_client]]
+dst = "b"
+bytes = 1048576
+len = 65536
+[[host.a.tcp_iperf3_client]]
+dst = "10.0.1.2"
+port = 5202
+interval_ms = 10
+start_ms = 3
+[host.b.tcp_iperf3_server]
+[host.c.tcp_iperf3_server]
+port = 5202
+[host.a.tcp_rr]
+dst = "b"
+req = 64
+resp = 1024
+count = 10
+nodelay = true
+[host.c.tcp_crr]
+dst = "10.0.1.1"
+port = 7000
+duration_ms = 20
+latency = true
+[host.b.netserver]
+[host.a.netserver]
+port = 7000
+)",
+                                    &err);
+  ASSERT_TRUE(r) << err;
+  const auto& a = r->scenario.host("a");
+  const auto& b = r->scenario.host("b");
+  const auto& c = r->scenario.host("c");
+  ASSERT_EQ(a.tcp_iperf3_client.size(), 2u);
+  EXPECT_EQ(a.tcp_iperf3_client[0].dst, *vnic::tb::parse_ipv4("10.0.0.2"));  // b's eth0
+  EXPECT_EQ(a.tcp_iperf3_client[0].dst_host, "b");
+  EXPECT_EQ(a.tcp_iperf3_client[0].port, 5201);
+  EXPECT_EQ(a.tcp_iperf3_client[0].bytes, 1048576u);
+  EXPECT_EQ(a.tcp_iperf3_client[0].len, 65536u);
+  EXPECT_EQ(a.tcp_iperf3_client[1].dst, *vnic::tb::parse_ipv4("10.0.1.2"));
+  EXPECT_EQ(a.tcp_iperf3_client[1].bytes, 0u);  // the first one's keys do not leak into the second
+  EXPECT_EQ(a.tcp_iperf3_client[1].len, 128u * 1024);
+  EXPECT_EQ(a.tcp_iperf3_client[1].interval_ms, 10u);
+  EXPECT_EQ(a.tcp_iperf3_client[1].start_ms, 3u);
+  ASSERT_EQ(b.tcp_iperf3_server.size(), 1u);
+  EXPECT_EQ(b.tcp_iperf3_server[0].port, 5201);
+  ASSERT_EQ(a.tcp_rr.size(), 1u);
+  EXPECT_EQ(a.tcp_rr[0].port, 12866);
+  EXPECT_EQ(a.tcp_rr[0].req, 64u);
+  EXPECT_EQ(a.tcp_rr[0].resp, 1024u);
+  EXPECT_EQ(a.tcp_rr[0].count, 10u);
+  EXPECT_TRUE(a.tcp_rr[0].nodelay);
+  ASSERT_EQ(c.tcp_crr.size(), 1u);
+  EXPECT_EQ(c.tcp_crr[0].duration_ms, 20u);
+  EXPECT_TRUE(c.tcp_crr[0].latency);
+  // Each netserver serves what its client asks for.
+  ASSERT_EQ(b.netserver.size(), 1u);
+  EXPECT_FALSE(b.netserver[0].crr);
+  EXPECT_EQ(b.netserver[0].req, 64u);
+  EXPECT_EQ(b.netserver[0].resp, 1024u);
+  ASSERT_EQ(a.netserver.size(), 1u);
+  EXPECT_EQ(a.netserver[0].port, 7000);
+  EXPECT_TRUE(a.netserver[0].crr);
+  EXPECT_EQ(a.netserver[0].req, 1u);
+  // A client to an address the scenario has no host for is not checked (a TAP's peer, say).
+  EXPECT_TRUE(topo::over_default("[host.a.tcp_rr]\ndst = \"192.168.7.7\"\n", &err)) << err;
+  EXPECT_TRUE(topo::over_default("[host.a.tcp_iperf3_client]\ndst = \"10.0.0.9\"\n", &err)) << err;
+}
+
+TEST(ScenarioTopology, BadTcpAppsAreRefusedNamingTheKey) {
+  using topo::expect_refused;
+  const std::string three(topo::kThree);
+  const std::string server = "[host.b.tcp_iperf3_server]\n";
+  const std::string ns = "[host.b.netserver]\n";
+  // Keys and numbers.
+  expect_refused("[host.a.tcp_iperf3_client]\nport = 5201\n" + server, "host.a.tcp_iperf3_client.dst: is required");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = 7\n" + server, "host.a.tcp_iperf3_client.dst: expected a string");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"10.0.0.300\"\n" + server,
+                 "host.a.tcp_iperf3_client.dst: '10.0.0.300' is neither a host's name nor an IPv4 address");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"zz\"\n" + server,
+                 "host.a.tcp_iperf3_client.dst: there is no host zz");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"b\"\nbytes = 1000\nduration_ms = 5\n" + server,
+                 "host.a.tcp_iperf3_client.duration_ms: give bytes or duration_ms, not both");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"b\"\nbytes = 0\n" + server,
+                 "host.a.tcp_iperf3_client.bytes: 0 is outside 1..");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"b\"\nlen = 0\n" + server,
+                 "host.a.tcp_iperf3_client.len: 0 is outside 1..16777216");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"b\"\nport = 70000\n" + server,
+                 "host.a.tcp_iperf3_client.port: 70000 is outside 1..65535");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"b\"\nrate = \"1G\"\n" + server,
+                 "host.a.tcp_iperf3_client.rate: unknown key");
+  expect_refused("[host.b.tcp_iperf3_server]\nport = 0\n", "host.b.tcp_iperf3_server.port: 0 is outside 1..65535");
+  expect_refused("[host.b.tcp_iperf3_server]\ninterval_ms = 0\n", "host.b.tcp_iperf3_server.interval_ms: 0 is outside");
+  expect_refused("[host.a.tcp_rr]\ndst = \"b\"\ncount = 5\nduration_ms = 5\n" + ns,
+                 "host.a.tcp_rr.duration_ms: give count or duration_ms, not both");
+  expect_refused("[host.a.tcp_rr]\ndst = \"b\"\nreq = 0\n" + ns, "host.a.tcp_rr.req: 0 is outside 1..");
+  expect_refused("[host.a.tcp_rr]\ndst = \"b\"\nnodelay = 1\n" + ns, "host.a.tcp_rr.nodelay: expected true or false");
+  expect_refused("[host.a.tcp_crr]\ndst = \"b\"\ncount = -3\n" + ns, "host.a.tcp_crr.count: -3 is outside 1..");
+  expect_refused("[host.a.tcp_crr]\n" + ns, "host.a.tcp_crr.dst: is required");
+  expect_refused("[host.b.netserver]\nport = 12866\ntest = \"TCP_RR\"\n", "host.b.netserver.test: unknown key");
+  expect_refused("[host.b]\ntcp_rr = 5\n", "host.b.tcp_rr: expected a table, or an array of tables");
+  expect_refused("[host.b]\nnetserver = [3]\n", "host.b.netserver[0]: expected a table");
+  expect_refused("[[host.a.tcp_rr]]\ndst = \"b\"\n[[host.a.tcp_rr]]\nport = 7\n" + ns, "host.a.tcp_rr[1].dst: is required");
+  // Ports taken: TCP listeners on one host (UDP's ports are apart).
+  expect_refused("[[host.b.tcp_iperf3_server]]\nport = 7\n[[host.b.tcp_iperf3_server]]\nport = 7\n",
+                 "host.b.tcp_iperf3_server[1].port: 7 is taken by host.b.tcp_iperf3_server[0] (bind would fail: "
+                 "EADDRINUSE)");
+  expect_refused("[host.b.tcp_iperf3_server]\nport = 7\n[host.b.netserver]\nport = 7\n",
+                 "host.b.netserver.port: 7 is taken by host.b.tcp_iperf3_server");
+  std::string err;
+  EXPECT_TRUE(topo::over_default("[host.b.tcp_iperf3_server]\nport = 7\n[host.b.udp_recv]\nport = 7\n", &err)) << err;
+  // A client without its server, when the destination is a host of the scenario.
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"b\"\n",
+                 "host.a.tcp_iperf3_client: host b runs no tcp_iperf3_server on port 5201 (connect would be refused: "
+                 "ECONNREFUSED)");
+  expect_refused("[host.a.tcp_iperf3_client]\ndst = \"10.0.0.2\"\nport = 5202\n" + server,
+                 "host.a.tcp_iperf3_client: host b runs no tcp_iperf3_server on port 5202");
+  expect_refused("[host.a.tcp_rr]\ndst = \"b\"\n" + server, "host.a.tcp_rr: host b runs no netserver on port 12866");
+  expect_refused("[host.a.tcp_crr]\ndst = \"10.0.1.2\"\n" + ns, "host.a.tcp_crr: host c runs no netserver on port 12866",
+                 three);
+  // One client per server.
+  expect_refused("[[host.a.tcp_iperf3_client]]\ndst = \"b\"\n[[host.a.tcp_iperf3_client]]\ndst = \"b\"\n" + server,
+                 "host.a.tcp_iperf3_client[1]: host b's tcp_iperf3_server on port 5201 serves "
+                 "host.a.tcp_iperf3_client[0] already (iperf3 -s runs one test at a time");
+  expect_refused("[host.a.tcp_rr]\ndst = \"b\"\n[host.a.tcp_crr]\ndst = \"b\"\n" + ns,
+                 "host.a.tcp_crr: host b's netserver on port 12866 serves host.a.tcp_rr already");
+  // Direct hosts run no stack.
+  expect_refused("[scenario]\nhosts = \"direct\"\n[host.b.tcp_iperf3_server]\n",
+                 "host.b.tcp_iperf3_server: TCP applications run on the protocol stack: they need driver hosts");
 }
 
 TEST(ScenarioTopology, TheThreeHostsBuiltinHasFourNicsOnTwoLinks) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "vnic/hw/nic.hpp"
 #include "vnic/model/trace.hpp"
 #include "vnic/stack/apps/ping_app.hpp"
+#include "vnic/stack/apps/tcp_apps.hpp"
 #include "vnic/stack/apps/udp_apps.hpp"
 #include "vnic/stack/udp.hpp"
 #include "vnic/stack/co.hpp"
@@ -77,6 +79,15 @@ struct DriverHostConfig {
   std::optional<uint16_t> udp_rr_server;  // the port it answers on
   // net.ipv4.tcp_* of the host's TCP ([sysctl] / [host.NAME.sysctl]).
   stack::TcpSysctls tcp{};
+  // TCP applications on the last core (stack/apps/tcp_apps.hpp): iperf3 -s and -c, netperf
+  // TCP_RR and TCP_CRR and netserver's side; the clients' start times relative to the host being
+  // up. The servers listen from then on; a client finds its server's results (iperf3's
+  // EXCHANGE_RESULTS, netperf's remote socket sizes) through set_tcp_peers.
+  std::vector<stack::Iperf3ServerOptions> iperf3_server;
+  std::vector<stack::Iperf3ClientOptions> iperf3_client;
+  std::vector<stack::NetperfTcpOptions> tcp_rr;   // test RR
+  std::vector<stack::NetperfTcpOptions> tcp_crr;  // test CRR
+  std::vector<stack::NetperfTcpServerOptions> netserver;
 };
 
 class DriverHost final : public Host {
@@ -186,6 +197,31 @@ class DriverHost final : public Host {
   const stack::UdpReceiver* udp_receiver(std::size_t i = 0) const {
     return i < udp_recv_.size() ? udp_recv_[i].get() : nullptr;
   }
+  // The i-th [host.NAME.tcp_iperf3_server] / tcp_iperf3_client / tcp_rr / tcp_crr / netserver in the
+  // scenario's order (nullptr if none or, for a client, not started yet). The servers exist from
+  // construction on (they start listening when the host is up).
+  const stack::Iperf3Server* iperf3_server(std::size_t i = 0) const {
+    return i < iperf3_server_.size() ? iperf3_server_[i].get() : nullptr;
+  }
+  const stack::Iperf3Client* iperf3_client(std::size_t i = 0) const {
+    return i < iperf3_client_.size() ? iperf3_client_[i].get() : nullptr;
+  }
+  const stack::NetperfTcpClient* tcp_rr_client(std::size_t i = 0) const {
+    return i < tcp_rr_.size() ? tcp_rr_[i].get() : nullptr;
+  }
+  const stack::NetperfTcpClient* tcp_crr_client(std::size_t i = 0) const {
+    return i < tcp_crr_.size() ? tcp_crr_[i].get() : nullptr;
+  }
+  const stack::NetperfTcpServer* netserver(std::size_t i = 0) const {
+    return i < netserver_.size() ? netserver_[i].get() : nullptr;
+  }
+  // This host's iperf3 server / netserver on a port (nullptr if none).
+  const stack::Iperf3Server* iperf3_server_on(uint16_t port) const;
+  const stack::NetperfTcpServer* netserver_on(uint16_t port) const;
+  // The host that owns an address (nullptr: none of the scenario's), for a TCP client to find
+  // its server's results; set by the platform before bring_up.
+  using TcpPeers = std::function<const DriverHost*(stack::Ipv4Addr)>;
+  void set_tcp_peers(TcpPeers peers) { tcp_peers_ = std::move(peers); }
   const stack::UdpRrClient* udp_rr_client() const { return udp_rr_.get(); }
   const stack::UdpRrServer* udp_rr_server() const { return udp_rr_server_.get(); }
   int ifindex(unsigned port = 0) const { return ports_.at(port)->ifindex; }
@@ -248,6 +284,12 @@ class DriverHost final : public Host {
   std::vector<std::unique_ptr<stack::UdpReceiver>> udp_recv_;
   std::unique_ptr<stack::UdpRrClient> udp_rr_;
   std::unique_ptr<stack::UdpRrServer> udp_rr_server_;
+  std::vector<std::unique_ptr<stack::Iperf3Server>> iperf3_server_;  // after tcp_: closed before it
+  std::vector<std::unique_ptr<stack::Iperf3Client>> iperf3_client_;
+  std::vector<std::unique_ptr<stack::NetperfTcpClient>> tcp_rr_;
+  std::vector<std::unique_ptr<stack::NetperfTcpClient>> tcp_crr_;
+  std::vector<std::unique_ptr<stack::NetperfTcpServer>> netserver_;
+  TcpPeers tcp_peers_;
   std::string stack_error_;
   bool up_done_ = false;  // the bring-up task has run to its end
   uint64_t rx_unknown_dev_ = 0;

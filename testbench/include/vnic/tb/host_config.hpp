@@ -115,6 +115,47 @@ struct UdpRrConfig {
   uint32_t timeout_ms = 100;       // a transaction with no response by then counts lost
 };
 
+// TCP applications on a driver host (docs/guide.md, "TCP applications"; stack/apps/tcp_apps.hpp
+// has the models). Every key takes one table or an array of tables ([[host.NAME.tcp_rr]]), each
+// its own program. `dst` is a host's name (its first NIC's address) or an IPv4 address; the
+// parser resolves it into dst and keeps the name in dst_host ("" for an address).
+// [host.NAME.tcp_iperf3_server]: iperf3 -s -p port (one test: it accepts one connection).
+struct TcpIperf3ServerConfig {
+  uint16_t port = 5201;
+  uint32_t interval_ms = 1000;     // -i
+};
+// [host.NAME.tcp_iperf3_client]: iperf3 -c dst -p port -l len (-n bytes | -t duration).
+struct TcpIperf3ClientConfig {
+  uint32_t dst = 0;
+  std::string dst_host;
+  uint16_t port = 5201;
+  uint64_t bytes = 0;              // 0: by duration_ms
+  uint32_t duration_ms = 10;
+  uint32_t len = 128 * 1024;       // the write size (iperf3's TCP default)
+  uint32_t interval_ms = 1000;     // -i
+  uint32_t start_ms = 0;           // after the host is up
+};
+// [host.NAME.tcp_rr] / [host.NAME.tcp_crr]: netperf -t TCP_RR|TCP_CRR -H dst -- -P ,port -r req,resp.
+struct TcpNetperfConfig {
+  uint32_t dst = 0;
+  std::string dst_host;
+  uint16_t port = 12866;           // netserver's data port (its control port 12865 is not modelled)
+  uint32_t req = 1, resp = 1;
+  uint64_t count = 0;              // transactions; 0: by duration_ms
+  uint32_t duration_ms = 10;
+  bool nodelay = false;            // -D (TCP_RR only)
+  bool latency = false;            // -o min_latency,...: the latency percentiles, not the legacy report
+  uint32_t start_ms = 0;
+};
+// [host.NAME.netserver]: netserver's data side on `port`. What it serves (TCP_RR or TCP_CRR,
+// the request and response sizes) the netperf control connection would tell it: the parser takes
+// them from the scenario's client of this port (RR 1,1 if none).
+struct NetserverConfig {
+  uint16_t port = 12866;
+  bool crr = false;
+  uint32_t req = 1, resp = 1;
+};
+
 // What the protocol stack's steps cost the CPU ([cpu] *_ns keys beyond the driver's); the
 // defaults are the stack's own (stack::CpuCosts), the wiring maps these onto it.
 struct StackCpuCosts {
@@ -178,6 +219,11 @@ struct HostConfig {
   std::vector<UdpRecvConfig> udp_recv;
   std::optional<UdpRrConfig> udp_rr;
   std::optional<uint16_t> udp_rr_server;  // [host.NAME.udp_rr_server] port
+  std::vector<TcpIperf3ServerConfig> tcp_iperf3_server;  // TCP applications (driver hosts)
+  std::vector<TcpIperf3ClientConfig> tcp_iperf3_client;
+  std::vector<TcpNetperfConfig> tcp_rr;
+  std::vector<TcpNetperfConfig> tcp_crr;
+  std::vector<NetserverConfig> netserver;
   std::vector<std::string> iptables;  // iptables commands run at boot (for the stack)
   // The NIC named `ifname` ("eth1"), or nullptr.
   const NicSide* nic(std::string_view ifname) const;
