@@ -179,8 +179,8 @@ Iperf3Server::Iperf3Server(Tcp& tcp, Cpu& cpu, Iperf3ServerOptions opt) : tcp_(t
 }
 
 Iperf3Server::~Iperf3Server() {
-  if (conn_ != nullptr) tcp_.close(conn_);
-  if (listener_ != nullptr) tcp_.close(listener_);
+  if (conn_ != nullptr) tcp_.close(cpu_, conn_);
+  if (listener_ != nullptr) tcp_.close(cpu_, listener_);
 }
 
 Co<void> Iperf3Server::run() {
@@ -196,7 +196,7 @@ Co<void> Iperf3Server::run() {
     ++r_.listen_errors;
     r_.last_errno = -rc;
     out_ += iperf3_error("unable to start listener for connections", -rc);
-    tcp_.close(listener_);
+    tcp_.close(cpu_, listener_);
     listener_ = nullptr;
     r_.finished = true;
     co_return;
@@ -241,9 +241,9 @@ Co<void> Iperf3Server::run() {
   iperf3_interval(iv, r_, out_, end_us, interval_s, false, nullptr);  // the last, partial interval
   r_.seconds = secs_us(end_us - iv.start_us);
   r_.tcp_bytes_received = conn_->bytes_received;
-  tcp_.close(conn_);
+  tcp_.close(cpu_, conn_);
   conn_ = nullptr;
-  tcp_.close(listener_);
+  tcp_.close(cpu_, listener_);
   listener_ = nullptr;
   // iperf_print_results on the server: the client's results said sender_has_retransmits 1 (its
   // sender has tcp_info), so the Retr header; the sender line is not available to a server (only
@@ -261,7 +261,7 @@ Iperf3Client::Iperf3Client(Tcp& tcp, Cpu& cpu, Iperf3ClientOptions opt) : tcp_(t
 }
 
 Iperf3Client::~Iperf3Client() {
-  if (sk_ != nullptr) tcp_.close(sk_);
+  if (sk_ != nullptr) tcp_.close(cpu_, sk_);
 }
 
 Co<void> Iperf3Client::run() {
@@ -275,7 +275,7 @@ Co<void> Iperf3Client::run() {
     out_ += iperf3_error(
         "unable to connect to server - server may have stopped running or use a different port, firewall issue, etc.",
         -rc);
-    tcp_.close(sk_);
+    tcp_.close(cpu_, sk_);
     sk_ = nullptr;
     r_.finished = true;
     co_return;
@@ -322,7 +322,7 @@ Co<void> Iperf3Client::run() {
   }
   r_.seconds = secs_us(end_us - iv.start_us);
   r_.tcp_bytes_acked = sk_->bytes_acked;
-  tcp_.close(sk_);
+  tcp_.close(cpu_, sk_);
   sk_ = nullptr;
   if (failed) {  // iperf3 exits on the error: no summary
     r_.finished = true;
@@ -366,7 +366,7 @@ NetperfTcpServer::NetperfTcpServer(Tcp& tcp, Cpu& cpu, NetperfTcpServerOptions o
 }
 
 NetperfTcpServer::~NetperfTcpServer() {
-  if (listener_ != nullptr) tcp_.close(listener_);
+  if (listener_ != nullptr) tcp_.close(cpu_, listener_);
 }
 
 Co<void> NetperfTcpServer::run() {
@@ -378,7 +378,7 @@ Co<void> NetperfTcpServer::run() {
   if (rc == 0) rc = tcp_.listen(*listener_, 128);
   if (rc != 0) {
     ++errors_;
-    tcp_.close(listener_);
+    tcp_.close(cpu_, listener_);
     listener_ = nullptr;
     done_ = true;
     co_return;
@@ -406,9 +406,9 @@ Co<void> NetperfTcpServer::run() {
       ++transactions_;
       if (opt_.test == NetperfTcpTest::CRR) break;  // recv_omni: close_data_socket after the response
     }
-    tcp_.close(c);
+    tcp_.close(cpu_, c);
   }
-  tcp_.close(listener_);
+  tcp_.close(cpu_, listener_);
   listener_ = nullptr;
   done_ = true;
 }
@@ -420,7 +420,7 @@ NetperfTcpClient::NetperfTcpClient(Tcp& tcp, Cpu& cpu, NetperfTcpOptions opt) : 
 }
 
 NetperfTcpClient::~NetperfTcpClient() {
-  if (sk_ != nullptr) tcp_.close(sk_);
+  if (sk_ != nullptr) tcp_.close(cpu_, sk_);
 }
 
 Co<void> NetperfTcpClient::run() {
@@ -457,7 +457,7 @@ Co<void> NetperfTcpClient::run_rr() {
     ++st_.connect_errors;
     st_.last_errno = -rc;
     out_ += fmt::format("netperf: send_omni: connect_data_socket failed: {}\n", strerror_text(-rc));
-    tcp_.close(sk_);
+    tcp_.close(cpu_, sk_);
     sk_ = nullptr;
     co_return;
   }
@@ -502,7 +502,7 @@ Co<void> NetperfTcpClient::run_rr() {
       break;
     }
   }
-  tcp_.close(sk_);
+  tcp_.close(cpu_, sk_);
   sk_ = nullptr;
 }
 
@@ -530,7 +530,7 @@ Co<void> NetperfTcpClient::run_crr() {
       if (rc == 0) break;
       ++st_.bind_errors;
       st_.last_errno = -rc;
-      tcp_.close(sk_);
+      tcp_.close(cpu_, sk_);
       sk_ = nullptr;
     }
     if (sk_ == nullptr) {
@@ -548,7 +548,7 @@ Co<void> NetperfTcpClient::run_crr() {
       ++st_.connect_errors;
       st_.last_errno = -rc;
       out_ += fmt::format("netperf: send_omni: connect_data_socket failed: {}\n", strerror_text(-rc));
-      tcp_.close(sk_);
+      tcp_.close(cpu_, sk_);
       sk_ = nullptr;
       break;
     }
@@ -558,7 +558,7 @@ Co<void> NetperfTcpClient::run_crr() {
       ++st_.send_errors;
       st_.last_errno = w < 0 ? -w : 0;
       out_ += fmt::format("netperf: send_omni: send_data failed: {}\n", strerror_text(st_.last_errno));
-      tcp_.close(sk_);
+      tcp_.close(cpu_, sk_);
       sk_ = nullptr;
       break;
     }
@@ -567,7 +567,7 @@ Co<void> NetperfTcpClient::run_crr() {
       ++st_.recv_errors;
       st_.last_errno = r < 0 ? -r : 0;
       out_ += fmt::format("netperf: send_omni: recv_data failed: {}\n", strerror_text(st_.last_errno));
-      tcp_.close(sk_);
+      tcp_.close(cpu_, sk_);
       sk_ = nullptr;
       break;
     }
@@ -575,7 +575,7 @@ Co<void> NetperfTcpClient::run_crr() {
     // close (0), then close(): the server closed first and keeps the TIME-WAIT.
     std::vector<uint8_t> one(1);
     const int d = co_await tcp_.recv(cpu_, *sk_, one);
-    tcp_.close(sk_);
+    tcp_.close(cpu_, sk_);
     sk_ = nullptr;
     if (d != 0) {
       ++st_.disconnect_errors;

@@ -98,7 +98,8 @@ void TcpEngine::unhash(TcpSock& sk) {
   }
 }
 
-void TcpEngine::free_rcv_queues(TcpSock& sk, bool trace) {
+void TcpEngine::free_rcv_queues(TcpSock& sk, bool trace, Cpu* on) {
+  Cpu& cpu = on != nullptr ? *on : net_.cpu(0);
   // sk_stream_kill_queues / the purge in tcp_close: what no one will read. A segment with data
   // is a drop (tcp.closed); a bare FIN was used up by the state machine already (consumed).
   for (auto* q : {&sk.rcvq, &sk.ofo}) {
@@ -110,10 +111,10 @@ void TcpEngine::free_rcv_queues(TcpSock& sk, bool trace) {
         net_.pool().release(r.skb, SkbDropReason::NotSpecified);
       } else if (data) {
         ++stats_.closed;
-        net_.drop(net_.cpu(0), r.skb, SkbDropReason::NotSpecified, model::ingress(22),
+        net_.drop(cpu, r.skb, SkbDropReason::NotSpecified, model::ingress(22),
                   model::host_drop(model::HostDrop::TcpClosedData));
       } else {
-        net_.consume(net_.cpu(0), r.skb, model::ingress(22), wire::kIpprotoTcp);
+        net_.consume(cpu, r.skb, model::ingress(22), wire::kIpprotoTcp);
       }
     }
     q->clear();
@@ -724,15 +725,17 @@ void Tcp::close_listener_children(Cpu& cpu, TcpSock& sk) {
   sk.syn_recv_count = 0;
 }
 
-void Tcp::close(TcpSock* skp) {
-  close_impl(skp);
+void Tcp::close(TcpSock* skp) { close(net_.cpu(0), skp); }
+
+void Tcp::close(Cpu& cpu, TcpSock* skp) {
+  close_impl(cpu, skp);
   e_->reap();
 }
 
-void Tcp::close_impl(TcpSock* skp) {
+void Tcp::close_impl(Cpu& cpu, TcpSock* skp) {
   if (skp == nullptr) return;
   TcpSock& sk = *skp;
-  Cpu& cpu = net_.cpu(0);
+  cpu.charge(cpu.costs().syscall);
   eventpoll_release(sk);
   sk.shutdown = kRcvShutdown | kSendShutdown;
   if (sk.tstate == TcpState::Listen) {
@@ -744,7 +747,7 @@ void Tcp::close_impl(TcpSock* skp) {
   // unread data: freed; its existence turns the close into an abort
   uint32_t unread = 0;
   for (const TcpRcvSeg& r : sk.rcvq) unread += r.end_seq - std::max(r.seq, sk.copied_seq) - (r.fin ? 1u : 0u);
-  e_->free_rcv_queues(sk, true);
+  e_->free_rcv_queues(sk, true, &cpu);
   sk.orphan = true;
   if (sk.tstate == TcpState::Close) {
     e_->destroy(&sk);

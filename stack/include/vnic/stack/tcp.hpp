@@ -257,7 +257,8 @@ class Tcp {
   TcpSock* socket();
   // close(): a listener drops its queued children (RST to each); an established socket sends
   // FIN (or RST with unread data: TCPAbortOnClose) and lives on as an orphan until done.
-  void close(TcpSock* sk);
+  void close(Cpu& cpu, TcpSock* sk);  // on the calling task's CPU (its FIN or RST goes from there)
+  void close(TcpSock* sk);             // from the stack's CPU (teardown, tests)
   int bind(TcpSock& sk, SockAddrIn addr);  // -EINVAL, -EADDRNOTAVAIL, -EADDRINUSE
   int listen(TcpSock& sk, int backlog);    // backlog capped at somaxconn (4096)
   // connect: non-blocking; returns -EINPROGRESS after sending the SYN (the blocking form waits).
@@ -328,7 +329,7 @@ class Tcp {
  private:
   friend class TcpEngine;
   void close_listener_children(Cpu& cpu, TcpSock& sk);
-  void close_impl(TcpSock* sk);
+  void close_impl(Cpu& cpu, TcpSock* sk);
   void sync_ext() const;
   NetStack& net_;
   Icmp& icmp_;
