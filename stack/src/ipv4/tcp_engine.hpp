@@ -98,6 +98,7 @@ class TcpEngine {
   void tcp_fin(Cpu& cpu, TcpSock& sk);
   void event_data_recv(Cpu& cpu, TcpSock& sk, const SkBuff* skb, uint32_t len);
   void ack_snd_check(Cpu& cpu, TcpSock& sk);
+  void incr_quickack(TcpSock& sk, uint32_t max_quickacks);
   void enter_quickack_mode(TcpSock& sk, uint32_t max_quickacks);
   bool in_quickack_mode(const TcpSock& sk) const;
   void rtt_estimator(TcpSock& sk, int64_t mrtt_us);

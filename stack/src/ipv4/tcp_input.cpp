@@ -252,11 +252,16 @@ void TcpEngine::sack_remove(TcpSock& sk) {
 
 // ------------------------------------------------------------------------------ quick ACKs
 
-void TcpEngine::enter_quickack_mode(TcpSock& sk, uint32_t max_quickacks) {
+void TcpEngine::incr_quickack(TcpSock& sk, uint32_t max_quickacks) {
+  // tcp_incr_quickack: room for half a window of immediate ACKs (at least 2), at most max
   uint32_t quickacks = sk.rcv_wnd / (2 * std::max(sk.ack_rcv_mss, 1u));
   if (quickacks == 0) quickacks = 2;
   quickacks = std::min(quickacks, max_quickacks);
   if (quickacks > sk.ack_quick) sk.ack_quick = static_cast<uint8_t>(quickacks);
+}
+
+void TcpEngine::enter_quickack_mode(TcpSock& sk, uint32_t max_quickacks) {
+  incr_quickack(sk, max_quickacks);
   sk.ack_pingpong = 0;
   sk.ack_ato = kTcpAtoMin;
 }
@@ -425,10 +430,7 @@ measured:
   const uint32_t now = sk.tcp_jiffies32;
   if (sk.ack_ato == 0) {
     // the first data: the delayed-ACK engine starts in quick-ack mode
-    uint32_t quickacks = sk.rcv_wnd / (2 * std::max(sk.ack_rcv_mss, 1u));
-    if (quickacks == 0) quickacks = 2;
-    quickacks = std::min(quickacks, kTcpMaxQuickacks);
-    if (quickacks > sk.ack_quick) sk.ack_quick = static_cast<uint8_t>(quickacks);
+    incr_quickack(sk, kTcpMaxQuickacks);
     sk.ack_ato = kTcpAtoMin;
   } else {
     const int32_t m = static_cast<int32_t>(now - sk.ack_lrcvtime);
@@ -438,10 +440,7 @@ measured:
       sk.ack_ato = (sk.ack_ato >> 1) + static_cast<uint32_t>(m);
       if (sk.ack_ato > sk.rto_jiffies) sk.ack_ato = sk.rto_jiffies;
     } else if (m > static_cast<int32_t>(sk.rto_jiffies)) {
-      uint32_t quickacks = sk.rcv_wnd / (2 * std::max(sk.ack_rcv_mss, 1u));
-      if (quickacks == 0) quickacks = 2;
-      quickacks = std::min(quickacks, kTcpMaxQuickacks);
-      if (quickacks > sk.ack_quick) sk.ack_quick = static_cast<uint8_t>(quickacks);
+      incr_quickack(sk, kTcpMaxQuickacks);  // a long gap: the sender restarted its window
     }
   }
   sk.ack_lrcvtime = now;
