@@ -127,22 +127,19 @@ TEST(TcpScenario, SeveralAppsPerHostFindTheirServersAndNoPacketEndsTwice) {
       << cmd;
   EXPECT_NE(view(c, "netperf-tcp-crr.txt", &cmd).find("MIGRATED TCP Connect/Request/Response TEST"), std::string::npos);
   EXPECT_EQ(cmd, "netperf -t TCP_CRR -H 10.0.1.1 -l -20 -- -P ,7000 -r 1,1");
-  // Every packet ended once, nothing in flight, the counters conserve: not yet (see below).
+  // Every packet ended once, nothing in flight, the counters conserve.
   EXPECT_TRUE(pf.account()->exact()) << pf.account()->report();
+  EXPECT_EQ(pf.account()->totals().in_flight, 0u) << pf.account()->report();
+  EXPECT_TRUE(pf.all_ok());
 }
 
-// KNOWN BUG (not TCP's): on a host whose two cores both transmit on one device (cpu0's softirq
-// sending ACKs, cpu1's application sending its FIN or window update), the driver's TX ring tail
-// goes backwards at the NIC. cpu0 runs its NAPI poll ahead of cpu1 in simulated time: it fills
-// slots up to 556 and rings tail=557 at its local time 1327.14 us; cpu1 then takes slot 557 (the
-// ring state cpu0 left) and rings tail=558 at ITS local time, 1280.19 us, earlier. The NIC sees
-// tail 558, then 557 (a wrap), and sends stale descriptors again: b->a conservation MISMATCH
-// (delivered 34 more than sent), 7 packets left in flight, the peer's RSTs for the stale ACKs as
-// NO_SOCKET drops. Reproduce: vnic run -s builtin:tcp-iperf3 --set
-// host.a.tcp_iperf3_client.bytes=1048576 --account --trace trace.txt (host_b's tx.ring /
-// tx.doorbell events around 1280-1330 us). Linux serializes the two with the TX queue's lock
-// (HARD_TX_LOCK) in real time; the model needs the same order in simulated time.
-TEST(TcpScenario, DISABLED_TwoCoresTransmittingOnOneDeviceKeepTheTailMonotonic) {
+// Two cores transmitting on one device (cpu0's softirq sending ACKs, cpu1's application its FIN
+// or window update) keep the TX tail in ring order. It went backwards while TCP's close() sent
+// the FIN on the stack's CPU (cpu0) at that CPU's time from a task running on cpu1: cpu0, ahead,
+// had rung tail 557 at 1327.14 us, the FIN took slot 557 and rang 558 at 1280.19 us; the NIC took
+// 558 then 557 for a wrap and sent stale descriptors again (b->a delivered 34 more than sent,
+// 7 packets in flight, the peer's RSTs for the stale ACKs). close() now runs on the caller's CPU.
+TEST(TcpScenario, TwoCoresTransmittingOnOneDeviceKeepTheTailMonotonic) {
   Scenario s = vnic::tb::testing::builtin("tcp-iperf3", {"host.a.tcp_iperf3_client.bytes=1048576"});
   s.account = true;
   Platform pf(s);
