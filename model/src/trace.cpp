@@ -15,11 +15,11 @@ constexpr std::string_view kNic = "hw/src/nic.cpp";
 
 constexpr StepInfo kTable[] = {
     // Egress: the sender.
-    {egress(1), "Application sends message (sendmsg or other)", "ping_v4_sendmsg, udp_sendmsg", S::Emitted, "stack/src/apps/ping_app.cpp, stack/src/ipv4/ping.cpp (ping), stack/src/ipv4/udp.cpp (UDP; TCP: issue: protocol stack part 3a)"},
-    {egress(2), "TCP send message allocates skb_buff", "ping_v4_sendmsg, udp_sendmsg (ip_append_data)", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (ping, UDP; tcp_sendmsg: issue: protocol stack part 3a)"},
-    {egress(3), "It enqueues skb to the socket write buffer of tcp_wmem size", "skb_set_owner_w (udp_sendmsg)", S::Conditional, "stack/src/ipv4/udp.cpp: UDP charges sk_wmem_alloc until the skb is freed (ping does not trace it; tcp_sendmsg: issue: protocol stack part 3a)"},
-    {egress(4), "Builds the TCP header (src and dst port, checksum)", "udp_send_skb", S::Conditional, "stack/src/ipv4/udp.cpp: the UDP header (tcp_transmit_skb: issue: protocol stack part 3a)"},
-    {egress(5), "Calls L3 handler (tcp_write_xmit, tcp_transmit_skb)", "ip_push_pending_frames", S::Emitted, "stack/src/ipv4/ip_output.cpp (ICMP and ping; ip_queue_xmit from TCP: issue: protocol stack part 3a)"},
+    {egress(1), "Application sends message (sendmsg or other)", "ping_v4_sendmsg, udp_sendmsg, tcp_sendmsg", S::Emitted, "stack/src/apps/ping_app.cpp, stack/src/ipv4/ping.cpp (ping), stack/src/ipv4/udp.cpp (UDP), stack/src/ipv4/tcp.cpp (TCP)"},
+    {egress(2), "TCP send message allocates skb_buff", "ping_v4_sendmsg, udp_sendmsg (ip_append_data), tcp_sendmsg (tcp_stream_alloc_skb)", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp, stack/src/ipv4/tcp.cpp (a retransmission: tcp.retransmit, stack/src/ipv4/tcp_output.cpp)"},
+    {egress(3), "It enqueues skb to the socket write buffer of tcp_wmem size", "skb_set_owner_w (udp_sendmsg), tcp_skb_entail (tcp_sendmsg)", S::Conditional, "stack/src/ipv4/udp.cpp: UDP charges sk_wmem_alloc until the skb is freed; stack/src/ipv4/tcp.cpp: TCP's write queue in sk_wmem_queued (ping does not trace it)"},
+    {egress(4), "Builds the TCP header (src and dst port, checksum)", "udp_send_skb, __tcp_transmit_skb", S::Conditional, "stack/src/ipv4/udp.cpp: the UDP header; stack/src/ipv4/tcp_output.cpp: the TCP header and options"},
+    {egress(5), "Calls L3 handler (tcp_write_xmit, tcp_transmit_skb)", "ip_push_pending_frames, ip_queue_xmit", S::Emitted, "stack/src/ipv4/ip_output.cpp (ICMP, ping, UDP, and TCP's tcp_write_xmit -> tcp_transmit_skb)"},
     {egress(6), "L3 builds the IP header and calls netfilter LOCAL_OUT", "__ip_make_skb, NF_HOOK(LOCAL_OUT)", S::Emitted, "stack/src/ipv4/ip_output.cpp; the hook's nf.hook event from stack/src/netfilter/nf_hooks.cpp when a table is loaded (as the kernel runs no hook before)"},
     {egress(7), "Calls output route action", "ip_route_output_flow, dst_output", S::Emitted, "stack/src/ipv4/ip_output.cpp"},
     {egress(8), "Calls netfilter POST_ROUTING", "ip_output, NF_HOOK(POST_ROUTING)", S::Emitted, "stack/src/ipv4/ip_output.cpp (local and forwarded packets); nf.hook from stack/src/netfilter/nf_hooks.cpp when a table is loaded"},
@@ -54,12 +54,12 @@ constexpr StepInfo kTable[] = {
     {ingress(16), "Netfilter PREROUTING", "ip_rcv, NF_HOOK(PRE_ROUTING)", S::Conditional, "stack/src/ipv4/ip_input.cpp, stack/src/netfilter/nf_hooks.cpp: only when a raw or mangle table is loaded (no hook is registered before, as in the kernel)"},
     {ingress(17), "Routing table: forward or local", "ip_rcv_finish, ip_forward", S::Emitted, "stack/src/ipv4/ip_input.cpp (the route); stack/src/ipv4/ip_forward.cpp (the forward branch: ip_forward, then the FORWARD hook and egress 8-11 on the way out)"},
     {ingress(18), "If local, netfilter LOCAL_IN", "ip_local_deliver, ip_defrag, NF_HOOK(LOCAL_IN)", S::Emitted, "stack/src/ipv4/ip_input.cpp; fragments: stack/src/ipv4/ip_fragment.cpp (ip_defrag, ip_frag_reasm); nf.hook when a table is loaded"},
-    {ingress(19), "Calls the L4 protocol (tcp_v4_rcv)", "ip_local_deliver_finish, icmp_rcv, udp_rcv", S::Emitted, "stack/src/ipv4/ip_input.cpp, stack/src/ipv4/icmp.cpp, stack/src/ipv4/udp.cpp (ICMP, UDP; TCP: issue: protocol stack part 3a)"},
-    {ingress(20), "Finds the right socket", "ping_lookup, __udp4_lib_lookup", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (ping and UDP sockets; __inet_lookup: issue: protocol stack part 3a)"},
-    {ingress(21), "The TCP finite state machine", "tcp_rcv_state_process", S::NotBuilt, "issue: protocol stack part 3a"},
-    {ingress(22), "Enqueued on the receive buffer (tcp_rmem, tcp_moderate_rcvbuf)", "ping_queue_rcv_skb, __udp_enqueue_schedule_skb", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (ping and UDP sockets; tcp_queue_rcv: issue: protocol stack part 3a)"},
+    {ingress(19), "Calls the L4 protocol (tcp_v4_rcv)", "ip_local_deliver_finish, icmp_rcv, udp_rcv, tcp_v4_rcv", S::Emitted, "stack/src/ipv4/ip_input.cpp, stack/src/ipv4/icmp.cpp, stack/src/ipv4/udp.cpp, stack/src/ipv4/tcp_ipv4.cpp"},
+    {ingress(20), "Finds the right socket", "ping_lookup, __udp4_lib_lookup, __inet_lookup_skb", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp, stack/src/ipv4/tcp_ipv4.cpp (ping, UDP and TCP sockets)"},
+    {ingress(21), "The TCP finite state machine", "tcp_rcv_established, tcp_rcv_state_process", S::Conditional, "stack/src/ipv4/tcp_ipv4.cpp, tcp_input.cpp: tcp.input for every TCP segment a socket takes (stack/tests/tcp_test.cpp's journeys)"},
+    {ingress(22), "Enqueued on the receive buffer (tcp_rmem, tcp_moderate_rcvbuf)", "ping_queue_rcv_skb, __udp_enqueue_schedule_skb, tcp_queue_rcv, tcp_data_queue_ofo", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp, stack/src/ipv4/tcp_input.cpp (ping, UDP and TCP sockets)"},
     {ingress(23), "Signals data available to applications (epoll)", "sk_data_ready", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/ipv4/udp.cpp (when a task or epoll waits on the socket)"},
-    {ingress(24), "Application wakes up and reads the data", "ping_recvmsg, udp_recvmsg", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/apps/ping_app.cpp, stack/src/ipv4/udp.cpp"},
+    {ingress(24), "Application wakes up and reads the data", "ping_recvmsg, udp_recvmsg, tcp_recvmsg", S::Emitted, "stack/src/ipv4/ping.cpp, stack/src/apps/ping_app.cpp, stack/src/ipv4/udp.cpp, stack/src/ipv4/tcp.cpp"},
 };
 
 constexpr std::array<std::string_view, 21> kEgressNames = {
