@@ -28,11 +28,7 @@ struct TcpAppsPair : testing::PairRig {
   Tcp tcp_b{*b.net, icmp_b};
   TaskScope tasks;
 
-  // Static neighbours both ways (ip neigh add ... permanent).
-  TcpAppsPair() {
-    a.net->neigh().neigh_add(a.dev, ip4("10.0.0.2"), b.dev.dev_addr, kNudPermanent);
-    b.net->neigh().neigh_add(b.dev, ip4("10.0.0.1"), a.dev.dev_addr, kNudPermanent);
-  }
+  TcpAppsPair() { static_arp(); }
   void run_for(Duration d) { run_until(std::max(a.cpu.now(), b.cpu.now()) + d); }
 };
 

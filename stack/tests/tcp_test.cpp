@@ -42,8 +42,7 @@ struct TcpPair : testing::PairRig {
 
   TcpPair() {
     a.dev.drop_if = nullptr;
-    a.net->neigh().neigh_add(a.dev, ip4("10.0.0.2"), b.dev.dev_addr, kNudPermanent);
-    b.net->neigh().neigh_add(b.dev, ip4("10.0.0.1"), a.dev.dev_addr, kNudPermanent);
+    static_arp();
   }
   static std::optional<wire::TcpRepr> parse(std::span<const uint8_t> f) {
     if (f.size() < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != 6) return std::nullopt;

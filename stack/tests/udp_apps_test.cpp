@@ -26,11 +26,6 @@ struct UdpPair : testing::PairRig {
   Udp udp_b{*b.net, icmp_b};
   TaskScope tasks;
 
-  // Static neighbours both ways (ip neigh add ... permanent): no ARP queue in the way of a flood.
-  void static_arp() {
-    a.net->neigh().neigh_add(a.dev, ip4("10.0.0.2"), b.dev.dev_addr, kNudPermanent);
-    b.net->neigh().neigh_add(b.dev, ip4("10.0.0.1"), a.dev.dev_addr, kNudPermanent);
-  }
 };
 
 // byte_snprintf's adaptive formats (iperf 2.1.8 src/stdio.c): bytes in 1024s, bits (the argument

@@ -135,6 +135,8 @@ class TcpEngine {
   uint32_t current_mss(TcpSock& sk);
   uint32_t sync_mss(TcpSock& sk, uint32_t pmtu);
   uint32_t mss_to_mtu(const TcpSock& sk, uint32_t mss) const;
+  uint32_t route_mtu(wire::Ipv4Addr daddr, int oif) const;  // the route's device MTU (dst_mtu)
+  void select_initial_window(TcpSock& sk, uint32_t mss, bool wscale_ok);
   void connect_init(TcpSock& sk);
   int tcp_connect(Cpu& cpu, TcpSock& sk);
   bool write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle, int push_one);

@@ -657,9 +657,7 @@ void TcpEngine::data_queue(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::TcpRe
 }
 
 uint32_t TcpEngine::receive_window(const TcpSock& sk) const {
-  const int64_t win = static_cast<int64_t>(sk.rcv_wup) + sk.rcv_wnd - sk.rcv_nxt;
-  const int32_t w = static_cast<int32_t>(sk.rcv_wup + sk.rcv_wnd - sk.rcv_nxt);
-  (void)win;
+  const int32_t w = static_cast<int32_t>(sk.rcv_wup + sk.rcv_wnd - sk.rcv_nxt);  // tcp_receive_window
   return w < 0 ? 0 : static_cast<uint32_t>(w);
 }
 

@@ -304,33 +304,10 @@ void TcpEngine::conn_request(Cpu& cpu, TcpSock& lsk, SkBuff* skb, const wire::Tc
   req.inet_id = static_cast<uint16_t>(t_.rng_.u32());
   req.snd_wnd = th.window;  // unscaled in a SYN
   // tcp_openreq_init_rwin
-  const NetStack::RouteOut rt = net_.route_output(req.daddr, 0);
-  const NetDevice* dev = net_.dev_by_index(rt.oif);
-  const uint32_t mtu = dev != nullptr ? dev->mtu : 1500;
+  const uint32_t mtu = route_mtu(req.daddr, 0);
   req.advmss = static_cast<uint16_t>(mtu - 40);
   if (req.user_mss != 0 && req.user_mss < req.advmss) req.advmss = req.user_mss;
-  const uint32_t mss = std::min<uint32_t>(req.advmss, req.mss_clamp != 0 ? 65535 : 65535);
-  uint32_t full = full_space(req);
-  uint32_t clamp = req.window_clamp != 0 ? req.window_clamp : 0;
-  if (req.rcvbuf_locked && (clamp > full || clamp == 0)) clamp = full;
-  // tcp_select_initial_window(full_space, mss - timestamps)
-  {
-    const uint32_t smss = mss - (req.tstamp_ok ? 12u : 0u);
-    if (clamp == 0) clamp = 65535u << wire::kTcpMaxWscale;
-    uint32_t space = std::min(clamp, full);
-    if (space > smss) space = space / smss * smss;
-    req.rcv_wnd = std::min<uint32_t>(space, 65535);
-    req.rcv_wscale = 0;
-    if (req.wscale_ok) {
-      uint32_t sp = std::max(space, sys_.tcp_rmem[2]);
-      sp = std::max(sp, net_.config().core.rmem_max);
-      sp = std::min(sp, clamp);
-      int ilog = 31 - __builtin_clz(std::max(sp, 1u));
-      req.rcv_wscale = static_cast<uint8_t>(std::clamp(ilog - 15, 0, 14));
-    }
-    req.window_clamp = std::min<uint32_t>(65535u << req.rcv_wscale, clamp);
-  }
-  req.rcv_ssthresh = req.rcv_wnd;
+  select_initial_window(req, req.advmss - (req.tstamp_ok ? 12u : 0u), req.wscale_ok);
   // tcp_create_openreq_child's sequence space and MSS (the child is this socket here)
   req.rcv_wup = req.rcv_nxt;
   req.copied_seq = req.rcv_nxt;

@@ -69,26 +69,24 @@ uint32_t TcpEngine::mss_to_mtu(const TcpSock& sk, uint32_t mss) const { return m
 
 // ------------------------------------------------------------------------------ connect
 
-void TcpEngine::connect_init(TcpSock& sk) {
-  sk.tcp_header_len = 20 + (sys_.tcp_timestamps ? 12u : 0u);
-  sk.mss_clamp = sk.user_mss != 0 ? sk.user_mss : kTcpMssDefault;
-  sk.max_window = 0;
-  const NetStack::RouteOut rt = net_.route_output(sk.daddr, sk.bound_dev_if);
+uint32_t TcpEngine::route_mtu(wire::Ipv4Addr daddr, int oif) const {
+  const NetStack::RouteOut rt = net_.route_output(daddr, oif);
   const NetDevice* dev = net_.dev_by_index(rt.oif);
-  const uint32_t mtu = dev != nullptr ? dev->mtu : 1500;
-  sync_mss(sk, mtu);
-  sk.advmss = static_cast<uint16_t>(mtu - 40);
-  if (sk.user_mss != 0 && sk.user_mss < sk.advmss) sk.advmss = sk.user_mss;
-  sk.ack_rcv_mss = std::clamp<uint32_t>(std::min<uint32_t>(sk.advmss, sk.mss_cache), 88, kTcpMssDefault);
-  if (sk.rcvbuf_locked && (sk.window_clamp > full_space(sk) || sk.window_clamp == 0)) sk.window_clamp = full_space(sk);
-  // tcp_select_initial_window(full_space, advmss)
-  uint32_t clamp = sk.window_clamp != 0 ? sk.window_clamp : 65535u << wire::kTcpMaxWscale;
-  const uint32_t mss = sk.advmss;
-  uint32_t space = std::min(clamp, full_space(sk));
+  return dev != nullptr ? dev->mtu : 1500;
+}
+
+void TcpEngine::select_initial_window(TcpSock& sk, uint32_t mss, bool wscale_ok) {
+  // tcp_select_initial_window over tcp_full_space (the SYN's or the SYN-ACK's window, our scale,
+  // the clamp), with SO_RCVBUF's limit on the clamp first (tcp_connect_init /
+  // tcp_openreq_init_rwin)
+  const uint32_t full = full_space(sk);
+  if (sk.rcvbuf_locked && (sk.window_clamp > full || sk.window_clamp == 0)) sk.window_clamp = full;
+  const uint32_t clamp = sk.window_clamp != 0 ? sk.window_clamp : 65535u << wire::kTcpMaxWscale;
+  uint32_t space = std::min(clamp, full);
   if (space > mss) space = space / mss * mss;
   sk.rcv_wnd = std::min<uint32_t>(space, 65535);
   sk.rcv_wscale = 0;
-  if (sys_.tcp_window_scaling) {
+  if (wscale_ok) {
     uint32_t sp = std::max(space, sys_.tcp_rmem[2]);
     sp = std::max(sp, net_.config().core.rmem_max);
     sp = std::min(sp, clamp);
@@ -97,6 +95,18 @@ void TcpEngine::connect_init(TcpSock& sk) {
   }
   sk.window_clamp = std::min<uint32_t>(65535u << sk.rcv_wscale, clamp);
   sk.rcv_ssthresh = sk.rcv_wnd;
+}
+
+void TcpEngine::connect_init(TcpSock& sk) {
+  sk.tcp_header_len = 20 + (sys_.tcp_timestamps ? 12u : 0u);
+  sk.mss_clamp = sk.user_mss != 0 ? sk.user_mss : kTcpMssDefault;
+  sk.max_window = 0;
+  const uint32_t mtu = route_mtu(sk.daddr, sk.bound_dev_if);
+  sync_mss(sk, mtu);
+  sk.advmss = static_cast<uint16_t>(mtu - 40);
+  if (sk.user_mss != 0 && sk.user_mss < sk.advmss) sk.advmss = sk.user_mss;
+  sk.ack_rcv_mss = std::clamp<uint32_t>(std::min<uint32_t>(sk.advmss, sk.mss_cache), 88, kTcpMssDefault);
+  select_initial_window(sk, sk.advmss, sys_.tcp_window_scaling);
   sk.err = 0;
   sk.fin_rcvd = false;
   sk.snd_wnd = 0;

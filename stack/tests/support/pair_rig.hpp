@@ -23,6 +23,11 @@ struct PairRig : WirePair {
     a.net->set_id_base(uint64_t{1} << 32);
     b.net->set_id_base(uint64_t{2} << 32);
   }
+  // Static neighbours both ways (ip neigh add ... permanent): no ARP exchange in the way.
+  void static_arp() {
+    a.net->neigh().neigh_add(a.dev, ip4("10.0.0.2"), b.dev.dev_addr, kNudPermanent);
+    b.net->neigh().neigh_add(b.dev, ip4("10.0.0.1"), a.dev.dev_addr, kNudPermanent);
+  }
   static bool softirq_pending(const FakeCpu& c) {
     return c.softirq_pending(Softirq::NetRx) || c.softirq_pending(Softirq::NetTx);
   }
