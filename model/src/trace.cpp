@@ -196,6 +196,13 @@ std::string_view trace_kind_name(TraceKind k) {
     case TraceKind::QdiscDequeue: return "qdisc.dequeue";
     case TraceKind::TcpRetransmit: return "tcp.retransmit";
     case TraceKind::TcpInput: return "tcp.input";
+    case TraceKind::GsoSegment: return "gso.segment";
+    case TraceKind::GroMerge: return "gro.merge";
+    case TraceKind::GroFlush: return "gro.flush";
+    case TraceKind::EcnMark: return "ecn.mark";
+    case TraceKind::TcpCwnd: return "tcp.cwnd";
+    case TraceKind::LinkReorder: return "link.reorder";
+    case TraceKind::LinkDuplicate: return "link.duplicate";
     case TraceKind::Irq: return "irq";
     case TraceKind::HardIrq: return "hardirq";
     case TraceKind::NapiSchedule: return "napi_schedule";
@@ -265,6 +272,10 @@ Step default_step(TraceKind k) {
     case TraceKind::QdiscDequeue: return egress(11);
     case TraceKind::TcpRetransmit: return egress(2);
     case TraceKind::TcpInput: return ingress(21);
+    case TraceKind::GsoSegment: return egress(11);
+    case TraceKind::GroMerge: return ingress(12);
+    case TraceKind::GroFlush: return ingress(12);
+    case TraceKind::EcnMark: return egress(11);
     default: return kNoStep;
   }
 }

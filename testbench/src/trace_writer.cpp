@@ -110,6 +110,17 @@ nlohmann::json args(const model::TraceEvent& e) {
     case TraceKind::IpReasm: j["bytes"] = e.a; j["fragments"] = e.b; break;
     case TraceKind::TcpRetransmit: j["seq"] = e.a; j["original"] = fmt::format("{:#x}", e.b); break;
     case TraceKind::TcpInput: j["state"] = e.a; j["seq"] = e.b; break;
+    case TraceKind::GsoSegment: j["index"] = e.a; j["gso"] = fmt::format("{:#x}", e.b); break;
+    case TraceKind::GroMerge: j["bytes"] = e.a; j["gro"] = fmt::format("{:#x}", e.b); break;
+    case TraceKind::GroFlush: j["segments"] = e.a; j["bytes"] = e.b; break;
+    case TraceKind::EcnMark: j["sojourn_us"] = static_cast<double>(e.a) / 1000.0; break;
+    case TraceKind::TcpCwnd:
+      j["cwnd"] = e.a;
+      j["ssthresh"] = e.b >> 32;
+      j["srtt_us"] = e.b & 0xFFFFFFFFu;
+      break;
+    case TraceKind::LinkReorder: j["behind"] = e.a; break;
+    case TraceKind::LinkDuplicate: j["bytes"] = e.a; j["original"] = fmt::format("{:#x}", e.b); break;
     default:
       if (e.a != 0) j["a"] = e.a;
       if (e.b != 0) j["b"] = e.b;

@@ -131,6 +131,17 @@ enum class TraceKind : uint8_t {
   TcpRetransmit, // a retransmission of a segment: the first event of the new packet (a: sequence
                  // number, b: the id of the segment's first transmission)
   TcpInput,      // the state machine took the segment (a: the socket's TCP state, b: its sequence number)
+  // GSO, GRO, ECN, TCP's window, the link's reordering and duplication (protocol stack part 3b)
+  GsoSegment,    // validate_xmit_skb cut a GSO skb into segments (skb_segment): an event of each segment
+                 // (a: its index from 0, b: the GSO skb's id, which is its first segment's)
+  GroMerge,      // napi_gro_receive merged this segment into the GRO skb held for its flow (a: its payload
+                 // bytes, b: the GRO skb's id); it travels on inside that skb, and that skb's end is its end
+  GroFlush,      // the GRO skb went up the stack (napi_gro_flush, a full or pushed skb) (a: segments, b: bytes)
+  EcnMark,       // a qdisc set CE instead of dropping it (a: its sojourn in the qdisc, ns)
+  TcpCwnd,       // counter track, no packet: a TCP socket's window after an ACK (lane: its local port;
+                 // a: snd_cwnd in segments; b: ssthresh << 32 | srtt in us)
+  LinkReorder,   // the link held the frame back so that the next frames pass it (a: how many)
+  LinkDuplicate, // the first event of a copy the link made of a frame (a: bytes, b: the original's id)
   kCount
 };
 
@@ -210,6 +221,12 @@ inline constexpr uint32_t kConsumedJoined = 0x4A4F494E;  // "JOIN"
 // even when a router cuts a fragment again. Ids the model makes never use those bits.
 constexpr uint64_t fragment_id(uint64_t datagram_id, uint32_t offset_bytes) {
   return offset_bytes == 0 ? datagram_id : (datagram_id & ~(uint64_t{0x3FFF} << 48)) | (uint64_t{(offset_bytes / 8u) + 1u} << 48);
+}
+// The id of the n-th copy (n >= 1) a link made of a frame: bit 62 marks a link's copy, bits
+// 40-47 the copy's number; the original's id in the rest. Ids the model makes never use bits
+// 40-47 or 62 (host index << 32 stays below 2^40).
+constexpr uint64_t duplicate_id(uint64_t original, uint32_t n) {
+  return (original & ~(uint64_t{0xFF} << 40)) | (uint64_t{1} << 62) | (uint64_t{(n & 0xFFu)} << 40);
 }
 constexpr uint64_t datagram_of(uint64_t fragment) { return fragment & ~(uint64_t{0x3FFF} << 48); }
 // The counter's name: an ethtool -S name of the device, or the host's.
