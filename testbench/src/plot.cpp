@@ -406,6 +406,45 @@ int plot_run(const std::string& dir, std::string* error) {
       ++drawn;
     }
   }
+  // TCP's congestion window (tcp.cwnd counter tracks, one sample per ACK), one line per host and
+  // local port: slow start, the reductions and the growth between them (docs/tcp.md).
+  {
+    std::vector<std::string> lines;
+    std::vector<std::tuple<double, std::size_t, int64_t>> samples;  // time (us), line, cwnd
+    for (const auto& e : (*t)["traceEvents"]) {
+      if (e.value("ph", "") != "C" || !e.value("name", "").starts_with("cwnd :") || !e.contains("args") ||
+          !e["args"].contains("cwnd")) {
+        continue;
+      }
+      const std::string line = fmt::format("{} {}", process[e["pid"]], e["name"].get<std::string>());
+      auto it = std::find(lines.begin(), lines.end(), line);
+      if (it == lines.end()) it = lines.insert(lines.end(), line);
+      samples.emplace_back(e["ts"].get<double>(), static_cast<std::size_t>(it - lines.begin()),
+                           e["args"]["cwnd"].get<int64_t>());
+    }
+    if (!samples.empty()) {
+      std::stable_sort(samples.begin(), samples.end(),
+                       [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+      std::vector<std::string> header = {"time_ms"};
+      for (const auto& l : lines) header.push_back(csv_field(l));
+      std::string csv = fmt::format("{}\n", fmt::join(header, ","));
+      std::vector<std::string> now(lines.size());  // a line is empty (missing) before its first sample
+      for (std::size_t i = 0; i < samples.size(); ++i) {
+        now[std::get<1>(samples[i])] = std::to_string(std::get<2>(samples[i]));
+        if (i + 1 < samples.size() && std::get<0>(samples[i + 1]) == std::get<0>(samples[i])) continue;
+        csv += fmt::format("{},{}\n", json(std::get<0>(samples[i]) / 1000.0).dump(), fmt::join(now, ","));
+      }
+      Figure f;
+      f.name = "tcp-cwnd";
+      f.title = "TCP congestion window after each ACK, per host and local port";
+      f.xlabel = "simulated time (ms)";
+      f.ylabel = "cwnd (segments)";
+      f.columns = lines.size() + 1;
+      f.style = "steps";
+      if (!draw(plots, f, csv, error)) return 2;
+      ++drawn;
+    }
+  }
   if (drawn == 0) return fail(fmt::format("{}: the trace has no counter tracks", trace->get<std::string>()));
   return 0;
 }

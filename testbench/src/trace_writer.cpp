@@ -53,6 +53,7 @@ bool is_nic_source(const model::TraceEvent& e) {
 std::string track(const model::TraceEvent& e) {
   if (e.kind == TraceKind::Irq) return fmt::format("irq{}", e.lane);
   if (e.kind == TraceKind::RingLevel) return fmt::format("qp{}.{}", e.lane, e.b != 0 ? "tx" : "rx");
+  if (e.kind == TraceKind::TcpCwnd) return fmt::format(":{}", e.lane);  // the socket's local port
   if (is_nic_source(e)) return fmt::format("qp{}.{}", e.lane, is_tx_kind(e.kind) ? "tx" : "rx");
   return fmt::format("cpu{}", e.lane);
 }
@@ -231,6 +232,12 @@ void TraceWriter::trace(const char* source, const model::TraceEvent& e) {
                                     ? fmt::format("ring qp{}.{}", e.lane, e.b != 0 ? "tx" : "rx")
                                     : fmt::format("backlog cpu{}", e.lane);
     put(nlohmann::json{{"name", counter}, {"ph", "C"}, {"ts", us_json(e.t_ps)}, {"pid", pid}, {"args", {{"n", e.a}}}}
+            .dump());
+    return;
+  }
+  if (e.kind == TraceKind::TcpCwnd) {  // a counter track per socket: "cwnd :5201" (its local port)
+    put(nlohmann::json{{"name", fmt::format("cwnd :{}", e.lane)}, {"ph", "C"}, {"ts", us_json(e.t_ps)}, {"pid", pid},
+                       {"args", {{"cwnd", e.a}}}}
             .dump());
     return;
   }

@@ -903,6 +903,12 @@ int TcpEngine::tcp_ack(Cpu& cpu, TcpSock& sk, const SkBuff* skb, const wire::Tcp
   cong_control(sk, ack, delivered, flag, lost);
   xmit_recovery(cpu, sk, rexmit);
   if ((flag & kFlagSndUnaAdvanced) != 0) new_space(cpu, sk);
+  if (model::TraceSink* ts = net_.trace_sink(); ts != nullptr) [[unlikely]] {
+    // the window after this ACK, a counter track per local port (not a packet's step)
+    const uint64_t t = static_cast<uint64_t>(cpu.now().ps());
+    ts->trace(net_.trace_source(), model::TraceEvent{t, t, TraceKind::TcpCwnd, model::kNoStep, sk.num, sk.snd_cwnd,
+                                                     uint64_t{sk.snd_ssthresh} << 32 | (sk.srtt_us >> 3), 0});
+  }
   return 1;
 }
 
