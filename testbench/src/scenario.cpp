@@ -462,6 +462,47 @@ count = 100
 frames = 0
 [host.b.netserver]
 )"},
+    {"tcp-bufferbloat",
+     "TCP through a router between 10 Gb/s and 1 Gb/s: an iperf3 flow a -> c through b (cubic) and a ping a -> c "
+     "every 5 ms. With fq_codel on b's egress (the default) the flow's standing queue stays near CoDel's 5 ms "
+     "target and the ping, a flow of its own, under 1 ms; with --set host.b.eth1.qdisc=pfifo_fast the queue "
+     "fills to txqueuelen and the ping waits behind it (~12 ms). --trace trace.json --trace-kinds "
+     "qdisc.dequeue,tcp.cwnd and vnic plot draw both. docs/tcp.md.",
+     R"([scenario]
+name = "tcp-bufferbloat"
+[host.a]
+address = "10.0.1.2/24"
+routes = ["default via 10.0.1.1"]
+frames = 0
+[host.a.ping]
+dst = "10.0.2.2"
+count = 160
+interval_ms = 5
+start_ms = 10
+[host.a.tcp_iperf3_client]
+dst = "10.0.2.2"
+duration_ms = 800
+interval_ms = 100
+[host.b]
+frames = 0
+address = "10.0.1.1/24"
+[host.b.sysctl]
+ip_forward = 1
+[host.b.eth1]
+mac = "02:00:00:00:01:0b"
+address = "10.0.2.1/24"
+frames = 0
+[host.c]
+mac = "02:00:00:00:00:0c"
+address = "10.0.2.2/24"
+routes = ["default via 10.0.2.1"]
+frames = 0
+[host.c.tcp_iperf3_server]
+interval_ms = 100
+[link.bc]
+ends = ["b.eth1", "c.eth0"]
+speed = "1G"
+)"},
     {"switch8",
      "Eight hosts on one learning switch (10 Gb/s ports, 1 us store-and-forward), each sending to every other "
      "in turn: the first frames are flooded (each flood copy a packet of its own, filtered by the NICs it was "

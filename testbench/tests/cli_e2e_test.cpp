@@ -279,10 +279,10 @@ TEST(Cli, ListNamesEveryBuiltinWithASentence) {
   ASSERT_EQ(r.status, 0);
   for (const char* name : {"line-rate", "moderation", "ring-overflow", "bad-fcs", "backlog-overflow", "three-hosts",
                            "router", "bufferbloat", "switch8", "switch8-udp", "udp-iperf", "udp-slow-reader", "udp-rr",
-                           "tcp-iperf3", "tcp-rr", "tcp-crr"}) {
+                           "tcp-iperf3", "tcp-rr", "tcp-crr", "tcp-bufferbloat"}) {
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
   }
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 16);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 17);
 }
 
 namespace fs = std::filesystem;
@@ -950,6 +950,14 @@ TEST(Builtin, TcpBuiltinsTwiceGiveByteIdenticalFolders) {
     const std::string& s = f["host-b/iperf3-server.txt"];
     EXPECT_NE(s.find("Accepted connection from 10.0.0.1"), std::string::npos) << s;
     EXPECT_NE(s.find("8.00 MBytes"), std::string::npos) << s;
+    EXPECT_NE(f["report.txt"].find("  in flight at the end: 0\n"), std::string::npos) << f["report.txt"];
+    EXPECT_EQ(f["report.txt"].find("ERRORS"), std::string::npos);
+  }
+  {
+    // A TCP flow through a router and a ping beside it (docs/tcp.md, "Checked against theory").
+    auto f = run_twice_byte_identical("tcp-bufferbloat");
+    EXPECT_NE(f["host-a/ping.txt"].find(" 0% packet loss"), std::string::npos) << f["host-a/ping.txt"];
+    EXPECT_NE(f["host-c/iperf3-server.txt"].find("Accepted connection from 10.0.1.2"), std::string::npos);
     EXPECT_NE(f["report.txt"].find("  in flight at the end: 0\n"), std::string::npos) << f["report.txt"];
     EXPECT_EQ(f["report.txt"].find("ERRORS"), std::string::npos);
   }
