@@ -18,7 +18,11 @@ EthLink::EthLink(sc_core::sc_module_name name, hw::EventQueue& q, const EthLinkC
       q_(q),
       cfg_(cfg),
       faults_{FaultInjector(with_seed(cfg.faults, cfg.seed), 0), FaultInjector(with_seed(cfg.faults, cfg.seed), 1)},
-      up_(cfg.start_up) {}
+      up_(cfg.start_up) {
+  const FaultDirection d = cfg.faults.direction;
+  faulted_[0] = d != FaultDirection::BToA && faults_[0].active();
+  faulted_[1] = d != FaultDirection::AToB && faults_[1].active();
+}
 
 EthLink::~EthLink() = default;
 
@@ -43,7 +47,7 @@ bool EthLink::transmit(unsigned side, model::Frame&& frame, uint64_t start_ps) {
   free_at_ps_[dir] = std::max(free_at_ps_[dir], start + static_cast<uint64_t>(hw::wire_time(cfg_.rate, n).ps()));
   ++st.frames;
   st.bytes += n;
-  if (faults_[dir].active()) {
+  if (faulted_[dir]) {
     switch (faults_[dir].apply(frame.bytes())) {
       case FaultVerdict::Drop:
         ++st.dropped_fault;

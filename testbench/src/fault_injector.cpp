@@ -56,7 +56,14 @@ uint64_t FaultInjector::geometric() {
 FaultVerdict FaultInjector::apply(std::span<uint8_t> frame) {
   ++stats_.frames_seen;
   const bool drop_nth = cfg_.drop_every != 0 && stats_.frames_seen % cfg_.drop_every == 0;
-  if (drop_nth || (cfg_.drop_probability > 0 && rng_.uniform() < cfg_.drop_probability)) {
+  bool listed = false;
+  while (next_listed_ < cfg_.drop_frames.size() && cfg_.drop_frames[next_listed_] <= stats_.frames_seen) {
+    listed = listed || cfg_.drop_frames[next_listed_] == stats_.frames_seen;
+    ++next_listed_;
+  }
+  // A listed drop still takes its draw, so listing a frame changes no other frame's fate by chance.
+  const bool drawn = !drop_nth && cfg_.drop_probability > 0 && rng_.uniform() < cfg_.drop_probability;
+  if (drop_nth || listed || drawn) {
     ++stats_.frames_dropped;
     return FaultVerdict::Drop;
   }

@@ -33,6 +33,8 @@ speed = "10G"          # 1G, 10G, 25G, 40G, 100G
 propagation_ns = 5     # about 1 m of cable
 ber = 0.0              # bit error rate (per bit)
 drop_rate = 0.0        # probability a frame is lost on the wire
+fault_direction = "both"  # the directions ber, drop_rate, ... apply to: "both", "a_to_b", "b_to_a"
+drop_frames = []       # drop exactly these frames (1-based, counted per faulted direction)
 pcap = ""              # wire capture (both directions, with FCS); empty: none
 
 [pcie]                 # Gen3 x8
@@ -1475,6 +1477,9 @@ void parse_switch(Ctx& c, const toml::table& t, const std::string& table, Switch
 }
 
 // The keys [link] and [link.NAME] share.
+constexpr std::array<std::string_view, 7> kLinkKeys{"speed", "propagation_ns", "ber", "drop_rate",
+                                                    "fault_direction", "drop_frames", "pcap"};
+
 void parse_link_keys(Ctx& c, const toml::table& t, const std::string& table, LinkConfig& l) {
   if (const toml::node* n = t.get("speed")) {
     std::string speed;
@@ -1490,6 +1495,37 @@ void parse_link_keys(Ctx& c, const toml::table& t, const std::string& table, Lin
   l.propagation = model::Duration::ns(prop);
   get_double(c, t, table, "ber", l.faults.bit_error_rate, 0.0, 0.5);
   get_double(c, t, table, "drop_rate", l.faults.drop_probability, 0.0, 1.0);
+  if (const toml::node* n = t.get("fault_direction")) {
+    const std::string key = table + ".fault_direction";
+    const auto v = n->value<std::string>();
+    if (!n->is_string()) {
+      c.fail(key, "expected a string");
+    } else if (*v == "both") {
+      l.faults.direction = FaultDirection::Both;
+    } else if (*v == "a_to_b") {
+      l.faults.direction = FaultDirection::AToB;
+    } else if (*v == "b_to_a") {
+      l.faults.direction = FaultDirection::BToA;
+    } else {
+      c.fail(key, fmt::format("'{}' is not one of both, a_to_b ({} to {}), b_to_a", *v, l.ends[0].str(),
+                              l.ends[1].str()));
+    }
+  }
+  if (const toml::node* n = t.get("drop_frames")) {
+    const std::string key = table + ".drop_frames";
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) return c.fail(key, "expected an array of frame numbers, like [1, 5]");
+    std::vector<uint64_t> frames;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const auto v = (*arr)[i].value<int64_t>();
+      if (!(*arr)[i].is_integer() || !v) return c.fail(fmt::format("{}[{}]", key, i), "expected an integer");
+      if (*v < 1) return c.fail(fmt::format("{}[{}]", key, i), fmt::format("{} is not a frame number (1, 2, ...)", *v));
+      frames.push_back(static_cast<uint64_t>(*v));
+    }
+    std::sort(frames.begin(), frames.end());
+    frames.erase(std::unique(frames.begin(), frames.end()), frames.end());
+    l.faults.drop_frames = std::move(frames);
+  }
   get_string(c, t, table, "pcap", l.pcap);
 }
 
@@ -1665,7 +1701,7 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
   main.name = "link";
   std::vector<std::pair<std::string, const toml::table*>> named;
   if (const auto* t = sub(c, root, "link")) {
-    std::set<std::string_view> allowed{"speed", "propagation_ns", "ber", "drop_rate", "pcap"};
+    std::set<std::string_view> allowed(kLinkKeys.begin(), kLinkKeys.end());
     for (const auto& [k, v] : *t) {
       if (!v.is_table() || allowed.contains(k.str())) continue;
       const std::string name(k.str());
@@ -1683,7 +1719,9 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
   if (main_link) s.links.push_back(main);
   for (const auto& [name, t] : named) {
     const std::string table = "link." + name;
-    check_keys(c, *t, table, {"ends", "speed", "propagation_ns", "ber", "drop_rate", "pcap"});
+    std::set<std::string_view> keys(kLinkKeys.begin(), kLinkKeys.end());
+    keys.insert("ends");
+    check_keys(c, *t, table, keys);
     LinkConfig l;
     l.name = name;
     const toml::node* e = t->get("ends");

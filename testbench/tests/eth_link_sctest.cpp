@@ -582,4 +582,33 @@ TEST(EthLink, CaptureToAnUnwritablePathThrowsWithThePath) {
   EXPECT_EQ(r.b.rx.size(), 2u);
   EXPECT_EQ(r.link.captured(), 0u);
 }
+
+TEST(EthLink, FaultsApplyToTheDirectionTheyNameAndListedFramesAreCountedThere) {
+  using vnic::tb::FaultDirection;
+  const FaultDirection dirs[2] = {FaultDirection::AToB, FaultDirection::BToA};
+  std::vector<std::unique_ptr<Rig>> rigs;
+  std::vector<std::unique_ptr<Sender>> senders;
+  for (int i = 0; i < 2; ++i) {
+    EthLinkConfig c;
+    c.faults.direction = dirs[i];
+    c.faults.drop_frames = {2, 7};
+    rigs.push_back(std::make_unique<Rig>(c, "link" + std::to_string(i)));
+    for (unsigned side = 0; side < 2; ++side) {
+      senders.emplace_back(new Sender{rigs.back()->q, rigs.back()->link, side, 64, 100'000, 10});
+      senders.back()->start();
+    }
+  }
+  sc_core::sc_start();
+  for (unsigned faulted = 0; faulted < 2; ++faulted) {  // rig i faults direction i
+    const Rig& r = *rigs[faulted];
+    const Sink* rx[2] = {&r.b, &r.a};
+    EXPECT_EQ(r.link.stats(faulted).dropped_fault, 2u);
+    EXPECT_EQ(r.link.stats(1 - faulted).dropped_fault, 0u);
+    EXPECT_EQ(r.link.fault_stats(1 - faulted).frames_seen, 0u);  // no injector on that way
+    ASSERT_EQ(rx[faulted]->rx.size(), 8u);
+    ASSERT_EQ(rx[1 - faulted]->rx.size(), 10u);
+    for (const Rx& x : rx[faulted]->rx) EXPECT_TRUE(x.id != 2 && x.id != 7) << x.id;
+    for (unsigned d = 0; d < 2; ++d) expect_conserved(r.link, d);
+  }
+}
 }  // namespace

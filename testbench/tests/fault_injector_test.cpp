@@ -201,4 +201,32 @@ TEST(FaultInjector, CorruptEveryNthDoesNotUndoABitError) {
   EXPECT_EQ(f.stats().frames_corrupted, 2000u);
   EXPECT_EQ(f.stats().bits_flipped, bits);
 }
+
+TEST(FaultInjector, ListedFramesAreDroppedExactlyAndChangeNoOtherDraw) {
+  FaultConfig c;
+  c.drop_frames = {1, 5, 6, 1000};
+  FaultInjector f(c, 0);
+  EXPECT_TRUE(f.active());
+  std::vector<uint8_t> frame(64);
+  for (uint64_t i = 1; i <= 1200; ++i) {
+    const bool listed = i == 1 || i == 5 || i == 6 || i == 1000;
+    EXPECT_EQ(f.apply(frame), listed ? FaultVerdict::Drop : FaultVerdict::Pass) << i;
+  }
+  EXPECT_EQ(f.stats().frames_dropped, 4u);
+  // With a drop probability too, the listed frames do not move the other frames' draws.
+  FaultConfig r;
+  r.drop_probability = 0.3;
+  r.seed = 11;
+  FaultConfig rl = r;
+  rl.drop_frames = {2, 3, 50};
+  FaultInjector a(r, 0), b(rl, 0);
+  for (uint64_t i = 1; i <= 500; ++i) {
+    const FaultVerdict va = a.apply(frame), vb = b.apply(frame);
+    if (i == 2 || i == 3 || i == 50) {
+      EXPECT_EQ(vb, FaultVerdict::Drop) << i;
+    } else {
+      EXPECT_EQ(va, vb) << i;
+    }
+  }
+}
 }  // namespace

@@ -432,6 +432,33 @@ icmp_ns = 116
   EXPECT_EQ(s.link().rate.bps(), 10'000'000'000u);  // [link] keeps its own
 }
 
+TEST(ScenarioTopology, LinkFaultKeysPerDirectionAndListedDrops) {
+  using vnic::tb::FaultDirection;
+  std::string err;
+  auto r = topo::over_default("[link]\nfault_direction = \"b_to_a\"\ndrop_frames = [9, 3, 3]\n", &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->scenario.link().faults.direction, FaultDirection::BToA);
+  EXPECT_EQ(r->scenario.link().faults.drop_frames, (std::vector<uint64_t>{3, 9}));  // sorted, once each
+  r = topo::over_default(topo::three_with_link("fault_direction = \"a_to_b\"\n"), &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->scenario.link("ac").faults.direction, FaultDirection::AToB);
+  EXPECT_EQ(r->scenario.link().faults.direction, FaultDirection::Both);  // the default
+  EXPECT_TRUE(r->scenario.link().faults.drop_frames.empty());
+
+  using topo::expect_refused;
+  const std::string three(topo::kThree);
+  expect_refused("[link]\nfault_direction = \"up\"\n",
+                 "my.toml: link.fault_direction: 'up' is not one of both, a_to_b (a.eth0 to b.eth0), b_to_a");
+  expect_refused("[link.ac]\nfault_direction = \"b_to_c\"\n",
+                 "link.ac.fault_direction: 'b_to_c' is not one of both, a_to_b (a.eth1 to c.eth0), b_to_a", three);
+  expect_refused("[link]\nfault_direction = 1\n", "link.fault_direction: expected a string");
+  expect_refused("[link]\ndrop_frames = 4\n", "link.drop_frames: expected an array of frame numbers, like [1, 5]");
+  expect_refused("[link]\ndrop_frames = [1, \"2\"]\n", "link.drop_frames[1]: expected an integer");
+  expect_refused("[link]\ndrop_frames = [1.5]\n", "link.drop_frames[0]: expected an integer");
+  expect_refused("[link]\ndrop_frames = [2, 0]\n", "link.drop_frames[1]: 0 is not a frame number (1, 2, ...)");
+  expect_refused("[link.ac]\ndrop_frames = [-1]\n", "link.ac.drop_frames[0]: -1 is not a frame number", three);
+}
+
 TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   using topo::expect_refused;
   using topo::kThree;

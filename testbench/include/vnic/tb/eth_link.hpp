@@ -21,7 +21,8 @@ namespace vnic::tb {
 struct EthLinkConfig {
   model::BitRate rate = model::BitRate::gbps(10);
   model::Duration propagation = model::Duration::ns(5);  // ~1 m of cable
-  FaultConfig faults{};  // the same faults in both directions; faults.seed is not used here
+  FaultConfig faults{};  // the same faults in the directions faults.direction names (each its own
+                         // draws); faults.seed is not used here
   uint64_t seed = 1;     // seeds both directions' injectors (each its own stream)
   bool start_up = true;  // the link is up from time 0 (no notification is sent for it)
 };
@@ -94,6 +95,7 @@ class EthLink : public sc_core::sc_module, public hw::EthMedium {
   EthLinkConfig cfg_;
   std::array<hw::EthEndpoint*, 2> ep_{};
   std::array<FaultInjector, 2> faults_;
+  std::array<bool, 2> faulted_{};  // faults.direction covers this direction and faults are set
   std::array<RingQueue<InFlight>, 2> flight_;
   std::array<uint64_t, 2> free_at_ps_{};      // the sender may start again at (end of IFG)
   std::array<uint64_t, 2> last_arrive_ps_{};  // arrival of the last frame sent that way

@@ -2,10 +2,16 @@
 // direction of a link. Plain C++ with its own PRNG, so every platform draws the same faults.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace vnic::tb {
+
+// Which directions of a link the faults apply to; a is the link's first end (for [link], host
+// a's eth0), so AToB is the direction a sends in (tb::EthLink's side 0).
+enum class FaultDirection : uint8_t { Both, AToB, BToA };
 
 struct FaultConfig {
   double bit_error_rate = 0.0;    // probability that any one bit of a frame is flipped ([0, 1])
@@ -13,6 +19,9 @@ struct FaultConfig {
   uint64_t drop_every = 0;        // > 0: also drop every Nth frame (deterministic tests)
   uint64_t corrupt_every = 0;     // > 0: every Nth frame not dropped is corrupted (one bit
                                   //      flipped, unless bit errors already hit it)
+  std::vector<uint64_t> drop_frames;  // drop exactly these frames (1-based, in the order the
+                                      // injector sees them; sorted, no repeats)
+  FaultDirection direction = FaultDirection::Both;  // for tb::EthLink; the injector ignores it
   uint64_t seed = 1;              // a standalone injector's seed; tb::EthLink uses its own
 };
 
@@ -48,7 +57,10 @@ class FaultInjector {
   // frame is bit i % 8 of byte i / 8). Drop leaves the bytes alone; the caller discards them.
   FaultVerdict apply(std::span<uint8_t> frame);
   const FaultStats& stats() const { return stats_; }
-  bool active() const { return cfg_.bit_error_rate > 0 || cfg_.drop_probability > 0 || cfg_.drop_every || cfg_.corrupt_every; }
+  bool active() const {
+    return cfg_.bit_error_rate > 0 || cfg_.drop_probability > 0 || cfg_.drop_every || cfg_.corrupt_every ||
+           !cfg_.drop_frames.empty();
+  }
 
  private:
   uint64_t geometric();  // bits up to and excluding the next error (a Bernoulli bit stream)
@@ -57,6 +69,7 @@ class FaultInjector {
   Xoshiro256 rng_;
   double log1m_ber_ = 0.0;
   uint64_t bits_to_next_error_ = 0;
+  std::size_t next_listed_ = 0;  // the first drop_frames entry not yet reached
   FaultStats stats_;
 };
 
