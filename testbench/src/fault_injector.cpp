@@ -37,7 +37,11 @@ uint64_t Xoshiro256::below(uint64_t n) {
 }
 
 FaultInjector::FaultInjector(const FaultConfig& cfg, uint64_t stream)
-    : cfg_(cfg), rng_(cfg.seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1) {
+    : cfg_(cfg),
+      rng_(cfg.seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1),
+      // Salted apart from the drop stream (and from each other) so that their sequences share nothing.
+      dup_rng_((cfg.seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1) ^ 0x6475706C69636174ull),
+      hold_rng_((cfg.seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1) ^ 0x72656F7264657221ull) {
   if (cfg_.bit_error_rate > 0) {
     // ln(1 - p); p = 1 gives -inf, so every gap is 0 and every bit flips.
     log1m_ber_ = std::log1p(-std::min(cfg_.bit_error_rate, 1.0));
@@ -89,6 +93,18 @@ FaultVerdict FaultInjector::apply(std::span<uint8_t> frame) {
   stats_.bits_flipped += flipped;
   ++stats_.frames_corrupted;
   return FaultVerdict::Corrupted;
+}
+
+bool FaultInjector::duplicate() {
+  if (!(cfg_.duplicate_rate > 0) || !(dup_rng_.uniform() < cfg_.duplicate_rate)) return false;
+  ++stats_.frames_duplicated;
+  return true;
+}
+
+bool FaultInjector::hold() {
+  if (!(cfg_.reorder_rate > 0) || !(hold_rng_.uniform() < cfg_.reorder_rate)) return false;
+  ++stats_.frames_held;
+  return true;
 }
 
 }  // namespace vnic::tb

@@ -35,6 +35,10 @@ ber = 0.0              # bit error rate (per bit)
 drop_rate = 0.0        # probability a frame is lost on the wire
 fault_direction = "both"  # the directions ber, drop_rate, ... apply to: "both", "a_to_b", "b_to_a"
 drop_frames = []       # drop exactly these frames (1-based, counted per faulted direction)
+reorder_rate = 0.0     # probability a frame is held back until reorder_depth later frames pass it
+reorder_depth = 1      # 1..64
+reorder_max_ns = 1000000  # a held frame goes at the latest this long after it would have arrived
+duplicate_rate = 0.0   # probability a frame is delivered twice
 pcap = ""              # wire capture (both directions, with FCS); empty: none
 
 [pcie]                 # Gen3 x8
@@ -1477,8 +1481,10 @@ void parse_switch(Ctx& c, const toml::table& t, const std::string& table, Switch
 }
 
 // The keys [link] and [link.NAME] share.
-constexpr std::array<std::string_view, 7> kLinkKeys{"speed", "propagation_ns", "ber", "drop_rate",
-                                                    "fault_direction", "drop_frames", "pcap"};
+constexpr std::array<std::string_view, 11> kLinkKeys{"speed",          "propagation_ns", "ber",
+                                                     "drop_rate",      "fault_direction", "drop_frames",
+                                                     "reorder_rate",   "reorder_depth",  "reorder_max_ns",
+                                                     "duplicate_rate", "pcap"};
 
 void parse_link_keys(Ctx& c, const toml::table& t, const std::string& table, LinkConfig& l) {
   if (const toml::node* n = t.get("speed")) {
@@ -1495,6 +1501,10 @@ void parse_link_keys(Ctx& c, const toml::table& t, const std::string& table, Lin
   l.propagation = model::Duration::ns(prop);
   get_double(c, t, table, "ber", l.faults.bit_error_rate, 0.0, 0.5);
   get_double(c, t, table, "drop_rate", l.faults.drop_probability, 0.0, 1.0);
+  get_double(c, t, table, "reorder_rate", l.faults.reorder_rate, 0.0, 1.0);
+  get_int(c, t, table, "reorder_depth", l.faults.reorder_depth, 1, 64);
+  get_int(c, t, table, "reorder_max_ns", l.faults.reorder_max_ns, 1, 1000'000'000);
+  get_double(c, t, table, "duplicate_rate", l.faults.duplicate_rate, 0.0, 1.0);
   if (const toml::node* n = t.get("fault_direction")) {
     const std::string key = table + ".fault_direction";
     const auto v = n->value<std::string>();

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -120,7 +121,8 @@ struct Rig {
 
 void expect_conserved(const EthLink& l, unsigned dir) {
   const LinkDirStats& s = l.stats(dir);
-  EXPECT_EQ(s.frames, s.delivered + s.dropped_fault + s.dropped_link_down + l.in_flight(dir)) << "dir " << dir;
+  EXPECT_EQ(s.frames + s.duplicated, s.delivered + s.dropped_fault + s.dropped_link_down + l.in_flight(dir))
+      << "dir " << dir;
 }
 
 std::string temp_path(const std::string& stem) {
@@ -610,5 +612,211 @@ TEST(EthLink, FaultsApplyToTheDirectionTheyNameAndListedFramesAreCountedThere) {
     for (const Rx& x : rx[faulted]->rx) EXPECT_TRUE(x.id != 2 && x.id != 7) << x.id;
     for (unsigned d = 0; d < 2; ++d) expect_conserved(r.link, d);
   }
+}
+
+// Records the link's own trace events (reorder, duplicate, losses).
+struct LinkEvents : vnic::model::TraceSink {
+  std::vector<vnic::model::TraceEvent> ev;
+  void trace(const char*, const vnic::model::TraceEvent& e) override { ev.push_back(e); }
+  std::vector<uint64_t> ids(vnic::model::TraceKind k) const {
+    std::vector<uint64_t> v;
+    for (const auto& e : ev) {
+      if (e.kind == k) v.push_back(e.packet);
+    }
+    return v;
+  }
+};
+
+TEST(EthLink, AHeldFrameIsPassedByExactlyTheNextKFramesAndArrivesRightAfterTheKth) {
+  EthLinkConfig c;
+  c.faults.reorder_rate = 0.05;
+  c.faults.reorder_depth = 3;
+  c.seed = 21;
+  Rig r(c);
+  LinkEvents le;
+  r.link.set_trace(&le);
+  Sender s{r.q, r.link, 0, 200, 1'000'000, 2000};  // one every 1 us, far below the 1 ms timeout
+  s.start();
+  sc_core::sc_start();
+  const auto held = le.ids(vnic::model::TraceKind::LinkReorder);
+  const auto& st = r.link.stats(0);
+  EXPECT_EQ(st.reordered, held.size());
+  EXPECT_NEAR(static_cast<double>(held.size()), 100.0, 5 * std::sqrt(2000 * 0.05 * 0.95));
+  for (const auto& e : le.ev) {
+    if (e.kind == vnic::model::TraceKind::LinkReorder) {
+      EXPECT_EQ(e.a, 3u);
+    }
+  }
+  ASSERT_EQ(r.b.rx.size(), 2000u);
+  EXPECT_EQ(st.delivered, 2000u);
+  std::vector<bool> is_held(2001, false);
+  for (uint64_t id : held) is_held[id] = true;
+  std::vector<std::size_t> pos(2001);
+  for (std::size_t i = 0; i < r.b.rx.size(); ++i) {
+    pos[r.b.rx[i].id] = i;
+    EXPECT_EQ(r.b.rx[i].bytes, s.sent[r.b.rx[i].id - 1]);
+  }
+  uint64_t checked = 0;
+  for (uint64_t h : held) {
+    // The k-th frame sent after h that is not held itself.
+    uint64_t kth = h, n = 0;
+    while (n < 3 && kth < 2000) {
+      if (!is_held[++kth]) ++n;
+    }
+    if (n < 3) continue;  // the tail: released by its deadline (below)
+    ++checked;
+    // Exactly the 3 unheld followers passed it; it arrives at the time of the 3rd's last bit.
+    uint64_t passed = 0;
+    for (uint64_t j = h + 1; j <= 2000; ++j) {
+      if (!is_held[j] && pos[j] < pos[h]) ++passed;
+    }
+    EXPECT_EQ(passed, 3u) << h;
+    EXPECT_EQ(r.b.rx[pos[h]].at_ps, r.b.rx[pos[kth]].at_ps) << h;
+    EXPECT_GT(pos[h], pos[kth]) << h;
+  }
+  EXPECT_GT(checked, 80u);
+  expect_conserved(r.link, 0);
+  EXPECT_EQ(r.link.held(0), 0u);
+  EXPECT_EQ(s.pool.in_use(), 0u);
+}
+
+TEST(EthLink, AHeldFrameWithoutEnoughFollowersGoesAtItsDeadline) {
+  EthLinkConfig c;
+  c.faults.reorder_rate = 1.0;  // every frame held: none passes another
+  c.faults.reorder_depth = 1;
+  c.faults.reorder_max_ns = 50'000;
+  Rig r(c);
+  Sender s{r.q, r.link, 0, 64, 1'000'000, 3};
+  s.start();
+  sc_core::sc_start();
+  ASSERT_EQ(r.b.rx.size(), 3u);
+  for (unsigned i = 0; i < 3; ++i) {
+    // Frame i leaves at i us; its last bit would arrive 72 x 800 ps + 5 ns after the start.
+    EXPECT_EQ(r.b.rx[i].id, i + 1);
+    EXPECT_EQ(r.b.rx[i].at_ps, i * 1'000'000u + 72u * 800u + 5000u + 50'000'000u) << i;
+  }
+  EXPECT_EQ(r.link.stats(0).reordered, 3u);
+  expect_conserved(r.link, 0);
+}
+
+TEST(EthLink, HeldFramesAreLostWhenTheLinkGoesDownAndCountedThere) {
+  EthLinkConfig c;
+  c.faults.reorder_rate = 1.0;
+  c.faults.duplicate_rate = 1.0;  // each held with its copy
+  Rig r(c);
+  LinkEvents le;
+  r.link.set_trace(&le);
+  Sender s{r.q, r.link, 0, 64, 1'000'000, 2};
+  s.start();
+  r.link.schedule_link_change(sc_core::sc_time(100, sc_core::SC_US), false);
+  Probe p{r.link};
+  r.q.at_ps<&Probe::check>(50'000'000, &p);
+  sc_core::sc_start();
+  EXPECT_EQ(p.max_in_flight, 4u);  // two frames and their copies, held
+  EXPECT_TRUE(r.b.rx.empty());
+  const auto& st = r.link.stats(0);
+  EXPECT_EQ(st.frames, 2u);
+  EXPECT_EQ(st.duplicated, 2u);
+  EXPECT_EQ(st.dropped_link_down, 4u);
+  EXPECT_EQ(r.link.in_flight(0), 0u);
+  expect_conserved(r.link, 0);
+  std::vector<uint64_t> lost;
+  for (const auto& e : le.ev) {
+    if (e.kind == vnic::model::TraceKind::RxDrop) {
+      EXPECT_EQ(e.b, vnic::model::host_drop(vnic::model::HostDrop::LinkDown));
+      lost.push_back(e.packet);
+    }
+  }
+  using vnic::model::duplicate_id;
+  EXPECT_EQ(lost, (std::vector<uint64_t>{1, duplicate_id(1, 1), 2, duplicate_id(2, 1)}));
+  EXPECT_EQ(s.pool.in_use(), 0u);
+}
+
+TEST(EthLink, ADuplicatedFrameIsDeliveredTwiceTheCopyRightAfterItWithItsOwnId) {
+  EthLinkConfig c;
+  c.faults.duplicate_rate = 0.1;
+  c.faults.drop_probability = 0.02;
+  c.seed = 5;
+  Rig r(c);
+  LinkEvents le;
+  r.link.set_trace(&le);
+  Sender s{r.q, r.link, 1, 300, 500'000, 3000};
+  s.start();
+  sc_core::sc_start();
+  using vnic::model::duplicate_id;
+  const auto& st = r.link.stats(1);
+  EXPECT_NEAR(static_cast<double>(st.duplicated), 0.1 * 0.98 * 3000, 5 * std::sqrt(3000 * 0.1));
+  EXPECT_EQ(st.delivered, 3000u - st.dropped_fault + st.duplicated);
+  ASSERT_EQ(r.a.rx.size(), st.delivered);
+  uint64_t copies = 0;
+  std::vector<uint64_t> made;
+  for (const auto& e : le.ev) {
+    if (e.kind != vnic::model::TraceKind::LinkDuplicate) continue;
+    EXPECT_EQ(e.packet, duplicate_id(e.b, 1));
+    EXPECT_EQ(e.a, 300u);
+    made.push_back(e.b);
+  }
+  EXPECT_EQ(made.size(), st.duplicated);
+  for (std::size_t i = 0; i < r.a.rx.size(); ++i) {
+    const Rx& x = r.a.rx[i];
+    if ((x.id >> 62 & 1) == 0) continue;
+    ++copies;
+    ASSERT_GT(i, 0u);
+    const uint64_t orig = x.id & ~(uint64_t{1} << 62) & ~(uint64_t{0xFF} << 40);
+    EXPECT_EQ(r.a.rx[i - 1].id, orig);  // right after its original, at the same time
+    EXPECT_EQ(r.a.rx[i - 1].at_ps, x.at_ps);
+    EXPECT_EQ(x.bytes, s.sent[orig - 1]);
+  }
+  EXPECT_EQ(copies, st.duplicated);
+  expect_conserved(r.link, 1);
+  EXPECT_EQ(s.pool.in_use(), 0u);
+}
+
+TEST(EthLink, EveryFrameAndCopyEndsOnceWithReorderDuplicationDropsAndLinkDown) {
+  EthLinkConfig c;
+  c.propagation = Duration::us(1);
+  c.faults.drop_probability = 0.03;
+  c.faults.bit_error_rate = 1e-6;
+  c.faults.reorder_rate = 0.05;
+  c.faults.reorder_depth = 4;
+  c.faults.reorder_max_ns = 20'000;
+  c.faults.duplicate_rate = 0.05;
+  c.seed = 77;
+  Rig r(c);
+  LinkEvents le;
+  r.link.set_trace(&le);
+  Sender s0{r.q, r.link, 0, 1518, 1'230'400, 400};
+  Sender s1{r.q, r.link, 1, 64, 67'200, 4000};
+  s1.next_id = 100'001;
+  s0.start();
+  s1.start();
+  r.link.schedule_link_change(sc_core::sc_time(100'000, sc_core::SC_NS), false);
+  r.link.schedule_link_change(sc_core::sc_time(150'000, sc_core::SC_NS), true);
+  Probe p{r.link};
+  for (uint64_t t = 0; t < 500'000'000; t += 1'111'000) r.q.at_ps<&Probe::check>(t, &p);
+  sc_core::sc_start();
+  const Sink* rx[2] = {&r.b, &r.a};
+  for (unsigned d = 0; d < 2; ++d) {
+    const auto& st = r.link.stats(d);
+    EXPECT_EQ(r.link.in_flight(d), 0u);
+    EXPECT_EQ(st.delivered, rx[d]->rx.size());
+    EXPECT_EQ(st.frames + st.duplicated, st.delivered + st.dropped_fault + st.dropped_link_down) << d;
+    EXPECT_GT(st.reordered, 0u) << d;
+    EXPECT_GT(st.duplicated, 0u) << d;
+    EXPECT_GT(st.dropped_link_down, 0u) << d;
+  }
+  // Per id (the two senders' ids apart): delivered or lost, exactly once.
+  std::map<uint64_t, int> ends;
+  for (unsigned d = 0; d < 2; ++d) {
+    for (const Rx& x : rx[d]->rx) ++ends[x.id];
+  }
+  for (const auto& e : le.ev) {
+    if (e.kind == vnic::model::TraceKind::RxDrop) ++ends[e.packet];
+  }
+  uint64_t made = 0;
+  for (unsigned d = 0; d < 2; ++d) made += r.link.stats(d).frames + r.link.stats(d).duplicated;
+  EXPECT_EQ(ends.size(), made);
+  for (const auto& [id, n] : ends) EXPECT_EQ(n, 1) << std::hex << id;
+  EXPECT_GT(made, 3000u);
 }
 }  // namespace

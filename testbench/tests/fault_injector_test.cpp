@@ -229,4 +229,84 @@ TEST(FaultInjector, ListedFramesAreDroppedExactlyAndChangeNoOtherDraw) {
     }
   }
 }
+
+TEST(FaultInjector, DuplicateAndHoldRatesMatchOver100kFramesAndRepeatPerSeed) {
+  FaultConfig c;
+  c.duplicate_rate = 0.01;
+  c.reorder_rate = 0.05;
+  c.seed = 31;
+  auto draws = [](const FaultConfig& cfg, uint64_t stream) {
+    FaultInjector f(cfg, stream);
+    std::vector<uint8_t> frame(64), out;
+    for (int i = 0; i < 100'000; ++i) {
+      if (f.apply(frame) == FaultVerdict::Drop) continue;
+      out.push_back(static_cast<uint8_t>((f.duplicate() ? 1 : 0) | (f.hold() ? 2 : 0)));
+    }
+    EXPECT_EQ(f.stats().frames_duplicated,
+              static_cast<uint64_t>(std::count_if(out.begin(), out.end(), [](uint8_t v) { return v & 1; })));
+    EXPECT_EQ(f.stats().frames_held,
+              static_cast<uint64_t>(std::count_if(out.begin(), out.end(), [](uint8_t v) { return v & 2; })));
+    return out;
+  };
+  const auto a = draws(c, 0);
+  ASSERT_EQ(a.size(), 100'000u);
+  const double dup = static_cast<double>(std::count_if(a.begin(), a.end(), [](uint8_t v) { return v & 1; }));
+  const double held = static_cast<double>(std::count_if(a.begin(), a.end(), [](uint8_t v) { return v & 2; }));
+  EXPECT_NEAR(dup, 1000.0, 5 * std::sqrt(1e5 * 0.01 * 0.99));
+  EXPECT_NEAR(held, 5000.0, 5 * std::sqrt(1e5 * 0.05 * 0.95));
+  EXPECT_EQ(a, draws(c, 0));  // the same seed, the same draws
+  EXPECT_NE(a, draws(c, 1));  // the other direction its own
+  FaultConfig d = c;
+  d.seed = 32;
+  EXPECT_NE(a, draws(d, 0));
+}
+
+TEST(FaultInjector, ReorderAndDuplicationMoveNoDropOrBitError) {
+  // The drops and bit errors of a seed are the same with reordering and duplication on, and
+  // duplication's draws the same with reordering on or off.
+  FaultConfig base;
+  base.drop_probability = 0.05;
+  base.bit_error_rate = 1e-4;
+  base.seed = 8;
+  FaultConfig more = base;
+  more.reorder_rate = 0.3;
+  more.duplicate_rate = 0.2;
+  FaultConfig dup_only = base;
+  dup_only.duplicate_rate = 0.2;
+  FaultInjector a(base, 0), b(more, 0), c(dup_only, 0);
+  EXPECT_FALSE(FaultInjector(FaultConfig{}, 0).active());
+  FaultConfig only_reorder;
+  only_reorder.reorder_rate = 0.1;
+  EXPECT_TRUE(FaultInjector(only_reorder, 0).active());
+  std::vector<uint8_t> fa(500), fb(500), fc(500);
+  for (int i = 0; i < 20'000; ++i) {
+    std::fill(fa.begin(), fa.end(), uint8_t{0});
+    fb = fa;
+    fc = fa;
+    const FaultVerdict va = a.apply(fa), vb = b.apply(fb), vc = c.apply(fc);
+    ASSERT_EQ(va, vb) << i;
+    ASSERT_EQ(va, vc) << i;
+    ASSERT_EQ(fa, fb) << i;
+    if (va == FaultVerdict::Drop) continue;
+    EXPECT_FALSE(a.duplicate());  // rate 0: never, and no draw
+    EXPECT_FALSE(a.hold());
+    ASSERT_EQ(b.duplicate(), c.duplicate()) << i;
+    b.hold();
+  }
+  EXPECT_EQ(a.stats().bits_flipped, b.stats().bits_flipped);
+  EXPECT_GT(b.stats().frames_held, 0u);
+}
+
+TEST(FaultInjector, RateOneHoldsAndDuplicatesEveryFrame) {
+  FaultConfig c;
+  c.reorder_rate = 1.0;
+  c.duplicate_rate = 1.0;
+  FaultInjector f(c, 0);
+  std::vector<uint8_t> frame(64);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(f.apply(frame), FaultVerdict::Pass);
+    ASSERT_TRUE(f.duplicate());
+    ASSERT_TRUE(f.hold());
+  }
+}
 }  // namespace

@@ -459,6 +459,36 @@ TEST(ScenarioTopology, LinkFaultKeysPerDirectionAndListedDrops) {
   expect_refused("[link.ac]\ndrop_frames = [-1]\n", "link.ac.drop_frames[0]: -1 is not a frame number", three);
 }
 
+TEST(ScenarioTopology, LinkReorderAndDuplicationKeys) {
+  std::string err;
+  auto r = topo::over_default("[link]\nreorder_rate = 0.05\nreorder_depth = 3\nreorder_max_ns = 20000\n"
+                              "duplicate_rate = 0.01\n",
+                              &err);
+  ASSERT_TRUE(r) << err;
+  const auto& f = r->scenario.link().faults;
+  EXPECT_DOUBLE_EQ(f.reorder_rate, 0.05);
+  EXPECT_EQ(f.reorder_depth, 3u);
+  EXPECT_EQ(f.reorder_max_ns, 20'000u);
+  EXPECT_DOUBLE_EQ(f.duplicate_rate, 0.01);
+  r = topo::over_default("", &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->scenario.link().faults.reorder_rate, 0.0);
+  EXPECT_EQ(r->scenario.link().faults.reorder_depth, 1u);
+  EXPECT_EQ(r->scenario.link().faults.reorder_max_ns, 1'000'000u);  // 1 ms
+  EXPECT_EQ(r->scenario.link().faults.duplicate_rate, 0.0);
+
+  using topo::expect_refused;
+  const std::string three(topo::kThree);
+  expect_refused("[link]\nreorder_rate = 1.5\n", "my.toml: link.reorder_rate: 1.5 is outside 0..1");
+  expect_refused("[link]\nreorder_rate = \"often\"\n", "link.reorder_rate: expected a number");
+  expect_refused("[link]\nreorder_depth = 0\n", "link.reorder_depth: 0 is outside 1..64");
+  expect_refused("[link.ac]\nreorder_depth = 65\n", "link.ac.reorder_depth: 65 is outside 1..64", three);
+  expect_refused("[link]\nreorder_depth = 2.5\n", "link.reorder_depth: expected an integer");
+  expect_refused("[link]\nreorder_max_ns = 0\n", "link.reorder_max_ns: 0 is outside 1..1000000000");
+  expect_refused("[link]\nduplicate_rate = -0.1\n", "link.duplicate_rate: -0.1 is outside 0..1");
+  expect_refused("[link.ac]\nduplicate_rate = true\n", "link.ac.duplicate_rate: expected a number", three);
+}
+
 TEST(ScenarioTopology, BadValuesAreRefusedNamingTheKey) {
   using topo::expect_refused;
   using topo::kThree;
