@@ -120,6 +120,8 @@ tcp_timestamps = 1
 tcp_window_scaling = 1
 tcp_recovery = 1       # RACK
 tcp_early_retrans = 3  # TLP
+tcp_ecn = 2            # ECN (RFC 3168): 0 off, 1 ask for it and accept it, 2 accept it when asked
+tcp_ecn_fallback = 1   # a retransmitted SYN goes without ECN
 
 [driver]
 napi_weight = 64                 # NAPI_POLL_WEIGHT
@@ -916,6 +918,16 @@ void parse_tcp_sysctl(Ctx& c, const toml::table& t, std::string_view table, stac
   // tcp_recovery: a bit mask (RACK 0x1, static reordering window 0x2, no DUPACK threshold 0x4).
   get_int(c, t, table, "tcp_recovery", y.tcp_recovery, 0, 7);
   get_int(c, t, table, "tcp_early_retrans", y.tcp_early_retrans, 0, 4);
+  // tcp_ecn: 0, 1 or 2 (net.ipv4.tcp_ecn's range); anything else is named with what each means
+  const toml::node* ecn = t.get("tcp_ecn");
+  const int64_t ecn_v = ecn != nullptr && ecn->is_integer() ? *ecn->value<int64_t>() : 0;
+  if (ecn_v < 0 || ecn_v > 2) {
+    c.fail(fmt::format("{}.tcp_ecn", table),
+           fmt::format("{} is not one of 0 (off), 1 (ask for ECN and accept it), 2 (accept it when asked)", ecn_v));
+  } else {
+    get_int(c, t, table, "tcp_ecn", y.tcp_ecn, 0, 2);
+  }
+  get_int(c, t, table, "tcp_ecn_fallback", y.tcp_ecn_fallback, 0, 1);
 }
 
 // [sysctl] or [host.NAME.sysctl]: the keys it sets replace those of y.
@@ -926,7 +938,7 @@ void parse_sysctl(Ctx& c, const toml::table& t, std::string_view table, HostSysc
               "icmp_msgs_per_sec", "icmp_msgs_burst", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
               "ipfrag_high_thresh", "ipfrag_low_thresh", "ipfrag_time", "ipfrag_max_dist", "tcp_rmem", "tcp_wmem",
               "tcp_congestion_control", "tcp_sack", "tcp_timestamps", "tcp_window_scaling", "tcp_recovery",
-              "tcp_early_retrans"});
+              "tcp_early_retrans", "tcp_ecn", "tcp_ecn_fallback"});
   auto& k = y.core;
   get_int(c, t, table, "netdev_budget", k.netdev_budget, 1, 1'000'000);
   get_int(c, t, table, "netdev_budget_usecs", k.netdev_budget_usecs, 1, 100'000'000);

@@ -718,6 +718,27 @@ TEST(ScenarioTopology, UdpAppsTakeATableOrAnArrayOfTables) {
 
 // TCP applications: one table or an array of tables each; a client's dst a host's name (its
 // first NIC's address) or an address; a netserver takes its test and sizes from its client.
+// net.ipv4.tcp_ecn (6.1's default 2: accept ECN when asked, never ask) and tcp_ecn_fallback (1),
+// per host over [sysctl]; values outside Linux's ranges are refused naming what each value means.
+TEST(ScenarioTopology, TcpEcnSysctls) {
+  std::string err;
+  const auto def = topo::over_default("", &err);
+  ASSERT_TRUE(def) << err;
+  EXPECT_EQ(def->scenario.host("a").sysctl.tcp.tcp_ecn, 2);
+  EXPECT_EQ(def->scenario.host("a").sysctl.tcp.tcp_ecn_fallback, 1);
+  const auto r = topo::over_default("[sysctl]\ntcp_ecn = 0\n[host.a.sysctl]\ntcp_ecn = 1\ntcp_ecn_fallback = 0\n", &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->scenario.host("a").sysctl.tcp.tcp_ecn, 1);
+  EXPECT_EQ(r->scenario.host("a").sysctl.tcp.tcp_ecn_fallback, 0);
+  EXPECT_EQ(r->scenario.host("b").sysctl.tcp.tcp_ecn, 0);
+  EXPECT_EQ(r->scenario.host("b").sysctl.tcp.tcp_ecn_fallback, 1);
+  topo::expect_refused("[sysctl]\ntcp_ecn = 3\n",
+                       "sysctl.tcp_ecn: 3 is not one of 0 (off), 1 (ask for ECN and accept it), 2 (accept it when asked)");
+  topo::expect_refused("[host.b.sysctl]\ntcp_ecn = -1\n", "host.b.sysctl.tcp_ecn: -1 is not one of 0 (off)");
+  topo::expect_refused("[sysctl]\ntcp_ecn = \"on\"\n", "sysctl.tcp_ecn: expected an integer");
+  topo::expect_refused("[sysctl]\ntcp_ecn_fallback = 2\n", "sysctl.tcp_ecn_fallback: 2 is outside 0..1");
+}
+
 TEST(ScenarioTopology, TcpAppsTakeATableOrAnArrayOfTablesAndFindTheirServers) {
   std::string err;
   const auto r = topo::over_default(std::string(topo::kThree) + R"(

@@ -23,6 +23,7 @@ void TxCore::attach(NetDevice& dev, std::unique_ptr<Qdisc> q) {
   if (!dev.qdisc) dev.qdisc = std::make_unique<NoQueue>(dev);
   dev.qdisc->owner = this;
   dev.qdisc->set_drop_fn(&TxCore::qdisc_drop_thunk, this);
+  dev.qdisc->set_mark_fn(&TxCore::ecn_mark_thunk, this);
   dev.set_qdisc_waker(&TxCore::wake_thunk, dev.qdisc.get());
 }
 
@@ -33,6 +34,13 @@ void TxCore::qdisc_drop_thunk(void* ctx, SkBuff* skb, SkbDropReason why) {
   self->emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), skb->trace_id,
              model::egress(11));
   kfree_skb(skb, why);
+}
+
+void TxCore::ecn_mark_thunk(void* ctx, const SkBuff& skb, uint64_t sojourn_ns) {
+  // fq_codel set CE on it instead of dropping it (a: its sojourn in the qdisc, ns)
+  auto* self = static_cast<TxCore*>(ctx);
+  const auto a = static_cast<uint32_t>(std::min<uint64_t>(sojourn_ns, UINT32_MAX));
+  self->emit(TraceKind::EcnMark, a, 0, skb.trace_id, model::egress(11));
 }
 
 void TxCore::wake_thunk(void* ctx) {

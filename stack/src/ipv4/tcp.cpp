@@ -901,6 +901,8 @@ std::string Tcp::ss_tin() const {
     std::string line = "\t";
     if (s->tstamp_ok) line += " ts";
     if (s->sack_ok) line += " sack";
+    if ((s->ecn_flags & kTcpEcnOk) != 0) line += " ecn";        // TCPI_OPT_ECN
+    if ((s->ecn_flags & kTcpEcnSeen) != 0) line += " ecnseen";  // TCPI_OPT_ECN_SEEN
     line += fmt::format(" {}", s->ca ? s->ca->name() : "?");
     if (s->wscale_ok) line += fmt::format(" wscale:{},{}", s->snd_wscale, s->rcv_wscale);
     line += fmt::format(" rto:{:g}", s->rto_jiffies * 1000.0 / kHz);
@@ -935,6 +937,7 @@ std::string Tcp::ss_tin() const {
       if (s->rate_app_limited) line += " app_limited";
     }
     line += fmt::format(" delivered:{}", s->delivered);
+    if (s->delivered_ce != 0) line += fmt::format(" delivered_ce:{}", s->delivered_ce);
     if (s->packets_out != 0) line += fmt::format(" unacked:{}", s->packets_out);
     if (s->total_retrans != 0 || s->retrans_out != 0) line += fmt::format(" retrans:{}/{}", s->retrans_out, s->total_retrans);
     if (s->lost_out != 0) line += fmt::format(" lost:{}", s->lost_out);

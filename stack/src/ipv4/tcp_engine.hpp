@@ -233,6 +233,17 @@ class TcpEngine {
   static void on_timer(void* ctx, uint64_t arg);
   void on_timer_one(uint64_t arg);
 
+  // ---- tcp_ecn.cpp (RFC 3168 as tcp_output.c / tcp_input.c / tcp_ipv4.c do it)
+  void ecn_send(TcpSock& sk, const TcpSeg& seg, bool retrans, uint8_t& flags);  // SYN, SYN-ACK, data, ACK
+  void ecn_create_request(TcpSock& req, const SkBuff& skb, const wire::TcpRepr& th);
+  void ecn_rcv_synack(TcpSock& sk, const wire::TcpRepr& th);
+  void ecn_rcv_syn(TcpSock& sk, const wire::TcpRepr& th);
+  int ecn_ack(TcpSock& sk, const wire::TcpRepr& th, int flag);  // FLAG_ECE or 0; tcp_ecn_accept_cwr
+  void ecn_check_ce(TcpSock& sk, const SkBuff& skb);
+  void ecn_queue_cwr(TcpSock& sk);
+  void ecn_withdraw_cwr(TcpSock& sk);
+  void newly_delivered(TcpSock& sk, uint32_t delivered, int flag);  // TCPDelivered, TCPDeliveredCE
+
   // ---- shared helpers
   Cpu& timer_cpu() { return net_.cpu(0); }
   uint32_t time_stamp_ms(const TcpSock& sk) const { return static_cast<uint32_t>(sk.tcp_mstamp / 1000); }

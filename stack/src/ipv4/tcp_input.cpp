@@ -444,6 +444,7 @@ measured:
     }
   }
   sk.ack_lrcvtime = now;
+  ecn_check_ce(sk, *skb);
   if (len >= 128) grow_window(sk, skb);
 }
 
@@ -519,6 +520,7 @@ void TcpEngine::ofo_queue(Cpu& cpu, TcpSock& sk) {
 }
 
 void TcpEngine::data_queue_ofo(Cpu& cpu, TcpSock& sk, SkBuff* skb, uint32_t seq, uint32_t end_seq, bool fin) {
+  ecn_check_ce(sk, *skb);
   if (sk.rmem_alloc > sk.rcvbuf) {
     ++ext_[LinuxMib::PruneCalled];
     ++ext_[LinuxMib::TCPOFODrop];
@@ -833,6 +835,7 @@ int TcpEngine::tcp_ack(Cpu& cpu, TcpSock& sk, const SkBuff* skb, const wire::Tcp
       int64_t srtt = -1;
       flag |= sacktag_write_queue(sk, th, ack, prior_snd_una, &sd, &srtt);
       fastretrans_alert(cpu, sk, prior_snd_una, 0, &flag, &rexmit);
+      newly_delivered(sk, sk.delivered - delivered0, flag);
       xmit_recovery(cpu, sk, rexmit);
     }
     return 0;
@@ -864,11 +867,15 @@ int TcpEngine::tcp_ack(Cpu& cpu, TcpSock& sk, const SkBuff* skb, const wire::Tcp
       flag |= sacktag_write_queue(sk, th, ack, prior_snd_una, &sack_delivered, &sack_rtt);
     }
   }
+  flag |= ecn_ack(sk, th, flag);
   sk.probes_out = 0;
   sk.rcv_tstamp = sk.tcp_jiffies32;
   if (prior_packets == 0) {
     // no_queue
-    if ((flag & kFlagDsackingAck) != 0) fastretrans_alert(cpu, sk, prior_snd_una, 0, &flag, &rexmit);
+    if ((flag & kFlagDsackingAck) != 0) {
+      fastretrans_alert(cpu, sk, prior_snd_una, 0, &flag, &rexmit);
+      newly_delivered(sk, sk.delivered - delivered0, flag);
+    }
     if (!sk.wqueue.empty()) {
       // tcp_ack_probe: the window opened for what waits, or the persist timer keeps probing
       if (!seq_after(sk.wqueue.front().seq + std::min(sk.wqueue.front().end_seq - sk.wqueue.front().seq, current_mss(sk)),
@@ -898,6 +905,7 @@ int TcpEngine::tcp_ack(Cpu& cpu, TcpSock& sk, const SkBuff* skb, const wire::Tcp
   if ((flag & kFlagSetXmitTimer) != 0) set_xmit_timer(sk);
   // tcp_newly_delivered, tcp_rate_gen, tcp_cong_control
   const uint32_t delivered = sk.delivered - delivered0;
+  newly_delivered(sk, delivered, flag);
   const uint32_t lost = sk.lost - lost0;
   rate_gen(sk, delivered, rs_.prior_mstamp, rs_.prior_delivered, rs_.is_app_limited, 0);
   cong_control(sk, ack, delivered, flag, lost);
@@ -1112,6 +1120,7 @@ void TcpEngine::rcv_state_process(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire
         sk.sack_ok = sys_.tcp_sack && o.sack_permitted;
         sk.snd_wl1 = th.seq;
         sk.irs = th.seq;
+        ecn_rcv_synack(sk, th);
         tcp_ack(cpu, sk, skb, th, kFlagSlowpath);
         sk.rcv_nxt = th.seq + 1;
         sk.rcv_wup = th.seq + 1;
@@ -1143,6 +1152,7 @@ void TcpEngine::rcv_state_process(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire
       if (syn) {
         // simultaneous open: SYN-RECEIVED, our SYN again with an ACK
         set_state(sk, TcpState::SynRecv);
+        ecn_rcv_syn(sk, th);
         const wire::TcpOptions& o = th.options;
         if (o.mss != 0) sk.mss_clamp = o.mss;
         sk.wscale_ok = sys_.tcp_window_scaling && o.has_wscale;

@@ -287,6 +287,7 @@ void TcpEngine::conn_request(Cpu& cpu, TcpSock& lsk, SkBuff* skb, const wire::Tc
   req.dport = th.src_port;
   req.tos = lsk.tos;
   req.ttl = lsk.ttl;
+  ecn_create_request(req, *skb, th);
   bhash_[req.num].push_back(&req);
   // tcp_openreq_init with the SYN's options (tcp_parse_options, estab = 0)
   const wire::TcpOptions& o = th.options;

@@ -279,6 +279,7 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
     skb->trace_id = seg.id;
   }
   if (seg.len > 0) (void)sbuf_copy_out(sk, seg.seq + (syn ? 1u : 0u), skb->bytes().subspan(hlen, seg.len));
+  ecn_send(sk, seg, retrans, r.flags);  // ECE/CWR, and the ECT bits of sk.tos that p.tos takes below
   r.emit(skb->bytes(), sk.saddr, sk.daddr);
   skb_reset_transport_header(*skb);
   trace(cpu, TraceKind::L4Header, egress(4), skb->trace_id, wire::kIpprotoTcp, uint64_t{sk.num} << 16 | sk.dport);

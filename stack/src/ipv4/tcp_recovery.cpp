@@ -422,7 +422,10 @@ void TcpEngine::undo_cwnd_reduction(TcpSock& sk, bool unmark_loss) {
   }
   if (sk.prior_ssthresh != 0) {
     sk.snd_cwnd = sk.ca ? sk.ca->undo_cwnd(sk) : std::max(sk.snd_cwnd, sk.prior_cwnd);
-    if (sk.prior_ssthresh > sk.snd_ssthresh) sk.snd_ssthresh = sk.prior_ssthresh;
+    if (sk.prior_ssthresh > sk.snd_ssthresh) {
+      sk.snd_ssthresh = sk.prior_ssthresh;
+      ecn_withdraw_cwr(sk);
+    }
   }
   sk.snd_cwnd_stamp = sk.tcp_jiffies32;
   sk.undo_marker = 0;
@@ -507,6 +510,7 @@ void TcpEngine::init_cwnd_reduction(TcpSock& sk) {
   sk.prr_delivered = 0;
   sk.prr_out = 0;
   sk.snd_ssthresh = sk.ca ? sk.ca->ssthresh(sk) : std::max(sk.snd_cwnd >> 1, 2u);
+  ecn_queue_cwr(sk);
 }
 
 void TcpEngine::end_cwnd_reduction(TcpSock& sk) {
@@ -574,6 +578,7 @@ void TcpEngine::enter_loss(TcpSock& sk) {
   }
   set_ca_state(sk, TcpCaState::Loss);
   sk.high_seq = sk.snd_nxt;
+  ecn_queue_cwr(sk);
   sk.frto = sys_.tcp_frto != 0 && (new_recovery || sk.retransmits != 0);
 }
 

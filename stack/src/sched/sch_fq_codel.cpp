@@ -357,6 +357,7 @@ SkBuff* FqCodel::codel_dequeue(Flow& f, CodelTime now) {
         codel_newton_step(v);
         if (ecn_ && inet_ecn_set_ce(*skb)) {
           ++ecn_mark_;
+          qdisc_ecn_marked(*skb, uint64_t{v.ldelay} << kCodelShift);
           v.drop_next = codel_control_law(v.drop_next, interval_, v.rec_inv_sqrt);
           goto end;
         }
@@ -373,6 +374,7 @@ SkBuff* FqCodel::codel_dequeue(Flow& f, CodelTime now) {
     // Entering the dropping state: mark or drop this packet.
     if (ecn_ && inet_ecn_set_ce(*skb)) {
       ++ecn_mark_;
+      qdisc_ecn_marked(*skb, uint64_t{v.ldelay} << kCodelShift);
     } else {
       qdisc_drop(skb, SkbDropReason::NotSpecified);
       skb = dequeue_head(f);

@@ -29,6 +29,8 @@ struct WireNetDevice : StubNetDevice {
   LinkStats64 stats{};
   // A test's fault injector: a frame it answers true for is lost on the wire (counted in lost).
   std::function<bool(std::span<const uint8_t> frame)> drop_if;
+  // A test's router on the path: may rewrite the copy the peer receives (`sent` keeps the original).
+  std::function<void(std::span<uint8_t> frame)> mangle;
   uint64_t last_id = 0;                        // the packet id of the frame being sent (for drop_if)
 
   NetdevTx start_xmit(SkBuff* skb, bool) override {
@@ -43,6 +45,7 @@ struct WireNetDevice : StubNetDevice {
       if (c != nullptr) {
         std::memcpy(c->head + c->data, f.data(), f.size());
         c->trace_id = skb->trace_id;
+        if (mangle) mangle(c->bytes());
         ++peer->stats.rx_packets;
         peer->stats.rx_bytes += c->len;
         if (eth_type_trans(*c, *peer)) {

@@ -59,6 +59,7 @@ class TxCore {
   static void net_tx_action_thunk(void* ctx, uint64_t) { static_cast<TxCore*>(ctx)->net_tx_action(); }
   static void wake_thunk(void* ctx);
   static void qdisc_drop_thunk(void* ctx, SkBuff* skb, SkbDropReason why);
+  static void ecn_mark_thunk(void* ctx, const SkBuff& skb, uint64_t sojourn_ns);  // EcnMark
   void dequeued(Qdisc& q, SkBuff* skb, model::Instant now);  // the QdiscDequeue event (sojourn)
   void net_tx_action();
   // sch_direct_xmit: hands a list (linked through next) to the driver; false if it refused some

@@ -44,6 +44,13 @@ class Qdisc {
     drop_fn_ = fn;
     drop_ctx_ = ctx;
   }
+  // A packet the qdisc marked CE instead of dropping it (fq_codel), with its sojourn in the qdisc
+  // in ns: handed here for the trace (TxCore: EcnMark). Unset: nothing.
+  using MarkFn = void (*)(void* ctx, const SkBuff& skb, uint64_t sojourn_ns);
+  void set_mark_fn(MarkFn fn, void* ctx) {
+    mark_fn_ = fn;
+    mark_ctx_ = ctx;
+  }
 
   explicit Qdisc(NetDevice& dev) : dev_(dev) {}
   virtual ~Qdisc() = default;
@@ -86,11 +93,17 @@ class Qdisc {
       kfree_skb(skb, why);
     }
   }
+  // INET_ECN_set_ce succeeded on a packet (fq_codel's ecn_mark): tell the trace.
+  void qdisc_ecn_marked(const SkBuff& skb, uint64_t sojourn_ns) {
+    if (mark_fn_ != nullptr) mark_fn_(mark_ctx_, skb, sojourn_ns);
+  }
   NetDevice& dev_;
 
  private:
   DropFn drop_fn_ = nullptr;
   void* drop_ctx_ = nullptr;
+  MarkFn mark_fn_ = nullptr;
+  void* mark_ctx_ = nullptr;
 };
 
 // pfifo_fast, as Linux 6.1 implements it (net/sched/sch_generic.c): three bands, band 0 first;

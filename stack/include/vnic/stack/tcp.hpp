@@ -53,7 +53,8 @@ struct TcpSysctls {
   uint32_t tcp_wmem[3] = {4096, 16384, 4194304};
   std::string tcp_congestion_control = "cubic";
   bool tcp_sack = true, tcp_timestamps = true, tcp_window_scaling = true, tcp_dsack = true;
-  int tcp_ecn = 2;                       // accepted, never asked for (ECN itself is part 3b)
+  int tcp_ecn = 2;                       // 1: ask for ECN (RFC 3168) on SYNs; 2: accept it, never ask; 0: off
+  int tcp_ecn_fallback = 1;              // a retransmitted SYN goes without ECE|CWR
   bool tcp_moderate_rcvbuf = true;
   int tcp_adv_win_scale = 1;
   int tcp_app_win = 31;
@@ -89,6 +90,9 @@ std::string ss_rate(double bps);  // "ESTABLISHED", ... as /proc/net/tcp's comme
 inline constexpr uint8_t kTcpcbSackedAcked = 0x01, kTcpcbSackedRetrans = 0x02, kTcpcbLost = 0x04,
                          kTcpcbTagbits = 0x07, kTcpcbEverRetrans = 0x80,
                          kTcpcbRetrans = kTcpcbSackedRetrans | kTcpcbEverRetrans;
+// TCP_ECN_* bits of TcpSock::ecn_flags (include/net/tcp.h) and the IP header's ECN field (INET_ECN_*).
+inline constexpr uint8_t kTcpEcnOk = 1, kTcpEcnQueueCwr = 2, kTcpEcnDemandCwr = 4, kTcpEcnSeen = 8;
+inline constexpr uint8_t kInetEcnNotEct = 0, kInetEcnEct1 = 1, kInetEcnEct0 = 2, kInetEcnCe = 3, kInetEcnMask = 3;
 
 // An skb of the write or retransmit queue: its TCP_SKB_CB and what the rate sampler stamps on it.
 struct TcpSeg {
@@ -121,7 +125,8 @@ struct TcpSock : Sock, TcpCaSock {
   uint16_t num = 0, dport = 0;     // local port (inet_num), remote port
   bool bind_port_locked = false, bind_addr_locked = false;
   uint16_t inet_id = 0;
-  uint8_t tos = 0;
+  uint8_t tos = 0;                 // its ECN bits: ECT(0) while ECN data goes out (INET_ECN_xmit)
+  uint8_t ecn_flags = 0;           // TCP_ECN_* (tcp_ecn.cpp)
   int ttl = -1;
   uint64_t ino = 0;
   // listening socket: accept queue and request socks (SYN-RECV minisocks live as TcpSocks in
