@@ -281,18 +281,20 @@ INSTANTIATE_TEST_SUITE_P(Points, RenoMathis,
                          ::testing::Values(MathisPoint{"r1ms_p0005", 0.001, 0.0005}, MathisPoint{"r1ms_p001", 0.001, 0.001},
                                            MathisPoint{"r1ms_p005", 0.001, 0.005}, MathisPoint{"r5ms_p0005", 0.005, 0.0005},
                                            MathisPoint{"r5ms_p001", 0.005, 0.001}, MathisPoint{"r5ms_p005", 0.005, 0.005}),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<MathisPoint>& i) { return std::string(i.param.name); });
 
 // ------------------------------------------------------------------------------ CUBIC after one loss
 
 // a -> b over 1 Gb/s with a 20 ms RTT (10 ms each way): the BDP is 1626 segments (2.35 MB of
-// payload), below the 3 MiB window tcp_rmem[2] (6 MiB, the default) lets the receiver offer, so
-// the link is the bottleneck and what the window holds beyond the BDP waits in a's qdisc. How much
-// may wait there is TCP small queues' business (about 1 ms of the pacing rate, ~190 packets
-// here); a's qdisc is pfifo_fast so that, whatever TSQ allows, nothing waiting is dropped (fq_codel
-// would drop above 5 ms). One frame of the flow is lost on the wire (drop_frames, a -> b only)
-// once the window has settled; after it the sender's cwnd (TcpCwnd, one event per ACK) must follow
-// RFC 9438's curve for as long as the flow is cwnd-limited, and the goodput be back at the link's.
+// payload). b's tcp_rmem[2] is 5.3 MB: a window of 2.65 MB (~1830 segments), above the BDP, so the
+// link is the bottleneck and the rest of the window (~200 segments) waits in a's qdisc, where
+// nothing drops it (pfifo_fast; fq_codel would drop above 5 ms; TCP small queues may keep it
+// shorter still). a's tcp_wmem[2] is 16 MiB so that the send buffer never limits the flow
+// (without GSO every 1448-byte segment is an skb of its own, ~2.3 KB of truesize, and the default
+// 4 MiB would hold fewer segments than the window: 594 Mb/s). One frame of the flow is lost on the
+// wire (drop_frames, a -> b only) once the window has settled; after it the sender's cwnd
+// (TcpCwnd, one event per ACK) must follow RFC 9438's curve for as long as the flow is
+// cwnd-limited, and the goodput be back at the link's.
 constexpr uint64_t kCubicDropFrame = 65000;  // ~0.8 s into the flow at 81 k frames a second
 
 TEST(TcpModelChecks, CubicWindowFollowsRfc9438AfterOneLoss) {
@@ -303,8 +305,12 @@ frames = 0
 qdisc = "pfifo_fast"
 [host.a.ping]
 enabled = false
+[host.a.sysctl]
+tcp_wmem = [4096, 16384, 16777216]
 [host.b]
 frames = 0
+[host.b.sysctl]
+tcp_rmem = [4096, 131072, 5300000]
 [link]
 speed = "1G"
 propagation_ns = 10000000
@@ -533,6 +539,15 @@ TEST(TcpModelChecks, FqCodelKeepsTheStandingQueueNearItsTargetAndThePingFast) {
   EXPECT_GT(r.qdisc_drops, 0u);              // CoDel acted (drops at dequeue: the flow is not ECN-capable)
   EXPECT_LT(r.median_ping_ms, 1.0);          // the ping is a sparse flow of its own
   EXPECT_EQ(r.ping_replies, r.ping_sent);
+}
+
+TEST(TcpModelChecks, FqCodelWithEcnMarksInsteadOfDropping) {
+  const RouterRun r = run_router({"host.a.sysctl.tcp_ecn=1"});
+  EXPECT_GT(r.ecn_mark, 0u);
+  EXPECT_LE(r.qdisc_drops, 1u);
+  EXPECT_GT(r.median_sojourn_ms, 2.5);
+  EXPECT_LT(r.median_sojourn_ms, 7.5);
+  EXPECT_LT(r.median_ping_ms, 1.0);
 }
 
 // ------------------------------------------------------------------------------ 10 Gb/s bulk
