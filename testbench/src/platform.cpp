@@ -692,12 +692,16 @@ std::vector<ConservationTerm> Platform::conservation_terms(PortId from) {
   const auto& ls = links_[a.link]->stats(a.side);
   std::vector<ConservationTerm> t;
   t.push_back({"sent", "sent", static_cast<int64_t>(tx.sent(from.nic))});
+  // The copies a link's duplication made arrive too: sent + link copies = delivered + drops
+  // (the term only when there are copies, so other reports stay as they were).
+  if (ls.duplicated != 0) t.push_back({"link_copies", "link copies", static_cast<int64_t>(ls.duplicated)});
+  const std::size_t rhs = t.size();
   t.push_back({"delivered", "delivered", static_cast<int64_t>(rx.delivered(to.nic))});
   for (auto& d : tx.tx_drops(from.nic)) t.push_back(std::move(d));
   t.push_back({"link_drops", "link drops", static_cast<int64_t>(ls.dropped_fault + ls.dropped_link_down)});
   for (auto& d : rx.rx_drops(to.nic)) t.push_back(std::move(d));
-  int64_t left = t[0].value;
-  for (std::size_t i = 1; i < t.size(); ++i) left -= t[i].value;
+  int64_t left = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) left += i < rhs ? t[i].value : -t[i].value;
   t.push_back({"unaccounted", "unaccounted", left});
   return t;
 }
@@ -712,8 +716,11 @@ int64_t Platform::unaccounted(PortId from, std::string* detail) {
     for (i += 2; i + 1 < t.size(); ++i) s += fmt::format(" + {} {}", t[i].label, t[i].value);
     *detail = s + fmt::format(" (+ {} unaccounted)", t.back().value);
   } else if (detail) {
-    *detail = fmt::format("sent {} = delivered {}", t[0].value, t[1].value);
-    for (std::size_t i = 2; i + 1 < t.size(); ++i) *detail += fmt::format(" + {} {}", t[i].label, t[i].value);
+    const std::size_t d = t[1].name == "link_copies" ? 2 : 1;  // the first term of the right side
+    *detail = fmt::format("sent {}", t[0].value);
+    if (d == 2) *detail += fmt::format(" + {} {}", t[1].label, t[1].value);
+    *detail += fmt::format(" = delivered {}", t[d].value);
+    for (std::size_t i = d + 1; i + 1 < t.size(); ++i) *detail += fmt::format(" + {} {}", t[i].label, t[i].value);
     *detail += fmt::format(" (+ {} unaccounted)", t.back().value);
   }
   return t.back().value;
@@ -743,9 +750,9 @@ std::string Platform::link_report() {
     for (unsigned d = 0; d < 2; ++d) {
       const auto& ls = links_[l]->stats(d);
       s += fmt::format("link {}->{}: frames {} bytes {} dropped_fault {} dropped_link_down {} corrupted {} "
-                       "tx_overlap_errors {}\n",
+                       "tx_overlap_errors {} reordered {} duplicated {}\n",
                        c.ends[d].label(), c.ends[1 - d].label(), ls.frames, ls.bytes, ls.dropped_fault,
-                       ls.dropped_link_down, ls.corrupted, ls.tx_overlap_errors);
+                       ls.dropped_link_down, ls.corrupted, ls.tx_overlap_errors, ls.reordered, ls.duplicated);
     }
   }
   return s;

@@ -69,7 +69,9 @@ json link_dir_json(const LinkDirStats& ls) {
               {"dropped_fault", ls.dropped_fault},
               {"dropped_link_down", ls.dropped_link_down},
               {"corrupted", ls.corrupted},
-              {"tx_overlap_errors", ls.tx_overlap_errors}};
+              {"tx_overlap_errors", ls.tx_overlap_errors},
+              {"reordered", ls.reordered},
+              {"duplicated", ls.duplicated}};
 }
 
 // A direction's key: "a_to_b"; "a_eth1_to_c" (a metric path has no dots in its keys).
