@@ -626,7 +626,7 @@ int VnicDriver::clean_rx(int budget) {
       bump(DrvStat::rx_queue_0_bytes, len);
       if (deliver_flagged) bump(DrvStat::rx_queue_0_flagged);
       if (cfg_.rx_handoff == RxHandoff::ReceiveSkb) {
-        sd_.netif_receive_skb(skb);
+        sd_.napi_gro_receive(napi_, skb);  // GRO, then netif_receive_skb (dev->gro off: at once)
       } else {
         sd_.netif_rx(skb);
       }

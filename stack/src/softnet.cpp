@@ -59,7 +59,10 @@ void Softnet::napi_schedule(Napi& n) {
 }
 
 bool Softnet::napi_complete_done(Napi& n, int work_done) {
-  (void)work_done;  // GRO flush timing would use it; there is no GRO in this model
+  (void)work_done;
+  // GRO: every held skb goes up (gro_flush_timeout 0), then the rx_list
+  napi_gro_flush(n);
+  gro_normal_list(n);
   if (n.missed) {
     // Scheduled again while polling: stay scheduled and poll once more.
     n.missed = false;
@@ -91,6 +94,10 @@ int Softnet::napi_poll(Napi& n, bool* repoll) {
   }
   if (work < weight) return work;
   ++n.full_polls;
+  // the whole weight used: napi_gro_flush(n, HZ >= 1000) flushes everything at HZ 250, then
+  // gro_normal_list
+  napi_gro_flush(n);
+  gro_normal_list(n);
   if (n.disable) {  // napi_disable is waiting: give it up now
     napi_complete_done(n, work);
     return work;
@@ -174,7 +181,9 @@ void Softnet::netif_receive_skb(SkBuff* skb) {
   cpu_.charge(cpu_.costs().netif_receive);
   emit(TraceKind::ReceiveSkb, skb->len, 0, skb->trace_id);
   if (rx_fn_ == nullptr) {
-    emit(TraceKind::RxDrop, skb->len, model::host_drop(model::HostDrop::RxNohandler), skb->trace_id, model::ingress(12));
+    for_each_packet_id(*skb, [&](uint64_t id) {
+      emit(TraceKind::RxDrop, skb->len, model::host_drop(model::HostDrop::RxNohandler), id, model::ingress(12));
+    });
     ++stats_.rx_nohandler;
     kfree_skb(skb, SkbDropReason::UnhandledProto);  // __netif_receive_skb_core: no ptype
     return;

@@ -82,6 +82,7 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
   c.costs.nf_hook = s.stack_costs.nf_hook;
   c.costs.ip_fragment = s.stack_costs.ip_fragment;
   c.costs.ip_defrag = s.stack_costs.ip_defrag;
+  c.costs.gro_receive = s.stack_costs.gro_receive;
   c.costs.syscall = s.stack_costs.syscall;
   c.costs.udp_sendmsg = s.stack_costs.udp_sendmsg;
   c.costs.udp_rcv = s.stack_costs.udp_rcv;

@@ -84,6 +84,7 @@ ip_forward_ns = 200       # ip_forward + ip_forward_finish + ip_output for a for
 nf_hook_ns = 60           # one netfilter hook with rules loaded (iptables)
 ip_fragment_ns = 120      # one fragment made by ip_do_fragment (its bytes: copy_per_kib_ns)
 ip_defrag_ns = 100        # one fragment queued by ip_defrag
+gro_receive_ns = 60       # napi_gro_receive: one segment's flow lookup and checks
 syscall_ns = 100          # a system call's entry and exit
 udp_sendmsg_ns = 250      # udp_sendmsg: checks, route, skb, UDP header (its bytes: copy_per_kib_ns)
 udp_rcv_ns = 150          # udp_rcv: checksum state, socket lookup, enqueue
@@ -1874,7 +1875,7 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
         {"ip_output_ns", &s.stack_costs.ip_output}, {"tc_ingress_ns", &s.stack_costs.tc_ingress},
         {"tap_ns", &s.stack_costs.tap}, {"icmp_ns", &s.stack_costs.icmp},
         {"ip_forward_ns", &s.stack_costs.ip_forward}, {"nf_hook_ns", &s.stack_costs.nf_hook},
-        {"ip_fragment_ns", &s.stack_costs.ip_fragment}, {"ip_defrag_ns", &s.stack_costs.ip_defrag},
+        {"ip_fragment_ns", &s.stack_costs.ip_fragment}, {"ip_defrag_ns", &s.stack_costs.ip_defrag}, {"gro_receive_ns", &s.stack_costs.gro_receive},
         {"syscall_ns", &s.stack_costs.syscall}, {"udp_sendmsg_ns", &s.stack_costs.udp_sendmsg},
         {"udp_rcv_ns", &s.stack_costs.udp_rcv}, {"sock_recvmsg_ns", &s.stack_costs.sock_recvmsg},
         {"wakeup_ns", &s.stack_costs.wakeup}, {"context_switch_ns", &s.stack_costs.context_switch},

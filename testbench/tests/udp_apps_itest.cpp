@@ -421,10 +421,13 @@ std::string rr_stage_lines(int usecs) {
     r.stages.push_back({dir + " hard IRQ + softirq + NAPI poll", poll - irq,
                         ps(kr.hardirq) + ps(kr.mmio_write) + ps(kr.softirq) + ps(kr.napi_poll) + ps(kr.rx_packet),
                         ps(kr.tx_clean) + ps(kr.dma_map) + ps(kr.skb_free)});
-    // The skb and its copy (whole KiB), netif_receive_skb, ip_rcv, ip_local_deliver, udp_rcv.
+    // The skb and its copy (whole KiB), napi_gro_receive (a UDP datagram is not merged, but it goes
+    // up from napi->rx_list when the poll completes: after the driver's refill of the ring, one
+    // descriptor and the tail doorbell), netif_receive_skb, ip_rcv, ip_local_deliver, udp_rcv.
     const int64_t kib = static_cast<int64_t>((frame - 4 + 1023) / 1024);
     r.stages.push_back({dir + " stack rx: skb..udp enqueue", queue - poll,
-                        ps(kr.skb_alloc) + ps(kr.copy_per_kib) * kib + ps(kr.netif_receive) + ps(kr.ip_rcv) +
+                        ps(kr.skb_alloc) + ps(kr.copy_per_kib) * kib + ps(kr.gro_receive) + ps(kr.rx_refill) +
+                            ps(kr.mmio_write) + ps(kr.netif_receive) + ps(kr.ip_rcv) +
                             ps(kr.ip_local_deliver) + ps(kr.udp_rcv)});
     r.stages.push_back({dir + " wake-up, context switch, recvmsg", recv - queue,
                         ps(kr.wakeup) + ps(kr.context_switch) + ps(kr.syscall) + ps(kr.sock_recvmsg) +

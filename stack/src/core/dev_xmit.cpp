@@ -31,8 +31,9 @@ void TxCore::qdisc_drop_thunk(void* ctx, SkBuff* skb, SkbDropReason why) {
   // A packet the qdisc dropped itself (fq_codel's CoDel and overflow drops): its end.
   auto* self = static_cast<TxCore*>(ctx);
   if (skb == self->enqueuing_) self->enqueued_dropped_ = true;
-  self->emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), skb->trace_id,
-             model::egress(11));
+  for_each_packet_id(*skb, [&](uint64_t id) {
+    self->emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), id, model::egress(11));
+  });
   kfree_skb(skb, why);
 }
 
@@ -40,13 +41,46 @@ void TxCore::ecn_mark_thunk(void* ctx, const SkBuff& skb, uint64_t sojourn_ns) {
   // fq_codel set CE on it instead of dropping it (a: its sojourn in the qdisc, ns)
   auto* self = static_cast<TxCore*>(ctx);
   const auto a = static_cast<uint32_t>(std::min<uint64_t>(sojourn_ns, UINT32_MAX));
-  self->emit(TraceKind::EcnMark, a, 0, skb.trace_id, model::egress(11));
+  for_each_packet_id(skb, [&](uint64_t id) { self->emit(TraceKind::EcnMark, a, 0, id, model::egress(11)); });
 }
 
 void TxCore::wake_thunk(void* ctx) {
   // netif_schedule_queue / netif_tx_wake_queue: a stop was lifted, run the qdisc (softirq).
   auto* q = static_cast<Qdisc*>(ctx);
   if (q->owner != nullptr && !q->empty()) static_cast<TxCore*>(q->owner)->netif_schedule(*q);
+}
+
+namespace {
+// bstats_update: bytes as the qdisc counts them, packets as segments
+template <class Stats>
+void bstats_update(Stats& st, const SkBuff& skb) {
+  st.bytes += qdisc_pkt_len(skb);
+  st.packets += skb_is_gso(skb) ? std::max<uint32_t>(skb.gso_segs, 1) : 1u;
+}
+}  // namespace
+
+void TxCore::gso_trace_thunk(void* ctx, uint64_t id, uint32_t index, uint64_t gso_id) {
+  static_cast<TxCore*>(ctx)->emit(TraceKind::GsoSegment, index, gso_id, id, model::egress(11));
+}
+
+SkBuff* TxCore::validate_xmit_skb(SkBuff* skb, NetDevice& dev) {
+  if (!skb_is_gso(*skb)) return skb;
+  // netif_needs_gso: the model's device offers no TSO, so every GSO skb is cut here
+  SkBuff* segs = skb_gso_segment(cpu_, skb, GsoTrace{trace_ != nullptr ? &TxCore::gso_trace_thunk : nullptr, this});
+  if (segs == nullptr) {
+    ++stats_.gso_failed;
+    ++dev.tx_dropped_core;  // validate_xmit_skb's out_null: dev_core_stats_tx_dropped_inc
+    for_each_packet_id(*skb, [&](uint64_t pid) {
+      emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxDroppedCore), pid, model::egress(11));
+    });
+    kfree_skb(skb);
+    return nullptr;
+  }
+  ++stats_.gso_skbs;
+  for (SkBuff* s = segs; s != nullptr; s = s->next) ++stats_.gso_segments;
+  skb->seg_ids.clear();
+  consume_skb(skb);  // its segments go on under its ids
+  return segs;
 }
 
 NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
@@ -60,14 +94,38 @@ NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
     // No queue: straight to the driver if it takes it; else the packet is lost (a virtual
     // device "asks to queue packet", or the device is down): -ENETDOWN, core tx_dropped.
     if (dev.up && !dev.netif_xmit_stopped()) {
+      SkBuff* list = validate_xmit_skb(skb, dev);
+      if (list == nullptr) return NetXmit::Drop;
       dev.tx_lock(cpu_);  // HARD_TX_LOCK
-      const NetdevTx r = xmit_one(dev, skb, false);
+      NetdevTx r = NetdevTx::Ok;
+      while (list != nullptr && r == NetdevTx::Ok) {
+        SkBuff* next = list->next;
+        list->next = nullptr;
+        r = xmit_one(dev, list, next != nullptr);
+        if (r != NetdevTx::Ok) {
+          list->next = next;
+          break;
+        }
+        list = next;
+      }
       dev.tx_unlock(cpu_);
-      if (r == NetdevTx::Ok) return NetXmit::Success;
+      if (list == nullptr) return NetXmit::Success;
+      // the rest of a segment list the driver would not take: lost, as kfree_skb_list
+      while (list != nullptr && list->next != nullptr) {
+        SkBuff* n = list->next;
+        list->next = nullptr;
+        ++dev.tx_dropped_core;
+        emit(TraceKind::TxDropped, list->len, model::host_drop(model::HostDrop::TxDroppedCore), list->trace_id,
+             model::egress(10));
+        kfree_skb(list);
+        list = n;
+      }
+      skb = list;
     }
     ++dev.tx_dropped_core;
-    emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxDroppedCore), skb->trace_id,
-         model::egress(10));
+    for_each_packet_id(*skb, [&](uint64_t pid) {
+      emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxDroppedCore), pid, model::egress(10));
+    });
     kfree_skb(skb);  // __dev_queue_xmit's kfree_skb_list: no reason given (NOT_SPECIFIED)
     return NetXmit::NetDown;
   }
@@ -77,8 +135,7 @@ NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
   if (q->can_bypass() && q->empty() && !q->running) {
     ++stats_.bypass;
     q->running = true;
-    q->stats.bytes += skb->len;
-    ++q->stats.packets;
+    bstats_update(q->stats, *skb);
     emit(TraceKind::QdiscEnqueue, skb->len, 1, skb->trace_id, model::egress(11));
     skb->next = nullptr;
     if (sch_direct_xmit(skb, *q) && !q->empty()) {
@@ -102,8 +159,9 @@ NetXmit TxCore::dev_queue_xmit(SkBuff* skb) {
     rc = NetXmit::Cn;
   } else if (qrc == QdiscRc::Drop) {
     ++q->stats.drops;
-    emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), skb->trace_id,
-         model::egress(11));
+    for_each_packet_id(*skb, [&](uint64_t pid) {
+      emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::QdiscDrop), pid, model::egress(11));
+    });
     kfree_skb(skb, SkbDropReason::QdiscDrop);  // qdisc_drop_cpu
     rc = NetXmit::Drop;
   }
@@ -152,8 +210,7 @@ SkBuff* TxCore::dequeue_skb(Qdisc& q, int* packets) {
   if (skb == nullptr) return nullptr;
   skb->next = nullptr;
   dequeued(q, skb, now);
-  q.stats.bytes += skb->len;
-  ++q.stats.packets;
+  bstats_update(q.stats, *skb);
   *packets = 1;
   // try_bulk_dequeue_skb: more packets in one go while BQL's limit has room, so the driver gets
   // them with xmit_more and rings the doorbell once.
@@ -165,8 +222,7 @@ SkBuff* TxCore::dequeue_skb(Qdisc& q, int* packets) {
       if (n == nullptr) break;
       n->next = nullptr;
       dequeued(q, n, now);
-      q.stats.bytes += n->len;
-      ++q.stats.packets;
+      bstats_update(q.stats, *n);
       bytelimit -= static_cast<int>(n->len);
       last->next = n;
       last = n;
@@ -187,7 +243,23 @@ bool TxCore::sch_direct_xmit(SkBuff* list, Qdisc& q) {
   // dev_hard_start_xmit: each packet with xmit_more while more follow; a refused one (or a queue
   // stopped with packets left) and the rest are requeued.
   NetDevice& dev = q.dev();
-  SkBuff* skb = list;
+  // validate_xmit_skb_list, before the lock: GSO skbs become their segments
+  SkBuff* skb = nullptr;
+  {
+    SkBuff** tail = &skb;
+    for (SkBuff* s = list; s != nullptr;) {
+      SkBuff* next = s->next;
+      s->next = nullptr;
+      SkBuff* v = validate_xmit_skb(s, dev);
+      if (v != nullptr) {
+        *tail = v;
+        while (v->next != nullptr) v = v->next;
+        tail = &v->next;
+      }
+      s = next;
+    }
+  }
+  if (skb == nullptr) return true;
   dev.tx_lock(cpu_);  // HARD_TX_LOCK around dev_hard_start_xmit
   while (skb != nullptr) {
     if (dev.netif_xmit_stopped() || !dev.up) break;

@@ -372,12 +372,12 @@ void NeighTable::emit(TraceKind k, uint32_t a, uint64_t b, uint64_t packet) {
 }
 
 void NeighTable::drop(SkBuff* skb, SkbDropReason reason) {
-  emit(TraceKind::Drop, static_cast<uint32_t>(reason), 0, skb->trace_id);
+  for_each_packet_id(*skb, [&](uint64_t id) { emit(TraceKind::Drop, static_cast<uint32_t>(reason), 0, id); });
   kfree_skb(skb, reason);
 }
 
 void NeighTable::consume(SkBuff* skb) {
-  emit(TraceKind::Consumed, 0, 0, skb->trace_id);
+  for_each_packet_id(*skb, [&](uint64_t id) { emit(TraceKind::Consumed, 0, 0, id); });
   consume_skb(skb);
 }
 

@@ -262,13 +262,17 @@ void NetStack::emit_slow(Cpu& cpu, TraceKind k, model::Step step, uint64_t packe
 }
 
 void NetStack::drop(Cpu& cpu, SkBuff* skb, SkbDropReason reason, model::Step step, uint64_t counter) {
-  trace_event(cpu, TraceKind::Drop, step, skb->trace_id, static_cast<uint32_t>(reason), counter);
+  if (trace_ != nullptr) [[unlikely]] {
+    for_each_packet_id(*skb, [&](uint64_t id) { emit_slow(cpu, TraceKind::Drop, step, id, static_cast<uint32_t>(reason), counter); });
+  }
   cpu.charge(cpu.costs().skb_free);
   kfree_skb(skb, reason);
 }
 
 void NetStack::consume(Cpu& cpu, SkBuff* skb, model::Step step, uint32_t a) {
-  trace_event(cpu, TraceKind::Consumed, step, skb->trace_id, a, 0);
+  if (trace_ != nullptr) [[unlikely]] {
+    for_each_packet_id(*skb, [&](uint64_t id) { emit_slow(cpu, TraceKind::Consumed, step, id, a, 0); });
+  }
   cpu.charge(cpu.costs().skb_free);
   consume_skb(skb);
 }

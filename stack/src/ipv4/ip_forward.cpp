@@ -44,7 +44,7 @@ void NetStack::ip_forward(SkBuff* skb, const RouteIn& r) {
   // ip_exceeds_mtu with ip_dst_mtu_maybe_forward (ip_forward_use_pmtu 0: the device's MTU):
   // too big with DF set is refused with the MTU the sender should use (RFC 1191).
   const uint32_t mtu = out->dev->mtu;
-  if (skb->len > mtu && ip->dont_fragment()) {
+  if (skb->len > mtu && !skb_is_gso(*skb) && ip->dont_fragment()) {  // ip_exceeds_mtu: a GSO skb's segments fit
     ++mib_.FragFails;
     icmp_send(cpu, *skb, 3, 4, mtu);  // ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(mtu)
     drop(cpu, skb, SkbDropReason::PktTooBig, model::ingress(17), model::host_drop(model::HostDrop::IpFragFails));

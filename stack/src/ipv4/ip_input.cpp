@@ -43,7 +43,7 @@ SkbDropReason ip_rcv_core_check(SkBuff* skb, IpMib& mib) {
   }
   // IPSTATS_MIB_NOECTPKTS + (tos & INET_ECN_MASK): INET_ECN_NOT_ECT 0, ECT_1 1, ECT_0 2, CE 3.
   uint64_t* ecn_ctr[] = {&mib.InNoECTPkts, &mib.InECT1Pkts, &mib.InECT0Pkts, &mib.InCEPkts};
-  ++*ecn_ctr[p->ecn()];
+  *ecn_ctr[p->ecn()] += std::max<uint32_t>(1, skb->gso_segs);  // a GRO skb counts its segments
   // Link padding beyond the total length goes (pskb_trim_rcsum); the transport header follows
   // the IP header.
   const uint32_t total = p->total_len();

@@ -143,7 +143,8 @@ int NetStack::ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt) {
   if (!nf_hook(cpu, kNfPostRouting, skb, indev, d->dev, model::egress(8))) return -kEPERM;
   // ip_finish_output -> __ip_finish_output: a datagram larger than the MTU goes to
   // ip_fragment (egress 9), each fragment to ip_finish_output2.
-  if (skb->len > d->dev->mtu) {
+  // A GSO skb is cut into segments that fit at the device (ip_finish_output_gso): never fragmented.
+  if (skb->len > d->dev->mtu && !skb_is_gso(*skb)) {
     struct Ctx {
       NetStack* net;
       const RouteOut* rt;

@@ -61,6 +61,7 @@ TcpSock* TcpEngine::new_sock() {
   s->rcvbuf = sys_.tcp_rmem[1];  // tcp_init_sock
   s->sndbuf = sys_.tcp_wmem[1];
   s->softirq_cpu = &net_.cpu(0);
+  s->owner = &t_;
   s->ino = ++t_.next_ino_;
   s->reordering = sys_.tcp_reordering;
   s->snd_cwnd = kTcpInitCwnd;
@@ -486,34 +487,61 @@ int Tcp::sendmsg(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flags
   cpu.charge(cpu.costs().udp_sendmsg);  // tcp_sendmsg's fixed part costs what UDP's does
   e.mstamp_refresh(cpu, sk);
   const uint32_t mss_now = e.current_mss(sk);
-  const uint32_t size_goal = mss_now;
+  // tcp_send_mss: the write queue's skbs grow to size_goal (GSO: up to 64 KiB); the model keeps
+  // one record per MSS inside them (TcpSeg::skb_head marks where each skb starts)
+  const uint32_t size_goal = e.xmit_size_goal(sk, mss_now);
+  const uint32_t hdr_truesize = alloc_skb_truesize(kMaxTcpHeader);
+  auto tail_skb_len = [&sk]() {
+    uint32_t n = 0;
+    for (auto it = sk.wqueue.rbegin(); it != sk.wqueue.rend(); ++it) {
+      n += it->len;
+      if (it->skb_head) break;
+    }
+    return n;
+  };
   std::size_t copied = 0;
+  bool wait_for_space = false;
   while (copied < data.size()) {
     TcpSeg* tail = sk.wqueue.empty() ? nullptr : &sk.wqueue.back();
     uint32_t copy = 0;
-    if (tail != nullptr && (tail->flags & (wire::kTcpFin | wire::kTcpSyn)) == 0 && tail->len < size_goal) {
-      copy = size_goal - tail->len;
+    const bool can_collapse = tail != nullptr && (tail->flags & (wire::kTcpFin | wire::kTcpSyn)) == 0;
+    if (can_collapse) {
+      const uint32_t skb_len = tail_skb_len();
+      if (skb_len < size_goal) copy = size_goal - skb_len;
     }
     if (copy == 0) {
       // new_segment: sk_stream_memory_free
       if (sk.wmem_queued >= sk.sndbuf) {
         sk.nospace = true;
+        wait_for_space = true;
         break;
       }
       TcpSeg seg;
       seg.seq = seg.end_seq = sk.write_seq;
       seg.flags = wire::kTcpAck;
-      seg.truesize = alloc_skb_truesize(kMaxTcpHeader);
+      seg.truesize = hdr_truesize;
       seg.id = net_.next_packet_id();
       cpu.charge(cpu.costs().skb_alloc);
       sk.wmem_queued += seg.truesize;
       sk.wqueue.push_back(seg);
       tail = &sk.wqueue.back();
       net_.trace_event(cpu, TraceKind::PacketMade, egress(2), seg.id, 0);
-      if ((sk.nonagle & kNaglePush) != 0) sk.nonagle &= ~kNaglePush;
+      if ((sk.nonagle & kNaglePush) != 0) sk.nonagle &= ~kNaglePush;  // tcp_skb_entail
       copy = size_goal;
+    } else if (tail->len >= mss_now) {
+      // the skb has room, its last segment is full: the next segment of the same skb (a record
+      // of its own, no header of its own)
+      TcpSeg seg;
+      seg.seq = seg.end_seq = sk.write_seq;
+      seg.flags = wire::kTcpAck;
+      seg.skb_head = false;
+      seg.truesize = 0;
+      seg.id = net_.next_packet_id();
+      sk.wqueue.push_back(seg);
+      tail = &sk.wqueue.back();
+      net_.trace_event(cpu, TraceKind::PacketMade, egress(2), seg.id, 0);
     }
-    copy = std::min<uint32_t>(copy, static_cast<uint32_t>(data.size() - copied));
+    copy = std::min<uint32_t>({copy, mss_now - tail->len, static_cast<uint32_t>(data.size() - copied)});
     e.sbuf_append(sk, data.subspan(copied, copy));
     cpu.charge(copy_cost(cpu, copy));
     tail->len += copy;
@@ -525,25 +553,41 @@ int Tcp::sendmsg(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flags
     net_.trace_event(cpu, TraceKind::SockWmem, egress(3), tail->id, sk.wmem_queued);
     copied += copy;
     if (copied == data.size()) break;
-    if (tail->len < size_goal) continue;
+    if (tail_skb_len() < size_goal) continue;
     // forced_push: more than half the peer's largest window written since the last push
     if (wire::seq_after(sk.write_seq, sk.pushed_seq + (sk.max_window >> 1))) {
       tail->flags |= wire::kTcpPsh;
       sk.pushed_seq = sk.write_seq;
       e.push_pending(cpu, sk, mss_now, kNaglePush);
-    } else if (&sk.wqueue.front() == tail && sk.wqueue.size() == 1) {
-      e.write_xmit(cpu, sk, mss_now, sk.nonagle, 1);  // tcp_push_one
+    } else if (sk.wqueue.size() == static_cast<std::size_t>(std::count_if(sk.wqueue.begin(), sk.wqueue.end(), [](const TcpSeg& r) { return !r.skb_head; })) + 1 &&
+               sk.wqueue.front().skb_head) {
+      e.write_xmit(cpu, sk, mss_now, sk.nonagle, 1);  // tcp_push_one: the skb is the send head
     }
   }
   if (copied > 0) {
-    // tcp_push: PSH on the last segment unless MSG_MORE; MSG_MORE corks this call
+    // tcp_push (wait_for_space pushes with TCP_NAGLE_PUSH and without MSG_MORE)
+    if (wait_for_space) flags &= ~kMsgMore;
     if (!sk.wqueue.empty()) {
       TcpSeg& last = sk.wqueue.back();
       if ((flags & kMsgMore) == 0 || wire::seq_after(sk.write_seq, sk.pushed_seq + (sk.max_window >> 1))) {
         last.flags |= wire::kTcpPsh;
         sk.pushed_seq = sk.write_seq;
       }
-      e.push_pending(cpu, sk, mss_now, (flags & kMsgMore) != 0 ? kNagleCork : sk.nonagle);
+      // tcp_should_autocork: a tail skb not yet full, data in flight and more of this socket's
+      // bytes in the qdisc or the device than the skb holds: the TX completion will push it
+      // (TSQ), with whatever the application writes meanwhile
+      const uint32_t skb_len = tail_skb_len();
+      if (skb_len < size_goal && e.sys_.tcp_autocorking && !sk.rtx.empty() && sk.wmem_alloc > hdr_truesize + skb_len &&
+          (last.flags & (wire::kTcpFin | wire::kTcpSyn)) == 0) {
+        if ((sk.tsq_flags & 1) == 0) {
+          ++e.ext_[LinuxMib::TCPAutoCorking];
+          sk.tsq_flags |= 1;
+        }
+        ++e.stats_.autocork;
+        return static_cast<int>(copied);
+      }
+      const int nl = wait_for_space ? kNaglePush : (flags & kMsgMore) != 0 ? kNagleCork : sk.nonagle;
+      e.push_pending(cpu, sk, mss_now, nl);
     }
     return static_cast<int>(copied);
   }
@@ -607,7 +651,7 @@ int Tcp::recvmsg(Cpu& cpu, TcpSock& sk, std::span<uint8_t> buf, int flags) {
     skb->sk = nullptr;
     sk.rcvq.pop_front();
     if (dlen > 0) {
-      net_.trace_event(cpu, TraceKind::AppRecv, ingress(24), skb->trace_id, dlen);
+      for_each_packet_id(*skb, [&](uint64_t id) { net_.trace_event(cpu, TraceKind::AppRecv, ingress(24), id, dlen); });
       net_.consume(cpu, skb, ingress(24), wire::kIpprotoTcp);
     } else {
       net_.consume(cpu, skb, ingress(21), wire::kIpprotoTcp);

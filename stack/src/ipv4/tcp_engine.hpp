@@ -142,7 +142,19 @@ class TcpEngine {
   bool write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle, int push_one);
   void push_pending_frames(Cpu& cpu, TcpSock& sk) { push_pending(cpu, sk, current_mss(sk), sk.nonagle); }
   void push_pending(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle);
-  int transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, uint32_t rcv_nxt);
+  // __tcp_transmit_skb. `more_ids` non-empty: a GSO skb of 1 + more_ids.size() segments of
+  // `gso_size` bytes (seg spans them all; the ids are its segments' after the first).
+  int transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, uint32_t rcv_nxt,
+               std::span<const uint64_t> more_ids = {}, uint32_t gso_size = 0);
+  // GSO sizing and TCP small queues (tcp_output.c, part 3b)
+  uint32_t tso_segs(const TcpSock& sk, uint32_t mss_now) const;  // tcp_tso_segs
+  uint32_t xmit_size_goal(TcpSock& sk, uint32_t mss_now);        // tcp_xmit_size_goal
+  bool tso_should_defer(TcpSock& sk, std::size_t skb_end, uint32_t max_segs, bool* is_cwnd_limited,
+                        bool* is_rwnd_limited) const;
+  bool small_queue_check(TcpSock& sk, uint32_t truesize, int factor);  // tcp_small_queue_check
+  void tsq_write(Cpu& cpu, TcpSock& sk);                                // tcp_tsq_write
+  static void tcp_wfree(SkBuff* skb);
+  static void tsq_thunk(void* ctx, uint64_t ino);
   int transmit_synack(Cpu& cpu, TcpSock& req);
   void send_ack(Cpu& cpu, TcpSock& sk);
   void send_delayed_ack(Cpu& cpu, TcpSock& sk);
@@ -283,6 +295,7 @@ class TcpEngine {
   }
 
   RateSample rs_;
+  std::vector<uint64_t> gso_ids_;  // write_xmit's GSO skb: its segments' ids after the first
   int64_t last_rtt_sample_ = -1;
   bool last_rtt_updated_ = false;
   TcpCaCounters hystart_counters_;

@@ -408,6 +408,7 @@ void TcpEngine::event_data_recv(Cpu& cpu, TcpSock& sk, const SkBuff* skb, uint32
   const uint32_t lss = sk.ack_last_seg_size;
   sk.ack_last_seg_size = 0;
   const uint8_t thflags = skb->transport_bytes().size() >= 14 ? skb->transport_bytes()[13] : 0;
+  if (skb->gso_size != 0) len = skb->gso_size;  // a GRO skb: its segments' size
   if (len >= sk.ack_rcv_mss) {
     sk.ack_rcv_mss = std::min<uint32_t>(len, sk.advmss);
     if ((thflags & kTcpPsh) != 0) sk.ack_pending |= kAckPushed;
@@ -1044,7 +1045,15 @@ void TcpEngine::init_transfer(Cpu& cpu, TcpSock& sk) {
   }
   sk.snd_cwnd_stamp = sk.tcp_jiffies32;
   sk.ca_counters = &hystart_counters_;
-  sk.sk_gso_max_size = 65536;  // the device's gso_max_size (GSO_LEGACY_MAX_SIZE), as Linux's socket has it
+  // sk_setup_caps: GSO when the route's device does it, sk_gso_max_size = its gso_max_size less
+  // MAX_TCP_HEADER + 1
+  {
+    const NetStack::RouteOut rt = net_.route_output(sk.daddr, sk.bound_dev_if);
+    const NetDevice* dev = net_.dev_by_index(rt.oif);
+    const bool gso = dev != nullptr && dev->gso;
+    sk.sk_gso_max_size = gso ? dev->gso_max_size - (kMaxTcpHeader + 1) : 0;
+    sk.gso_max_segs = gso ? dev->gso_max_segs : 0;
+  }
   update_pacing_rate(sk);
   if (sk.ca) sk.ca->init(sk);
   init_buffer_space(sk);

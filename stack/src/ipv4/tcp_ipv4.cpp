@@ -166,8 +166,10 @@ void TcpEngine::rcv_one(SkBuff* skb) {
     return;
   }
   trace(cpu, TraceKind::SockLookup, ingress(20), skb->trace_id, wire::kIpprotoTcp, th.dst_port);
-  ++sk->segs_in;
-  if (plen > 0) ++sk->data_segs_in;
+  // tcp_segs_in: a GRO skb counts its segments
+  const uint32_t segs = std::max<uint32_t>(1, skb->gso_segs);
+  sk->segs_in += segs;
+  if (plen > 0) sk->data_segs_in += segs;
   if (sk->tw) {
     trace(cpu, TraceKind::TcpInput, ingress(21), skb->trace_id, static_cast<uint32_t>(sk->tstate), th.seq);
     if (sk->tstate == TcpState::FinWait2) return timewait_fin_wait2(cpu, *sk, skb, th);

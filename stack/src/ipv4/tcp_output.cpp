@@ -204,7 +204,9 @@ uint16_t TcpEngine::select_window(TcpSock& sk) {
 
 // ------------------------------------------------------------------------------ tcp_transmit_skb
 
-int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, uint32_t rcv_nxt) {
+int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, uint32_t rcv_nxt,
+                        std::span<const uint64_t> more_ids, uint32_t gso_size) {
+  const uint32_t segs = 1 + static_cast<uint32_t>(more_ids.size());
   const bool pure = seg.len == 0 && (seg.flags & (kTcpSyn | kTcpFin | kTcpRst)) == 0 && seg.id == 0;
   wire::TcpRepr r;
   r.src_port = sk.num;
@@ -269,6 +271,18 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
     return -kENOMEM;  // no skb: nothing was sent
   }
   skb->tstamp = cpu.now();
+  // The clone tcp_transmit_skb sends has the write-queue skb's truesize (one header's, plus the
+  // data), charged to sk_wmem_alloc until it is freed after the device sent it (tcp_wfree: TCP
+  // small queues); skb_set_owner_w
+  skb->truesize = alloc_skb_truesize(kMaxTcpHeader) + seg.len;
+  skb->sk = &sk;
+  skb->destructor = &TcpEngine::tcp_wfree;
+  sk.wmem_alloc += skb->truesize;
+  if (segs > 1) {
+    skb->gso_size = static_cast<uint16_t>(gso_size);
+    skb->gso_segs = static_cast<uint16_t>(segs);
+    skb->seg_ids.assign(more_ids.begin(), more_ids.end());
+  }
   if (pure || seg.id == 0) {
     skb->trace_id = net_.next_packet_id();
     trace(cpu, TraceKind::PacketMade, egress(2), skb->trace_id, hlen);
@@ -280,7 +294,7 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
   }
   if (seg.len > 0) (void)sbuf_copy_out(sk, seg.seq + (syn ? 1u : 0u), skb->bytes().subspan(hlen, seg.len));
   ecn_send(sk, seg, retrans, r.flags);  // ECE/CWR, and the ECT bits of sk.tos that p.tos takes below
-  r.emit(skb->bytes(), sk.saddr, sk.daddr);
+  r.emit(skb->bytes(), sk.saddr, sk.daddr, segs == 1);
   skb_reset_transport_header(*skb);
   trace(cpu, TraceKind::L4Header, egress(4), skb->trace_id, wire::kIpprotoTcp, uint64_t{sk.num} << 16 | sk.dport);
   if ((seg.flags & kTcpAck) != 0) {
@@ -312,11 +326,12 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
     if (sk.packets_in_flight() == 0 && sk.ca) sk.ca->cwnd_event(sk, TcpCaEvent::TxStart);
     sk.lsndtime = now;
     if (static_cast<uint32_t>(now - sk.ack_lrcvtime) < sk.ack_ato) sk.ack_pingpong = 1;
-    ++sk.data_segs_out;
+    sk.data_segs_out += segs;
     sk.bytes_sent += seg.len;
   }
-  if (seq_after(seg.end_seq, sk.snd_nxt) || seg.seq == seg.end_seq) ++mib_.OutSegs;
-  ++sk.segs_out;
+  if (seq_after(seg.end_seq, sk.snd_nxt) || seg.seq == seg.end_seq) mib_.OutSegs += segs;
+  sk.segs_out += segs;
+  sk.wstamp_us = std::max(sk.wstamp_us, sk.tcp_mstamp);
   NetStack::IpSend p;
   p.saddr = sk.saddr;
   p.daddr = sk.daddr;
@@ -325,7 +340,10 @@ int TcpEngine::transmit(Cpu& cpu, TcpSock& sk, const TcpSeg& seg, bool retrans, 
   p.ttl = sk.ttl;
   p.df = true;
   p.oif = sk.bound_dev_if;
-  if (!(syn && (seg.flags & kTcpAck) != 0 && sk.parent != nullptr)) p.id = sk.inet_id++;  // a request sock's SYN-ACK: id 0
+  if (!(syn && (seg.flags & kTcpAck) != 0 && sk.parent != nullptr)) {  // a request sock's SYN-ACK: id 0
+    p.id = sk.inet_id;
+    sk.inet_id = static_cast<uint16_t>(sk.inet_id + segs);  // ip_select_ident_segs
+  }
   const int err = net_.ip_send(cpu, skb, p);
   if (err == -kENOBUFS) {
     // NET_XMIT_DROP: the qdisc refused it; the sender backs off (tcp_enter_cwr)
@@ -387,60 +405,270 @@ void TcpEngine::cwnd_validate(TcpSock& sk, bool is_cwnd_limited) {
   }
 }
 
+// ------------------------------------------------------------------------------ GSO sizing
+
+uint32_t TcpEngine::tso_segs(const TcpSock& sk, uint32_t mss_now) const {
+  // tcp_tso_segs -> tcp_tso_autosize: about 1 ms of the pacing rate (sk_pacing_shift 10), more
+  // at small RTTs (tcp_tso_rtt_log), at most sk_gso_max_size; at least tcp_min_tso_segs
+  if (sk.gso_max_segs == 0 || sk.sk_gso_max_size == 0) return 1;  // the device does no GSO
+  uint64_t bytes = sk.sk_pacing_rate >> 10;
+  const uint32_t r = sk.rtt_min_us >> sys_.tcp_tso_rtt_log;
+  if (r < 32) bytes += sk.sk_gso_max_size >> r;
+  bytes = std::min<uint64_t>(bytes, sk.sk_gso_max_size);
+  const uint32_t segs = std::max<uint32_t>(static_cast<uint32_t>(bytes / std::max(mss_now, 1u)), sys_.tcp_min_tso_segs);
+  return std::min<uint32_t>(segs, sk.gso_max_segs);
+}
+
+uint32_t TcpEngine::xmit_size_goal(TcpSock& sk, uint32_t mss_now) {
+  // tcp_xmit_size_goal: the write queue's skbs grow to gso_segs * mss (at most half the peer's
+  // largest window); one MSS without GSO
+  if (sk.gso_max_segs == 0 || sk.sk_gso_max_size == 0) return mss_now;
+  uint32_t new_goal = sk.sk_gso_max_size;
+  const uint32_t cutoff = sk.max_window > kTcpMssDefault ? sk.max_window >> 1 : sk.max_window;
+  if (cutoff != 0 && new_goal > cutoff) new_goal = std::max<uint32_t>(cutoff, 68u - sk.tcp_header_len);
+  uint32_t goal = uint32_t{sk.gso_segs} * mss_now;
+  if (new_goal < goal || new_goal >= goal + mss_now) {
+    sk.gso_segs = static_cast<uint16_t>(std::min<uint32_t>(new_goal / mss_now, sk.gso_max_segs));
+    goal = uint32_t{sk.gso_segs} * mss_now;
+  }
+  return std::max(goal, mss_now);
+}
+
+bool TcpEngine::tso_should_defer(TcpSock& sk, std::size_t skb_end, uint32_t max_segs, bool* is_cwnd_limited,
+                                 bool* is_rwnd_limited) const {
+  // tcp_tso_should_defer: wait for more window rather than send a small GSO skb, unless in
+  // recovery, idle for 1 ms, a full GSO skb or a third of the window can go, or the next ACK is
+  // not due within half an RTT
+  if (sk.ca_state >= TcpCaState::Recovery) return false;
+  if (sk.tcp_mstamp > sk.wstamp_us + 1000) return false;
+  const TcpSeg& first = sk.wqueue.front();
+  uint32_t len = 0;
+  for (std::size_t i = 0; i < skb_end; ++i) len += sk.wqueue[i].len;
+  const uint32_t in_flight = sk.packets_in_flight();
+  const uint32_t send_win = sk.wnd_end() - first.seq;
+  const uint32_t cong_win = (sk.snd_cwnd - in_flight) * sk.mss_cache;
+  const uint32_t limit = std::min(send_win, cong_win);
+  if (limit >= max_segs * sk.mss_cache) return false;
+  if (skb_end < sk.wqueue.size() && limit >= len) return false;  // not the tail: it gets no more data
+  if (sys_.tcp_tso_win_divisor != 0) {
+    uint32_t chunk = std::min(sk.snd_wnd, sk.snd_cwnd * sk.mss_cache);
+    chunk /= sys_.tcp_tso_win_divisor;
+    if (limit >= chunk) return false;
+  } else if (limit > sk.mss_cache * 3) {
+    return false;
+  }
+  if (sk.rtx.empty()) return false;
+  const uint64_t delta = sk.tcp_mstamp - sk.rtx.front().mstamp_us;
+  if (static_cast<int64_t>(delta) - static_cast<int64_t>(sk.srtt_us >> 4) < 0) return false;
+  if (cong_win < send_win) {
+    if (cong_win <= len) {
+      *is_cwnd_limited = true;
+      return true;
+    }
+  } else if (send_win <= len) {
+    *is_rwnd_limited = true;
+    return true;
+  }
+  if ((sk.wqueue[skb_end - 1].flags & kTcpFin) != 0) return false;
+  return true;
+}
+
+bool TcpEngine::small_queue_check(TcpSock& sk, uint32_t truesize, int factor) {
+  // tcp_small_queue_check: at most ~1 ms of the pacing rate (and tcp_limit_output_bytes) of this
+  // socket's skbs in the qdisc and the device; above it the socket waits for a TX completion
+  // (TSQ_THROTTLED; tcp_wfree schedules the handler)
+  uint64_t limit = std::max<uint64_t>(2ull * truesize, sk.sk_pacing_rate >> 10);
+  limit = std::min<uint64_t>(limit, sys_.tcp_limit_output_bytes);  // no pacing qdisc (SK_PACING_NONE)
+  limit <<= factor;
+  if (sk.wmem_alloc > limit) {
+    if (sk.rtx.empty()) return false;  // always send when nothing is in flight
+    sk.tsq_flags |= 1;                 // TSQF_THROTTLED
+    ++stats_.tsq_throttled;
+    return true;
+  }
+  return false;
+}
+
+void TcpEngine::tcp_wfree(SkBuff* skb) {
+  // tcp_wfree: the skb left the device (or was dropped): give back its charge; a throttled
+  // socket is queued for the TSQ handler (a tasklet on the CPU that freed it)
+  Sock* s = skb->sk;
+  if (s == nullptr) return;
+  s->wmem_alloc -= std::min(s->wmem_alloc, skb->truesize);
+  if (s->dead) {
+    if (s->wmem_alloc == 0) delete s;
+    return;
+  }
+  auto* sk = static_cast<TcpSock*>(s);
+  if ((sk->tsq_flags & 1) == 0 || (sk->tsq_flags & 2) != 0 || sk->owner == nullptr || sk->softirq_cpu == nullptr) return;
+  sk->tsq_flags = static_cast<uint8_t>((sk->tsq_flags & ~1) | 2);
+  Cpu& cpu = *sk->softirq_cpu;
+  (void)cpu.call_at(cpu.now(), &TcpEngine::tsq_thunk, sk->owner, sk->ino);
+}
+
+void TcpEngine::tsq_thunk(void* ctx, uint64_t ino) {
+  // tcp_tasklet_func -> tcp_tsq_handler
+  auto* t = static_cast<Tcp*>(ctx);
+  TcpEngine& e = *t->e_;
+  TcpSock* sk = e.by_ino(ino);
+  if (sk == nullptr) return;
+  sk->tsq_flags &= static_cast<uint8_t>(~2);
+  e.tsq_write(*sk->softirq_cpu, *sk);
+  e.reap();
+}
+
+void TcpEngine::tsq_write(Cpu& cpu, TcpSock& sk) {
+  // tcp_tsq_write
+  if (sk.tstate != TcpState::Established && sk.tstate != TcpState::FinWait1 && sk.tstate != TcpState::Closing &&
+      sk.tstate != TcpState::CloseWait && sk.tstate != TcpState::LastAck) {
+    return;
+  }
+  ++stats_.tsq_handler;
+  mstamp_refresh(cpu, sk);
+  if (sk.lost_out > sk.retrans_out && sk.snd_cwnd > sk.packets_in_flight()) xmit_retransmit_queue(cpu, sk);
+  write_xmit(cpu, sk, current_mss(sk), sk.nonagle, 0);
+}
+
+// ------------------------------------------------------------------------------ tcp_write_xmit
+
 bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle, int push_one) {
   uint32_t sent_pkts = 0;
   bool is_cwnd_limited = false, is_rwnd_limited = false;
   mstamp_refresh(cpu, sk);
+  const uint32_t max_segs = tso_segs(sk, mss_now);
+  std::vector<uint64_t>& ids = gso_ids_;
   while (!sk.wqueue.empty()) {
-    TcpSeg& seg = sk.wqueue.front();
-    if (seg.len > mss_now) fragment(sk, sk.wqueue, 0, mss_now);
-    // tcp_cwnd_test
-    const uint32_t in_flight = sk.packets_in_flight();
-    // tcp_cwnd_test: "don't be strict about the congestion window for the final FIN"
-    const bool final_fin = (sk.wqueue.front().flags & kTcpFin) != 0 && sk.wqueue.size() == 1;
-    if (in_flight >= sk.snd_cwnd && !final_fin) {
+    if (sk.wqueue.front().len > mss_now) fragment(sk, sk.wqueue, 0, mss_now);
+    // The write queue's first skb: records up to the next skb head, each at most mss_now
+    std::size_t skb_end = 1;
+    while (skb_end < sk.wqueue.size() && !sk.wqueue[skb_end].skb_head) {
+      if (sk.wqueue[skb_end].len > mss_now) fragment(sk, sk.wqueue, skb_end, mss_now);
+      ++skb_end;
+    }
+    // One segment a record: only the last record of a GSO skb may be short (a record a window
+    // limit cut earlier ends the group there; the rest follows as the next skb's part)
+    for (std::size_t i = 0; i + 1 < skb_end; ++i) {
+      if (sk.wqueue[i].len != mss_now || (sk.wqueue[i].flags & kTcpFin) != 0) {
+        skb_end = i + 1;
+        break;
+      }
+    }
+    const uint32_t tso = static_cast<uint32_t>(skb_end);  // tcp_init_tso_segs: its segments
+    // tcp_cwnd_test: at most half the window in one go; the final FIN of one segment always
+    uint32_t cwnd_quota = 0;
+    {
+      const TcpSeg& f = sk.wqueue.front();
+      const uint32_t in_flight = sk.packets_in_flight();
+      if ((f.flags & kTcpFin) != 0 && tso == 1) {
+        cwnd_quota = 1;
+      } else if (in_flight < sk.snd_cwnd) {
+        cwnd_quota = std::min(std::max(sk.snd_cwnd >> 1, 1u), sk.snd_cwnd - in_flight);
+      }
+    }
+    if (cwnd_quota == 0) {
       if (push_one == 2) {
-        // a loss probe may go past cwnd
+        cwnd_quota = 1;  // a loss probe may go past cwnd
       } else {
         is_cwnd_limited = true;
         break;
       }
     }
-    // tcp_snd_wnd_test
-    uint32_t end = sk.wqueue.front().end_seq;
-    if (sk.wqueue.front().len > mss_now) end = sk.wqueue.front().seq + mss_now;
-    if (seq_after(end, sk.wnd_end())) {
-      is_rwnd_limited = true;
-      break;
-    }
-    // tcp_nagle_test (one segment a record)
+    // tcp_snd_wnd_test: the first segment fits the peer's window
     {
-      const TcpSeg& s = sk.wqueue.front();
+      const TcpSeg& f = sk.wqueue.front();
+      const uint32_t end = f.len > mss_now ? f.seq + mss_now : f.end_seq;
+      if (seq_after(end, sk.wnd_end())) {
+        is_rwnd_limited = true;
+        break;
+      }
+    }
+    if (tso == 1) {
+      // tcp_nagle_test
+      const TcpSeg& f = sk.wqueue.front();
       const int nl = sk.wqueue.size() == 1 ? nonagle : kNaglePush;
-      bool ok = true;
-      if ((nl & kNaglePush) == 0 && (s.flags & kTcpFin) == 0) {
-        const bool partial = s.len < mss_now;
+      if ((nl & kNaglePush) == 0 && (f.flags & kTcpFin) == 0) {
+        const bool partial = f.len < mss_now;
         // tcp_minshall_check: a small segment still unacknowledged
         const bool minshall = seq_after(sk.snd_sml, sk.snd_una) && !seq_after(sk.snd_sml, sk.snd_nxt);
-        if (partial && ((nl & kNagleCork) != 0 || (nl == 0 && sk.packets_out != 0 && minshall))) ok = false;
+        if (partial && ((nl & kNagleCork) != 0 || (nl == 0 && sk.packets_out != 0 && minshall))) break;
       }
-      if (!ok) break;
-    }
-    TcpSeg& s = sk.wqueue.front();
-    rate_skb_sent(sk, s);
-    const int err = transmit(cpu, sk, s, false, sk.rcv_nxt);
-    if (err != 0) {
-      // the skb went nowhere: the segment takes a fresh id for its next try
-      s.id = net_.next_packet_id();
-      trace(cpu, TraceKind::PacketMade, egress(2), s.id, s.len);
+    } else if (push_one == 0 && tso_should_defer(sk, skb_end, max_segs, &is_cwnd_limited, &is_rwnd_limited)) {
       break;
     }
-    if (s.len < mss_now) sk.snd_sml = s.end_seq;  // tcp_minshall_update
-    event_new_data_sent(sk);
-    ++sent_pkts;
+    // tcp_mss_split_point: how much of the skb goes (whole segments, Nagle on the tail's partial one)
+    std::size_t n = 1;
+    if (tso > 1) {
+      uint32_t skb_len = 0;
+      for (std::size_t i = 0; i < skb_end; ++i) skb_len += sk.wqueue[i].len;
+      const uint32_t window = sk.wnd_end() - sk.wqueue.front().seq;
+      const uint32_t max_len = mss_now * std::min(cwnd_quota, max_segs);
+      uint32_t limit;
+      if (max_len <= window && skb_end < sk.wqueue.size()) {
+        limit = max_len;
+      } else {
+        const uint32_t needed = std::min(skb_len, window);
+        if (max_len <= needed) {
+          limit = max_len;
+        } else {
+          const uint32_t partial = needed % mss_now;
+          const bool minshall = seq_after(sk.snd_sml, sk.snd_una) && !seq_after(sk.snd_sml, sk.snd_nxt);
+          const bool nagle = partial != 0 && ((nonagle & kNagleCork) != 0 || (nonagle == 0 && sk.packets_out != 0 && minshall));
+          limit = nagle ? needed - partial : needed;
+        }
+      }
+      // records that fit in `limit` bytes; one cut by it is split (tso_fragment)
+      n = 0;
+      uint32_t bytes = 0;
+      while (n < skb_end && bytes + sk.wqueue[n].len <= limit) bytes += sk.wqueue[n++].len;
+      if (n < skb_end && bytes < limit) {
+        fragment(sk, sk.wqueue, n, limit - bytes);
+        ++n;
+      }
+      if (n == 0) n = 1;
+      if (n < sk.wqueue.size() && !sk.wqueue[n].skb_head) {
+        // tso_fragment: the rest is an skb of its own (its header's truesize)
+        TcpSeg& rest = sk.wqueue[n];
+        rest.skb_head = true;
+        const uint32_t hdr = alloc_skb_truesize(kMaxTcpHeader);
+        rest.truesize += hdr;
+        sk.wmem_queued += hdr;
+      }
+    }
+    uint32_t truesize = alloc_skb_truesize(kMaxTcpHeader);
+    for (std::size_t i = 0; i < n; ++i) truesize += sk.wqueue[i].len;
+    if (small_queue_check(sk, truesize, 0)) break;
+    for (std::size_t i = 0; i < n; ++i) rate_skb_sent(sk, sk.wqueue[i]);
+    int err;
+    if (n == 1) {
+      err = transmit(cpu, sk, sk.wqueue.front(), false, sk.rcv_nxt);
+    } else {
+      TcpSeg g = sk.wqueue.front();
+      const TcpSeg& last = sk.wqueue[n - 1];
+      g.end_seq = last.end_seq;
+      g.len = last.end_seq - g.seq - ((last.flags & kTcpFin) != 0 ? 1u : 0u);
+      ids.clear();
+      for (std::size_t i = 1; i < n; ++i) {
+        g.flags |= sk.wqueue[i].flags;
+        ids.push_back(sk.wqueue[i].id);
+      }
+      err = transmit(cpu, sk, g, false, sk.rcv_nxt, ids, mss_now);
+    }
+    if (err != 0) {
+      // the skb went nowhere: its segments take fresh ids for their next try
+      for (std::size_t i = 0; i < n; ++i) {
+        TcpSeg& s = sk.wqueue[i];
+        s.id = net_.next_packet_id();
+        trace(cpu, TraceKind::PacketMade, egress(2), s.id, s.len);
+      }
+      break;
+    }
+    // tcp_minshall_update: the skb ends in a partial segment
+    if (sk.wqueue[n - 1].len < mss_now) sk.snd_sml = sk.wqueue[n - 1].end_seq;
+    for (std::size_t i = 0; i < n; ++i) event_new_data_sent(sk);
+    sent_pkts += static_cast<uint32_t>(n);
     if (push_one != 0) break;
   }
-  (void)is_rwnd_limited;
+  if (is_rwnd_limited) ++stats_.rwnd_limited;
   if (sent_pkts > 0 && (sk.ca_state == TcpCaState::Cwr || sk.ca_state == TcpCaState::Recovery)) sk.prr_out += sent_pkts;
   if (sent_pkts > 0 && push_one != 2) schedule_loss_probe(sk, false);
   is_cwnd_limited |= sk.packets_in_flight() >= sk.snd_cwnd;
@@ -472,6 +700,7 @@ void TcpEngine::fragment(TcpSock& sk, std::deque<TcpSeg>& q, std::size_t idx, ui
   tail.seq = s.seq + len;
   tail.len = s.len - len;
   tail.id = net_.next_packet_id();
+  tail.skb_head = true;  // a new skb, with its own header
   tail.truesize = alloc_skb_truesize(kMaxTcpHeader) + tail.len;
   s.len = len;
   s.end_seq = s.seq + len;

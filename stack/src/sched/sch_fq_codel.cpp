@@ -248,8 +248,8 @@ QdiscRc FqCodel::enqueue(SkBuff* skb, Instant now) {
   skb->tstamp = now;  // codel_set_enqueue_time: CoDel reads it back as codel_time(tstamp)
   Flow& flow = flows_[idx];
   flow.q.push_back(skb);
-  backlogs_[idx] += skb->len;
-  stats.backlog_bytes += skb->len;
+  backlogs_[idx] += qdisc_pkt_len(*skb);
+  stats.backlog_bytes += qdisc_pkt_len(*skb);
   if (flow.on == List::None) {
     new_flows_.push_back(&flow);
     ++new_flow_count_;
@@ -289,7 +289,7 @@ uint32_t FqCodel::drop_batch(uint32_t max_packets) {
   do {
     SkBuff* skb = flow.q.pop_front();
     if (skb == nullptr) break;  // all backlogs 0 (zero-length packets): Linux would oops here
-    len += skb->len;
+    len += qdisc_pkt_len(*skb);
     mem += skb->truesize;
     ++i;
     qdisc_drop(skb, SkbDropReason::QdiscDrop);  // qstats.drops, once per packet
@@ -309,10 +309,10 @@ SkBuff* FqCodel::dequeue_head(Flow& f) {
   SkBuff* skb = f.q.pop_front();
   if (skb == nullptr) return nullptr;
   const auto idx = static_cast<std::size_t>(&f - flows_.data());
-  backlogs_[idx] -= skb->len;
+  backlogs_[idx] -= qdisc_pkt_len(*skb);
   memory_usage_ -= skb->truesize;
   --qlen_;
-  stats.backlog_bytes -= skb->len;
+  stats.backlog_bytes -= qdisc_pkt_len(*skb);
   return skb;
 }
 
@@ -323,7 +323,7 @@ bool FqCodel::should_drop(const SkBuff* skb, CodelVars& v, CodelTime now) {
     return false;
   }
   v.ldelay = now - codel_time(skb->tstamp);
-  maxpacket_ = std::max(maxpacket_, skb->len);
+  maxpacket_ = std::max(maxpacket_, qdisc_pkt_len(*skb));
   // A backlog of at most one MTU is never a standing queue (the whole qdisc's, sch->qstats.backlog,
   // a u32 in Linux).
   if (codel_time_before(v.ldelay, target_) || static_cast<uint32_t>(stats.backlog_bytes) <= mtu_) {
@@ -433,7 +433,7 @@ SkBuff* FqCodel::dequeue(Instant now) {
       if (head == &new_flows_ && !old_flows_.empty()) old_flows_.push_back(flow);
       continue;
     }
-    flow->deficit -= static_cast<int32_t>(skb->len);
+    flow->deficit -= static_cast<int32_t>(qdisc_pkt_len(*skb));
     // qdisc_bstats_update is the transmit core's (it counts what leaves); CoDel's drops were
     // counted one by one, so qdisc_tree_reduce_backlog has nothing to do for a root qdisc.
     return skb;

@@ -16,14 +16,14 @@ QdiscRc PfifoFast::enqueue(SkBuff* skb, Instant now) {
   if (band.size() >= limit_) return QdiscRc::Drop;
   skb->tstamp = now;  // for the sojourn the transmit core reports (not used by pfifo_fast itself)
   band.push_back(skb);
-  stats.backlog_bytes += skb->len;
+  stats.backlog_bytes += qdisc_pkt_len(*skb);
   return QdiscRc::Queued;
 }
 
 SkBuff* PfifoFast::dequeue(Instant) {
   for (SkbQueue& band : bands_) {  // band 0 first
     if (SkBuff* skb = band.pop_front()) {
-      stats.backlog_bytes -= skb->len;
+      stats.backlog_bytes -= qdisc_pkt_len(*skb);
       return skb;
     }
   }

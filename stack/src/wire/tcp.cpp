@@ -114,7 +114,7 @@ std::size_t TcpRepr::options_len() const {
   return others + (blocks != 0 ? 4 + blocks * kTcpOlenSackPerBlock : 0);
 }
 
-void TcpRepr::emit(std::span<uint8_t> b, Ipv4Addr src, Ipv4Addr dst) const {
+void TcpRepr::emit(std::span<uint8_t> b, Ipv4Addr src, Ipv4Addr dst, bool checksum) const {
   const std::span<uint8_t> d = b.first(total_len());
   const std::size_t hlen = header_len();
   store_be16(d, 0, src_port);
@@ -158,7 +158,7 @@ void TcpRepr::emit(std::span<uint8_t> b, Ipv4Addr src, Ipv4Addr dst) const {
       at += 8;
     }
   }
-  store_be16(d, 16, tcp_checksum(src, dst, d));
+  store_be16(d, 16, checksum ? tcp_checksum(src, dst, d) : uint16_t{0});
 }
 
 }  // namespace vnic::stack::wire

@@ -50,6 +50,7 @@ struct CpuCosts {
   Duration nf_hook = Duration::ns(60);         // one netfilter hook with a table loaded: the walk of its rules
   Duration ip_fragment = Duration::ns(120);    // ip_do_fragment: one fragment's skb and header (its bytes: copy_per_kib)
   Duration ip_defrag = Duration::ns(100);      // ip_defrag: find the queue, insert one fragment
+  Duration gro_receive = Duration::ns(60);     // napi_gro_receive: one segment's flow lookup and header checks (a merge's bytes: copy_per_kib)
   // Sockets and applications (issue "Protocol stack, part 2").
   Duration syscall = Duration::ns(100);        // a system call's entry and exit (sendmsg, recvmsg, epoll_wait, ...)
   Duration udp_sendmsg = Duration::ns(250);    // udp_sendmsg: checks, route lookup, skb and UDP header (its bytes: copy_per_kib)

@@ -19,8 +19,22 @@ namespace vnic::stack {
 // NET_XMIT_CN: the qdisc took it but dropped packets of its flow (congestion notification).
 enum class NetXmit : int { Success = 0, Drop = 1, Cn = 2, NetDown = -100 };
 
+// Software GSO (stack/src/core/gso.cpp). Told of each segment made: its id, its index, the GSO
+// skb's id.
+struct GsoTrace {
+  void (*fn)(void* ctx, uint64_t id, uint32_t index, uint64_t gso_id) = nullptr;
+  void* ctx = nullptr;
+};
+// skb_gso_segment for TCP/IPv4: the segments (linked by next, from the skb's pool; the socket's
+// charge moved to them) or nullptr (no memory, or not a TCP GSO skb). The GSO skb is left to
+// the caller.
+SkBuff* skb_gso_segment(Cpu& cpu, SkBuff* gso, const GsoTrace& tr);
+
 struct TxCoreStats {
   uint64_t xmit = 0;          // dev_queue_xmit calls
+  uint64_t gso_skbs = 0;      // GSO skbs cut into segments by validate_xmit_skb
+  uint64_t gso_segments = 0;  // the segments made of them
+  uint64_t gso_failed = 0;    // GSO skbs that could not be cut (no memory): dropped, tx_dropped
   uint64_t bypass = 0;        // sent straight to the driver by an empty bypass-capable qdisc
   uint64_t net_tx_action = 0; // NET_TX_SOFTIRQ runs
   uint64_t quota_exhausted = 0;  // qdisc runs stopped after dev_tx_weight packets, rescheduled
@@ -57,6 +71,9 @@ class TxCore {
 
  private:
   static void net_tx_action_thunk(void* ctx, uint64_t) { static_cast<TxCore*>(ctx)->net_tx_action(); }
+  // validate_xmit_skb: a GSO skb becomes its segments (a list); nullptr if it was dropped.
+  SkBuff* validate_xmit_skb(SkBuff* skb, NetDevice& dev);
+  static void gso_trace_thunk(void* ctx, uint64_t id, uint32_t index, uint64_t gso_id);
   static void wake_thunk(void* ctx);
   static void qdisc_drop_thunk(void* ctx, SkBuff* skb, SkbDropReason why);
   static void ecn_mark_thunk(void* ctx, const SkBuff& skb, uint64_t sojourn_ns);  // EcnMark

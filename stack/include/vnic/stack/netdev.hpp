@@ -34,6 +34,25 @@ struct Napi {
   Softnet* softnet = nullptr;
   // Statistics.
   uint64_t polls = 0, work = 0, full_polls = 0;
+  // GRO (stack/src/core/gro.cpp): the skbs held for their flows (gro_list, MAX_GRO_SKBS), oldest
+  // first, and the skbs on their way up (napi->rx_list, gro_normal_batch segments at a time).
+  static constexpr unsigned kMaxGroSkbs = 8;
+  struct GroHeld {
+    SkBuff* skb = nullptr;
+    uint32_t saddr = 0, daddr = 0, ports = 0;  // the flow (sport << 16 | dport)
+    uint32_t next_seq = 0;                     // the sequence number a segment must bring to join
+  };
+  GroHeld gro[kMaxGroSkbs]{};
+  unsigned gro_count = 0;
+  SkBuff* rx_list_head = nullptr;
+  SkBuff* rx_list_tail = nullptr;
+  uint32_t rx_count = 0;
+  // What GRO did (the driver shows them in ethtool -S, as mlx5's rx_gro_* do).
+  uint64_t gro_packets = 0;  // segments that went into a GRO skb of two or more
+  uint64_t gro_bytes = 0;    // their payload bytes
+  uint64_t gro_skbs = 0;     // GRO skbs of two or more segments sent up
+  uint64_t gro_held = 0;     // segments held as the first of a flow's GRO skb
+  uint64_t gro_normal = 0;   // skbs that went up as they came (not TCP/IPv4, flags, a flush)
 };
 
 // NETDEV_TX_OK / NETDEV_TX_BUSY.
@@ -84,6 +103,12 @@ class NetDevice {
   static constexpr uint32_t kMinMtu = 68, kMaxMtu = 9000;
   bool up = false;          // IFF_UP: open succeeded
   bool carrier = false;     // netif_carrier_on/off
+  // NETIF_F_GSO (software GSO, on for every device: TCP builds GSO skbs up to gso_max_size, cut
+  // at the device) and NETIF_F_GRO (napi_gro_receive merges), `ethtool -K ethN gso|gro on|off`.
+  bool gso = true;
+  bool gro = true;
+  uint32_t gso_max_size = 65536;  // GSO_LEGACY_MAX_SIZE
+  uint16_t gso_max_segs = 65535;  // GSO_MAX_SEGS
   // rx-mode (IFF_PROMISC, IFF_ALLMULTI, the multicast list) and features (NETIF_F_RXFCS,
   // NETIF_F_RXALL); set them, then call set_rx_mode() / set_features().
   bool promisc = false;

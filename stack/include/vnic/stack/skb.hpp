@@ -258,6 +258,15 @@ struct SkBuff {
   SkbSharedInfo* shinfo = nullptr;        // the data buffer and its reference count
   SkbPool* pool = nullptr;                // where kfree_skb returns it
   uint64_t trace_id = 0;                  // follows the packet through the trace
+  // skb_shinfo(skb)->gso_size / gso_segs: a GSO skb from TCP (segments of gso_size payload bytes,
+  // cut at the device: skb_segment) or a GRO skb merged from gso_segs received segments; 0 for a
+  // plain skb.
+  uint16_t gso_size = 0;
+  uint16_t gso_segs = 0;
+  // The packet ids of segments 2..gso_segs of a GSO or GRO skb (the first is trace_id): each
+  // segment keeps its id while the skb carries it, and the skb's end (a drop, the reader) is
+  // every one of theirs. Empty for a plain skb.
+  std::vector<uint64_t> seg_ids;
   uint8_t rt_type = 0;                    // skb_rtable(skb)->rt_type once input routing ran (RTN_*:
                                           // 1 unicast, 2 local, 3 broadcast, 5 multicast; 0 none)
   model::Instant tstamp{};                // when the driver received it / the stack queued it
@@ -288,6 +297,20 @@ struct SkBuff {
     return {head + h, tail() - h};
   }
 };
+
+// skb_is_gso
+inline bool skb_is_gso(const SkBuff& s) { return s.gso_size != 0; }
+// The bytes every segment of a TCP GSO skb repeats (link, IPv4 and TCP headers); 0 if unset
+// (stack/src/core/gso.cpp).
+uint32_t gso_header_len(const SkBuff& skb);
+// qdisc_pkt_len: a GSO skb's length with the headers of all its segments (what a qdisc counts).
+uint32_t qdisc_pkt_len(const SkBuff& skb);
+// Calls fn(id) for the packet the skb is and, for a GSO or GRO skb, each segment it carries.
+template <class F>
+void for_each_packet_id(const SkBuff& s, F&& fn) {
+  fn(s.trace_id);
+  for (const uint64_t id : s.seg_ids) fn(id);
+}
 
 // ---- bounds (linear skbs: skb_headlen == len)
 

@@ -78,6 +78,16 @@ class Softnet {
 
   // Receive hand-offs.
   void netif_receive_skb(SkBuff* skb);
+  // napi_gro_receive (stack/src/core/gro.cpp): TCP/IPv4 segments of one flow that follow each
+  // other are merged into one skb (dev_gro_receive, inet_gro_receive, tcp4_gro_receive), held
+  // until a segment that cannot join, a short or pushed segment, 64 KiB, or the end of the poll
+  // (napi_complete_done, or a poll that used its whole weight: napi_gro_flush). Anything else,
+  // or a device with GRO off (dev->gro false), goes up as it came. Everything goes up through
+  // napi->rx_list, gro_normal_batch (8) segments at a time.
+  void napi_gro_receive(Napi& n, SkBuff* skb);
+  void napi_gro_flush(Napi& n);
+  void gro_normal_list(Napi& n);
+  uint32_t gro_normal_batch = 8;  // net.core.gro_normal_batch
   // Queue to this CPU's input backlog (processed by the backlog NAPI): 0 NET_RX_SUCCESS,
   // 1 NET_RX_DROP (counted in `dropped`).
   int netif_rx(SkBuff* skb);
@@ -92,6 +102,9 @@ class Softnet {
   void net_rx_action();
   int napi_poll(Napi& n, bool* repoll);
   static int process_backlog(Napi* n, int quota);
+  void gro_normal_one(Napi& n, SkBuff* skb, uint32_t segs);
+  void gro_complete(Napi& n, SkBuff* skb);
+  void gro_flush_held(Napi& n, unsigned i);
   void list_add_tail(Napi& n);
 
   Cpu& cpu_;

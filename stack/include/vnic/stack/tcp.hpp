@@ -76,6 +76,12 @@ struct TcpSysctls {
   uint32_t tcp_base_mss = 1024;
   int tcp_tw_reuse = 2;                  // loopback only: no effect here
   int tcp_max_tw_buckets = 8192;
+  // GSO, small queues and autocorking (part 3b)
+  uint32_t tcp_limit_output_bytes = 1048576;  // TSQ: bytes of one socket in the qdisc and device
+  bool tcp_autocorking = true;
+  uint32_t tcp_min_tso_segs = 2;
+  uint32_t tcp_tso_win_divisor = 3;
+  uint32_t tcp_tso_rtt_log = 9;
 };
 
 // TCP_* states (include/net/tcp_states.h).
@@ -107,6 +113,8 @@ struct TcpSeg {
   bool app_limited = false;        // tx.is_app_limited
   uint32_t truesize = 0;           // what it charges sk_wmem_queued
   uint64_t id = 0;                 // the packet id of its first transmission
+  bool skb_head = true;            // starts one of Linux's write-queue skbs (up to size_goal bytes,
+                                   // one header's truesize); false: more of the skb before it
   uint32_t pcount() const { return 1; }  // tcp_skb_pcount: one segment a record (GSO is part 3b)
 };
 
@@ -118,8 +126,15 @@ struct TcpRcvSeg {
 };
 
 // struct tcp_sock with its inet_connection_sock and inet_sock parts (the fields the model uses).
+class Tcp;
 struct TcpSock : Sock, TcpCaSock {
   TcpState tstate = TcpState::Close;
+  Tcp* owner = nullptr;            // its host's TCP (the TSQ handler finds the socket through it)
+  // GSO and TCP small queues (part 3b)
+  uint16_t gso_segs = 0;           // tp->gso_segs: size_goal / mss_now (tcp_xmit_size_goal)
+  uint16_t gso_max_segs = 0;       // sk_gso_max_segs (0: the route's device does no GSO)
+  uint8_t tsq_flags = 0;           // TSQF_THROTTLED 1, TSQF_QUEUED 2
+  uint64_t wstamp_us = 0;          // tcp_wstamp_ns: when it last sent (tcp_clock_us)
   // inet_sock
   wire::Ipv4Addr saddr{}, daddr{}, rcv_saddr{};
   uint16_t num = 0, dport = 0;     // local port (inet_num), remote port
@@ -247,6 +262,10 @@ struct TcpStats {
   uint64_t bad_segment = 0;        // a segment the state machine discards (flags, RST checks, ...)
   uint64_t closed = 0;             // data for a socket already closed by its application
   uint64_t pool_empty = 0;         // an skb could not be allocated (a send or ACK not made)
+  uint64_t tsq_throttled = 0;      // tcp_write_xmit stopped by TCP small queues (TSQ_THROTTLED)
+  uint64_t tsq_handler = 0;        // the TSQ handler ran after a TX completion (tcp_tsq_write)
+  uint64_t rwnd_limited = 0;       // tcp_write_xmit stopped by the peer's window
+  uint64_t autocork = 0;           // tcp_push held back by autocorking (TcpExt TCPAutoCorking counts the first of each)
 };
 
 class Tcp {

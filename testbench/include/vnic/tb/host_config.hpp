@@ -169,6 +169,7 @@ struct StackCpuCosts {
   model::Duration nf_hook = stack::CpuCosts{}.nf_hook;
   model::Duration ip_fragment = stack::CpuCosts{}.ip_fragment;
   model::Duration ip_defrag = stack::CpuCosts{}.ip_defrag;
+  model::Duration gro_receive = stack::CpuCosts{}.gro_receive;
   model::Duration syscall = stack::CpuCosts{}.syscall;
   model::Duration udp_sendmsg = stack::CpuCosts{}.udp_sendmsg;
   model::Duration udp_rcv = stack::CpuCosts{}.udp_rcv;

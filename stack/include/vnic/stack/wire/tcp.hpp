@@ -128,7 +128,8 @@ struct TcpRepr {
   // place after them), then the checksum. Options in Linux's order and packing: MSS; SACK-
   // permitted and timestamps as one word pair (or NOP NOP + timestamps, or NOP NOP +
   // SACK-permitted); NOP + window scale; NOP NOP + SACK blocks.
-  void emit(std::span<uint8_t> b, Ipv4Addr src, Ipv4Addr dst) const;
+  // checksum false: the field left 0 (a GSO skb's segments get theirs when they are cut).
+  void emit(std::span<uint8_t> b, Ipv4Addr src, Ipv4Addr dst, bool checksum = true) const;
 };
 
 // Sequence-number arithmetic modulo 2^32 (RFC 9293 3.4; Linux's before()/after()).
