@@ -201,7 +201,11 @@ void TcpEngine::sbuf_append(TcpSock& sk, std::span<const uint8_t> data) {
     std::size_t cap = std::max<std::size_t>(sk.sbuf.size(), 4096);
     while (cap < sk.sbuf_len + data.size()) cap *= 2;
     std::vector<uint8_t> nb(cap);
-    for (std::size_t i = 0; i < sk.sbuf_len; ++i) nb[i] = sk.sbuf[(sk.sbuf_head + i) % sk.sbuf.size()];
+    if (sk.sbuf_len > 0) {  // the ring's two runs, in order
+      const std::size_t first = std::min(sk.sbuf_len, sk.sbuf.size() - sk.sbuf_head);
+      std::memcpy(nb.data(), sk.sbuf.data() + sk.sbuf_head, first);
+      std::memcpy(nb.data() + first, sk.sbuf.data(), sk.sbuf_len - first);
+    }
     sk.sbuf = std::move(nb);
     sk.sbuf_head = 0;
   }
