@@ -47,7 +47,7 @@ struct Napi {
   SkBuff* rx_list_head = nullptr;
   SkBuff* rx_list_tail = nullptr;
   uint32_t rx_count = 0;
-  // What GRO did (the driver shows them in ethtool -S, as mlx5's rx_gro_* do).
+  // What GRO did (the model's own counters; not printed in ethtool -S yet).
   uint64_t gro_packets = 0;  // segments that went into a GRO skb of two or more
   uint64_t gro_bytes = 0;    // their payload bytes
   uint64_t gro_skbs = 0;     // GRO skbs of two or more segments sent up
