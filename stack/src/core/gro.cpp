@@ -15,6 +15,7 @@
 
 #include "vnic/stack/softnet.hpp"
 #include "vnic/stack/wire/checksum.hpp"
+#include "vnic/stack/wire/endian.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
 #include "vnic/stack/wire/tcp.hpp"
 
@@ -22,8 +23,8 @@ namespace vnic::stack {
 
 namespace {
 constexpr uint32_t kGroMaxSize = 65536;  // gro_max_size (GRO_LEGACY_MAX_SIZE)
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+uint16_t be16(const uint8_t* p) { return wire::load_be16(std::span<const uint8_t>(p, 2), 0); }
+uint32_t be32(const uint8_t* p) { return wire::load_be32(std::span<const uint8_t>(p, 4), 0); }
 
 // What inet_gro_receive and tcp4_gro_receive look at. ok false: not a segment GRO can take.
 struct GroView {
@@ -103,12 +104,10 @@ void Softnet::gro_complete(Napi& n, SkBuff* skb) {
     skb->gso_segs = 0;
   } else {
     uint8_t* ip = skb->head + skb->data;
-    ip[2] = static_cast<uint8_t>(skb->len >> 8);
-    ip[3] = static_cast<uint8_t>(skb->len);
-    ip[10] = ip[11] = 0;
-    const uint16_t c = wire::internet_checksum(std::span<const uint8_t>(ip, 20));
-    ip[10] = static_cast<uint8_t>(c >> 8);
-    ip[11] = static_cast<uint8_t>(c);
+    const std::span<uint8_t> h(ip, 20);
+    wire::store_be16(h, 2, static_cast<uint16_t>(skb->len));
+    wire::store_be16(h, 10, 0);
+    wire::store_be16(h, 10, wire::internet_checksum(h));
     ++n.gro_skbs;
     n.gro_packets += segs;
     n.gro_bytes += skb->len - 20u - ((ip[32] >> 4) * 4u);

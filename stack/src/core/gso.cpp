@@ -11,22 +11,15 @@
 #include "vnic/stack/dev_xmit.hpp"
 #include "vnic/stack/sock.hpp"
 #include "vnic/stack/wire/checksum.hpp"
+#include "vnic/stack/wire/endian.hpp"
 #include "vnic/stack/wire/tcp.hpp"
 
 namespace vnic::stack {
 
-namespace {
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
-void put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void put32(uint8_t* p, uint32_t v) {
-  put16(p, static_cast<uint16_t>(v >> 16));
-  put16(p + 2, static_cast<uint16_t>(v));
-}
-}  // namespace
+using wire::load_be16;
+using wire::load_be32;
+using wire::store_be16;
+using wire::store_be32;
 
 uint32_t gso_header_len(const SkBuff& skb) {
   // skb_transport_offset + tcp_hdrlen: the bytes every segment repeats
@@ -55,11 +48,12 @@ SkBuff* skb_gso_segment(Cpu& cpu, SkBuff* gso, const GsoTrace& tr) {
   const uint32_t payload = gso->len - hdr;
   const uint32_t nsegs = (payload + mss - 1) / mss;
   const uint8_t* src = gso->head + gso->data;
-  const uint16_t id0 = be16(src + ip_off + 4);
-  const uint32_t seq0 = be32(src + th_off + 4);
+  const std::span<const uint8_t> in(src, gso->len);
+  const uint16_t id0 = load_be16(in, ip_off + 4);
+  const uint32_t seq0 = load_be32(in, th_off + 4);
   const uint8_t flags0 = src[th_off + 13];
-  const wire::Ipv4Addr saddr = wire::load_ipv4(std::span<const uint8_t>(src, gso->len), ip_off + 12);
-  const wire::Ipv4Addr daddr = wire::load_ipv4(std::span<const uint8_t>(src, gso->len), ip_off + 16);
+  const wire::Ipv4Addr saddr = wire::load_ipv4(in, ip_off + 12);
+  const wire::Ipv4Addr daddr = wire::load_ipv4(in, ip_off + 16);
   SkBuff* first = nullptr;
   SkBuff* last = nullptr;
   uint64_t truesize = 0;
@@ -95,22 +89,21 @@ SkBuff* skb_gso_segment(Cpu& cpu, SkBuff* gso, const GsoTrace& tr) {
     s->tstamp = gso->tstamp;
     s->rt_type = gso->rt_type;
     // IPv4: total length, identifier, checksum
-    uint8_t* ip = d + ip_off;
-    put16(ip + 2, static_cast<uint16_t>(hdr - ip_off + plen));
-    put16(ip + 4, static_cast<uint16_t>(id0 + i));
-    put16(ip + 10, 0);
+    const std::span<uint8_t> ip(d + ip_off, hdr - ip_off + plen);
+    store_be16(ip, 2, static_cast<uint16_t>(ip.size()));
+    store_be16(ip, 4, static_cast<uint16_t>(id0 + i));
+    store_be16(ip, 10, 0);
     const uint32_t ihl = (ip[0] & 0x0F) * 4u;
-    put16(ip + 10, wire::internet_checksum(std::span<const uint8_t>(ip, ihl)));
+    store_be16(ip, 10, wire::internet_checksum(ip.first(ihl)));
     // TCP: sequence number, flags, checksum
-    uint8_t* th = d + th_off;
-    put32(th + 4, seq0 + off);
+    const std::span<uint8_t> th(d + th_off, hdr - th_off + plen);
+    store_be32(th, 4, seq0 + off);
     uint8_t f = flags0;
     if (i > 0) f &= static_cast<uint8_t>(~wire::kTcpCwr);
     if (i + 1 < nsegs) f &= static_cast<uint8_t>(~(wire::kTcpFin | wire::kTcpPsh));
     th[13] = f;
-    put16(th + 16, 0);
-    const std::span<const uint8_t> l4(th, hdr - th_off + plen);
-    put16(th + 16, wire::tcp_checksum(saddr, daddr, l4));
+    store_be16(th, 16, 0);
+    store_be16(th, 16, wire::tcp_checksum(saddr, daddr, th));
     s->ip_summed = IpSummed::None;
     s->trace_id = i == 0 ? gso->trace_id : (i - 1 < gso->seg_ids.size() ? gso->seg_ids[i - 1] : 0);
     if (tr.fn != nullptr) tr.fn(tr.ctx, s->trace_id, i, gso->trace_id);

@@ -563,8 +563,8 @@ int Tcp::sendmsg(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flags
       tail->flags |= wire::kTcpPsh;
       sk.pushed_seq = sk.write_seq;
       e.push_pending(cpu, sk, mss_now, kNaglePush);
-    } else if (sk.wqueue.size() == static_cast<std::size_t>(std::count_if(sk.wqueue.begin(), sk.wqueue.end(), [](const TcpSeg& r) { return !r.skb_head; })) + 1 &&
-               sk.wqueue.front().skb_head) {
+    } else if (sk.wqueue.front().skb_head &&
+               std::none_of(sk.wqueue.begin() + 1, sk.wqueue.end(), [](const TcpSeg& r) { return r.skb_head; })) {
       e.write_xmit(cpu, sk, mss_now, sk.nonagle, 1);  // tcp_push_one: the skb is the send head
     }
   }
