@@ -495,24 +495,32 @@ int Tcp::sendmsg(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flags
   // one record per MSS inside them (TcpSeg::skb_head marks where each skb starts)
   const uint32_t size_goal = e.xmit_size_goal(sk, mss_now);
   const uint32_t hdr_truesize = alloc_skb_truesize(kMaxTcpHeader);
-  auto tail_skb_len = [&sk]() {
-    uint32_t n = 0;
-    for (auto it = sk.wqueue.rbegin(); it != sk.wqueue.rend(); ++it) {
-      n += it->len;
-      if (it->skb_head) break;
-    }
-    return n;
+  // The write queue's tail skb: its length, and whether it is also the queue's first (the send
+  // head). Scanned back from the tail over its own records only (at most gso_max_segs), once per
+  // record appended: the write queue itself can hold thousands.
+  struct TailSkb {
+    uint32_t len = 0;
+    bool is_first = false;
   };
+  auto tail_skb = [&sk]() {
+    TailSkb t;
+    for (auto it = sk.wqueue.rbegin(); it != sk.wqueue.rend(); ++it) {
+      t.len += it->len;
+      if (it->skb_head) {
+        t.is_first = std::next(it) == sk.wqueue.rend();
+        break;
+      }
+    }
+    return t;
+  };
+  TailSkb tail_now = tail_skb();
   std::size_t copied = 0;
   bool wait_for_space = false;
   while (copied < data.size()) {
     TcpSeg* tail = sk.wqueue.empty() ? nullptr : &sk.wqueue.back();
     uint32_t copy = 0;
     const bool can_collapse = tail != nullptr && (tail->flags & (wire::kTcpFin | wire::kTcpSyn)) == 0;
-    if (can_collapse) {
-      const uint32_t skb_len = tail_skb_len();
-      if (skb_len < size_goal) copy = size_goal - skb_len;
-    }
+    if (can_collapse && tail_now.len < size_goal) copy = size_goal - tail_now.len;
     if (copy == 0) {
       // new_segment: sk_stream_memory_free
       if (sk.wmem_queued >= sk.sndbuf) {
@@ -529,6 +537,7 @@ int Tcp::sendmsg(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flags
       sk.wmem_queued += seg.truesize;
       sk.wqueue.push_back(seg);
       tail = &sk.wqueue.back();
+      tail_now = TailSkb{0, sk.wqueue.size() == 1};
       net_.trace_event(cpu, TraceKind::PacketMade, egress(2), seg.id, 0);
       if ((sk.nonagle & kNaglePush) != 0) sk.nonagle &= ~kNaglePush;  // tcp_skb_entail
       copy = size_goal;
@@ -551,21 +560,23 @@ int Tcp::sendmsg(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flags
     tail->len += copy;
     tail->end_seq += copy;
     tail->truesize += copy;
+    tail_now.len += copy;
     sk.wmem_queued += copy;
     sk.write_seq += copy;
     net_.trace_event(cpu, TraceKind::SockSend, egress(1), tail->id, copy);
     net_.trace_event(cpu, TraceKind::SockWmem, egress(3), tail->id, sk.wmem_queued);
     copied += copy;
     if (copied == data.size()) break;
-    if (tail_skb_len() < size_goal) continue;
+    if (tail_now.len < size_goal) continue;
     // forced_push: more than half the peer's largest window written since the last push
     if (wire::seq_after(sk.write_seq, sk.pushed_seq + (sk.max_window >> 1))) {
       tail->flags |= wire::kTcpPsh;
       sk.pushed_seq = sk.write_seq;
       e.push_pending(cpu, sk, mss_now, kNaglePush);
-    } else if (sk.wqueue.front().skb_head &&
-               std::none_of(sk.wqueue.begin() + 1, sk.wqueue.end(), [](const TcpSeg& r) { return r.skb_head; })) {
+      tail_now = tail_skb();
+    } else if (tail_now.is_first) {
       e.write_xmit(cpu, sk, mss_now, sk.nonagle, 1);  // tcp_push_one: the skb is the send head
+      tail_now = tail_skb();
     }
   }
   if (copied > 0) {
@@ -580,7 +591,7 @@ int Tcp::sendmsg(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flags
       // tcp_should_autocork: a tail skb not yet full, data in flight and more of this socket's
       // bytes in the qdisc or the device than the skb holds: the TX completion will push it
       // (TSQ), with whatever the application writes meanwhile
-      const uint32_t skb_len = tail_skb_len();
+      const uint32_t skb_len = tail_now.len;
       if (skb_len < size_goal && e.sys_.tcp_autocorking && !sk.rtx.empty() && sk.wmem_alloc > hdr_truesize + skb_len &&
           (last.flags & (wire::kTcpFin | wire::kTcpSyn)) == 0) {
         if ((sk.tsq_flags & 1) == 0) {

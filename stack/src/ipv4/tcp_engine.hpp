@@ -149,7 +149,8 @@ class TcpEngine {
   // GSO sizing and TCP small queues (tcp_output.c, part 3b)
   uint32_t tso_segs(const TcpSock& sk, uint32_t mss_now) const;  // tcp_tso_segs
   uint32_t xmit_size_goal(TcpSock& sk, uint32_t mss_now);        // tcp_xmit_size_goal
-  bool tso_should_defer(TcpSock& sk, std::size_t skb_end, uint32_t max_segs, bool* is_cwnd_limited,
+  // skb_end records of `len` bytes: the write queue's first skb
+  bool tso_should_defer(TcpSock& sk, std::size_t skb_end, uint32_t len, uint32_t max_segs, bool* is_cwnd_limited,
                         bool* is_rwnd_limited) const;
   bool small_queue_check(TcpSock& sk, uint32_t truesize, int factor);  // tcp_small_queue_check
   void tsq_write(Cpu& cpu, TcpSock& sk);                                // tcp_tsq_write

@@ -434,16 +434,14 @@ uint32_t TcpEngine::xmit_size_goal(TcpSock& sk, uint32_t mss_now) {
   return std::max(goal, mss_now);
 }
 
-bool TcpEngine::tso_should_defer(TcpSock& sk, std::size_t skb_end, uint32_t max_segs, bool* is_cwnd_limited,
-                                 bool* is_rwnd_limited) const {
+bool TcpEngine::tso_should_defer(TcpSock& sk, std::size_t skb_end, uint32_t len, uint32_t max_segs,
+                                 bool* is_cwnd_limited, bool* is_rwnd_limited) const {
   // tcp_tso_should_defer: wait for more window rather than send a small GSO skb, unless in
   // recovery, idle for 1 ms, a full GSO skb or a third of the window can go, or the next ACK is
   // not due within half an RTT
   if (sk.ca_state >= TcpCaState::Recovery) return false;
   if (sk.tcp_mstamp > sk.wstamp_us + 1000) return false;
   const TcpSeg& first = sk.wqueue.front();
-  uint32_t len = 0;
-  for (std::size_t i = 0; i < skb_end; ++i) len += sk.wqueue[i].len;
   const uint32_t in_flight = sk.packets_in_flight();
   const uint32_t send_win = sk.wnd_end() - first.seq;
   const uint32_t cong_win = (sk.snd_cwnd - in_flight) * sk.mss_cache;
@@ -538,19 +536,25 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
   const uint32_t max_segs = tso_segs(sk, mss_now);
   std::vector<uint64_t>& ids = gso_ids_;
   while (!sk.wqueue.empty()) {
-    if (sk.wqueue.front().len > mss_now) fragment(sk, sk.wqueue, 0, mss_now);
-    // The write queue's first skb: records up to the next skb head, each at most mss_now
-    std::size_t skb_end = 1;
-    while (skb_end < sk.wqueue.size() && !sk.wqueue[skb_end].skb_head) {
-      if (sk.wqueue[skb_end].len > mss_now) fragment(sk, sk.wqueue, skb_end, mss_now);
-      ++skb_end;
-    }
-    // One segment a record: only the last record of a GSO skb may be short (a record a window
-    // limit cut earlier ends the group there; the rest follows as the next skb's part)
-    for (std::size_t i = 0; i + 1 < skb_end; ++i) {
-      if (sk.wqueue[i].len != mss_now || (sk.wqueue[i].flags & kTcpFin) != 0) {
-        skb_end = i + 1;
-        break;
+    // The write queue's first skb: records up to the next skb head, each at most mss_now (one
+    // segment a record). Only the last record of a GSO skb may be short: a record a window limit
+    // cut earlier, or a FIN, ends the group there and the rest follows as the next skb's part.
+    // One pass with an iterator (indexing a deque costs a division); fragment() inserts, so the
+    // iterator is taken again after it.
+    std::size_t skb_end = 0;  // records of the group
+    uint32_t skb_len = 0;     // their bytes
+    {
+      std::size_t scanned = 0;
+      bool cut = false;
+      for (auto it = sk.wqueue.begin(); it != sk.wqueue.end() && (scanned == 0 || !it->skb_head); ++it, ++scanned) {
+        if (it->len > mss_now) {
+          fragment(sk, sk.wqueue, scanned, mss_now);
+          it = sk.wqueue.begin() + static_cast<std::ptrdiff_t>(scanned);
+        }
+        if (cut) continue;
+        ++skb_end;
+        skb_len += it->len;
+        cut = it->len != mss_now || (it->flags & kTcpFin) != 0;
       }
     }
     const uint32_t tso = static_cast<uint32_t>(skb_end);  // tcp_init_tso_segs: its segments
@@ -592,14 +596,12 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
         const bool minshall = seq_after(sk.snd_sml, sk.snd_una) && !seq_after(sk.snd_sml, sk.snd_nxt);
         if (partial && ((nl & kNagleCork) != 0 || (nl == 0 && sk.packets_out != 0 && minshall))) break;
       }
-    } else if (push_one == 0 && tso_should_defer(sk, skb_end, max_segs, &is_cwnd_limited, &is_rwnd_limited)) {
+    } else if (push_one == 0 && tso_should_defer(sk, skb_end, skb_len, max_segs, &is_cwnd_limited, &is_rwnd_limited)) {
       break;
     }
     // tcp_mss_split_point: how much of the skb goes (whole segments, Nagle on the tail's partial one)
     std::size_t n = 1;
     if (tso > 1) {
-      uint32_t skb_len = 0;
-      for (std::size_t i = 0; i < skb_end; ++i) skb_len += sk.wqueue[i].len;
       const uint32_t window = sk.wnd_end() - sk.wqueue.front().seq;
       const uint32_t max_len = mss_now * std::min(cwnd_quota, max_segs);
       uint32_t limit;
@@ -619,7 +621,7 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
       // records that fit in `limit` bytes; one cut by it is split (tso_fragment)
       n = 0;
       uint32_t bytes = 0;
-      while (n < skb_end && bytes + sk.wqueue[n].len <= limit) bytes += sk.wqueue[n++].len;
+      for (auto it = sk.wqueue.begin(); n < skb_end && bytes + it->len <= limit; ++it, ++n) bytes += it->len;
       if (n < skb_end && bytes < limit) {
         fragment(sk, sk.wqueue, n, limit - bytes);
         ++n;
@@ -634,22 +636,24 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
         sk.wmem_queued += hdr;
       }
     }
+    const auto first = sk.wqueue.begin();
+    const auto past = first + static_cast<std::ptrdiff_t>(n);
     uint32_t truesize = alloc_skb_truesize(kMaxTcpHeader);
-    for (std::size_t i = 0; i < n; ++i) truesize += sk.wqueue[i].len;
+    for (auto it = first; it != past; ++it) truesize += it->len;
     if (small_queue_check(sk, truesize, 0)) break;
-    for (std::size_t i = 0; i < n; ++i) rate_skb_sent(sk, sk.wqueue[i]);
+    for (auto it = first; it != past; ++it) rate_skb_sent(sk, *it);
     int err;
     if (n == 1) {
       err = transmit(cpu, sk, sk.wqueue.front(), false, sk.rcv_nxt);
     } else {
-      TcpSeg g = sk.wqueue.front();
-      const TcpSeg& last = sk.wqueue[n - 1];
+      TcpSeg g = *first;
+      const TcpSeg& last = *(past - 1);
       g.end_seq = last.end_seq;
       g.len = last.end_seq - g.seq - ((last.flags & kTcpFin) != 0 ? 1u : 0u);
       ids.clear();
-      for (std::size_t i = 1; i < n; ++i) {
-        g.flags |= sk.wqueue[i].flags;
-        ids.push_back(sk.wqueue[i].id);
+      for (auto it = first + 1; it != past; ++it) {
+        g.flags |= it->flags;
+        ids.push_back(it->id);
       }
       err = transmit(cpu, sk, g, false, sk.rcv_nxt, ids, mss_now);
     }

@@ -115,7 +115,7 @@ struct TcpSeg {
   uint64_t id = 0;                 // the packet id of its first transmission
   bool skb_head = true;            // starts one of Linux's write-queue skbs (up to size_goal bytes,
                                    // one header's truesize); false: more of the skb before it
-  uint32_t pcount() const { return 1; }  // tcp_skb_pcount: one segment a record (GSO is part 3b)
+  uint32_t pcount() const { return 1; }  // tcp_skb_pcount: one segment a record (a GSO skb is a run of records)
 };
 
 // A received segment on the receive or out-of-order queue (the skb and its TCP_SKB_CB).
