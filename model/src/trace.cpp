@@ -139,6 +139,7 @@ std::string_view drop_counter_name(uint64_t b) {
     case HostDrop::TcpListenDrop: return "TcpExt.ListenDrops";
     case HostDrop::TcpOfoMerge: return "TcpExt.TCPOFOMerge";
     case HostDrop::TcpClosedData: return "tcp.closed";
+    case HostDrop::TcpWriteQueuePurged: return "tcp.write_queue_purged";
   }
   return "?";
 }

@@ -397,6 +397,45 @@ TEST(TcpLoss, RtoExponentialBackoffThenTimeout) {
   EXPECT_GE(p.tcp_a.ext()[LinuxMib::TCPTimeouts], 3u);
 }
 
+// A write blocked on a full send buffer when the connection times out (tcp_write_err): the call
+// returns the bytes it copied before, and sk_err stays for the next one (sk_stream_wait_memory
+// gives up with -EPIPE, which tcp_sendmsg_locked drops behind its count); the next write reads
+// and clears it (-ETIMEDOUT), the one after finds the socket shut (-EPIPE). tcp_write_queue_purge
+// left nothing queued or charged.
+TEST(TcpLoss, AbortUnderABlockedWriteLeavesETimedOutForTheNextWrite) {
+  TcpPair p;
+  p.tcp_a.sysctls().tcp_retries2 = 3;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.a.dev.cut = true;
+  const std::vector<uint8_t> d = pattern(1024 * 1024, 21);  // far more than the send buffer holds
+  struct Calls {
+    int first = 0, err_after_first = -1, second = 0, third = 0;
+    bool done = false;
+  } r;
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, Calls& out) -> Co<void> {
+    out.first = co_await t.send(cpu, *sk, data);
+    out.err_after_first = sk->err;
+    out.second = co_await t.send(cpu, *sk, data);
+    out.third = co_await t.send(cpu, *sk, data);
+    out.done = true;
+  }(p.tcp_a, p.a.cpu, c, d, r));
+  p.run_for(Duration::ms(20000));
+  ASSERT_TRUE(r.done);
+  EXPECT_EQ(c->tstate, TcpState::Close);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPAbortOnTimeout], 1u);
+  EXPECT_GT(r.first, 0);
+  EXPECT_LT(r.first, static_cast<int>(d.size()));
+  EXPECT_EQ(r.err_after_first, kETIMEDOUT);
+  EXPECT_EQ(r.second, -kETIMEDOUT);
+  EXPECT_EQ(r.third, -kEPIPE);
+  EXPECT_EQ(c->err, 0);
+  EXPECT_TRUE(c->wqueue.empty());
+  EXPECT_TRUE(c->rtx.empty());
+  EXPECT_EQ(c->wmem_queued, 0u);
+  EXPECT_EQ(c->packets_out, 0u);
+}
+
 // ------------------------------------------------------------------------------ SACK and RACK (RFC 8985)
 
 // Three holes in one window (segments 3, 6 and 9 of a 40-segment write lost once): the receiver's
@@ -742,6 +781,99 @@ TEST(TcpJourney, EveryPacketOfALossyConnectionEndsOnce) {
   p.tcp_b.close(s);
   p.run_for(Duration::ms(70000));
   EXPECT_EQ(p.tcp_a.time_wait_count() + p.tcp_b.time_wait_count(), 0u);
+  expect_account(sink, lost);
+}
+
+
+// The Drop events tcp_write_queue_purge gave (egress 3, NOT_SPECIFIED, tcp.write_queue_purged).
+std::vector<uint64_t> purged_ids(const testing::RecordingSink& sink) {
+  std::vector<uint64_t> v;
+  for (const auto& r : sink.events) {
+    if (r.e.kind != TraceKind::Drop || r.e.b != model::host_drop(model::HostDrop::TcpWriteQueuePurged)) continue;
+    EXPECT_EQ(r.e.step, model::egress(3));
+    EXPECT_EQ(r.e.a, static_cast<uint32_t>(SkbDropReason::NotSpecified));
+    v.push_back(r.e.packet);
+  }
+  return v;
+}
+
+// Every frame a sends lost after the handshake, a write far over the send buffer: the connection
+// times out (tcp_retries2 3) and tcp_write_err purges the write queue. The segments never sent end
+// there, each once, as tcp.write_queue_purged drops (made, written, charged, then dropped: no wire
+// event); the sent ones ended on the wire, their retransmissions too. Closing the socket after
+// ends nothing more.
+TEST(TcpJourney, UnsentSegmentsEndWhenTheTimeoutPurgesTheWriteQueue) {
+  TcpPair p;
+  p.tcp_a.sysctls().tcp_retries2 = 3;
+  testing::RecordingSink sink;
+  p.a.net->set_trace(&sink, "host_a");
+  p.b.net->set_trace(&sink, "host_b");
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  std::set<uint64_t> lost;
+  p.a.dev.drop_if = [&](std::span<const uint8_t>) {
+    lost.insert(p.a.dev.last_id);
+    return true;
+  };
+  const std::vector<uint8_t> d = pattern(1024 * 1024, 22);
+  int sent = 0;
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& out) -> Co<void> {
+    out = co_await t.send(cpu, *sk, data);
+  }(p.tcp_a, p.a.cpu, c, d, sent));
+  p.run_for(Duration::ms(20000));
+  ASSERT_EQ(c->tstate, TcpState::Close);
+  EXPECT_GT(sent, 0);
+  const std::vector<uint64_t> purged = purged_ids(sink);
+  EXPECT_FALSE(purged.empty());
+  EXPECT_EQ(purged.size(), p.tcp_a.stats().write_queue_purged);
+  for (uint64_t id : purged) {
+    EXPECT_EQ(lost.count(id), 0u) << std::hex << id;
+    const auto j = journey(sink, id);
+    ASSERT_FALSE(j.empty());
+    EXPECT_EQ(j.front(), "host_a egress:2 packet.made");
+    EXPECT_EQ(j.back(), "host_a egress:3 drop");
+  }
+  expect_account(sink, lost);
+  p.tcp_a.close(c);
+  p.run_for(Duration::ms(10));
+  EXPECT_EQ(purged_ids(sink).size(), purged.size());
+  expect_account(sink, lost);
+}
+
+// tcp_reset purges the write queue too: a RST (exact sequence) while a's data waits for a window
+// the lost frames never open; its unsent segments end as tcp.write_queue_purged drops, the
+// blocked write returns its bytes and the next one ECONNRESET.
+TEST(TcpJourney, UnsentSegmentsEndWhenAResetPurgesTheWriteQueue) {
+  TcpPair p;
+  testing::RecordingSink sink;
+  p.a.net->set_trace(&sink, "host_a");
+  p.b.net->set_trace(&sink, "host_b");
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  std::set<uint64_t> lost;
+  p.a.dev.drop_if = [&](std::span<const uint8_t>) {
+    lost.insert(p.a.dev.last_id);
+    return true;
+  };
+  const std::vector<uint8_t> d = pattern(1024 * 1024, 23);
+  int first = 0, second = 0;
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& r1, int& r2) -> Co<void> {
+    r1 = co_await t.send(cpu, *sk, data);
+    r2 = co_await t.send(cpu, *sk, data);
+  }(p.tcp_a, p.a.cpu, c, d, first, second));
+  p.run_for(Duration::ms(50));
+  ASSERT_EQ(c->tstate, TcpState::Established);
+  ASSERT_FALSE(c->wqueue.empty());
+  p.forge(p.b, 5001, c->num, c->rcv_nxt, 0, wire::kTcpRst);
+  p.run_for(Duration::ms(5));
+  EXPECT_EQ(c->tstate, TcpState::Close);
+  EXPECT_GT(first, 0);
+  EXPECT_EQ(second, -kECONNRESET);
+  EXPECT_TRUE(c->wqueue.empty());
+  EXPECT_TRUE(c->rtx.empty());
+  const std::vector<uint64_t> purged = purged_ids(sink);
+  EXPECT_FALSE(purged.empty());
+  EXPECT_EQ(purged.size(), p.tcp_a.stats().write_queue_purged);
   expect_account(sink, lost);
 }
 

@@ -296,18 +296,28 @@ Co<void> Iperf3Client::run() {
   for (;;) {
     // iperf_client_end's conditions: -n reached (whole blocks), or the -t timer expired.
     if (opt_.bytes != 0 ? r_.bytes_sent >= opt_.bytes : cpu_.now() >= end) break;
-    const int n = co_await tcp_.send(cpu_, *sk_, buf);
-    if (n > 0) {
-      r_.bytes_sent += static_cast<uint64_t>(n);
-      iv.bytes_this_interval += static_cast<uint64_t>(n);
+    // iperf_tcp_send -> Nwrite: write() again after a short count until the block is written;
+    // a failed write (a short count's cause comes back from the next one, as the kernel keeps
+    // sk_err for it) is NET_HARDERROR and the block's bytes are not counted
+    int n = 0;
+    while (static_cast<uint32_t>(n) < opt_.len) {
+      const int w = co_await tcp_.send(cpu_, *sk_, std::span<const uint8_t>(buf).subspan(static_cast<std::size_t>(n)));
+      if (w < 0 && w != -kEAGAIN) {
+        n = w;
+        break;
+      }
+      if (w <= 0) break;  // EAGAIN (SO_SNDTIMEO): Nwrite returns what it wrote
+      n += w;
     }
-    if (n < 0 || static_cast<uint32_t>(n) < opt_.len) {
+    if (n < 0) {
       ++r_.send_errors;
-      r_.last_errno = n < 0 ? -n : sk_->err;
+      r_.last_errno = -n;
       out_ += iperf3_error("unable to write to stream socket", r_.last_errno);
       failed = true;
       break;
     }
+    r_.bytes_sent += static_cast<uint64_t>(n);
+    iv.bytes_this_interval += static_cast<uint64_t>(n);
     while (opt_.interval > Duration{} && cpu_.now() >= next) {
       const Tcp::Info info = tcp_.info(*sk_);
       iperf3_interval(iv, r_, out_, usec_of(cpu_.now()), interval_s, true, &info);

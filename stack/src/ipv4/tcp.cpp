@@ -123,6 +123,27 @@ void TcpEngine::free_rcv_queues(TcpSock& sk, bool trace, Cpu* on) {
   sk.rmem_alloc = 0;
 }
 
+void TcpEngine::write_queue_purge(TcpSock& sk, bool trace, Cpu* on) {
+  // tcp_write_queue_purge: the write queue's and the retransmission queue's skbs freed
+  // (tcp_wmem_free_skb). A write-queue record never went out, so its packet id ends here, a drop
+  // counted as tcp.write_queue_purged; a sent record's id ended with its first transmission (its
+  // retransmissions were packets of their own), so it ends nothing.
+  Cpu& cpu = on != nullptr ? *on : net_.cpu(0);
+  for (const TcpSeg& s : sk.wqueue) {
+    sk.wmem_queued -= std::min(sk.wmem_queued, s.truesize);
+    if (!trace || s.id == 0) continue;
+    ++stats_.write_queue_purged;
+    net_.trace_event(cpu, TraceKind::Drop, model::egress(3), s.id, static_cast<uint32_t>(SkbDropReason::NotSpecified),
+                     model::host_drop(model::HostDrop::TcpWriteQueuePurged));
+  }
+  for (const TcpSeg& s : sk.rtx) sk.wmem_queued -= std::min(sk.wmem_queued, s.truesize);
+  sk.wqueue.clear();
+  sk.rtx.clear();
+  sbuf_release_to(sk, sk.write_seq);
+  sk.packets_out = 0;
+  sk.backoff = 0;
+}
+
 void TcpEngine::destroy(TcpSock* sk) {
   std::erase(reap_, sk);
   eventpoll_release(*sk);
@@ -148,6 +169,7 @@ void TcpEngine::destroy(TcpSock* sk) {
     if (o->parent == sk) o->parent = nullptr;
   }
   free_rcv_queues(*sk, true);
+  write_queue_purge(*sk, true);  // tcp_v4_destroy_sock
   socks_by_ino_.erase(sk->ino);
   const auto it = std::find_if(t_.socks_.begin(), t_.socks_.end(), [sk](const auto& p) { return p.get() == sk; });
   if (it == t_.socks_.end()) return;
@@ -267,6 +289,7 @@ Tcp::~Tcp() {
       if (*h != 0) c.cancel(*h - 1);
     }
     e_->free_rcv_queues(*s, false);
+    e_->write_queue_purge(*s, false);
     if (s->wmem_alloc > 0) {
       s->dead = true;
       (void)s.release();
@@ -621,6 +644,10 @@ Co<int> Tcp::send(Cpu& cpu, TcpSock& sk, std::span<const uint8_t> data, int flag
     if ((flags & kMsgDontwait) != 0 || cpu.now() >= until) co_return done > 0 ? static_cast<int>(done) : -kEAGAIN;
     // sk_stream_wait_memory / sk_stream_wait_connect
     if (!co_await SockWait(sk, cpu, until, kEpollOut | kEpollErr | kEpollHup)) co_return -kEBADF;
+    // sk_stream_wait_memory gives up on sk_err or SEND_SHUTDOWN (an abort) without reading the
+    // error, and tcp_sendmsg_locked returns the bytes it copied before: sk_err stays for the
+    // next call (sendmsg's sock_error would consume it here, behind a short count)
+    if (done > 0 && (sk.err != 0 || (sk.shutdown & kSendShutdown) != 0)) co_return static_cast<int>(done);
   }
 }
 

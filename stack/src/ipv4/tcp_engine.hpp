@@ -67,6 +67,9 @@ class TcpEngine {
   void tcp_send_fin(Cpu& cpu, TcpSock& sk);
   void tcp_cleanup_rbuf(Cpu& cpu, TcpSock& sk, int copied);
   void free_rcv_queues(TcpSock& sk, bool trace, Cpu* cpu = nullptr);
+  // tcp_write_queue_purge: both send queues emptied; the unsent records' ids end as drops
+  // (trace false: at teardown, counted and traced nowhere)
+  void write_queue_purge(TcpSock& sk, bool trace, Cpu* cpu = nullptr);
   uint32_t sbuf_copy_out(const TcpSock& sk, uint32_t seq, std::span<uint8_t> out) const;
   void sbuf_append(TcpSock& sk, std::span<const uint8_t> data);
   void sbuf_release_to(TcpSock& sk, uint32_t seq);

@@ -1025,6 +1025,7 @@ void TcpEngine::reset(Cpu& cpu, TcpSock& sk) {
   }
   sk.err = err;
   if (!sk.orphan) sk.error_report(cpu);
+  write_queue_purge(sk, true, &cpu);
   tcp_done(cpu, sk);
 }
 

@@ -177,6 +177,7 @@ bool TcpEngine::retransmits_timed_out(const TcpSock& sk, uint32_t boundary, uint
 void TcpEngine::write_err(Cpu& cpu, TcpSock& sk) {
   sk.err = kETIMEDOUT;
   if (!sk.orphan) sk.error_report(cpu);
+  write_queue_purge(sk, true, &cpu);
   ++ext_[LinuxMib::TCPAbortOnTimeout];
   tcp_done(cpu, sk);
 }

@@ -261,6 +261,7 @@ struct TcpStats {
   uint64_t out_of_window = 0;      // tcp_sequence refused it (a duplicate ACK went back)
   uint64_t bad_segment = 0;        // a segment the state machine discards (flags, RST checks, ...)
   uint64_t closed = 0;             // data for a socket already closed by its application
+  uint64_t write_queue_purged = 0; // unsent segments freed with the write queue (an abort, a reset, the socket freed)
   uint64_t pool_empty = 0;         // an skb could not be allocated (a send or ACK not made)
   uint64_t tsq_throttled = 0;      // tcp_write_xmit stopped by TCP small queues (TSQ_THROTTLED)
   uint64_t tsq_handler = 0;        // the TSQ handler ran after a TX completion (tcp_tsq_write)

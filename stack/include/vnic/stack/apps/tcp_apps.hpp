@@ -43,7 +43,7 @@ struct Iperf3Interval {
 };
 
 struct Iperf3Result {
-  uint64_t bytes_sent = 0;      // what the application's writes returned (the client)
+  uint64_t bytes_sent = 0;      // what the client's Nwrite calls returned (a failed block counts none)
   uint64_t bytes_received = 0;  // what its reads returned (the server)
   int64_t retransmits = 0;      // stream_retrans: the sum of the intervals' Retr
   double seconds = 0;           // end_time - start_time of the stream
