@@ -474,7 +474,15 @@ Platform::Platform(const Scenario& s) : s_(s) {
   }
 }
 
-Platform::~Platform() = default;
+Platform::~Platform() {
+  // The trace sinks (the writer, the journey recorder, the account) are members after the hosts,
+  // links and switches, so they go first; and a host's teardown still runs its stack: an
+  // application's destructor closes its socket, a connected one sends its FIN. Nothing after the
+  // run reaches a sink: every emitter is detached before the members go.
+  for (auto& h : hosts_) h->set_trace(nullptr, {});
+  for (auto& l : links_) l->set_trace(nullptr);
+  for (auto& w : switches_) w->set_trace(nullptr);
+}
 
 unsigned Platform::host_index(std::string_view name) const {
   for (unsigned i = 0; i < s_.host_list.size(); ++i) {

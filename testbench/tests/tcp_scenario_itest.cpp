@@ -1,11 +1,17 @@
 // TCP applications as scenarios run them, through the whole platform (NICs, drivers, links,
 // stacks): several on each host of three (two iperf3 tests side by side, TCP_RR and TCP_CRR to
 // two netservers), each client finding its server on the other host (iperf3's receiver line,
-// netperf's remote socket sizes), the views numbered per host, no packet ending twice.
+// netperf's remote socket sizes), the views numbered per host, no packet ending twice; a platform
+// destroyed with its connections open and every trace sink on.
 #include <gtest/gtest.h>
 
 #include <systemc>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -147,6 +153,39 @@ TEST(TcpScenario, TwoCoresTransmittingOnOneDeviceKeepTheTailMonotonic) {
   EXPECT_TRUE(pf.account()->exact()) << pf.account()->report();
   EXPECT_EQ(pf.account()->totals().in_flight, 0u) << pf.account()->report();
   EXPECT_TRUE(pf.all_ok());
+}
+
+// The run stopped in the middle of an iperf3 transfer (stop_after), every trace sink on (the
+// writer, the journey recorder, the account), both ends still connected when the Platform goes:
+// the hosts' teardown closes their sockets (the applications' destructors: a FIN each way, the
+// stack run to send it), after the sinks are gone, so it reaches none. It crashed when those
+// events went into the account, freed before the hosts.
+TEST(TcpScenario, DestroyedMidTransferWithEveryTraceSinkOn) {
+  const std::string trace = ::testing::TempDir() + "vnic_tcp_teardown_" + std::to_string(::getpid()) + ".json";
+  Scenario s = vnic::tb::testing::builtin("tcp-iperf3", {"host.a.tcp_iperf3_client.bytes=1073741824"});
+  s.stop_after = vnic::model::Duration::ms(3);
+  s.account = true;
+  s.journey_every = 16;
+  s.trace = trace;
+  {
+    Platform pf(s);
+    pf.run();
+    const stack::Iperf3Client* cli = pf.driver_host("a").iperf3_client(0);
+    const stack::Iperf3Server* srv = pf.driver_host("b").iperf3_server();
+    ASSERT_NE(cli, nullptr);
+    ASSERT_NE(srv, nullptr);
+    EXPECT_FALSE(cli->done());
+    EXPECT_FALSE(srv->done());
+    EXPECT_GT(srv->result().bytes_received, 0u) << srv->output();
+    EXPECT_TRUE(pf.account()->exact()) << pf.account()->report();
+    ASSERT_NE(pf.journeys(), nullptr);
+  }
+  // The writer closed its file at the end of the run, before the teardown.
+  std::ifstream in(trace, std::ios::binary);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_NE(text.find("\"otherData\""), std::string::npos);
+  EXPECT_EQ(text.substr(text.size() >= 2 ? text.size() - 2 : 0), "}\n");
+  std::remove(trace.c_str());
 }
 
 }  // namespace
