@@ -753,13 +753,26 @@ stack::EthtoolDrvinfo VnicDriver::get_drvinfo() const {
 std::vector<stack::EthtoolStat> VnicDriver::get_ethtool_stats() const {
   std::vector<stack::EthtoolStat> v;
   v.reserve(kNumDrvStats + regs::kNumStats);
-  for (unsigned i = 0; i < kNumDrvStats; ++i) {
-    uint64_t x = stats_[i];
-    if (i == static_cast<unsigned>(DrvStat::tx_queue_0_bql_stops)) x = bql_stops;
-    v.emplace_back(kDrvStatNames[i], x);
-  }
+  for (unsigned i = 0; i < kNumDrvStats; ++i) v.emplace_back(kDrvStatNames[i], stat(static_cast<DrvStat>(i)));
   for (unsigned i = 0; i < regs::kNumStats; ++i) v.emplace_back(std::string(regs::kStatInfo[i].name), hw_stats_[i]);
   return v;
+}
+
+uint64_t VnicDriver::stat(DrvStat s) const {
+  switch (s) {
+    case DrvStat::tx_queue_0_bql_stops: return bql_stops;
+    // NAPI's GRO counters (napi_gro_receive / napi_gro_complete, software GRO)
+    case DrvStat::rx_queue_0_gro_packets: return napi_.gro_packets;
+    case DrvStat::rx_queue_0_gro_payload_bytes: return napi_.gro_bytes;
+    case DrvStat::rx_queue_0_gro_skbs: return napi_.gro_skbs;
+    case DrvStat::rx_queue_0_gro_held: return napi_.gro_held;
+    case DrvStat::rx_queue_0_gro_normal: return napi_.gro_normal;
+    // validate_xmit_skb's software GSO for this device (the device has no TSO)
+    case DrvStat::tx_queue_0_gso_skbs: return gso_skbs_core;
+    case DrvStat::tx_queue_0_gso_segments: return gso_segments_core;
+    case DrvStat::tx_queue_0_gso_failed: return gso_failed_core;
+    default: return stats_[static_cast<unsigned>(s)];
+  }
 }
 
 Co<void> VnicDriver::update_hw_stats() {

@@ -68,6 +68,10 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
     driver::HostBus& host_bus = p->fault_bus ? static_cast<driver::HostBus&>(*p->fault_bus) : *p->bus;
     p->drv = std::make_unique<driver::VnicDriver>(host_bus, cpus_, *softnet_[0], skbs_, p->cfg.drv);
     p->drv->mtu = cfg.mtu;
+    p->drv->gso = p->cfg.gso;
+    p->drv->gro = p->cfg.gro;
+    p->drv->gso_max_size = p->cfg.gso_max_size;
+    p->drv->gso_max_segs = p->cfg.gso_max_segs;
     p->gen = std::make_unique<PktGen>(cpus_.core(cpus_.size() - 1), *p->drv, skbs_, p->cfg.gen);
     p->ifindex = net_->register_netdev(*p->drv);
     if (!p->cfg.qdisc.empty() && net_->set_qdisc(p->ifindex, p->cfg.qdisc) != 0) {
@@ -431,6 +435,7 @@ std::vector<ReportView> DriverHost::views(uint64_t elapsed_ps, const std::vector
     v.push_back({file(i, "ethtool.txt"), fmt::format("ethtool {}", ifname), ethtool_link(i)});
     v.push_back({file(i, "ethtool-c.txt"), fmt::format("ethtool -c {}", ifname), ethtool_c(i)});
     v.push_back({file(i, "ethtool-g.txt"), fmt::format("ethtool -g {}", ifname), ethtool_g(i)});
+    v.push_back({file(i, "ethtool-k.txt"), fmt::format("ethtool -k {}", ifname), ethtool_k(i)});
     v.push_back({file(i, "ethtool-S.txt"), fmt::format("ethtool -S {}", ifname), ethtool_s(i)});
     v.push_back({file(i, "byte_queue_limits.txt"),
                  fmt::format("grep . /sys/class/net/{}/queues/tx-0/byte_queue_limits/{{limit,inflight,limit_max}}",
@@ -650,6 +655,19 @@ std::string DriverHost::ethtool_g(unsigned port) const {
   return fmt::format("Ring parameters for {}:\nPre-set maximums:\nRX:\t\t{}\nRX Mini:\tn/a\nRX Jumbo:\tn/a\n"
                      "TX:\t\t{}\nCurrent hardware settings:\nRX:\t\t{}\nRX Mini:\tn/a\nRX Jumbo:\tn/a\nTX:\t\t{}\n",
                      d.name, r.rx_max_pending, r.tx_max_pending, r.rx_pending, r.tx_pending);
+}
+
+std::string DriverHost::ethtool_k(unsigned port) const {
+  // ethtool -k in its own order and form, the features this model has an answer for (docs/driver.md):
+  // the device offloads nothing ([fixed] off: no checksums, no scatter-gather, no TSO, LRO or
+  // hardware GRO); GSO and GRO are the stack's software ones; rx-fcs and rx-all the driver's.
+  const auto& d = driver(port);
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  return fmt::format("Features for {}:\nrx-checksumming: off [fixed]\ntx-checksumming: off [fixed]\n"
+                     "scatter-gather: off [fixed]\ntcp-segmentation-offload: off [fixed]\n"
+                     "generic-segmentation-offload: {}\ngeneric-receive-offload: {}\n"
+                     "large-receive-offload: off [fixed]\nrx-fcs: {}\nrx-all: {}\nrx-gro-hw: off [fixed]\n",
+                     d.name, on(d.gso), on(d.gro), on(d.feat_rx_fcs), on(d.feat_rx_all));
 }
 
 std::string DriverHost::ethtool_link(unsigned port) const {

@@ -67,6 +67,10 @@ DriverHostConfig driver_config(const Scenario& s, const HostConfig& h, const std
     d.qdisc = n.qdisc;
     d.tcpdump = n.tcpdump;
     d.fault_injection = h.fault_injection;
+    d.gso = n.gso.value_or(s.driver.gso);
+    d.gro = n.gro.value_or(s.driver.gro);
+    d.gso_max_size = n.gso_max_size.value_or(s.driver.gso_max_size);
+    d.gso_max_segs = static_cast<uint16_t>(n.gso_max_segs.value_or(s.driver.gso_max_segs));
     d.bus_info = fmt::format("0000:01:{:02x}.0", i);
     d.bar0_base = TestHost::kBar0Base + i * kBarStride;
     c.nics.push_back(std::move(d));

@@ -132,9 +132,14 @@ skb_pool = 16384                 # skbs that may exist at once per host
 bql = true                       # byte queue limits on the TX queue
 watchdog_ms = 5000               # TX watchdog timeout (dev->watchdog_timeo)
 mtu = 1500
+gso = true                       # ethtool -K ethN gso: TCP builds GSO skbs, cut in software at the device
+gro = true                       # ethtool -K ethN gro: NAPI merges a flow's TCP segments (napi_gro_receive)
+gso_max_size = 65536             # ip link set ethN gso_max_size (322..65536)
+gso_max_segs = 65535             # ip link set ethN gso_max_segs (0..65535)
 
 # Hosts: [host.NAME] (NAME: [a-z][a-z0-9_-]*) is the host and its first NIC, eth0;
-# [host.NAME.ethN] (N >= 1) adds a NIC with the same per-NIC keys; [host.NAME.sysctl] overrides
+# [host.NAME.ethN] (N >= 1) adds a NIC with the same per-NIC keys (gso, gro, gso_max_size and
+# gso_max_segs among them, over [driver]'s, on driver hosts); [host.NAME.sysctl] overrides
 # [sysctl]; routes = ["10.0.2.0/24 via 10.0.1.2 dev eth1", "default via 10.0.0.2"] and
 # [host.NAME.ping] (enabled, dst, count, interval_ms, size, ttl, start_ms, deadline_s) are for the
 # protocol stack, as are a NIC's address, qdisc, tcpdump = "FILE.pcap" (a tap on the device) and
@@ -423,9 +428,10 @@ frames = 0
 )"},
     {"tcp-iperf3",
      "iperf3 over TCP: a sends 8 MiB to b (128 KiB writes) over the 10 Gb/s link with Linux's default "
-     "sysctls (cubic, SACK, timestamps, window scaling; no GSO: one 1448-byte segment per packet); "
-     "host-a/iperf3-client.txt (Retr, Cwnd, both summary lines), host-b/iperf3-server.txt, netstat-st.txt, "
-     "ss-tin.txt.",
+     "sysctls (cubic, SACK, timestamps, window scaling; GSO and GRO on: a's GSO skbs of 1448-byte segments are "
+     "cut at its device and merged again by b's NAPI, ethtool-S.txt's tx_queue_0_gso_* and rx_queue_0_gro_*; "
+     "--set host.b.gro=false turns GRO off); host-a/iperf3-client.txt (Retr, Cwnd, both summary lines), "
+     "host-b/iperf3-server.txt, netstat-st.txt, ss-tin.txt.",
      R"([scenario]
 name = "tcp-iperf3"
 [host.a]
@@ -751,7 +757,7 @@ const std::set<std::string_view> kNicKeys{"mac",       "tx",       "rx",        
                                           "refill",    "promisc",  "rx-fcs",      "rx-all", "start_ns", "address",
                                           "qdisc",     "tcpdump",  "dst_ip",      "adaptive-rx", "adaptive-tx",
                                           "rx-moderation", "tx-moderation", "rx-abs-usecs", "tx-abs-usecs",
-                                          "switch"};
+                                          "switch",    "gso",      "gro",         "gso_max_size", "gso_max_segs"};
 
 // The device's moderation rules by their scenario names (RX_USECS.MODE / TX_USECS.MODE values).
 constexpr std::array<std::string_view, 3> kModerationModes{"first-completion", "min-interval", "packet-timer"};
@@ -774,6 +780,45 @@ std::optional<unsigned> eth_index(std::string_view n) {
   }
   if (n.size() > 4 && n[3] == '0') return std::nullopt;  // eth01
   return v;
+}
+
+// The offload keys of [driver] and of a NIC: gso and gro (ethtool -K), gso_max_size and
+// gso_max_segs (ip link set). What is not given stays unset.
+struct OffloadKeys {
+  std::optional<bool> gso, gro;
+  std::optional<uint32_t> gso_max_size, gso_max_segs;
+};
+// gso_max_size: at most the device's tso_max_size (TSO_LEGACY_MAX_SIZE, 65536: rtnetlink's
+// do_setlink refuses more); at least MAX_TCP_HEADER + 2, since sk_setup_caps takes MAX_TCP_HEADER
+// + 1 (321 bytes) off it for TCP's size goal, which would wrap below that (Linux takes such a value
+// and wraps). gso_max_segs: 0..GSO_MAX_SEGS, as do_setlink takes it.
+constexpr int64_t kGsoMaxSizeMin = 322, kGsoMaxSizeMax = 65536, kGsoMaxSegsMax = 65535;
+
+OffloadKeys parse_offloads(Ctx& c, const toml::table& t, std::string_view table) {
+  OffloadKeys k;
+  for (auto [key, out] : {std::pair{"gso", &k.gso}, std::pair{"gro", &k.gro}}) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) continue;
+    bool v = true;
+    get_bool(c, t, table, key, v);  // true or false, or refused
+    if (n->is_boolean()) *out = v;
+  }
+  const auto get_u32 = [&](std::string_view key, int64_t lo, int64_t hi, std::string_view why) -> std::optional<uint32_t> {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    int64_t v = 0;
+    get_int(c, t, table, key, v, INT64_MIN, INT64_MAX);  // an integer, or refused
+    if (!n->is_integer()) return std::nullopt;
+    if (v < lo || v > hi) {
+      c.fail(fmt::format("{}.{}", table, key), fmt::format("{} is outside {}..{} ({})", v, lo, hi, why));
+      return std::nullopt;
+    }
+    return static_cast<uint32_t>(v);
+  };
+  k.gso_max_size = get_u32("gso_max_size", kGsoMaxSizeMin, kGsoMaxSizeMax,
+                           "at most the device's tso_max_size; TCP takes MAX_TCP_HEADER + 1 = 321 bytes off it");
+  k.gso_max_segs = get_u32("gso_max_segs", 0, kGsoMaxSegsMax, "GSO_MAX_SEGS is 65535");
+  return k;
 }
 
 // Reads the per-NIC keys of `t` (named `name`, "host.a" or "host.a.eth1") into n; the caller checks
@@ -873,6 +918,11 @@ void parse_nic(Ctx& c, const toml::table& t, std::string_view name, NicSide& n, 
   if (t.contains("switch") && n.switch_name.empty()) {
     c.fail(fmt::format("{}.switch", name), "is empty (name a [switch.NAME], or leave the key out)");
   }
+  const OffloadKeys o = parse_offloads(c, t, name);
+  if (o.gso) n.gso = o.gso;
+  if (o.gro) n.gro = o.gro;
+  if (o.gso_max_size) n.gso_max_size = o.gso_max_size;
+  if (o.gso_max_segs) n.gso_max_segs = o.gso_max_segs;
 }
 
 // tcp_rmem / tcp_wmem: three integers "min default max" (bytes), as the sysctl takes them; each at
@@ -1662,6 +1712,15 @@ void parse_topology(Ctx& c, const toml::table& root, Scenario& s) {
         c.fail(fmt::format("host.{}.eth1", h.name),
                "a direct host (scenario.hosts = \"direct\") has one NIC; more need driver hosts");
       }
+      const NicSide& n = h.nics.front();
+      for (const auto& [k, has] : {std::pair{"gso", n.gso.has_value()}, std::pair{"gro", n.gro.has_value()},
+                                   std::pair{"gso_max_size", n.gso_max_size.has_value()},
+                                   std::pair{"gso_max_segs", n.gso_max_segs.has_value()}}) {
+        if (has) {
+          c.fail(fmt::format("host.{}.{}", h.name, k),
+                 "GSO and GRO are the protocol stack's: they need driver hosts (scenario.hosts = \"driver\")");
+        }
+      }
     }
   }
   // Switches: [switch.NAME]; each NIC with `switch = "NAME"` takes the switch's next port (hosts in
@@ -1893,7 +1952,8 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
   if (const auto* t = sub(c, root, "sysctl")) parse_sysctl(c, *t, "sysctl", s.sysctl);
   if (const auto* t = sub(c, root, "driver")) {
     check_keys(c, *t, "driver",
-               {"napi_weight", "rx_handoff", "pktgen_burst", "skb_pool", "bql", "watchdog_ms", "mtu"});
+               {"napi_weight", "rx_handoff", "pktgen_burst", "skb_pool", "bql", "watchdog_ms", "mtu", "gso", "gro",
+                "gso_max_size", "gso_max_segs"});
     get_bool(c, *t, "driver", "bql", s.driver.bql);
     int64_t wd = s.driver.watchdog.ps() / 1000'000'000;
     get_int(c, *t, "driver", "watchdog_ms", wd, 1, 3'600'000);
@@ -1907,6 +1967,11 @@ std::optional<Scenario> parse_table(const toml::table& root, Ctx& c) {
     }
     get_int(c, *t, "driver", "pktgen_burst", d.pktgen_burst, 1, 4096);
     get_int(c, *t, "driver", "skb_pool", d.skb_pool, 64, 1 << 22);
+    const OffloadKeys o = parse_offloads(c, *t, "driver");
+    d.gso = o.gso.value_or(d.gso);
+    d.gro = o.gro.value_or(d.gro);
+    d.gso_max_size = o.gso_max_size.value_or(d.gso_max_size);
+    d.gso_max_segs = o.gso_max_segs.value_or(d.gso_max_segs);
   }
   parse_topology(c, root, s);
   if (!c.ok) return std::nullopt;

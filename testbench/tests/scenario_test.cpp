@@ -960,3 +960,62 @@ TEST(ScenarioSwitch, BadSwitchesAreRefusedNamingTheKey) {
                  "[host.c]\nframes = 0\n[host.d]\nframes = 0\n",
                  "link.q.pcap: 'x.pcap' is switch.sw0's capture too", two);
 }
+
+// The offload keys: gso and gro (ethtool -K), gso_max_size and gso_max_segs (ip link set), in
+// [driver] for every NIC and per NIC over it; Linux 6.1's defaults when nobody gives them.
+TEST(ScenarioOffloads, DriverKeysAreEveryNicsDefaultAndANicsOwnKeysWin) {
+  std::string err;
+  const auto d = topo::over_default("", &err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_TRUE(d->scenario.driver.gso);
+  EXPECT_TRUE(d->scenario.driver.gro);
+  EXPECT_EQ(d->scenario.driver.gso_max_size, 65536u);
+  EXPECT_EQ(d->scenario.driver.gso_max_segs, 65535u);
+  EXPECT_FALSE(d->scenario.nic_side("a").gso);
+  EXPECT_FALSE(d->scenario.nic_side("b").gro);
+  EXPECT_FALSE(d->scenario.nic_side("b").gso_max_size);
+  const auto r = vnic::tb::resolve_scenario(
+      {{topo::kThree, "base.toml"},
+       {"[driver]\ngso = false\ngro = false\ngso_max_size = 32768\ngso_max_segs = 16\n"
+        "[host.b]\ngro = true\ngso_max_segs = 0\n[host.a.eth1]\ngso = true\ngso_max_size = 322\n",
+        "my.toml"}},
+      {}, &err);
+  ASSERT_TRUE(r) << err;
+  const auto& s = r->scenario;
+  EXPECT_FALSE(s.driver.gso);
+  EXPECT_FALSE(s.driver.gro);
+  EXPECT_EQ(s.driver.gso_max_size, 32768u);
+  EXPECT_EQ(s.driver.gso_max_segs, 16u);
+  EXPECT_FALSE(s.nic_side("a").gso);  // [driver]'s
+  EXPECT_EQ(s.nic_side("b").gro, std::optional<bool>(true));
+  EXPECT_EQ(s.nic_side("b").gso_max_segs, std::optional<uint32_t>(0));
+  EXPECT_EQ(s.nic_side("a", 1).gso, std::optional<bool>(true));
+  EXPECT_EQ(s.nic_side("a", 1).gso_max_size, std::optional<uint32_t>(322));
+  EXPECT_FALSE(s.nic_side("a", 1).gro);
+  // --set takes them as any other key.
+  const auto set = vnic::tb::parse_setting("host.b.gro=false", &err);
+  ASSERT_TRUE(set) << err;
+  const auto u = vnic::tb::resolve_scenario({}, {*set}, &err);
+  ASSERT_TRUE(u) << err;
+  EXPECT_EQ(u->scenario.nic_side("b").gro, std::optional<bool>(false));
+  EXPECT_FALSE(u->scenario.nic_side("a").gro);
+}
+
+TEST(ScenarioOffloads, BadValuesAreRefusedNamingTheKey) {
+  using topo::expect_refused;
+  expect_refused("[driver]\ngso = \"off\"\n", "my.toml: driver.gso: expected true or false");
+  expect_refused("[driver]\ngro = 0\n", "my.toml: driver.gro: expected true or false");
+  expect_refused("[host.b]\ngro = \"off\"\n", "my.toml: host.b.gro: expected true or false");
+  expect_refused("[driver]\ngso_max_size = 65537\n",
+                 "driver.gso_max_size: 65537 is outside 322..65536 (at most the device's tso_max_size");
+  expect_refused("[host.a]\ngso_max_size = 321\n", "host.a.gso_max_size: 321 is outside 322..65536");
+  expect_refused("[host.a]\ngso_max_size = \"64k\"\n", "host.a.gso_max_size: expected an integer");
+  expect_refused("[driver]\ngso_max_segs = 65536\n",
+                 "driver.gso_max_segs: 65536 is outside 0..65535 (GSO_MAX_SEGS is 65535)");
+  expect_refused("[host.b]\ngso_max_segs = -1\n", "host.b.gso_max_segs: -1 is outside 0..65535");
+  expect_refused("[host.a.eth1]\ngso = 1\n", "my.toml: host.a.eth1.gso: expected true or false", topo::kThree);
+  // Direct hosts have no protocol stack: a NIC's own keys are refused ([driver]'s are not used).
+  expect_refused("[scenario]\nhosts = \"direct\"\n[host.b]\ngro = false\n",
+                 "host.b.gro: GSO and GRO are the protocol stack's: they need driver hosts");
+  expect_refused("[scenario]\nhosts = \"direct\"\n[host.a]\ngso_max_size = 1000\n", "host.a.gso_max_size: GSO and GRO");
+}

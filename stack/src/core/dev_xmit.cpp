@@ -69,6 +69,7 @@ SkBuff* TxCore::validate_xmit_skb(SkBuff* skb, NetDevice& dev) {
   SkBuff* segs = skb_gso_segment(cpu_, skb, GsoTrace{trace_ != nullptr ? &TxCore::gso_trace_thunk : nullptr, this});
   if (segs == nullptr) {
     ++stats_.gso_failed;
+    ++dev.gso_failed_core;
     ++dev.tx_dropped_core;  // validate_xmit_skb's out_null: dev_core_stats_tx_dropped_inc
     for_each_packet_id(*skb, [&](uint64_t pid) {
       emit(TraceKind::TxDropped, skb->len, model::host_drop(model::HostDrop::TxDroppedCore), pid, model::egress(11));
@@ -77,7 +78,11 @@ SkBuff* TxCore::validate_xmit_skb(SkBuff* skb, NetDevice& dev) {
     return nullptr;
   }
   ++stats_.gso_skbs;
-  for (SkBuff* s = segs; s != nullptr; s = s->next) ++stats_.gso_segments;
+  ++dev.gso_skbs_core;
+  for (SkBuff* s = segs; s != nullptr; s = s->next) {
+    ++stats_.gso_segments;
+    ++dev.gso_segments_core;
+  }
   skb->seg_ids.clear();
   consume_skb(skb);  // its segments go on under its ids
   return segs;

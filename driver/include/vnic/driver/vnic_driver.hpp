@@ -45,6 +45,8 @@ struct DriverConfig {
 };
 
 // Driver-side counters (ethtool -S names; the device's own counters follow them in ethtool -S).
+// The last eight are the stack's, read through when shown: NAPI's GRO counters and the core's
+// software GSO counters for this device (bql_stops likewise).
 #define VNIC_DRIVER_STATS(X)                                                                     \
   X(rx_queue_0_packets, "Packets handed to the stack.")                                          \
   X(rx_queue_0_bytes, "Bytes handed to the stack (without FCS).")                                \
@@ -71,7 +73,15 @@ struct DriverConfig {
   X(rx_queue_0_flagged, "Packets the device flagged bad, delivered because rx-all is on.")       \
   X(tx_queue_0_bql_stops, "Times byte queue limits stopped the queue.")                          \
   X(tx_timeout, "TX watchdog timeouts (queue stopped longer than watchdog_timeo).")              \
-  X(resets, "Device resets to recover (after a TX timeout or a device error).")
+  X(resets, "Device resets to recover (after a TX timeout or a device error).")                   \
+  X(rx_queue_0_gro_packets, "GRO: packets merged into GRO skbs of two or more (napi->gro_packets).") \
+  X(rx_queue_0_gro_payload_bytes, "GRO: the TCP payload bytes of those packets.")                  \
+  X(rx_queue_0_gro_skbs, "GRO: skbs of two or more packets sent up the stack.")                    \
+  X(rx_queue_0_gro_held, "GRO: packets held as the first of a flow's GRO skb.")                     \
+  X(rx_queue_0_gro_normal, "GRO: packets sent up as they came (GRO_NORMAL; all of them with gro off).") \
+  X(tx_queue_0_gso_skbs, "GSO: skbs the core cut into segments in software (validate_xmit_skb).")   \
+  X(tx_queue_0_gso_segments, "GSO: the segments made of them (what the driver was handed).")       \
+  X(tx_queue_0_gso_failed, "GSO: skbs dropped because they could not be cut (no memory).")
 
 enum class DrvStat : uint8_t {
 #define X(name, doc) name,
@@ -153,7 +163,8 @@ class VnicDriver : public stack::NetDevice {
   // into the copy ethtool -S shows.
   Co<void> update_hw_stats();
 
-  uint64_t stat(DrvStat s) const { return stats_[static_cast<unsigned>(s)]; }
+  // A driver counter as ethtool -S shows it (the stack's GRO / GSO / BQL counts read through).
+  uint64_t stat(DrvStat s) const;
   uint64_t hw_stat(unsigned i) const { return hw_stats_[i]; }
   const std::vector<std::string>& log() const { return log_; }
   const DriverConfig& config() const { return cfg_; }

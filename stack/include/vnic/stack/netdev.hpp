@@ -47,7 +47,8 @@ struct Napi {
   SkBuff* rx_list_head = nullptr;
   SkBuff* rx_list_tail = nullptr;
   uint32_t rx_count = 0;
-  // What GRO did (the model's own counters; not printed in ethtool -S yet).
+  // What GRO did (the model's own counters; the driver shows them in ethtool -S as
+  // rx_queue_0_gro_*, docs/driver.md).
   uint64_t gro_packets = 0;  // segments that went into a GRO skb of two or more
   uint64_t gro_bytes = 0;    // their payload bytes
   uint64_t gro_skbs = 0;     // GRO skbs of two or more segments sent up
@@ -121,6 +122,9 @@ class NetDevice {
   uint64_t rx_nohandler_core = 0;         // dev->core_stats rx_nohandler (exact delivery only; 0 here)
   uint64_t rx_otherhost_dropped_core = 0; // dev->core_stats rx_otherhost_dropped: ip_rcv's PACKET_OTHERHOST
   uint64_t tx_dropped_core = 0;  // dev->core_stats tx_dropped (a packet dev_queue_xmit could not send)
+  // The model's own: what validate_xmit_skb's software GSO did with this device's packets (GSO
+  // skbs cut, the segments made, skbs dropped for want of memory); the driver's ethtool -S shows them.
+  uint64_t gso_skbs_core = 0, gso_segments_core = 0, gso_failed_core = 0;
   // The model's own: packets the transmit core handed to ndo_start_xmit that it took
   // (NETDEV_TX_OK), beside what other senders (pktgen) hand it directly.
   uint64_t tx_from_core = 0;

@@ -48,6 +48,12 @@ struct DriverNicConfig {
   std::string tcpdump;
   // Tests: the driver reaches the bus through a driver::FaultInjectingBus (fault_bus(port)).
   bool fault_injection = false;
+  // Offloads set before the device is opened, as `ethtool -K ethN gso|gro on|off` and `ip link set
+  // ethN gso_max_size N gso_max_segs N` would (NetDevice's gso, gro, gso_max_size, gso_max_segs).
+  bool gso = true;
+  bool gro = true;
+  uint32_t gso_max_size = 65536;
+  uint16_t gso_max_segs = 65535;
 };
 
 // One `ip route add` of the host: the device by name (empty: the gateway's connected route's).
@@ -234,6 +240,7 @@ class DriverHost final : public Host {
   std::string ethtool_s(unsigned port = 0) const;
   std::string ethtool_c(unsigned port = 0) const;
   std::string ethtool_g(unsigned port = 0) const;
+  std::string ethtool_k(unsigned port = 0) const;
   std::string ethtool_link(unsigned port = 0) const;
   // /proc/net/softnet_stat (one line per CPU).
   std::string softnet_stat() const;

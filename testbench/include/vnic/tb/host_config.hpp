@@ -204,6 +204,9 @@ struct NicSide {
   std::string qdisc;                // "fq_codel" | "pfifo_fast" | "noqueue"; empty: the host's default_qdisc
   std::string tcpdump;              // `tcpdump -i ethN -w FILE` on the stack's tap; empty: none
   std::string switch_name;          // `switch = "sw0"`: on that switch's next free port, not on a link
+  // This NIC's offloads (driver hosts); unset: [driver]'s (DriverSide).
+  std::optional<bool> gso, gro;
+  std::optional<uint32_t> gso_max_size, gso_max_segs;
 };
 
 struct HostConfig {

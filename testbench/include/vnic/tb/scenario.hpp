@@ -29,6 +29,12 @@ struct DriverSide {
   bool bql = true;
   model::Duration watchdog = model::Duration::s(5);
   uint32_t mtu = 1500;
+  // Every driver host NIC's offloads unless its own keys say otherwise (NicSide): `ethtool -K ethN
+  // gso|gro on|off`, `ip link set ethN gso_max_size N gso_max_segs N`; Linux 6.1's defaults.
+  bool gso = true;
+  bool gro = true;
+  uint32_t gso_max_size = 65536;  // GSO_LEGACY_MAX_SIZE (at most the device's tso_max_size, 65536)
+  uint32_t gso_max_segs = 65535;  // GSO_MAX_SEGS
 };
 
 struct Scenario {
