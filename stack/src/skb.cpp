@@ -123,7 +123,11 @@ SkBuff* SkbPool::get_skb() {
     skbs_.push_back(std::make_unique<SkBuff>());
     s = skbs_.back().get();
   }
+  // A fresh skb, but the segment-id list keeps its memory: GSO and GRO skbs fill one per skb
+  std::vector<uint64_t> ids = std::move(s->seg_ids);
+  ids.clear();
   *s = SkBuff{};
+  s->seg_ids = std::move(ids);
   ++stats_.allocs;
   return s;
 }

@@ -2,6 +2,7 @@
 #include "vnic/tb/pci_host_bus.hpp"
 
 #include <array>
+#include <optional>
 #include <stdexcept>
 
 #include "vnic/model/bytes.hpp"
@@ -34,7 +35,13 @@ void PciHostBus::cfg_write32(uint32_t offset, uint32_t value) { nic_->cfg_write3
 tlm::tlm_response_status PciHostBus::access(bool write, uint32_t offset, uint32_t* value) {
   std::array<uint8_t, 4> b{};
   if (write) model::store_le<uint32_t>(b, 0, *value);
-  tlm::tlm_generic_payload p;
+  std::optional<tlm::tlm_generic_payload> own;
+  tlm::tlm_generic_payload& p = gp_busy_ ? own.emplace() : gp_;
+  const bool nested = gp_busy_;
+  gp_busy_ = true;
+  p.set_byte_enable_ptr(nullptr);
+  p.set_byte_enable_length(0);
+  p.set_dmi_allowed(false);
   p.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
   p.set_address(offset);
   p.set_data_ptr(b.data());
@@ -43,8 +50,10 @@ tlm::tlm_response_status PciHostBus::access(bool write, uint32_t offset, uint32_
   p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;  // the CPU model charges the access
   mmio->b_transport(p, delay);
+  if (!nested) gp_busy_ = false;
   if (!p.is_response_ok()) ++stats_.mmio_errors;
   if (!write) *value = p.is_response_ok() ? model::load_le<uint32_t>(b, 0) : 0xFFFF'FFFFu;  // master abort
+  p.set_data_ptr(nullptr);  // b is gone after this
   return p.get_response_status();
 }
 
