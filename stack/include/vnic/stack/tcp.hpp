@@ -101,20 +101,21 @@ inline constexpr uint8_t kTcpEcnOk = 1, kTcpEcnQueueCwr = 2, kTcpEcnDemandCwr = 
 inline constexpr uint8_t kInetEcnNotEct = 0, kInetEcnEct1 = 1, kInetEcnEct0 = 2, kInetEcnCe = 3, kInetEcnMask = 3;
 
 // An skb of the write or retransmit queue: its TCP_SKB_CB and what the rate sampler stamps on it.
+// Its fields are ordered to leave no padding (56 bytes): the queues hold thousands.
 struct TcpSeg {
   uint32_t seq = 0, end_seq = 0;   // end_seq counts SYN and FIN
   uint8_t flags = 0;               // TCPHDR_* (wire::kTcp*)
   uint8_t sacked = 0;              // TCPCB_*
+  bool app_limited = false;        // tx.is_app_limited
+  bool skb_head = true;            // starts one of Linux's write-queue skbs (up to size_goal bytes,
+                                   // one header's truesize); false: more of the skb before it
   uint32_t len = 0;                // data bytes (end_seq - seq less SYN/FIN)
   uint64_t mstamp_us = 0;          // tcp_skb_timestamp_us: its last transmission
   uint64_t first_tx_us = 0;        // tx.first_tx_mstamp of the rate sample
   uint64_t delivered_us = 0;       // tx.delivered_mstamp
   uint32_t tx_delivered = 0;       // tx.delivered
-  bool app_limited = false;        // tx.is_app_limited
   uint32_t truesize = 0;           // what it charges sk_wmem_queued
   uint64_t id = 0;                 // the packet id of its first transmission
-  bool skb_head = true;            // starts one of Linux's write-queue skbs (up to size_goal bytes,
-                                   // one header's truesize); false: more of the skb before it
   uint32_t pcount() const { return 1; }  // tcp_skb_pcount: one segment a record (a GSO skb is a run of records)
 };
 
