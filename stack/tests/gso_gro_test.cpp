@@ -48,6 +48,7 @@ struct Hdr {
   uint8_t flags = wire::kTcpAck;
   uint16_t window = 502;
   uint16_t ident = 100;
+  bool df = true;
   uint8_t ttl = 64;
   uint32_t tsval = 77, tsecr = 55;
 };
@@ -63,7 +64,7 @@ void write_frame(std::span<uint8_t> out, const Hdr& h, uint32_t plen, bool tcp_c
   ip.protocol = wire::IpProtocol::Tcp;
   ip.ttl = h.ttl;
   ip.ident = h.ident;
-  ip.dont_fragment = true;
+  ip.dont_fragment = h.df;
   ip.payload_len = static_cast<uint16_t>(kTcpHlen + plen);
   ip.emit(out.subspan(kEth, 20));
   wire::TcpRepr t;
@@ -284,10 +285,12 @@ struct Gro : ::testing::Test {
     kfree_skb(skb);
   }
   // A received segment, as the driver hands it to napi_gro_receive (after eth_type_trans); its id.
-  uint64_t feed(const Hdr& h, uint32_t plen, bool bad_csum = false) {
-    SkBuff* s = pool.alloc(kEth + 20 + kTcpHlen + plen);
+  // `pad` zero bytes after the IP datagram: the Ethernet padding of a short frame.
+  uint64_t feed(const Hdr& h, uint32_t plen, bool bad_csum = false, uint32_t pad = 0) {
+    SkBuff* s = pool.alloc(kEth + 20 + kTcpHlen + plen + pad);
     EXPECT_NE(s, nullptr);
     write_frame(s->bytes(), h, plen);
+    std::fill_n(s->bytes().begin() + kEth + 20 + kTcpHlen + plen, pad, uint8_t{0});
     if (bad_csum) s->head[s->data + kEth + 20 + 16] ^= 0x5A;
     skb_reset_mac_header(*s);
     skb_pull(*s, kEth);
@@ -454,6 +457,80 @@ TEST_F(Gro, PureAckGoesUpAloneAfterTheHeldSkb) {
   feed(h, 0);
   EXPECT_EQ(napi.gro_count, 0u);
   EXPECT_EQ(napi.gro_normal, 2u);
+}
+
+// inet_gro_receive's IP id rule: a flow's ids advance by one a segment, or (with DF) stay fixed.
+TEST_F(Gro, FixedIpIdWithDfMerges) {
+  Hdr h;
+  for (int i = 0; i < 4; ++i) {
+    feed(h, kMss);
+    h.seq += kMss;  // the id stays 100
+  }
+  flush();
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].gso_segs, 4u);
+}
+
+TEST_F(Gro, FixedIpIdWithoutDfFlushes) {
+  Hdr h;
+  h.df = false;
+  feed(h, kMss);
+  h.seq += kMss;
+  feed(h, kMss);  // same id, no DF: not atomic, the id must advance
+  flush();
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].gso_segs, 0u);
+  EXPECT_EQ(up[1].gso_segs, 0u);
+}
+
+TEST_F(Gro, IpIdJumpFlushesTheHeldSkb) {
+  Hdr h;
+  const auto first = feed_run(h, 3);  // ids 100, 101, 102
+  h.ident = static_cast<uint16_t>(h.ident + 7);
+  const auto second = feed_run(h, 2);
+  flush();
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].all_ids(), first);
+  EXPECT_EQ(up[1].all_ids(), second);
+  EXPECT_EQ(napi.gro_skbs, 2u);
+}
+
+TEST_F(Gro, IncrementingIdsThatStopAdvancingFlush) {
+  Hdr h;
+  feed_run(h, 2);  // 100, 101: the flow is taken as incrementing at the second segment
+  --h.ident;       // the third carries 101 again
+  feed(h, kMss);
+  flush();
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].gso_segs, 2u);
+  EXPECT_EQ(up[1].seq, 1000u + 2 * kMss);
+}
+
+TEST_F(Gro, DfChangeFlushes) {
+  Hdr h;
+  feed_run(h, 2);
+  h.df = false;
+  feed_run(h, 2);
+  flush();
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].gso_segs, 2u);
+  EXPECT_EQ(up[1].gso_segs, 2u);
+}
+
+// A short segment in a padded frame (its IP total length below the skb's): inet_gro_receive
+// flushes; the skb held for the flow goes up first and the padded one after it, in order.
+TEST_F(Gro, PaddedFrameGoesUpAfterTheHeldSkbOfItsFlow) {
+  Hdr h;
+  const auto held = feed_run(h, 3);
+  const uint64_t small = feed(h, 2, false, 4);
+  EXPECT_EQ(napi.gro_count, 0u);
+  deliver();
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].all_ids(), held);
+  EXPECT_EQ(up[1].id, small);
+  EXPECT_EQ(up[1].tot_len, 20 + kTcpHlen + 2);
+  EXPECT_EQ(up[1].len, 20 + kTcpHlen + 2 + 4);  // the padding is IP's to trim
+  EXPECT_EQ(napi.gro_normal, 1u);
 }
 
 TEST_F(Gro, StaysUnder64KiB) {

@@ -7,10 +7,12 @@
 // window, flags (but PSH and FIN) and options (the timestamp), the same TTL and TOS, is no larger
 // than the first segment (gso_size) and the merged skb stays under 64 KiB; a segment shorter
 // than gso_size, or with PSH, FIN, RST, SYN or URG, joins (when it can) and sends the skb up at
-// once. Anything that cannot join sends the held skb up first. Merging copies the payload into
+// once. The IP ids must advance by one a segment (or stay fixed with DF) and DF must not change.
+// Anything that cannot join sends the held skb up first. Merging copies the payload into
 // one linear buffer (Linux chains page frags); truesize is the sum of the segments', as Linux
 // charges it. The segments' ids travel in the merged skb (SkBuff::seg_ids); each gets a
 // gro.merge event.
+#include <algorithm>
 #include <cstring>
 
 #include "vnic/stack/softnet.hpp"
@@ -26,32 +28,44 @@ constexpr uint32_t kGroMaxSize = 65536;  // gro_max_size (GRO_LEGACY_MAX_SIZE)
 uint16_t be16(const uint8_t* p) { return wire::load_be16(std::span<const uint8_t>(p, 2), 0); }
 uint32_t be32(const uint8_t* p) { return wire::load_be32(std::span<const uint8_t>(p, 4), 0); }
 
-// What inet_gro_receive and tcp4_gro_receive look at. ok false: not a segment GRO can take.
+// What inet_gro_receive and tcp4_gro_receive look at. ok false: not a segment GRO can take
+// (it goes up as it came, past any skb held for its flow, as in Linux: IP options, a fragment,
+// a bad IP or TCP checksum). ip_flush: inet_gro_receive's own flush (a total length other than
+// the skb's, the reserved fragment bit): the skb held for its flow goes up first, then this one.
 struct GroView {
   bool ok = false;
+  bool ip_flush = false;
+  bool df = false;
+  uint16_t ip_id = 0;
   uint32_t ihl = 0, thlen = 0, payload = 0;
   uint32_t saddr = 0, daddr = 0, ports = 0, seq = 0, ack = 0, flag_word = 0;
   uint8_t tos = 0, ttl = 0;
   uint8_t flags = 0;
 };
 
+constexpr uint16_t kIpDf = 0x4000;
+
 GroView gro_view(const SkBuff& skb) {
   GroView v;
   if (skb.protocol != 0x0800 || skb.len < 40) return v;
   const uint8_t* ip = skb.head + skb.data;
-  // inet_gro_receive: IPv4 without options, its header checksum right, not a fragment, TCP
+  // inet_gro_receive: IPv4 without options, not a fragment, its header checksum right, TCP
   if (ip[0] != 0x45) return v;
+  const uint16_t frag = be16(ip + 6);
+  if ((frag & 0x3FFF) != 0) return v;  // ip_is_fragment: MF or an offset
   if (!wire::checksum_ok(std::span<const uint8_t>(ip, 20))) return v;
-  if ((be16(ip + 6) & 0x3FFF) != 0) return v;  // MF or an offset
   if (ip[9] != 6) return v;
   const uint32_t tot = be16(ip + 2);
-  if (tot != skb.len) return v;  // padding or truncation: the normal path judges it
+  // flush = (tot_len ^ skb_gro_len) | (frag_off & ~IP_DF): padding or truncation, the reserved bit
+  v.ip_flush = tot != skb.len || (frag & ~kIpDf) != 0;
   const uint8_t* th = ip + 20;
   const uint32_t thlen = (th[12] >> 4) * 4u;
-  if (thlen < 20 || 20 + thlen > tot) return v;
+  if (thlen < 20 || 20 + thlen > std::min<uint32_t>(tot, skb.len)) return v;
   v.ihl = 20;
   v.thlen = thlen;
   v.payload = tot - 20 - thlen;
+  v.df = (frag & kIpDf) != 0;
+  v.ip_id = be16(ip + 4);
   v.saddr = be32(ip + 12);
   v.daddr = be32(ip + 16);
   v.ports = be32(th);
@@ -61,11 +75,14 @@ GroView gro_view(const SkBuff& skb) {
   v.flags = th[13];
   v.tos = ip[1];
   v.ttl = ip[8];
-  // skb_gro_checksum_validate: a segment whose checksum fails goes up as it came (TCP counts it)
-  const std::span<const uint8_t> l4(th, tot - 20);
-  if (skb.ip_summed != IpSummed::Unnecessary &&
-      !wire::ipv4_pseudo_sum(wire::Ipv4Addr::from_u32(v.saddr), wire::Ipv4Addr::from_u32(v.daddr), 6, l4).verifies()) {
-    return v;
+  // tcp4_gro_receive -> skb_gro_checksum_validate (not for an skb already flushed): a segment
+  // whose checksum fails goes up as it came (TCP counts it)
+  if (!v.ip_flush) {
+    const std::span<const uint8_t> l4(th, tot - 20);
+    if (skb.ip_summed != IpSummed::Unnecessary &&
+        !wire::ipv4_pseudo_sum(wire::Ipv4Addr::from_u32(v.saddr), wire::Ipv4Addr::from_u32(v.daddr), 6, l4).verifies()) {
+      return v;
+    }
   }
   v.ok = true;
   return v;
@@ -142,7 +159,7 @@ void Softnet::napi_gro_receive(Napi& n, SkBuff* skb) {
     gro_normal_one(n, skb, 1);
     return;
   }
-  skb->ip_summed = IpSummed::Unnecessary;  // validated here (CHECKSUM_UNNECESSARY)
+  if (!v.ip_flush) skb->ip_summed = IpSummed::Unnecessary;  // validated here (CHECKSUM_UNNECESSARY)
   unsigned found = n.gro_count;
   for (unsigned i = 0; i < n.gro_count; ++i) {
     if (n.gro[i].saddr == v.saddr && n.gro[i].daddr == v.daddr && n.gro[i].ports == v.ports) {
@@ -157,7 +174,18 @@ void Softnet::napi_gro_receive(Napi& n, SkBuff* skb) {
     const uint8_t* ip2 = p->head + p->data;
     const uint8_t* th2 = ip2 + 20;
     const uint32_t mss = p->gso_size;
-    bool flush = (v.flags & wire::kTcpCwr) != 0;
+    bool flush = v.ip_flush;
+    // inet_gro_receive: DF the same; the IP id: fixed (an atomic flow: DF set, the id not
+    // advancing) or one more per segment held. tcp_gro_receive decides which at the second segment.
+    flush |= v.df != ((ip2[6] & 0x40) != 0);
+    uint16_t flush_id = static_cast<uint16_t>(v.ip_id - be16(ip2 + 4));
+    if (!h.is_atomic || !v.df) flush_id = (flush_id ^ p->gso_segs) != 0 ? 0xFFFF : 0;
+    if (flush_id != 1 || p->gso_segs != 1 || !h.is_atomic) {
+      flush |= flush_id != 0;
+    } else {
+      h.is_atomic = false;  // incrementing ids from here on
+    }
+    flush |= (v.flags & wire::kTcpCwr) != 0;
     // the flag word: data offset, flags but CWR, FIN and PSH, and the window
     constexpr uint32_t kCwrFinPsh = (uint32_t{wire::kTcpCwr} | wire::kTcpFin | wire::kTcpPsh) << 16;
     flush |= ((v.flag_word ^ be32(th2 + 12)) & ~kCwrFinPsh) != 0;
@@ -217,10 +245,8 @@ void Softnet::napi_gro_receive(Napi& n, SkBuff* skb) {
     }
     // cannot join: the held skb goes up; this one is held anew unless it must go up too
     gro_flush_held(n, found);
-    flush_new = v.payload < 1 || (v.flags & kFlushFlags) != 0;
-  } else {
-    flush_new = v.payload < 1 || (v.flags & kFlushFlags) != 0;
   }
+  flush_new = v.ip_flush || v.payload < 1 || (v.flags & kFlushFlags) != 0;
   if (flush_new) {
     ++n.gro_normal;
     gro_normal_one(n, skb, 1);
@@ -237,6 +263,7 @@ void Softnet::napi_gro_receive(Napi& n, SkBuff* skb) {
   h.daddr = v.daddr;
   h.ports = v.ports;
   h.next_seq = v.seq + v.payload;
+  h.is_atomic = v.df;  // NAPI_GRO_CB(skb)->is_atomic
 }
 
 }  // namespace vnic::stack

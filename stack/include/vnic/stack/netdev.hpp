@@ -41,6 +41,7 @@ struct Napi {
     SkBuff* skb = nullptr;
     uint32_t saddr = 0, daddr = 0, ports = 0;  // the flow (sport << 16 | dport)
     uint32_t next_seq = 0;                     // the sequence number a segment must bring to join
+    bool is_atomic = false;                    // DF and, so far, a fixed IP id (NAPI_GRO_CB is_atomic)
   };
   GroHeld gro[kMaxGroSkbs]{};
   unsigned gro_count = 0;
