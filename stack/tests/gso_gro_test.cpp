@@ -892,9 +892,10 @@ TEST(TcpGso, LostSegmentsOfGsoSkbsAreRepairedAndEveryPacketEndsOnce) {
   EXPECT_EQ(bad_journeys(p, lost), 0);
 }
 
-TEST(TcpGso, GsoOffMakesNoGsoSkb) {
+// sk_gso_max_segs 1 (the device's gso_max_segs 0 or 1): one segment an skb, nothing to cut.
+TEST(TcpGso, GsoMaxSegsOneMakesNoGsoSkb) {
   GsoPair p;
-  p.a.dev.gso = false;
+  p.a.dev.gso_max_segs = 0;
   auto [c, s] = p.connect_pair();
   ASSERT_NE(s, nullptr);
   const auto d = stream(256 << 10);
@@ -907,6 +908,22 @@ TEST(TcpGso, GsoOffMakesNoGsoSkb) {
   EXPECT_EQ(p.a.net->tx(0).stats().gso_segments, 0u);
   EXPECT_TRUE(p.gso_segment_ids().empty());
   EXPECT_GE(GsoPair::data_frames(p.a), static_cast<int>(d.size() / kMss));
+}
+
+// ethtool -K gso off: 6.1's sk_setup_caps gives TCP GSO whatever the device's features say.
+TEST(TcpGso, GsoOffOnTheDeviceStillCutsTcpsGsoSkbs) {
+  GsoPair p;
+  p.a.dev.gso = false;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  const auto d = stream(256 << 10);
+  std::vector<uint8_t> got;
+  p.transfer(c, s, d, got);
+  p.run_for(Duration::ms(500));
+  ASSERT_EQ(got.size(), d.size());
+  EXPECT_TRUE(got == d);
+  EXPECT_GT(p.a.net->tx(0).stats().gso_skbs, 0u);
+  EXPECT_GT(p.a.net->tx(0).stats().gso_segments, p.a.net->tx(0).stats().gso_skbs);
 }
 
 TEST(TcpGso, SmallQueuesThrottleAndTheTransferCompletes) {

@@ -1046,14 +1046,15 @@ void TcpEngine::init_transfer(Cpu& cpu, TcpSock& sk) {
   }
   sk.snd_cwnd_stamp = sk.tcp_jiffies32;
   sk.ca_counters = &hystart_counters_;
-  // sk_setup_caps: GSO when the route's device does it, sk_gso_max_size = its gso_max_size less
-  // MAX_TCP_HEADER + 1
+  // sk_setup_caps: TCP always has GSO (NETIF_F_GSO whatever the device's features say, so
+  // `ethtool -K gso off` does not stop it; the device then cuts in software), with
+  // sk_gso_max_size = the device's gso_max_size less MAX_TCP_HEADER + 1 and sk_gso_max_segs =
+  // max(its gso_max_segs, 1): gso_max_segs 0 or 1 is what gives one segment an skb
   {
     const NetStack::RouteOut rt = net_.route_output(sk.daddr, sk.bound_dev_if);
     const NetDevice* dev = net_.dev_by_index(rt.oif);
-    const bool gso = dev != nullptr && dev->gso;
-    sk.sk_gso_max_size = gso ? dev->gso_max_size - (kMaxTcpHeader + 1) : 0;
-    sk.gso_max_segs = gso ? dev->gso_max_segs : 0;
+    sk.sk_gso_max_size = dev != nullptr ? dev->gso_max_size - (kMaxTcpHeader + 1) : 0;
+    sk.gso_max_segs = dev != nullptr ? static_cast<uint16_t>(std::max<uint32_t>(dev->gso_max_segs, 1)) : 0;
   }
   update_pacing_rate(sk);
   if (sk.ca) sk.ca->init(sk);

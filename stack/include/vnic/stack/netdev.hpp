@@ -105,8 +105,9 @@ class NetDevice {
   static constexpr uint32_t kMinMtu = 68, kMaxMtu = 9000;
   bool up = false;          // IFF_UP: open succeeded
   bool carrier = false;     // netif_carrier_on/off
-  // NETIF_F_GSO (software GSO, on for every device: TCP builds GSO skbs up to gso_max_size, cut
-  // at the device) and NETIF_F_GRO (napi_gro_receive merges), `ethtool -K ethN gso|gro on|off`.
+  // NETIF_F_GSO and NETIF_F_GRO (napi_gro_receive merges), `ethtool -K ethN gso|gro on|off`.
+  // TCP builds GSO skbs whatever gso says (6.1's sk_setup_caps gives every TCP socket GSO), up to
+  // gso_max_size and gso_max_segs; the device, which has no TSO, cuts them in software.
   bool gso = true;
   bool gro = true;
   uint32_t gso_max_size = 65536;  // GSO_LEGACY_MAX_SIZE

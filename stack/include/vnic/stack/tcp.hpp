@@ -133,7 +133,8 @@ struct TcpSock : Sock, TcpCaSock {
   Tcp* owner = nullptr;            // its host's TCP (the TSQ handler finds the socket through it)
   // GSO and TCP small queues (part 3b)
   uint16_t gso_segs = 0;           // tp->gso_segs: size_goal / mss_now (tcp_xmit_size_goal)
-  uint16_t gso_max_segs = 0;       // sk_gso_max_segs (0: the route's device does no GSO)
+  uint16_t gso_max_segs = 0;       // sk_gso_max_segs: max(the device's gso_max_segs, 1); 0 before
+                                   // sk_setup_caps
   uint8_t tsq_flags = 0;           // TSQF_THROTTLED 1, TSQF_QUEUED 2
   uint64_t wstamp_us = 0;          // tcp_wstamp_ns: when it last sent (tcp_clock_us)
   // inet_sock
