@@ -1014,6 +1014,44 @@ TEST(TcpBuffers, ReceiveBufferGrowsWithinTcpRmem) {
   EXPECT_GT(c->sndbuf, 16384u);  // tcp_sndbuf_expand: room for twice the window
 }
 
+// A writer blocked on a full send buffer (sk_stream_wait_memory) is woken by TCP's
+// sk_write_space, sk_stream_write_space, once ACKs leave free space of at least half of what is
+// queued (sk_wmem_queued), however many of the socket's skbs the qdisc and the device still hold
+// (sk_wmem_alloc: sock_def_write_space's test, which is not TCP's). One segment an skb
+// (sk_gso_max_segs 1) and a device that sends a frame every 1.2 us keep more than half the
+// buffer in the qdisc when those ACKs come.
+struct TcpBuffersWake {
+  static void wake(void* ctx, uint64_t) { static_cast<testing::WireNetDevice*>(ctx)->netif_tx_wake_queue(); }
+};
+
+TEST(TcpBuffers, BlockedWriterWokenWhileTheQdiscHoldsHalfTheSendBuffer) {
+  TcpPair p;
+  p.a.dev.gso_max_segs = 0;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  uint32_t peak_alloc = 0, peak_sndbuf = 0;
+  p.a.dev.drop_if = [&](std::span<const uint8_t>) {
+    if (c->wmem_alloc > peak_alloc) {
+      peak_alloc = c->wmem_alloc;
+      peak_sndbuf = c->sndbuf;
+    }
+    p.a.dev.netif_tx_stop_queue();
+    (void)p.a.cpu.call_at(p.a.cpu.now() + Duration::ns(1200), &TcpBuffersWake::wake, &p.a.dev, 0);
+    return false;
+  };
+  const std::vector<uint8_t> d = pattern(2 << 20, 15);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(1000));
+  EXPECT_GT(uint64_t{peak_alloc} * 2, peak_sndbuf);  // the case: the qdisc held over half the buffer
+  ASSERT_EQ(got.size(), d.size());
+  EXPECT_TRUE(got == d);
+  EXPECT_EQ(c->bytes_acked, uint64_t{d.size()} + 1);
+  EXPECT_EQ(c->wmem_queued, 0u);
+  EXPECT_FALSE(c->nospace);
+  EXPECT_EQ(p.a.net->tx(0).stats().gso_skbs, 0u);  // one segment an skb
+}
+
 // A listener's accept queue: with backlog 1, a third handshake overflows (ListenOverflows,
 // ListenDrops); accepting makes room and the waiting client gets in from its retransmission.
 TEST(TcpListen, BacklogOverflowThenRoom) {

@@ -1378,15 +1378,18 @@ void TcpEngine::rcv_established(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::
 }
 
 void TcpEngine::new_space(Cpu& cpu, TcpSock& sk) {
-  // tcp_new_space / tcp_check_space: grow the send buffer while cwnd-limited, wake a writer
+  // tcp_new_space / tcp_check_space: grow the send buffer while cwnd-limited, then TCP's
+  // sk_write_space, sk_stream_write_space: with free space of at least half of what is queued
+  // (__sk_stream_is_writeable: sk_stream_wspace >= sk_stream_min_wspace, sk_wmem_queued under
+  // sk_sndbuf), SOCK_NOSPACE goes and a blocked writer wakes. Not sock_def_write_space
+  // (Sock::write_space): its test is sk_wmem_alloc, the bytes the qdisc and the device still
+  // hold, and refused there the wake would be lost with SOCK_NOSPACE already clear.
   if (!sk.sndbuf_locked && sk.ca_state == TcpCaState::Open && sk.packets_in_flight() < sk.snd_cwnd) sndbuf_expand(sk);
-  if (sk.nospace) {
-    const int64_t wspace = static_cast<int64_t>(sk.sndbuf) - sk.wmem_queued;
-    if (wspace >= static_cast<int64_t>(sk.wmem_queued >> 1)) {
-      sk.nospace = false;
-      if (!sk.orphan) sk.write_space(cpu);
-    }
-  }
+  if (!sk.nospace) return;
+  const int64_t wspace = static_cast<int64_t>(sk.sndbuf) - sk.wmem_queued;
+  if (wspace < static_cast<int64_t>(sk.wmem_queued >> 1) || sk.wmem_queued >= sk.sndbuf) return;
+  sk.nospace = false;
+  if (!sk.orphan && sk.wq.active()) sk.wq.wake(kEpollOut | kEpollWrNorm | kEpollWrBand, &cpu);
 }
 
 }  // namespace vnic::stack
