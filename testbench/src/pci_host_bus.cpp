@@ -37,8 +37,14 @@ tlm::tlm_response_status PciHostBus::access(bool write, uint32_t offset, uint32_
   if (write) model::store_le<uint32_t>(b, 0, *value);
   std::optional<tlm::tlm_generic_payload> own;
   tlm::tlm_generic_payload& p = gp_busy_ ? own.emplace() : gp_;
-  const bool nested = gp_busy_;
+  // gp_ is taken for this access, given back however it ends (a target may throw)
+  struct Busy {
+    bool& flag;
+    bool was;
+    ~Busy() { flag = was; }
+  } busy{gp_busy_, gp_busy_};
   gp_busy_ = true;
+  p.set_gp_option(tlm::TLM_MIN_PAYLOAD);
   p.set_byte_enable_ptr(nullptr);
   p.set_byte_enable_length(0);
   p.set_dmi_allowed(false);
@@ -50,7 +56,6 @@ tlm::tlm_response_status PciHostBus::access(bool write, uint32_t offset, uint32_
   p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;  // the CPU model charges the access
   mmio->b_transport(p, delay);
-  if (!nested) gp_busy_ = false;
   if (!p.is_response_ok()) ++stats_.mmio_errors;
   if (!write) *value = p.is_response_ok() ? model::load_le<uint32_t>(b, 0) : 0xFFFF'FFFFu;  // master abort
   p.set_data_ptr(nullptr);  // b is gone after this

@@ -1024,9 +1024,11 @@ void TcpEngine::reset(Cpu& cpu, TcpSock& sk) {
     default: break;
   }
   sk.err = err;
-  if (!sk.orphan) sk.error_report(cpu);
+  // 6.1's order: the queues purged, tcp_done, then sk_error_report unless SOCK_DEAD
+  const bool orphan = sk.orphan;
   write_queue_purge(sk, true, &cpu);
   tcp_done(cpu, sk);
+  if (!orphan) sk.error_report(cpu);
 }
 
 // ------------------------------------------------------------------------------ the state machine

@@ -410,7 +410,7 @@ void TcpEngine::cwnd_validate(TcpSock& sk, bool is_cwnd_limited) {
 uint32_t TcpEngine::tso_segs(const TcpSock& sk, uint32_t mss_now) const {
   // tcp_tso_segs -> tcp_tso_autosize: about 1 ms of the pacing rate (sk_pacing_shift 10), more
   // at small RTTs (tcp_tso_rtt_log), at most sk_gso_max_size; at least tcp_min_tso_segs
-  if (sk.gso_max_segs == 0 || sk.sk_gso_max_size == 0) return 1;  // the device does no GSO
+  if (sk.gso_max_segs == 0 || sk.sk_gso_max_size == 0) return 1;  // before sk_setup_caps (no route yet)
   uint64_t bytes = sk.sk_pacing_rate >> 10;
   const uint32_t r = sk.rtt_min_us >> sys_.tcp_tso_rtt_log;
   if (r < 32) bytes += sk.sk_gso_max_size >> r;
@@ -421,7 +421,7 @@ uint32_t TcpEngine::tso_segs(const TcpSock& sk, uint32_t mss_now) const {
 
 uint32_t TcpEngine::xmit_size_goal(TcpSock& sk, uint32_t mss_now) {
   // tcp_xmit_size_goal: the write queue's skbs grow to gso_segs * mss (at most half the peer's
-  // largest window); one MSS without GSO
+  // largest window); one MSS before sk_setup_caps (no route yet)
   if (sk.gso_max_segs == 0 || sk.sk_gso_max_size == 0) return mss_now;
   uint32_t new_goal = sk.sk_gso_max_size;
   const uint32_t cutoff = sk.max_window > kTcpMssDefault ? sk.max_window >> 1 : sk.max_window;

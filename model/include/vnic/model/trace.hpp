@@ -207,7 +207,8 @@ enum class HostDrop : uint8_t {
   TcpOfoMerge,          // TcpExt: TCPOFOMerge: out of order, and every byte of it already queued
   TcpClosedData,        // tcp.closed: data for a socket its application had closed (a RST went back)
   TcpWriteQueuePurged,  // tcp.write_queue_purged: data written but never sent, freed with the write
-                        // queue when the connection ended (tcp_write_queue_purge: a timeout, a reset)
+                        // queue when the connection ended (tcp_write_queue_purge: a timeout, a
+                        // reset, the socket's destruction)
 };
 constexpr uint64_t host_drop(HostDrop d) { return kHostDropBit | static_cast<uint64_t>(d); }
 // A Consumed event's b: an application read the packet (pktgen's checker; a socket's reader

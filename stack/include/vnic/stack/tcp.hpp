@@ -118,6 +118,7 @@ struct TcpSeg {
   uint64_t id = 0;                 // the packet id of its first transmission
   uint32_t pcount() const { return 1; }  // tcp_skb_pcount: one segment a record (a GSO skb is a run of records)
 };
+static_assert(sizeof(TcpSeg) == 56, "TcpSeg grew padding: order its fields by size");
 
 // A received segment on the receive or out-of-order queue (the skb and its TCP_SKB_CB).
 struct TcpRcvSeg {

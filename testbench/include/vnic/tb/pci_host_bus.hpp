@@ -84,8 +84,9 @@ class PciHostBus : public sc_core::sc_module, public driver::HostBus, public sta
   std::vector<Irq> irqs_;
   unsigned vectors_ = 0;
   PciHostBusStats stats_;
-  // One payload for every MMIO access, set afresh each time: a tlm_generic_payload allocates
-  // its extension array when built, which per register access was a malloc and a free.
+  // One payload for every MMIO access, every field set afresh each time (no target here sets
+  // an extension): a tlm_generic_payload allocates its extension array when built, which per
+  // register access was a malloc and a free.
   tlm::tlm_generic_payload gp_;
   bool gp_busy_ = false;  // an access made from inside another (then a payload of its own)
 };
