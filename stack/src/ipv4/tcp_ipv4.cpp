@@ -446,7 +446,8 @@ bool Tcp::tcp_v4_err(SkBuff* skb, uint32_t info) {
     e_->reap();
     return true;
   }
-  // an established socket keeps soft errors (sk_err_soft), reported only if it times out
+  // an established socket: Linux keeps the error as sk_err_soft, reported only if the
+  // connection times out; not modelled yet (a timeout is always ETIMEDOUT: docs/tcp.md)
   return true;
 }
 
