@@ -436,6 +436,90 @@ TEST(TcpLoss, AbortUnderABlockedWriteLeavesETimedOutForTheNextWrite) {
   EXPECT_EQ(c->packets_out, 0u);
 }
 
+// b's stack sends a an ICMP host unreachable (type 3 code 1) quoting a's IP header and the first 8
+// bytes of c's TCP header at sequence number `seq`, as a router on the way would.
+void send_host_unreachable(TcpPair& p, const TcpSock& c, uint32_t seq) {
+  std::vector<uint8_t> m(8 + 20 + 8, 0);
+  const std::span<uint8_t> b(m);
+  m[0] = 3;  // destination unreachable
+  m[1] = 1;  // host unreachable
+  const std::span<uint8_t> ip = b.subspan(8, 20);
+  ip[0] = 0x45;
+  wire::store_be16(ip, 2, 20 + 20 + 1448);  // the quoted datagram's length (a full segment)
+  ip[6] = 0x40;  // DF
+  ip[8] = 64;
+  ip[9] = 6;
+  wire::store_ipv4(ip, 12, ip4("10.0.0.1"));
+  wire::store_ipv4(ip, 16, ip4("10.0.0.2"));
+  wire::store_be16(ip, 10, wire::internet_checksum(ip));
+  const std::span<uint8_t> th = b.subspan(28, 8);
+  wire::store_be16(th, 0, c.num);
+  wire::store_be16(th, 2, c.dport);
+  wire::store_be32(th, 4, seq);
+  wire::store_be16(b, 2, wire::internet_checksum(b));
+  SkBuff* skb = p.b.net->alloc_skb(p.b.cpu, static_cast<uint32_t>(m.size()));
+  ASSERT_NE(skb, nullptr);
+  std::memcpy(skb->bytes().data(), m.data(), m.size());
+  NetStack::IpSend out;
+  out.daddr = ip4("10.0.0.1");
+  out.protocol = 1;
+  (void)p.b.net->ip_send(p.b.cpu, skb, out);
+}
+
+// An ICMP error for an established connection is soft (tcp_v4_err keeps it as sk_err_soft, no
+// IP_RECVERR): the connection goes on, and when it then times out the errno is the ICMP's
+// (EHOSTUNREACH) instead of ETIMEDOUT (tcp_write_err: sk_err_soft ?: ETIMEDOUT).
+TEST(TcpLoss, TimeoutAfterAnIcmpHostUnreachableReportsEHostUnreach) {
+  TcpPair p;
+  p.tcp_a.sysctls().tcp_retries2 = 3;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.a.dev.cut = true;
+  const std::vector<uint8_t> d = pattern(1024 * 1024, 24);
+  int first = 0, err_after_first = -1, second = 0;
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& r1, int& e1, int& r2) -> Co<void> {
+    r1 = co_await t.send(cpu, *sk, data);
+    e1 = sk->err;
+    r2 = co_await t.send(cpu, *sk, data);
+  }(p.tcp_a, p.a.cpu, c, d, first, err_after_first, second));
+  p.run_for(Duration::ms(50));
+  ASSERT_EQ(c->tstate, TcpState::Established);
+  send_host_unreachable(p, *c, c->snd_una);
+  p.run_for(Duration::ms(1));
+  EXPECT_EQ(c->err_soft, kEHOSTUNREACH);
+  EXPECT_EQ(c->err, 0);  // soft: nothing reported yet
+  EXPECT_EQ(c->tstate, TcpState::Established);
+  p.run_for(Duration::ms(20000));
+  EXPECT_EQ(c->tstate, TcpState::Close);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::TCPAbortOnTimeout], 1u);
+  EXPECT_GT(first, 0);
+  EXPECT_EQ(err_after_first, kEHOSTUNREACH);
+  EXPECT_EQ(second, -kEHOSTUNREACH);
+}
+
+// tcp_ack clears sk_err_soft: an ACK after the ICMP error means the path works again, and a
+// later timeout would say ETIMEDOUT. An ICMP error quoting a sequence number outside the window
+// is ignored (OutOfWindowIcmps).
+TEST(TcpLoss, AnAckClearsTheSoftErrorAndAnOutOfWindowIcmpIsIgnored) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  send_host_unreachable(p, *c, c->snd_una + 100000);
+  p.run_for(Duration::ms(1));
+  EXPECT_EQ(c->err_soft, 0);
+  EXPECT_EQ(p.tcp_a.ext()[LinuxMib::OutOfWindowIcmps], 1u);
+  send_host_unreachable(p, *c, c->snd_una);
+  p.run_for(Duration::ms(1));
+  EXPECT_EQ(c->err_soft, kEHOSTUNREACH);
+  const std::vector<uint8_t> d = pattern(64 * 1024, 25);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(200));
+  EXPECT_EQ(got.size(), d.size());
+  EXPECT_EQ(c->err_soft, 0);
+  EXPECT_EQ(c->err, 0);
+}
+
 // ------------------------------------------------------------------------------ SACK and RACK (RFC 8985)
 
 // Three holes in one window (segments 3, 6 and 9 of a 40-segment write lost once): the receiver's

@@ -869,6 +869,7 @@ int TcpEngine::tcp_ack(Cpu& cpu, TcpSock& sk, const SkBuff* skb, const wire::Tcp
     }
   }
   flag |= ecn_ack(sk, th, flag);
+  sk.err_soft = 0;  // something worked: the soft error log goes
   sk.probes_out = 0;
   sk.rcv_tstamp = sk.tcp_jiffies32;
   if (prior_packets == 0) {

@@ -446,8 +446,9 @@ bool Tcp::tcp_v4_err(SkBuff* skb, uint32_t info) {
     e_->reap();
     return true;
   }
-  // an established socket: Linux keeps the error as sk_err_soft, reported only if the
-  // connection times out; not modelled yet (a timeout is always ETIMEDOUT: docs/tcp.md)
+  // an established socket (IP_RECVERR off, the default) keeps it as sk_err_soft: the errno a
+  // timeout reports instead of ETIMEDOUT (tcp_write_err), cleared by the next ACK
+  sk->err_soft = err;
   return true;
 }
 

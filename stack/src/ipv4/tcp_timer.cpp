@@ -175,7 +175,7 @@ bool TcpEngine::retransmits_timed_out(const TcpSock& sk, uint32_t boundary, uint
 }
 
 void TcpEngine::write_err(Cpu& cpu, TcpSock& sk) {
-  sk.err = kETIMEDOUT;
+  sk.err = sk.err_soft != 0 ? sk.err_soft : kETIMEDOUT;  // sk_err_soft ?: ETIMEDOUT
   if (!sk.orphan) sk.error_report(cpu);
   write_queue_purge(sk, true, &cpu);
   ++ext_[LinuxMib::TCPAbortOnTimeout];

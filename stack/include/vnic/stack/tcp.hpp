@@ -132,6 +132,7 @@ class Tcp;
 struct TcpSock : Sock, TcpCaSock {
   TcpState tstate = TcpState::Close;
   Tcp* owner = nullptr;            // its host's TCP (the TSQ handler finds the socket through it)
+  int err_soft = 0;                // sk_err_soft: an ICMP error kept for a timeout to report
   // GSO and TCP small queues (part 3b)
   uint16_t gso_segs = 0;           // tp->gso_segs: size_goal / mss_now (tcp_xmit_size_goal)
   uint16_t gso_max_segs = 0;       // sk_gso_max_segs: max(the device's gso_max_segs, 1); 0 before
