@@ -51,6 +51,16 @@ void DmaEngine::reset() {
   }
 }
 
+void DmaEngine::drop_pending() {
+  if (commit_ev_ != EventQueue::kNone) q_.cancel(commit_ev_);
+  commit_ev_ = EventQueue::kNone;
+  while (!pending_.empty()) {
+    PendingWrite w = std::move(pending_.front());
+    pending_.pop_front();
+    recycle(w);
+  }
+}
+
 void DmaEngine::WriteRing::grow() {
   const std::size_t cap = slots_.empty() ? 16 : slots_.size() * 2;
   std::vector<PendingWrite> next(cap);

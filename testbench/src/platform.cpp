@@ -486,6 +486,12 @@ Platform::~Platform() {
   for (auto& h : hosts_) h->set_trace(nullptr, {});
   for (auto& l : links_) l->set_trace(nullptr);
   for (auto& w : switches_) w->set_trace(nullptr);
+  // A NIC's pending RX writes hold frames of the sending NIC's pool, and the NICs go one by one:
+  // every such frame goes back now, while every pool lives (the links and switches go before
+  // the NICs, so theirs return to live pools on their own).
+  for (auto& per_host : nics_) {
+    for (auto& n : per_host) n->dma().drop_pending();
+  }
 }
 
 unsigned Platform::host_index(std::string_view name) const {

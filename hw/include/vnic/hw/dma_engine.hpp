@@ -110,6 +110,10 @@ class DmaEngine : public sc_core::sc_module {
   // Device reset: forgets link occupancy and read tags, and abandons writes not yet landed
   // (reported Revoked). The counters are kept (clear_stats() clears them).
   void reset();
+  // Teardown: every write not yet landed is dropped without a report and its frame given back
+  // now. A frame in an RX write came from the sending NIC's pool, which may go before this
+  // engine: the platform calls this on every NIC while all the pools still live.
+  void drop_pending();
   // True while the engine is inside a call to the bus (a transfer, a probe, a DMI request).
   // A device whose own registers are reached by that call (a bus that forwards peer-to-peer
   // to its BAR) must refuse the access: this is the re-entrancy guard.
