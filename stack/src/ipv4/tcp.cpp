@@ -290,11 +290,14 @@ Tcp::~Tcp() {
     }
     e_->free_rcv_queues(*s, false);
     e_->write_queue_purge(*s, false);
-    if (s->wmem_alloc > 0) {
-      s->dead = true;
-      (void)s.release();
-    }
   }
+  // The host goes with TCP's skbs still in its qdiscs and rings (their tcp_wfree would never
+  // run): they forget their sockets, and the sockets closed earlier that only those skbs kept
+  // (dead, freed by their last skb) go now; the live ones go with socks_.
+  net_.pool().detach_socks(&TcpEngine::tcp_wfree, [this](Sock* s) {
+    const bool owned = std::any_of(socks_.begin(), socks_.end(), [s](const auto& p) { return p.get() == s; });
+    if (!owned && s->dead) delete static_cast<TcpSock*>(s);
+  });
 }
 
 void Tcp::tcp_v4_rcv(SkBuff* skb) { e_->rcv(skb); }

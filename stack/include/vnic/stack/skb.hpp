@@ -7,6 +7,7 @@
 // helpers refuse and leave the skb as it was: a malformed packet is the caller's counted drop.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -517,6 +518,20 @@ class SkbPool {
   // __kfree_skb: frees now whatever users says, unreported: the destructor runs, the data
   // buffer loses a reference, the sk_buff returns to the pool.
   void free(SkBuff* s);
+  // Teardown of a protocol: every live skb whose destructor is `destructor` forgets its socket
+  // (that destructor will not run) and each distinct socket is passed to `gone` once, so the
+  // protocol can free sockets whose skbs are still in a qdisc or a ring when the host goes.
+  template <class Fn>
+  void detach_socks(void (*destructor)(SkBuff*), Fn&& gone) {
+    std::vector<Sock*> socks;
+    for (const auto& s : skbs_) {
+      if (s->shinfo == nullptr || s->destructor != destructor || s->sk == nullptr) continue;
+      if (std::find(socks.begin(), socks.end(), s->sk) == socks.end()) socks.push_back(s->sk);
+      s->sk = nullptr;
+      s->destructor = nullptr;
+    }
+    for (Sock* sk : socks) gone(sk);
+  }
 
   void set_free_hook(FreeHook fn, void* ctx) {
     hook_ = fn;
