@@ -331,7 +331,11 @@ std::string analysis_flag(const std::string& msg) {
   for (const auto& [text, flag] : kMap) {
     if (msg.find(text) != std::string::npos) return flag;
   }
-  if (msg.rfind("Connection ", 0) == 0 || msg.find("undergoes the connection closing") != std::string::npos) return "";
+  // Notes on a connection's state, not tcp.analysis flags: "Connection establish/finish/reset ..."
+  // and the FIN notes "This frame initiates/undergoes the connection closing" (tcp.connection.fin_
+  // active/passive). They show up here when their frame also carries a flag, such as a
+  // retransmitted FIN.
+  if (msg.rfind("Connection ", 0) == 0 || msg.find("the connection closing") != std::string::npos) return "";
   return "other: " + msg;
 }
 
