@@ -41,22 +41,18 @@ void DmaEngine::reset() {
   std::fill(tag_done_ps_.begin(), tag_done_ps_.end(), 0);
   next_tag_ = 0;
   ++epoch_;
-  if (commit_ev_ != EventQueue::kNone) q_.cancel(commit_ev_);
-  commit_ev_ = EventQueue::kNone;
-  while (!pending_.empty()) {
-    PendingWrite w = std::move(pending_.front());
-    pending_.pop_front();
-    report(w, WriteStatus::Revoked);
-    recycle(w);
-  }
+  drain(true);
 }
 
-void DmaEngine::drop_pending() {
+void DmaEngine::drop_pending() { drain(false); }
+
+void DmaEngine::drain(bool report_revoked) {
   if (commit_ev_ != EventQueue::kNone) q_.cancel(commit_ev_);
   commit_ev_ = EventQueue::kNone;
   while (!pending_.empty()) {
     PendingWrite w = std::move(pending_.front());
     pending_.pop_front();
+    if (report_revoked) report(w, WriteStatus::Revoked);
     recycle(w);
   }
 }

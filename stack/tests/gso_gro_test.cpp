@@ -319,6 +319,23 @@ struct Gro : ::testing::Test {
     sd.napi_gro_flush(napi);
     sd.gro_normal_list(napi);
   }
+  // Two skbs went up, merging `first` and `second` segments (0: a segment that was not merged).
+  void expect_two_skbs(uint32_t first, uint32_t second) {
+    ASSERT_EQ(up.size(), 2u);
+    EXPECT_EQ(up[0].gso_segs, first);
+    EXPECT_EQ(up[1].gso_segs, second);
+  }
+  // Two in-order segments, `change` to the header, `n` more in order, then a flush: the change
+  // ends the first skb, so two go up (the second with `n` segments, or 0 for one not merged).
+  template <typename Change>
+  void expect_change_splits(Change change, int n) {
+    Hdr h;
+    feed_run(h, 2);
+    change(h);
+    feed_run(h, n);
+    flush();
+    expect_two_skbs(2u, n == 1 ? 0u : static_cast<uint32_t>(n));
+  }
 };
 
 TEST_F(Gro, InOrderSegmentsBecomeOneSkb) {
@@ -407,38 +424,17 @@ TEST_F(Gro, GapFlushesTheHeldSkbAndHoldsTheNewOne) {
 }
 
 TEST_F(Gro, DifferentAckFlushes) {
-  Hdr h;
-  feed_run(h, 2);
-  h.ack += 1;
-  feed_run(h, 2);
-  flush();
-  ASSERT_EQ(up.size(), 2u);
-  EXPECT_EQ(up[0].gso_segs, 2u);
-  EXPECT_EQ(up[1].gso_segs, 2u);
+  ASSERT_NO_FATAL_FAILURE(expect_change_splits([](Hdr& h) { h.ack += 1; }, 2));
   EXPECT_EQ(up[1].seq, 1000u + 2 * kMss);
   EXPECT_EQ(napi.gro_skbs, 2u);
 }
 
 TEST_F(Gro, DifferentWindowFlushes) {
-  Hdr h;
-  feed_run(h, 2);
-  h.window += 1;
-  feed_run(h, 1);
-  flush();
-  ASSERT_EQ(up.size(), 2u);
-  EXPECT_EQ(up[0].gso_segs, 2u);
-  EXPECT_EQ(up[1].gso_segs, 0u);
+  expect_change_splits([](Hdr& h) { h.window += 1; }, 1);
 }
 
 TEST_F(Gro, DifferentTimestampFlushes) {
-  Hdr h;
-  feed_run(h, 2);
-  h.tsval += 1;
-  feed_run(h, 2);
-  flush();
-  ASSERT_EQ(up.size(), 2u);
-  EXPECT_EQ(up[0].gso_segs, 2u);
-  EXPECT_EQ(up[1].gso_segs, 2u);
+  expect_change_splits([](Hdr& h) { h.tsval += 1; }, 2);
 }
 
 TEST_F(Gro, PureAckGoesUpAloneAfterTheHeldSkb) {
@@ -478,9 +474,7 @@ TEST_F(Gro, FixedIpIdWithoutDfFlushes) {
   h.seq += kMss;
   feed(h, kMss);  // same id, no DF: not atomic, the id must advance
   flush();
-  ASSERT_EQ(up.size(), 2u);
-  EXPECT_EQ(up[0].gso_segs, 0u);
-  EXPECT_EQ(up[1].gso_segs, 0u);
+  expect_two_skbs(0u, 0u);
 }
 
 TEST_F(Gro, IpIdJumpFlushesTheHeldSkb) {
@@ -507,14 +501,7 @@ TEST_F(Gro, IncrementingIdsThatStopAdvancingFlush) {
 }
 
 TEST_F(Gro, DfChangeFlushes) {
-  Hdr h;
-  feed_run(h, 2);
-  h.df = false;
-  feed_run(h, 2);
-  flush();
-  ASSERT_EQ(up.size(), 2u);
-  EXPECT_EQ(up[0].gso_segs, 2u);
-  EXPECT_EQ(up[1].gso_segs, 2u);
+  expect_change_splits([](Hdr& h) { h.df = false; }, 2);
 }
 
 // A short segment in a padded frame (its IP total length below the skb's): inet_gro_receive
@@ -773,6 +760,18 @@ struct GsoPair : testing::PairRig {
       return false;
     };
   }
+  // Connects, sends `d` from a to b and checks it arrived whole and in order within 500 ms. The
+  // bytes live in the rig, as long as the tasks that use them.
+  void send_whole(std::vector<uint8_t> d) {
+    auto [c, s] = connect_pair();
+    ASSERT_NE(s, nullptr);
+    whole_sent = std::move(d);
+    transfer(c, s, whole_sent, whole_got);
+    run_for(Duration::ms(500));
+    ASSERT_EQ(whole_got.size(), whole_sent.size());
+    EXPECT_TRUE(whole_got == whole_sent);
+  }
+  std::vector<uint8_t> whole_sent, whole_got;
   void transfer(TcpSock* c, TcpSock* s, const std::vector<uint8_t>& d, std::vector<uint8_t>& got) {
     tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data) -> Co<void> {
       (void)co_await t.send(cpu, *sk, data);
@@ -839,14 +838,7 @@ int bad_journeys(const GsoPair& p, const std::set<uint64_t>& lost = {}) {
 
 TEST(TcpGso, OneMebibyteGoesInGsoSkbsAndEveryPacketEndsOnce) {
   GsoPair p;
-  auto [c, s] = p.connect_pair();
-  ASSERT_NE(s, nullptr);
-  const auto d = stream(1 << 20);
-  std::vector<uint8_t> got;
-  p.transfer(c, s, d, got);
-  p.run_for(Duration::ms(500));
-  ASSERT_EQ(got.size(), d.size());
-  EXPECT_TRUE(got == d);
+  ASSERT_NO_FATAL_FAILURE(p.send_whole(stream(1 << 20)));
   EXPECT_GT(p.a.net->tx(0).stats().gso_skbs, 0u);
   EXPECT_GT(p.a.net->tx(0).stats().gso_segments, p.a.net->tx(0).stats().gso_skbs);
   uint32_t later = 0;
@@ -896,32 +888,18 @@ TEST(TcpGso, LostSegmentsOfGsoSkbsAreRepairedAndEveryPacketEndsOnce) {
 TEST(TcpGso, GsoMaxSegsOneMakesNoGsoSkb) {
   GsoPair p;
   p.a.dev.gso_max_segs = 0;
-  auto [c, s] = p.connect_pair();
-  ASSERT_NE(s, nullptr);
-  const auto d = stream(256 << 10);
-  std::vector<uint8_t> got;
-  p.transfer(c, s, d, got);
-  p.run_for(Duration::ms(500));
-  ASSERT_EQ(got.size(), d.size());
-  EXPECT_TRUE(got == d);
+  ASSERT_NO_FATAL_FAILURE(p.send_whole(stream(256 << 10)));
   EXPECT_EQ(p.a.net->tx(0).stats().gso_skbs, 0u);
   EXPECT_EQ(p.a.net->tx(0).stats().gso_segments, 0u);
   EXPECT_TRUE(p.gso_segment_ids().empty());
-  EXPECT_GE(GsoPair::data_frames(p.a), static_cast<int>(d.size() / kMss));
+  EXPECT_GE(GsoPair::data_frames(p.a), static_cast<int>(p.whole_sent.size() / kMss));
 }
 
 // ethtool -K gso off: 6.1's sk_setup_caps gives TCP GSO whatever the device's features say.
 TEST(TcpGso, GsoOffOnTheDeviceStillCutsTcpsGsoSkbs) {
   GsoPair p;
   p.a.dev.gso = false;
-  auto [c, s] = p.connect_pair();
-  ASSERT_NE(s, nullptr);
-  const auto d = stream(256 << 10);
-  std::vector<uint8_t> got;
-  p.transfer(c, s, d, got);
-  p.run_for(Duration::ms(500));
-  ASSERT_EQ(got.size(), d.size());
-  EXPECT_TRUE(got == d);
+  ASSERT_NO_FATAL_FAILURE(p.send_whole(stream(256 << 10)));
   EXPECT_GT(p.a.net->tx(0).stats().gso_skbs, 0u);
   EXPECT_GT(p.a.net->tx(0).stats().gso_segments, p.a.net->tx(0).stats().gso_skbs);
 }
@@ -947,13 +925,7 @@ TEST(TcpGso, SmallQueuesThrottleAndTheTransferCompletes) {
 
 TEST(TcpGso, DefaultLimitDoesNotThrottleAFastDevice) {
   GsoPair p;
-  auto [c, s] = p.connect_pair();
-  ASSERT_NE(s, nullptr);
-  const auto d = stream(256 << 10);
-  std::vector<uint8_t> got;
-  p.transfer(c, s, d, got);
-  p.run_for(Duration::ms(500));
-  ASSERT_EQ(got.size(), d.size());
+  ASSERT_NO_FATAL_FAILURE(p.send_whole(stream(256 << 10)));
   EXPECT_EQ(p.tcp_a.stats().tsq_throttled, 0u);  // the wire frees each skb as it sends it
 }
 

@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support/net_rig.hpp"
@@ -881,69 +883,79 @@ std::vector<uint64_t> purged_ids(const testing::RecordingSink& sink) {
   return v;
 }
 
-// Every frame a sends lost after the handshake, a write far over the send buffer: the connection
-// times out (tcp_retries2 3) and tcp_write_err purges the write queue. The segments never sent end
-// there, each once, as tcp.write_queue_purged drops (made, written, charged, then dropped: no wire
-// event); the sent ones ended on the wire, their retransmissions too. Closing the socket after
-// ends nothing more.
-TEST(TcpJourney, UnsentSegmentsEndWhenTheTimeoutPurgesTheWriteQueue) {
+// A connected pair traced into one sink, every frame a sends after the handshake lost (its id kept
+// in `lost`).
+struct TracedLossyPair {
   TcpPair p;
-  p.tcp_a.sysctls().tcp_retries2 = 3;
   testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
-  auto [c, s] = p.connect_pair();
-  ASSERT_NE(s, nullptr);
+  TcpSock* c = nullptr;
+  TcpSock* s = nullptr;
   std::set<uint64_t> lost;
-  p.a.dev.drop_if = [&](std::span<const uint8_t>) {
-    lost.insert(p.a.dev.last_id);
-    return true;
-  };
+  TracedLossyPair() {
+    p.a.net->set_trace(&sink, "host_a");
+    p.b.net->set_trace(&sink, "host_b");
+    std::tie(c, s) = p.connect_pair();
+    p.a.dev.drop_if = [this](std::span<const uint8_t>) {
+      lost.insert(p.a.dev.last_id);
+      return true;
+    };
+  }
+  // The segments tcp_write_queue_purge ended: some, as many as the stats say, none of them ever on
+  // the wire, each made, written and charged and then dropped there; and the account holds.
+  std::vector<uint64_t> expect_purged() {
+    const std::vector<uint64_t> purged = purged_ids(sink);
+    EXPECT_FALSE(purged.empty());
+    EXPECT_EQ(purged.size(), p.tcp_a.stats().write_queue_purged);
+    for (uint64_t id : purged) {
+      EXPECT_EQ(lost.count(id), 0u) << std::hex << id;
+      const auto j = journey(sink, id);
+      EXPECT_FALSE(j.empty()) << std::hex << id;
+      if (j.empty()) continue;
+      EXPECT_EQ(j.front(), "host_a egress:2 packet.made");
+      EXPECT_EQ(j.back(), "host_a egress:3 drop");
+    }
+    expect_account(sink, lost);
+    return purged;
+  }
+};
+
+// A write far over the send buffer, every frame lost: the connection times out (tcp_retries2 3) and
+// tcp_write_err purges the write queue. The segments never sent end there, each once, as
+// tcp.write_queue_purged drops (no wire event); the sent ones ended on the wire, their
+// retransmissions too. Closing the socket after ends nothing more.
+TEST(TcpJourney, UnsentSegmentsEndWhenTheTimeoutPurgesTheWriteQueue) {
+  TracedLossyPair t;
+  TcpPair& p = t.p;
+  ASSERT_NE(t.s, nullptr);
+  p.tcp_a.sysctls().tcp_retries2 = 3;
   const std::vector<uint8_t> d = pattern(1024 * 1024, 22);
   int sent = 0;
-  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& out) -> Co<void> {
-    out = co_await t.send(cpu, *sk, data);
-  }(p.tcp_a, p.a.cpu, c, d, sent));
+  p.tasks.spawn([](Tcp& tcp, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& out) -> Co<void> {
+    out = co_await tcp.send(cpu, *sk, data);
+  }(p.tcp_a, p.a.cpu, t.c, d, sent));
   p.run_for(Duration::ms(20000));
-  ASSERT_EQ(c->tstate, TcpState::Close);
+  ASSERT_EQ(t.c->tstate, TcpState::Close);
   EXPECT_GT(sent, 0);
-  const std::vector<uint64_t> purged = purged_ids(sink);
-  EXPECT_FALSE(purged.empty());
-  EXPECT_EQ(purged.size(), p.tcp_a.stats().write_queue_purged);
-  for (uint64_t id : purged) {
-    EXPECT_EQ(lost.count(id), 0u) << std::hex << id;
-    const auto j = journey(sink, id);
-    ASSERT_FALSE(j.empty());
-    EXPECT_EQ(j.front(), "host_a egress:2 packet.made");
-    EXPECT_EQ(j.back(), "host_a egress:3 drop");
-  }
-  expect_account(sink, lost);
-  p.tcp_a.close(c);
+  const std::vector<uint64_t> purged = t.expect_purged();
+  p.tcp_a.close(t.c);
   p.run_for(Duration::ms(10));
-  EXPECT_EQ(purged_ids(sink).size(), purged.size());
-  expect_account(sink, lost);
+  EXPECT_EQ(purged_ids(t.sink).size(), purged.size());
+  expect_account(t.sink, t.lost);
 }
 
 // tcp_reset purges the write queue too: a RST (exact sequence) while a's data waits for a window
 // the lost frames never open; its unsent segments end as tcp.write_queue_purged drops, the
 // blocked write returns its bytes and the next one ECONNRESET.
 TEST(TcpJourney, UnsentSegmentsEndWhenAResetPurgesTheWriteQueue) {
-  TcpPair p;
-  testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
-  auto [c, s] = p.connect_pair();
-  ASSERT_NE(s, nullptr);
-  std::set<uint64_t> lost;
-  p.a.dev.drop_if = [&](std::span<const uint8_t>) {
-    lost.insert(p.a.dev.last_id);
-    return true;
-  };
+  TracedLossyPair t;
+  TcpPair& p = t.p;
+  ASSERT_NE(t.s, nullptr);
+  TcpSock* c = t.c;
   const std::vector<uint8_t> d = pattern(1024 * 1024, 23);
   int first = 0, second = 0;
-  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& r1, int& r2) -> Co<void> {
-    r1 = co_await t.send(cpu, *sk, data);
-    r2 = co_await t.send(cpu, *sk, data);
+  p.tasks.spawn([](Tcp& tcp, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& r1, int& r2) -> Co<void> {
+    r1 = co_await tcp.send(cpu, *sk, data);
+    r2 = co_await tcp.send(cpu, *sk, data);
   }(p.tcp_a, p.a.cpu, c, d, first, second));
   p.run_for(Duration::ms(50));
   ASSERT_EQ(c->tstate, TcpState::Established);
@@ -955,10 +967,7 @@ TEST(TcpJourney, UnsentSegmentsEndWhenAResetPurgesTheWriteQueue) {
   EXPECT_EQ(second, -kECONNRESET);
   EXPECT_TRUE(c->wqueue.empty());
   EXPECT_TRUE(c->rtx.empty());
-  const std::vector<uint64_t> purged = purged_ids(sink);
-  EXPECT_FALSE(purged.empty());
-  EXPECT_EQ(purged.size(), p.tcp_a.stats().write_queue_purged);
-  expect_account(sink, lost);
+  t.expect_purged();
 }
 
 

@@ -177,7 +177,7 @@ void Softnet::napi_gro_receive(Napi& n, SkBuff* skb) {
     bool flush = v.ip_flush;
     // inet_gro_receive: DF the same; the IP id: fixed (an atomic flow: DF set, the id not
     // advancing) or one more per segment held. tcp_gro_receive decides which at the second segment.
-    flush |= v.df != ((ip2[6] & 0x40) != 0);
+    flush |= v.df != ((be16(ip2 + 6) & kIpDf) != 0);
     uint16_t flush_id = static_cast<uint16_t>(v.ip_id - be16(ip2 + 4));
     if (!h.is_atomic || !v.df) flush_id = (flush_id ^ p->gso_segs) != 0 ? 0xFFFF : 0;
     if (flush_id != 1 || p->gso_segs != 1 || !h.is_atomic) {

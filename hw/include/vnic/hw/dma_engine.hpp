@@ -182,6 +182,9 @@ class DmaEngine : public sc_core::sc_module {
   };
   void report(PendingWrite& w, WriteStatus st, uint64_t fault = 0);
   void recycle(PendingWrite& w);
+  // Cancels the commit event and gives every pending write back; reset() reports each as Revoked,
+  // drop_pending() (teardown) reports none.
+  void drain(bool report_revoked);
   void arm_commit();
   DmaResult reserve_write(uint64_t addr, std::size_t len, uint64_t start_ps);
   // Inside the DMI region with the access allowed: the host pointer for [addr, addr+len), else
