@@ -883,6 +883,86 @@ std::vector<uint64_t> purged_ids(const testing::RecordingSink& sink) {
   return v;
 }
 
+// A retransmission cut smaller than its first transmission: a holds b's data out of order (b's
+// 10th data segment lost three times), so every segment a sends carries SACK blocks and
+// tcp_current_mss is below the MSS a's first transmissions used; a's own lost segment (its 20th)
+// goes again in two parts (tcp_fragment on the retransmit queue). Both parts first went out in one
+// packet, whose journey ended on the wire: the tail makes no new packet that would never be sent
+// or end, and the whole connection's account holds.
+TEST(TcpJourney, ARetransmissionCutByTheSackOptionsMakesNoPacketThatNeverEnds) {
+  TcpPair p;
+  testing::RecordingSink sink;
+  p.a.net->set_trace(&sink, "host_a");
+  p.b.net->set_trace(&sink, "host_b");
+  std::set<uint64_t> lost;
+  int a_data = 0, b_data = 0, b_losses = 0;
+  uint32_t a_lost_seq = 0, b_lost_seq = 0;
+  p.a.dev.drop_if = [&](std::span<const uint8_t> f) {
+    const auto r = tcp_of(f);
+    if (!r || r->payload_len == 0 || ++a_data != 20) return false;
+    a_lost_seq = r->seq;
+    lost.insert(p.a.dev.last_id);
+    return true;
+  };
+  p.b.dev.drop_if = [&](std::span<const uint8_t> f) {
+    const auto r = tcp_of(f);
+    if (!r || r->payload_len == 0) return false;
+    if (++b_data == 10) b_lost_seq = r->seq;
+    if (b_data < 10 || r->seq != b_lost_seq || b_losses == 3) return false;
+    ++b_losses;
+    lost.insert(p.b.dev.last_id);
+    return true;
+  };
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  const std::vector<uint8_t> da = pattern(200 * 1024, 31), db = pattern(200 * 1024, 32);
+  std::vector<uint8_t> ga, gb;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, da, gb);
+  transfer(p, p.tcp_b, p.b.cpu, s, p.tcp_a, p.a.cpu, c, db, ga);
+  p.run_for(Duration::ms(5000));
+  EXPECT_TRUE(gb == da);
+  EXPECT_TRUE(ga == db);
+  ASSERT_NE(a_lost_seq, 0u);
+  EXPECT_EQ(b_losses, 3);
+  // a's segment at the hole went again shorter than the first time: the retransmission was cut
+  std::vector<uint16_t> lens;
+  for (const auto& r : p.sent_by(p.a)) {
+    if (r.seq == a_lost_seq && r.payload_len > 0) lens.push_back(r.payload_len);
+  }
+  ASSERT_GE(lens.size(), 2u);
+  EXPECT_LT(lens[1], lens[0]);
+  p.tcp_a.close(c);
+  p.tcp_b.close(s);
+  p.run_for(Duration::ms(70000));
+  expect_account(sink, lost);
+}
+
+// A first transmission that finds no skb (host memory exhausted: tcp_transmit_skb fails before
+// anything was built) sent nothing: its segments keep their packet ids for the next try,
+// which goes when memory is back, and every packet still ends once.
+TEST(TcpJourney, ATransmitWithNoSkbKeepsItsSegmentsIds) {
+  TcpPair p;
+  testing::RecordingSink sink;
+  p.a.net->set_trace(&sink, "host_a");
+  p.b.net->set_trace(&sink, "host_b");
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.a.mem.fail_after(0);
+  const std::vector<uint8_t> d = pattern(64 * 1024, 33);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, d, got);
+  p.run_for(Duration::ms(1));
+  EXPECT_GT(p.tcp_a.stats().pool_empty, 0u);
+  EXPECT_TRUE(got.empty());
+  p.a.mem.fail_after(-1);
+  p.run_for(Duration::ms(3000));  // the next try: a probe timer, or the ACK of what got through
+  EXPECT_TRUE(got == d);
+  p.tcp_a.close(c);
+  p.tcp_b.close(s);
+  p.run_for(Duration::ms(70000));
+  expect_account(sink, {});
+}
+
 // A connected pair traced into one sink, every frame a sends after the handshake lost (its id kept
 // in `lost`).
 struct TracedLossyPair {

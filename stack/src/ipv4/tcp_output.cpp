@@ -643,6 +643,7 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
     if (small_queue_check(sk, truesize, 0)) break;
     for (auto it = first; it != past; ++it) rate_skb_sent(sk, *it);
     int err;
+    const uint64_t pool_empty_before = stats_.pool_empty;
     if (n == 1) {
       err = transmit(cpu, sk, sk.wqueue.front(), false, sk.rcv_nxt);
     } else {
@@ -658,7 +659,10 @@ bool TcpEngine::write_xmit(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagle,
       err = transmit(cpu, sk, g, false, sk.rcv_nxt, ids, mss_now);
     }
     if (err != 0) {
-      // the skb went nowhere: its segments take fresh ids for their next try
+      // The skb went nowhere. One that was made and dropped on the way (by the qdisc, routing, the
+      // neighbour layer) ended its segments' ids there: their next try takes fresh ones. With no
+      // skb at all (the pool empty) nothing was sent and the ids stay for the next try.
+      if (stats_.pool_empty != pool_empty_before) break;
       for (std::size_t i = 0; i < n; ++i) {
         TcpSeg& s = sk.wqueue[i];
         s.id = net_.next_packet_id();
@@ -697,13 +701,17 @@ void TcpEngine::push_pending(Cpu& cpu, TcpSock& sk, uint32_t mss_now, int nonagl
 }
 
 void TcpEngine::fragment(TcpSock& sk, std::deque<TcpSeg>& q, std::size_t idx, uint32_t len) {
-  // tcp_fragment: the first `len` bytes stay, the rest becomes a segment of its own (a new packet)
+  // tcp_fragment: the first `len` bytes stay, the rest becomes a segment of its own. On the write
+  // queue that is a new packet, made here. On the retransmit queue both parts went out in the one
+  // packet that carried them first, whose journey has ended: the tail keeps that packet's id (the
+  // id its retransmissions name) and no new one is made, which would never be sent or end.
   TcpSeg& s = q[idx];
   if (len == 0 || len >= s.len) return;
+  const bool sent = &q == &sk.rtx;
   TcpSeg tail = s;
   tail.seq = s.seq + len;
   tail.len = s.len - len;
-  tail.id = net_.next_packet_id();
+  if (!sent) tail.id = net_.next_packet_id();
   tail.skb_head = true;  // a new skb, with its own header
   tail.truesize = alloc_skb_truesize(kMaxTcpHeader) + tail.len;
   s.len = len;
@@ -711,13 +719,13 @@ void TcpEngine::fragment(TcpSock& sk, std::deque<TcpSeg>& q, std::size_t idx, ui
   s.flags &= static_cast<uint8_t>(~(kTcpFin | kTcpPsh));
   s.truesize -= std::min(s.truesize, tail.len);
   sk.wmem_queued += alloc_skb_truesize(kMaxTcpHeader);
-  if (&q == &sk.rtx) {
+  if (sent) {
     ++sk.packets_out;
     if ((tail.sacked & kTcpcbLost) != 0) ++sk.lost_out;
     if ((tail.sacked & kTcpcbSackedRetrans) != 0) ++sk.retrans_out;
     if ((tail.sacked & kTcpcbSackedAcked) != 0) ++sk.sacked_out;
   }
-  net_.trace_event(timer_cpu(), TraceKind::PacketMade, egress(2), tail.id, tail.len);
+  if (!sent) net_.trace_event(timer_cpu(), TraceKind::PacketMade, egress(2), tail.id, tail.len);
   q.insert(q.begin() + static_cast<std::ptrdiff_t>(idx + 1), tail);
 }
 
