@@ -661,13 +661,17 @@ std::string DriverHost::ethtool_k(unsigned port) const {
   // ethtool -k in its own order and form, the features this model has an answer for (docs/driver.md):
   // the device offloads nothing ([fixed] off: no checksums, no scatter-gather, no TSO, LRO or
   // hardware GRO); GSO and GRO are the stack's software ones; rx-fcs and rx-all the driver's.
+  // GSO asked for shows as "off [requested on]": netdev_fix_features drops NETIF_F_GSO from a
+  // device without NETIF_F_SG. TCP cuts GSO skbs either way (sk_setup_caps gives every TCP socket
+  // GSO), so only the display follows it.
   const auto& d = driver(port);
   auto on = [](bool b) { return b ? "on" : "off"; };
+  const char* gso = d.gso ? "off [requested on]" : "off";
   return fmt::format("Features for {}:\nrx-checksumming: off [fixed]\ntx-checksumming: off [fixed]\n"
                      "scatter-gather: off [fixed]\ntcp-segmentation-offload: off [fixed]\n"
                      "generic-segmentation-offload: {}\ngeneric-receive-offload: {}\n"
                      "large-receive-offload: off [fixed]\nrx-fcs: {}\nrx-all: {}\nrx-gro-hw: off [fixed]\n",
-                     d.name, on(d.gso), on(d.gro), on(d.feat_rx_fcs), on(d.feat_rx_all));
+                     d.name, gso, on(d.gro), on(d.feat_rx_fcs), on(d.feat_rx_all));
 }
 
 std::string DriverHost::ethtool_link(unsigned port) const {
