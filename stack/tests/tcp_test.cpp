@@ -963,6 +963,42 @@ TEST(TcpJourney, ATransmitWithNoSkbKeepsItsSegmentsIds) {
   expect_account(sink, {});
 }
 
+// setsockopt(SO_SNDBUF) on TCP calls sk_stream_write_space (TCP's sk_write_space): a writer
+// blocked on a full send buffer wakes when the new size leaves room in sk_wmem_queued, even while
+// the qdisc holds most of those bytes (sock_def_write_space would test sk_wmem_alloc and keep it
+// asleep). The device is stopped, so nothing else can wake it.
+TEST(TcpSend, RaisingTheSendBufferWakesABlockedWriterWhileTheQdiscHoldsItsBytes) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  // a window's worth first, so that a's cwnd lets a whole send buffer into the qdisc
+  const std::vector<uint8_t> warm = pattern(2 * 1024 * 1024, 35);
+  std::vector<uint8_t> got;
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, warm, got);
+  p.run_for(Duration::ms(300));
+  ASSERT_EQ(got.size(), warm.size());
+  ASSERT_GT(c->snd_cwnd, 100u);
+  p.a.dev.netif_tx_stop_queue();
+  p.tcp_a.set_sndbuf(*c, 64 * 1024);  // 131072
+  const std::vector<uint8_t> d = pattern(1024 * 1024, 34);
+  int sent = 0;
+  p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, const std::vector<uint8_t>& data, int& out) -> Co<void> {
+    out = co_await t.send(cpu, *sk, data);
+  }(p.tcp_a, p.a.cpu, c, d, sent));
+  p.run_for(Duration::ms(5));
+  ASSERT_TRUE(c->nospace);  // the writer waits
+  const uint32_t queued = c->wmem_queued, in_qdisc = c->wmem_alloc;
+  // A size with room by sk_stream_write_space's test (free >= half of what is queued) but not by
+  // sock_def_write_space's (2 * sk_wmem_alloc <= sk_sndbuf)
+  const uint32_t want = queued + queued / 2 + 2;
+  ASSERT_LT(want, 2 * in_qdisc) << "queued " << queued << ", in the qdisc " << in_qdisc;
+  p.tcp_a.set_sndbuf(*c, static_cast<int>(want / 2 + 1));
+  EXPECT_FALSE(c->nospace);
+  p.run_for(Duration::ms(1));
+  EXPECT_GT(c->wmem_queued, queued);  // the writer ran and queued more
+  EXPECT_EQ(sent, 0);                 // still blocked on the rest of its megabyte
+}
+
 // A connected pair traced into one sink, every frame a sends after the handshake lost (its id kept
 // in `lost`).
 struct TracedLossyPair {

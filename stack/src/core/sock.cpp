@@ -47,11 +47,15 @@ void sock_set_rcvbuf(Sock& sk, int val, const NetCoreSysctls& core) {
   sk.rcvbuf = std::max(v * 2, kSockMinRcvbuf);
 }
 
-void sock_set_sndbuf(Sock& sk, int val, const NetCoreSysctls& core, Cpu& cpu) {
+void sock_set_sndbuf_value(Sock& sk, int val, const NetCoreSysctls& core) {
   uint32_t v = std::min(static_cast<uint32_t>(val), core.wmem_max);
   v = std::min<uint32_t>(v, std::numeric_limits<int>::max() / 2);
   sk.sndbuf_locked = true;
   sk.sndbuf = std::max(v * 2, kSockMinSndbuf);
+}
+
+void sock_set_sndbuf(Sock& sk, int val, const NetCoreSysctls& core, Cpu& cpu) {
+  sock_set_sndbuf_value(sk, val, core);
   sk.write_space(cpu);  // "Wake up sending tasks if we upped the value"
 }
 

@@ -904,7 +904,12 @@ void Tcp::set_keepalive(TcpSock& sk, bool on, int idle_s, int intvl_s, int cnt) 
 
 void Tcp::set_rcvbuf(TcpSock& sk, int val) { sock_set_rcvbuf(sk, val, net_.config().core); }
 
-void Tcp::set_sndbuf(TcpSock& sk, int val) { sock_set_sndbuf(sk, val, net_.config().core, net_.cpu(0)); }
+void Tcp::set_sndbuf(TcpSock& sk, int val) {
+  // sock_setsockopt(SO_SNDBUF): the value, then sk_write_space, which is sk_stream_write_space for
+  // TCP (tcp_init_sock)
+  sock_set_sndbuf_value(sk, val, net_.config().core);
+  e_->stream_write_space(net_.cpu(0), sk);
+}
 
 int Tcp::set_congestion(TcpSock& sk, std::string_view name) {
   auto ca = tcp_ca_create(name);

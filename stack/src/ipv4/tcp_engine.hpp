@@ -125,6 +125,7 @@ class TcpEngine {
   void init_buffer_space(TcpSock& sk);
   void sndbuf_expand(TcpSock& sk);
   void new_space(Cpu& cpu, TcpSock& sk);
+  void stream_write_space(Cpu& cpu, TcpSock& sk);
   void finish_connect(Cpu& cpu, TcpSock& sk);
   void init_transfer(Cpu& cpu, TcpSock& sk);
   void reset(Cpu& cpu, TcpSock& sk);  // tcp_reset: a RST took the connection

@@ -1389,6 +1389,11 @@ void TcpEngine::new_space(Cpu& cpu, TcpSock& sk) {
   // hold, and refused there the wake would be lost with SOCK_NOSPACE already clear.
   if (!sk.sndbuf_locked && sk.ca_state == TcpCaState::Open && sk.packets_in_flight() < sk.snd_cwnd) sndbuf_expand(sk);
   if (!sk.nospace) return;
+  stream_write_space(cpu, sk);
+}
+
+void TcpEngine::stream_write_space(Cpu& cpu, TcpSock& sk) {
+  // sk_stream_write_space: writeable (__sk_stream_is_writeable) clears SOCK_NOSPACE and wakes
   const int64_t wspace = static_cast<int64_t>(sk.sndbuf) - sk.wmem_queued;
   if (wspace < static_cast<int64_t>(sk.wmem_queued >> 1) || sk.wmem_queued >= sk.sndbuf) return;
   sk.nospace = false;

@@ -93,6 +93,9 @@ struct Sock : Pollable {
 // sk_write_space. getsockopt returns the doubled value.
 void sock_set_rcvbuf(Sock& sk, int val, const NetCoreSysctls& core);
 void sock_set_sndbuf(Sock& sk, int val, const NetCoreSysctls& core, Cpu& cpu);
+// The same without the sk_write_space call, for a socket whose sk_write_space is not
+// sock_def_write_space (TCP's is sk_stream_write_space: its caller wakes).
+void sock_set_sndbuf_value(Sock& sk, int val, const NetCoreSysctls& core);
 
 // __skb_queue_purge as a socket's destructor runs it (inet_sock_destruct): every skb still on
 // `q` freed. With `trace`, each is a drop of the packet (NOT_SPECIFIED at ingress 22: the
