@@ -174,10 +174,20 @@ TEST(IpQueueXmit, ABroadcastGoesToTheBroadcastAddressWithoutArp) {
   EXPECT_EQ(r.net->ip_mib().OutBcastPkts, 2u);
 }
 
-TEST(IpQueueXmit, ASendToOurOwnAddressIsRefusedUntilLoopbackExists) {
+TEST(IpQueueXmit, ASendToOurOwnAddressGoesOutThroughLoAndComesBackIn) {
   NetRig r;
-  EXPECT_EQ(r.net->ip_send(r.cpu, payload(r, 8), {.daddr = ip4("10.0.0.1"), .protocol = 17}), -kEOPNOTSUPP);
-  EXPECT_EQ(r.net->stats().out_to_local, 1u);
+  SkBuff* skb = payload(r, 8);
+  const uint64_t id = skb->trace_id;
+  EXPECT_EQ(r.net->ip_send(r.cpu, skb, {.daddr = ip4("10.0.0.1"), .protocol = 17}), 0);
+  EXPECT_TRUE(r.dev.frames.empty());  // not on eth0
+  EXPECT_EQ(r.net->loopback().lstats_packets(), 1u);
+  EXPECT_EQ(r.net->loopback().lstats_bytes(), 28u);  // from the IP header
+  EXPECT_EQ(r.net->ip_mib().OutRequests, 1u);
+  r.cpu.run();  // the backlog: ip_rcv, no handler for UDP in this rig
+  EXPECT_EQ(r.net->ip_mib().InReceives, 1u);
+  EXPECT_EQ(r.net->ip_mib().InUnknownProtos, 1u);
+  ASSERT_NE(r.end_of(id), nullptr);
+  EXPECT_EQ(r.end_of(id)->reason, SkbDropReason::IpNoproto);
   EXPECT_EQ(r.pool.live(), 0u);
 }
 

@@ -35,16 +35,20 @@ TEST(RegisterNetdevice, IfindexesStartAfterLoAndErrorsAreNegativeErrno) {
 
 TEST(TcQdiscReplace, TheQdiscsTheModelHasAndTheViewFollows) {
   NetRig r;
+  // lo (ifindex 1) comes first, with its noqueue qdisc, whatever default_qdisc says.
+  const std::string lo =
+      "qdisc noqueue 0: dev lo root refcnt 2\n Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0) \n"
+      " backlog 0b 0p requeues 0\n";
   EXPECT_EQ(r.net->set_qdisc(r.ifindex, "cake"), -kEINVAL);
   ASSERT_EQ(r.net->set_qdisc(r.ifindex, "fq_codel"), 0);
-  EXPECT_EQ(r.net->tc_s_qdisc().rfind("qdisc fq_codel 0: dev eth0 root refcnt 2 limit 10240p flows 1024 quantum 1514 "
+  EXPECT_EQ(r.net->tc_s_qdisc().rfind(lo + "qdisc fq_codel 0: dev eth0 root refcnt 2 limit 10240p flows 1024 quantum 1514 "
                                       "target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64",
                                       0),
             0u)
       << r.net->tc_s_qdisc();
   EXPECT_EQ(r.net->set_qdisc(7, "noqueue"), -kENODEV);
   ASSERT_EQ(r.net->set_qdisc(r.ifindex, "noqueue"), 0);
-  EXPECT_EQ(r.net->tc_s_qdisc().rfind("qdisc noqueue 0: dev eth0 root refcnt 2\n", 0), 0u) << r.net->tc_s_qdisc();
+  EXPECT_EQ(r.net->tc_s_qdisc().rfind(lo + "qdisc noqueue 0: dev eth0 root refcnt 2\n", 0), 0u) << r.net->tc_s_qdisc();
   r.net->neigh().neigh_add(r.dev, ip4("10.0.0.2"), testing::kMacB, kNudPermanent);
   SkBuff* s = r.net->alloc_skb(r.cpu, 4);
   EXPECT_EQ(r.net->ip_send(r.cpu, s, {.daddr = ip4("10.0.0.2"), .protocol = 17}), 0);

@@ -201,7 +201,9 @@ TEST(PingPair, DeadlineEndsTheRun) {
   ASSERT_EQ(l.size(), 8u) << app.output();
   EXPECT_EQ(l[6], "3 packets transmitted, 3 received, 0% packet loss, time 2000ms");
   EXPECT_EQ(app.stats().exit_code, 0);
-  // Nobody at 10.0.0.3: ARP fails, nothing comes back; -w 4 gives 4 sends, 100% loss, exit 1.
+  // Nobody at 10.0.0.3: ARP gives up after its 3 probes (1 s apart) and each echo request that
+  // waited is reported (arp_error_report: a host unreachable from our own address, through lo);
+  // with -w, ping stops at the first error (main_loop: deadline && nerrors), before a 4th send.
   PingOptions o2 = to("10.0.0.3", 0);
   o2.deadline_s = 4;
   o2.start = p.a.cpu.now() + Duration::s(1);
@@ -211,9 +213,12 @@ TEST(PingPair, DeadlineEndsTheRun) {
   ASSERT_TRUE(lost.done());
   EXPECT_EQ(lost.output(),
             "PING 10.0.0.3 (10.0.0.3) 56(84) bytes of data.\n"
+            "From 10.0.0.1 icmp_seq=1 Destination Host Unreachable\n"
+            "From 10.0.0.1 icmp_seq=2 Destination Host Unreachable\n"
+            "From 10.0.0.1 icmp_seq=3 Destination Host Unreachable\n"
             "\n--- 10.0.0.3 ping statistics ---\n"
-            "4 packets transmitted, 0 received, 100% packet loss, time 3000ms\n"
-            "\n");
+            "3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2000ms\n"
+            "pipe 3\n");
   EXPECT_EQ(lost.stats().exit_code, 1);
 }
 

@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "support/account.hpp"
 #include "support/net_rig.hpp"
 #include "support/pair_rig.hpp"
 #include "vnic/stack/icmp.hpp"
@@ -719,34 +720,8 @@ struct Step {
   std::string source, step, kind;
   bool operator==(const Step&) const = default;
 };
-std::vector<std::string> journey(const testing::RecordingSink& sink, uint64_t id) {
-  std::vector<std::string> v;
-  for (const auto& r : sink.events) {
-    if (r.e.packet == id) {
-      v.push_back(r.source + " " + std::string(model::step_name(r.e.step)) + " " + std::string(model::trace_kind_name(r.e.kind)));
-    }
-  }
-  return v;
-}
-// Every packet of a run has exactly one end (Consumed or Drop), its last event; packets the
-// rig's wire lost (`lost`) have none.
-void expect_account(const testing::RecordingSink& sink, const std::set<uint64_t>& lost) {
-  std::map<uint64_t, int> ends;
-  std::map<uint64_t, TraceKind> last;
-  for (const auto& r : sink.events) {
-    if (r.e.packet == 0) continue;
-    last[r.e.packet] = r.e.kind;
-    if (r.e.kind == TraceKind::Consumed || r.e.kind == TraceKind::Drop) ++ends[r.e.packet];
-  }
-  for (const auto& [id, kind] : last) {
-    if (lost.count(id) != 0) {
-      EXPECT_EQ(ends[id], 0) << std::hex << id;
-      continue;
-    }
-    EXPECT_EQ(ends[id], 1) << std::hex << id << "\n" << ::testing::PrintToString(journey(sink, id));
-    EXPECT_TRUE(kind == TraceKind::Consumed || kind == TraceKind::Drop) << std::hex << id;
-  }
-}
+using testing::expect_account;
+using testing::journey;
 
 // One segment from send() to the reader's recv(): egress 1-4 in tcp_sendmsg/tcp_transmit_skb, the
 // IP layer, then on the reader ingress 19-24: tcp_v4_rcv, the lookup, the state machine, the

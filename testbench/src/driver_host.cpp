@@ -61,7 +61,7 @@ DriverHost::DriverHost(const std::string& name, hw::EventQueue& q, HostMemory& m
   tcp_ = std::make_unique<stack::Tcp>(*net_, *icmp_, cfg.tcp);  // IP protocol 6
   for (unsigned i = 0; i < cpus_.size(); ++i) {
     softnet_.push_back(std::make_unique<stack::Softnet>(cpus_.core(i), cfg.sysctl));
-    softnet_.back()->set_rx_handler(&stack::NetStack::rx_handler, net_.get());
+    net_->attach_softnet(*softnet_.back());
   }
   for (auto& p : ports_) {
     if (p->cfg.fault_injection) p->fault_bus = std::make_unique<driver::FaultInjectingBus>(*p->bus);

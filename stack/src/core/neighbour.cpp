@@ -84,7 +84,10 @@ bool NeighTable::is_local(Ipv4Addr addr) const {
 Ipv4Addr NeighTable::local_addr(const NetDevice& dev) const {
   for (const auto& l : local_)
     if (l.first == &dev) return l.second;
-  return local_.empty() ? Ipv4Addr{} : local_.front().second;  // inet_select_addr: any address
+  // inet_select_addr: another device's address, but not one of scope host (lo's 127.0.0.1).
+  for (const auto& l : local_)
+    if (!l.second.is_loopback()) return l.second;
+  return {};
 }
 
 void NeighTable::netdev_up(NetDevice& dev) {
@@ -108,6 +111,12 @@ Neighbour* NeighTable::create(NetDevice& dev, Ipv4Addr addr) {
   n->used = now;
   // neigh_alloc: confirmed = jiffies - (base_reachable_time << 1): not confirmed yet.
   n->confirmed = now - parms_.base_reachable_time * 2;
+  // arp_constructor: a loopback (or NOARP) device needs no resolution: NUD_NOARP with the
+  // device's own address as the destination (lo's 00:00:00:00:00:00).
+  if (dev.loopback) {
+    n->nud_state = kNudNoarp;
+    n->ha = dev.dev_addr;
+  }
   ++stats_.allocs;
   Neighbour* p = n.get();
   entries_[Key{&dev, addr.to_u32()}] = std::move(n);
@@ -224,8 +233,16 @@ void NeighTable::timer_handler(Neighbour& n) {  // neigh_timer_handler
 
 void NeighTable::invalidate(Neighbour& n) {  // neigh_invalidate
   ++stats_.res_failed;
-  // Linux reports each waiting packet (arp_error_report: dst_link_failure, an ICMP host
-  // unreachable to the local sender; not modelled yet) and then drops them.
+  // Each waiting packet is reported (neigh->ops->error_report = arp_error_report:
+  // dst_link_failure, an ICMP host unreachable to its sender), then freed with NEIGH_FAILED,
+  // while the entry stays FAILED; whatever is left after that is purged the same way.
+  while (n.nud_state == kNudFailed) {
+    SkBuff* s = n.arp_queue.pop_front();
+    if (s == nullptr) break;
+    n.arp_queue_len_bytes -= std::min(n.arp_queue_len_bytes, s->truesize);
+    if (error_report_ != nullptr) error_report_(error_ctx_, *s);
+    drop(s, SkbDropReason::NeighFailed);
+  }
   while (SkBuff* s = n.arp_queue.pop_front()) drop(s, SkbDropReason::NeighFailed);
   n.arp_queue_len_bytes = 0;
 }

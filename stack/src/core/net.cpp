@@ -51,8 +51,18 @@ NetStack::NetStack(const NetStackConfig& cfg, std::vector<Cpu*> cpus, SkbPool& p
   for (uint32_t& v : idents_) v = static_cast<uint32_t>(splitmix64(seed));  // ip_idents' random start
   ident_tstamp_.assign(kIpIdents, 0);
   ident_rng_ = splitmix64(seed);
+  neigh_->set_error_report(&NetStack::neigh_error_report, this);
   ip_frags_init();
   ipt_ = std::make_unique<IpTables>();
+  // loopback_net_init: lo is the namespace's first device (ifindex 1), up, with no queue
+  // (IFF_NO_QUEUE: noqueue whatever default_qdisc says); the boot scripts give it 127.0.0.1/8.
+  lo_ = std::make_unique<Loopback>(&NetStack::loopback_rx, this);
+  auto d = std::make_unique<Dev>();
+  d->dev = lo_.get();
+  d->ifindex = kLoopbackIfindex;
+  tx_[0]->attach(*lo_, make_qdisc("noqueue", *lo_));
+  devs_.push_back(std::move(d));
+  ip_addr_add(kLoopbackIfindex, wire::Ipv4Cidr{wire::Ipv4Addr{{127, 0, 0, 1}}, 8});
 }
 
 NetStack::~NetStack() {
@@ -67,11 +77,11 @@ NetStack::~NetStack() {
 // ------------------------------------------------------------------ devices and addresses
 
 NetStack::Dev* NetStack::dev_entry(int ifindex) {
-  const int i = ifindex - 2;
+  const int i = ifindex - 1;  // devs_[0] is lo
   return i >= 0 && static_cast<std::size_t>(i) < devs_.size() ? devs_[static_cast<std::size_t>(i)].get() : nullptr;
 }
 const NetStack::Dev* NetStack::dev_entry(int ifindex) const {
-  const int i = ifindex - 2;
+  const int i = ifindex - 1;
   return i >= 0 && static_cast<std::size_t>(i) < devs_.size() ? devs_[static_cast<std::size_t>(i)].get() : nullptr;
 }
 NetStack::Dev* NetStack::dev_entry(const NetDevice* dev) {
@@ -85,7 +95,7 @@ int NetStack::register_netdev(NetDevice& dev) {
   if (dev_entry(&dev) != nullptr) return -kEEXIST;
   auto d = std::make_unique<Dev>();
   d->dev = &dev;
-  d->ifindex = static_cast<int>(devs_.size()) + 2;  // lo is 1
+  d->ifindex = static_cast<int>(devs_.size()) + 1;  // after lo (1)
   tx_[0]->attach(dev, make_qdisc(cfg_.default_qdisc, dev));
   devs_.push_back(std::move(d));
   return devs_.back()->ifindex;
@@ -141,7 +151,7 @@ int NetStack::ip_addr_add(int ifindex, wire::Ipv4Cidr addr) {
     if (a.ifindex == ifindex && a.addr.addr == addr.addr) return -kEEXIST;  // inet_insert_ifa
   }
   addrs_.push_back(Ifaddr{ifindex, addr});
-  fib_.add_address(ifindex, addr);
+  fib_.add_address(ifindex, addr, d->dev->loopback);
   neigh_->add_local_addr(*d->dev, addr.addr);
   // NETDEV_UP was earlier; an address added to a running device is announced as
   // inetdev_event's NETDEV_CHANGEADDR would: only with arp_notify (the neighbour table's rule).
@@ -223,6 +233,39 @@ int NetStack::tc_filter_add_ingress(int ifindex, const TcFilter& f) {
   return 0;
 }
 
+void NetStack::attach_softnet(Softnet& sd) {
+  sd.set_rx_handler(&NetStack::rx_handler, this);
+  if (&sd.cpu() == cpus_[0] || rx_softnet_ == nullptr) rx_softnet_ = &sd;
+}
+
+bool NetStack::loopback_rx(void* ctx, SkBuff* skb) {
+  // loopback_xmit after eth_type_trans (ingress 11 for the packet turned around): the output
+  // route stays on the skb (ip_output marked it; ip_rcv_finish then skips route input), the
+  // receive time is stamped (net_timestamp_check) and __netif_rx queues it (ingress 14).
+  auto* net = static_cast<NetStack*>(ctx);
+  Cpu& cpu = net->xmit_cpu_ != nullptr ? *net->xmit_cpu_ : *net->cpus_[0];
+  skb->tstamp = cpu.now();
+  net->trace_event(cpu, TraceKind::EthTypeTrans, model::ingress(11), skb->trace_id, skb->protocol);
+  if (net->rx_softnet_ == nullptr) {
+    // No softnet_data to queue to (a rig without one): lost as a full backlog loses it.
+    ++skb->dev->rx_dropped_core;
+    ++skb->dev->rx_backlog_dropped;
+    net->drop(cpu, skb, SkbDropReason::CpuBacklog, model::ingress(14), model::host_drop(model::HostDrop::SoftnetDropped));
+    return false;
+  }
+  return net->rx_softnet_->netif_rx(skb) == 0;
+}
+
+void NetStack::neigh_error_report(void* ctx, const SkBuff& skb) {
+  // arp_error_report -> dst_link_failure -> ipv4_link_failure: a packet with an IPv4 header
+  // (version 4, ihl >= 5) gets __icmp_send(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH) to its source;
+  // the table frees it afterwards (NEIGH_FAILED). From the neighbour timer: cpus[0].
+  auto* net = static_cast<NetStack*>(ctx);
+  const std::span<const uint8_t> nb = skb.network_bytes();
+  if (nb.size() < wire::kIpv4MinHeaderLen || (nb[0] >> 4) != 4 || (nb[0] & 0x0F) < 5) return;
+  net->icmp_send(*net->cpus_[0], skb, 3, 1, 0);
+}
+
 void NetStack::inet_add_protocol(uint8_t proto, L4Handler fn, void* ctx) { protos_[proto] = Proto{fn, ctx}; }
 
 void NetStack::set_icmp_send(IcmpSendFn fn, void* ctx) {
@@ -294,15 +337,28 @@ SkBuff* NetStack::alloc_skb(Cpu& cpu, uint32_t len) {
 namespace {
 
 std::string link_flags(const NetDevice& d) {
-  // iproute2's print_link_flags: NO-CARRIER first, then the IFF_* names in its order.
+  // iproute2's print_link_flags: NO-CARRIER first, then the IFF_* names in its order (lo has
+  // IFF_LOOPBACK and neither IFF_BROADCAST nor IFF_MULTICAST).
   std::string s = "<";
   if (d.up && !d.carrier) s += "NO-CARRIER,";
-  s += "BROADCAST,MULTICAST";
+  s += d.loopback ? "LOOPBACK" : "BROADCAST,MULTICAST";
   if (d.allmulti) s += ",ALLMULTI";
   if (d.promisc) s += ",PROMISC";
   if (d.up) s += ",UP";
   if (d.up && d.carrier) s += ",LOWER_UP";
   return s + ">";
+}
+
+// The operstate iproute2 prints: lo reports none of its own (IF_OPER_UNKNOWN).
+const char* link_state(const NetDevice& d) {
+  if (d.loopback && d.up) return "UNKNOWN";
+  return d.up && d.carrier ? "UP" : "DOWN";
+}
+
+// The link line: "link/ether MAC brd ff:..", lo's "link/loopback 00:.. brd 00:..".
+std::string link_line(const NetDevice& d) {
+  if (d.loopback) return fmt::format("    link/loopback {} brd {}\n", d.dev_addr.str(), d.dev_addr.str());
+  return fmt::format("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", d.dev_addr.str());
 }
 
 // iproute2's size_columns: a column is as wide as its header or its widest number.
@@ -323,9 +379,8 @@ std::string NetStack::ip_s_link() const {
     const uint64_t rx_dropped = s.rx_dropped + d.rx_dropped_core;
     const uint64_t tx_dropped = s.tx_dropped + d.tx_dropped_core;
     out += fmt::format("{}: {}: {} mtu {} qdisc {} state {} mode DEFAULT group default qlen {}\n", dp->ifindex, d.name,
-                       link_flags(d), d.mtu, d.qdisc ? d.qdisc->kind() : "noop", d.up && d.carrier ? "UP" : "DOWN",
-                       d.tx_queue_len);
-    out += fmt::format("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", d.dev_addr.str());
+                       link_flags(d), d.mtu, d.qdisc ? d.qdisc->kind() : "noop", link_state(d), d.tx_queue_len);
+    out += link_line(d);
     // print_stats64 (iproute2 6.1, `ip -s link`; the error rows of -s -s, with nohandler and
     // otherhost, are not printed): cols "*X errors:" packets errors dropped heartbt overrun compressed.
     std::vector<unsigned> cols = {10, 7, 6, 7, 7, 7, 10};
@@ -355,13 +410,13 @@ std::string NetStack::ip_addr() const {
   for (const auto& dp : devs_) {
     const NetDevice& d = *dp->dev;
     out += fmt::format("{}: {}: {} mtu {} qdisc {} state {} group default qlen {}\n", dp->ifindex, d.name,
-                       link_flags(d), d.mtu, d.qdisc ? d.qdisc->kind() : "noop", d.up && d.carrier ? "UP" : "DOWN",
-                       d.tx_queue_len);
-    out += fmt::format("    link/ether {} brd ff:ff:ff:ff:ff:ff\n", d.dev_addr.str());
+                       link_flags(d), d.mtu, d.qdisc ? d.qdisc->kind() : "noop", link_state(d), d.tx_queue_len);
+    out += link_line(d);
     for (const Ifaddr& a : addrs_) {
       if (a.ifindex != dp->ifindex) continue;
-      // `ip addr add A/L brd + dev X`: the broadcast address shown unless /31 or /32.
-      const auto brd = a.addr.broadcast();
+      // `ip addr add A/L brd + dev X`: the broadcast address shown unless /31 or /32; lo's
+      // address is added without one (`ip addr add 127.0.0.1/8 dev lo`).
+      const auto brd = d.loopback ? std::nullopt : a.addr.broadcast();
       const char* scope = a.addr.addr.is_loopback() ? "host" : "global";
       out += fmt::format("    inet {}/{}{} scope {} {}\n       valid_lft forever preferred_lft forever\n",
                          a.addr.addr.str(), a.addr.prefix_len, brd ? " brd " + brd->str() : std::string(), scope,
@@ -372,8 +427,7 @@ std::string NetStack::ip_addr() const {
 }
 
 std::string NetStack::ip_route() const {
-  std::vector<std::string> names(devs_.size() + 2);
-  names[1] = "lo";
+  std::vector<std::string> names(devs_.size() + 1);
   for (const auto& d : devs_) names[static_cast<std::size_t>(d->ifindex)] = d->dev->name;
   return fib_.ip_route(names);
 }

@@ -60,7 +60,7 @@ int Fib::del(const Ipv4Cidr& dst, std::optional<uint32_t> metric, RouteTable tab
   return -kESRCH;
 }
 
-void Fib::add_address(int dev, const Ipv4Cidr& addr) {
+void Fib::add_address(int dev, const Ipv4Cidr& addr, bool loopback) {
   FibRoute local;
   local.dst = Ipv4Cidr{addr.addr, 32};
   local.dev = dev;
@@ -86,6 +86,11 @@ void Fib::add_address(int dev, const Ipv4Cidr& addr) {
     conn.prefsrc = addr.addr;
     conn.proto = RouteProto::Kernel;
     conn.scope = RouteScope::Link;
+    if (loopback) {
+      conn.type = RouteType::Local;
+      conn.scope = RouteScope::Host;
+      conn.table = RouteTable::Local;
+    }
     add(conn);
   }
 }

@@ -371,7 +371,7 @@ const InetPeers& Icmp::peers() const { return net_.inet_peers(); }
 bool Icmp::xrlim_allow(Cpu& cpu, Ipv4Addr daddr, RouteType rt_type, uint8_t type, uint8_t code) {
   const Ipv4Sysctls& s = net_.ipv4_sysctls();
   if (icmpv4_mask_allow(s.icmp_ratemask, type, code)) return true;
-  if (rt_type == RouteType::Local) return true;  // no rate limit on loopback
+  if (rt_type == RouteType::Local) return true;  // no rate limit on loopback: a local route leaves through lo
   const uint64_t now = jiffies(cpu.now());
   InetPeer& peer = net_.inet_peers().getpeer(daddr, now);
   if (inet_peer_xrlim_allow(&peer, now, msecs_to_jiffies(static_cast<uint64_t>(std::max(s.icmp_ratelimit_ms, 0)))))
@@ -443,8 +443,10 @@ IcmpSendVerdict Icmp::icmp_send(Cpu& cpu, const SkBuff& in, uint8_t type, uint8_
   // here (ip_route_input drops martian sources); kept so a caller's mistake cannot send one.
   const Ipv4Addr src = iph.saddr();
   if (src.is_unspecified() || src.is_broadcast() || src.is_multicast()) return IcmpSendVerdict::BadSource;
-  // The global limit (6.1 exempts a packet that came in on loopback; the model has no lo device).
-  if (!global_allow(cpu, type, code)) return IcmpSendVerdict::RateLimitGlobal;
+  // The global limit, unless the packet came in on a loopback device (6.1: skb_in->dev has
+  // IFF_LOOPBACK); the peer limit below still applies unless the answer leaves through lo.
+  if (!(in.dev != nullptr && in.dev->loopback) && !global_allow(cpu, type, code))
+    return IcmpSendVerdict::RateLimitGlobal;
   cpu.charge(cpu.costs().icmp);
 
   // The source: the original's destination if it was ours (RTCF_LOCAL), else the route's

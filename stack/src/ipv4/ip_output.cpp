@@ -53,7 +53,7 @@ int NetStack::ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p) {
   cpu.charge(cpu.costs().ip_output);
   trace_event(cpu, TraceKind::IpSend, model::egress(5), skb->trace_id, p.protocol);
   // ip_route_output_flow. A source that is not ours has no route (-ENETUNREACH); a send to one of
-  // our own addresses would go through lo, which is not built.
+  // our own addresses goes out through lo (route_output's local route).
   RouteOut rt;
   if (!p.saddr.is_unspecified() && (p.saddr.is_multicast() || p.saddr.is_broadcast() || p.saddr.b[0] == 0)) {
     rt.err = -kEINVAL;
@@ -61,10 +61,6 @@ int NetStack::ip_send(Cpu& cpu, SkBuff* skb, const IpSend& p) {
     rt.err = -kENETUNREACH;
   } else {
     rt = route_output(p.daddr, p.oif);
-    if (rt.err == 0 && rt.type == RouteType::Local) {
-      ++stats_.out_to_local;
-      rt.err = -kEOPNOTSUPP;
-    }
   }
   if (rt.err == 0 && dev_entry(rt.oif) == nullptr) rt.err = -kENODEV;
   if (rt.err != 0) {
@@ -139,6 +135,9 @@ int NetStack::ip_output(Cpu& cpu, SkBuff* skb, const RouteOut& rt) {
   NetDevice* const indev = skb->dev;
   skb->dev = d->dev;
   skb->protocol = 0x0800;
+  // skb_dst_set: the model keeps only a local route's type on the skb. It goes out through lo,
+  // which keeps it (skb_dst_force), and ip_rcv_finish delivers by it (its input, ip_local_deliver).
+  if (rt.type == RouteType::Local) skb->rt_type = kRtnLocal;
   trace_event(cpu, TraceKind::IpOutput, model::egress(8), skb->trace_id, skb->len);
   if (!nf_hook(cpu, kNfPostRouting, skb, indev, d->dev, model::egress(8))) return -kEPERM;
   // ip_finish_output -> __ip_finish_output: a datagram larger than the MTU goes to

@@ -27,9 +27,10 @@ NetStack::RouteOut NetStack::route_output(wire::Ipv4Addr daddr, int oif) const {
   const FibRoute& rt = *l.res.route;
   r.type = rt.type;
   if (rt.type == RouteType::Local) {
-    // Linux sends it through lo: the loopback device is not built (docs/stack.md).
-    r.oif = 1;
-    r.saddr = daddr;
+    // ip_route_output_key_hash_rcu's RTN_LOCAL: out through the loopback device (dev_out =
+    // net->loopback_dev), the source the route's prefsrc or else the destination itself.
+    r.oif = kLoopbackIfindex;
+    r.saddr = rt.prefsrc.is_unspecified() ? daddr : rt.prefsrc;
     r.next_hop = daddr;
     return r;
   }

@@ -414,7 +414,8 @@ void TcpEngine::timewait_rcv(Cpu& cpu, TcpSock& sk, SkBuff* skb, const wire::Tcp
 
 bool Tcp::tcp_v4_err(SkBuff* skb, uint32_t info) {
   (void)info;
-  // skb->data at the quoted IP header: tcp_v4_err finds the socket and reports hard errors
+  // skb->data at the quoted IP header: tcp_v4_err finds the socket and reports hard errors; it
+  // never keeps the skb (false: icmp_rcv consumes it, as 6.1's icmp_unreach returns true)
   const auto q = skb->bytes();
   if (q.size() < 28) return false;
   const std::size_t ihl = static_cast<std::size_t>(q[0] & 0x0F) * 4;
@@ -427,16 +428,16 @@ bool Tcp::tcp_v4_err(SkBuff* skb, uint32_t info) {
     ++icmp_.mib().InErrors;
     return false;
   }
-  if (sk->tstate == TcpState::TimeWait) return true;
+  if (sk->tstate == TcpState::TimeWait) return false;
   if (sk->tstate != TcpState::Listen && (seq_before(q_seq, sk->snd_una) || seq_after(q_seq, sk->snd_nxt))) {
     ++ext_[LinuxMib::OutOfWindowIcmps];
-    return true;
+    return false;
   }
   const uint8_t* ih = skb_transport_header(*skb);
   const uint8_t type = ih[0], code = ih[1];
-  if (type != static_cast<uint8_t>(wire::IcmpType::DestUnreachable)) return true;
-  if (code == 4) return true;  // fragmentation needed: path MTU discovery is not modelled
-  if (code > 15) return true;
+  if (type != static_cast<uint8_t>(wire::IcmpType::DestUnreachable)) return false;
+  if (code == 4) return false;  // fragmentation needed: path MTU discovery is not modelled
+  if (code > 15) return false;
   const int err = icmp_err_convert(code).err;
   Cpu& cpu = net_.cpu(0);
   if (sk->tstate == TcpState::SynSent || sk->tstate == TcpState::SynRecv) {
@@ -444,12 +445,12 @@ bool Tcp::tcp_v4_err(SkBuff* skb, uint32_t info) {
     sk->error_report(cpu);
     e_->tcp_done(cpu, *sk);
     e_->reap();
-    return true;
+    return false;
   }
   // an established socket (IP_RECVERR off, the default) keeps it as sk_err_soft: the errno a
   // timeout reports instead of ETIMEDOUT (tcp_write_err), cleared by the next ACK
   sk->err_soft = err;
-  return true;
+  return false;
 }
 
 }  // namespace vnic::stack

@@ -11,6 +11,7 @@
 #include "support/fake_cpu.hpp"
 #include "support/stub_netdev.hpp"
 #include "vnic/stack/net.hpp"
+#include "vnic/stack/softnet.hpp"
 #include "vnic/stack/wire/ethernet.hpp"
 #include "vnic/stack/wire/ipv4.hpp"
 
@@ -61,6 +62,7 @@ struct NetRig {
   FakeCpu cpu;
   FakeMemory mem;
   SkbPool pool{mem, 2048, 1024};
+  Softnet softnet{cpu, NetCoreSysctls{}};  // the backlog lo's packets go to (cpu.run() polls it)
   CaptureNetDevice dev;
   RecordingSink sink;
   std::unique_ptr<NetStack> net;
@@ -76,6 +78,7 @@ struct NetRig {
     net = std::make_unique<NetStack>(cfg, std::vector<Cpu*>{&cpu}, pool);
     net->set_trace(&sink, "host_a");
     net->set_id_base(uint64_t{1} << 32);
+    net->attach_softnet(softnet);
     dev.name = "eth0";
     dev.dev_addr = kMacA;
     ifindex = net->register_netdev(dev);

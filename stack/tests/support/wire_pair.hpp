@@ -84,7 +84,7 @@ struct WireHost {
     dev.up = true;
     dev.carrier = true;
     dev.netif_tx_start_queue();
-    softnet.set_rx_handler(&NetStack::rx_handler, net.get());
+    net->attach_softnet(softnet);
     net->netdev_up(ifindex);
     net->ip_addr_add(ifindex, addr);
   }

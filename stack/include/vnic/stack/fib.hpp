@@ -57,7 +57,9 @@ class Fib {
   // local, scope host), the broadcast routes for the subnet's broadcast address (table local,
   // scope link), and the connected route for its prefix (table main, proto kernel, scope
   // link, src the address), unless the prefix is /32.
-  void add_address(int dev, const Ipv4Cidr& addr);
+  // `loopback`: the device is IFF_LOOPBACK, whose prefix route is a local one in the local table
+  // (fib_add_ifaddr: RTN_LOCAL, scope host: every address of 127.0.0.0/8 is ours).
+  void add_address(int dev, const Ipv4Cidr& addr, bool loopback = false);
   // The routes an address brought, removed (fib_del_ifaddr).
   void del_address(int dev, const Ipv4Cidr& addr);
   // Every route of a device (it went down).

@@ -13,6 +13,9 @@
 //    used in the last delay_first_probe_time); a send on STALE moves to DELAY; after
 //    delay_first_probe_time without confirmation PROBE sends ucast_solicit unicast requests,
 //    then FAILED;
+//  - a FAILED entry reports each waiting packet (arp_error_report: the owner sends an ICMP host
+//    unreachable to its source) before dropping it;
+//  - an entry on the loopback device is NOARP from its creation (arp_constructor);
 //  - ARP input answers requests for a local address (arp_ignore 0) and learns as arp_process.
 // Not modelled (yet): garbage collection (gc_thresh*, gc_staletime, neigh_periodic_work),
 // proxy ARP, arp_accept/arp_filter/arp_announce other than 0, NTF_ROUTER, the periodic
@@ -174,6 +177,13 @@ class NeighTable {
     id_fn_ = fn;
     id_ctx_ = ctx;
   }
+  // neigh->ops->error_report (arp_error_report): told of each packet that waited on an entry that
+  // failed, before the table frees it (NEIGH_FAILED); the callee must not keep or free it.
+  using ErrorReportFn = void (*)(void* ctx, const SkBuff& skb);
+  void set_error_report(ErrorReportFn fn, void* ctx) {
+    error_report_ = fn;
+    error_ctx_ = ctx;
+  }
 
   const NeighParms& parms() const { return parms_; }
   void set_parms(const NeighParms& p);  // redraws reachable_time
@@ -214,6 +224,8 @@ class NeighTable {
   const char* trace_source_ = "";
   IdFn id_fn_ = nullptr;
   void* id_ctx_ = nullptr;
+  ErrorReportFn error_report_ = nullptr;
+  void* error_ctx_ = nullptr;
 
   XmitFn xmit_;
   void* xmit_ctx_;

@@ -22,6 +22,7 @@
 #include "vnic/stack/fib.hpp"
 #include "vnic/stack/inetpeer.hpp"
 #include "vnic/stack/ip.hpp"
+#include "vnic/stack/loopback.hpp"
 #include "vnic/stack/neighbour.hpp"
 #include "vnic/stack/netdev.hpp"
 #include "vnic/stack/skb.hpp"
@@ -103,7 +104,6 @@ struct RtCacheStats {
 struct NetStackStats {
   uint64_t mc_not_joined = 0;     // a multicast datagram for a group not joined (ip_route_input_rcu -EINVAL)
   uint64_t tap_clone_failed = 0;  // a tap got nothing: skb_clone failed (packet_rcv's drop)
-  uint64_t out_to_local = 0;      // a send to a local address: the loopback device is not built
   uint64_t options_bad = 0;       // ip_options_compile refused the options (also InHdrErrors)
   uint64_t fwd_not_host = 0;      // ip_forward: a link-layer broadcast/multicast frame for a unicast
                                   // destination not ours ("should never happen": Linux counts nothing)
@@ -126,6 +126,11 @@ class NetStack {
   NetStack& operator=(const NetStack&) = delete;
 
   // ---- devices
+  // The loopback device (loopback_net_init): registered first, ifindex 1, with the noqueue qdisc
+  // and 127.0.0.1/8 (`ip addr add 127.0.0.1/8 dev lo`: its local-table routes).
+  static constexpr int kLoopbackIfindex = 1;
+  Loopback& loopback() { return *lo_; }
+  const Loopback& loopback() const { return *lo_; }
   // register_netdevice: returns the ifindex (2, 3, ... as Linux numbers them after lo = 1); the
   // device gets default_qdisc as its root qdisc.
   int register_netdev(NetDevice& dev);
@@ -146,6 +151,11 @@ class NetStack {
   // The softnet hand-off: Softnet::set_rx_handler(&NetStack::rx_handler, &net). ingress 13:
   // __netif_receive_skb_core from its network header on (runs on cpus[0]).
   static void rx_handler(void* ctx, SkBuff* skb);
+  // A CPU's softnet_data joins this namespace: its hand-off comes here (set_rx_handler), and the
+  // softnet of cpus[0] is the backlog lo's packets go to (the model's receive path runs on
+  // cpus[0]; Linux's loopback_xmit queues to the sending CPU's). Without one, lo drops what it
+  // is given as a full backlog would.
+  void attach_softnet(Softnet& sd);
   void netif_receive_skb_core(SkBuff* skb);
   // ptype_base registration (dev_add_pack): frames of `ethertype` go to fn (which owns the skb).
   using PacketHandler = void (*)(void* ctx, SkBuff* skb);
@@ -339,12 +349,16 @@ class NetStack {
   uint16_t ip_select_ident(Cpu& cpu, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, uint8_t proto);
   void emit_slow(Cpu& cpu, TraceKind k, model::Step step, uint64_t packet, uint32_t a, uint64_t b);
   static void neigh_xmit(void* ctx, SkBuff* skb);
+  static bool loopback_rx(void* ctx, SkBuff* skb);                  // loopback_xmit's __netif_rx
+  static void neigh_error_report(void* ctx, const SkBuff& skb);     // arp_error_report
   static void xmit_nit(void* ctx, Cpu& cpu, SkBuff* skb);
   static uint64_t neigh_packet_id(void* ctx);
 
   NetStackConfig cfg_;
   std::vector<Cpu*> cpus_;
   SkbPool& pool_;
+  std::unique_ptr<Loopback> lo_;  // net->loopback_dev (outlives the tables that point at it)
+  Softnet* rx_softnet_ = nullptr;  // the backlog lo queues to (cpus[0]'s, attach_softnet)
   std::vector<std::unique_ptr<TxCore>> tx_;
   Fib fib_;
   std::unique_ptr<NeighTable> neigh_;

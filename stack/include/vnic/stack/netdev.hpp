@@ -104,6 +104,9 @@ class NetDevice {
   uint32_t mtu = 1500;
   static constexpr uint32_t kMinMtu = 68, kMaxMtu = 9000;
   bool up = false;          // IFF_UP: open succeeded
+  // IFF_LOOPBACK (only lo, stack/include/vnic/stack/loopback.hpp): ARP's constructor gives its
+  // neighbours NUD_NOARP, an address on it makes a local prefix route, iproute2 prints it as such.
+  bool loopback = false;
   bool carrier = false;     // netif_carrier_on/off
   // NETIF_F_GSO and NETIF_F_GRO (napi_gro_receive merges), `ethtool -K ethN gso|gro on|off`.
   // TCP builds GSO skbs whatever gso says (6.1's sk_setup_caps gives every TCP socket GSO), up to
