@@ -233,9 +233,8 @@ TEST(TcpFaultMatrixHopeless, EverySynLostConnectTimesOut) {
 // The handshake through, then every frame a sends lost (from the 4th: ARP request, SYN, ACK
 // pass): the first write blocks on the full send buffer and fails with ETIMEDOUT when
 // tcp_retries2 (3 here: (2^4 - 1) x 200 ms = 3 s of backoff) retransmissions go unanswered;
-// within b's REACHABLE time, so no neighbour failure comes into it (in Linux, ipv4_link_failure's
-// ICMP host unreachable would be kept as sk_err_soft and make the errno EHOSTUNREACH; the model's
-// neighbour layer sends no such ICMP).
+// within b's REACHABLE time, so no neighbour failure comes into it (a failure would bring
+// ipv4_link_failure's ICMP host unreachable, kept as sk_err_soft: the errno EHOSTUNREACH).
 // The blocked write returns the bytes it copied before the abort and leaves sk_err; iperf3's
 // Nwrite writes the rest and that write fails with ETIMEDOUT (the block is not counted). The
 // segments tcp_write_err's tcp_write_queue_purge frees unsent end as tcp.write_queue_purged

@@ -23,12 +23,8 @@ NetdevTx Loopback::start_xmit(SkBuff* skb, bool xmit_more) {
   // sk_wmem_alloc charge goes now, not when the receiver frees the packet.
   skb->tstamp = {};
   skb_orphan(*skb);
-  if (!eth_type_trans(*skb, *this)) {  // cannot happen: the neighbour layer pushed the header
-    kfree_skb(skb, SkbDropReason::PktTooSmall);
-    return NetdevTx::Ok;
-  }
-  const uint32_t len = skb->len;  // after eth_type_trans: lo counts the bytes from the IP header
-  if (rx_(rx_ctx_, skb)) {
+  // eth_type_trans and __netif_rx; lo counts the bytes from the IP header on
+  if (const uint32_t len = rx_(rx_ctx_, skb); len != 0) {
     ++packets_;  // dev_lstats_add: only what __netif_rx queued
     bytes_ += len;
   }

@@ -235,7 +235,8 @@ void NeighTable::invalidate(Neighbour& n) {  // neigh_invalidate
   ++stats_.res_failed;
   // Each waiting packet is reported (neigh->ops->error_report = arp_error_report:
   // dst_link_failure, an ICMP host unreachable to its sender), then freed with NEIGH_FAILED,
-  // while the entry stays FAILED; whatever is left after that is purged the same way.
+  // while the entry stays FAILED; whatever is left after that (a report moved the entry on) is
+  // purged by __skb_queue_purge: kfree_skb, NOT_SPECIFIED.
   while (n.nud_state == kNudFailed) {
     SkBuff* s = n.arp_queue.pop_front();
     if (s == nullptr) break;
@@ -243,7 +244,7 @@ void NeighTable::invalidate(Neighbour& n) {  // neigh_invalidate
     if (error_report_ != nullptr) error_report_(error_ctx_, *s);
     drop(s, SkbDropReason::NeighFailed);
   }
-  while (SkBuff* s = n.arp_queue.pop_front()) drop(s, SkbDropReason::NeighFailed);
+  while (SkBuff* s = n.arp_queue.pop_front()) drop(s, SkbDropReason::NotSpecified);
   n.arp_queue_len_bytes = 0;
 }
 

@@ -236,24 +236,35 @@ int NetStack::tc_filter_add_ingress(int ifindex, const TcFilter& f) {
 void NetStack::attach_softnet(Softnet& sd) {
   sd.set_rx_handler(&NetStack::rx_handler, this);
   if (&sd.cpu() == cpus_[0] || rx_softnet_ == nullptr) rx_softnet_ = &sd;
+  softnets_.push_back(&sd);
 }
 
-bool NetStack::loopback_rx(void* ctx, SkBuff* skb) {
-  // loopback_xmit after eth_type_trans (ingress 11 for the packet turned around): the output
+uint32_t NetStack::loopback_rx(void* ctx, SkBuff* skb) {
+  // loopback_xmit from eth_type_trans on (ingress 11 for the packet turned around): the output
   // route stays on the skb (ip_output marked it; ip_rcv_finish then skips route input), the
-  // receive time is stamped (net_timestamp_check) and __netif_rx queues it (ingress 14).
+  // receive time is stamped (net_timestamp_check) and __netif_rx queues it on the sending CPU
+  // (ingress 14).
   auto* net = static_cast<NetStack*>(ctx);
   Cpu& cpu = net->xmit_cpu_ != nullptr ? *net->xmit_cpu_ : *net->cpus_[0];
+  if (!eth_type_trans(*skb, *net->lo_)) {  // cannot happen: the neighbour layer pushed the header
+    ++net->lo_->tx_dropped_core;
+    net->drop(cpu, skb, SkbDropReason::PktTooSmall, model::ingress(11));
+    return 0;
+  }
   skb->tstamp = cpu.now();
   net->trace_event(cpu, TraceKind::EthTypeTrans, model::ingress(11), skb->trace_id, skb->protocol);
-  if (net->rx_softnet_ == nullptr) {
-    // No softnet_data to queue to (a rig without one): lost as a full backlog loses it.
-    ++skb->dev->rx_dropped_core;
-    ++skb->dev->rx_backlog_dropped;
-    net->drop(cpu, skb, SkbDropReason::CpuBacklog, model::ingress(14), model::host_drop(model::HostDrop::SoftnetDropped));
-    return false;
+  Softnet* sd = net->rx_softnet_;
+  for (Softnet* s : net->softnets_) {
+    if (&s->cpu() == &cpu) sd = s;
   }
-  return net->rx_softnet_->netif_rx(skb) == 0;
+  if (sd == nullptr) {
+    // No softnet_data to queue to (a rig without one): lost, in lo's rx_dropped.
+    ++net->lo_->rx_dropped_core;
+    net->drop(cpu, skb, SkbDropReason::CpuBacklog, model::ingress(14));
+    return 0;
+  }
+  const uint32_t len = skb->len;
+  return sd->netif_rx(skb) == 0 ? len : 0;  // a full backlog counts and traces its own drop
 }
 
 void NetStack::neigh_error_report(void* ctx, const SkBuff& skb) {

@@ -11,9 +11,10 @@ namespace vnic::stack {
 
 class Loopback final : public NetDevice {
  public:
-  // Where loopback_xmit hands a packet after eth_type_trans: the owner's __netif_rx (the skb is
-  // the callee's); true: NET_RX_SUCCESS, the packet is counted in the device's statistics.
-  using RxFn = bool (*)(void* ctx, SkBuff* skb);
+  // Where loopback_xmit hands a packet: the owner's eth_type_trans and __netif_rx (the skb is the
+  // callee's, which counts and traces a drop); the bytes queued from the IP header on, which the
+  // device counts (NET_RX_SUCCESS), or 0 for a packet not queued.
+  using RxFn = uint32_t (*)(void* ctx, SkBuff* skb);
 
   static constexpr uint32_t kMtu = 65536;  // LOOPBACK_MTU (64 KiB: one IP datagram and its headers)
 

@@ -151,10 +151,11 @@ class NetStack {
   // The softnet hand-off: Softnet::set_rx_handler(&NetStack::rx_handler, &net). ingress 13:
   // __netif_receive_skb_core from its network header on (runs on cpus[0]).
   static void rx_handler(void* ctx, SkBuff* skb);
-  // A CPU's softnet_data joins this namespace: its hand-off comes here (set_rx_handler), and the
-  // softnet of cpus[0] is the backlog lo's packets go to (the model's receive path runs on
-  // cpus[0]; Linux's loopback_xmit queues to the sending CPU's). Without one, lo drops what it
-  // is given as a full backlog would.
+  // A CPU's softnet_data joins this namespace: its hand-off comes here (set_rx_handler), and lo
+  // queues what it turns around to the sending CPU's backlog (loopback_xmit: __netif_rx on this
+  // CPU), or to cpus[0]'s when the sender's has none. The softirq that drains it runs on that CPU,
+  // never before the send; the protocol work after the hand-off is charged to cpus[0], as all of
+  // the model's receive path is. Without any softnet lo drops what it is given (lo's rx_dropped).
   void attach_softnet(Softnet& sd);
   void netif_receive_skb_core(SkBuff* skb);
   // ptype_base registration (dev_add_pack): frames of `ethertype` go to fn (which owns the skb).
@@ -349,7 +350,7 @@ class NetStack {
   uint16_t ip_select_ident(Cpu& cpu, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, uint8_t proto);
   void emit_slow(Cpu& cpu, TraceKind k, model::Step step, uint64_t packet, uint32_t a, uint64_t b);
   static void neigh_xmit(void* ctx, SkBuff* skb);
-  static bool loopback_rx(void* ctx, SkBuff* skb);                  // loopback_xmit's __netif_rx
+  static uint32_t loopback_rx(void* ctx, SkBuff* skb);              // loopback_xmit's __netif_rx
   static void neigh_error_report(void* ctx, const SkBuff& skb);     // arp_error_report
   static void xmit_nit(void* ctx, Cpu& cpu, SkBuff* skb);
   static uint64_t neigh_packet_id(void* ctx);
@@ -358,7 +359,8 @@ class NetStack {
   std::vector<Cpu*> cpus_;
   SkbPool& pool_;
   std::unique_ptr<Loopback> lo_;  // net->loopback_dev (outlives the tables that point at it)
-  Softnet* rx_softnet_ = nullptr;  // the backlog lo queues to (cpus[0]'s, attach_softnet)
+  Softnet* rx_softnet_ = nullptr;     // cpus[0]'s softnet_data (attach_softnet)
+  std::vector<Softnet*> softnets_;     // every CPU's attached: lo queues to the sender's backlog
   std::vector<std::unique_ptr<TxCore>> tx_;
   Fib fib_;
   std::unique_ptr<NeighTable> neigh_;
