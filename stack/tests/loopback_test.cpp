@@ -239,10 +239,17 @@ TEST(NeighFailed, ConnectToAnAbsentHostFailsWithEHostUnreachAfterArpGivesUp) {
   EXPECT_EQ(c->tstate, TcpState::Close);
   EXPECT_EQ(p.icmp.mib().out_type(3), p.icmp.mib().in_type(3));
   EXPECT_GE(p.icmp.mib().out_type(3), 1u);
-  EXPECT_EQ(p.a.net->neigh().stats().res_failed, 1u);
-  // Each waiting SYN (the first and its 1 s retransmission) dropped once as NEIGH_FAILED. Linux
-  // 6.1 would not queue the retransmission: skb_still_in_host_queue finds the first SYN's clone
-  // still waiting and counts TCPSpuriousRtxHostQueues instead (not modelled: docs/tcp.md).
+  // The first host unreachable quotes snd_una with the RTO backed off once: tcp_ld_RTO_revert
+  // (RFC 6069) undoes the step, finds the shorter RTO (1 s, no RTT yet) already past since the
+  // SYN's last transmission and retransmits it at once, just before tcp_done; that SYN waits on
+  // the neighbour again, which fails a second time 3 s later. The ICMPs after the first find no
+  // socket (the 1 s retransmission's, and the revert's): tcp_v4_err counts each in InErrors.
+  EXPECT_EQ(p.a.net->neigh().stats().res_failed, 2u);
+  EXPECT_EQ(p.icmp.mib().InErrors, 2u);
+  // Each waiting SYN (the first, its 1 s retransmission, the revert's) dropped once as
+  // NEIGH_FAILED. Linux 6.1 would not queue the 1 s retransmission: skb_still_in_host_queue finds
+  // the first SYN's clone still waiting and counts TCPSpuriousRtxHostQueues instead (not
+  // modelled: docs/tcp.md).
   const std::vector<uint64_t> failed = p.dropped_with(SkbDropReason::NeighFailed);
   ASSERT_FALSE(failed.empty());
   EXPECT_EQ(std::set<uint64_t>(failed.begin(), failed.end()).size(), failed.size());

@@ -500,6 +500,39 @@ TEST(TcpLoss, TimeoutAfterAnIcmpHostUnreachableReportsEHostUnreach) {
   EXPECT_EQ(second, -kEHOSTUNREACH);
 }
 
+// RFC 6069 (tcp_ld_RTO_revert): with the RTO backed off twice (the probe at ~206 ms, RTOs at
+// ~412 and ~824 ms), a host unreachable quoting snd_una undoes one step: the RTO is the one of a
+// single backoff again, counted from the last transmission (~824 ms), so the next retransmission
+// goes at ~1.23 s instead of ~1.64 s. One quoting another sequence number undoes nothing.
+TEST(TcpLoss, AHostUnreachableForSndUnaRevertsOneStepOfTheRtoBackoff) {
+  TcpPair p;
+  auto [c, s] = p.connect_pair();
+  ASSERT_NE(s, nullptr);
+  p.a.dev.cut = true;
+  const std::vector<uint8_t> d = pattern(1000, 36);
+  ASSERT_EQ(p.tcp_a.sendmsg(p.a.cpu, *c, d, 0), 1000);
+  p.run_for(Duration::ms(1000));
+  ASSERT_EQ(c->backoff, 2u);
+  const uint32_t rto_backed_off = c->rto_jiffies;
+  send_host_unreachable(p, *c, c->snd_una + 100);  // in the window, not snd_una
+  p.run_for(Duration::ms(1));
+  EXPECT_EQ(c->backoff, 2u);
+  EXPECT_EQ(c->rto_jiffies, rto_backed_off);
+  send_host_unreachable(p, *c, c->snd_una);
+  p.run_for(Duration::ms(1));
+  EXPECT_EQ(c->backoff, 1u);
+  EXPECT_EQ(c->rto_jiffies, rto_backed_off / 2);
+  p.run_for(Duration::ms(600));
+  const auto t = times_of(p, [](const wire::TcpRepr& r) { return r.payload_len == 1000; });
+  std::vector<double> at_ms;  // from the first transmission
+  for (const Instant x : t) at_ms.push_back(static_cast<double>((x - t.front()).ps()) / 1e9);
+  ASSERT_GE(at_ms.size(), 5u);  // the first, the probe, two RTOs, the reverted one
+  EXPECT_NEAR(at_ms[3] - at_ms[2], 412, 36);
+  EXPECT_GT(at_ms[4], 1150);
+  EXPECT_LT(at_ms[4], 1300);  // ~824 + 408; ~1640 without the revert
+  EXPECT_EQ(c->err_soft, kEHOSTUNREACH);
+}
+
 // tcp_ack clears sk_err_soft: an ACK after the ICMP error means the path works again, and a
 // later timeout would say ETIMEDOUT. An ICMP error quoting a sequence number outside the window
 // is ignored (OutOfWindowIcmps).

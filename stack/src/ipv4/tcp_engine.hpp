@@ -237,6 +237,8 @@ class TcpEngine {
   void reset_keepalive_timer(TcpSock& sk, uint64_t when_jiffies);
   void clear_keepalive_timer(TcpSock& sk);
   void retransmit_timer(Cpu& cpu, TcpSock& sk);
+  // tcp_ld_RTO_revert (RFC 6069): an ICMP net/host unreachable about snd_una while backing off
+  void ld_rto_revert(Cpu& cpu, TcpSock& sk, uint32_t seq);
   void probe_timer(Cpu& cpu, TcpSock& sk);
   void delack_timer(Cpu& cpu, TcpSock& sk);
   void keepalive_timer(Cpu& cpu, TcpSock& sk);

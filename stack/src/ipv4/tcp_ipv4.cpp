@@ -440,6 +440,8 @@ bool Tcp::tcp_v4_err(SkBuff* skb, uint32_t info) {
   if (code > 15) return false;
   const int err = icmp_err_convert(code).err;
   Cpu& cpu = net_.cpu(0);
+  // RFC 6069: a net or host unreachable may revert a step of the RTO backoff (tcp_ld_RTO_revert)
+  if (code == 0 || code == 1) e_->ld_rto_revert(cpu, *sk, q_seq);
   if (sk->tstate == TcpState::SynSent || sk->tstate == TcpState::SynRecv) {
     sk->err = err;
     sk->error_report(cpu);

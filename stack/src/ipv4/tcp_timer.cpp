@@ -243,6 +243,29 @@ void TcpEngine::retransmit_timer(Cpu& cpu, TcpSock& sk) {
   reset_xmit_timer(sk, kTimeRetrans, sk.rto_jiffies, kTcpRtoMax);
 }
 
+void TcpEngine::ld_rto_revert(Cpu& cpu, TcpSock& sk, uint32_t seq) {
+  // tcp_ld_RTO_revert (RFC 6069): a net or host unreachable quoting snd_una while the RTO backs
+  // off means the path, not congestion, lost the segment: one step of backoff is undone, and the
+  // timer is re-armed for what is left of the shorter RTO since the head's last transmission, or
+  // the retransmission goes now if none is left.
+  if (seq != sk.snd_una || sk.retransmits == 0 || sk.backoff == 0 || sk.rtx.empty()) return;
+  --sk.backoff;
+  if (sk.srtt_us != 0) {
+    set_rto(sk);
+  } else {
+    sk.rto_jiffies = kTcpTimeoutInit;
+  }
+  sk.rto_jiffies = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{sk.rto_jiffies} << sk.backoff, kTcpRtoMax));
+  mstamp_refresh(cpu, sk);
+  const uint64_t delta_us = sk.tcp_mstamp - sk.rtx.front().mstamp_us;
+  const int64_t remaining = static_cast<int64_t>(sk.rto_jiffies) - static_cast<int64_t>(usecs_to_jiffies(delta_us));
+  if (remaining > 0) {
+    reset_xmit_timer(sk, kTimeRetrans, static_cast<uint64_t>(remaining), kTcpRtoMax);
+  } else {
+    retransmit_timer(cpu, sk);
+  }
+}
+
 void TcpEngine::probe_timer(Cpu& cpu, TcpSock& sk) {
   if (sk.packets_out != 0 || sk.wqueue.empty()) {
     sk.probes_out = 0;
