@@ -220,8 +220,8 @@ void NetStack::ip_rcv_finish(SkBuff* skb) {
   // skb_valid_dst: a packet looped back through lo still has its output route (loopback_xmit's
   // skb_dst_force), whose input is ip_local_deliver: no route input, so no martian checks (a
   // 127/8 or own source is fine here).
-  const RouteIn r = skb->rt_type != 0 ? RouteIn{0, skb->rt_type, 0}
-                                      : ip_route_input(*skb, ip->dst(), ip->src(), *skb->dev);
+  const bool kept_dst = skb->dev->loopback && skb->rt_type == kRtnLocal;
+  const RouteIn r = kept_dst ? RouteIn{0, skb->rt_type, 0} : ip_route_input(*skb, ip->dst(), ip->src(), *skb->dev);
   trace_event(cpu, TraceKind::RouteInput, model::ingress(17), skb->trace_id, r.rt_type,
               static_cast<uint64_t>(r.err != 0 ? -r.err : r.dst_error));
   if (r.err != 0) {
