@@ -102,6 +102,17 @@ struct TcpPair : testing::PairRig {
 
   // A segment made by hand and sent from `from` (a or b) to the other host, as a third party on
   // the path could.
+  // Traces both hosts into one sink (sources host_a and host_b).
+  void trace_to(testing::RecordingSink& sink) {
+    a.net->set_trace(&sink, "host_a");
+    b.net->set_trace(&sink, "host_b");
+  }
+  // Closes both ends and runs past TIME-WAIT (60 s, with the timer wheel's slack).
+  void close_both(TcpSock* c, TcpSock* s) {
+    tcp_a.close(c);
+    tcp_b.close(s);
+    run_for(Duration::ms(70000));
+  }
   void forge(testing::WireHost& from, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
              std::size_t payload = 0) {
     const bool fa = &from == &a;
@@ -273,6 +284,21 @@ void transfer(TcpPair& p, Tcp& ts, Cpu& tc, TcpSock* sk, Tcp& tr, Cpu& rc, TcpSo
       into.insert(into.end(), buf.begin(), buf.begin() + r);
     }
   }(tr, rc, rk, got, d.size()));
+}
+
+// Two streams at once, 200 KiB each way between c (on a) and s (on b), given 5 s; both must
+// arrive whole. The bytes live in `x`, which the caller keeps as long as the pair.
+struct TwoStreams {
+  std::vector<uint8_t> from_a, from_b, got_b, got_a;
+};
+void exchange_both_ways(TcpPair& p, TcpSock* c, TcpSock* s, uint32_t seed, TwoStreams& x) {
+  x.from_a = pattern(200 * 1024, seed);
+  x.from_b = pattern(200 * 1024, seed + 1);
+  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, x.from_a, x.got_b);
+  transfer(p, p.tcp_b, p.b.cpu, s, p.tcp_a, p.a.cpu, c, x.from_b, x.got_a);
+  p.run_for(Duration::ms(5000));
+  EXPECT_TRUE(x.got_b == x.from_a);
+  EXPECT_TRUE(x.got_a == x.from_b);
 }
 
 // The times (from a's frames) at which segments matching `pred` left host a.
@@ -764,8 +790,7 @@ TEST(TcpJourney, OneSegmentFromSendToRecv) {
   auto [c, s] = p.connect_pair();
   ASSERT_NE(s, nullptr);
   testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
+  p.trace_to(sink);
   const std::vector<uint8_t> d = pattern(1000, 9);
   std::vector<uint8_t> got;
   p.tasks.spawn([](Tcp& t, Cpu& cpu, TcpSock* sk, std::vector<uint8_t>& into) -> Co<void> {
@@ -805,8 +830,7 @@ TEST(TcpJourney, RetransmittedSegmentIsANewPacket) {
   auto [c, s] = p.connect_pair();
   ASSERT_NE(s, nullptr);
   testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
+  p.trace_to(sink);
   std::set<uint64_t> lost;
   const uint32_t base = c->snd_nxt;
   int hits = 0;
@@ -843,8 +867,7 @@ TEST(TcpJourney, RetransmittedSegmentIsANewPacket) {
 TEST(TcpJourney, EveryPacketOfALossyConnectionEndsOnce) {
   TcpPair p;
   testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
+  p.trace_to(sink);
   std::set<uint64_t> lost;
   std::map<uint32_t, int> seen_a, seen_b;
   int n = 0;
@@ -863,17 +886,10 @@ TEST(TcpJourney, EveryPacketOfALossyConnectionEndsOnce) {
   p.b.dev.drop_if = rule(p.b.dev, seen_b);
   auto [c, s] = p.connect_pair();
   ASSERT_NE(s, nullptr);
-  const std::vector<uint8_t> da = pattern(200 * 1024, 11), db = pattern(200 * 1024, 12);
-  std::vector<uint8_t> ga, gb;
-  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, da, gb);
-  transfer(p, p.tcp_b, p.b.cpu, s, p.tcp_a, p.a.cpu, c, db, ga);
-  p.run_for(Duration::ms(5000));
-  EXPECT_TRUE(gb == da);
-  EXPECT_TRUE(ga == db);
+  TwoStreams x;
+  exchange_both_ways(p, c, s, 11, x);
   EXPECT_GT(lost.size(), 5u);
-  p.tcp_a.close(c);
-  p.tcp_b.close(s);
-  p.run_for(Duration::ms(70000));
+  p.close_both(c, s);
   EXPECT_EQ(p.tcp_a.time_wait_count() + p.tcp_b.time_wait_count(), 0u);
   expect_account(sink, lost);
 }
@@ -900,8 +916,7 @@ std::vector<uint64_t> purged_ids(const testing::RecordingSink& sink) {
 TEST(TcpJourney, ARetransmissionCutByTheSackOptionsMakesNoPacketThatNeverEnds) {
   TcpPair p;
   testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
+  p.trace_to(sink);
   std::set<uint64_t> lost;
   int a_data = 0, b_data = 0, b_losses = 0;
   uint32_t a_lost_seq = 0, b_lost_seq = 0;
@@ -923,13 +938,8 @@ TEST(TcpJourney, ARetransmissionCutByTheSackOptionsMakesNoPacketThatNeverEnds) {
   };
   auto [c, s] = p.connect_pair();
   ASSERT_NE(s, nullptr);
-  const std::vector<uint8_t> da = pattern(200 * 1024, 31), db = pattern(200 * 1024, 32);
-  std::vector<uint8_t> ga, gb;
-  transfer(p, p.tcp_a, p.a.cpu, c, p.tcp_b, p.b.cpu, s, da, gb);
-  transfer(p, p.tcp_b, p.b.cpu, s, p.tcp_a, p.a.cpu, c, db, ga);
-  p.run_for(Duration::ms(5000));
-  EXPECT_TRUE(gb == da);
-  EXPECT_TRUE(ga == db);
+  TwoStreams x;
+  exchange_both_ways(p, c, s, 31, x);
   ASSERT_NE(a_lost_seq, 0u);
   EXPECT_EQ(b_losses, 3);
   // a's segment at the hole went again shorter than the first time: the retransmission was cut
@@ -939,9 +949,7 @@ TEST(TcpJourney, ARetransmissionCutByTheSackOptionsMakesNoPacketThatNeverEnds) {
   }
   ASSERT_GE(lens.size(), 2u);
   EXPECT_LT(lens[1], lens[0]);
-  p.tcp_a.close(c);
-  p.tcp_b.close(s);
-  p.run_for(Duration::ms(70000));
+  p.close_both(c, s);
   expect_account(sink, lost);
 }
 
@@ -951,8 +959,7 @@ TEST(TcpJourney, ARetransmissionCutByTheSackOptionsMakesNoPacketThatNeverEnds) {
 TEST(TcpJourney, ATransmitWithNoSkbKeepsItsSegmentsIds) {
   TcpPair p;
   testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
+  p.trace_to(sink);
   auto [c, s] = p.connect_pair();
   ASSERT_NE(s, nullptr);
   p.a.mem.fail_after(0);
@@ -965,9 +972,7 @@ TEST(TcpJourney, ATransmitWithNoSkbKeepsItsSegmentsIds) {
   p.a.mem.fail_after(-1);
   p.run_for(Duration::ms(3000));  // the next try: a probe timer, or the ACK of what got through
   EXPECT_TRUE(got == d);
-  p.tcp_a.close(c);
-  p.tcp_b.close(s);
-  p.run_for(Duration::ms(70000));
+  p.close_both(c, s);
   expect_account(sink, {});
 }
 
@@ -1016,8 +1021,7 @@ struct TracedLossyPair {
   TcpSock* s = nullptr;
   std::set<uint64_t> lost;
   TracedLossyPair() {
-    p.a.net->set_trace(&sink, "host_a");
-    p.b.net->set_trace(&sink, "host_b");
+    p.trace_to(sink);
     std::tie(c, s) = p.connect_pair();
     p.a.dev.drop_if = [this](std::span<const uint8_t>) {
       lost.insert(p.a.dev.last_id);
@@ -1337,8 +1341,7 @@ void expect_consistent(const TcpSock& sk) {
 TEST(TcpHostile, RandomSegmentsNeverBreakTheStack) {
   TcpPair p;
   testing::RecordingSink sink;
-  p.a.net->set_trace(&sink, "host_a");
-  p.b.net->set_trace(&sink, "host_b");
+  p.trace_to(sink);
   auto [c, s] = p.connect_pair();
   ASSERT_NE(s, nullptr);
   uint64_t x = 0x9E3779B97F4A7C15ull;
